@@ -1,0 +1,299 @@
+// Package dissect turns the reassembled byte streams of TCP connections into
+// WebSocket handshakes, frames, messages and anomaly reports.
+package dissect
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Dir is the direction of travel of a frame or message on a WebSocket connection.
+type Dir uint8
+
+const (
+	// ClientToServer is traffic sent by the side that sent the HTTP Upgrade request.
+	ClientToServer Dir = 0
+	// ServerToClient is traffic sent by the side that answered it.
+	ServerToClient Dir = 1
+)
+
+// String returns "c2s" or "s2c", the names used in JSON output and filters.
+func (d Dir) String() string {
+	if d == ServerToClient {
+		return "s2c"
+	}
+	return "c2s"
+}
+
+// Kind says which of the record's parts is set.
+type Kind uint8
+
+const (
+	// KindConn is a connection record: a handshake completed or was rejected,
+	// or a connection was picked up mid-stream.
+	KindConn Kind = iota + 1
+	// KindFrame is one WebSocket frame.
+	KindFrame
+	// KindMessage is one WebSocket message (a control frame is a message too).
+	KindMessage
+	// KindAnomaly is a problem that belongs to no single frame or message.
+	KindAnomaly
+)
+
+// String returns the JSON "type" value of the kind.
+func (k Kind) String() string {
+	switch k {
+	case KindConn:
+		return "conn"
+	case KindFrame:
+		return "frame"
+	case KindMessage:
+		return "message"
+	case KindAnomaly:
+		return "anomaly"
+	}
+	return "unknown"
+}
+
+// Opcodes defined by RFC 6455 section 5.2.
+const (
+	OpContinuation uint8 = 0x0
+	OpText         uint8 = 0x1
+	OpBinary       uint8 = 0x2
+	OpClose        uint8 = 0x8
+	OpPing         uint8 = 0x9
+	OpPong         uint8 = 0xA
+)
+
+// OpcodeName returns the lower-case name of an opcode, or "reserved".
+func OpcodeName(op uint8) string {
+	switch op {
+	case OpContinuation:
+		return "continuation"
+	case OpText:
+		return "text"
+	case OpBinary:
+		return "binary"
+	case OpClose:
+		return "close"
+	case OpPing:
+		return "ping"
+	case OpPong:
+		return "pong"
+	}
+	return "reserved"
+}
+
+// IsControl reports whether op is a control opcode (0x8-0xF).
+func IsControl(op uint8) bool { return op&0x8 != 0 }
+
+// Severity grades an anomaly.
+type Severity uint8
+
+const (
+	// SevInfo is worth knowing but not a protocol violation.
+	SevInfo Severity = iota
+	// SevWarning is suspicious or a violation peers commonly tolerate.
+	SevWarning
+	// SevError is a clear protocol violation or lost data.
+	SevError
+)
+
+// String returns "info", "warning" or "error".
+func (s Severity) String() string {
+	switch s {
+	case SevWarning:
+		return "warning"
+	case SevError:
+		return "error"
+	}
+	return "info"
+}
+
+// Anomaly is one problem found in the traffic.
+type Anomaly struct {
+	// ID is a stable kebab-case identifier, listed in the README.
+	ID string
+	// Severity grades the problem.
+	Severity Severity
+	// Msg is a human-readable explanation.
+	Msg string
+	// Offset is the byte offset the problem refers to, or -1 when none applies.
+	// For payload problems it is relative to the start of the (unmasked,
+	// inflated) message or frame payload; for stream problems it is the offset
+	// in the direction's byte stream.
+	Offset int64
+}
+
+// Header is one HTTP header field; Name is lower-case and repeated fields are
+// joined with ", ".
+type Header struct {
+	Name  string
+	Value string
+}
+
+// Conn describes one TCP connection that carries (or tried to carry) WebSocket.
+// A Conn is shared by every record of the connection and is updated as the
+// handshake progresses; renderers must treat it as read-only.
+type Conn struct {
+	// Stream is the TCP connection number, as Wireshark's tcp.stream.
+	Stream uint64
+	// Client and Server are the endpoints; the client sent the Upgrade request
+	// (or, mid-stream, masked its frames).
+	Client, Server netip.AddrPort
+	// Midstream is true when no handshake was seen.
+	Midstream bool
+
+	// Method and Path are from the request line; Path is the request target.
+	Method, Path string
+	// Host, Origin and UserAgent are from the request headers.
+	Host, Origin, UserAgent string
+	// HasCookie is true when the request carried a Cookie header.
+	HasCookie bool
+	// Version is the Sec-WebSocket-Version request header.
+	Version string
+	// Key is the Sec-WebSocket-Key request header; Accept the response's
+	// Sec-WebSocket-Accept.
+	Key, Accept string
+	// AcceptValid is true when Accept matches Key (RFC 6455 section 4.2.2).
+	AcceptValid bool
+	// Status and Reason are the HTTP response status code and reason phrase.
+	Status int
+	Reason string
+	// SubprotocolsOffered and ExtensionsOffered are what the client offered,
+	// one element per comma-separated item, as sent.
+	SubprotocolsOffered, ExtensionsOffered []string
+	// Subprotocol is what the server selected.
+	Subprotocol string
+	// Extensions are the server's selected extensions, one per item, as sent.
+	Extensions []string
+	// RequestHeaders and ResponseHeaders are all header fields in order of
+	// first appearance.
+	RequestHeaders, ResponseHeaders []Header
+	// Request and Response are the raw header blocks (request/status line and
+	// headers, up to and including the blank line).
+	Request, Response []byte
+	// RequestPacket and ResponsePacket are the packets that completed the
+	// request and response headers; RequestTime and ResponseTime their times.
+	RequestPacket, ResponsePacket uint64
+	RequestTime, ResponseTime     time.Time
+	// Deflate is set when permessage-deflate (or x-webkit-deflate-frame) was
+	// negotiated.
+	Deflate *DeflateParams
+}
+
+// DeflateParams are the negotiated permessage-deflate parameters (RFC 7692).
+type DeflateParams struct {
+	// Name is the extension token as selected ("permessage-deflate" or
+	// "x-webkit-deflate-frame").
+	Name string
+	// ServerNoContextTakeover and ClientNoContextTakeover reset the sliding
+	// window after each message in that direction.
+	ServerNoContextTakeover, ClientNoContextTakeover bool
+	// ServerMaxWindowBits and ClientMaxWindowBits are 8..15 (15 when absent).
+	ServerMaxWindowBits, ClientMaxWindowBits int
+}
+
+// Frame is one WebSocket frame.
+type Frame struct {
+	// Dir is the direction of travel.
+	Dir Dir
+	// Fin, RSV1-3 and Masked are the header bits.
+	Fin, RSV1, RSV2, RSV3, Masked bool
+	// Opcode is the 4-bit opcode.
+	Opcode uint8
+	// LenCode is the 7-bit length field (126 and 127 select extended lengths).
+	LenCode uint8
+	// Len is the payload length from the header, exactly as sent.
+	Len uint64
+	// HeaderLen is the header size in bytes (2 to 14).
+	HeaderLen int
+	// MaskKey is the masking key when Masked.
+	MaskKey [4]byte
+	// Offset is the offset of the frame's first header byte in its direction's
+	// byte stream (0 is the first byte after the handshake).
+	Offset uint64
+	// Payload is the retained payload: unmasked and, for a compressed message,
+	// this frame's share of the inflated message. It is at most the
+	// --max-message limit long; Truncated says when bytes were dropped.
+	Payload []byte
+	// Truncated is true when Payload holds fewer bytes than were decoded.
+	Truncated bool
+	// Incomplete is true when some of the frame's bytes are missing from the
+	// capture (a TCP gap or the end of the capture).
+	Incomplete bool
+	// Compressed is true when the frame belongs to a compressed message.
+	Compressed bool
+	// IsText is true when the frame belongs to a text message (or is a close
+	// frame, whose reason is text).
+	IsText bool
+	// Packets are the packets that carried the frame, in stream order.
+	Packets []uint64
+	// HasCloseCode, CloseCode and CloseReason describe a close frame's payload.
+	HasCloseCode bool
+	CloseCode    uint16
+	CloseReason  string
+	// MessageIndex numbers the data messages of this direction from 0; it is
+	// the message this frame belongs to (control frames have their own).
+	MessageIndex uint64
+}
+
+// Message is one WebSocket message; a control frame is a message of one frame.
+type Message struct {
+	// Dir is the direction of travel.
+	Dir Dir
+	// Opcode is the opcode of the first frame.
+	Opcode uint8
+	// Len is the full payload length after unmasking and inflating, even when
+	// Payload was truncated.
+	Len uint64
+	// Frames counts the frames of the message.
+	Frames int
+	// FirstPacket is the packet that carried the first frame's first byte.
+	FirstPacket uint64
+	// Payload is the retained payload (at most --max-message bytes).
+	Payload []byte
+	// Truncated is true when Payload holds fewer than Len bytes.
+	Truncated bool
+	// Incomplete is true when part of the message is not in the capture.
+	Incomplete bool
+	// Compressed is true when the message was sent compressed (RSV1).
+	Compressed bool
+	// HasCloseCode, CloseCode and CloseReason describe a close message.
+	HasCloseCode bool
+	CloseCode    uint16
+	CloseReason  string
+	// Index numbers the messages of this direction from 0.
+	Index uint64
+}
+
+// Record is what the dissector emits: a connection, frame, message or anomaly.
+// Records and everything they point to are only valid during the Sink call
+// that receives them; a sink that keeps data must copy it.
+type Record struct {
+	// Kind says which of Frame, Message or Anomalies is the subject.
+	Kind Kind
+	// Conn is the connection the record belongs to; never nil.
+	Conn *Conn
+	// Packet is the packet in which the record's last byte arrived.
+	Packet uint64
+	// Time is that packet's capture time.
+	Time time.Time
+	// Dir is the direction for frame, message and direction-bound anomaly
+	// records; HasDir is false for connection-wide anomalies.
+	Dir    Dir
+	HasDir bool
+	// Frame is set for KindFrame.
+	Frame *Frame
+	// Message is set for KindMessage.
+	Message *Message
+	// Anomalies lists the problems found on this record; a KindAnomaly record
+	// carries exactly one.
+	Anomalies []Anomaly
+}
+
+// Sink receives records in the order they complete. Records are only valid
+// during the call.
+type Sink interface {
+	Emit(r *Record) error
+}

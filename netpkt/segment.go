@@ -1,0 +1,42 @@
+// Package netpkt parses link-layer, IP and TCP headers of captured packets into
+// a reusable TCP segment view without allocating.
+package netpkt
+
+import "net/netip"
+
+// TCP header flags, as in the TCP header's flags byte.
+const (
+	FlagFIN uint8 = 0x01
+	FlagSYN uint8 = 0x02
+	FlagRST uint8 = 0x04
+	FlagPSH uint8 = 0x08
+	FlagACK uint8 = 0x10
+	FlagURG uint8 = 0x20
+	FlagECE uint8 = 0x40
+	FlagCWR uint8 = 0x80
+)
+
+// Segment is a decoded TCP segment. Payload aliases the packet buffer and is
+// only valid until the buffer is reused.
+type Segment struct {
+	// Src and Dst are the IP addresses (IPv4 addresses are plain 4-byte
+	// addresses, never IPv4-mapped IPv6).
+	Src, Dst netip.Addr
+	// SrcPort and DstPort are the TCP ports.
+	SrcPort, DstPort uint16
+	// Seq and Ack are the raw sequence and acknowledgement numbers.
+	Seq, Ack uint32
+	// Flags holds the TCP flag bits (FlagFIN ...).
+	Flags uint8
+	// Window is the raw window field.
+	Window uint16
+	// Payload is the TCP payload present in the capture, without link-layer
+	// padding (trimmed using the IP length fields).
+	Payload []byte
+	// PayloadLen is the payload length the IP header claims. It is larger than
+	// len(Payload) when the capture was cut short by a snap length.
+	PayloadLen int
+}
+
+// Has reports whether all of the given flag bits are set.
+func (s *Segment) Has(flags uint8) bool { return s.Flags&flags == flags }

@@ -1,0 +1,523 @@
+package dissect
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/wsdissect/wsdissect/reassembly"
+)
+
+// Options configures a Dissector. The zero value of a field selects its default.
+type Options struct {
+	// MaxMessage caps the payload bytes retained per message (and per frame),
+	// and the bytes one message may inflate to. Default 64 MiB.
+	MaxMessage int64
+	// MaxHTTPHeader caps an HTTP header block. Default 64 KiB.
+	MaxHTTPHeader int
+	// MaxSearch caps the bytes buffered per direction while looking for a
+	// frame boundary (mid-stream pickup, resync after a gap). Default 256 KiB.
+	MaxSearch int
+	// Messages selects message records instead of frame records.
+	Messages bool
+	// WSPorts are ports whose connections are treated as WebSocket even
+	// without a handshake (like Wireshark's Decode As).
+	WSPorts []uint16
+	// NoMidstream disables the mid-stream heuristic for connections whose
+	// handshake is not in the capture.
+	NoMidstream bool
+}
+
+// Default limits.
+const (
+	DefaultMaxMessage    = 64 << 20
+	DefaultMaxHTTPHeader = 64 << 10
+	DefaultMaxSearch     = 256 << 10
+)
+
+func (o *Options) setDefaults() {
+	if o.MaxMessage <= 0 {
+		o.MaxMessage = DefaultMaxMessage
+	}
+	if o.MaxHTTPHeader <= 0 {
+		o.MaxHTTPHeader = DefaultMaxHTTPHeader
+	}
+	if o.MaxSearch <= 0 {
+		o.MaxSearch = DefaultMaxSearch
+	}
+}
+
+// Stats counts what the dissector found.
+type Stats struct {
+	Conns, Midstream, Frames, Messages, Anomalies uint64
+}
+
+// Dissector turns reassembled TCP connections into WebSocket records. It
+// implements reassembly.Factory. It is not safe for concurrent use; run one
+// per worker.
+type Dissector struct {
+	sink  Sink
+	opts  Options
+	err   error
+	stats Stats
+}
+
+// New returns a Dissector that emits records to sink.
+func New(sink Sink, opts Options) *Dissector {
+	opts.setDefaults()
+	return &Dissector{sink: sink, opts: opts}
+}
+
+// Err returns the first error the sink returned, if any.
+func (d *Dissector) Err() error { return d.err }
+
+// Stats returns the counters so far.
+func (d *Dissector) Stats() Stats { return d.stats }
+
+// emit hands a record to the sink, remembering the first error.
+func (d *Dissector) emit(r *Record) {
+	switch r.Kind {
+	case KindConn:
+		d.stats.Conns++
+		if r.Conn.Midstream {
+			d.stats.Midstream++
+		}
+	case KindFrame:
+		d.stats.Frames++
+	case KindMessage:
+		d.stats.Messages++
+	}
+	d.stats.Anomalies += uint64(len(r.Anomalies))
+	if err := d.sink.Emit(r); err != nil && d.err == nil {
+		d.err = err
+	}
+}
+
+// connMode is the state of a connection's dissection.
+type connMode uint8
+
+const (
+	modeHTTP   connMode = iota // looking for / parsing HTTP
+	modeWS                     // WebSocket frames
+	modeProbe                  // no handshake: looking for frames heuristically
+	modeIgnore                 // not WebSocket
+)
+
+// pendingReq is a request awaiting its response.
+type pendingReq struct {
+	head    *httpHead
+	upgrade bool
+	pkt     uint64
+	ts      time.Time
+}
+
+// httpSide is the HTTP parsing state of one side.
+type httpSide struct {
+	buf     []byte
+	scan    int
+	body    bodyKind
+	left    int64
+	chunk   chunkSkipper
+	role    int8 // 0 unknown, 1 client, 2 server
+	hold    bool // client waits for the upgrade's response
+	lastPkt uint64
+	lastTS  time.Time
+}
+
+// connState dissects one TCP connection; it implements reassembly.Handler.
+type connState struct {
+	d          *Dissector
+	info       *reassembly.ConnInfo
+	mode       connMode
+	conn       Conn
+	clientSide reassembly.Side
+	sideKnown  bool
+	http       [2]httpSide
+	reqs       []pendingReq
+	ws         [2]*wsDir // by Dir
+	connSent   bool
+	forced     bool // a --ws-port connection
+	rec        Record
+}
+
+// NewConn implements reassembly.Factory.
+func (d *Dissector) NewConn(info *reassembly.ConnInfo) reassembly.Handler {
+	c := &connState{d: d, info: info}
+	c.conn.Stream = info.Stream
+	for _, p := range d.opts.WSPorts {
+		if info.Addr[0].Port() == p || info.Addr[1].Port() == p {
+			c.forced = true
+		}
+	}
+	return c
+}
+
+// dirOf maps a reassembly side to a WebSocket direction.
+func (c *connState) dirOf(s reassembly.Side) Dir {
+	if s == c.clientSide {
+		return ClientToServer
+	}
+	return ServerToClient
+}
+
+// setClient fixes which side is the client.
+func (c *connState) setClient(s reassembly.Side) {
+	c.clientSide, c.sideKnown = s, true
+	c.conn.Client = c.info.Addr[s]
+	c.conn.Server = c.info.Addr[s.Other()]
+}
+
+// Data implements reassembly.Handler.
+func (c *connState) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
+	switch c.mode {
+	case modeIgnore:
+		return false
+	case modeWS:
+		c.ws[c.dirOf(side)].feed(ch.Data, ch.Packet, ch.Time)
+	case modeProbe:
+		c.probeData(side, ch.Data, ch.Packet, ch.Time)
+	case modeHTTP:
+		c.httpData(side, ch.Data, ch.Packet, ch.Time)
+	}
+	return c.mode != modeIgnore
+}
+
+// Gap implements reassembly.Handler.
+func (c *connState) Gap(side reassembly.Side, g *reassembly.Gap) {
+	switch c.mode {
+	case modeWS:
+		c.ws[c.dirOf(side)].gap(g)
+	case modeHTTP:
+		if c.http[side].role == 0 && len(c.reqs) == 0 && !c.anyHTTP() {
+			// Nothing recognised yet: whatever follows may be WebSocket.
+			c.startProbe()
+			return
+		}
+		if c.http[side].hold || c.hasUpgradePending() {
+			c.anomalyRecord(side, true, newAnomaly(AnTCPGap, int64(g.Offset),
+				fmt.Sprintf("%d bytes lost at stream offset %d during the HTTP handshake; looking for WebSocket frames instead", g.Len, g.Offset)), g.Packet, g.Time)
+		}
+		c.startProbe()
+	case modeProbe:
+		if c.ws[0] != nil {
+			for _, w := range c.ws {
+				if w.side == side {
+					w.gap(g)
+				}
+			}
+		}
+	}
+}
+
+// anyHTTP reports whether HTTP was recognised on either side.
+func (c *connState) anyHTTP() bool { return c.http[0].role != 0 || c.http[1].role != 0 }
+
+// hasUpgradePending reports whether an upgrade request awaits its response.
+func (c *connState) hasUpgradePending() bool {
+	for _, r := range c.reqs {
+		if r.upgrade {
+			return true
+		}
+	}
+	return false
+}
+
+// Note implements reassembly.Handler.
+func (c *connState) Note(side reassembly.Side, n *reassembly.Note) {
+	if n.Kind != reassembly.NoteRetransmitDiffers || c.mode != modeWS {
+		return
+	}
+	c.anomalyRecord(side, true, newAnomaly(AnRetransmitDiffers, int64(n.Offset),
+		fmt.Sprintf("retransmitted bytes at stream offset %d (%d bytes) differ from the first copy, which was used", n.Offset, n.Len)), n.Packet, n.Time)
+}
+
+// Close implements reassembly.Handler.
+func (c *connState) Close(reason reassembly.CloseReason) {
+	switch c.mode {
+	case modeWS, modeProbe:
+		for _, w := range c.ws {
+			if w != nil {
+				w.finish()
+			}
+		}
+	case modeHTTP:
+		for _, r := range c.reqs {
+			if r.upgrade {
+				c.anomalyRecord(c.clientSide, false, newAnomaly(AnUpgradeUnanswered, -1,
+					fmt.Sprintf("upgrade request for %s got no response in the capture", r.head.target)), r.pkt, r.ts)
+			}
+		}
+	}
+	c.mode = modeIgnore
+	c.reqs = nil
+	c.http = [2]httpSide{}
+}
+
+// anomalyRecord emits a KindAnomaly record.
+func (c *connState) anomalyRecord(side reassembly.Side, hasDir bool, a Anomaly, pkt uint64, ts time.Time) {
+	if !c.sideKnown {
+		c.setClient(reassembly.SideA)
+		c.sideKnown = false
+	}
+	c.rec = Record{Kind: KindAnomaly, Conn: &c.conn, Packet: pkt, Time: ts, HasDir: hasDir}
+	if hasDir {
+		c.rec.Dir = c.dirOf(side)
+	}
+	var one [1]Anomaly
+	one[0] = a
+	c.rec.Anomalies = one[:]
+	c.d.emit(&c.rec)
+}
+
+// emitConn emits the connection record, once.
+func (c *connState) emitConn(pkt uint64, ts time.Time, an []Anomaly) {
+	c.rec = Record{Kind: KindConn, Conn: &c.conn, Packet: pkt, Time: ts}
+	c.d.emit(&c.rec)
+	c.connSent = true
+	for _, a := range an {
+		c.anomalyRecord(c.clientSide, false, a, pkt, ts)
+	}
+}
+
+// startProbe switches the connection to heuristic frame detection, or
+// ignores it when the heuristic is off.
+func (c *connState) startProbe() {
+	if c.d.opts.NoMidstream && !c.forced {
+		c.mode = modeIgnore
+		return
+	}
+	c.mode = modeProbe
+	c.http = [2]httpSide{}
+	c.reqs = nil
+	for s := reassembly.SideA; s <= reassembly.SideB; s++ {
+		w := newWSDir(c, ServerToClient)
+		w.side = s
+		w.startSearch()
+		c.ws[s] = w
+	}
+}
+
+// probeData feeds bytes of a connection without a handshake to its
+// directions' frame-boundary search.
+func (c *connState) probeData(side reassembly.Side, b []byte, pkt uint64, ts time.Time) {
+	for _, w := range c.ws {
+		if w.side == side {
+			w.feed(b, pkt, ts)
+		}
+	}
+}
+
+// httpData parses HTTP on one side until the connection upgrades.
+func (c *connState) httpData(side reassembly.Side, b []byte, pkt uint64, ts time.Time) {
+	hs := &c.http[side]
+	hs.buf = append(hs.buf, b...)
+	hs.lastPkt, hs.lastTS = pkt, ts
+	if hs.role == 0 {
+		if yes, decided := looksLikeRequest(hs.buf); decided && yes {
+			if c.http[side.Other()].role == 1 {
+				c.mode = modeIgnore // both sides send requests: not HTTP as we know it
+				return
+			}
+			hs.role = 1
+			c.setClient(side)
+		} else if yes, decided := looksLikeResponse(hs.buf); decided && yes {
+			hs.role = 2
+		} else if decided || len(hs.buf) >= 24 {
+			c.notHTTP()
+			return
+		} else {
+			return
+		}
+	}
+	if hs.role == 1 {
+		c.parseRequests(side, hs, pkt, ts)
+	} else {
+		c.parseResponses(side, hs, pkt, ts)
+	}
+}
+
+// notHTTP handles a connection whose first bytes are not HTTP.
+func (c *connState) notHTTP() {
+	if c.forced || !c.info.SawSYN {
+		held := c.http
+		c.startProbe()
+		// Replay what was buffered while deciding.
+		for s := reassembly.SideA; s <= reassembly.SideB; s++ {
+			if h := &held[s]; len(h.buf) > 0 && c.mode == modeProbe {
+				c.probeData(s, h.buf, h.lastPkt, h.lastTS)
+			}
+		}
+		return
+	}
+	c.mode = modeIgnore
+}
+
+// skipBody consumes body bytes from hs.buf[*i:]; it reports whether the body
+// is finished.
+func skipBody(hs *httpSide, i *int) bool {
+	switch hs.body {
+	case bodyNone:
+		return true
+	case bodyLength:
+		n := int64(len(hs.buf) - *i)
+		if n > hs.left {
+			n = hs.left
+		}
+		*i += int(n)
+		hs.left -= n
+		if hs.left == 0 {
+			hs.body = bodyNone
+			return true
+		}
+		return false
+	case bodyChunked:
+		*i += hs.chunk.consume(hs.buf[*i:])
+		if hs.chunk.done {
+			hs.body = bodyNone
+			hs.chunk = chunkSkipper{}
+			return true
+		}
+		return false
+	}
+	*i = len(hs.buf)
+	return false
+}
+
+// compact drops the first i bytes of hs.buf.
+func (hs *httpSide) compact(i int) {
+	n := copy(hs.buf, hs.buf[i:])
+	hs.buf = hs.buf[:n]
+	hs.scan -= i
+	if hs.scan < 0 {
+		hs.scan = 0
+	}
+}
+
+func (c *connState) parseRequests(side reassembly.Side, hs *httpSide, pkt uint64, ts time.Time) {
+	i := 0
+	defer func() { hs.compact(i) }()
+	for i < len(hs.buf) && !hs.hold {
+		if !skipBody(hs, &i) {
+			return
+		}
+		if i >= len(hs.buf) {
+			return
+		}
+		end := headerEnd(hs.buf[i:], hs.scan-i-3)
+		if end < 0 {
+			hs.scan = len(hs.buf)
+			if len(hs.buf)-i > c.d.opts.MaxHTTPHeader {
+				c.mode = modeIgnore
+			}
+			return
+		}
+		h, ok := parseHead(hs.buf[i:i+end], true)
+		i += end
+		hs.scan = i
+		if !ok {
+			c.mode = modeIgnore
+			return
+		}
+		if len(c.reqs) >= 64 {
+			c.mode = modeIgnore
+			return
+		}
+		up := isUpgradeRequest(h)
+		c.reqs = append(c.reqs, pendingReq{head: h, upgrade: up, pkt: pkt, ts: ts})
+		if up {
+			hs.hold = true
+			return
+		}
+		hs.body, hs.left = requestBody(h)
+	}
+}
+
+func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint64, ts time.Time) {
+	i := 0
+	defer func() {
+		if c.mode == modeHTTP {
+			hs.compact(i)
+		}
+	}()
+	for i < len(hs.buf) {
+		if !skipBody(hs, &i) {
+			if hs.body == bodyUntilClose {
+				c.mode = modeIgnore
+			}
+			return
+		}
+		if i >= len(hs.buf) {
+			return
+		}
+		end := headerEnd(hs.buf[i:], hs.scan-i-3)
+		if end < 0 {
+			hs.scan = len(hs.buf)
+			if len(hs.buf)-i > c.d.opts.MaxHTTPHeader {
+				c.mode = modeIgnore
+			}
+			return
+		}
+		h, ok := parseHead(hs.buf[i:i+end], false)
+		i += end
+		hs.scan = i
+		if !ok {
+			c.mode = modeIgnore
+			return
+		}
+		if !c.sideKnown {
+			c.setClient(side.Other())
+		}
+		if len(c.reqs) == 0 {
+			// A response to a request we did not see: skip it.
+			hs.body, hs.left = responseBody(h, "GET")
+			continue
+		}
+		req := c.reqs[0]
+		if h.status >= 100 && h.status < 200 && h.status != 101 {
+			continue // interim response; the final one follows
+		}
+		c.reqs = c.reqs[1:]
+		if !req.upgrade {
+			hs.body, hs.left = responseBody(h, req.head.method)
+			continue
+		}
+		// The answer to an upgrade request.
+		c.conn = Conn{Stream: c.conn.Stream, Client: c.conn.Client, Server: c.conn.Server}
+		fillRequest(&c.conn, req.head)
+		c.conn.RequestPacket, c.conn.RequestTime = req.pkt, req.ts
+		c.conn.ResponsePacket, c.conn.ResponseTime = pkt, ts
+		an := fillResponse(&c.conn, req.head, h)
+		if h.status == 101 {
+			c.emitConn(pkt, ts, an)
+			c.upgrade(hs.buf[i:], pkt, ts)
+			i = len(hs.buf)
+			return
+		}
+		c.emitConn(pkt, ts, an)
+		hs.body, hs.left = responseBody(h, req.head.method)
+		// The client may try again on the same connection.
+		cs := &c.http[side.Other()]
+		cs.hold = false
+		c.parseRequests(side.Other(), cs, cs.lastPkt, cs.lastTS)
+	}
+}
+
+// upgrade switches the connection to WebSocket; rest are the server bytes
+// after the 101 response.
+func (c *connState) upgrade(rest []byte, pkt uint64, ts time.Time) {
+	c.mode = modeWS
+	c.ws[ClientToServer] = newWSDir(c, ClientToServer)
+	c.ws[ClientToServer].side = c.clientSide
+	c.ws[ServerToClient] = newWSDir(c, ServerToClient)
+	c.ws[ServerToClient].side = c.clientSide.Other()
+	cs := &c.http[c.clientSide]
+	held := cs.buf
+	heldPkt, heldTS := cs.lastPkt, cs.lastTS
+	srv := append([]byte(nil), rest...)
+	c.http = [2]httpSide{}
+	if len(srv) > 0 {
+		c.ws[ServerToClient].feed(srv, pkt, ts)
+	}
+	if len(held) > 0 {
+		c.ws[ClientToServer].feed(held, heldPkt, heldTS)
+	}
+}

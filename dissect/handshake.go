@@ -1,0 +1,187 @@
+package dissect
+
+import (
+	"crypto/sha1"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// websocketGUID is the fixed GUID of RFC 6455 section 1.3.
+const websocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// AcceptFor computes the Sec-WebSocket-Accept value for a Sec-WebSocket-Key.
+func AcceptFor(key string) string {
+	sum := sha1.Sum([]byte(key + websocketGUID))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// isUpgradeRequest reports whether h asks for a WebSocket upgrade.
+func isUpgradeRequest(h *httpHead) bool {
+	return h.hasToken("upgrade", "websocket")
+}
+
+// fillRequest records the request's handshake fields in c.
+func fillRequest(c *Conn, h *httpHead) {
+	c.Method, c.Path = h.method, h.target
+	c.Host, _ = h.get("host")
+	c.Origin, _ = h.get("origin")
+	if c.Origin == "" {
+		c.Origin, _ = h.get("sec-websocket-origin")
+	}
+	c.UserAgent, _ = h.get("user-agent")
+	_, c.HasCookie = h.get("cookie")
+	c.Version, _ = h.get("sec-websocket-version")
+	c.Key, _ = h.get("sec-websocket-key")
+	if v, ok := h.get("sec-websocket-protocol"); ok {
+		c.SubprotocolsOffered = splitList(v)
+	}
+	if v, ok := h.get("sec-websocket-extensions"); ok {
+		c.ExtensionsOffered = splitList(v)
+	}
+	c.RequestHeaders = h.headers
+	c.Request = h.raw
+}
+
+// fillResponse records the response fields in c and returns the handshake
+// anomalies (RFC 6455 section 4).
+func fillResponse(c *Conn, req, resp *httpHead) []Anomaly {
+	var an []Anomaly
+	add := func(id, msg string) { an = append(an, newAnomaly(id, -1, msg)) }
+	c.Status, c.Reason = resp.status, resp.reason
+	c.ResponseHeaders = resp.headers
+	c.Response = resp.raw
+	c.Accept, _ = resp.get("sec-websocket-accept")
+	c.Subprotocol, _ = resp.get("sec-websocket-protocol")
+	if v, ok := resp.get("sec-websocket-extensions"); ok {
+		c.Extensions = splitList(v)
+	}
+	if req.method != "GET" {
+		add(AnMethodNotGet, fmt.Sprintf("upgrade request method is %s, not GET", req.method))
+	}
+	if !req.hasToken("connection", "upgrade") {
+		add(AnConnTokenMissing, "request Connection header lacks the \"Upgrade\" token")
+	}
+	switch {
+	case c.Key == "":
+		add(AnKeyMissing, "request has no Sec-WebSocket-Key")
+	default:
+		if raw, err := base64.StdEncoding.DecodeString(c.Key); err != nil || len(raw) != 16 {
+			add(AnKeyInvalid, fmt.Sprintf("Sec-WebSocket-Key %q is not 16 bytes in base64", c.Key))
+		}
+	}
+	if c.Version != "13" {
+		v := c.Version
+		if v == "" {
+			v = "(missing)"
+		}
+		add(AnVersionNot13, "Sec-WebSocket-Version is "+v+", not 13")
+	}
+	if resp.status != 101 {
+		add(AnUpgradeRejected, fmt.Sprintf("server answered the upgrade with %d %s", resp.status, resp.reason))
+		return an
+	}
+	if !resp.hasToken("upgrade", "websocket") {
+		add(AnUpgradeTokenMissing, "101 response lacks \"Upgrade: websocket\"")
+	}
+	if !resp.hasToken("connection", "upgrade") {
+		add(AnConnTokenMissing, "101 response Connection header lacks the \"Upgrade\" token")
+	}
+	switch {
+	case c.Accept == "":
+		add(AnAcceptMissing, "101 response has no Sec-WebSocket-Accept")
+	case c.Key != "" && c.Accept == AcceptFor(c.Key):
+		c.AcceptValid = true
+	default:
+		want := "(no key)"
+		if c.Key != "" {
+			want = AcceptFor(c.Key)
+		}
+		add(AnAcceptMismatch, fmt.Sprintf("Sec-WebSocket-Accept is %q, expected %s", c.Accept, want))
+	}
+	if c.Subprotocol != "" {
+		offered := false
+		for _, p := range c.SubprotocolsOffered {
+			if p == c.Subprotocol {
+				offered = true
+			}
+		}
+		if !offered {
+			add(AnSubprotoNotOffered, fmt.Sprintf("server selected subprotocol %q, which the client did not offer", c.Subprotocol))
+		}
+	}
+	for _, e := range c.Extensions {
+		name := extName(e)
+		offered := false
+		for _, o := range c.ExtensionsOffered {
+			if strings.EqualFold(extName(o), name) {
+				offered = true
+			}
+		}
+		if !offered {
+			add(AnExtensionNotOffered, fmt.Sprintf("server selected extension %q, which the client did not offer", name))
+		}
+		if c.Deflate == nil {
+			if p, problem, ok := parseDeflate(e); ok {
+				c.Deflate = p
+				if problem != "" {
+					add(AnExtensionParams, problem)
+				}
+			}
+		}
+	}
+	return an
+}
+
+// extName returns the extension token of an extension list item.
+func extName(item string) string {
+	name, _, _ := strings.Cut(item, ";")
+	return strings.TrimSpace(name)
+}
+
+// parseDeflate parses a selected extension item. ok is false when it is not a
+// deflate extension; problem describes invalid parameters (defaults are used).
+func parseDeflate(item string) (p *DeflateParams, problem string, ok bool) {
+	parts := strings.Split(item, ";")
+	name := strings.ToLower(strings.TrimSpace(parts[0]))
+	switch name {
+	case "permessage-deflate", "x-webkit-deflate-frame", "deflate-frame":
+	default:
+		return nil, "", false
+	}
+	p = &DeflateParams{Name: name, ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}
+	var problems []string
+	for _, prm := range parts[1:] {
+		k, v, hasV := strings.Cut(strings.TrimSpace(prm), "=")
+		k = strings.ToLower(strings.TrimSpace(k))
+		v = strings.Trim(strings.TrimSpace(v), `"`)
+		switch k {
+		case "server_no_context_takeover":
+			p.ServerNoContextTakeover = true
+		case "client_no_context_takeover", "no_context_takeover":
+			p.ClientNoContextTakeover = true
+		case "server_max_window_bits", "client_max_window_bits", "max_window_bits":
+			bits := 15
+			if hasV {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 8 || n > 15 {
+					problems = append(problems, fmt.Sprintf("%s=%s is not 8-15", k, v))
+				} else {
+					bits = n
+				}
+			} else if k == "server_max_window_bits" {
+				problems = append(problems, "server_max_window_bits needs a value in the response")
+			}
+			if k == "server_max_window_bits" {
+				p.ServerMaxWindowBits = bits
+			} else {
+				p.ClientMaxWindowBits = bits
+			}
+		case "":
+		default:
+			problems = append(problems, fmt.Sprintf("unknown parameter %q", k))
+		}
+	}
+	return p, strings.Join(problems, "; "), true
+}

@@ -1,0 +1,328 @@
+package dissect
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wsdissect/wsdissect/reassembly"
+)
+
+// Frame-boundary search: when a direction's position in the frame sequence
+// is unknown (the capture started mid-connection, or bytes were lost), the
+// bytes are buffered and every offset is tried as the start of a chain of
+// consecutive plausible frame headers. One lucky byte is not enough: a
+// candidate is accepted only when several frames chain up, or when the chain
+// ends exactly where the data ends and the frame carries strong evidence
+// (a masking key, valid UTF-8 text, a valid close code).
+
+// chainVerdict is the outcome of testing one candidate offset.
+type chainVerdict uint8
+
+const (
+	chainReject chainVerdict = iota
+	chainAccept
+	chainWait // more bytes are needed to decide
+)
+
+// startSearch puts the direction into search mode at the current offset.
+func (w *wsDir) startSearch() {
+	w.st = stSearch
+	w.search = w.search[:0]
+	w.marks = w.marks[:0]
+	w.searchFrom = 0
+	w.hn, w.need = 0, 2
+}
+
+// searchBase is the stream offset of w.search[0].
+func (w *wsDir) searchBase() uint64 { return w.off - uint64(len(w.search)) }
+
+// searchFeed buffers bytes while searching and tries to synchronise.
+func (w *wsDir) searchFeed(b []byte, pkt uint64, ts time.Time) {
+	w.search = append(w.search, b...)
+	w.off += uint64(len(b))
+	w.marks = append(w.marks, mark{end: len(w.search), pkt: pkt, ts: ts})
+	w.trySync(false)
+	if w.st == stSearch {
+		if limit := w.c.d.opts.MaxSearch; len(w.search) > limit {
+			w.dropSearch(max(w.searchFrom, len(w.search)-limit/2))
+		}
+	}
+}
+
+// dropSearch forgets the first k search bytes (they are skipped).
+func (w *wsDir) dropSearch(k int) {
+	if k <= 0 {
+		return
+	}
+	k = min(k, len(w.search))
+	w.skipped += uint64(k)
+	n := copy(w.search, w.search[k:])
+	w.search = w.search[:n]
+	j := 0
+	for _, m := range w.marks {
+		m.end -= k
+		if m.end > 0 {
+			w.marks[j] = m
+			j++
+		}
+	}
+	w.marks = w.marks[:j]
+	w.searchFrom = max(w.searchFrom-k, 0)
+}
+
+// searchFinal makes a last attempt when no more data will come.
+func (w *wsDir) searchFinal() { w.trySync(true) }
+
+// trySync tests candidate offsets and synchronises on the first accepted one.
+func (w *wsDir) trySync(final bool) {
+	for i := w.searchFrom; i < len(w.search); i++ {
+		switch w.chainAt(i, final) {
+		case chainAccept:
+			w.syncAt(i)
+			return
+		case chainWait:
+			if !final {
+				w.searchFrom = i
+				return
+			}
+		}
+		w.searchFrom = i + 1
+	}
+}
+
+// plausible checks one frame header for the search. It returns the header
+// and payload lengths, the mask bit, a strength score and whether the header
+// is plausible; complete is false when the header is not all in b.
+func (w *wsDir) plausible(b []byte) (hlen int, plen uint64, masked bool, score int, ok, complete bool) {
+	if len(b) < 2 {
+		return 0, 0, false, 0, true, false
+	}
+	b0, b1 := b[0], b[1]
+	op := b0 & 0x0f
+	switch op {
+	case OpContinuation, OpText, OpBinary, OpClose, OpPing, OpPong:
+	default:
+		return
+	}
+	if b0&0x30 != 0 {
+		return
+	}
+	perMsg, perFrame, _ := w.deflateMode()
+	if b0&0x40 != 0 && (IsControl(op) || !(perMsg || perFrame)) {
+		return
+	}
+	fin := b0&0x80 != 0
+	masked = b1&0x80 != 0
+	if w.maskWant >= 0 && masked != (w.maskWant == 1) {
+		return
+	}
+	hlen = headerLen(b0, b1)
+	if len(b) < hlen {
+		return hlen, 0, masked, 0, true, false
+	}
+	var f Frame
+	parseHeader(b[:hlen], &f)
+	plen = f.Len
+	if IsControl(op) && (!fin || plen > 125) {
+		return
+	}
+	switch {
+	case f.LenCode == 126 && plen < 126, f.LenCode == 127 && plen <= 0xffff, plen > 1<<40:
+		return
+	}
+	if masked && f.MaskKey != [4]byte{} {
+		score++
+	}
+	// Look at the payload when it is all here.
+	if uint64(len(b)-hlen) >= plen {
+		p := b[hlen : hlen+int(plen)]
+		switch {
+		case op == OpClose && plen == 1:
+			return
+		case op == OpClose && plen >= 2:
+			code := maskedU16(p, f.MaskKey, masked)
+			if !CloseCodeAllowedOnWire(code) {
+				return
+			}
+			score++
+		case op == OpText && b0&0x40 == 0 && plen > 0:
+			if !textPlausible(p, f.MaskKey, masked) {
+				return
+			}
+			score++
+		}
+	}
+	return hlen, plen, masked, score, true, true
+}
+
+// maskedU16 reads a big-endian uint16 from the start of a (masked) payload.
+func maskedU16(p []byte, key [4]byte, masked bool) uint16 {
+	a, b := p[0], p[1]
+	if masked {
+		a ^= key[0]
+		b ^= key[1]
+	}
+	return binary.BigEndian.Uint16([]byte{a, b})
+}
+
+// textPlausible reports whether a (masked) text payload is valid UTF-8
+// (checking at most the first 4 KiB).
+func textPlausible(p []byte, key [4]byte, masked bool) bool {
+	var tmp [4096]byte
+	n := copy(tmp[:], p)
+	t := tmp[:n]
+	if masked {
+		maskBytes(t, key, 0)
+	}
+	if n < len(p) {
+		// cut at a rune start so a rune split by the cut is not an error
+		for k := 0; k < utf8.UTFMax && len(t) > 0 && !utf8.RuneStart(t[len(t)-1]); k++ {
+			t = t[:len(t)-1]
+		}
+		if len(t) > 0 {
+			t = t[:len(t)-1]
+		}
+	}
+	return utf8.Valid(t)
+}
+
+// chainAt tests offset i as a frame boundary.
+func (w *wsDir) chainAt(i int, final bool) chainVerdict {
+	b := w.search
+	p := i
+	n := 0
+	score := 0
+	maskSeen := -1
+	for steps := 0; n < 3 && steps < 64; steps++ {
+		if p == len(b) {
+			switch {
+			case n >= 2, n == 1 && score > 0:
+				return chainAccept
+			case final:
+				return chainReject
+			}
+			return chainWait
+		}
+		hlen, plen, masked, s, ok, complete := w.plausible(b[p:])
+		if !ok {
+			return chainReject
+		}
+		if !complete {
+			if final {
+				return chainReject
+			}
+			return chainWait
+		}
+		m := 0
+		if masked {
+			m = 1
+		}
+		if maskSeen >= 0 && m != maskSeen {
+			return chainReject
+		}
+		maskSeen = m
+		end := uint64(p) + uint64(hlen) + plen
+		if end > uint64(len(b)) {
+			// The frame runs past the data: wait unless it can never fit.
+			if final || plen > uint64(w.c.d.opts.MaxSearch) {
+				if n >= 2 || (n >= 1 && score > 0) {
+					return chainAccept
+				}
+				return chainReject
+			}
+			return chainWait
+		}
+		score += s
+		// Empty continuation and binary frames prove nothing (a run of zero
+		// bytes parses as them); they may sit in a chain but do not count.
+		if plen > 0 || (op0(b[p]) != OpContinuation && op0(b[p]) != OpBinary) {
+			n++
+		}
+		p = int(end)
+	}
+	if n >= 3 {
+		return chainAccept
+	}
+	return chainReject
+}
+
+// op0 returns the opcode in a frame's first byte.
+func op0(b0 byte) uint8 { return b0 & 0x0f }
+
+// syncAt accepts offset i as a frame boundary and replays the buffered bytes
+// from there through the frame parser.
+func (w *wsDir) syncAt(i int) {
+	c := w.c
+	skipped := w.skipped + uint64(i)
+	base := w.searchBase()
+	data, marks := w.search, w.marks
+	w.search, w.marks = nil, nil
+	w.skipped = 0
+	masked := data[i+1]&0x80 != 0
+	if c.mode == modeProbe {
+		c.midstreamFound(w, masked, marks[len(marks)-1].pkt, marks[len(marks)-1].ts)
+	}
+	if masked {
+		w.maskWant = 1
+	} else {
+		w.maskWant = 0
+	}
+	if skipped > 0 {
+		pkt, ts := marks[0].pkt, marks[0].ts
+		for _, m := range marks {
+			if m.end > i {
+				pkt, ts = m.pkt, m.ts
+				break
+			}
+		}
+		c.anomalyRecord(w.side, true, newAnomaly(AnMidstreamResync, int64(base)+int64(i),
+			fmt.Sprintf("skipped %d bytes to the first verified frame boundary at stream offset %d", skipped, base+uint64(i))), pkt, ts)
+	}
+	w.st = stHeader
+	w.hn, w.need = 0, 2
+	w.off = base + uint64(i)
+	prev := 0
+	for _, m := range marks {
+		lo := max(prev, i)
+		if m.end > lo {
+			w.feed(data[lo:m.end], m.pkt, m.ts)
+		}
+		prev = m.end
+	}
+	if w.search == nil {
+		w.search, w.marks = data[:0], marks[:0]
+	}
+}
+
+// midstreamFound turns a probed connection into a WebSocket connection once
+// one direction has synchronised; the masked direction is the client.
+func (c *connState) midstreamFound(w *wsDir, masked bool, pkt uint64, ts time.Time) {
+	client := w.side
+	switch {
+	case masked:
+	case c.info.SawSYN:
+		// Unmasked frames from a side we know opened the connection: a
+		// client that does not mask.
+		client = reassembly.SideA
+	default:
+		client = w.side.Other()
+	}
+	var other *wsDir
+	for _, x := range c.ws {
+		if x != w {
+			other = x
+		}
+	}
+	c.setClient(client)
+	c.conn.Midstream = true
+	c.mode = modeWS
+	w.dir = c.dirOf(w.side)
+	c.ws[w.dir] = w
+	if other != nil {
+		other.dir = c.dirOf(other.side)
+		c.ws[other.dir] = other
+	}
+	c.emitConn(pkt, ts, nil)
+}

@@ -1,0 +1,722 @@
+package dissect
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wsdissect/wsdissect/internal/inflate"
+	"github.com/wsdissect/wsdissect/reassembly"
+)
+
+// parseState is where a direction's frame parser stands.
+type parseState uint8
+
+const (
+	stHeader  parseState = iota // collecting a frame header
+	stPayload                   // streaming a frame's payload
+	stSearch                    // looking for a verified frame boundary
+)
+
+// deflateTail is re-appended to each compressed message (RFC 7692 7.2.2).
+var deflateTail = [4]byte{0x00, 0x00, 0xff, 0xff}
+
+// wsDir decodes the frames and messages of one direction of a WebSocket
+// connection, streaming: payload bytes are unmasked (and inflated) as they
+// arrive, and only the current frame or message is retained.
+type wsDir struct {
+	c    *connState
+	dir  Dir
+	side reassembly.Side
+	st   parseState
+	off  uint64 // stream offset of the next byte
+
+	hdr     [14]byte
+	hn      int
+	need    int
+	f       Frame
+	pkts    []uint64
+	lastPkt uint64
+	lastTS  time.Time
+	left    uint64 // payload bytes still to come
+	pos     uint64 // payload bytes seen of the current frame
+	fan     []Anomaly
+	isCtl   bool
+	ctl     []byte
+
+	inMsg      bool
+	msg        Message
+	msgBuf     []byte
+	man        []Anomaly
+	utf        utf8Stream
+	utfSaid    bool
+	frameStart int
+	msgCount   uint64
+	closed     bool
+
+	// permessage-deflate state
+	compressed bool // current message (or, for deflate-frame, frame) is compressed
+	rawMode    bool // inflation gave up for this message: show raw bytes
+	cut        bool // inflation stopped at --max-message
+	infl       *inflate.Inflater
+	ctxLost    bool   // the sliding window no longer matches the sender's
+	inflated   uint64 // bytes inflated for the current message
+	scratch    []byte
+
+	// frame-boundary search (see sync.go)
+	search     []byte
+	marks      []mark
+	searchFrom int
+	skipped    uint64
+	maskWant   int8 // -1 unknown, 0 unmasked, 1 masked
+
+	rec Record
+}
+
+// mark remembers which packet carried the search buffer's bytes up to end.
+type mark struct {
+	end int
+	pkt uint64
+	ts  time.Time
+}
+
+func newWSDir(c *connState, d Dir) *wsDir {
+	w := &wsDir{c: c, dir: d, need: 2, maskWant: -1}
+	return w
+}
+
+func (w *wsDir) opts() *Options { return &w.c.d.opts }
+
+// feed consumes in-order stream bytes carried by packet pkt.
+func (w *wsDir) feed(b []byte, pkt uint64, ts time.Time) {
+	for len(b) > 0 {
+		switch w.st {
+		case stSearch:
+			w.searchFeed(b, pkt, ts)
+			return
+		case stHeader:
+			if w.hn == 0 {
+				w.pkts = w.pkts[:0]
+				w.f.Offset = w.off
+			}
+			w.addPkt(pkt, ts)
+			n := copy(w.hdr[w.hn:w.need], b)
+			w.hn += n
+			w.off += uint64(n)
+			b = b[n:]
+			if w.hn == 2 {
+				w.need = headerLen(w.hdr[0], w.hdr[1])
+			}
+			if w.hn == w.need {
+				w.startFrame()
+				if w.left == 0 {
+					w.endFrame()
+				}
+			}
+		case stPayload:
+			w.addPkt(pkt, ts)
+			n := uint64(len(b))
+			if n > w.left {
+				n = w.left
+			}
+			w.payload(b[:n])
+			w.left -= n
+			w.off += n
+			b = b[n:]
+			if w.left == 0 {
+				w.endFrame()
+			}
+		}
+	}
+}
+
+// addPkt records that pkt carried bytes of the current frame.
+func (w *wsDir) addPkt(pkt uint64, ts time.Time) {
+	if n := len(w.pkts); n == 0 || w.pkts[n-1] != pkt {
+		w.pkts = append(w.pkts, pkt)
+	}
+	if pkt >= w.lastPkt {
+		w.lastPkt, w.lastTS = pkt, ts
+	}
+}
+
+// headerLen returns the full header length given its first two bytes.
+func headerLen(b0, b1 byte) int {
+	n := 2
+	switch b1 & 0x7f {
+	case 126:
+		n += 2
+	case 127:
+		n += 8
+	}
+	if b1&0x80 != 0 {
+		n += 4
+	}
+	return n
+}
+
+// parseHeader decodes a complete header into f (payload fields untouched).
+func parseHeader(h []byte, f *Frame) {
+	b0, b1 := h[0], h[1]
+	f.Fin = b0&0x80 != 0
+	f.RSV1 = b0&0x40 != 0
+	f.RSV2 = b0&0x20 != 0
+	f.RSV3 = b0&0x10 != 0
+	f.Opcode = b0 & 0x0f
+	f.Masked = b1&0x80 != 0
+	f.LenCode = b1 & 0x7f
+	i := 2
+	switch f.LenCode {
+	case 126:
+		f.Len = uint64(binary.BigEndian.Uint16(h[2:]))
+		i = 4
+	case 127:
+		f.Len = binary.BigEndian.Uint64(h[2:])
+		i = 10
+	default:
+		f.Len = uint64(f.LenCode)
+	}
+	f.MaskKey = [4]byte{}
+	if f.Masked {
+		copy(f.MaskKey[:], h[i:i+4])
+		i += 4
+	}
+	f.HeaderLen = i
+}
+
+// deflateMode says how the connection compresses.
+func (w *wsDir) deflateMode() (perMessage, perFrame, unknown bool) {
+	c := &w.c.conn
+	switch {
+	case c.Deflate != nil && c.Deflate.Name == "permessage-deflate":
+		return true, false, false
+	case c.Deflate != nil:
+		return false, true, false
+	case c.Midstream:
+		return true, false, true
+	}
+	return false, false, false
+}
+
+// startFrame validates a complete header and prepares for the payload.
+func (w *wsDir) startFrame() {
+	off, pkts := w.f.Offset, w.pkts
+	w.f = Frame{Dir: w.dir, Offset: off, Packets: pkts}
+	parseHeader(w.hdr[:w.hn], &w.f)
+	f := &w.f
+	w.fan = w.fan[:0]
+	w.left, w.pos = f.Len, 0
+	w.hn, w.need = 0, 2
+	w.st = stPayload
+	perMsg, perFrame, unknown := w.deflateMode()
+
+	control := IsControl(f.Opcode)
+	if OpcodeName(f.Opcode) == "reserved" {
+		w.frameAnomaly(AnReservedOpcode, -1, fmt.Sprintf("reserved opcode 0x%x", f.Opcode))
+	}
+	if control {
+		if !f.Fin {
+			w.frameAnomaly(AnControlFragmented, -1, "control frame with FIN clear (control frames must not be fragmented)")
+		}
+		if f.Len > 125 {
+			w.frameAnomaly(AnControlTooLong, -1, fmt.Sprintf("control frame payload is %d bytes (at most 125 allowed)", f.Len))
+		}
+	}
+	switch {
+	case f.RSV1 && control && (perMsg || perFrame):
+		w.frameAnomaly(AnRSV1Control, -1, "RSV1 (compressed) set on a control frame")
+	case f.RSV1 && f.Opcode == OpContinuation && perMsg && !unknown:
+		w.frameAnomaly(AnRSV1Continuation, -1, "RSV1 set on a continuation frame (only a message's first frame may carry it)")
+	case f.RSV1 && !perMsg && !perFrame:
+		w.frameAnomaly(AnRSVNoExtension, -1, "RSV1 set but no extension that defines it was negotiated")
+	}
+	if f.RSV2 || f.RSV3 {
+		w.frameAnomaly(AnRSVNoExtension, -1, fmt.Sprintf("RSV2/RSV3 set (0x%x) but no extension defines them", rsvBits(f)))
+	}
+	if w.dir == ClientToServer && !f.Masked {
+		w.frameAnomaly(AnClientUnmasked, -1, "client-to-server frame is not masked")
+	}
+	if w.dir == ServerToClient && f.Masked {
+		w.frameAnomaly(AnServerMasked, -1, "server-to-client frame is masked")
+	}
+	if f.Masked && f.MaskKey == [4]byte{} {
+		w.frameAnomaly(AnZeroMaskKey, -1, "masking key is 00000000: the payload is in clear")
+	}
+	switch {
+	case f.LenCode == 127 && f.Len>>63 != 0:
+		w.frameAnomaly(AnLengthTopBit, -1, fmt.Sprintf("64-bit payload length 0x%016x has its most significant bit set", f.Len))
+	case f.LenCode == 126 && f.Len < 126, f.LenCode == 127 && f.Len <= 0xffff:
+		bits := 16
+		if f.LenCode == 127 {
+			bits = 64
+		}
+		w.frameAnomaly(AnNonMinimalLength, -1, fmt.Sprintf("payload length %d sent in a %d-bit field; the minimal encoding is shorter", f.Len, bits))
+	}
+	if w.closed {
+		w.frameAnomaly(AnDataAfterClose, -1, fmt.Sprintf("%s frame after this direction's close frame", OpcodeName(f.Opcode)))
+	}
+
+	if control {
+		w.isCtl = true
+		w.ctl = w.ctl[:0]
+		w.frameStart = 0
+		f.IsText = f.Opcode == OpClose
+		return
+	}
+	w.isCtl = false
+	switch {
+	case f.Opcode == OpContinuation && !w.inMsg:
+		w.frameAnomaly(AnContinuationNoMessage, -1, "continuation frame with no fragmented message in progress")
+		w.startMessage(f.Opcode, false, unknown)
+		w.msg.Incomplete = true
+	case f.Opcode != OpContinuation && w.inMsg:
+		w.frameAnomaly(AnDataDuringFragmented, -1, fmt.Sprintf("new %s frame while a fragmented message is in progress", OpcodeName(f.Opcode)))
+		w.msg.Incomplete = true
+		w.endMessage(false)
+		w.startMessage(f.Opcode, f.RSV1 && (perMsg || perFrame), unknown)
+	case f.Opcode != OpContinuation:
+		w.startMessage(f.Opcode, f.RSV1 && (perMsg || perFrame), unknown)
+	}
+	if perFrame {
+		w.compressed = f.RSV1
+		if w.compressed {
+			w.msg.Compressed = true
+			w.prepareInflater(false)
+		}
+	}
+	if !w.c.d.opts.Messages {
+		w.msgBuf = w.msgBuf[:0]
+	}
+	w.frameStart = len(w.msgBuf)
+	f.IsText = w.msg.Opcode == OpText
+	f.Compressed = w.compressed
+	f.MessageIndex = w.msg.Index
+}
+
+func rsvBits(f *Frame) int {
+	v := 0
+	if f.RSV1 {
+		v |= 4
+	}
+	if f.RSV2 {
+		v |= 2
+	}
+	if f.RSV3 {
+		v |= 1
+	}
+	return v
+}
+
+// frameAnomaly records a problem with the current frame.
+func (w *wsDir) frameAnomaly(id string, off int64, msg string) {
+	w.fan = append(w.fan, newAnomaly(id, off, msg))
+}
+
+// startMessage begins a data message.
+func (w *wsDir) startMessage(op uint8, compressed, unknown bool) {
+	first := uint64(0)
+	if len(w.pkts) > 0 {
+		first = w.pkts[0]
+	}
+	w.inMsg = true
+	w.msg = Message{Dir: w.dir, Opcode: op, FirstPacket: first, Index: w.msgCount, Compressed: compressed}
+	w.msgCount++
+	w.msgBuf = w.msgBuf[:0]
+	w.man = w.man[:0]
+	w.utf.reset()
+	w.utfSaid = false
+	w.compressed = compressed
+	w.rawMode = false
+	w.cut = false
+	w.inflated = 0
+	if compressed {
+		w.prepareInflater(unknown)
+		if w.ctxLost {
+			// Start from an empty window: references to history we do not
+			// have then fail instead of producing garbage.
+			w.infl.Reset(false)
+		}
+	}
+}
+
+// prepareInflater makes sure the direction has an inflater for a new
+// compressed message.
+func (w *wsDir) prepareInflater(unknown bool) {
+	if w.infl == nil {
+		bits := 15
+		if p := w.c.conn.Deflate; p != nil {
+			bits = p.ClientMaxWindowBits
+			if w.dir == ServerToClient {
+				bits = p.ServerMaxWindowBits
+			}
+		}
+		// zlib cannot make 8-bit windows and silently uses 9 (RFC 7692 7.1.2.1).
+		bits = max(bits, 9)
+		w.infl = inflate.New(bits)
+		w.ctxLost = unknown
+	}
+}
+
+// payload consumes payload bytes of the current frame.
+func (w *wsDir) payload(b []byte) {
+	f := &w.f
+	if w.isCtl {
+		w.appendPlain(&w.ctl, b, false, f.Masked)
+		w.pos += uint64(len(b))
+		return
+	}
+	if !w.compressed || w.rawMode {
+		w.appendPlain(&w.msgBuf, b, w.msg.Opcode == OpText && !w.rawMode, f.Masked)
+		if !w.compressed {
+			w.msg.Len += uint64(len(b))
+		}
+		w.pos += uint64(len(b))
+		return
+	}
+	w.scratch = append(w.scratch[:0], b...)
+	if f.Masked {
+		maskBytes(w.scratch, f.MaskKey, w.pos)
+	}
+	w.pos += uint64(len(b))
+	w.inflateChunk(w.scratch)
+}
+
+// appendPlain appends bytes to buf within the retention cap, unmasking them
+// when masked is set and validating them as text when text is set.
+func (w *wsDir) appendPlain(buf *[]byte, b []byte, text, masked bool) {
+	f := &w.f
+	room := w.c.d.opts.MaxMessage - int64(len(*buf))
+	k := int64(len(b))
+	if k > room {
+		k = max(room, 0)
+		f.Truncated = true
+		if !w.isCtl {
+			w.msg.Truncated = true
+		}
+	}
+	start := len(*buf)
+	*buf = append(*buf, b[:k]...)
+	if masked {
+		maskBytes((*buf)[start:], f.MaskKey, w.pos)
+	}
+	if text {
+		w.utf.write((*buf)[start:])
+	}
+}
+
+// inflateChunk inflates unmasked compressed bytes into the message buffer.
+func (w *wsDir) inflateChunk(in []byte) {
+	limit := w.c.d.opts.MaxMessage - int64(w.inflated)
+	if !w.c.d.opts.Messages {
+		limit = min(limit, w.c.d.opts.MaxMessage-int64(len(w.msgBuf)))
+	}
+	if limit <= 0 {
+		return
+	}
+	start := len(w.msgBuf)
+	out, err := w.infl.Append(w.msgBuf, in, int(limit))
+	w.msgBuf = out
+	n := len(out) - start
+	w.inflated += uint64(n)
+	w.msg.Len += uint64(n)
+	if w.msg.Opcode == OpText {
+		w.utf.write(out[start:])
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, inflate.ErrLimit):
+		w.f.Truncated, w.msg.Truncated = true, true
+		w.frameAnomaly(AnDecompressLimit, int64(w.inflated), fmt.Sprintf("message inflates past --max-message (%d bytes); cut off there", w.c.d.opts.MaxMessage))
+		w.giveUpInflate()
+		w.rawMode = false
+		w.cut = true
+		w.inflated = uint64(w.c.d.opts.MaxMessage) // stop inflating the rest
+	default:
+		what := "inflation failed"
+		if w.ctxLost {
+			w.frameAnomaly(AnDeflateContextLost, int64(w.inflated), "compressed message refers to data not in the capture (context takeover history lost); shown compressed")
+		} else {
+			w.frameAnomaly(AnDecompressFailed, int64(w.inflated), fmt.Sprintf("%s after %d bytes: %v", what, w.inflated, err))
+		}
+		w.giveUpInflate()
+		w.appendPlain(&w.msgBuf, in, false, false) // show the raw (already unmasked) bytes
+	}
+}
+
+// giveUpInflate stops inflating the current message and marks the context
+// lost.
+func (w *wsDir) giveUpInflate() {
+	w.rawMode = true
+	w.ctxLost = true
+	if w.infl != nil {
+		w.infl.Reset(false)
+	}
+}
+
+// endFrame completes the current frame: validates its payload, emits it and,
+// when it ends a message, the message.
+func (w *wsDir) endFrame() {
+	f := &w.f
+	w.st = stHeader
+	perMsg, perFrame, _ := w.deflateMode()
+	if !w.isCtl && w.compressed && !w.rawMode && ((perMsg && f.Fin) || perFrame) {
+		if w.inflated < uint64(w.c.d.opts.MaxMessage) {
+			w.inflateChunk(deflateTail[:])
+		}
+	}
+	if w.isCtl {
+		f.Payload = w.ctl
+		w.controlPayload()
+	} else {
+		f.Payload = w.msgBuf[w.frameStart:]
+		if w.msg.Opcode == OpText && f.Fin && !w.rawMode {
+			if ok, bad := w.utf.end(); !ok && !w.utfSaid {
+				w.utfSaid = true
+				w.frameAnomaly(AnInvalidUTF8, bad, fmt.Sprintf("text message is not valid UTF-8 (first bad byte at message offset %d)", bad))
+			}
+		} else if w.utf.bad && !w.utfSaid {
+			w.utfSaid = true
+			w.frameAnomaly(AnInvalidUTF8, w.utf.badOff, fmt.Sprintf("text message is not valid UTF-8 (first bad byte at message offset %d)", w.utf.badOff))
+		}
+		w.msg.Frames++
+		w.man = append(w.man, w.fan...)
+	}
+	if !w.c.d.opts.Messages {
+		w.emitFrame()
+	}
+	switch {
+	case w.isCtl:
+		if w.c.d.opts.Messages {
+			w.emitControlMessage()
+		}
+		if f.Opcode == OpClose {
+			w.closed = true
+		}
+	case f.Fin:
+		w.endMessage(true)
+	}
+	w.f.Incomplete = false
+}
+
+// controlPayload decodes a close frame's status code and reason.
+func (w *wsDir) controlPayload() {
+	f := &w.f
+	if f.Opcode != OpClose {
+		return
+	}
+	p := f.Payload
+	switch {
+	case f.Len == 1:
+		w.frameAnomaly(AnCloseOneByte, -1, "close payload is 1 byte; a status code needs 2")
+	case len(p) >= 2:
+		f.HasCloseCode = true
+		f.CloseCode = binary.BigEndian.Uint16(p)
+		f.CloseReason = string(p[2:])
+		if !CloseCodeAllowedOnWire(f.CloseCode) {
+			w.frameAnomaly(AnCloseCodeInvalid, 0, fmt.Sprintf("close code %d (%s) must not be sent in a close frame", f.CloseCode, CloseCodeName(f.CloseCode)))
+		}
+		if !utf8.Valid(p[2:]) {
+			bad := 2
+			for i := 2; i < len(p); {
+				r, n := utf8.DecodeRune(p[i:])
+				if r == utf8.RuneError && n <= 1 {
+					bad = i
+					break
+				}
+				i += n
+			}
+			w.frameAnomaly(AnCloseReasonUTF8, int64(bad), fmt.Sprintf("close reason is not valid UTF-8 (first bad byte at payload offset %d)", bad))
+		}
+	}
+}
+
+// emitFrame sends the current frame record.
+func (w *wsDir) emitFrame() {
+	w.rec = Record{Kind: KindFrame, Conn: &w.c.conn, Packet: w.lastPkt, Time: w.lastTS,
+		Dir: w.dir, HasDir: true, Frame: &w.f, Anomalies: w.fan}
+	w.c.d.emit(&w.rec)
+}
+
+// emitControlMessage sends a control frame as a message record.
+func (w *wsDir) emitControlMessage() {
+	f := &w.f
+	m := Message{Dir: w.dir, Opcode: f.Opcode, Len: f.Len, Frames: 1, Payload: f.Payload,
+		Truncated: f.Truncated, Incomplete: f.Incomplete, HasCloseCode: f.HasCloseCode,
+		CloseCode: f.CloseCode, CloseReason: f.CloseReason}
+	if len(f.Packets) > 0 {
+		m.FirstPacket = f.Packets[0]
+	}
+	w.rec = Record{Kind: KindMessage, Conn: &w.c.conn, Packet: w.lastPkt, Time: w.lastTS,
+		Dir: w.dir, HasDir: true, Message: &m, Anomalies: w.fan}
+	w.c.d.emit(&w.rec)
+}
+
+// endMessage completes the current data message (complete is false when it
+// was cut short).
+func (w *wsDir) endMessage(complete bool) {
+	if !w.inMsg {
+		return
+	}
+	w.inMsg = false
+	if !complete {
+		w.msg.Incomplete = true
+	}
+	if w.msg.Truncated && !w.compressed {
+		w.man = append(w.man, newAnomaly(AnMessageTruncated, w.c.d.opts.MaxMessage,
+			fmt.Sprintf("message of %d bytes cut at --max-message (%d bytes)", w.msg.Len, w.c.d.opts.MaxMessage)))
+	}
+	if w.c.d.opts.Messages {
+		w.msg.Payload = w.msgBuf
+		w.rec = Record{Kind: KindMessage, Conn: &w.c.conn, Packet: w.lastPkt, Time: w.lastTS,
+			Dir: w.dir, HasDir: true, Message: &w.msg, Anomalies: w.man}
+		w.c.d.emit(&w.rec)
+	}
+	if w.compressed && w.infl != nil {
+		perMsg, _, _ := w.deflateMode()
+		keep := !w.noContextTakeover()
+		switch {
+		case w.rawMode || !complete || w.cut:
+			w.ctxLost = w.ctxLost || keep
+			w.infl.Reset(false)
+		case perMsg:
+			w.infl.Reset(keep)
+			if w.ctxLost && complete {
+				// This message inflated with what we have: from here on the
+				// window is exact again.
+				w.ctxLost = false
+			}
+		}
+	}
+	w.msgBuf = w.msgBuf[:0]
+	w.compressed = false
+	w.rawMode = false
+}
+
+// noContextTakeover reports whether this direction's sender resets its
+// window after each message.
+func (w *wsDir) noContextTakeover() bool {
+	p := w.c.conn.Deflate
+	if p == nil {
+		return false
+	}
+	if w.dir == ClientToServer {
+		return p.ClientNoContextTakeover
+	}
+	return p.ServerNoContextTakeover
+}
+
+// gap handles bytes of this direction missing from the capture.
+func (w *wsDir) gap(g *reassembly.Gap) {
+	var broke string
+	switch {
+	case w.st == stSearch:
+		w.search = w.search[:0]
+		w.marks = w.marks[:0]
+		w.searchFrom = 0
+		w.skipped += g.Len
+		w.off += g.Len
+		broke = "while looking for a frame boundary"
+		w.gapRecord(g, broke)
+		return
+	case w.st == stPayload && g.Len < w.left:
+		// The frame's length is known: skip the missing payload and go on.
+		w.f.Incomplete = true
+		if !w.isCtl {
+			w.msg.Incomplete = true
+			if w.compressed && !w.rawMode {
+				w.giveUpInflate()
+				w.fan = append(w.fan, newAnomaly(AnDeflateContextLost, int64(w.inflated), "compressed bytes of this message are missing; it cannot be inflated"))
+			}
+		}
+		w.left -= g.Len
+		w.pos += g.Len
+		w.off += g.Len
+		broke = fmt.Sprintf("inside the payload of the %s frame at offset %d (the frame's length is known; decoding goes on)", OpcodeName(w.f.Opcode), w.f.Offset)
+		w.gapRecord(g, broke)
+		return
+	case w.st == stPayload:
+		broke = fmt.Sprintf("the end of the %s frame at offset %d and whatever followed", OpcodeName(w.f.Opcode), w.f.Offset)
+		w.f.Incomplete = true
+		if !w.isCtl {
+			w.msg.Incomplete = true
+			if w.compressed && !w.rawMode {
+				w.giveUpInflate()
+			}
+		}
+		w.gapRecord(g, broke)
+		w.fan = append(w.fan, newAnomaly(AnTCPGap, int64(g.Offset), "frame cut by lost bytes"))
+		w.emitPartial()
+	case w.hn > 0:
+		broke = fmt.Sprintf("a frame header at offset %d", w.f.Offset)
+		w.gapRecord(g, broke)
+	default:
+		broke = "whole frames (at a frame boundary)"
+		w.gapRecord(g, broke)
+	}
+	if w.inMsg {
+		w.msg.Incomplete = true
+		if w.compressed && !w.rawMode {
+			w.giveUpInflate()
+		}
+	}
+	w.off += g.Len
+	w.hn, w.need = 0, 2
+	w.startSearch()
+}
+
+// gapRecord reports a gap as an anomaly record.
+func (w *wsDir) gapRecord(g *reassembly.Gap, broke string) {
+	w.c.anomalyRecord(w.side, true, newAnomaly(AnTCPGap, int64(g.Offset),
+		fmt.Sprintf("%d bytes missing from the capture at stream offset %d (%s); lost %s", g.Len, g.Offset, g.Reason, broke)), g.Packet, g.Time)
+}
+
+// emitPartial emits the current, unfinished frame (and ends its message as
+// incomplete when it was a data frame).
+func (w *wsDir) emitPartial() {
+	f := &w.f
+	f.Incomplete = true
+	if w.isCtl {
+		f.Payload = w.ctl
+		w.controlPayload()
+		if !w.c.d.opts.Messages {
+			w.emitFrame()
+		} else {
+			w.emitControlMessage()
+		}
+	} else {
+		f.Payload = w.msgBuf[w.frameStart:]
+		w.msg.Frames++
+		w.man = append(w.man, w.fan...)
+		if !w.c.d.opts.Messages {
+			w.emitFrame()
+		}
+		w.endMessage(false)
+	}
+	w.st = stHeader
+	w.hn, w.need = 0, 2
+}
+
+// finish is called when the connection ends: a frame or message in progress
+// is emitted as incomplete.
+func (w *wsDir) finish() {
+	switch {
+	case w.st == stSearch:
+		w.searchFinal()
+		if w.st == stSearch {
+			return
+		}
+		w.finish()
+		return
+	case w.st == stPayload || w.hn > 0:
+		if w.st == stPayload {
+			w.fan = append(w.fan, newAnomaly(AnFrameCutAtEnd, int64(w.off),
+				fmt.Sprintf("connection ended %d bytes before the end of the %s frame", w.left, OpcodeName(w.f.Opcode))))
+			w.emitPartial()
+		}
+	}
+	if w.inMsg {
+		w.endMessage(false)
+	}
+}

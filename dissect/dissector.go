@@ -312,19 +312,22 @@ func (c *connState) httpData(side reassembly.Side, b []byte, pkt uint64, ts time
 	hs.buf = append(hs.buf, b...)
 	hs.lastPkt, hs.lastTS = pkt, ts
 	if hs.role == 0 {
-		if yes, decided := looksLikeRequest(hs.buf); decided && yes {
+		req, reqDecided := looksLikeRequest(hs.buf)
+		resp, respDecided := looksLikeResponse(hs.buf)
+		switch {
+		case req:
 			if c.http[side.Other()].role == 1 {
-				c.mode = modeIgnore // both sides send requests: not HTTP as we know it
+				c.notHTTP() // both sides send requests: not HTTP as we know it
 				return
 			}
 			hs.role = 1
 			c.setClient(side)
-		} else if yes, decided := looksLikeResponse(hs.buf); decided && yes {
+		case resp:
 			hs.role = 2
-		} else if decided || len(hs.buf) >= 24 {
+		case reqDecided && respDecided, len(hs.buf) >= 24:
 			c.notHTTP()
 			return
-		} else {
+		default:
 			return
 		}
 	}

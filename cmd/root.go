@@ -2,9 +2,132 @@
 // selection and exit codes, nothing that parses protocol bytes.
 package cmd
 
-import "io"
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, documented in README.md.
+const (
+	// ExitOK: success.
+	ExitOK = 0
+	// ExitDamaged: the input was damaged or truncated; everything that could
+	// be decoded was still printed.
+	ExitDamaged = 1
+	// ExitUsage: usage error or unreadable input.
+	ExitUsage = 2
+)
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageErr wraps err as a usage error (exit 2).
+func usageErr(err error) error { return &exitError{code: ExitUsage, err: err} }
+
+// app holds one invocation's streams and flag values; there is no global
+// state.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	out            outputFlags
+}
 
 // Execute runs the command line and returns the process exit code.
 func Execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return 0
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.err.Error() != "" {
+			fmt.Fprintf(stderr, "wsdissect: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	// cobra's own errors: unknown flags, bad arguments.
+	fmt.Fprintf(stderr, "wsdissect: %v\nRun 'wsdissect --help' for usage.\n", err)
+	return ExitUsage
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "wsdissect",
+		Short: "Dissect WebSocket traffic (RFC 6455, RFC 7692) in packet captures and on live interfaces",
+		Long: `wsdissect finds every WebSocket connection in a capture or on an interface,
+on any port, and shows its handshake, frames and messages: unmasked, reassembled
+and inflated (permessage-deflate), with protocol violations reported.`,
+		Example: `  wsdissect read websocket.pcap
+  wsdissect read capture.pcapng --filter 'opcode==text && payload contains "login"' -V
+  tcpdump -w - port 80 | wsdissect read -
+  wsdissect live -i eth0 port 80
+  wsdissect read x.pcap --json --messages | jq -r 'select(.opcode_name=="text") | .text'`,
+		Version:       version(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetVersionTemplate("wsdissect {{.Version}}\n")
+	a.out.register(root)
+	root.AddCommand(a.readCmd())
+	root.AddCommand(a.fieldsCmd())
+	root.AddCommand(a.liveCmd())
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageErr(fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath()))
+	})
+	return root
+}
+
+// version reports the module version and VCS revision from the build info.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown version)"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "-dirty"
+			}
+		}
+	}
+	if rev != "" && !strings.Contains(v, rev[:min(12, len(rev))]) {
+		v += " " + rev[:min(12, len(rev))] + dirty
+	}
+	return v + " " + bi.GoVersion
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

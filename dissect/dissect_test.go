@@ -65,8 +65,10 @@ func (f wsFrame) bytes() []byte {
 	return append(out, p...)
 }
 
-func text(s string) wsFrame    { return wsFrame{fin: true, op: OpText, payload: []byte(s)} }
-func ctext(s string) wsFrame   { return wsFrame{fin: true, op: OpText, key: []byte{1, 2, 3, 4}, payload: []byte(s)} }
+func text(s string) wsFrame { return wsFrame{fin: true, op: OpText, payload: []byte(s)} }
+func ctext(s string) wsFrame {
+	return wsFrame{fin: true, op: OpText, key: []byte{1, 2, 3, 4}, payload: []byte(s)}
+}
 func closeF(code uint16, reason string, key []byte) wsFrame {
 	p := binary.BigEndian.AppendUint16(nil, code)
 	return wsFrame{fin: true, op: OpClose, key: key, payload: append(p, reason...)}

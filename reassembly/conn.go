@@ -1,0 +1,332 @@
+package reassembly
+
+import (
+	"bytes"
+	"time"
+	"unsafe"
+)
+
+// Piece buffers of poolMinLen..poolBufCap bytes come from a per-assembler free
+// list (typical full-sized segments); other sizes are allocated exactly.
+const (
+	poolBufCap = 2048
+	poolMinLen = 1024
+	maxFree    = 512
+	// keepPieces is the capacity of a drained piece list kept for reuse.
+	keepPieces = 64
+	// minRing is the initial size of a recent window ring.
+	minRing = 256
+)
+
+// pieceOverhead is what each buffered piece is charged on top of its bytes.
+const pieceOverhead = int64(unsafe.Sizeof(piece{}))
+
+// conn is one tracked connection; once closed it remains as a tombstone until
+// idle, so late packets do not start a new stream.
+type conn struct {
+	key  connKey
+	info ConnInfo
+	h    Handler
+	// aFirst is true when SideA is the key's first endpoint.
+	aFirst bool
+	half   [2]half
+
+	lastSeen   time.Time
+	prev, next *conn // LRU list
+	// bprev and bnext link the connections that buffer out-of-order data.
+	bprev, bnext *conn
+	buffered     int64
+
+	closed  bool // Close was called; this is a tombstone
+	stopped bool // the handler wants no more data
+}
+
+// sideOf returns the side of the endpoint that is (srcFirst) or is not the
+// key's first endpoint.
+func (c *conn) sideOf(srcFirst bool) Side {
+	if srcFirst == c.aFirst {
+		return SideA
+	}
+	return SideB
+}
+
+// isReuse reports whether a pure SYN with sequence number seq from side starts
+// a new connection: it does unless it repeats the SYN already seen from that
+// side.
+func (c *conn) isReuse(side Side, seq uint32) bool {
+	h := &c.half[side]
+	return !h.isnKnown || h.isn != seq
+}
+
+// oldestSide returns the side holding the earliest buffered packet.
+func (c *conn) oldestSide() Side {
+	a, b := c.half[SideA].live(), c.half[SideB].live()
+	switch {
+	case len(a) == 0:
+		return SideB
+	case len(b) == 0:
+		return SideA
+	case b[0].pkt < a[0].pkt:
+		return SideB
+	}
+	return SideA
+}
+
+// half is the state of one direction of a connection.
+type half struct {
+	// known is set once the stream's start is known; nextSeq is then the
+	// sequence number of offset nextOff, the next byte to deliver.
+	known   bool
+	nextSeq uint32
+	nextOff uint64
+
+	// isn is the side's initial sequence number, when a SYN showed it.
+	isn      uint32
+	isnKnown bool
+
+	// pieces[head:] are the buffered out-of-order pieces, sorted and not
+	// overlapping, all at or after nextOff.
+	pieces   []piece
+	head     int
+	buffered int64
+
+	// ring remembers the ringLen bytes delivered just before nextOff; the
+	// byte at offset o is at ring[o%len(ring)].
+	ring    []byte
+	ringLen int
+
+	// acked is the highest offset the peer acknowledged.
+	acked    uint64
+	ackKnown bool
+
+	// The FIN: its offset, packet, and whether the stream reached it.
+	finKnown, finDone bool
+	finOff            uint64
+	finPkt            uint64
+	finTime           time.Time
+}
+
+// rel returns the stream offset of sequence number seq, using a 32-bit signed
+// difference from the next expected byte (so wrap-around is handled).
+func (h *half) rel(seq uint32) int64 {
+	return int64(h.nextOff) + int64(int32(seq-h.nextSeq))
+}
+
+// advance moves the next expected byte n bytes on.
+func (h *half) advance(n uint64) {
+	h.nextOff += n
+	h.nextSeq += uint32(n)
+}
+
+// live returns the buffered pieces.
+func (h *half) live() []piece { return h.pieces[h.head:] }
+
+// popFront drops the first buffered piece. When none is left, a large
+// backing array is freed, so that memory held by a connection that once
+// buffered a lot is not kept for its lifetime.
+func (h *half) popFront() {
+	h.pieces[h.head] = piece{}
+	h.head++
+	if h.head == len(h.pieces) {
+		h.pieces, h.head = h.pieces[:0], 0
+		if cap(h.pieces) > keepPieces {
+			h.pieces = nil
+		}
+	}
+}
+
+// insertAt inserts p before live()[i].
+func (h *half) insertAt(i int, p piece) {
+	if h.head > 0 && len(h.pieces) == cap(h.pieces) {
+		n := copy(h.pieces, h.pieces[h.head:])
+		clear(h.pieces[n:])
+		h.pieces, h.head = h.pieces[:n], 0
+	}
+	at := h.head + i
+	h.pieces = append(h.pieces, piece{})
+	copy(h.pieces[at+1:], h.pieces[at:])
+	h.pieces[at] = p
+}
+
+// remember records delivered bytes at offset off (== nextOff) in the recent
+// window. The ring starts small and grows to the window's size as data is
+// delivered, so quiet connections stay cheap.
+func (h *half) remember(off uint64, data []byte, window int) {
+	if window <= 0 || len(data) == 0 {
+		return
+	}
+	if want := min(window, h.ringLen+len(data)); len(h.ring) < want {
+		h.growRing(min(window, max(2*len(h.ring), want, minRing)))
+	}
+	w := len(h.ring)
+	total := len(data)
+	if len(data) > w {
+		off += uint64(len(data) - w)
+		data = data[len(data)-w:]
+	}
+	pos := int(off % uint64(w))
+	n := copy(h.ring[pos:], data)
+	copy(h.ring, data[n:])
+	h.ringLen = min(w, h.ringLen+total)
+}
+
+// growRing moves the recent window into a ring of size bytes (size >=
+// ringLen).
+func (h *half) growRing(size int) {
+	ring := make([]byte, size)
+	for k := range h.ringLen {
+		o := h.nextOff - uint64(h.ringLen) + uint64(k)
+		ring[o%uint64(size)] = h.ring[o%uint64(len(h.ring))]
+	}
+	h.ring = ring
+}
+
+// compareRecent compares data, seen again at offset off, with the remembered
+// delivered bytes, widening diff over the bytes that differ.
+func (h *half) compareRecent(off uint64, data []byte, diff *diffRange) {
+	if h.ringLen == 0 {
+		return
+	}
+	lo := h.nextOff - uint64(h.ringLen)
+	end := off + uint64(len(data))
+	if off < lo {
+		if end <= lo {
+			return
+		}
+		data = data[lo-off:]
+		off = lo
+	}
+	if end > h.nextOff {
+		data = data[:h.nextOff-off]
+	}
+	w := uint64(len(h.ring))
+	for len(data) > 0 {
+		pos := off % w
+		n := min(uint64(len(data)), w-pos)
+		diff.compare(off, data[:n], h.ring[pos:pos+n])
+		data = data[n:]
+		off += n
+	}
+}
+
+// insert buffers the bytes [off, end) of side, of which data (from off) are
+// present and the rest were cut by the snap length. Parts already buffered
+// are kept (first copy wins) and compared. It reports whether any part was
+// already buffered.
+func (a *Assembler) insert(c *conn, side Side, off, end uint64, data []byte, pkt uint64, ts time.Time, diff *diffRange) bool {
+	h := &c.half[side]
+	dataEnd := off + uint64(len(data))
+	// First piece ending after off.
+	p := h.live()
+	i, j := 0, len(p)
+	for i < j {
+		m := int(uint(i+j) >> 1)
+		if p[m].end() <= off {
+			i = m + 1
+		} else {
+			j = m
+		}
+	}
+	seen := false
+	for cur := off; cur < end; {
+		p = h.live()
+		if i < len(p) && p[i].off <= cur {
+			q := &p[i]
+			ovEnd := min(end, q.end())
+			seen = true
+			if !q.cut && cur < dataEnd {
+				cmpEnd := min(ovEnd, dataEnd)
+				diff.compare(cur, data[cur-off:cmpEnd-off], q.data[cur-q.off:cmpEnd-q.off])
+			}
+			cur = ovEnd
+			i++
+			continue
+		}
+		next := end
+		if i < len(p) && p[i].off < next {
+			next = p[i].off
+		}
+		if cur < dataEnd {
+			e := min(next, dataEnd)
+			buf := a.getBuf(int(e - cur))
+			copy(buf, data[cur-off:e-off])
+			np := piece{off: cur, n: e - cur, data: buf, pkt: pkt, ts: ts}
+			h.insertAt(i, np)
+			a.addBuffered(c, side, np.cost())
+			i++
+			cur = e
+		}
+		if cur < next {
+			np := piece{off: cur, n: next - cur, cut: true, pkt: pkt, ts: ts}
+			h.insertAt(i, np)
+			a.addBuffered(c, side, np.cost())
+			i++
+			cur = next
+		}
+	}
+	return seen
+}
+
+// getBuf returns a buffer of n bytes.
+func (a *Assembler) getBuf(n int) []byte {
+	if n < poolMinLen || n > poolBufCap {
+		return make([]byte, n)
+	}
+	if k := len(a.free); k > 0 {
+		b := a.free[k-1]
+		a.free[k-1] = nil
+		a.free = a.free[:k-1]
+		return b[:n]
+	}
+	return make([]byte, n, poolBufCap)
+}
+
+// putBuf returns a buffer from getBuf for reuse.
+func (a *Assembler) putBuf(b []byte) {
+	if cap(b) == poolBufCap && len(a.free) < maxFree {
+		a.free = append(a.free, b[:0])
+	}
+}
+
+// piece is a run of buffered out-of-order bytes of one side: either bytes
+// copied from a packet, or (cut) bytes the snap length cut off.
+type piece struct {
+	off, n uint64
+	data   []byte
+	pkt    uint64
+	ts     time.Time
+	cut    bool
+}
+
+// end returns the offset after the piece.
+func (p *piece) end() uint64 { return p.off + p.n }
+
+// cost returns what the piece counts against the buffer limits.
+func (p *piece) cost() int64 { return int64(len(p.data)) + pieceOverhead }
+
+// diffRange collects the span of bytes that differ between two copies.
+type diffRange struct {
+	lo, hi uint64
+	ok     bool
+}
+
+// compare widens d over the bytes at which x and y (both at offset off, of
+// equal length) differ.
+func (d *diffRange) compare(off uint64, x, y []byte) {
+	if bytes.Equal(x, y) {
+		return
+	}
+	first, last := 0, len(x)-1
+	for x[first] == y[first] {
+		first++
+	}
+	for x[last] == y[last] {
+		last--
+	}
+	lo, hi := off+uint64(first), off+uint64(last)+1
+	if !d.ok {
+		d.lo, d.hi, d.ok = lo, hi, true
+		return
+	}
+	d.lo, d.hi = min(d.lo, lo), max(d.hi, hi)
+}

@@ -1,0 +1,134 @@
+package source
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/gopacket/gopacket"
+)
+
+// errClosed is returned by Next after Close.
+var errClosed = errors.New("capture file already closed")
+
+// Next fills p with the next packet; io.EOF at a clean end. A truncated or corrupt file after
+// good packets returns an error wrapping ErrDamaged that says where (packet number, byte offset).
+//
+// The byte offset is that of the first byte after the last good packet, in
+// the decompressed data for gzip input. Read errors of the underlying file
+// are returned wrapped, without ErrDamaged. Once Next has returned an error
+// it keeps returning it. p.Data aliases a buffer that the next call reuses.
+// In steady state Next does not allocate for pcap input, nor for pcapng input
+// whose packets carry no options and whose link types are below 256.
+func (f *File) Next(p *Packet) error {
+	if f.err != nil {
+		return f.err
+	}
+	var (
+		data []byte
+		ci   gopacket.CaptureInfo
+		err  error
+		link LinkType
+	)
+	if f.pcap != nil {
+		data, ci, err = f.pcap.ZeroCopyReadPacketData()
+		link = f.link
+		if err == io.EOF && ci.CaptureLength > 0 {
+			// A record header without any of its data: pcapgo passes on
+			// io.ReadFull's io.EOF.
+			err = io.ErrUnexpectedEOF
+		}
+	} else {
+		data, ci, err = f.ng.ZeroCopyReadPacketData()
+		if err == nil {
+			iface, ierr := f.ng.Interface(ci.InterfaceIndex)
+			if ierr != nil {
+				err = ierr
+			}
+			link = LinkType(iface.LinkType)
+		}
+	}
+	if err != nil {
+		f.err = f.failure(err)
+		f.pos.Store(f.consumed())
+		return f.err
+	}
+	f.count++
+	f.offset = f.streamOffset()
+	f.pos.Store(f.consumed())
+	*p = Packet{
+		Number:   f.count,
+		Time:     ci.Timestamp,
+		LinkType: link,
+		Data:     data,
+		OrigLen:  max(ci.Length, len(data)),
+	}
+	return nil
+}
+
+// failure turns an error of the packet reader into the error Next returns.
+func (f *File) failure(err error) error {
+	if f.raw.err != nil {
+		return fmt.Errorf("%s: reading packet %d: %w", f.name, f.count+1, f.raw.err)
+	}
+	if err == io.EOF {
+		// pcapgo reports io.EOF when a record or block could not even be
+		// started. That is a clean end, unless the decompressor failed:
+		// pcapgo's pcapng reader turns a truncated stream at a block
+		// boundary into io.EOF too.
+		if f.dec == nil || f.dec.err == nil {
+			return io.EOF
+		}
+		err = f.dec.err
+	}
+	where := ""
+	if f.gz != nil {
+		where = " of the decompressed data"
+	}
+	return fmt.Errorf("%s: %w: packet %d at byte offset %d%s: %w",
+		f.name, ErrDamaged, f.count+1, f.offset, where, err)
+}
+
+// streamOffset is the number of capture bytes (decompressed for gzip input)
+// the packet reader has consumed.
+func (f *File) streamOffset() int64 {
+	if f.decBuf != nil {
+		return f.dec.n - int64(f.decBuf.Buffered())
+	}
+	return f.consumed()
+}
+
+// consumed is the number of input bytes consumed, compressed for gzip input.
+func (f *File) consumed() int64 {
+	return f.raw.n - int64(f.rawBuf.Buffered())
+}
+
+// Close releases the File. It closes the underlying file if Open opened it;
+// calling Close again does nothing.
+func (f *File) Close() error {
+	f.err = errClosed
+	var err error
+	if f.gz != nil {
+		err = f.gz.Close()
+		f.gz = nil
+	}
+	if f.closer != nil {
+		if cerr := f.closer.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("closing %s: %w", f.name, cerr)
+		}
+		f.closer = nil
+	}
+	return err
+}
+
+// Size is the size in bytes of the underlying file (-1 for stdin/pipes); Pos how many bytes of
+// it were consumed so far (the compressed bytes for gzip) — for a progress bar.
+func (f *File) Size() int64 { return f.size }
+
+// Pos reports how many bytes of the underlying file were consumed so far
+// (the compressed bytes for gzip input). It is updated by Next and may be
+// called concurrently with it.
+func (f *File) Pos() int64 { return f.pos.Load() }
+
+// Name is the file name used in messages ("standard input" for "-").
+func (f *File) Name() string { return f.name }

@@ -1,0 +1,383 @@
+package render
+
+import (
+	"encoding/base64"
+	"net/netip"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/wsdissect/wsdissect/dissect"
+)
+
+// tsLayout is RFC 3339 with a fixed nine-digit fraction.
+const tsLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// appendJSON appends rec as one JSON object and a newline. Keys come in the
+// documented order; absent optional keys are left out.
+func (r *Renderer) appendJSON(b []byte, rec *dissect.Record) []byte {
+	c := r.connOf(rec)
+	b = append(b, `{"type":`...)
+	b = appendJSONString(b, rec.Kind.String())
+	if r.opts.File != "" {
+		b = appendKey(b, "file")
+		b = appendJSONString(b, r.opts.File)
+	}
+	b = appendKey(b, "stream")
+	b = strconv.AppendUint(b, c.Stream, 10)
+	b = appendKey(b, "client")
+	b = appendAddrPort(b, c.Client)
+	b = appendKey(b, "server")
+	b = appendAddrPort(b, c.Server)
+	b = appendKey(b, "ts")
+	b = append(b, '"')
+	b = rec.Time.UTC().AppendFormat(b, tsLayout)
+	b = append(b, '"')
+	b = appendKey(b, "packet")
+	b = strconv.AppendUint(b, rec.Packet, 10)
+
+	switch rec.Kind {
+	case dissect.KindConn:
+		b = appendConnJSON(b, c)
+	case dissect.KindFrame:
+		b = appendFrameJSON(b, rec.Frame)
+	case dissect.KindMessage:
+		b = appendMessageJSON(b, rec.Message)
+	case dissect.KindAnomaly:
+		if rec.HasDir {
+			b = appendKey(b, "dir")
+			b = appendJSONString(b, rec.Dir.String())
+		}
+	}
+
+	if len(rec.Anomalies) > 0 {
+		b = appendKey(b, "anomalies")
+		b = append(b, '[')
+		for i := range rec.Anomalies {
+			a := &rec.Anomalies[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"id":`...)
+			b = appendJSONString(b, a.ID)
+			b = appendKey(b, "severity")
+			b = appendJSONString(b, a.Severity.String())
+			b = appendKey(b, "msg")
+			b = appendJSONString(b, a.Msg)
+			if a.Offset >= 0 {
+				b = appendKey(b, "offset")
+				b = strconv.AppendInt(b, a.Offset, 10)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}', '\n')
+}
+
+// appendAddrPort appends an endpoint as a JSON string ("ip:port", IPv6 as
+// "[addr]:port").
+func appendAddrPort(b []byte, ap netip.AddrPort) []byte {
+	b = append(b, '"')
+	start := len(b)
+	b = ap.AppendTo(b)
+	// Zones are the only part of an address that can hold arbitrary bytes;
+	// re-escape in place only when something needs it.
+	for _, c := range b[start:] {
+		if c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			var tmp [128]byte
+			s := append(tmp[:0], b[start:]...)
+			b = appendJSONChars(b[:start], s)
+			break
+		}
+	}
+	return append(b, '"')
+}
+
+// appendConnJSON appends the keys of a connection record.
+func appendConnJSON(b []byte, c *dissect.Conn) []byte {
+	b = appendOptString(b, "host", c.Host)
+	b = appendOptString(b, "path", c.Path)
+	b = appendOptString(b, "origin", c.Origin)
+	b = appendOptString(b, "user_agent", c.UserAgent)
+	if !c.Midstream {
+		b = appendKey(b, "has_cookie")
+		b = strconv.AppendBool(b, c.HasCookie)
+	}
+	if c.Status != 0 {
+		b = appendKey(b, "status")
+		b = strconv.AppendInt(b, int64(c.Status), 10)
+	}
+	b = appendOptStrings(b, "subprotocols_offered", c.SubprotocolsOffered)
+	b = appendOptString(b, "subprotocol", c.Subprotocol)
+	b = appendOptStrings(b, "extensions_offered", c.ExtensionsOffered)
+	b = appendOptStrings(b, "extensions", c.Extensions)
+	if !c.Midstream {
+		b = appendKey(b, "accept_valid")
+		b = strconv.AppendBool(b, c.AcceptValid)
+	}
+	b = appendHeaders(b, "request_headers", c.RequestHeaders)
+	b = appendHeaders(b, "response_headers", c.ResponseHeaders)
+	b = appendKey(b, "midstream")
+	return strconv.AppendBool(b, c.Midstream)
+}
+
+// appendFrameJSON appends the keys of a frame record.
+func appendFrameJSON(b []byte, f *dissect.Frame) []byte {
+	b = appendKey(b, "dir")
+	b = appendJSONString(b, f.Dir.String())
+	b = appendBoolKey(b, "fin", f.Fin)
+	b = appendBoolKey(b, "rsv1", f.RSV1)
+	b = appendBoolKey(b, "rsv2", f.RSV2)
+	b = appendBoolKey(b, "rsv3", f.RSV3)
+	b = appendBoolKey(b, "masked", f.Masked)
+	b = appendKey(b, "opcode")
+	b = strconv.AppendUint(b, uint64(f.Opcode), 10)
+	b = appendKey(b, "opcode_name")
+	b = appendJSONString(b, dissect.OpcodeName(f.Opcode))
+	if f.Masked {
+		b = appendKey(b, "masking_key")
+		b = append(b, '"')
+		b = appendHex(b, f.MaskKey[:])
+		b = append(b, '"')
+	}
+	b = appendKey(b, "len")
+	b = strconv.AppendUint(b, f.Len, 10)
+	if len(f.Packets) > 1 {
+		b = appendKey(b, "packets")
+		b = append(b, '[')
+		for i, p := range f.Packets {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendUint(b, p, 10)
+		}
+		b = append(b, ']')
+	}
+	b = appendPayloadJSON(b, f.Payload, f.IsText && f.Opcode != dissect.OpClose)
+	if f.HasCloseCode {
+		b = appendKey(b, "close_code")
+		b = strconv.AppendUint(b, uint64(f.CloseCode), 10)
+		b = appendOptString(b, "close_reason", f.CloseReason)
+	}
+	b = appendTrue(b, "compressed", f.Compressed)
+	b = appendTrue(b, "truncated", f.Truncated)
+	return appendTrue(b, "incomplete", f.Incomplete)
+}
+
+// appendMessageJSON appends the keys of a message record.
+func appendMessageJSON(b []byte, m *dissect.Message) []byte {
+	b = appendKey(b, "dir")
+	b = appendJSONString(b, m.Dir.String())
+	b = appendKey(b, "opcode")
+	b = strconv.AppendUint(b, uint64(m.Opcode), 10)
+	b = appendKey(b, "opcode_name")
+	b = appendJSONString(b, dissect.OpcodeName(m.Opcode))
+	b = appendKey(b, "len")
+	b = strconv.AppendUint(b, m.Len, 10)
+	b = appendKey(b, "frames")
+	b = strconv.AppendInt(b, int64(m.Frames), 10)
+	b = appendKey(b, "first_packet")
+	b = strconv.AppendUint(b, m.FirstPacket, 10)
+	b = appendPayloadJSON(b, m.Payload, m.Opcode == dissect.OpText)
+	if m.HasCloseCode {
+		b = appendKey(b, "close_code")
+		b = strconv.AppendUint(b, uint64(m.CloseCode), 10)
+		b = appendOptString(b, "close_reason", m.CloseReason)
+	}
+	b = appendTrue(b, "incomplete", m.Incomplete)
+	b = appendTrue(b, "truncated", m.Truncated)
+	return appendTrue(b, "compressed", m.Compressed)
+}
+
+// appendPayloadJSON appends "text" when the payload is text and valid UTF-8,
+// "b64" otherwise.
+func appendPayloadJSON(b, p []byte, text bool) []byte {
+	if text && utf8.Valid(p) {
+		b = appendKey(b, "text")
+		return appendJSONString(b, p)
+	}
+	b = appendKey(b, "b64")
+	b = append(b, '"')
+	b = base64.StdEncoding.AppendEncode(b, p)
+	return append(b, '"')
+}
+
+// appendKey appends a comma and the quoted key with its colon. Keys are
+// constants that need no escaping.
+func appendKey(b []byte, key string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	return append(b, '"', ':')
+}
+
+// appendBoolKey appends a boolean key.
+func appendBoolKey(b []byte, key string, v bool) []byte {
+	b = appendKey(b, key)
+	return strconv.AppendBool(b, v)
+}
+
+// appendTrue appends key:true when v is set and nothing otherwise.
+func appendTrue(b []byte, key string, v bool) []byte {
+	if !v {
+		return b
+	}
+	b = appendKey(b, key)
+	return append(b, "true"...)
+}
+
+// appendOptString appends a string key unless the value is empty.
+func appendOptString(b []byte, key, v string) []byte {
+	if v == "" {
+		return b
+	}
+	b = appendKey(b, key)
+	return appendJSONString(b, v)
+}
+
+// appendOptStrings appends an array of strings unless it is nil.
+func appendOptStrings(b []byte, key string, vs []string) []byte {
+	if vs == nil {
+		return b
+	}
+	b = appendKey(b, key)
+	b = append(b, '[')
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, v)
+	}
+	return append(b, ']')
+}
+
+// appendHeaders appends header fields as an object with lower-case names.
+// Fields that share a name (which the dissector normally joins already) are
+// joined with ", " so that the object has no duplicate keys.
+func appendHeaders(b []byte, key string, hs []dissect.Header) []byte {
+	if hs == nil {
+		return b
+	}
+	b = appendKey(b, key)
+	b = append(b, '{')
+	first := true
+	for i := range hs {
+		if seenBefore(hs[:i], hs[i].Name) {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, '"')
+		b = appendLowerJSONChars(b, hs[i].Name)
+		b = append(b, '"', ':', '"')
+		b = appendJSONChars(b, hs[i].Value)
+		for j := i + 1; j < len(hs); j++ {
+			if equalFoldASCII(hs[j].Name, hs[i].Name) {
+				b = append(b, ',', ' ')
+				b = appendJSONChars(b, hs[j].Value)
+			}
+		}
+		b = append(b, '"')
+	}
+	return append(b, '}')
+}
+
+// seenBefore reports whether a header in hs has the given name.
+func seenBefore(hs []dissect.Header, name string) bool {
+	for i := range hs {
+		if equalFoldASCII(hs[i].Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// equalFoldASCII compares two header names ignoring ASCII case.
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// lowerASCII lower-cases an ASCII letter.
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// appendLowerJSONChars appends the escaped header name in lower case.
+func appendLowerJSONChars(b []byte, s string) []byte {
+	start := len(b)
+	b = appendJSONChars(b, s)
+	for i := start; i < len(b); i++ {
+		if b[i] == '\\' { // keep escapes such as \u00XX intact
+			return b
+		}
+		b[i] = lowerASCII(b[i])
+	}
+	return b
+}
+
+// appendJSONString appends s as a quoted JSON string.
+func appendJSONString[T ~string | ~[]byte](b []byte, s T) []byte {
+	b = append(b, '"')
+	b = appendJSONChars(b, s)
+	return append(b, '"')
+}
+
+// appendJSONChars appends the escaped characters of s without quotes. The
+// result is valid UTF-8 for any input: bytes that are not UTF-8 become
+// U+FFFD. U+2028 and U+2029 are escaped for the sake of JavaScript
+// consumers.
+func appendJSONChars[T ~string | ~[]byte](b []byte, s T) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := decodeRune(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = appendUEscape(b, r)
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	return append(b, s[start:]...)
+}

@@ -1,0 +1,233 @@
+// Package render formats dissected WebSocket records for people and programs:
+// a one-line summary per record, a Wireshark-like tree, hex dumps and NDJSON.
+// It also provides a statistics sink for end-of-run summaries and a tee that
+// feeds several sinks. It only formats; it never parses protocol bytes.
+package render
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/wsdissect/wsdissect/dissect"
+)
+
+// ErrBadRecord is returned by Emit for records that lack the part their Kind
+// names (for example a KindFrame record without a Frame).
+var ErrBadRecord = errors.New("malformed record")
+
+// Format selects how a Renderer writes records.
+type Format uint8
+
+const (
+	// FormatSummary writes one line per record (the default).
+	FormatSummary Format = iota
+	// FormatTree writes a Wireshark-like protocol tree per record (-V).
+	FormatTree
+	// FormatJSON writes one JSON object per line (--json).
+	FormatJSON
+)
+
+// String returns "summary", "tree" or "json".
+func (f Format) String() string {
+	switch f {
+	case FormatTree:
+		return "tree"
+	case FormatJSON:
+		return "json"
+	}
+	return "summary"
+}
+
+// Options configure a Renderer.
+type Options struct {
+	// Format selects summary lines, trees or JSON.
+	Format Format
+	// Hex adds a hex and ASCII dump of the (unmasked, inflated) payload after
+	// each frame or message in summary and tree formats.
+	Hex bool
+	// Color turns on ANSI colours; the caller decides (terminal, --color,
+	// NO_COLOR). It has no effect on JSON.
+	Color bool
+	// Messages says the records are messages rather than frames. The layout
+	// of each record follows its Kind; this only changes the per-file heading.
+	Messages bool
+	// FlushEach flushes the output after every record, for live mode.
+	FlushEach bool
+	// File is the name of the capture file when several are read: JSON
+	// records get a "file" key and text output a heading line per file.
+	File string
+}
+
+// bufSize is the size of the Renderer's output buffer.
+const bufSize = 64 << 10
+
+// maxKeep is the largest record buffer kept for reuse between records; a
+// larger one (from a huge payload) is dropped so its memory can be freed.
+const maxKeep = 1 << 20
+
+// Renderer is a dissect.Sink that writes records in the configured format.
+// It buffers its output: call Flush when done. A Renderer is not safe for
+// concurrent use.
+type Renderer struct {
+	w    *bufio.Writer
+	opts Options
+	pal  palette
+
+	epoch     time.Time
+	haveEpoch bool
+
+	headingDone bool // the heading for opts.File was written
+	wrote       bool // some record was written
+
+	buf    []byte       // the record being formatted, reused
+	noConn dissect.Conn // stands in for a missing Conn
+}
+
+// New returns a Renderer writing to w with the given options.
+func New(w io.Writer, opts Options) *Renderer {
+	return &Renderer{
+		w:    bufio.NewWriterSize(w, bufSize),
+		opts: opts,
+		pal:  newPalette(opts.Color && opts.Format != FormatJSON),
+		buf:  make([]byte, 0, 4096),
+	}
+}
+
+// SetEpoch sets the time of the capture's first packet. Summary and tree
+// output show record times relative to it, like tshark's frame.time_relative.
+// Without an epoch the first record's time is used.
+func (r *Renderer) SetEpoch(t time.Time) {
+	r.epoch = t
+	r.haveEpoch = true
+}
+
+// SetFile changes the file name used for JSON "file" keys and text headings,
+// for callers that reuse one Renderer across several capture files. An empty
+// name turns both off. The epoch is reset to the next file's first record
+// unless SetEpoch is called again.
+func (r *Renderer) SetFile(name string) {
+	r.opts.File = name
+	r.headingDone = false
+	r.haveEpoch = false
+}
+
+// Emit formats one record and writes it to the buffered output.
+func (r *Renderer) Emit(rec *dissect.Record) error {
+	if err := checkRecord(rec); err != nil {
+		return err
+	}
+	if !r.haveEpoch {
+		r.epoch = rec.Time
+		r.haveEpoch = true
+	}
+	b := r.buf[:0]
+	switch r.opts.Format {
+	case FormatJSON:
+		b = r.appendJSON(b, rec)
+	case FormatTree:
+		b = r.appendHeading(b)
+		b = r.appendTree(b, rec)
+		if p := recordPayload(rec); r.opts.Hex && len(p) > 0 {
+			b = append(b, '\n')
+			b = appendHexDump(b, p, "")
+		}
+		b = append(b, '\n')
+	default:
+		b = r.appendHeading(b)
+		b = r.appendSummary(b, rec)
+		if r.opts.Hex {
+			if p := recordPayload(rec); len(p) > 0 {
+				b = appendHexDump(b, p, "")
+				b = append(b, '\n')
+			}
+		}
+	}
+	if cap(b) > maxKeep {
+		r.buf = make([]byte, 0, 4096)
+	} else {
+		r.buf = b
+	}
+	r.wrote = true
+	if _, err := r.w.Write(b); err != nil {
+		return fmt.Errorf("render: write record: %w", err)
+	}
+	if r.opts.FlushEach {
+		return r.Flush()
+	}
+	return nil
+}
+
+// Flush writes any buffered output to the underlying writer.
+func (r *Renderer) Flush() error {
+	if err := r.w.Flush(); err != nil {
+		return fmt.Errorf("render: flush: %w", err)
+	}
+	return nil
+}
+
+// checkRecord rejects records Emit cannot format.
+func checkRecord(rec *dissect.Record) error {
+	if rec == nil {
+		return fmt.Errorf("render: nil record: %w", ErrBadRecord)
+	}
+	switch rec.Kind {
+	case dissect.KindConn:
+	case dissect.KindFrame:
+		if rec.Frame == nil {
+			return fmt.Errorf("render: frame record without frame: %w", ErrBadRecord)
+		}
+	case dissect.KindMessage:
+		if rec.Message == nil {
+			return fmt.Errorf("render: message record without message: %w", ErrBadRecord)
+		}
+	case dissect.KindAnomaly:
+	default:
+		return fmt.Errorf("render: record of unknown kind %d: %w", rec.Kind, ErrBadRecord)
+	}
+	return nil
+}
+
+// connOf returns the record's connection, never nil: a record breaking the
+// "Conn is never nil" contract is printed with an empty connection rather
+// than crashing the run.
+func (r *Renderer) connOf(rec *dissect.Record) *dissect.Conn {
+	if rec.Conn == nil {
+		r.noConn = dissect.Conn{}
+		return &r.noConn
+	}
+	return rec.Conn
+}
+
+// recordPayload returns the payload shown by hex dumps: a frame's or a
+// message's retained payload, nil for other records.
+func recordPayload(rec *dissect.Record) []byte {
+	switch rec.Kind {
+	case dissect.KindFrame:
+		return rec.Frame.Payload
+	case dissect.KindMessage:
+		return rec.Message.Payload
+	}
+	return nil
+}
+
+// appendHeading writes the per-file heading line of text formats, once per
+// file, when a file name is set.
+func (r *Renderer) appendHeading(b []byte) []byte {
+	if r.opts.File == "" || r.headingDone {
+		return b
+	}
+	r.headingDone = true
+	if r.wrote && r.opts.Format == FormatSummary {
+		b = append(b, '\n')
+	}
+	b = append(b, "==> "...)
+	b = appendEscaped(b, r.opts.File, false, -1)
+	if r.opts.Messages {
+		b = append(b, " (messages)"...)
+	}
+	b = append(b, " <==\n"...)
+	return b
+}

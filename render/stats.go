@@ -1,0 +1,351 @@
+package render
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/wsdissect/wsdissect/dissect"
+)
+
+// Stats is a dissect.Sink that counts what it sees: connections, frames and
+// messages by opcode, payload bytes per direction, anomalies by id and
+// severity, incomplete and truncated frames and messages. WriteTo writes the
+// end-of-run summary used by -q; Summary gives the one-line form used at the
+// end of live mode. The zero value is ready to use. A Stats is not safe for
+// concurrent use.
+type Stats struct {
+	conns, midstream, rejected uint64
+
+	frames, messages         [16]uint64 // by opcode
+	frameBytes, messageBytes [2]uint64  // by direction
+	incompleteFrames         uint64
+	truncatedFrames          uint64
+	incompleteMessages       uint64
+	truncatedMessages        uint64
+	anomalies                map[string]anomalyCount // by id
+	bySeverity               [3]uint64
+}
+
+// anomalyCount is the tally of one anomaly id.
+type anomalyCount struct {
+	worst dissect.Severity
+	n     uint64
+}
+
+// Totals are the headline numbers of a Stats, for exit codes and tests.
+type Totals struct {
+	// Conns counts connection records; Midstream and Rejected those picked
+	// up mid-stream and those whose upgrade was refused.
+	Conns, Midstream, Rejected uint64
+	// Frames and Messages count frame and message records.
+	Frames, Messages uint64
+	// Anomalies counts anomalies, and Errors, Warnings and Infos count them
+	// by severity.
+	Anomalies, Errors, Warnings, Infos uint64
+	// IncompleteMessages and TruncatedMessages count message records marked
+	// so.
+	IncompleteMessages, TruncatedMessages uint64
+}
+
+// NewStats returns an empty Stats.
+func NewStats() *Stats {
+	return &Stats{anomalies: make(map[string]anomalyCount)}
+}
+
+// Emit counts one record. It never fails.
+func (s *Stats) Emit(rec *dissect.Record) error {
+	if rec == nil {
+		return nil
+	}
+	switch rec.Kind {
+	case dissect.KindConn:
+		s.conns++
+		if c := rec.Conn; c != nil {
+			switch {
+			case c.Midstream:
+				s.midstream++
+			case c.Status != 101:
+				s.rejected++
+			}
+		}
+	case dissect.KindFrame:
+		if f := rec.Frame; f != nil {
+			s.frames[f.Opcode&0xf]++
+			s.frameBytes[f.Dir&1] += f.Len
+			if f.Incomplete {
+				s.incompleteFrames++
+			}
+			if f.Truncated {
+				s.truncatedFrames++
+			}
+		}
+	case dissect.KindMessage:
+		if m := rec.Message; m != nil {
+			s.messages[m.Opcode&0xf]++
+			s.messageBytes[m.Dir&1] += m.Len
+			if m.Incomplete {
+				s.incompleteMessages++
+			}
+			if m.Truncated {
+				s.truncatedMessages++
+			}
+		}
+	}
+	for i := range rec.Anomalies {
+		a := &rec.Anomalies[i]
+		sev := min(a.Severity, dissect.SevError)
+		s.bySeverity[sev]++
+		c, ok := s.anomalies[a.ID]
+		if !ok {
+			if s.anomalies == nil {
+				s.anomalies = make(map[string]anomalyCount)
+			}
+			// The record's strings are only valid during the call.
+			c.worst = sev
+			c.n = 1
+			s.anomalies[strings.Clone(a.ID)] = c
+			continue
+		}
+		c.worst = max(c.worst, sev)
+		c.n++
+		s.anomalies[a.ID] = c
+	}
+	return nil
+}
+
+// Totals returns the headline counts.
+func (s *Stats) Totals() Totals {
+	return Totals{
+		Conns:              s.conns,
+		Midstream:          s.midstream,
+		Rejected:           s.rejected,
+		Frames:             sum(s.frames[:]),
+		Messages:           sum(s.messages[:]),
+		Anomalies:          sum(s.bySeverity[:]),
+		Errors:             s.bySeverity[dissect.SevError],
+		Warnings:           s.bySeverity[dissect.SevWarning],
+		Infos:              s.bySeverity[dissect.SevInfo],
+		IncompleteMessages: s.incompleteMessages,
+		TruncatedMessages:  s.truncatedMessages,
+	}
+}
+
+// Summary returns the one-line summary, without a newline:
+//
+//	2 connections (1 mid-stream), 10 frames, 0 messages, 120 bytes c2s, 3400 bytes s2c, 1 anomaly (1 warning)
+func (s *Stats) Summary() string {
+	t := s.Totals()
+	var b []byte
+	b = appendCount(b, t.Conns, "connection", "connections")
+	if t.Midstream > 0 || t.Rejected > 0 {
+		b = append(b, " ("...)
+		sep := false
+		if t.Midstream > 0 {
+			b = strconv.AppendUint(b, t.Midstream, 10)
+			b = append(b, " mid-stream"...)
+			sep = true
+		}
+		if t.Rejected > 0 {
+			if sep {
+				b = append(b, ", "...)
+			}
+			b = strconv.AppendUint(b, t.Rejected, 10)
+			b = append(b, " rejected"...)
+		}
+		b = append(b, ')')
+	}
+	b = append(b, ", "...)
+	b = appendCount(b, t.Frames, "frame", "frames")
+	b = append(b, ", "...)
+	b = appendCount(b, t.Messages, "message", "messages")
+	by := s.payloadBytes()
+	b = append(b, ", "...)
+	b = strconv.AppendUint(b, by[dissect.ClientToServer], 10)
+	b = append(b, " bytes c2s, "...)
+	b = strconv.AppendUint(b, by[dissect.ServerToClient], 10)
+	b = append(b, " bytes s2c, "...)
+	b = appendCount(b, t.Anomalies, "anomaly", "anomalies")
+	if t.Anomalies > 0 {
+		b = append(b, " ("...)
+		b = s.appendSeverities(b)
+		b = append(b, ')')
+	}
+	return string(b)
+}
+
+// payloadBytes returns the payload bytes per direction: from frames (as
+// sent) when any were seen, otherwise from messages (inflated).
+func (s *Stats) payloadBytes() [2]uint64 {
+	if sum(s.frames[:]) > 0 {
+		return s.frameBytes
+	}
+	return s.messageBytes
+}
+
+// appendSeverities appends "1 error, 3 warnings, 1 info", leaving out zeros.
+func (s *Stats) appendSeverities(b []byte) []byte {
+	sep := false
+	for _, sev := range [3]dissect.Severity{dissect.SevError, dissect.SevWarning, dissect.SevInfo} {
+		n := s.bySeverity[sev]
+		if n == 0 {
+			continue
+		}
+		if sep {
+			b = append(b, ", "...)
+		}
+		sep = true
+		switch sev {
+		case dissect.SevError:
+			b = appendCount(b, n, "error", "errors")
+		case dissect.SevWarning:
+			b = appendCount(b, n, "warning", "warnings")
+		default:
+			b = appendCount(b, n, "info", "info")
+		}
+	}
+	return b
+}
+
+// WriteTo writes the end-of-run summary, several lines; anomaly ids come
+// last, worst severity first, then most frequent:
+//
+//	WebSocket statistics
+//	  Connections:  2 (1 mid-stream, 0 rejected)
+//	  Frames:       10 (text 6, close 2, ping 1, pong 1)
+//	  ...
+//
+// It implements io.WriterTo.
+func (s *Stats) WriteTo(w io.Writer) (int64, error) {
+	t := s.Totals()
+	var b []byte
+	b = append(b, "WebSocket statistics\n"...)
+	b = append(b, "  Connections:   "...)
+	b = strconv.AppendUint(b, t.Conns, 10)
+	b = append(b, " ("...)
+	b = strconv.AppendUint(b, t.Midstream, 10)
+	b = append(b, " mid-stream, "...)
+	b = strconv.AppendUint(b, t.Rejected, 10)
+	b = append(b, " rejected)\n"...)
+
+	b = append(b, "  Frames:        "...)
+	b = appendByOpcode(b, &s.frames)
+	b = append(b, "  Messages:      "...)
+	b = appendByOpcode(b, &s.messages)
+	if t.Frames > 0 {
+		b = append(b, "  Frame bytes:   "...)
+		b = appendDirBytes(b, s.frameBytes)
+	}
+	if t.Messages > 0 {
+		b = append(b, "  Message bytes: "...)
+		b = appendDirBytes(b, s.messageBytes)
+	}
+	b = append(b, "  Incomplete:    "...)
+	b = appendCount(b, s.incompleteMessages, "message", "messages")
+	b = append(b, ", "...)
+	b = appendCount(b, s.incompleteFrames, "frame", "frames")
+	b = append(b, "\n  Truncated:     "...)
+	b = appendCount(b, s.truncatedMessages, "message", "messages")
+	b = append(b, ", "...)
+	b = appendCount(b, s.truncatedFrames, "frame", "frames")
+	b = append(b, "\n  Anomalies:     "...)
+	b = strconv.AppendUint(b, t.Anomalies, 10)
+	if t.Anomalies > 0 {
+		b = append(b, " ("...)
+		b = s.appendSeverities(b)
+		b = append(b, ')')
+	}
+	b = append(b, '\n')
+
+	type row struct {
+		id string
+		anomalyCount
+	}
+	rows := make([]row, 0, len(s.anomalies))
+	width := 0
+	for id, c := range s.anomalies {
+		rows = append(rows, row{id, c})
+		width = max(width, len(id))
+	}
+	slices.SortFunc(rows, func(x, y row) int {
+		if c := cmp.Compare(y.worst, x.worst); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(y.n, x.n); c != 0 {
+			return c
+		}
+		return strings.Compare(x.id, y.id)
+	})
+	for _, r := range rows {
+		b = append(b, "    "...)
+		sev := r.worst.String()
+		b = append(b, sev...)
+		b = append(b, strings.Repeat(" ", 9-len(sev))...)
+		b = appendEscaped(b, r.id, false, -1)
+		b = append(b, strings.Repeat(" ", width-len(r.id)+2)...)
+		b = strconv.AppendUint(b, r.n, 10)
+		b = append(b, '\n')
+	}
+
+	n, err := w.Write(b)
+	if err != nil {
+		return int64(n), fmt.Errorf("render: write statistics: %w", err)
+	}
+	return int64(n), nil
+}
+
+// appendByOpcode appends "N (text 6, binary 2, …)" and a newline.
+func appendByOpcode(b []byte, counts *[16]uint64) []byte {
+	b = strconv.AppendUint(b, sum(counts[:]), 10)
+	sep := " ("
+	for op, n := range counts {
+		if n == 0 {
+			continue
+		}
+		b = append(b, sep...)
+		sep = ", "
+		name := dissect.OpcodeName(uint8(op))
+		b = append(b, name...)
+		if name == "reserved" {
+			b = append(b, "(0x"...)
+			b = append(b, hexDigits[op], ')')
+		}
+		b = append(b, ' ')
+		b = strconv.AppendUint(b, n, 10)
+	}
+	if sep == ", " {
+		b = append(b, ')')
+	}
+	return append(b, '\n')
+}
+
+// appendDirBytes appends "c2s N bytes, s2c M bytes" and a newline.
+func appendDirBytes(b []byte, by [2]uint64) []byte {
+	b = append(b, "c2s "...)
+	b = strconv.AppendUint(b, by[dissect.ClientToServer], 10)
+	b = append(b, " bytes, s2c "...)
+	b = strconv.AppendUint(b, by[dissect.ServerToClient], 10)
+	return append(b, " bytes\n"...)
+}
+
+// appendCount appends n and the singular or plural noun.
+func appendCount(b []byte, n uint64, one, many string) []byte {
+	b = strconv.AppendUint(b, n, 10)
+	b = append(b, ' ')
+	if n == 1 {
+		return append(b, one...)
+	}
+	return append(b, many...)
+}
+
+// sum adds up counters.
+func sum(xs []uint64) uint64 {
+	var t uint64
+	for _, x := range xs {
+		t += x
+	}
+	return t
+}

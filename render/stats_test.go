@@ -1,0 +1,184 @@
+package render
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/wsdissect/wsdissect/dissect"
+)
+
+// TestStats feeds every fixture to a Stats and checks its totals and both
+// summaries.
+func TestStats(t *testing.T) {
+	s := NewStats()
+	fx := fixtures()
+	for i := range fx {
+		if err := s.Emit(&fx[i].rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Emit(nil); err != nil {
+		t.Errorf("Emit(nil) = %v", err)
+	}
+	wantTotals := Totals{
+		Conns: 4, Midstream: 1, Rejected: 1,
+		Frames: 14, Messages: 5,
+		Anomalies: 9, Errors: 5, Warnings: 2, Infos: 2,
+		IncompleteMessages: 1, TruncatedMessages: 1,
+	}
+	if got := s.Totals(); got != wantTotals {
+		t.Errorf("Totals() = %+v\nwant %+v", got, wantTotals)
+	}
+
+	const wantSummary = "4 connections (1 mid-stream, 1 rejected), 14 frames, 5 messages, " +
+		"70025 bytes c2s, 1121 bytes s2c, 9 anomalies (5 errors, 2 warnings, 2 info)"
+	if got := s.Summary(); got != wantSummary {
+		t.Errorf("Summary() =\n%q\nwant\n%q", got, wantSummary)
+	}
+
+	const want = `WebSocket statistics
+  Connections:   4 (1 mid-stream, 1 rejected)
+  Frames:        14 (continuation 1, text 6, binary 2, reserved(0x3) 1, close 2, ping 1, pong 1)
+  Messages:      5 (text 2, binary 1, close 1, ping 1)
+  Frame bytes:   c2s 70025 bytes, s2c 1121 bytes
+  Message bytes: c2s 22 bytes, s2c 100020 bytes
+  Incomplete:    1 message, 1 frame
+  Truncated:     1 message, 1 frame
+  Anomalies:     9 (5 errors, 2 warnings, 2 info)
+    error    tcp-gap          2
+    error    bad-accept       1
+    error    invalid-utf8     1
+    error    reserved-opcode  1
+    warning  no-close         1
+    warning  rsv-bits         1
+    info     midstream        1
+    info     resync           1
+`
+	var out bytes.Buffer
+	n, err := s.WriteTo(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != int64(out.Len()) {
+		t.Errorf("WriteTo returned %d, wrote %d bytes", n, out.Len())
+	}
+	if got := out.String(); got != want {
+		t.Errorf("WriteTo:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestStatsEmpty checks the summaries of a run without records.
+func TestStatsEmpty(t *testing.T) {
+	s := NewStats()
+	if got, want := s.Summary(), "0 connections, 0 frames, 0 messages, 0 bytes c2s, 0 bytes s2c, 0 anomalies"; got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+	var out bytes.Buffer
+	if _, err := s.WriteTo(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "  Frames:        0\n") || !strings.Contains(out.String(), "  Anomalies:     0\n") {
+		t.Errorf("WriteTo:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "bytes:") {
+		t.Errorf("byte lines without frames or messages:\n%s", out.String())
+	}
+}
+
+// TestStatsCopiesIDs checks that anomaly ids are copied: records are only
+// valid during Emit.
+func TestStatsCopiesIDs(t *testing.T) {
+	var s Stats // the zero value works too
+	id := []byte("gap-x")
+	rec := dissect.Record{Kind: dissect.KindAnomaly, Anomalies: []dissect.Anomaly{{ID: string(id), Severity: 7}}}
+	if err := s.Emit(&rec); err != nil {
+		t.Fatal(err)
+	}
+	rec.Anomalies[0].ID = "other"
+	var out bytes.Buffer
+	if _, err := s.WriteTo(&out); err != nil {
+		t.Fatal(err)
+	}
+	// Severities beyond error count as errors.
+	if !strings.Contains(out.String(), "    error    gap-x  1\n") {
+		t.Errorf("WriteTo:\n%s", out.String())
+	}
+}
+
+// TestStatsAllocs checks that counting a record allocates nothing once its
+// anomaly ids are known.
+func TestStatsAllocs(t *testing.T) {
+	s := NewStats()
+	fx := fixtures()
+	for i := range fx {
+		if err := s.Emit(&fx[i].rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allocs := testing.AllocsPerRun(20, func() {
+		for i := range fx {
+			if err := s.Emit(&fx[i].rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per run, want 0", allocs)
+	}
+}
+
+// recorder is a sink that remembers packet numbers and can fail.
+type recorder struct {
+	packets []uint64
+	err     error
+}
+
+func (r *recorder) Emit(rec *dissect.Record) error {
+	r.packets = append(r.packets, rec.Packet)
+	return r.err
+}
+
+// TestTee checks that every sink sees every record and errors are joined.
+func TestTee(t *testing.T) {
+	errA, errB := errors.New("a failed"), errors.New("b failed")
+	tests := []struct {
+		name    string
+		errs    []error
+		wantErr []error
+	}{
+		{"no errors", []error{nil, nil, nil}, nil},
+		{"one error", []error{nil, errA, nil}, []error{errA}},
+		{"two errors", []error{errA, nil, errB}, []error{errA, errB}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sinks := make([]dissect.Sink, 0, len(tc.errs)+1)
+			recs := make([]*recorder, 0, len(tc.errs))
+			for _, e := range tc.errs {
+				r := &recorder{err: e}
+				recs = append(recs, r)
+				sinks = append(sinks, r, nil)
+			}
+			tee := NewTee(sinks...)
+			if len(tee) != len(tc.errs) {
+				t.Fatalf("NewTee kept %d sinks, want %d", len(tee), len(tc.errs))
+			}
+			err := tee.Emit(&dissect.Record{Packet: 7})
+			for i, r := range recs {
+				if len(r.packets) != 1 || r.packets[0] != 7 {
+					t.Errorf("sink %d saw %v", i, r.packets)
+				}
+			}
+			if (err != nil) != (len(tc.wantErr) > 0) {
+				t.Errorf("err = %v, want %v", err, tc.wantErr)
+			}
+			for _, w := range tc.wantErr {
+				if !errors.Is(err, w) {
+					t.Errorf("err = %v, does not wrap %v", err, w)
+				}
+			}
+		})
+	}
+}

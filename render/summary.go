@@ -1,0 +1,206 @@
+package render
+
+import (
+	"strconv"
+
+	"github.com/wsdissect/wsdissect/dissect"
+)
+
+// appendSummary appends the one-line summary of rec:
+//
+//	12    0.004512  10.0.0.1:50000 → 10.0.0.2:80  WebSocket Text [FIN] [MASKED] len=12 "Hello world!"
+func (r *Renderer) appendSummary(b []byte, rec *dissect.Record) []byte {
+	c := r.connOf(rec)
+	var num [24]byte
+	b = appendPadded(b, strconv.AppendUint(num[:0], rec.Packet, 10), packetWidth)
+	b = append(b, ' ', ' ')
+	var ts [32]byte
+	b = appendPadded(b, appendRelTime(ts[:0], rec.Time.Sub(r.epoch)), timeWidth)
+	b = append(b, ' ', ' ')
+
+	switch rec.Kind {
+	case dissect.KindConn:
+		b = r.appendEndpoints(b, c, dissect.ClientToServer, true, false)
+		b = append(b, ' ', ' ')
+		b = appendConnSummary(b, c)
+	case dissect.KindFrame:
+		b = r.appendEndpoints(b, c, rec.Frame.Dir, true, true)
+		b = append(b, ' ', ' ')
+		b = r.appendFrameSummary(b, rec.Frame)
+	case dissect.KindMessage:
+		b = r.appendEndpoints(b, c, rec.Message.Dir, true, true)
+		b = append(b, ' ', ' ')
+		b = r.appendMessageSummary(b, rec.Message)
+	case dissect.KindAnomaly:
+		b = r.appendEndpoints(b, c, rec.Dir, rec.HasDir, true)
+		b = append(b, "  Expert:"...)
+		for i := range rec.Anomalies {
+			a := &rec.Anomalies[i]
+			if i > 0 {
+				b = append(b, ';')
+			}
+			st := r.pal.severity(a.Severity)
+			b = append(b, ' ')
+			b = append(b, st.on...)
+			b = append(b, a.Severity.String()...)
+			b = append(b, ' ')
+			b = appendEscaped(b, a.ID, false, -1)
+			b = append(b, st.off...)
+			b = append(b, ':', ' ')
+			b = appendEscaped(b, a.Msg, false, -1)
+		}
+		return append(b, '\n')
+	}
+	b = r.appendAnomalyMarks(b, rec.Anomalies)
+	return append(b, '\n')
+}
+
+// appendConnSummary appends the handshake part of a connection's summary.
+func appendConnSummary(b []byte, c *dissect.Conn) []byte {
+	if c.Midstream {
+		return append(b, "WebSocket connection picked up mid-stream"...)
+	}
+	b = append(b, "WebSocket handshake "...)
+	b = appendEscaped(b, c.Method, false, -1)
+	b = append(b, ' ')
+	b = appendEscaped(b, c.Path, false, -1)
+	b = append(b, arrowC2S...)
+	if c.Status == 0 {
+		return append(b, "no response"...)
+	}
+	b = appendStatus(b, c)
+	if c.Status != 101 {
+		return append(b, " (upgrade rejected)"...)
+	}
+	if c.Subprotocol != "" {
+		b = append(b, " [subprotocol="...)
+		b = appendEscaped(b, c.Subprotocol, false, -1)
+		b = append(b, ']')
+	}
+	if len(c.Extensions) > 0 {
+		b = append(b, " [extensions="...)
+		b = appendJoined(b, c.Extensions)
+		b = append(b, ']')
+	}
+	return b
+}
+
+// appendStatus appends the response's status code and reason phrase.
+func appendStatus(b []byte, c *dissect.Conn) []byte {
+	b = strconv.AppendInt(b, int64(c.Status), 10)
+	switch {
+	case c.Reason != "":
+		b = append(b, ' ')
+		b = appendEscaped(b, c.Reason, false, -1)
+	case c.Status == 101:
+		b = append(b, " Switching Protocols"...)
+	}
+	return b
+}
+
+// appendJoined appends the escaped items joined by ", ".
+func appendJoined(b []byte, items []string) []byte {
+	for i, s := range items {
+		if i > 0 {
+			b = append(b, ',', ' ')
+		}
+		b = appendEscaped(b, s, false, -1)
+	}
+	return b
+}
+
+// appendFrameSummary appends the WebSocket part of a frame's summary line.
+func (r *Renderer) appendFrameSummary(b []byte, f *dissect.Frame) []byte {
+	b = append(b, "WebSocket "...)
+	b = appendOpcodeTitle(b, f.Opcode, r.pal.bold)
+	if f.Fin {
+		b = append(b, " [FIN]"...)
+	} else {
+		b = append(b, " [FRAGMENT]"...)
+	}
+	if f.Masked {
+		b = append(b, " [MASKED]"...)
+	}
+	b = appendMarks(b, f.Compressed, f.Incomplete, f.Truncated)
+	b = append(b, " len="...)
+	b = strconv.AppendUint(b, f.Len, 10)
+	switch {
+	case f.Opcode == dissect.OpClose && f.HasCloseCode:
+		b = append(b, ' ')
+		b = appendCloseSummary(b, f.CloseCode, f.CloseReason)
+	case len(f.Payload) == 0:
+	case f.IsText && f.Opcode != dissect.OpClose:
+		b = append(b, ' ')
+		b = appendTextPreview(b, f.Payload)
+	default:
+		b = append(b, ' ')
+		b = appendBinaryPreview(b, f.Payload)
+	}
+	return b
+}
+
+// appendMessageSummary appends the WebSocket part of a message's summary
+// line.
+func (r *Renderer) appendMessageSummary(b []byte, m *dissect.Message) []byte {
+	b = append(b, "WebSocket "...)
+	b = appendOpcodeTitle(b, m.Opcode, r.pal.bold)
+	b = append(b, " message frames="...)
+	b = strconv.AppendInt(b, int64(m.Frames), 10)
+	b = appendMarks(b, m.Compressed, m.Incomplete, m.Truncated)
+	b = append(b, " len="...)
+	b = strconv.AppendUint(b, m.Len, 10)
+	switch {
+	case m.Opcode == dissect.OpClose && m.HasCloseCode:
+		b = append(b, ' ')
+		b = appendCloseSummary(b, m.CloseCode, m.CloseReason)
+	case len(m.Payload) == 0:
+	case m.Opcode == dissect.OpText:
+		b = append(b, ' ')
+		b = appendTextPreview(b, m.Payload)
+	default:
+		b = append(b, ' ')
+		b = appendBinaryPreview(b, m.Payload)
+	}
+	return b
+}
+
+// appendMarks appends the [COMPRESSED], [INCOMPLETE] and [TRUNCATED]
+// markers that apply.
+func appendMarks(b []byte, compressed, incomplete, truncated bool) []byte {
+	if compressed {
+		b = append(b, " [COMPRESSED]"...)
+	}
+	if incomplete {
+		b = append(b, " [INCOMPLETE]"...)
+	}
+	if truncated {
+		b = append(b, " [TRUNCATED]"...)
+	}
+	return b
+}
+
+// appendAnomalyMarks appends " [!] id, id…", each id in its severity's
+// colour and the marker in the colour of the worst one.
+func (r *Renderer) appendAnomalyMarks(b []byte, as []dissect.Anomaly) []byte {
+	if len(as) == 0 {
+		return b
+	}
+	worst := as[0].Severity
+	for i := range as {
+		worst = max(worst, as[i].Severity)
+	}
+	b = append(b, ' ')
+	b = r.pal.severity(worst).wrap(b, "[!]")
+	for i := range as {
+		if i == 0 {
+			b = append(b, ' ')
+		} else {
+			b = append(b, ',', ' ')
+		}
+		st := r.pal.severity(as[i].Severity)
+		b = append(b, st.on...)
+		b = appendEscaped(b, as[i].ID, false, -1)
+		b = append(b, st.off...)
+	}
+	return b
+}

@@ -1,0 +1,336 @@
+package render
+
+import (
+	"net/netip"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wsdissect/wsdissect/dissect"
+)
+
+const hexDigits = "0123456789abcdef"
+
+// Widths of the summary line's aligned columns.
+const (
+	packetWidth = 6
+	timeWidth   = 10
+)
+
+// previewRunes is how many characters of text a summary line shows.
+const previewRunes = 64
+
+// previewBytes is how many bytes of binary payload a summary line shows.
+const previewBytes = 16
+
+// appendPadded appends s right-aligned in a field of width characters.
+func appendPadded(b, s []byte, width int) []byte {
+	for n := len(s); n < width; n++ {
+		b = append(b, ' ')
+	}
+	return append(b, s...)
+}
+
+// appendRelTime appends d in seconds with six decimals (rounded to the
+// microsecond), like tshark's frame.time_relative.
+func appendRelTime(b []byte, d time.Duration) []byte {
+	ns := int64(d)
+	if ns < 0 {
+		b = append(b, '-')
+		ns = -ns
+		if ns < 0 { // math.MinInt64
+			ns = 1<<63 - 1
+		}
+	}
+	us := ns/1000 + (ns%1000+500)/1000
+	b = strconv.AppendInt(b, us/1e6, 10)
+	b = append(b, '.')
+	frac := us % 1e6
+	for div := int64(1e5); div > 0; div /= 10 {
+		b = append(b, byte('0'+frac/div%10))
+	}
+	return b
+}
+
+// appendEscaped appends s for a terminal: newline, carriage return and tab
+// as \n \r \t, other control characters and bytes that are not UTF-8 as
+// \xNN, unprintable characters as \uNNNN; printable UTF-8 is kept. When
+// quoted is set, double quotes and backslashes are escaped too. When
+// maxRunes is not negative, at most that many characters are written,
+// followed by "…" when s is longer.
+func appendEscaped[T ~string | ~[]byte](b []byte, s T, quoted bool, maxRunes int) []byte {
+	runes := 0
+	for i := 0; i < len(s); {
+		if maxRunes >= 0 && runes == maxRunes {
+			return append(b, "…"...)
+		}
+		runes++
+		c := s[i]
+		if c < utf8.RuneSelf {
+			i++
+			switch {
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case quoted && (c == '"' || c == '\\'):
+				b = append(b, '\\', c)
+			case c < 0x20 || c == 0x7f:
+				b = append(b, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			continue
+		}
+		r, size := decodeRune(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
+		case !strconv.IsPrint(r):
+			b = appendUEscape(b, r)
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return b
+}
+
+// decodeRune decodes the first UTF-8 character of s like
+// utf8.DecodeRuneInString.
+func decodeRune[T ~string | ~[]byte](s T) (rune, int) {
+	end := min(len(s), utf8.UTFMax)
+	return utf8.DecodeRuneInString(string(s[:end]))
+}
+
+// appendUEscape appends r as \uNNNN, or \UNNNNNNNN above the BMP.
+func appendUEscape(b []byte, r rune) []byte {
+	if r > 0xffff {
+		b = append(b, '\\', 'U')
+		for shift := 28; shift >= 0; shift -= 4 {
+			b = append(b, hexDigits[r>>uint(shift)&0xf])
+		}
+		return b
+	}
+	return append(b, '\\', 'u',
+		hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+}
+
+// appendHex appends p as lower-case hex digits without separators.
+func appendHex(b, p []byte) []byte {
+	for _, c := range p {
+		b = append(b, hexDigits[c>>4], hexDigits[c&0xf])
+	}
+	return b
+}
+
+// appendHexDump appends a hex and ASCII dump of p, 16 bytes a line, each line
+// prefixed by indent:
+//
+//	0000  48 65 6c 6c 6f 20 77 6f  72 6c 64 21              Hello world!
+//
+// Offsets have four hex digits, or eight when p is 64 KiB or longer.
+func appendHexDump(b, p []byte, indent string) []byte {
+	digits := 4
+	if len(p) > 0xffff {
+		digits = 8
+	}
+	for off := 0; off < len(p); off += 16 {
+		line := p[off:min(off+16, len(p))]
+		b = append(b, indent...)
+		for shift := (digits - 1) * 4; shift >= 0; shift -= 4 {
+			b = append(b, hexDigits[off>>uint(shift)&0xf])
+		}
+		b = append(b, ' ', ' ')
+		for i := range 16 {
+			if i == 8 {
+				b = append(b, ' ')
+			}
+			if i < len(line) {
+				b = append(b, hexDigits[line[i]>>4], hexDigits[line[i]&0xf], ' ')
+			} else {
+				b = append(b, ' ', ' ', ' ')
+			}
+		}
+		b = append(b, ' ')
+		for _, c := range line {
+			if c < 0x20 || c > 0x7e {
+				c = '.'
+			}
+			b = append(b, c)
+		}
+		b = append(b, '\n')
+	}
+	return b
+}
+
+// appendBinaryPreview appends the first bytes of p in hex, then "…" and the
+// number of further bytes when p is longer.
+func appendBinaryPreview(b, p []byte) []byte {
+	if len(p) <= previewBytes {
+		return appendHex(b, p)
+	}
+	b = appendHex(b, p[:previewBytes])
+	b = append(b, "… (+"...)
+	b = strconv.AppendInt(b, int64(len(p)-previewBytes), 10)
+	return append(b, " bytes)"...)
+}
+
+// appendTextPreview appends p as a quoted, escaped string cut at
+// previewRunes characters.
+func appendTextPreview[T ~string | ~[]byte](b []byte, p T) []byte {
+	b = append(b, '"')
+	b = appendEscaped(b, p, true, previewRunes)
+	return append(b, '"')
+}
+
+// appendCloseSummary appends "1000 Normal Closure" and the quoted reason,
+// if any.
+func appendCloseSummary(b []byte, code uint16, reason string) []byte {
+	b = strconv.AppendUint(b, uint64(code), 10)
+	b = append(b, ' ')
+	b = append(b, dissect.CloseCodeName(code)...)
+	if reason != "" {
+		b = append(b, ' ')
+		b = appendTextPreview(b, reason)
+	}
+	return b
+}
+
+// opcodeTitle returns the capitalised opcode name used by summary lines;
+// reserved opcodes are written by appendOpcodeTitle.
+func opcodeTitle(op uint8) string {
+	switch op {
+	case dissect.OpContinuation:
+		return "Continuation"
+	case dissect.OpText:
+		return "Text"
+	case dissect.OpBinary:
+		return "Binary"
+	case dissect.OpClose:
+		return "Close"
+	case dissect.OpPing:
+		return "Ping"
+	case dissect.OpPong:
+		return "Pong"
+	}
+	return ""
+}
+
+// appendOpcodeTitle appends the summary name of op in st: "Text", or
+// "Reserved(0x3)" for an undefined opcode.
+func appendOpcodeTitle(b []byte, op uint8, st style) []byte {
+	b = append(b, st.on...)
+	if name := opcodeTitle(op); name != "" {
+		b = append(b, name...)
+	} else {
+		b = append(b, "Reserved(0x"...)
+		b = append(b, hexDigits[op&0xf], ')')
+	}
+	return append(b, st.off...)
+}
+
+// opcodeTreeName returns the opcode name used by the tree format, as
+// Wireshark names them.
+func opcodeTreeName(op uint8) string {
+	switch op {
+	case dissect.OpContinuation:
+		return "Continuation"
+	case dissect.OpText:
+		return "Text"
+	case dissect.OpBinary:
+		return "Binary"
+	case dissect.OpClose:
+		return "Connection Close"
+	case dissect.OpPing:
+		return "Ping"
+	case dissect.OpPong:
+		return "Pong"
+	}
+	return "Unknown/Reserved"
+}
+
+// severityTitle returns the capitalised severity used by expert lines.
+func severityTitle(s dissect.Severity) string {
+	switch s {
+	case dissect.SevError:
+		return "Error"
+	case dissect.SevWarning:
+		return "Warning"
+	}
+	return "Info"
+}
+
+// Arrows between the client (always on the left) and the server.
+const (
+	arrowC2S  = " → "
+	arrowS2C  = " ← "
+	arrowBoth = " ↔ "
+)
+
+// appendEndpoints appends "client → server" (or "←" for server-to-client
+// traffic, "↔" for connection-wide records), coloured by direction when
+// colour is wanted.
+func (r *Renderer) appendEndpoints(b []byte, c *dissect.Conn, d dissect.Dir, hasDir, colored bool) []byte {
+	st := style{}
+	arrow := arrowBoth
+	if hasDir {
+		if colored {
+			st = r.pal.dir(d)
+		}
+		arrow = arrowC2S
+		if d == dissect.ServerToClient {
+			arrow = arrowS2C
+		}
+	}
+	b = append(b, st.on...)
+	b = appendAddrPortText(b, c.Client)
+	b = append(b, arrow...)
+	b = appendAddrPortText(b, c.Server)
+	return append(b, st.off...)
+}
+
+// appendAddrPortText appends "ip:port" ("[addr]:port" for IPv6). An IPv6
+// zone is the only part that can hold arbitrary bytes; it is escaped.
+func appendAddrPortText(b []byte, ap netip.AddrPort) []byte {
+	start := len(b)
+	b = ap.AppendTo(b)
+	for _, c := range b[start:] {
+		if c < 0x20 || c >= 0x7f {
+			var tmp [128]byte
+			s := append(tmp[:0], b[start:]...)
+			return appendEscaped(b[:start], s, false, -1)
+		}
+	}
+	return b
+}
+
+// appendPacketList appends "packet N" or "packets A,B,C"; an empty list
+// stands for the record's own packet.
+func appendPacketList(b []byte, packets []uint64, own uint64) []byte {
+	if len(packets) <= 1 {
+		if len(packets) == 1 {
+			own = packets[0]
+		}
+		b = append(b, "packet "...)
+		return strconv.AppendUint(b, own, 10)
+	}
+	b = append(b, "packets "...)
+	for i, p := range packets {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendUint(b, p, 10)
+	}
+	return b
+}
+
+// appendTitleBool appends "True" or "False".
+func appendTitleBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, "True"...)
+	}
+	return append(b, "False"...)
+}

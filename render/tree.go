@@ -1,0 +1,396 @@
+package render
+
+import (
+	"strconv"
+
+	"github.com/wsdissect/wsdissect/dissect"
+)
+
+// Indentation of the tree's levels.
+const (
+	indent1 = "    "
+	indent2 = "        "
+)
+
+// appendTree appends the Wireshark-like tree of rec. The caller adds the
+// blank line that separates records.
+func (r *Renderer) appendTree(b []byte, rec *dissect.Record) []byte {
+	c := r.connOf(rec)
+	switch rec.Kind {
+	case dissect.KindConn:
+		b = r.appendConnTree(b, c)
+	case dissect.KindFrame:
+		b = r.appendFrameTree(b, rec, c)
+	case dissect.KindMessage:
+		b = r.appendMessageTree(b, rec, c)
+	case dissect.KindAnomaly:
+		b = append(b, "Anomaly, stream "...)
+		b = strconv.AppendUint(b, c.Stream, 10)
+		b = append(b, ':', ' ')
+		b = r.appendEndpoints(b, c, rec.Dir, rec.HasDir, true)
+		if rec.HasDir {
+			b = append(b, " ("...)
+			b = append(b, rec.Dir.String()...)
+			b = append(b, ')')
+		}
+		b = append(b, ',', ' ')
+		b = appendRelTime(b, rec.Time.Sub(r.epoch))
+		b = append(b, " s, packet "...)
+		b = strconv.AppendUint(b, rec.Packet, 10)
+		b = append(b, '\n')
+	}
+	return r.appendExpertLines(b, rec.Anomalies)
+}
+
+// appendExpertLines appends one Wireshark-style expert line per anomaly,
+// coloured by severity.
+func (r *Renderer) appendExpertLines(b []byte, as []dissect.Anomaly) []byte {
+	for i := range as {
+		a := &as[i]
+		st := r.pal.severity(a.Severity)
+		b = append(b, indent1...)
+		b = append(b, st.on...)
+		b = append(b, "[Expert Info ("...)
+		b = append(b, severityTitle(a.Severity)...)
+		b = append(b, "/Protocol): "...)
+		b = appendEscaped(b, a.Msg, false, -1)
+		b = append(b, " ("...)
+		b = appendEscaped(b, a.ID, false, -1)
+		b = append(b, ")]"...)
+		b = append(b, st.off...)
+		b = append(b, '\n')
+	}
+	return b
+}
+
+// appendConnTree appends the handshake of a connection: both raw header
+// blocks and what was negotiated.
+func (r *Renderer) appendConnTree(b []byte, c *dissect.Conn) []byte {
+	b = append(b, "Stream "...)
+	b = strconv.AppendUint(b, c.Stream, 10)
+	if c.Midstream {
+		b = append(b, ": WebSocket connection "...)
+		b = r.appendEndpoints(b, c, dissect.ClientToServer, true, false)
+		return append(b, " picked up mid-stream (no handshake seen)\n"...)
+	}
+	b = append(b, ": WebSocket handshake "...)
+	b = r.appendEndpoints(b, c, dissect.ClientToServer, true, false)
+	b = append(b, '\n')
+	if len(c.Request) > 0 {
+		b = append(b, "Hypertext Transfer Protocol (request, packet "...)
+		b = strconv.AppendUint(b, c.RequestPacket, 10)
+		b = append(b, ")\n"...)
+		b = appendHTTPLines(b, c.Request)
+	}
+	if len(c.Response) > 0 {
+		b = append(b, "Hypertext Transfer Protocol (response, packet "...)
+		b = strconv.AppendUint(b, c.ResponsePacket, 10)
+		b = append(b, ")\n"...)
+		b = appendHTTPLines(b, c.Response)
+	}
+	switch {
+	case c.Status == 0:
+		return append(b, "[No response]\n"...)
+	case c.Status != 101:
+		b = append(b, "[Upgrade rejected: "...)
+		b = appendStatus(b, c)
+		return append(b, "]\n"...)
+	}
+	if c.AcceptValid {
+		b = append(b, "[Sec-WebSocket-Accept: valid]\n"...)
+	} else {
+		b = append(b, "[Sec-WebSocket-Accept: INVALID]\n"...)
+	}
+	if c.Subprotocol != "" {
+		b = append(b, "[Subprotocol: "...)
+		b = appendEscaped(b, c.Subprotocol, false, -1)
+		b = append(b, "]\n"...)
+	}
+	if len(c.Extensions) > 0 {
+		b = append(b, "[Extensions: "...)
+		b = appendJoined(b, c.Extensions)
+		b = append(b, "]\n"...)
+	}
+	if d := c.Deflate; d != nil {
+		b = append(b, '[')
+		if d.Name != "" {
+			b = appendEscaped(b, d.Name, false, -1)
+		} else {
+			b = append(b, "permessage-deflate"...)
+		}
+		b = append(b, ": client_max_window_bits="...)
+		b = strconv.AppendInt(b, int64(d.ClientMaxWindowBits), 10)
+		b = append(b, ", server_max_window_bits="...)
+		b = strconv.AppendInt(b, int64(d.ServerMaxWindowBits), 10)
+		if d.ClientNoContextTakeover {
+			b = append(b, ", client_no_context_takeover"...)
+		}
+		if d.ServerNoContextTakeover {
+			b = append(b, ", server_no_context_takeover"...)
+		}
+		b = append(b, "]\n"...)
+	}
+	return b
+}
+
+// appendHTTPLines appends each line of a raw header block indented, with
+// its line ending written out as Wireshark does ("\r\n").
+func appendHTTPLines(b, block []byte) []byte {
+	for len(block) > 0 {
+		line := block
+		rest := []byte(nil)
+		for i, c := range block {
+			if c == '\n' {
+				line, rest = block[:i+1], block[i+1:]
+				break
+			}
+		}
+		block = rest
+		b = append(b, indent1...)
+		b = appendEscaped(b, line, false, -1)
+		b = append(b, '\n')
+	}
+	return b
+}
+
+// appendFrameTree appends a frame's header fields and payload.
+func (r *Renderer) appendFrameTree(b []byte, rec *dissect.Record, c *dissect.Conn) []byte {
+	f := rec.Frame
+	b = append(b, "Frame "...)
+	b = strconv.AppendUint(b, rec.Packet, 10)
+	b = append(b, ", stream "...)
+	b = strconv.AppendUint(b, c.Stream, 10)
+	b = append(b, ':', ' ')
+	b = r.appendEndpoints(b, c, f.Dir, true, true)
+	b = append(b, " ("...)
+	b = append(b, f.Dir.String()...)
+	b = append(b, "), "...)
+	b = appendRelTime(b, rec.Time.Sub(r.epoch))
+	b = append(b, " s, "...)
+	b = appendPacketList(b, f.Packets, rec.Packet)
+	b = append(b, "\nWebSocket\n"...)
+
+	b = append(b, indent1...)
+	b = appendBit(b, f.Fin, 0)
+	b = append(b, " = Fin: "...)
+	b = appendTitleBool(b, f.Fin)
+
+	rsv := 0
+	b = append(b, '\n')
+	b = append(b, indent1...)
+	b = append(b, '.')
+	for _, bit := range [3]bool{f.RSV1, f.RSV2, f.RSV3} {
+		rsv <<= 1
+		if bit {
+			rsv |= 1
+			b = append(b, '1')
+		} else {
+			b = append(b, '0')
+		}
+	}
+	b = append(b, " .... = Reserved: 0x"...)
+	b = append(b, hexDigits[rsv])
+	b = append(b, '\n')
+	if f.RSV1 {
+		b = append(b, indent1...)
+		b = append(b, ".1.. .... = Per-Message Compressed: True\n"...)
+	}
+
+	b = append(b, indent1...)
+	b = append(b, ".... "...)
+	b = appendBits(b, f.Opcode, 4)
+	b = append(b, " = Opcode: "...)
+	b = r.pal.bold.wrap(b, opcodeTreeName(f.Opcode))
+	b = append(b, " ("...)
+	b = strconv.AppendUint(b, uint64(f.Opcode&0xf), 10)
+	b = append(b, ")\n"...)
+
+	b = append(b, indent1...)
+	b = appendBit(b, f.Masked, 0)
+	b = append(b, " = Mask: "...)
+	b = appendTitleBool(b, f.Masked)
+	b = append(b, '\n')
+
+	b = append(b, indent1...)
+	b = append(b, '.')
+	b = appendBits(b, f.LenCode>>4, 3)
+	b = append(b, ' ')
+	b = appendBits(b, f.LenCode, 4)
+	b = append(b, " = Payload length: "...)
+	b = strconv.AppendUint(b, uint64(f.LenCode&0x7f), 10)
+	b = append(b, '\n')
+	switch f.LenCode & 0x7f {
+	case 126:
+		b = append(b, indent1...)
+		b = append(b, "Extended Payload length (16 bits): "...)
+		b = strconv.AppendUint(b, f.Len, 10)
+		b = append(b, '\n')
+	case 127:
+		b = append(b, indent1...)
+		b = append(b, "Extended Payload length (64 bits): "...)
+		b = strconv.AppendUint(b, f.Len, 10)
+		b = append(b, '\n')
+	}
+	if f.Masked {
+		b = append(b, indent1...)
+		b = append(b, "Masking-Key: "...)
+		b = appendHex(b, f.MaskKey[:])
+		b = append(b, '\n')
+	}
+
+	if len(f.Payload) == 0 && !f.Truncated && !f.Incomplete && !f.Compressed {
+		return b
+	}
+	b = appendPayloadHeading(b, len(f.Payload))
+	if f.Truncated {
+		b = appendTruncated(b, len(f.Payload))
+	}
+	if f.Compressed {
+		b = append(b, indent2...)
+		b = append(b, "[Compressed: inflated from the message]\n"...)
+	}
+	if f.Incomplete {
+		b = append(b, indent2...)
+		b = append(b, "[Incomplete: bytes missing from capture]\n"...)
+	}
+	switch {
+	case f.Opcode == dissect.OpClose && f.HasCloseCode:
+		b = appendCloseTree(b, f.CloseCode, f.CloseReason)
+	case f.IsText && f.Opcode != dissect.OpClose:
+		b = appendTextTree(b, f.Payload)
+	default:
+		b = appendHexDump(b, f.Payload, indent2)
+	}
+	return b
+}
+
+// appendMessageTree appends a message's heading and payload.
+func (r *Renderer) appendMessageTree(b []byte, rec *dissect.Record, c *dissect.Conn) []byte {
+	m := rec.Message
+	b = append(b, "Message "...)
+	b = strconv.AppendUint(b, m.Index, 10)
+	b = append(b, " ("...)
+	b = r.pal.dir(m.Dir).wrap(b, m.Dir.String())
+	b = append(b, "), stream "...)
+	b = strconv.AppendUint(b, c.Stream, 10)
+	if m.FirstPacket != 0 && m.FirstPacket != rec.Packet {
+		b = append(b, ", packets "...)
+		b = strconv.AppendUint(b, m.FirstPacket, 10)
+		b = append(b, '-')
+	} else {
+		b = append(b, ", packet "...)
+	}
+	b = strconv.AppendUint(b, rec.Packet, 10)
+	b = append(b, ", frames="...)
+	b = strconv.AppendInt(b, int64(m.Frames), 10)
+	b = append(b, ", len="...)
+	b = strconv.AppendUint(b, m.Len, 10)
+	b = append(b, '\n')
+
+	b = append(b, indent1...)
+	b = append(b, "Opcode: "...)
+	b = r.pal.bold.wrap(b, opcodeTreeName(m.Opcode))
+	b = append(b, " ("...)
+	b = strconv.AppendUint(b, uint64(m.Opcode&0xf), 10)
+	b = append(b, ")\n"...)
+
+	if len(m.Payload) == 0 && !m.Truncated && !m.Incomplete && !m.Compressed {
+		return b
+	}
+	b = appendPayloadHeading(b, len(m.Payload))
+	if m.Truncated {
+		b = appendTruncated(b, len(m.Payload))
+	}
+	if m.Compressed {
+		b = append(b, indent2...)
+		b = append(b, "[Compressed: inflated]\n"...)
+	}
+	if m.Incomplete {
+		b = append(b, indent2...)
+		b = append(b, "[Incomplete: bytes missing from capture]\n"...)
+	}
+	switch {
+	case m.Opcode == dissect.OpClose && m.HasCloseCode:
+		b = appendCloseTree(b, m.CloseCode, m.CloseReason)
+	case m.Opcode == dissect.OpText:
+		b = appendTextTree(b, m.Payload)
+	default:
+		b = appendHexDump(b, m.Payload, indent2)
+	}
+	return b
+}
+
+// appendPayloadHeading appends "Payload (N bytes)".
+func appendPayloadHeading(b []byte, n int) []byte {
+	b = append(b, indent1...)
+	b = append(b, "Payload ("...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	if n == 1 {
+		return append(b, " byte)\n"...)
+	}
+	return append(b, " bytes)\n"...)
+}
+
+// appendTruncated appends the "[Truncated at N bytes]" line.
+func appendTruncated(b []byte, n int) []byte {
+	b = append(b, indent2...)
+	b = append(b, "[Truncated at "...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	return append(b, " bytes]\n"...)
+}
+
+// appendTextTree appends a text payload on one escaped line.
+func appendTextTree(b, p []byte) []byte {
+	if len(p) == 0 {
+		return b
+	}
+	b = append(b, indent2...)
+	b = append(b, "Text: "...)
+	b = appendEscaped(b, p, false, -1)
+	return append(b, '\n')
+}
+
+// appendCloseTree appends a close payload's status code and reason.
+func appendCloseTree(b []byte, code uint16, reason string) []byte {
+	b = append(b, indent2...)
+	b = append(b, "Close: "...)
+	b = append(b, dissect.CloseCodeName(code)...)
+	b = append(b, " ("...)
+	b = strconv.AppendUint(b, uint64(code), 10)
+	b = append(b, ")\n"...)
+	if reason != "" {
+		b = append(b, indent2...)
+		b = append(b, "Reason: "...)
+		b = appendEscaped(b, reason, false, -1)
+		b = append(b, '\n')
+	}
+	return b
+}
+
+// appendBit appends a one-bit field at position pos (0 is the most
+// significant) of an 8-bit mask diagram, like "1... ....".
+func appendBit(b []byte, v bool, pos int) []byte {
+	for i := range 8 {
+		if i == 4 {
+			b = append(b, ' ')
+		}
+		switch {
+		case i != pos:
+			b = append(b, '.')
+		case v:
+			b = append(b, '1')
+		default:
+			b = append(b, '0')
+		}
+	}
+	return b
+}
+
+// appendBits appends the low n bits of v as binary digits, most significant
+// first.
+func appendBits(b []byte, v uint8, n int) []byte {
+	for i := n - 1; i >= 0; i-- {
+		b = append(b, '0'+v>>uint(i)&1)
+	}
+	return b
+}

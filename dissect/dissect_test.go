@@ -502,3 +502,20 @@ func TestMidstreamAndResync(t *testing.T) {
 		t.Errorf("after a gap over boundaries: %q", got)
 	}
 }
+
+func TestEmptyCompressedPayloadKeepsContext(t *testing.T) {
+	comp := deflateMsgs(t, true, "first first", "second first")
+	srv := cat(wsFrame{fin: true, rsv1: true, op: OpText, payload: comp[0]},
+		wsFrame{fin: true, rsv1: true, op: OpText}, // zero-length compressed payload
+		wsFrame{fin: true, rsv1: true, op: OpText, payload: comp[1]})
+	recs := feed(t, Options{Messages: true}, true, false,
+		c2s(upgradeReq("Sec-WebSocket-Extensions: permessage-deflate\r\n")),
+		s2c(append(upgradeResp("Sec-WebSocket-Extensions: permessage-deflate\r\n"), srv...)))
+	var got []string
+	for _, r := range frames(recs) {
+		got = append(got, r.payload)
+	}
+	if !slices.Equal(got, []string{"first first", "", "second first"}) || len(ids(recs)) != 0 {
+		t.Errorf("messages %q, anomalies %v", got, ids(recs))
+	}
+}

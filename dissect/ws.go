@@ -63,6 +63,7 @@ type wsDir struct {
 	infl       *inflate.Inflater
 	ctxLost    bool   // the sliding window no longer matches the sender's
 	inflated   uint64 // bytes inflated for the current message
+	compIn     uint64 // compressed bytes fed for the current message (frame, for deflate-frame)
 	scratch    []byte
 
 	// frame-boundary search (see sync.go)
@@ -280,6 +281,7 @@ func (w *wsDir) startFrame() {
 		w.startMessage(f.Opcode, f.RSV1 && (perMsg || perFrame), unknown)
 	}
 	if perFrame {
+		w.compIn = 0
 		w.compressed = f.RSV1
 		if w.compressed {
 			w.msg.Compressed = true
@@ -331,6 +333,7 @@ func (w *wsDir) startMessage(op uint8, compressed, unknown bool) {
 	w.rawMode = false
 	w.cut = false
 	w.inflated = 0
+	w.compIn = 0
 	if compressed {
 		w.prepareInflater(unknown)
 		if w.ctxLost {
@@ -380,6 +383,7 @@ func (w *wsDir) payload(b []byte) {
 		maskBytes(w.scratch, f.MaskKey, w.pos)
 	}
 	w.pos += uint64(len(b))
+	w.compIn += uint64(len(b))
 	w.inflateChunk(w.scratch)
 }
 
@@ -462,7 +466,9 @@ func (w *wsDir) endFrame() {
 	w.st = stHeader
 	perMsg, perFrame, _ := w.deflateMode()
 	if !w.isCtl && w.compressed && !w.rawMode && ((perMsg && f.Fin) || perFrame) {
-		if w.inflated < uint64(w.c.d.opts.MaxMessage) {
+		// An empty compressed payload is an empty message: appending the
+		// tail to nothing would leave the inflater inside a block header.
+		if w.inflated < uint64(w.c.d.opts.MaxMessage) && w.compIn > 0 {
 			w.inflateChunk(deflateTail[:])
 		}
 	}

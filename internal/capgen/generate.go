@@ -1,0 +1,413 @@
+package capgen
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"hash/fnv"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// GenerateOptions configure Build and Generate.
+type GenerateOptions struct {
+	// Reseed, when set, is called before each real-library recording with a
+	// seed fixed per scenario. It must make the process's randomness
+	// deterministic: crypto/rand.Reader (coder's and gorilla's handshake
+	// keys, coder's masking keys) and the math/rand top-level generator
+	// (gorilla's masking keys, which needs GODEBUG randseednop=0 and
+	// math/rand.Seed). Without it the real-library captures differ from run
+	// to run in keys and masks (the messages are the same).
+	Reseed func(seed uint64)
+}
+
+// Output is one generated capture.
+type Output struct {
+	// Name is the file name, e.g. "coder-basic.pcap".
+	Name string
+	// Data is the file content.
+	Data []byte
+	// Truth is the ground truth; nil when the capture shares the truth file
+	// of another output (coder-basic.pcap.gz).
+	Truth *Truth
+	// Deterministic is true when Data is the same on every run (with the
+	// same Go toolchain and library versions).
+	Deterministic bool
+}
+
+// generator holds recordings shared by several outputs.
+type generator struct {
+	ctx  context.Context
+	opts GenerateOptions
+	recs map[string]*Recording
+	out  []Output
+}
+
+// Build generates every capture in memory. It records real-library traffic
+// over 127.0.0.1 and takes well under a few seconds.
+func Build(ctx context.Context, opts GenerateOptions) ([]Output, error) {
+	g := &generator{ctx: ctx, opts: opts, recs: map[string]*Recording{}}
+	steps := []func() error{
+		g.coderBasic, g.coderFragmented, g.coderDeflate, g.gorilla, g.gorillaDeflate,
+		g.lost, g.midstream, g.ipv6, g.linkTypes, g.handBuilt,
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return nil, fmt.Errorf("build captures: %w", err)
+		}
+	}
+	return g.out, nil
+}
+
+// Generate builds every capture and writes it, with its truth file, into
+// dir (created if needed).
+func Generate(ctx context.Context, dir string, opts GenerateOptions) ([]Output, error) {
+	outs, err := Build(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("generate: %w", err)
+	}
+	for _, o := range outs {
+		p := filepath.Join(dir, o.Name)
+		if err := os.WriteFile(p, o.Data, 0o644); err != nil {
+			return nil, fmt.Errorf("generate: %w", err)
+		}
+		if o.Truth == nil {
+			continue
+		}
+		j, err := o.Truth.JSON()
+		if err != nil {
+			return nil, fmt.Errorf("generate %s: %w", o.Name, err)
+		}
+		if err := os.WriteFile(TruthPath(p), j, 0o644); err != nil {
+			return nil, fmt.Errorf("generate: %w", err)
+		}
+	}
+	return outs, nil
+}
+
+// record returns the recording of sc, recording it on first use.
+func (g *generator) record(sc Scenario) (*Recording, error) {
+	if r, ok := g.recs[sc.Name]; ok {
+		return r, nil
+	}
+	if g.opts.Reseed != nil {
+		h := fnv.New64a()
+		h.Write([]byte(sc.Name))
+		g.opts.Reseed(h.Sum64())
+	}
+	r, err := RecordScenario(g.ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	g.recs[sc.Name] = r
+	return r, nil
+}
+
+// withNotes returns base followed by more, never sharing base's array.
+func withNotes(base []string, more ...string) []string {
+	return append(slices.Clip(base), more...)
+}
+
+// realNotes describes how real-library captures were made.
+func realNotes(r *Recording, lib string) []string {
+	return []string{
+		fmt.Sprintf("recorded from real %s peers (scenario %s) over 127.0.0.1; TCP segmentation, addresses and timestamps are synthetic", lib, r.Name),
+		"each library Write became one TCP flight (MSS-sized segments, then an ACK from the peer)",
+	}
+}
+
+// addPcap replays recs (interleaved) into a new pcap output.
+func (g *generator) addPcap(name string, recs []*Recording, opts []ReplayOptions, copts CaptureOptions, popts PcapOptions, notes []string) error {
+	c := NewCapture(copts)
+	truth, err := ReplayInterleaved(c, recs, opts)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	var buf bytes.Buffer
+	if err := c.WritePcap(&buf, popts); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	g.out = append(g.out, Output{
+		Name: name, Data: buf.Bytes(), Truth: &Truth{Messages: truth, Notes: notes},
+		Deterministic: g.opts.Reseed != nil,
+	})
+	return nil
+}
+
+func ethernet() Link { return Link{Type: LinkEthernet} }
+
+func (g *generator) coderBasic() error {
+	r, err := g.record(scenarioCoderBasic())
+	if err != nil {
+		return err
+	}
+	notes := realNotes(r, "github.com/coder/websocket")
+	opts := []ReplayOptions{{Conn: ConnConfig{Link: ethernet()}}}
+	if err := g.addPcap("coder-basic.pcap", []*Recording{r}, opts, CaptureOptions{}, PcapOptions{}, notes); err != nil {
+		return err
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	if _, err := zw.Write(g.out[len(g.out)-1].Data); err != nil {
+		return fmt.Errorf("coder-basic.pcap.gz: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("coder-basic.pcap.gz: %w", err)
+	}
+	g.out = append(g.out, Output{Name: "coder-basic.pcap.gz", Data: gz.Bytes(), Deterministic: g.opts.Reseed != nil})
+
+	nsNotes := withNotes(notes, "pcap with nanosecond timestamps in big-endian byte order; packets are 1.000123 ms apart")
+	return g.addPcap("coder-nanosecond-bigendian.pcap", []*Recording{r}, opts,
+		CaptureOptions{Step: 1000123 * time.Nanosecond}, PcapOptions{Nanosecond: true, BigEndian: true}, nsNotes)
+}
+
+func (g *generator) coderFragmented() error {
+	r, err := g.record(scenarioCoderFragmented())
+	if err != nil {
+		return err
+	}
+	notes := withNotes(realNotes(r, "github.com/coder/websocket"),
+		"messages written with several Writer.Write calls: coder sends one non-final frame per Write and an empty final frame on Close; it buffers non-final frames, so several frames share a segment",
+		"c2s pings are sent while a fragmented message is open, so a ping frame sits between that message's fragments")
+	return g.addPcap("coder-fragmented.pcap", []*Recording{r}, []ReplayOptions{{Conn: ConnConfig{Link: ethernet()}}},
+		CaptureOptions{}, PcapOptions{}, notes)
+}
+
+func (g *generator) coderDeflate() error {
+	r, err := g.record(scenarioCoderDeflateTakeover())
+	if err != nil {
+		return err
+	}
+	notes := withNotes(realNotes(r, "github.com/coder/websocket"),
+		"permessage-deflate with context takeover in both directions, compression threshold -1 so every message is compressed, even empty ones (payload 0x00)",
+		"streamed messages are compressed and fragmented: a compressed frame with RSV1 and FIN clear, then an empty final continuation frame")
+	if err := g.addPcap("coder-deflate-takeover.pcap", []*Recording{r}, []ReplayOptions{{Conn: ConnConfig{Link: ethernet()}}},
+		CaptureOptions{}, PcapOptions{}, notes); err != nil {
+		return err
+	}
+	r, err = g.record(scenarioCoderDeflateNoContext())
+	if err != nil {
+		return err
+	}
+	notes = withNotes(realNotes(r, "github.com/coder/websocket"),
+		"permessage-deflate with client_no_context_takeover and server_no_context_takeover; compression threshold 64, so shorter messages are sent uncompressed (RSV1 clear)")
+	return g.addPcap("coder-deflate-nocontext.pcap", []*Recording{r}, []ReplayOptions{{Conn: ConnConfig{Link: ethernet()}}},
+		CaptureOptions{}, PcapOptions{}, notes)
+}
+
+// spanOf returns the span of the index-th truth message of side with the
+// given opcode.
+func spanOf(r *Recording, side Side, opcode uint8, index int) (Range, error) {
+	n := 0
+	for i, m := range r.Truth {
+		if m.Dir == side.Dir() && m.Opcode == opcode {
+			if n == index {
+				return r.Spans[i], nil
+			}
+			n++
+		}
+	}
+	return Range{}, fmt.Errorf("%s: no %v message %d with opcode %d", r.Name, side, index, opcode)
+}
+
+func (g *generator) gorilla() error {
+	r, err := g.record(scenarioGorillaBasic())
+	if err != nil {
+		return err
+	}
+	notes := realNotes(r, "github.com/gorilla/websocket")
+	if err := g.addPcap("gorilla-basic.pcap", []*Recording{r}, []ReplayOptions{{Conn: ConnConfig{Link: ethernet()}}},
+		CaptureOptions{}, PcapOptions{}, notes); err != nil {
+		return err
+	}
+
+	// The same recording with transport impairments.
+	cBin, err := spanOf(r, Client, OpBinary, 0)
+	if err != nil {
+		return err
+	}
+	sText, err := spanOf(r, Server, OpText, 1)
+	if err != nil {
+		return err
+	}
+	cfg := ConnConfig{
+		Link:      ethernet(),
+		MSS:       536,
+		ClientISN: 0xffffffff - 1000, // wraps inside the client's binary message
+		ServerISN: 0xffffffff - 300,  // wraps inside the server's long text message
+	}
+	imps := []Impairment{
+		{Kind: Reorder, Side: Client, Offset: cBin.Start + 600},
+		{Kind: Duplicate, Side: Client, Offset: cBin.Start + 1700},
+		{Kind: RetransmitDiffer, Side: Server, Offset: sText.Start + 100},
+		{Kind: Overlap, Side: Server, Offset: sText.Start + 1200},
+		{Kind: Duplicate, Side: Server, Offset: sText.End - 1},
+	}
+	notes = withNotes(realNotes(r, "github.com/gorilla/websocket"),
+		"same recording as gorilla-basic, MSS 536",
+		fmt.Sprintf("client ISN 0x%08x and server ISN 0x%08x: sequence numbers wrap past 2^32 at client stream offset %d and server stream offset %d",
+			cfg.ClientISN, cfg.ServerISN, -(cfg.ClientISN+1), -(cfg.ServerISN+1)))
+	for _, im := range imps {
+		notes = append(notes, fmt.Sprintf("%v on the %v segment holding stream offset %d", im.Kind, im.Side, im.Offset))
+	}
+	notes = append(notes,
+		"reorder: the segment arrives after the next one; duplicate: an identical copy follows",
+		"retransmit-differ: a copy with every byte XOR 0x55 follows the original; the original is the true data",
+		"overlap: the next segment starts in the middle of this one (first half repeated identically, rest new)")
+	return g.addPcap("gorilla-impaired.pcap", []*Recording{r}, []ReplayOptions{{Conn: cfg, Impairments: imps}},
+		CaptureOptions{}, PcapOptions{}, notes)
+}
+
+func (g *generator) gorillaDeflate() error {
+	r, err := g.record(scenarioGorillaDeflate())
+	if err != nil {
+		return err
+	}
+	notes := withNotes(realNotes(r, "github.com/gorilla/websocket"),
+		"permessage-deflate (gorilla: no context takeover both ways), every data message compressed, including an empty one",
+		"write buffer 256 bytes: longer messages are split into several frames",
+		"a s2c ping is sent while a compressed message's writer is open; gorilla's compressor holds the data back, so the ping precedes all frames of that message")
+	return g.addPcap("gorilla-deflate.pcap", []*Recording{r}, []ReplayOptions{{Conn: ConnConfig{Link: ethernet()}}},
+		CaptureOptions{}, PcapOptions{}, notes)
+}
+
+func (g *generator) lost() error {
+	r, err := g.record(scenarioCoderLarge())
+	if err != nil {
+		return err
+	}
+	big, err := spanOf(r, Server, OpBinary, 0)
+	if err != nil {
+		return err
+	}
+	drop := Impairment{Kind: Drop, Side: Server, Offset: big.Start + 3000}
+	notes := withNotes(realNotes(r, "github.com/coder/websocket"),
+		fmt.Sprintf("the server segment holding stream offset %d (inside the 6000-byte binary message) is missing from the capture but acknowledged by the client", drop.Offset),
+		"the message with the lost bytes is marked partial")
+	if err := g.addPcap("coder-lost.pcap", []*Recording{r}, []ReplayOptions{{Conn: ConnConfig{Link: ethernet()}, Impairments: []Impairment{drop}}},
+		CaptureOptions{}, PcapOptions{}, notes); err != nil {
+		return err
+	}
+
+	r, err = g.record(scenarioCoderDeflateLarge())
+	if err != nil {
+		return err
+	}
+	big, err = spanOf(r, Server, OpText, 0)
+	if err != nil {
+		return err
+	}
+	drop = Impairment{Kind: Drop, Side: Server, Offset: (big.Start + big.End) / 2}
+	notes = withNotes(realNotes(r, "github.com/coder/websocket"),
+		"permessage-deflate with context takeover, every non-empty message compressed (threshold 1)",
+		fmt.Sprintf("the server segment holding stream offset %d (inside the large compressed text message) is missing from the capture but acknowledged by the client", drop.Offset),
+		"later s2c messages are complete in the capture but depend on the lost message's compression context, so they cannot be inflated")
+	return g.addPcap("coder-deflate-lost.pcap", []*Recording{r}, []ReplayOptions{{Conn: ConnConfig{Link: ethernet()}, Impairments: []Impairment{drop}}},
+		CaptureOptions{}, PcapOptions{}, notes)
+}
+
+func (g *generator) midstream() error {
+	r, err := g.record(scenarioCoderLarge())
+	if err != nil {
+		return err
+	}
+	big, err := spanOf(r, Server, OpBinary, 0)
+	if err != nil {
+		return err
+	}
+	start := &StreamPos{Side: Server, Offset: big.Start + 2500}
+	notes := withNotes(realNotes(r, "github.com/coder/websocket"),
+		fmt.Sprintf("the capture starts at server stream offset %d, inside the payload of the 6000-byte binary frame: no TCP or WebSocket handshake, earlier messages are absent, that message is partial", start.Offset))
+	return g.addPcap("coder-midstream.pcap", []*Recording{r}, []ReplayOptions{{Conn: ConnConfig{Link: ethernet()}, StartAt: start}},
+		CaptureOptions{}, PcapOptions{}, notes)
+}
+
+func (g *generator) ipv6() error {
+	r, err := g.record(scenarioCoderIPv6())
+	if err != nil {
+		return err
+	}
+	cfg := ConnConfig{
+		Client:  netip.MustParseAddrPort("[::1]:51000"),
+		Server:  netip.MustParseAddrPort("[::1]:8080"),
+		Link:    ethernet(),
+		IPv6Ext: ExtHopByHop,
+	}
+	notes := withNotes(realNotes(r, "github.com/coder/websocket"),
+		"IPv6 over loopback (::1 port 51000 -> 8080), every packet with a hop-by-hop options extension header before TCP; subprotocol chat.v1 negotiated")
+	if err := g.addPcap("coder-ipv6.pcap", []*Recording{r}, []ReplayOptions{{Conn: cfg}}, CaptureOptions{}, PcapOptions{}, notes); err != nil {
+		return err
+	}
+	cfg.Link = Link{Type: LinkNull}
+	cfg.IPv6Ext = ExtDestOpts
+	notes = withNotes(realNotes(r, "github.com/coder/websocket"),
+		"BSD loopback (LINKTYPE_NULL, address family 30 little-endian) carrying IPv6 ::1 with a destination options extension header")
+	return g.addPcap("coder-null.pcap", []*Recording{r}, []ReplayOptions{{Conn: cfg}}, CaptureOptions{}, PcapOptions{}, notes)
+}
+
+func (g *generator) linkTypes() error {
+	basic, err := g.record(scenarioCoderBasic())
+	if err != nil {
+		return err
+	}
+	gor, err := g.record(scenarioGorillaBasic())
+	if err != nil {
+		return err
+	}
+	notes := realNotes(basic, "github.com/coder/websocket")
+	vlan := []ReplayOptions{
+		{Conn: ConnConfig{Link: Link{Type: LinkEthernet, VLANs: []uint16{100}}}},
+		{ConnIndex: 1, Conn: ConnConfig{
+			Client: netip.MustParseAddrPort("10.1.0.3:51001"),
+			Link:   Link{Type: LinkEthernet, VLANs: []uint16{200, 300}},
+		}},
+	}
+	vnotes := withNotes(notes,
+		"two interleaved connections replaying the coder-basic recording: conn 0 (10.1.0.1:51000) with one 802.1Q tag, VLAN 100; conn 1 (10.1.0.3:51001) QinQ: outer 802.1ad tag VLAN 200, inner 802.1Q VLAN 300")
+	if err := g.addPcap("coder-vlan.pcap", []*Recording{basic, basic}, vlan, CaptureOptions{}, PcapOptions{}, vnotes); err != nil {
+		return err
+	}
+	snotes := withNotes(notes, "Linux cooked capture v2 (LINKTYPE_LINUX_SLL2); client packets are marked outgoing")
+	if err := g.addPcap("coder-sll2.pcap", []*Recording{basic}, []ReplayOptions{{Conn: ConnConfig{Link: Link{Type: LinkSLL2, SLL2IfIndex: 2}}}},
+		CaptureOptions{}, PcapOptions{}, snotes); err != nil {
+		return err
+	}
+	snotes = withNotes(notes, "Linux cooked capture v1 (LINKTYPE_LINUX_SLL); client packets are marked outgoing")
+	if err := g.addPcap("coder-sll.pcap", []*Recording{basic}, []ReplayOptions{{Conn: ConnConfig{Link: Link{Type: LinkSLL}}}},
+		CaptureOptions{}, PcapOptions{}, snotes); err != nil {
+		return err
+	}
+
+	c := NewCapture(CaptureOptions{})
+	truth, err := ReplayInterleaved(c, []*Recording{basic, gor}, []ReplayOptions{
+		{Conn: ConnConfig{Link: Link{Type: LinkEthernet, Interface: 0}}},
+		{ConnIndex: 1, Conn: ConnConfig{
+			Client: netip.MustParseAddrPort("[2001:db8::1]:52000"),
+			Server: netip.MustParseAddrPort("[2001:db8::2]:8080"),
+			Link:   Link{Type: LinkRaw, Interface: 1},
+		}},
+	})
+	if err != nil {
+		return fmt.Errorf("mixed-linktypes.pcapng: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := c.WritePcapNG(&buf); err != nil {
+		return fmt.Errorf("mixed-linktypes.pcapng: %w", err)
+	}
+	g.out = append(g.out, Output{
+		Name: "mixed-linktypes.pcapng", Data: buf.Bytes(), Deterministic: g.opts.Reseed != nil,
+		Truth: &Truth{Messages: truth, Notes: []string{
+			"pcapng with two interfaces; packets of the two connections are interleaved",
+			"conn 0: interface 0, Ethernet, IPv4 10.1.0.1:51000 -> 10.1.0.2:8080, coder-basic recording (github.com/coder/websocket)",
+			"conn 1: interface 1, raw IP (LINKTYPE_RAW), IPv6 [2001:db8::1]:52000 -> [2001:db8::2]:8080, gorilla-basic recording (github.com/gorilla/websocket)",
+		}},
+	})
+	return nil
+}

@@ -1,0 +1,290 @@
+package capgen
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+)
+
+// LinkType is a pcap LINKTYPE_ value of the link-layer framing a packet is
+// written with.
+type LinkType uint16
+
+// Link types the generator can write.
+const (
+	// LinkNull is BSD loopback: a 4-byte address family in the capturing
+	// host's byte order.
+	LinkNull LinkType = 0
+	// LinkEthernet is Ethernet II, optionally with 802.1Q or QinQ tags.
+	LinkEthernet LinkType = 1
+	// LinkRaw is raw IPv4 or IPv6 without any link-layer header.
+	LinkRaw LinkType = 101
+	// LinkSLL is Linux cooked capture v1 (16-byte header).
+	LinkSLL LinkType = 113
+	// LinkSLL2 is Linux cooked capture v2 (20-byte header).
+	LinkSLL2 LinkType = 276
+)
+
+// String returns a short name of the link type.
+func (l LinkType) String() string {
+	switch l {
+	case LinkNull:
+		return "null"
+	case LinkEthernet:
+		return "ethernet"
+	case LinkRaw:
+		return "raw"
+	case LinkSLL:
+		return "sll"
+	case LinkSLL2:
+		return "sll2"
+	}
+	return fmt.Sprintf("linktype-%d", uint16(l))
+}
+
+// IPv6Ext selects an IPv6 extension header placed between the IPv6 header and
+// the TCP header.
+type IPv6Ext uint8
+
+const (
+	// ExtNone puts TCP directly after the IPv6 header.
+	ExtNone IPv6Ext = iota
+	// ExtHopByHop adds an 8-byte hop-by-hop options header (padding only).
+	ExtHopByHop
+	// ExtDestOpts adds an 8-byte destination options header (padding only).
+	ExtDestOpts
+)
+
+// Link describes how the packets of one connection are framed and on which
+// capture interface they appear.
+type Link struct {
+	// Type is the link-layer header type; the zero value is LinkNull, so set
+	// it explicitly (LinkEthernet is the usual choice).
+	Type LinkType
+	// VLANs lists 802.1Q VLAN IDs for Ethernet, outermost first: one ID gives
+	// an 802.1Q tag (TPID 0x8100), two give QinQ (outer TPID 0x88a8).
+	VLANs []uint16
+	// ClientMAC and ServerMAC are the Ethernet/SLL addresses; zero values
+	// select 02:00:00:00:00:01 and 02:00:00:00:00:02.
+	ClientMAC, ServerMAC [6]byte
+	// NullBigEndian writes LinkNull's address family big-endian, as captured
+	// on a big-endian host (default little-endian).
+	NullBigEndian bool
+	// Interface is the pcapng interface index the packets belong to; it must
+	// be 0 for pcap output.
+	Interface int
+	// SLL2IfIndex is the interface index written into LinkSLL2 headers.
+	SLL2IfIndex uint32
+}
+
+// Address families used in LinkNull headers (BSD values; 30 is AF_INET6 on
+// Darwin).
+const (
+	nullAFInet  = 2
+	nullAFInet6 = 30
+)
+
+// tcpPacket is everything needed to build one IP/TCP packet.
+type tcpPacket struct {
+	src, dst netip.AddrPort
+	seq, ack uint32
+	flags    uint8
+	window   uint16
+	ipID     uint16
+	mss      uint16 // written as a TCP option on SYN segments when non-zero
+	payload  []byte
+	outgoing bool // the capturing host sent it (SLL packet type)
+	srcMAC   [6]byte
+	dstMAC   [6]byte
+}
+
+// TCP flags.
+const (
+	flagFIN uint8 = 0x01
+	flagSYN uint8 = 0x02
+	flagRST uint8 = 0x04
+	flagPSH uint8 = 0x08
+	flagACK uint8 = 0x10
+)
+
+// buildPacket serialises p with the framing of link and returns the bytes.
+func buildPacket(link *Link, ext IPv6Ext, p *tcpPacket) ([]byte, error) {
+	if !p.src.Addr().IsValid() || !p.dst.Addr().IsValid() {
+		return nil, fmt.Errorf("build packet: invalid address %v -> %v", p.src, p.dst)
+	}
+	v4 := p.src.Addr().Unmap().Is4()
+	if v4 != p.dst.Addr().Unmap().Is4() {
+		return nil, fmt.Errorf("build packet: mixed address families %v -> %v", p.src, p.dst)
+	}
+	tcp := buildTCP(p)
+	var ip []byte
+	if v4 {
+		ip = buildIPv4(p, tcp)
+	} else {
+		ip = buildIPv6(p, ext, tcp)
+	}
+	hdr, err := linkHeader(link, v4, p)
+	if err != nil {
+		return nil, err
+	}
+	return append(hdr, ip...), nil
+}
+
+// buildTCP returns the TCP header and payload with a zero checksum; the
+// checksum is filled in by the IP builders, which know the pseudo-header.
+func buildTCP(p *tcpPacket) []byte {
+	hlen := 20
+	if p.mss != 0 {
+		hlen += 4
+	}
+	b := make([]byte, hlen, hlen+len(p.payload))
+	binary.BigEndian.PutUint16(b[0:], p.src.Port())
+	binary.BigEndian.PutUint16(b[2:], p.dst.Port())
+	binary.BigEndian.PutUint32(b[4:], p.seq)
+	binary.BigEndian.PutUint32(b[8:], p.ack)
+	b[12] = byte(hlen/4) << 4
+	b[13] = p.flags
+	binary.BigEndian.PutUint16(b[14:], p.window)
+	if p.mss != 0 {
+		b[20] = 2 // kind: maximum segment size
+		b[21] = 4
+		binary.BigEndian.PutUint16(b[22:], p.mss)
+	}
+	return append(b, p.payload...)
+}
+
+func buildIPv4(p *tcpPacket, tcp []byte) []byte {
+	src, dst := p.src.Addr().Unmap().As4(), p.dst.Addr().Unmap().As4()
+	b := make([]byte, 20, 20+len(tcp))
+	b[0] = 0x45
+	binary.BigEndian.PutUint16(b[2:], uint16(20+len(tcp)))
+	binary.BigEndian.PutUint16(b[4:], p.ipID)
+	b[6] = 0x40 // don't fragment
+	b[8] = 64   // TTL
+	b[9] = 6    // TCP
+	copy(b[12:16], src[:])
+	copy(b[16:20], dst[:])
+	binary.BigEndian.PutUint16(b[10:], checksum(0, b))
+
+	var pseudo [12]byte
+	copy(pseudo[0:4], src[:])
+	copy(pseudo[4:8], dst[:])
+	pseudo[9] = 6
+	binary.BigEndian.PutUint16(pseudo[10:], uint16(len(tcp)))
+	binary.BigEndian.PutUint16(tcp[16:], checksum(sum(0, pseudo[:]), tcp))
+	return append(b, tcp...)
+}
+
+func buildIPv6(p *tcpPacket, ext IPv6Ext, tcp []byte) []byte {
+	src, dst := p.src.Addr().As16(), p.dst.Addr().As16()
+	var extHdr []byte
+	next := byte(6)
+	switch ext {
+	case ExtHopByHop:
+		next = 0
+		extHdr = []byte{6, 0, 1, 4, 0, 0, 0, 0} // next=TCP, len=0, PadN of 4 bytes
+	case ExtDestOpts:
+		next = 60
+		extHdr = []byte{6, 0, 1, 4, 0, 0, 0, 0}
+	}
+	b := make([]byte, 40, 40+len(extHdr)+len(tcp))
+	b[0] = 0x60
+	binary.BigEndian.PutUint16(b[4:], uint16(len(extHdr)+len(tcp)))
+	b[6] = next
+	b[7] = 64 // hop limit
+	copy(b[8:24], src[:])
+	copy(b[24:40], dst[:])
+
+	var pseudo [40]byte
+	copy(pseudo[0:16], src[:])
+	copy(pseudo[16:32], dst[:])
+	binary.BigEndian.PutUint32(pseudo[32:], uint32(len(tcp)))
+	pseudo[39] = 6
+	binary.BigEndian.PutUint16(tcp[16:], checksum(sum(0, pseudo[:]), tcp))
+	b = append(b, extHdr...)
+	return append(b, tcp...)
+}
+
+// linkHeader returns the link-layer header for a packet of the given IP
+// version.
+func linkHeader(link *Link, v4 bool, p *tcpPacket) ([]byte, error) {
+	etherType := uint16(0x86dd)
+	if v4 {
+		etherType = 0x0800
+	}
+	switch link.Type {
+	case LinkRaw:
+		return nil, nil
+	case LinkNull:
+		af := uint32(nullAFInet6)
+		if v4 {
+			af = nullAFInet
+		}
+		b := make([]byte, 4)
+		if link.NullBigEndian {
+			binary.BigEndian.PutUint32(b, af)
+		} else {
+			binary.LittleEndian.PutUint32(b, af)
+		}
+		return b, nil
+	case LinkEthernet:
+		if len(link.VLANs) > 2 {
+			return nil, fmt.Errorf("ethernet header: %d VLAN tags, at most 2 supported", len(link.VLANs))
+		}
+		b := make([]byte, 12, 14+4*len(link.VLANs))
+		copy(b[0:6], p.dstMAC[:])
+		copy(b[6:12], p.srcMAC[:])
+		for i, id := range link.VLANs {
+			tpid := uint16(0x8100)
+			if i == 0 && len(link.VLANs) == 2 {
+				tpid = 0x88a8
+			}
+			b = binary.BigEndian.AppendUint16(b, tpid)
+			b = binary.BigEndian.AppendUint16(b, id&0x0fff)
+		}
+		return binary.BigEndian.AppendUint16(b, etherType), nil
+	case LinkSLL:
+		b := make([]byte, 16)
+		if p.outgoing {
+			binary.BigEndian.PutUint16(b[0:], 4) // sent by us
+		}
+		binary.BigEndian.PutUint16(b[2:], 1) // ARPHRD_ETHER
+		binary.BigEndian.PutUint16(b[4:], 6)
+		copy(b[6:12], p.srcMAC[:])
+		binary.BigEndian.PutUint16(b[14:], etherType)
+		return b, nil
+	case LinkSLL2:
+		b := make([]byte, 20)
+		binary.BigEndian.PutUint16(b[0:], etherType)
+		binary.BigEndian.PutUint32(b[4:], link.SLL2IfIndex)
+		binary.BigEndian.PutUint16(b[8:], 1) // ARPHRD_ETHER
+		if p.outgoing {
+			b[10] = 4
+		}
+		b[11] = 6
+		copy(b[12:18], p.srcMAC[:])
+		return b, nil
+	}
+	return nil, fmt.Errorf("link header: unsupported link type %d", uint16(link.Type))
+}
+
+// sum adds b to the running one's-complement sum s (RFC 1071).
+func sum(s uint32, b []byte) uint32 {
+	for len(b) >= 2 {
+		s += uint32(b[0])<<8 | uint32(b[1])
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		s += uint32(b[0]) << 8
+	}
+	return s
+}
+
+// checksum finishes the Internet checksum of b started with s.
+func checksum(s uint32, b []byte) uint16 {
+	s = sum(s, b)
+	for s>>16 != 0 {
+		s = s&0xffff + s>>16
+	}
+	return ^uint16(s)
+}

@@ -1,0 +1,174 @@
+package capgen
+
+import (
+	"fmt"
+	"io"
+)
+
+// StreamPos is a position in one side's byte stream.
+type StreamPos struct {
+	// Side is the stream's sender.
+	Side Side
+	// Offset is the position; 0 is the first byte after the SYN.
+	Offset uint64
+}
+
+// ReplayOptions configure how a Recording becomes one TCP connection.
+type ReplayOptions struct {
+	// Conn configures the synthesised connection (addresses, ISNs, MSS,
+	// link). Zero fields select ConnConfig's defaults.
+	Conn ConnConfig
+	// Impairments are applied to the data segments they name.
+	Impairments []Impairment
+	// StartAt, when set, starts the capture at that stream position (no TCP
+	// handshake, no earlier bytes of either side).
+	StartAt *StreamPos
+	// Reset ends the connection with a RST from the server instead of the
+	// FIN exchange.
+	Reset bool
+	// ConnIndex is stored in the Conn field of the returned truth.
+	ConnIndex int
+}
+
+// replayer replays one recording, one write at a time.
+type replayer struct {
+	rec  *Recording
+	opts ReplayOptions
+	conn *Conn
+	next int
+}
+
+func newReplayer(c *Capture, r *Recording, opts ReplayOptions) (*replayer, error) {
+	conn, err := NewConn(c, opts.Conn)
+	if err != nil {
+		return nil, fmt.Errorf("replay %s: %w", r.Name, err)
+	}
+	conn.Impair(opts.Impairments...)
+	if opts.StartAt != nil {
+		conn.StartAt(opts.StartAt.Side, opts.StartAt.Offset)
+	}
+	conn.Open()
+	return &replayer{rec: r, opts: opts, conn: conn}, nil
+}
+
+// step sends the next write; it reports false when all were sent.
+func (p *replayer) step() bool {
+	if p.next >= len(p.rec.Writes) {
+		return false
+	}
+	w := p.rec.Writes[p.next]
+	p.conn.Send(w.From, w.Data)
+	p.next++
+	return true
+}
+
+// finish closes the connection and returns the truth with Partial and
+// Absent set from the bytes missing in the capture.
+func (p *replayer) finish() ([]TruthMessage, error) {
+	if p.opts.Reset {
+		p.conn.Reset(Server)
+	} else {
+		p.conn.Close(Server)
+	}
+	if err := p.conn.Finish(); err != nil {
+		return nil, fmt.Errorf("replay %s: %w", p.rec.Name, err)
+	}
+	out := make([]TruthMessage, len(p.rec.Truth))
+	for i, m := range p.rec.Truth {
+		m.Conn = p.opts.ConnIndex
+		if i < len(p.rec.Spans) {
+			side := Client
+			if m.Dir == Server.Dir() {
+				side = Server
+			}
+			m.Partial, m.Absent = coverage(p.rec.Spans[i], p.conn.Missing(side))
+		}
+		out[i] = m
+	}
+	return out, nil
+}
+
+// coverage reports whether span is partly or wholly inside the missing
+// ranges.
+func coverage(span Range, missing []Range) (partial, absent bool) {
+	var covered uint64
+	for _, m := range missing {
+		lo, hi := max(span.Start, m.Start), min(span.End, m.End)
+		if lo < hi {
+			covered += hi - lo
+		}
+	}
+	switch {
+	case covered == 0:
+		return false, false
+	case covered >= span.End-span.Start:
+		return false, true
+	}
+	return true, false
+}
+
+// Replay writes the recording into c as one TCP connection: handshake, each
+// recorded Write as one flight of segments acknowledged by the peer, then
+// FIN from the server (or RST). It returns the truth for this connection.
+func (r *Recording) Replay(c *Capture, opts ReplayOptions) ([]TruthMessage, error) {
+	return ReplayInterleaved(c, []*Recording{r}, []ReplayOptions{opts})
+}
+
+// ReplayInterleaved replays several recordings as concurrent connections:
+// all handshakes first, then the recordings' writes round-robin, then the
+// closes in order. The truth lists the connections' messages one connection
+// after the other.
+func ReplayInterleaved(c *Capture, recs []*Recording, opts []ReplayOptions) ([]TruthMessage, error) {
+	if len(recs) != len(opts) {
+		return nil, fmt.Errorf("replay: %d recordings but %d option sets", len(recs), len(opts))
+	}
+	ps := make([]*replayer, len(recs))
+	for i, r := range recs {
+		p, err := newReplayer(c, r, opts[i])
+		if err != nil {
+			return nil, err
+		}
+		ps[i] = p
+	}
+	for more := true; more; {
+		more = false
+		for _, p := range ps {
+			if p.step() {
+				more = true
+			}
+		}
+	}
+	var truth []TruthMessage
+	for _, p := range ps {
+		t, err := p.finish()
+		if err != nil {
+			return nil, err
+		}
+		truth = append(truth, t...)
+	}
+	return truth, nil
+}
+
+// WriteOptions configure Recording.WritePcap.
+type WriteOptions struct {
+	// Replay configures the connection.
+	Replay ReplayOptions
+	// Capture configures the synthetic clock.
+	Capture CaptureOptions
+	// Pcap selects the pcap variant.
+	Pcap PcapOptions
+}
+
+// WritePcap replays the recording as one connection and writes it to w as a
+// pcap file. Use Truth (or Replay, for Partial and Absent flags) for the
+// expected messages.
+func (r *Recording) WritePcap(w io.Writer, opts WriteOptions) error {
+	c := NewCapture(opts.Capture)
+	if _, err := r.Replay(c, opts.Replay); err != nil {
+		return err
+	}
+	if err := c.WritePcap(w, opts.Pcap); err != nil {
+		return fmt.Errorf("recording %s: %w", r.Name, err)
+	}
+	return nil
+}

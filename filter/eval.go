@@ -1,0 +1,553 @@
+package filter
+
+import (
+	"bytes"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/wsdissect/wsdissect/dissect"
+)
+
+// node is one element of a compiled expression. Nodes are immutable after
+// Compile; per-evaluation state lives in the Filter.
+type node interface {
+	// eval reports whether r satisfies the node.
+	eval(f *Filter, r *dissect.Record) bool
+	// format writes the canonical form of the node.
+	format(b *strings.Builder)
+	// prec is the binding strength: or 1, and 2, not 3, test 4.
+	prec() int
+}
+
+type orNode struct{ kids []node }
+
+func (n *orNode) add(k node) {
+	if o, ok := k.(*orNode); ok {
+		n.kids = append(n.kids, o.kids...)
+		return
+	}
+	n.kids = append(n.kids, k)
+}
+
+func (n *orNode) eval(f *Filter, r *dissect.Record) bool {
+	for _, k := range n.kids {
+		if k.eval(f, r) {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *orNode) prec() int { return 1 }
+
+func (n *orNode) format(b *strings.Builder) {
+	for i, k := range n.kids {
+		if i > 0 {
+			b.WriteString(" || ")
+		}
+		k.format(b)
+	}
+}
+
+type andNode struct{ kids []node }
+
+func (n *andNode) add(k node) {
+	if a, ok := k.(*andNode); ok {
+		n.kids = append(n.kids, a.kids...)
+		return
+	}
+	n.kids = append(n.kids, k)
+}
+
+func (n *andNode) eval(f *Filter, r *dissect.Record) bool {
+	for _, k := range n.kids {
+		if !k.eval(f, r) {
+			return false
+		}
+	}
+	return true
+}
+
+func (n *andNode) prec() int { return 2 }
+
+func (n *andNode) format(b *strings.Builder) {
+	for i, k := range n.kids {
+		if i > 0 {
+			b.WriteString(" && ")
+		}
+		formatParen(b, k, k.prec() < 2)
+	}
+}
+
+type notNode struct{ kid node }
+
+func (n *notNode) eval(f *Filter, r *dissect.Record) bool { return !n.kid.eval(f, r) }
+
+func (n *notNode) prec() int { return 3 }
+
+func (n *notNode) format(b *strings.Builder) {
+	b.WriteByte('!')
+	paren := n.kid.prec() < 3
+	if t, ok := n.kid.(*test); ok && t.op != opExists {
+		paren = true // "!(port in {80 443})" reads better than "!port in ..."
+	}
+	formatParen(b, n.kid, paren)
+}
+
+func formatParen(b *strings.Builder, n node, paren bool) {
+	if paren {
+		b.WriteByte('(')
+	}
+	n.format(b)
+	if paren {
+		b.WriteByte(')')
+	}
+}
+
+// op is a test's operator.
+type op uint8
+
+const (
+	opExists op = iota
+	opEq
+	opNe
+	opLt
+	opLe
+	opGt
+	opGe
+	opContains
+	opMatches
+	opIn
+)
+
+var opText = [...]string{
+	opEq: "==", opNe: "!=", opLt: "<", opLe: "<=", opGt: ">", opGe: ">=",
+	opContains: "contains", opMatches: "matches", opIn: "in",
+}
+
+// elem is one value a test compares with; which members are used depends on
+// the field's type.
+type elem struct {
+	// Numbers: the inclusive range lo..hi (lo == hi for one value), or an
+	// opcode group.
+	lo, hi  uint64
+	special uint8
+	isRange bool
+	// Bools and JSON true/false.
+	flag bool
+	// Strings and bytes, in both forms; quoted records how a bytes value was
+	// written.
+	s      string
+	b      []byte
+	quoted bool
+	// Addresses: one address, the range addr..addrHi, or a prefix.
+	addr, addrHi netip.Addr
+	prefix       netip.Prefix
+	isPrefix     bool
+	// Directions.
+	dir dissect.Dir
+	// JSON literals: kind, and number (or range num..numHi).
+	jk         jsonKind
+	num, numHi jnum
+}
+
+// test compares one field with values.
+type test struct {
+	spec *fieldSpec
+	// name is the field name as written, for error messages.
+	name  string
+	path  []pathStep
+	op    op
+	elems []elem
+	// re and pattern are the compiled and written regular expression of
+	// a matches test.
+	re      *regexp.Regexp
+	pattern string
+}
+
+func (t *test) prec() int { return 4 }
+
+func (t *test) eval(f *Filter, r *dissect.Record) bool {
+	if t.spec.typ == tJSON {
+		return t.evalJSON(f, r)
+	}
+	n := 1
+	if t.spec.multi {
+		n = int(^uint(0) >> 1)
+	}
+	present := false
+	for i := 0; i < n; i++ {
+		v, ok := f.value(t.spec.id, r, i)
+		if !ok {
+			break
+		}
+		switch t.op {
+		case opExists:
+			if t.spec.typ == tBool {
+				return v.flag
+			}
+			return true
+		case opNe:
+			// Wireshark's "!=": the field is present and no value equals.
+			if t.match(v, opEq) {
+				return false
+			}
+			present = true
+		default:
+			if t.match(v, t.op) {
+				return true
+			}
+		}
+	}
+	return t.op == opNe && present
+}
+
+// match compares one value under o (opNe is handled by the caller).
+func (t *test) match(v fval, o op) bool {
+	if o == opEq || o == opIn {
+		for i := range t.elems {
+			if t.equal(v, &t.elems[i]) {
+				return true
+			}
+		}
+		return false
+	}
+	if o == opMatches {
+		if v.isB {
+			return t.re.Match(v.b)
+		}
+		return t.re.MatchString(v.s)
+	}
+	e := &t.elems[0]
+	switch t.spec.typ {
+	case tNumber:
+		return ordered(cmpU64(v.u, e.lo), o)
+	case tAddr:
+		return v.addr.BitLen() == e.addr.BitLen() && ordered(v.addr.Compare(e.addr), o)
+	case tBytes, tString:
+		if o == opContains {
+			if v.isB {
+				return bytes.Contains(v.b, e.b)
+			}
+			return strings.Contains(v.s, e.s)
+		}
+		if v.isB {
+			return ordered(bytes.Compare(v.b, e.b), o)
+		}
+		return ordered(strings.Compare(v.s, e.s), o)
+	}
+	return false
+}
+
+// equal reports whether v equals (or lies in) e.
+func (t *test) equal(v fval, e *elem) bool {
+	switch t.spec.typ {
+	case tNumber:
+		switch e.special {
+		case specControl:
+			return dissect.IsControl(uint8(v.u))
+		case specData:
+			return v.u == uint64(dissect.OpText) || v.u == uint64(dissect.OpBinary)
+		}
+		return e.lo <= v.u && v.u <= e.hi
+	case tBool:
+		return v.flag == e.flag
+	case tBytes, tString:
+		if v.isB {
+			return string(v.b) == e.s
+		}
+		return v.s == e.s
+	case tAddr:
+		switch {
+		case e.isPrefix:
+			return e.prefix.Contains(v.addr)
+		case e.isRange:
+			return v.addr.BitLen() == e.addr.BitLen() && e.addr.Compare(v.addr) <= 0 && v.addr.Compare(e.addrHi) <= 0
+		}
+		return v.addr == e.addr
+	case tDir:
+		return v.dir == e.dir
+	}
+	return false
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// ordered applies a relational operator to a comparison result.
+func ordered(c int, o op) bool {
+	switch o {
+	case opLt:
+		return c < 0
+	case opLe:
+		return c <= 0
+	case opGt:
+		return c > 0
+	case opGe:
+		return c >= 0
+	case opEq:
+		return c == 0
+	}
+	return false
+}
+
+// evalJSON evaluates a json.PATH test.
+func (t *test) evalJSON(f *Filter, r *dissect.Record) bool {
+	doc, ok := textPayload(r)
+	if !ok || !f.isJSON(doc) {
+		return false
+	}
+	raw, kind, ok := lookup(doc, t.path, &f.keyBuf)
+	if !ok {
+		return false
+	}
+	switch t.op {
+	case opExists:
+		return true
+	case opNe:
+		return !t.jsonMatch(f, raw, kind, opEq)
+	}
+	return t.jsonMatch(f, raw, kind, t.op)
+}
+
+// jsonMatch compares a JSON value (raw bytes and kind) under o.
+func (t *test) jsonMatch(f *Filter, raw []byte, kind jsonKind, o op) bool {
+	switch o {
+	case opContains, opMatches:
+		text := raw
+		if kind == jsonString {
+			text = stringContents(raw, &f.valBuf)
+		}
+		if o == opMatches {
+			return t.re.Match(text)
+		}
+		return bytes.Contains(text, t.elems[0].b)
+	case opEq, opIn:
+		for i := range t.elems {
+			if t.jsonEqual(f, raw, kind, &t.elems[i]) {
+				return true
+			}
+		}
+		return false
+	}
+	e := &t.elems[0]
+	switch {
+	case kind == jsonNumber && e.jk == jsonNumber:
+		n, ok := parseJSONNumber(raw)
+		return ok && ordered(compareNum(n, e.num), o)
+	case kind == jsonString && e.jk == jsonString:
+		return ordered(bytes.Compare(stringContents(raw, &f.valBuf), e.b), o)
+	}
+	return false
+}
+
+func (t *test) jsonEqual(f *Filter, raw []byte, kind jsonKind, e *elem) bool {
+	if kind != e.jk {
+		return false
+	}
+	switch kind {
+	case jsonString:
+		return string(stringContents(raw, &f.valBuf)) == e.s
+	case jsonNumber:
+		n, ok := parseJSONNumber(raw)
+		if !ok {
+			return false
+		}
+		if e.isRange {
+			return compareNum(e.num, n) <= 0 && compareNum(n, e.numHi) <= 0
+		}
+		return compareNum(n, e.num) == 0
+	case jsonBool:
+		return (raw[0] == 't') == e.flag
+	case jsonNull:
+		return true
+	}
+	return false
+}
+
+// format writes the canonical form of the test.
+func (t *test) format(b *strings.Builder) {
+	b.WriteString(t.spec.name)
+	for _, st := range t.path {
+		switch {
+		case st.isIndex:
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(st.index))
+			b.WriteByte(']')
+		case plainKey(st.key):
+			b.WriteByte('.')
+			b.WriteString(st.key)
+		default:
+			b.WriteByte('[')
+			b.WriteString(quoteLit(st.key))
+			b.WriteByte(']')
+		}
+	}
+	switch t.op {
+	case opExists:
+		return
+	case opMatches:
+		b.WriteString(" matches ")
+		b.WriteString(quoteLit(t.pattern))
+		return
+	case opIn:
+		b.WriteString(" in {")
+		for i := range t.elems {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			t.formatElem(b, &t.elems[i])
+		}
+		b.WriteByte('}')
+		return
+	}
+	b.WriteByte(' ')
+	b.WriteString(opText[t.op])
+	b.WriteByte(' ')
+	t.formatElem(b, &t.elems[0])
+}
+
+// plainKey reports whether a JSON key can be written as .key.
+func plainKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func (t *test) formatElem(b *strings.Builder, e *elem) {
+	switch t.spec.typ {
+	case tNumber:
+		if e.special != 0 || t.spec.id == fOpcode && !e.isRange {
+			b.WriteString(opcodeLiteral(e))
+			return
+		}
+		b.WriteString(strconv.FormatUint(e.lo, 10))
+		if e.isRange {
+			b.WriteString("..")
+			b.WriteString(strconv.FormatUint(e.hi, 10))
+		}
+	case tBool:
+		b.WriteString(strconv.FormatBool(e.flag))
+	case tBytes:
+		if e.quoted {
+			b.WriteString(quoteLit(e.s))
+			return
+		}
+		for i, c := range e.b {
+			if i > 0 {
+				b.WriteByte(':')
+			}
+			b.WriteByte("0123456789abcdef"[c>>4])
+			b.WriteByte("0123456789abcdef"[c&15])
+		}
+	case tString:
+		b.WriteString(quoteLit(e.s))
+	case tAddr:
+		switch {
+		case e.isPrefix:
+			b.WriteString(e.prefix.String())
+		case e.isRange:
+			b.WriteString(e.addr.String())
+			b.WriteString("..")
+			b.WriteString(e.addrHi.String())
+		default:
+			b.WriteString(e.addr.String())
+		}
+	case tDir:
+		b.WriteString(e.dir.String())
+	case tJSON:
+		switch e.jk {
+		case jsonString:
+			b.WriteString(quoteLit(e.s))
+		case jsonBool:
+			b.WriteString(strconv.FormatBool(e.flag))
+		case jsonNull:
+			b.WriteString("null")
+		case jsonNumber:
+			b.WriteString(formatNum(e.num))
+			if e.isRange {
+				b.WriteString("..")
+				b.WriteString(formatNum(e.numHi))
+			}
+		}
+	}
+}
+
+func opcodeLiteral(e *elem) string {
+	switch e.special {
+	case specControl:
+		return "control"
+	case specData:
+		return "data"
+	}
+	if e.lo <= 0xf {
+		if n := dissect.OpcodeName(uint8(e.lo)); n != "reserved" {
+			return n
+		}
+	}
+	return strconv.FormatUint(e.lo, 10)
+}
+
+func formatNum(n jnum) string {
+	if n.isInt {
+		return strconv.FormatInt(n.i, 10)
+	}
+	return strconv.FormatFloat(n.f, 'g', -1, 64)
+}
+
+// quoteLit writes s as a filter string literal that decodes back to s.
+func quoteLit(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch c {
+		case '"', '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+			i++
+			continue
+		case '\n':
+			b.WriteString(`\n`)
+			i++
+			continue
+		case '\t':
+			b.WriteString(`\t`)
+			i++
+			continue
+		case '\r':
+			b.WriteString(`\r`)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if c < 0x20 || c == 0x7f || r == utf8.RuneError && size == 1 {
+			b.WriteString(`\x`)
+			b.WriteByte("0123456789abcdef"[c>>4])
+			b.WriteByte("0123456789abcdef"[c&15])
+			i++
+			continue
+		}
+		b.WriteString(s[i : i+size])
+		i += size
+	}
+	b.WriteByte('"')
+	return b.String()
+}

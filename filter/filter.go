@@ -1,0 +1,85 @@
+package filter
+
+import (
+	"strings"
+
+	"github.com/wsdissect/wsdissect/dissect"
+)
+
+// Filter is a compiled filter expression.
+//
+// A Filter keeps small scratch buffers so that Match does not allocate; it is
+// therefore not safe for concurrent use. Give each goroutine its own copy
+// with Clone.
+type Filter struct {
+	root node
+	// canon is the canonical form of the expression.
+	canon string
+
+	// Per-Match state: whether the text payload of the current record was
+	// checked to be JSON, and the answer.
+	jsonChecked, jsonOK bool
+	// Scratch buffers for unescaping JSON keys and values and for joining
+	// the extensions list; they grow once and are then reused.
+	keyBuf, valBuf, joinBuf []byte
+}
+
+// Compile parses and type-checks expr once. Every problem with the
+// expression is reported as an *Error.
+func Compile(expr string) (*Filter, error) {
+	toks, lerr := lex(expr)
+	if lerr != nil {
+		return nil, lerr
+	}
+	p := parser{expr: expr, toks: toks}
+	root, perr := p.parse()
+	if perr != nil {
+		return nil, perr
+	}
+	var b strings.Builder
+	root.format(&b)
+	return &Filter{root: root, canon: b.String()}, nil
+}
+
+// Match reports whether the record satisfies the filter. It does not
+// allocate once the filter's scratch buffers have grown to the sizes the
+// traffic needs, with one exception: comparing a JSON number longer than 32
+// characters that is not an integer may allocate. A nil record matches
+// nothing.
+func (f *Filter) Match(r *dissect.Record) bool {
+	if r == nil || f == nil || f.root == nil {
+		return false
+	}
+	f.jsonChecked = false
+	return f.root.eval(f, r)
+}
+
+// String returns the canonical form of the compiled expression: canonical
+// field names, symbolic operators, normalised literals and only the
+// parentheses that are needed. It compiles to an equivalent filter.
+func (f *Filter) String() string {
+	if f == nil {
+		return ""
+	}
+	return f.canon
+}
+
+// Clone returns a filter that evaluates the same expression with its own
+// scratch state, for use in another goroutine. The compiled expression is
+// shared; it is never modified.
+func (f *Filter) Clone() *Filter {
+	if f == nil {
+		return nil
+	}
+	return &Filter{root: f.root, canon: f.canon}
+}
+
+// isJSON reports whether doc, the text payload of the record being matched,
+// is a JSON document; the answer is computed once per Match.
+func (f *Filter) isJSON(doc []byte) bool {
+	if !f.jsonChecked {
+		f.jsonChecked = true
+		f.jsonOK = validJSON(doc)
+	}
+	return f.jsonOK
+}

@@ -1,0 +1,58 @@
+package filter
+
+import "github.com/wsdissect/wsdissect/dissect"
+
+// Sink passes on the records that match a filter. A connection's conn record
+// is passed on when the conn record itself matches, or, held back until then,
+// just before the first of the connection's other records that matches.
+// Sink is not safe for concurrent use.
+type Sink struct {
+	f    *Filter
+	next dissect.Sink
+	// conns remembers, per stream, the conn record not yet shown (with a
+	// private copy of the Conn) or that it was shown.
+	conns map[uint64]*heldConn
+}
+
+type heldConn struct {
+	shown bool
+	conn  dissect.Conn
+	rec   dissect.Record
+}
+
+// NewSink returns a Sink that sends the records matching f to next.
+func NewSink(f *Filter, next dissect.Sink) *Sink {
+	return &Sink{f: f, next: next, conns: make(map[uint64]*heldConn)}
+}
+
+// Emit implements dissect.Sink.
+func (s *Sink) Emit(r *dissect.Record) error {
+	stream := r.Conn.Stream
+	if r.Kind == dissect.KindConn {
+		h := s.conns[stream]
+		if h == nil || h.shown {
+			// A new connection on this stream number (or a second
+			// handshake on it): start over.
+			h = &heldConn{}
+			s.conns[stream] = h
+		}
+		if s.f.Match(r) {
+			h.shown = true
+			return s.next.Emit(r)
+		}
+		h.conn = *r.Conn
+		h.rec = dissect.Record{Kind: dissect.KindConn, Conn: &h.conn, Packet: r.Packet, Time: r.Time}
+		return nil
+	}
+	if !s.f.Match(r) {
+		return nil
+	}
+	if h := s.conns[stream]; h != nil && !h.shown {
+		h.shown = true
+		if err := s.next.Emit(&h.rec); err != nil {
+			return err
+		}
+		h.conn = dissect.Conn{}
+	}
+	return s.next.Emit(r)
+}

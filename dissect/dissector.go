@@ -135,7 +135,8 @@ type connState struct {
 	reqs       []pendingReq
 	ws         [2]*wsDir // by Dir
 	connSent   bool
-	forced     bool // a --ws-port connection
+	forced     bool   // a --ws-port connection
+	probed     uint64 // bytes searched before the connection proved to be WebSocket
 	rec        Record
 }
 
@@ -299,6 +300,12 @@ func (c *connState) startProbe() {
 // probeData feeds bytes of a connection without a handshake to its
 // directions' frame-boundary search.
 func (c *connState) probeData(side reassembly.Side, b []byte, pkt uint64, ts time.Time) {
+	c.probed += uint64(len(b))
+	if c.probed > uint64(4*c.d.opts.MaxSearch) && !c.forced {
+		// Megabytes without one verified frame chain: not WebSocket.
+		c.mode = modeIgnore
+		return
+	}
 	for _, w := range c.ws {
 		if w.side == side {
 			w.feed(b, pkt, ts)

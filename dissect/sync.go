@@ -32,6 +32,7 @@ func (w *wsDir) startSearch() {
 	w.search = w.search[:0]
 	w.marks = w.marks[:0]
 	w.searchFrom = 0
+	w.pending = w.pending[:0]
 	w.hn, w.need = 0, 2
 }
 
@@ -46,7 +47,7 @@ func (w *wsDir) searchFeed(b []byte, pkt uint64, ts time.Time) {
 	w.trySync(false)
 	if w.st == stSearch {
 		if limit := w.c.d.opts.MaxSearch; len(w.search) > limit {
-			w.dropSearch(max(w.searchFrom, len(w.search)-limit/2))
+			w.dropSearch(len(w.search) - limit/2)
 		}
 	}
 }
@@ -70,26 +71,54 @@ func (w *wsDir) dropSearch(k int) {
 	}
 	w.marks = w.marks[:j]
 	w.searchFrom = max(w.searchFrom-k, 0)
+	j = 0
+	for _, i := range w.pending {
+		if i -= k; i >= 0 {
+			w.pending[j] = i
+			j++
+		}
+	}
+	w.pending = w.pending[:j]
 }
 
 // searchFinal makes a last attempt when no more data will come.
 func (w *wsDir) searchFinal() { w.trySync(true) }
 
-// trySync tests candidate offsets and synchronises on the first accepted one.
+// trySync tests candidate offsets and synchronises on the first accepted
+// one. Offsets whose chain runs past the buffered data are kept pending and
+// retried as data arrives; a later offset whose chain is verified is not held
+// up by an earlier one that cannot be decided yet (random payload bytes make
+// many such candidates).
 func (w *wsDir) trySync(final bool) {
+	best := -1
+	j := 0
+	for _, i := range w.pending {
+		switch w.chainAt(i, final) {
+		case chainAccept:
+			if best < 0 {
+				best = i
+			}
+		case chainWait:
+			w.pending[j] = i
+			j++
+		}
+	}
+	w.pending = w.pending[:j]
+	if best >= 0 {
+		w.syncAt(best)
+		return
+	}
 	for i := w.searchFrom; i < len(w.search); i++ {
 		switch w.chainAt(i, final) {
 		case chainAccept:
+			w.searchFrom = i + 1
 			w.syncAt(i)
 			return
 		case chainWait:
-			if !final {
-				w.searchFrom = i
-				return
-			}
+			w.pending = append(w.pending, i)
 		}
-		w.searchFrom = i + 1
 	}
+	w.searchFrom = len(w.search)
 }
 
 // plausible checks one frame header for the search. It returns the header

@@ -69,7 +69,8 @@ type wsDir struct {
 	// frame-boundary search (see sync.go)
 	search     []byte
 	marks      []mark
-	searchFrom int
+	searchFrom int   // next offset never tested
+	pending    []int // offsets waiting for more data to decide
 	skipped    uint64
 	maskWant   int8 // -1 unknown, 0 unmasked, 1 masked
 
@@ -618,10 +619,8 @@ func (w *wsDir) gap(g *reassembly.Gap) {
 	var broke string
 	switch {
 	case w.st == stSearch:
-		w.search = w.search[:0]
-		w.marks = w.marks[:0]
-		w.searchFrom = 0
-		w.skipped += g.Len
+		w.skipped += uint64(len(w.search))
+		w.startSearch()
 		w.off += g.Len
 		broke = "while looking for a frame boundary"
 		w.gapRecord(g, broke)

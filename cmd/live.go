@@ -1,0 +1,269 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wsdissect/wsdissect/capture"
+	"github.com/wsdissect/wsdissect/dissect"
+	"github.com/wsdissect/wsdissect/engine"
+	"github.com/wsdissect/wsdissect/source"
+)
+
+// liveFlags are the flags of the live command.
+type liveFlags struct {
+	iface     string
+	list      bool
+	snaplen   int
+	noPromisc bool
+	bufferKiB int
+	count     int
+	autostop  []string
+	duration  time.Duration
+	write     string
+}
+
+func (a *app) liveCmd() *cobra.Command {
+	var lf liveFlags
+	c := &cobra.Command{
+		Use:   "live -i IFACE [BPF EXPRESSION...]",
+		Short: "Capture on an interface and dissect WebSocket traffic as it happens",
+		Long: `live captures on an interface and prints WebSocket frames (or messages) the
+moment they cross the wire. Trailing words are a capture filter in tcpdump's
+syntax, compiled by libpcap exactly as tcpdump would. libpcap (Debian package
+libpcap0.8) is loaded at run time; without it wsdissect captures through
+AF_PACKET and cannot apply a filter expression. Ctrl-C stops cleanly: pending
+messages are flushed and a summary line is printed on stderr.`,
+		Example: `  wsdissect live -i eth0 port 80
+  wsdissect live -i any 'tcp port 8080 and host 10.0.0.5' --messages
+  wsdissect live -i lo port 9000 --json | jq .
+  wsdissect live -i eth0 -w saved.pcap -a duration:60 port 443
+  wsdissect live -D`,
+		RunE: func(c *cobra.Command, args []string) error { return a.runLive(&lf, args) },
+	}
+	f := c.Flags()
+	f.StringVarP(&lf.iface, "interface", "i", "", "interface to capture on (\"any\" for all; -D lists them)")
+	f.BoolVarP(&lf.list, "list-interfaces", "D", false, "list the interfaces that can be captured on, and exit")
+	f.IntVarP(&lf.snaplen, "snaplen", "s", capture.DefaultSnaplen, "bytes kept of each packet")
+	f.BoolVarP(&lf.noPromisc, "no-promiscuous-mode", "p", false, "do not put the interface in promiscuous mode")
+	f.IntVarP(&lf.bufferKiB, "buffer-size", "B", 0, "kernel capture buffer in KiB (default: libpcap's)")
+	f.IntVarP(&lf.count, "count", "c", 0, "stop after this many records have been shown")
+	f.StringArrayVarP(&lf.autostop, "autostop", "a", nil, "stop condition, as tshark: duration:SECONDS")
+	f.DurationVar(&lf.duration, "duration", 0, "stop after this long (e.g. 30s, 5m)")
+	f.StringVarP(&lf.write, "write", "w", "", "also save the raw packets to this pcap file while decoding")
+	return c
+}
+
+// runLive captures until a stop condition or a signal.
+func (a *app) runLive(lf *liveFlags, args []string) error {
+	if lf.list {
+		return a.listInterfaces()
+	}
+	if lf.iface == "" {
+		return usageErr(errors.New("live needs an interface: -i IFACE (wsdissect live -D lists them)"))
+	}
+	dur := lf.duration
+	for _, cond := range lf.autostop {
+		k, v, ok := strings.Cut(cond, ":")
+		secs, err := strconv.ParseFloat(v, 64)
+		if !ok || k != "duration" || err != nil || secs <= 0 {
+			return usageErr(fmt.Errorf("-a %q: only duration:SECONDS is supported", cond))
+		}
+		dur = time.Duration(secs * float64(time.Second))
+	}
+	if lf.count < 0 || lf.snaplen < 0 || lf.bufferKiB < 0 {
+		return usageErr(errors.New("-c, -s and -B take positive numbers"))
+	}
+	opts, err := a.out.engineOptions()
+	if err != nil {
+		return err
+	}
+	flt, err := a.out.compileFilter()
+	if err != nil {
+		return err
+	}
+	ro, err := a.out.renderOptions(a.stdout)
+	if err != nil {
+		return err
+	}
+	ro.FlushEach = true
+
+	cfg := capture.DefaultConfig(lf.iface)
+	cfg.Filter = strings.Join(args, " ")
+	cfg.Snaplen = lf.snaplen
+	cfg.Promisc = !lf.noPromisc
+	cfg.BufferSize = lf.bufferKiB
+	h, err := capture.Open(cfg)
+	if err != nil {
+		return usageErr(err)
+	}
+	defer h.Close()
+	if w := h.Warning(); w != "" {
+		fmt.Fprintf(a.stderr, "wsdissect: %s\n", w)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if dur > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, dur)
+		defer cancel()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var saver *capture.PcapWriter
+	var saveFile *os.File
+	var saveBuf *bufio.Writer
+	if lf.write != "" {
+		saveFile, err = os.Create(lf.write)
+		if err != nil {
+			return usageErr(fmt.Errorf("-w: %w", err))
+		}
+		defer saveFile.Close()
+		saveBuf = bufio.NewWriter(saveFile)
+		saver, err = capture.NewPcapWriter(saveBuf, h.LinkType(), cfg.Snaplen)
+		if err != nil {
+			return usageErr(fmt.Errorf("-w: %w", err))
+		}
+	}
+
+	p := a.newPipeline(a.stdout, ro, flt)
+	sink := p.sink
+	if lf.count > 0 {
+		sink = &countSink{next: sink, left: lf.count, done: cancel, shown: p.shownCounter()}
+	}
+	opts.Epoch = p.epoch
+	e := engine.New(sink, opts)
+	what := "capturing on " + lf.iface
+	if cfg.Filter != "" {
+		what += " (" + cfg.Filter + ")"
+	}
+	fmt.Fprintf(a.stderr, "wsdissect: %s with %s, link type %d; Ctrl-C to stop\n", what, h.Backend(), h.LinkType())
+
+	var pkt source.Packet
+	var runErr error
+	for {
+		err := h.Next(ctx, &pkt)
+		if err != nil {
+			if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, io.EOF) {
+				runErr = err
+			}
+			break
+		}
+		if saver != nil {
+			if err := saver.Write(&pkt); err != nil {
+				runErr = fmt.Errorf("-w %s: %w", lf.write, err)
+				break
+			}
+		}
+		e.Packet(&pkt)
+		if err := e.Err(); err != nil {
+			runErr = err
+			break
+		}
+	}
+	st, stErr := h.Stats()
+	e.Finish()
+	if err := p.flush(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if saver != nil {
+		if err := saver.Flush(); err != nil && runErr == nil {
+			runErr = err
+		}
+		if err := saveBuf.Flush(); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	if a.out.quiet {
+		p.stats.WriteTo(a.stdout)
+	}
+	es := e.Stats()
+	tot := p.stats.Totals()
+	line := fmt.Sprintf("%d packets captured", es.Packets)
+	if stErr == nil {
+		line += fmt.Sprintf(", %d received by filter, %d dropped by kernel", st.Received, st.Dropped)
+		if st.IfDropped > 0 {
+			line += fmt.Sprintf(", %d dropped by interface", st.IfDropped)
+		}
+	}
+	line += fmt.Sprintf("; %d WebSocket connections, %d frames, %d messages", tot.Conns, es.Dissect.Frames, es.Dissect.Messages)
+	fmt.Fprintln(a.stderr, line)
+	if runErr != nil {
+		if isBrokenPipe(runErr) {
+			return nil
+		}
+		return &exitError{code: ExitDamaged, err: runErr}
+	}
+	return nil
+}
+
+// listInterfaces prints the capture devices, like tcpdump -D.
+func (a *app) listInterfaces() error {
+	ifs, err := capture.Interfaces()
+	if err != nil {
+		return usageErr(err)
+	}
+	w := bufio.NewWriter(a.stdout)
+	defer w.Flush()
+	for i, it := range ifs {
+		var flags []string
+		if it.Up {
+			flags = append(flags, "Up")
+		}
+		if it.Running {
+			flags = append(flags, "Running")
+		}
+		if it.Loopback {
+			flags = append(flags, "Loopback")
+		}
+		fmt.Fprintf(w, "%d.%s", i+1, it.Name)
+		if it.Description != "" {
+			fmt.Fprintf(w, " (%s)", it.Description)
+		}
+		if len(flags) > 0 {
+			fmt.Fprintf(w, " [%s]", strings.Join(flags, ", "))
+		}
+		for _, ad := range it.Addresses {
+			fmt.Fprintf(w, " %s", ad)
+		}
+		fmt.Fprintln(w)
+	}
+	return nil
+}
+
+// countSink stops the capture once -c records have been shown.
+type countSink struct {
+	next  dissect.Sink
+	left  int
+	done  context.CancelFunc
+	shown func() uint64
+}
+
+// Emit implements dissect.Sink.
+func (c *countSink) Emit(r *dissect.Record) error {
+	if c.left <= 0 {
+		return nil
+	}
+	before := c.shown()
+	err := c.next.Emit(r)
+	if c.shown() > before {
+		c.left--
+		if c.left == 0 {
+			c.done()
+		}
+	}
+	return err
+}

@@ -1,0 +1,241 @@
+package cmd
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wsdissect/wsdissect/dissect"
+	"github.com/wsdissect/wsdissect/engine"
+	"github.com/wsdissect/wsdissect/filter"
+	"github.com/wsdissect/wsdissect/render"
+)
+
+// outputFlags are the flags shared by read and live.
+type outputFlags struct {
+	filter   string
+	tree     bool
+	hex      bool
+	json     bool
+	messages bool
+	quiet    bool
+	color    string
+	wsPorts  []uint
+
+	maxMessage  string
+	maxSearch   string
+	maxHTTP     string
+	maxConnBuf  string
+	maxTotalBuf string
+	maxConns    int
+	idleTimeout time.Duration
+	noMidstream bool
+}
+
+func (o *outputFlags) register(root *cobra.Command) {
+	pf := root.PersistentFlags()
+	pf.StringVarP(&o.filter, "filter", "Y", "", "show only records matching this filter expression (see 'wsdissect fields')")
+	pf.BoolVarP(&o.tree, "tree", "V", false, "show a Wireshark-like protocol tree for each record")
+	pf.BoolVarP(&o.hex, "hex", "x", false, "add a hex and ASCII dump of each payload (unmasked, inflated)")
+	pf.BoolVar(&o.json, "json", false, "write NDJSON: one JSON object per record and line")
+	pf.BoolVar(&o.messages, "messages", false, "one record per message instead of per frame (control frames count as messages)")
+	pf.BoolVarP(&o.quiet, "quiet", "q", false, "decode everything but print only the end-of-run summary")
+	pf.StringVar(&o.color, "color", "auto", "colour output: auto, always or never (NO_COLOR is honoured)")
+	pf.UintSliceVar(&o.wsPorts, "ws-port", nil, "treat connections on this TCP port as WebSocket even without a handshake (repeatable)")
+	pf.StringVar(&o.maxMessage, "max-message", "64MiB", "retain at most this many payload bytes per message; also caps inflation")
+	pf.StringVar(&o.maxSearch, "max-search", "256KiB", "bytes buffered per direction while looking for a frame boundary")
+	pf.StringVar(&o.maxHTTP, "max-http-header", "64KiB", "largest HTTP header block accepted")
+	pf.StringVar(&o.maxConnBuf, "max-conn-buffer", "4MiB", "out-of-order bytes buffered per TCP connection")
+	pf.StringVar(&o.maxTotalBuf, "max-total-buffer", "256MiB", "out-of-order bytes buffered in total")
+	pf.IntVar(&o.maxConns, "max-conns", 1<<20, "TCP connections tracked at once (the least recently active is dropped)")
+	pf.DurationVar(&o.idleTimeout, "idle-timeout", 2*time.Minute, "flush connections idle this long (capture time)")
+	pf.BoolVar(&o.noMidstream, "no-midstream", false, "do not look for WebSocket frames in connections whose handshake is missing")
+}
+
+// parseSize parses sizes such as 65536, 64KiB, 64k, 16MiB, 1G.
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSpace(strings.ToLower(s))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"kb", 1000}, {"mb", 1000 * 1000}, {"gb", 1000 * 1000 * 1000}, {"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"b", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("invalid size %q (examples: 65536, 64KiB, 16MiB)", s)
+	}
+	if n > (1<<62)/mult {
+		return 0, fmt.Errorf("size %q is too large", s)
+	}
+	return n * mult, nil
+}
+
+// engineOptions turns the flags into engine options.
+func (o *outputFlags) engineOptions() (engine.Options, error) {
+	var opts engine.Options
+	sizes := []struct {
+		flag string
+		val  string
+		dst  *int64
+	}{
+		{"--max-message", o.maxMessage, &opts.Dissect.MaxMessage},
+		{"--max-conn-buffer", o.maxConnBuf, &opts.Reassembly.MaxBufferedPerConn},
+		{"--max-total-buffer", o.maxTotalBuf, &opts.Reassembly.MaxBufferedTotal},
+	}
+	for _, s := range sizes {
+		n, err := parseSize(s.val)
+		if err != nil {
+			return opts, usageErr(fmt.Errorf("%s: %w", s.flag, err))
+		}
+		if n == 0 {
+			return opts, usageErr(fmt.Errorf("%s must be more than 0", s.flag))
+		}
+		*s.dst = n
+	}
+	for _, s := range []struct {
+		flag string
+		val  string
+		dst  *int
+	}{{"--max-search", o.maxSearch, &opts.Dissect.MaxSearch}, {"--max-http-header", o.maxHTTP, &opts.Dissect.MaxHTTPHeader}} {
+		n, err := parseSize(s.val)
+		if err != nil || n == 0 || n > 1<<30 {
+			return opts, usageErr(fmt.Errorf("%s: invalid size %q (1 byte to 1GiB)", s.flag, s.val))
+		}
+		*s.dst = int(n)
+	}
+	if o.maxConns <= 0 {
+		return opts, usageErr(fmt.Errorf("--max-conns must be more than 0"))
+	}
+	if o.idleTimeout <= 0 {
+		return opts, usageErr(fmt.Errorf("--idle-timeout must be more than 0"))
+	}
+	opts.Reassembly.MaxConns = o.maxConns
+	opts.Reassembly.IdleTimeout = o.idleTimeout
+	opts.Dissect.Messages = o.messages
+	opts.Dissect.NoMidstream = o.noMidstream
+	for _, p := range o.wsPorts {
+		if p == 0 || p > 65535 {
+			return opts, usageErr(fmt.Errorf("--ws-port %d is not a TCP port", p))
+		}
+		opts.Dissect.WSPorts = append(opts.Dissect.WSPorts, uint16(p))
+	}
+	return opts, nil
+}
+
+// colorOn decides whether to colour output written to w.
+func (o *outputFlags) colorOn(w io.Writer) (bool, error) {
+	switch o.color {
+	case "always":
+		return true, nil
+	case "never":
+		return false, nil
+	case "auto", "":
+		if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+			return false, nil
+		}
+		return isTerminal(w), nil
+	}
+	return false, usageErr(fmt.Errorf("--color must be auto, always or never, not %q", o.color))
+}
+
+// compileFilter compiles --filter; a bad expression is a usage error.
+func (o *outputFlags) compileFilter() (*filter.Filter, error) {
+	if o.filter == "" {
+		return nil, nil
+	}
+	f, err := filter.Compile(o.filter)
+	if err != nil {
+		return nil, usageErr(fmt.Errorf("invalid filter:\n%w", err))
+	}
+	return f, nil
+}
+
+// renderOptions turns the flags into renderer options.
+func (o *outputFlags) renderOptions(w io.Writer) (render.Options, error) {
+	on, err := o.colorOn(w)
+	if err != nil {
+		return render.Options{}, err
+	}
+	if o.json && o.tree {
+		return render.Options{}, usageErr(fmt.Errorf("--json and -V/--tree cannot be combined"))
+	}
+	ro := render.Options{Color: on, Hex: o.hex, Messages: o.messages}
+	switch {
+	case o.json:
+		ro.Format = render.FormatJSON
+	case o.tree:
+		ro.Format = render.FormatTree
+	}
+	return ro, nil
+}
+
+// pipeline is the sink chain of one run: filter → renderer, plus statistics.
+type pipeline struct {
+	sink     dissect.Sink
+	renderer *render.Renderer
+	shown    *counter
+	stats    *render.Stats
+}
+
+// counter counts the records that reach the renderer.
+type counter struct {
+	next dissect.Sink
+	n    uint64
+}
+
+// Emit implements dissect.Sink.
+func (c *counter) Emit(r *dissect.Record) error {
+	c.n++
+	return c.next.Emit(r)
+}
+
+// shownCounter returns a function reporting how many records were shown
+// (with -q: how many were decoded).
+func (p *pipeline) shownCounter() func() uint64 {
+	if p.shown == nil {
+		return func() uint64 { t := p.stats.Totals(); return t.Frames + t.Messages }
+	}
+	return func() uint64 { return p.shown.n }
+}
+
+// newPipeline builds the sink chain writing to w.
+func (a *app) newPipeline(w io.Writer, ro render.Options, f *filter.Filter) *pipeline {
+	// Statistics count every record; the filter only selects what is shown.
+	p := &pipeline{stats: render.NewStats()}
+	p.sink = p.stats
+	if !a.out.quiet {
+		p.renderer = render.New(w, ro)
+		p.shown = &counter{next: p.renderer}
+		var shown dissect.Sink = p.shown
+		if f != nil {
+			shown = filter.NewSink(f, shown)
+		}
+		p.sink = render.NewTee(p.stats, shown)
+	}
+	return p
+}
+
+// epoch is the engine's Epoch callback.
+func (p *pipeline) epoch(t time.Time) {
+	if p.renderer != nil {
+		p.renderer.SetEpoch(t)
+	}
+}
+
+// flush flushes the renderer.
+func (p *pipeline) flush() error {
+	if p.renderer != nil {
+		return p.renderer.Flush()
+	}
+	return nil
+}

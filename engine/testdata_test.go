@@ -1,0 +1,176 @@
+package engine_test
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/wsdissect/wsdissect/dissect"
+	"github.com/wsdissect/wsdissect/engine"
+	"github.com/wsdissect/wsdissect/internal/capgen"
+)
+
+// decodedMsg is a copied message record.
+type decodedMsg struct {
+	stream     uint64
+	dir        string
+	opcode     uint8
+	payload    []byte
+	incomplete bool
+	truncated  bool
+	anomalies  []string
+}
+
+// msgCollector keeps copies of message records and every anomaly id with its
+// severity.
+type msgCollector struct {
+	msgs      []decodedMsg
+	anomalies map[string]dissect.Severity
+	midstream bool
+}
+
+func (c *msgCollector) Emit(r *dissect.Record) error {
+	for _, a := range r.Anomalies {
+		c.anomalies[a.ID] = a.Severity
+	}
+	switch r.Kind {
+	case dissect.KindConn:
+		c.midstream = c.midstream || r.Conn.Midstream
+	case dissect.KindMessage:
+		m := r.Message
+		d := decodedMsg{stream: r.Conn.Stream, dir: m.Dir.String(), opcode: m.Opcode,
+			payload: bytes.Clone(m.Payload), incomplete: m.Incomplete, truncated: m.Truncated}
+		for _, a := range r.Anomalies {
+			d.anomalies = append(d.anomalies, a.ID)
+		}
+		c.msgs = append(c.msgs, d)
+	}
+	return nil
+}
+
+// expectedAnomalies lists, per testdata capture, the warning and error ids it
+// must produce; captures not listed must produce none (clean library traffic).
+var expectedAnomalies = map[string][]string{
+	"coder-deflate-lost":    {dissect.AnDeflateContextLost, dissect.AnTCPGap},
+	"coder-lost":            {dissect.AnTCPGap},
+	"gorilla-impaired":      {dissect.AnRetransmitDiffers},
+	"edge-bad-accept":       {dissect.AnAcceptMismatch},
+	"edge-rejected-upgrade": {dissect.AnUpgradeRejected},
+	"edge-violations": {dissect.AnClientUnmasked, dissect.AnCloseCodeInvalid, dissect.AnControlTooLong,
+		dissect.AnFrameCutAtEnd, dissect.AnInvalidUTF8, dissect.AnLengthTopBit, dissect.AnNonMinimalLength,
+		dissect.AnReservedOpcode, dissect.AnRSVNoExtension, dissect.AnServerMasked},
+}
+
+// TestTestdataMatchesTruth decodes every generated capture and compares each
+// message with what the sending library (or the hand-built frame) was given.
+func TestTestdataMatchesTruth(t *testing.T) {
+	caps, _ := filepath.Glob("../testdata/*.pcap*")
+	if len(caps) == 0 {
+		t.Fatal("no captures in testdata/ (run go run ./tools/gencap -out testdata)")
+	}
+	for _, path := range caps {
+		name := strings.TrimSuffix(filepath.Base(path), ".gz")
+		name = strings.TrimSuffix(strings.TrimSuffix(name, ".pcapng"), ".pcap")
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			truth, err := capgen.LoadTruth(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &msgCollector{anomalies: map[string]dissect.Severity{}}
+			if _, err := engine.ReadFile(path, engine.Options{Dissect: dissect.Options{Messages: true}}, c); err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			compareTruth(t, name, truth, c)
+			var loud []string
+			for id, sev := range c.anomalies {
+				if sev >= dissect.SevWarning {
+					loud = append(loud, id)
+				}
+			}
+			sort.Strings(loud)
+			want := slices.Clone(expectedAnomalies[name])
+			sort.Strings(want)
+			if !slices.Equal(loud, want) {
+				t.Errorf("warning/error anomalies %v, want %v", loud, want)
+			}
+		})
+	}
+}
+
+func compareTruth(t *testing.T, name string, truth *capgen.Truth, c *msgCollector) {
+	t.Helper()
+	// WebSocket connections in order of stream number = truth's conn index.
+	var streams []uint64
+	for _, m := range c.msgs {
+		if !slices.Contains(streams, m.stream) {
+			streams = append(streams, m.stream)
+		}
+	}
+	slices.Sort(streams)
+	type key struct {
+		conn int
+		dir  string
+	}
+	got := map[key][]decodedMsg{}
+	for _, m := range c.msgs {
+		k := key{slices.Index(streams, m.stream), m.dir}
+		got[k] = append(got[k], m)
+	}
+	want := map[key][]capgen.TruthMessage{}
+	for _, m := range truth.Messages {
+		if m.Absent {
+			continue
+		}
+		k := key{m.Conn, m.Dir}
+		want[k] = append(want[k], m)
+	}
+	lossy := strings.Contains(name, "lost") || strings.Contains(name, "midstream")
+	for k, ws := range want {
+		gs := got[k]
+		if len(gs) == len(ws)-1 && ws[0].Partial && c.midstream {
+			// The capture starts inside this message's frame: its tail is
+			// skipped to the first verified frame boundary (and reported).
+			if _, ok := c.anomalies[dissect.AnMidstreamResync]; !ok {
+				t.Errorf("conn %d %s: first message skipped without a %s anomaly", k.conn, k.dir, dissect.AnMidstreamResync)
+			}
+			ws = ws[1:]
+		}
+		if len(gs) != len(ws) {
+			t.Errorf("conn %d %s: %d messages decoded, truth has %d", k.conn, k.dir, len(gs), len(ws))
+			continue
+		}
+		for i, w := range ws {
+			g := gs[i]
+			where := fmt.Sprintf("conn %d %s message %d", k.conn, k.dir, i)
+			if g.opcode != w.Opcode {
+				t.Errorf("%s: opcode %d, truth %d", where, g.opcode, w.Opcode)
+			}
+			switch {
+			case w.Partial:
+				if !g.incomplete {
+					t.Errorf("%s: partial in the capture but not marked incomplete", where)
+				}
+			case bytes.Equal(g.payload, w.Payload):
+				// A frame claiming a 2^63-byte length ends incomplete.
+				if (g.incomplete && !slices.Contains(g.anomalies, dissect.AnLengthTopBit)) || g.truncated {
+					t.Errorf("%s: right bytes but marked incomplete=%v truncated=%v", where, g.incomplete, g.truncated)
+				}
+			case lossy && slices.Contains(g.anomalies, dissect.AnDeflateContextLost):
+				// Its compression context was lost with earlier bytes: shown
+				// compressed and marked, never as wrong plain text.
+			default:
+				t.Errorf("%s: payload differs: got %d bytes %.40q, truth %d bytes %.40q (anomalies %v)",
+					where, len(g.payload), g.payload, len(w.Payload), w.Payload, g.anomalies)
+			}
+		}
+	}
+	for k, gs := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("conn %d %s: %d messages decoded that the truth does not have", k.conn, k.dir, len(gs))
+		}
+	}
+}

@@ -83,4 +83,3 @@ func firstDiff(got, want string) string {
 	}
 	return ""
 }
-

@@ -139,4 +139,3 @@ func selectPackets(t *testing.T, file, expr string, midstream bool) []uint64 {
 	slices.Sort(ps.pkts)
 	return slices.Compact(ps.pkts)
 }
-

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -432,13 +433,23 @@ func TestPermessageDeflate(t *testing.T) {
 }
 
 func TestDecompressionBomb(t *testing.T) {
-	comp := deflateMsgs(t, true, strings.Repeat("\x00", 8<<20))
-	if len(comp[0]) > 64<<10 {
+	// 64 MiB of zeros compress to about 64 KiB.
+	comp := deflateMsgs(t, true, strings.Repeat("\x00", 64<<20))
+	if len(comp[0]) > 128<<10 {
 		t.Fatalf("bomb is %d bytes", len(comp[0]))
 	}
-	recs := feed(t, Options{Messages: true, MaxMessage: 1 << 20}, true, false,
-		c2s(upgradeReq("Sec-WebSocket-Extensions: permessage-deflate\r\n")),
-		s2c(append(upgradeResp("Sec-WebSocket-Extensions: permessage-deflate\r\n"), wsFrame{fin: true, rsv1: true, op: OpBinary, payload: comp[0]}.bytes()...)))
+	steps := []step{c2s(upgradeReq("Sec-WebSocket-Extensions: permessage-deflate\r\n")),
+		s2c(append(upgradeResp("Sec-WebSocket-Extensions: permessage-deflate\r\n"), wsFrame{fin: true, rsv1: true, op: OpBinary, payload: comp[0]}.bytes()...))}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	recs := feed(t, Options{Messages: true, MaxMessage: 1 << 20}, true, false, steps...)
+	runtime.ReadMemStats(&after)
+	// The message is cut at 1 MiB: what is allocated must be a small multiple
+	// of that, nowhere near the 64 MiB the bomb inflates to.
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Errorf("inflating the bomb allocated %d bytes", alloc)
+	}
 	fr := frames(recs)
 	if len(fr) != 1 || len(fr[0].payload) != 1<<20 || !fr[0].truncated {
 		t.Fatalf("bomb message: %d records, payload %d, truncated %v", len(fr), len(fr[0].payload), fr[0].truncated)

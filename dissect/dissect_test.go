@@ -530,3 +530,50 @@ func TestEmptyCompressedPayloadKeepsContext(t *testing.T) {
 		t.Errorf("messages %q, anomalies %v", got, ids(recs))
 	}
 }
+
+func TestWSPortForcesDecoding(t *testing.T) {
+	srv := cat(text("first"), text("second"))
+	for _, tc := range []struct {
+		ports []uint16
+		want  int
+	}{{nil, 0}, {[]uint16{80}, 2}} {
+		recs := feed(t, Options{WSPorts: tc.ports}, true, false, s2c(srv))
+		if n := len(frames(recs)); n != tc.want {
+			t.Errorf("--ws-port %v: %d frames, want %d", tc.ports, n, tc.want)
+		}
+	}
+}
+
+func TestDeflateFrame(t *testing.T) {
+	// x-webkit-deflate-frame compresses each frame on its own (sync flush per
+	// frame), sharing the window.
+	comp := deflateMsgs(t, true, "frame one ", "frame two")
+	srv := cat(wsFrame{rsv1: true, op: OpText, payload: comp[0]}, wsFrame{fin: true, rsv1: true, op: OpContinuation, payload: comp[1]})
+	recs := feed(t, Options{Messages: true}, true, false,
+		c2s(upgradeReq("Sec-WebSocket-Extensions: x-webkit-deflate-frame\r\n")),
+		s2c(append(upgradeResp("Sec-WebSocket-Extensions: x-webkit-deflate-frame\r\n"), srv...)))
+	fr := frames(recs)
+	if len(fr) != 1 || fr[0].payload != "frame one frame two" || !fr[0].compressed || len(ids(recs)) != 0 {
+		t.Errorf("records %+v, anomalies %v", fr, ids(recs))
+	}
+}
+
+func TestMidstreamCompressed(t *testing.T) {
+	// No handshake: RSV1 frames are inflated when they need no earlier
+	// history, and marked when they refer to history the capture lacks.
+	comp := deflateMsgs(t, true, "hello hello hello", "hello hello hello again")
+	k := []byte{5, 6, 7, 8}
+	cli := cat(wsFrame{fin: true, rsv1: true, op: OpText, key: k, payload: comp[1]},
+		wsFrame{fin: true, rsv1: true, op: OpText, key: k, payload: deflateMsgs(t, false, "fresh start")[0]})
+	recs := feed(t, Options{}, false, false, c2s(cli))
+	fr := frames(recs)
+	if len(fr) != 2 {
+		t.Fatalf("frames %+v", fr)
+	}
+	if !slices.Contains(fr[0].anomalies, AnDeflateContextLost) || !fr[0].compressed {
+		t.Errorf("first frame refers to lost history: %+v", fr[0])
+	}
+	if fr[1].payload != "fresh start" || len(fr[1].anomalies) != 0 {
+		t.Errorf("second frame: %+v", fr[1])
+	}
+}

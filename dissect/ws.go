@@ -196,7 +196,8 @@ func (w *wsDir) deflateMode() (perMessage, perFrame, unknown bool) {
 		return true, false, false
 	case c.Deflate != nil:
 		return false, true, false
-	case c.Midstream:
+	case c.Midstream || w.c.mode == modeProbe:
+		// No handshake seen: any data frame may be compressed.
 		return true, false, true
 	}
 	return false, false, false

@@ -15,7 +15,7 @@ import (
 // consecutive plausible frame headers. One lucky byte is not enough: a
 // candidate is accepted only when several frames chain up, or when the chain
 // ends exactly where the data ends and the frame carries strong evidence
-// (a masking key, valid UTF-8 text, a valid close code).
+// (valid UTF-8 text of some length, a valid close code).
 
 // chainVerdict is the outcome of testing one candidate offset.
 type chainVerdict uint8
@@ -161,9 +161,6 @@ func (w *wsDir) plausible(b []byte) (hlen int, plen uint64, masked bool, score i
 	case f.LenCode == 126 && plen < 126, f.LenCode == 127 && plen <= 0xffff, plen > 1<<40:
 		return
 	}
-	if masked && f.MaskKey != [4]byte{} {
-		score++
-	}
 	// Look at the payload when it is all here.
 	if uint64(len(b)-hlen) >= plen {
 		p := b[hlen : hlen+int(plen)]
@@ -177,10 +174,13 @@ func (w *wsDir) plausible(b []byte) (hlen int, plen uint64, masked bool, score i
 			}
 			score++
 		case op == OpText && b0&0x40 == 0 && plen > 0:
-			if !textPlausible(p, f.MaskKey, masked) {
-				return
+			valid, strong := textPlausible(p, f.MaskKey, masked)
+			if !valid {
+				return 0, 0, false, 0, false, true
 			}
-			score++
+			if strong {
+				score++
+			}
 		}
 	}
 	return hlen, plen, masked, score, true, true
@@ -197,8 +197,9 @@ func maskedU16(p []byte, key [4]byte, masked bool) uint16 {
 }
 
 // textPlausible reports whether a (masked) text payload is valid UTF-8
-// (checking at most the first 4 KiB).
-func textPlausible(p []byte, key [4]byte, masked bool) bool {
+// (checking at most the first 4 KiB), and whether that is strong evidence:
+// random bytes are rarely valid UTF-8 at length 8, or printable ASCII at 3.
+func textPlausible(p []byte, key [4]byte, masked bool) (ok, strong bool) {
 	var tmp [4096]byte
 	n := copy(tmp[:], p)
 	t := tmp[:n]
@@ -214,7 +215,18 @@ func textPlausible(p []byte, key [4]byte, masked bool) bool {
 			t = t[:len(t)-1]
 		}
 	}
-	return utf8.Valid(t)
+	if !utf8.Valid(t) {
+		return false, false
+	}
+	if len(p) >= 8 {
+		return true, true
+	}
+	for _, c := range t {
+		if c < 0x20 || c > 0x7e {
+			return true, false
+		}
+	}
+	return true, len(p) >= 3
 }
 
 // chainAt tests offset i as a frame boundary.

@@ -58,7 +58,7 @@ messages are flushed and a summary line is printed on stderr.`,
 	f.IntVarP(&lf.snaplen, "snaplen", "s", capture.DefaultSnaplen, "bytes kept of each packet")
 	f.BoolVarP(&lf.noPromisc, "no-promiscuous-mode", "p", false, "do not put the interface in promiscuous mode")
 	f.IntVarP(&lf.bufferKiB, "buffer-size", "B", 0, "kernel capture buffer in KiB (default: libpcap's)")
-	f.IntVarP(&lf.count, "count", "c", 0, "stop after this many records have been shown")
+	f.IntVarP(&lf.count, "count", "c", 0, "stop after this many frame (or, with --messages, message) records have been shown")
 	f.StringArrayVarP(&lf.autostop, "autostop", "a", nil, "stop condition, as tshark: duration:SECONDS")
 	f.DurationVar(&lf.duration, "duration", 0, "stop after this long (e.g. 30s, 5m)")
 	f.StringVarP(&lf.write, "write", "w", "", "also save the raw packets to this pcap file while decoding")

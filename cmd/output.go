@@ -187,7 +187,9 @@ type pipeline struct {
 	stats    *render.Stats
 }
 
-// counter counts the records that reach the renderer.
+// counter counts the frame and message records that reach the renderer
+// (connection and anomaly records are not counted, as -c counts what tshark
+// would count: the frames or messages).
 type counter struct {
 	next dissect.Sink
 	n    uint64
@@ -195,7 +197,9 @@ type counter struct {
 
 // Emit implements dissect.Sink.
 func (c *counter) Emit(r *dissect.Record) error {
-	c.n++
+	if r.Kind == dissect.KindFrame || r.Kind == dissect.KindMessage {
+		c.n++
+	}
 	return c.next.Emit(r)
 }
 

@@ -507,3 +507,53 @@ func TestLiveFilterExcludesOtherPort(t *testing.T) {
 		t.Errorf("message on port %d shown %d times, want 2 (one each way)\nstdout:\n%s", shown, n, stdout)
 	}
 }
+
+// TestLiveCountAndWrite checks that -c stops after that many records by
+// itself, and that -w saves the raw packets as a capture that `read`
+// decodes to the same messages.
+func TestLiveCountAndWrite(t *testing.T) {
+	needLiveCapture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	port := wsServer(t, func(ctx context.Context, c *websocket.Conn) {
+		for range 10 {
+			typ, p, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			if err := c.Write(ctx, typ, p); err != nil {
+				return
+			}
+		}
+	})
+	saved := filepath.Join(t.TempDir(), "saved.pcap")
+	run := startLive(t, "-i", "lo", "--json", "--messages", "-c", "2", "-w", saved, "tcp", "port", fmt.Sprint(port))
+	c := dial(ctx, t, port)
+	text := fmt.Sprintf("count me %d", port)
+	if err := c.Write(ctx, websocket.MessageText, []byte(text)); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, err := c.Read(ctx); err != nil || string(got) != text {
+		t.Fatalf("echo = %q, %v", got, err)
+	}
+	select {
+	case <-run.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("-c 2 did not stop wsdissect after two records\nstdout:\n%s", run.stdout.String())
+	}
+	time.Sleep(50 * time.Millisecond)
+	if run.err != nil {
+		t.Errorf("exit: %v\nstderr:\n%s", run.err, run.stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(run.stdout.String()), "\n")
+	if len(lines) != 3 { // the conn record and two messages
+		t.Errorf("-c 2 printed %d lines, want the conn record and 2 messages:\n%s", len(lines), run.stdout.String())
+	}
+	out, err := exec.Command(wsdissectBinary(t), "read", "--json", "--messages", saved).Output()
+	if err != nil {
+		t.Fatalf("reading the -w capture: %v", err)
+	}
+	if n := strings.Count(string(out), base64.StdEncoding.EncodeToString([]byte(text))) + strings.Count(string(out), `"text":"`+text+`"`); n != 2 {
+		t.Errorf("the -w capture holds the message %d times, want 2:\n%s", n, out)
+	}
+}

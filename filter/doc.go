@@ -26,7 +26,9 @@
 // message, text on a binary frame, a json path that does not exist. A
 // comparison with an absent field is false, including "!="; "!field" is true.
 // A bare field tests presence, except that a bare bool field tests its value
-// (fin, mask, compressed). Fields with several values (ip.addr, ipv6.addr,
+// (fin, mask, compressed). Written with its Wireshark name, a bare bool field
+// tests presence as in Wireshark: websocket.fin holds on every frame, so write
+// fin or websocket.fin == 1 for the bit. Fields with several values (ip.addr, ipv6.addr,
 // port, anomaly) match "==", "<", "contains", "matches" and "in" when any
 // value does, and "!=" when none equals, as in Wireshark.
 //

@@ -166,6 +166,9 @@ type test struct {
 	// a matches test.
 	re      *regexp.Regexp
 	pattern string
+	// presence is set for a bare bool field written with its Wireshark name
+	// (websocket.fin): as in Wireshark it tests presence, not truth.
+	presence bool
 }
 
 func (t *test) prec() int { return 4 }
@@ -186,7 +189,7 @@ func (t *test) eval(f *Filter, r *dissect.Record) bool {
 		}
 		switch t.op {
 		case opExists:
-			if t.spec.typ == tBool {
+			if t.spec.typ == tBool && !t.presence {
 				return v.flag
 			}
 			return true
@@ -377,6 +380,10 @@ func (t *test) jsonEqual(f *Filter, raw []byte, kind jsonKind, e *elem) bool {
 
 // format writes the canonical form of the test.
 func (t *test) format(b *strings.Builder) {
+	if t.presence {
+		b.WriteString(t.name) // the Wireshark name carries the presence meaning
+		return
+	}
 	b.WriteString(t.spec.name)
 	for _, st := range t.path {
 		switch {
@@ -508,6 +515,9 @@ func opcodeLiteral(e *elem) string {
 func formatNum(n jnum) string {
 	if n.isInt {
 		return strconv.FormatInt(n.i, 10)
+	}
+	if n.f == 0 {
+		return "0" // -0 compares equal to 0 and would print as "-0"
 	}
 	return strconv.FormatFloat(n.f, 'g', -1, 64)
 }

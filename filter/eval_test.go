@@ -48,6 +48,10 @@ func TestMatch(t *testing.T) {
 		{"fin == 0", "binary cont"},
 		{"fin == false", "binary cont"},
 		{"websocket.fin == 1", "text close msg"},
+		{"websocket.fin", "text binary close msg cont"},
+		{"!websocket.fin", "conn anomaly"},
+		{"websocket.mask", "text binary close cont"},
+		{"websocket.pmc", "text binary close"},
 		{"fin == TRUE", "text close msg"},
 		{"fin != 1", "binary cont"},
 		{"rsv1", "binary"},
@@ -180,6 +184,10 @@ func TestMatch(t *testing.T) {
 		{`json[2]["three"] == 0x3`, "msg"},
 		{`json.type.x`, ""},
 		{`json.nope`, ""},
+		// protocol
+		{"websocket", "text binary close msg cont"},
+		{"!websocket", "conn anomaly"},
+		{"websocket && tcp.srcport < 10000", "binary close cont"},
 		// logic and precedence
 		{"opcode == text and fin", "text msg"},
 		{"opcode == text && dir == s2c || opcode == close", "close"},

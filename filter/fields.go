@@ -15,7 +15,8 @@ type FieldInfo struct {
 	// Aliases are other accepted names, including Wireshark's.
 	Aliases []string
 	// Type is the value type: "number", "bool", "bytes", "string",
-	// "address", "direction" or "json".
+	// "address", "direction", "json", or "protocol" for a name that can
+	// only be tested for presence.
 	Type string
 	// Description is a one-line explanation.
 	Description string
@@ -64,6 +65,7 @@ const (
 	fExtensions
 	fUserAgent
 	fJSON
+	fWebSocket
 )
 
 // ftype is the type of a field's values; it decides which literals and
@@ -78,6 +80,8 @@ const (
 	tAddr
 	tDir
 	tJSON
+	// tProto is a protocol name: it can only be tested for presence.
+	tProto
 )
 
 // String returns the type name used in FieldInfo and error messages.
@@ -97,6 +101,8 @@ func (t ftype) String() string {
 		return "direction"
 	case tJSON:
 		return "json"
+	case tProto:
+		return "protocol"
 	}
 	return "unknown"
 }
@@ -188,6 +194,8 @@ var fieldTable = [...]fieldSpec{
 	{id: fExtensions, name: "extensions", typ: tString,
 		desc: `extensions selected by the server, joined with ", "`},
 	{id: fUserAgent, name: "user_agent", typ: tString, desc: "User-Agent header of the Upgrade request"},
+	{id: fWebSocket, name: "websocket", typ: tProto,
+		desc: "present on frame and message records, like Wireshark's websocket protocol"},
 	{id: fJSON, name: "json", typ: tJSON,
 		desc: `value at a path in a text payload that is JSON (json.type, json.user.id, json.items[0], json["a b"]); bare json: the payload is JSON`},
 }
@@ -408,6 +416,10 @@ func (f *Filter) value(id fieldID, r *dissect.Record, i int) (v fval, ok bool) {
 		}
 	case fPacket:
 		return numVal(r.Packet)
+	case fWebSocket:
+		if fr != nil || m != nil {
+			return fval{}, true
+		}
 	case fCloseCode:
 		if fr != nil && fr.HasCloseCode {
 			return numVal(uint64(fr.CloseCode))

@@ -41,11 +41,14 @@ func Compile(expr string) (*Filter, error) {
 	return &Filter{root: root, canon: b.String()}, nil
 }
 
-// Match reports whether the record satisfies the filter. It does not
-// allocate once the filter's scratch buffers have grown to the sizes the
-// traffic needs, with one exception: comparing a JSON number longer than 32
-// characters that is not an integer may allocate. A nil record matches
-// nothing.
+// Match reports whether the record satisfies the filter. A nil record
+// matches nothing.
+//
+// Match does not allocate once the filter's scratch buffers have grown to
+// the sizes the traffic needs. The exceptions are rare: comparing a JSON
+// number written with more than 32 characters (that is not an integer of up
+// to 18 digits) allocates, and matches may allocate when a garbage collection
+// has emptied the regexp package's pool of matching machines.
 func (f *Filter) Match(r *dissect.Record) bool {
 	if r == nil || f == nil || f.root == nil {
 		return false

@@ -441,12 +441,11 @@ func parseJSONNumber(raw []byte) (jnum, bool) {
 		}
 		return jnum{i: v, f: float64(v), isInt: true}, true
 	}
-	// The conversion does not escape, so for short numbers the compiler
-	// keeps the string on the stack.
-	f, err := strconv.ParseFloat(string(raw), 64)
-	if err != nil && f == 0 {
-		return jnum{}, false
-	}
+	// The conversion does not escape, so for numbers of up to 32 bytes the
+	// compiler keeps the string on the stack. raw is valid JSON, so the only
+	// possible error is a range error, for which ParseFloat still returns
+	// the nearest value (±Inf or 0).
+	f, _ := strconv.ParseFloat(string(raw), 64)
 	return jnum{f: f}, true
 }
 

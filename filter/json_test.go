@@ -135,6 +135,8 @@ func TestJSONNumbers(t *testing.T) {
 		{"1e3", "1000", 0},
 		{"123456789012345678901234567890", "1e29", 1},
 		{"-0", "0", 0},
+		{"1e-400", "0", 0},
+		{"1e400", "1e308", 1},
 	}
 	for _, tc := range tests {
 		a, ok1 := parseJSONNumber([]byte(tc.a))

@@ -44,7 +44,7 @@ type token struct {
 // describe names the token for error messages.
 func (t token) describe() string {
 	if t.kind == tkEOF {
-		return "the end of the expression"
+		return "end of expression"
 	}
 	return quoteDisplay(t.text)
 }

@@ -17,6 +17,8 @@ func TestCompileCanonical(t *testing.T) {
 		{"fin == 1", "fin == true"},
 		{"fin == 2", "fin == true"},
 		{"masked", "mask"},
+		{"websocket.mask", "websocket.mask"},
+		{"!websocket.fin && websocket.fin == 0", "!websocket.fin && fin == false"},
 		{"websocket.payload_length > 100", "lencode > 100"},
 		{"tcp.port in {443, 4430..4434}", "port in {443 4430..4434}"},
 		{"tcp.port in {443 4430 .. 4434 5000.. 5001 6000 ..6001}", "port in {443 4430..4434 5000..5001 6000..6001}"},
@@ -369,6 +371,22 @@ array index 99999999999 is out of range`},
 été == 1
 ^
 unknown field "été"; "wsdissect fields" lists the fields`},
+		{"websocket == 1", `
+websocket == 1
+          ^
+websocket is a protocol; it can only be tested for presence (websocket, !websocket)`},
+		{"websocket not in {1}", `
+websocket not in {1}
+          ^
+websocket is a protocol; it can only be tested for presence (websocket, !websocket)`},
+		{"port in", `
+port in
+       ^
+unexpected end of expression; expected "{" to start the set after "in"`},
+		{"fin in {maybe}", `
+fin in {maybe}
+        ^
+cannot compare fin (bool) with maybe (unquoted word): fin takes true, false, 1 or 0`},
 	}
 	for _, tc := range tests {
 		_, err := Compile(tc.expr)

@@ -206,12 +206,18 @@ func (p *parser) parseTest() (node, *Error) {
 	case tkIn:
 		p.next()
 		t.op = opIn
+		if err := p.checkOp(t, opTok); err != nil {
+			return nil, err
+		}
 		return t, p.parseSet(t)
 	case tkNot:
 		if p.toks[p.i+1].kind == tkIn {
 			p.next()
 			p.next()
 			t.op = opIn
+			if err := p.checkOp(t, opTok); err != nil {
+				return nil, err
+			}
 			if err := p.parseSet(t); err != nil {
 				return nil, err
 			}
@@ -219,6 +225,7 @@ func (p *parser) parseTest() (node, *Error) {
 		}
 	}
 	t.op = opExists
+	t.presence = t.spec.typ == tBool && strings.HasPrefix(t.name, "websocket.")
 	p.bare = true
 	return t, nil
 }
@@ -333,7 +340,9 @@ func (p *parser) checkOp(t *test, opTok token) *Error {
 	case tNumber, tAddr:
 		ok = t.op != opContains && t.op != opMatches
 	case tBool, tDir:
-		ok = t.op == opEq || t.op == opNe
+		ok = t.op == opEq || t.op == opNe || t.op == opIn
+	case tProto:
+		return p.errAt(opTok, "%s is a protocol; it can only be tested for presence (%s, !%s)", t.name, t.name, t.name)
 	}
 	if !ok {
 		return p.errAt(opTok, "operator %s does not apply to %s (%s); it supports %s",

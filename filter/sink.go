@@ -40,6 +40,8 @@ func (s *Sink) Emit(r *dissect.Record) error {
 			h.shown = true
 			return s.next.Emit(r)
 		}
+		// A shallow copy is enough: the dissector replaces, never edits in
+		// place, the slices a Conn points to.
 		h.conn = *r.Conn
 		h.rec = dissect.Record{Kind: dissect.KindConn, Conn: &h.conn, Packet: r.Packet, Time: r.Time}
 		return nil

@@ -10,9 +10,12 @@ import (
 	"github.com/wsdissect/wsdissect/netpkt"
 )
 
-// sweepInterval is how much capture time must pass between two walks of the
-// idle list.
-const sweepInterval = time.Second
+// SweepInterval is how much capture time must pass between two walks of the
+// idle list (Config.IdleTimeout): Process walks it at the first packet whose
+// time is at least SweepInterval after the previous walk (or, for the first
+// walk, after the first packet). A caller managing the connection table
+// itself (see ProcessStream) uses it to walk its table at the same packets.
+const SweepInterval = time.Second
 
 // maxSegLen bounds the payload length a segment may claim, keeping sequence
 // arithmetic (32-bit signed differences) meaningful for absurd header values.
@@ -78,6 +81,8 @@ type Assembler struct {
 
 	// free holds piece buffers of capacity poolBufCap for reuse.
 	free [][]byte
+	// rings holds recent-window rings for reuse.
+	rings ringPool
 
 	// Values handed to handlers by pointer; kept here so that passing them
 	// does not allocate.
@@ -107,28 +112,52 @@ func (a *Assembler) Stats() Stats {
 // ts. seg.Payload is only valid during the call: whatever must be buffered is
 // copied. In-order data is handed to the Handler straight from seg.Payload.
 func (a *Assembler) Process(seg *netpkt.Segment, pkt uint64, ts time.Time) {
+	a.process(seg, pkt, ts, false, 0)
+}
+
+// process is Process; with external set the connection table is managed by
+// the caller (see ProcessStream): no idle sweep, expiry, reuse detection or
+// eviction happens here, and a new connection gets number stream.
+func (a *Assembler) process(seg *netpkt.Segment, pkt uint64, ts time.Time, external bool, stream uint64) {
 	if seg == nil {
 		return
 	}
 	a.stats.Packets++
-	a.maybeSweep(pkt, ts)
+	if !external {
+		a.maybeSweep(pkt, ts)
+	}
 
 	key, srcFirst := makeKey(seg)
-	pureSYN := seg.Flags&(netpkt.FlagSYN|netpkt.FlagACK|netpkt.FlagRST) == netpkt.FlagSYN
 	c := a.conns[key]
-	if c != nil && ts.Sub(c.lastSeen) > a.cfg.IdleTimeout {
-		a.expire(c, pkt, ts)
-		c = nil
-	}
-	if c != nil && pureSYN && c.isReuse(c.sideOf(srcFirst), seg.Seq) {
-		if !c.closed {
-			a.end(c, ClosedReused, GapReused, pkt, ts)
+	if external {
+		if c != nil && c.info.Stream != stream {
+			// The caller ends connections before reusing their addresses;
+			// this only guards against a caller that did not.
+			a.endRemove(c, ClosedReused, pkt, ts)
+			c = nil
 		}
-		a.remove(c)
-		c = nil
+	} else {
+		pureSYN := seg.Flags&(netpkt.FlagSYN|netpkt.FlagACK|netpkt.FlagRST) == netpkt.FlagSYN
+		if c != nil && ts.Sub(c.lastSeen) > a.cfg.IdleTimeout {
+			a.expire(c, pkt, ts)
+			c = nil
+		}
+		if c != nil && pureSYN && c.isReuse(c.sideOf(srcFirst), seg.Seq) {
+			if !c.closed {
+				a.end(c, ClosedReused, GapReused, pkt, ts)
+			}
+			a.remove(c)
+			c = nil
+		}
 	}
 	if c == nil {
-		c = a.newConn(key, srcFirst, seg, pkt, ts)
+		if !external {
+			for len(a.conns) >= a.cfg.MaxConns && a.tail != nil {
+				a.evict(a.tail, pkt, ts)
+			}
+			stream = a.nextStream
+		}
+		c = a.newConn(key, srcFirst, seg, pkt, ts, stream)
 	} else {
 		a.touch(c, ts)
 	}
@@ -173,12 +202,9 @@ func (a *Assembler) FlushAll(pkt uint64, ts time.Time) {
 	a.sweepInit = false
 }
 
-// newConn starts tracking a connection whose first packet is seg, evicting
-// the least recently active connections if the table is full.
-func (a *Assembler) newConn(key connKey, srcFirst bool, seg *netpkt.Segment, pkt uint64, ts time.Time) *conn {
-	for len(a.conns) >= a.cfg.MaxConns && a.tail != nil {
-		a.evict(a.tail, pkt, ts)
-	}
+// newConn starts tracking a connection whose first packet is seg, numbered
+// stream.
+func (a *Assembler) newConn(key connKey, srcFirst bool, seg *netpkt.Segment, pkt uint64, ts time.Time, stream uint64) *conn {
 	// SideA is the SYN sender, the SYN-ACK receiver, or else the first
 	// packet's source.
 	srcIsA := seg.Flags&(netpkt.FlagSYN|netpkt.FlagACK) != netpkt.FlagSYN|netpkt.FlagACK
@@ -191,10 +217,10 @@ func (a *Assembler) newConn(key connKey, srcFirst bool, seg *netpkt.Segment, pkt
 		c.info.Addr = [2]netip.AddrPort{dst, src}
 	}
 	c.info.SawSYN = seg.Flags&(netpkt.FlagSYN|netpkt.FlagACK|netpkt.FlagRST) == netpkt.FlagSYN
-	c.info.Stream = a.nextStream
+	c.info.Stream = stream
 	c.info.FirstPacket = pkt
 	c.info.FirstTime = ts
-	a.nextStream++
+	a.nextStream = max(a.nextStream, stream+1)
 	a.stats.Conns++
 	a.stats.Active++
 	a.conns[key] = c
@@ -429,7 +455,7 @@ func (a *Assembler) processStopped(c *conn, side Side, seg *netpkt.Segment, pkt 
 func (a *Assembler) deliver(c *conn, side Side, data []byte, pkt uint64, ts time.Time) bool {
 	h := &c.half[side]
 	off := h.nextOff
-	h.remember(off, data, a.cfg.RecentWindow)
+	h.remember(off, data, a.cfg.RecentWindow, &a.rings)
 	h.advance(uint64(len(data)))
 	a.stats.BytesDelivered += uint64(len(data))
 	a.chunk = Chunk{Data: data, Offset: off, Packet: pkt, Time: ts}
@@ -628,6 +654,7 @@ func (a *Assembler) release(c *conn) {
 		}
 		a.addBuffered(c, Side(s), -h.buffered)
 		h.pieces, h.head = nil, 0
+		a.rings.put(h.ring)
 		h.ring, h.ringLen = nil, 0
 	}
 }
@@ -649,13 +676,13 @@ func (a *Assembler) evict(c *conn, pkt uint64, ts time.Time) {
 }
 
 // maybeSweep expires idle connections, walking from the least recently
-// active, when capture time advanced by sweepInterval since the last walk.
+// active, when capture time advanced by SweepInterval since the last walk.
 func (a *Assembler) maybeSweep(pkt uint64, ts time.Time) {
 	if !a.sweepInit {
 		a.lastSweep, a.sweepInit = ts, true
 		return
 	}
-	if ts.Sub(a.lastSweep) < sweepInterval {
+	if ts.Sub(a.lastSweep) < SweepInterval {
 		return
 	}
 	a.lastSweep = ts

@@ -151,12 +151,12 @@ func (h *half) insertAt(i int, p piece) {
 // remember records delivered bytes at offset off (== nextOff) in the recent
 // window. The ring starts small and grows to the window's size as data is
 // delivered, so quiet connections stay cheap.
-func (h *half) remember(off uint64, data []byte, window int) {
+func (h *half) remember(off uint64, data []byte, window int, pool *ringPool) {
 	if window <= 0 || len(data) == 0 {
 		return
 	}
 	if want := min(window, h.ringLen+len(data)); len(h.ring) < want {
-		h.growRing(min(window, max(2*len(h.ring), want, minRing)))
+		h.growRing(min(window, max(2*len(h.ring), want, minRing)), pool)
 	}
 	w := len(h.ring)
 	total := len(data)
@@ -171,13 +171,18 @@ func (h *half) remember(off uint64, data []byte, window int) {
 }
 
 // growRing moves the recent window into a ring of size bytes (size >=
-// ringLen).
-func (h *half) growRing(size int) {
-	ring := make([]byte, size)
-	for k := range h.ringLen {
-		o := h.nextOff - uint64(h.ringLen) + uint64(k)
-		ring[o%uint64(size)] = h.ring[o%uint64(len(h.ring))]
+// ringLen), taken from pool, to which the old ring goes back.
+func (h *half) growRing(size int, pool *ringPool) {
+	ring := pool.get(size)
+	// Copy in contiguous runs: each ends where either ring wraps.
+	old, ns := uint64(len(h.ring)), uint64(size)
+	for o, end := h.nextOff-uint64(h.ringLen), h.nextOff; o < end; {
+		from, to := o%old, o%ns
+		n := min(end-o, old-from, ns-to)
+		copy(ring[to:to+n], h.ring[from:from+n])
+		o += n
 	}
+	pool.put(h.ring)
 	h.ring = ring
 }
 
@@ -329,4 +334,51 @@ func (d *diffRange) compare(off uint64, x, y []byte) {
 		return
 	}
 	d.lo, d.hi = min(d.lo, lo), max(d.hi, hi)
+}
+
+// maxFreeRings bounds the recent-window rings kept for reuse per size.
+const maxFreeRings = 64
+
+// ringPool keeps the recent-window rings of closed connections (and those
+// outgrown) for reuse, by size: rings grow through a few sizes (minRing,
+// doubling, up to the window), so captures of many connections reuse them
+// instead of allocating each connection's anew.
+type ringPool struct {
+	sizes []int
+	free  [][][]byte // free[i] holds rings of sizes[i] bytes
+}
+
+// get returns a ring of size bytes (its contents are stale).
+func (p *ringPool) get(size int) []byte {
+	for i, s := range p.sizes {
+		if s == size {
+			if f := p.free[i]; len(f) > 0 {
+				b := f[len(f)-1]
+				f[len(f)-1] = nil
+				p.free[i] = f[:len(f)-1]
+				return b
+			}
+			break
+		}
+	}
+	return make([]byte, size)
+}
+
+// put keeps ring for reuse (nil is ignored).
+func (p *ringPool) put(ring []byte) {
+	if len(ring) == 0 {
+		return
+	}
+	for i, s := range p.sizes {
+		if s == len(ring) {
+			if len(p.free[i]) < maxFreeRings {
+				p.free[i] = append(p.free[i], ring)
+			}
+			return
+		}
+	}
+	if len(p.sizes) < 16 {
+		p.sizes = append(p.sizes, len(ring))
+		p.free = append(p.free, [][]byte{ring})
+	}
 }

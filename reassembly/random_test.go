@@ -1,6 +1,7 @@
 package reassembly
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/rand/v2"
 	"slices"
@@ -252,6 +253,7 @@ func TestRecentWindow(t *testing.T) {
 		rng := rand.New(rand.NewPCG(uint64(window), 1))
 		var h half
 		var all []byte
+		var pool ringPool // rings come back stale: only ringLen bytes count
 		for range 200 {
 			run := make([]byte, 1+rng.IntN(700))
 			for i := range run {
@@ -263,7 +265,10 @@ func TestRecentWindow(t *testing.T) {
 				all = append(all, make([]byte, len(run))...)
 				continue
 			}
-			h.remember(h.nextOff, run, window)
+			h.remember(h.nextOff, run, window, &pool)
+			if rng.IntN(20) == 0 { // outgrown and returned rings are reused
+				pool.put(bytes.Repeat([]byte{0xee}, max(len(h.ring)*2, minRing)))
+			}
 			h.advance(uint64(len(run)))
 			all = append(all, run...)
 			if h.ringLen > window || h.ringLen > len(all) {

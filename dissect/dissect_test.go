@@ -577,3 +577,36 @@ func TestMidstreamCompressed(t *testing.T) {
 		t.Errorf("second frame: %+v", fr[1])
 	}
 }
+
+func TestFramePacketsListsEveryCarrier(t *testing.T) {
+	fr := wsFrame{fin: true, op: OpBinary, payload: bytes.Repeat([]byte{7}, 300)}.bytes()
+	var c collectPackets
+	d := New(&c, Options{})
+	h := d.NewConn(&reassembly.ConnInfo{SawSYN: true, Addr: [2]netip.AddrPort{
+		netip.MustParseAddrPort("10.0.0.1:1"), netip.MustParseAddrPort("10.0.0.2:2")}})
+	var off [2]uint64
+	put := func(side reassembly.Side, pkt uint64, b []byte) {
+		h.Data(side, &reassembly.Chunk{Data: b, Offset: off[side], Packet: pkt})
+		off[side] += uint64(len(b))
+	}
+	put(reassembly.SideA, 1, upgradeReq(""))
+	put(reassembly.SideB, 2, upgradeResp(""))
+	put(reassembly.SideB, 5, fr[:3])
+	put(reassembly.SideB, 6, fr[3:100])
+	put(reassembly.SideB, 9, fr[100:])
+	if !slices.Equal(c.pkts, []uint64{5, 6, 9}) || c.last != 9 {
+		t.Errorf("frame packets %v (record packet %d), want [5 6 9] and 9", c.pkts, c.last)
+	}
+}
+
+type collectPackets struct {
+	pkts []uint64
+	last uint64
+}
+
+func (c *collectPackets) Emit(r *Record) error {
+	if r.Kind == KindFrame {
+		c.pkts, c.last = slices.Clone(r.Frame.Packets), r.Packet
+	}
+	return nil
+}

@@ -59,6 +59,7 @@ type Dissector struct {
 	opts  Options
 	err   error
 	stats Stats
+	pool  dirPool
 }
 
 // New returns a Dissector that emits records to sink.
@@ -240,6 +241,13 @@ func (c *connState) Close(reason reassembly.CloseReason) {
 				w.finish()
 			}
 		}
+		ws := c.ws
+		c.ws = [2]*wsDir{}
+		for i, w := range ws {
+			if w != nil && (i == 0 || w != ws[0]) {
+				c.d.recycle(w)
+			}
+		}
 	case modeHTTP:
 		for _, r := range c.reqs {
 			if r.upgrade {
@@ -402,6 +410,31 @@ func (hs *httpSide) compact(i int) {
 	}
 }
 
+// nextHead parses the header block starting at hs.buf[*i] and advances *i
+// past it. It returns nil when the block is not complete yet, or when it is
+// not HTTP or too large (then the connection is given up).
+func (c *connState) nextHead(hs *httpSide, i *int, request bool) *httpHead {
+	if *i >= len(hs.buf) {
+		return nil
+	}
+	end := headerEnd(hs.buf[*i:], hs.scan-*i-3)
+	if end < 0 {
+		hs.scan = len(hs.buf)
+		if len(hs.buf)-*i > c.d.opts.MaxHTTPHeader {
+			c.mode = modeIgnore
+		}
+		return nil
+	}
+	h, ok := parseHead(hs.buf[*i:*i+end], request)
+	*i += end
+	hs.scan = *i
+	if !ok {
+		c.mode = modeIgnore
+		return nil
+	}
+	return h
+}
+
 func (c *connState) parseRequests(side reassembly.Side, hs *httpSide, pkt uint64, ts time.Time) {
 	i := 0
 	defer func() { hs.compact(i) }()
@@ -409,22 +442,8 @@ func (c *connState) parseRequests(side reassembly.Side, hs *httpSide, pkt uint64
 		if !skipBody(hs, &i) {
 			return
 		}
-		if i >= len(hs.buf) {
-			return
-		}
-		end := headerEnd(hs.buf[i:], hs.scan-i-3)
-		if end < 0 {
-			hs.scan = len(hs.buf)
-			if len(hs.buf)-i > c.d.opts.MaxHTTPHeader {
-				c.mode = modeIgnore
-			}
-			return
-		}
-		h, ok := parseHead(hs.buf[i:i+end], true)
-		i += end
-		hs.scan = i
-		if !ok {
-			c.mode = modeIgnore
+		h := c.nextHead(hs, &i, true)
+		if h == nil {
 			return
 		}
 		if len(c.reqs) >= 64 {
@@ -455,22 +474,8 @@ func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint6
 			}
 			return
 		}
-		if i >= len(hs.buf) {
-			return
-		}
-		end := headerEnd(hs.buf[i:], hs.scan-i-3)
-		if end < 0 {
-			hs.scan = len(hs.buf)
-			if len(hs.buf)-i > c.d.opts.MaxHTTPHeader {
-				c.mode = modeIgnore
-			}
-			return
-		}
-		h, ok := parseHead(hs.buf[i:i+end], false)
-		i += end
-		hs.scan = i
-		if !ok {
-			c.mode = modeIgnore
+		h := c.nextHead(hs, &i, false)
+		if h == nil {
 			return
 		}
 		if !c.sideKnown {

@@ -33,8 +33,8 @@ func (h *httpHead) hasToken(name, token string) bool {
 	if !ok {
 		return false
 	}
-	for _, t := range splitList(v) {
-		if strings.EqualFold(t, token) {
+	for item := range strings.SplitSeq(v, ",") {
+		if t := strings.TrimSpace(item); t != "" && strings.EqualFold(t, token) {
 			return true
 		}
 	}
@@ -101,36 +101,40 @@ func looksLikeResponse(b []byte) (yes, decided bool) {
 }
 
 // parseHead parses a complete header block (including the blank line).
-// request selects request-line or status-line parsing.
+// request selects request-line or status-line parsing. All strings of the
+// result share one copy of the block, with the header names lower-cased in
+// it, so a handshake costs a handful of allocations.
 func parseHead(raw []byte, request bool) (*httpHead, bool) {
 	h := &httpHead{raw: append([]byte(nil), raw...)}
-	lines := bytes.Split(bytes.TrimRight(raw, "\r\n"), []byte("\n"))
-	if len(lines) == 0 {
-		return nil, false
-	}
-	first := strings.TrimRight(string(lines[0]), "\r")
+	text := lowerNames(bytes.TrimRight(raw, "\r\n"))
+	first, rest, more := strings.Cut(text, "\n")
+	first = strings.TrimRight(first, "\r")
+	p0, p12, ok := strings.Cut(first, " ")
+	p1, p2, three := strings.Cut(p12, " ")
 	if request {
-		parts := strings.SplitN(first, " ", 3)
-		if len(parts) != 3 || !strings.HasPrefix(parts[2], "HTTP/") {
+		if !ok || !three || !strings.HasPrefix(p2, "HTTP/") {
 			return nil, false
 		}
-		h.method, h.target, h.version = parts[0], parts[1], parts[2]
+		h.method, h.target, h.version = p0, p1, p2
 	} else {
-		parts := strings.SplitN(first, " ", 3)
-		if len(parts) < 2 || !strings.HasPrefix(parts[0], "HTTP/") {
+		if !ok || !strings.HasPrefix(p0, "HTTP/") {
 			return nil, false
 		}
-		code, err := strconv.Atoi(parts[1])
+		code, err := strconv.Atoi(p1)
 		if err != nil || code < 100 || code > 999 {
 			return nil, false
 		}
-		h.version, h.status = parts[0], code
-		if len(parts) == 3 {
-			h.reason = parts[2]
+		h.version, h.status = p0, code
+		if three {
+			h.reason = p2
 		}
 	}
-	for _, ln := range lines[1:] {
-		line := strings.TrimRight(string(ln), "\r")
+	if !more {
+		return h, true
+	}
+	h.headers = make([]Header, 0, strings.Count(rest, "\n")+1)
+	for ln := range strings.SplitSeq(rest, "\n") {
+		line := strings.TrimRight(ln, "\r")
 		if line == "" {
 			continue
 		}
@@ -144,6 +148,9 @@ func parseHead(raw []byte, request bool) (*httpHead, bool) {
 		if !ok {
 			continue
 		}
+		// Names are lower-cased ASCII already; ToLower only allocates for
+		// the rest (non-ASCII bytes, a folded line without a previous
+		// header).
 		name = strings.ToLower(strings.TrimSpace(name))
 		value = strings.TrimSpace(value)
 		if name == "" {
@@ -162,6 +169,44 @@ func parseHead(raw []byte, request bool) (*httpHead, bool) {
 		}
 	}
 	return h, true
+}
+
+// lowerNames returns b as a string in which the ASCII letters before the
+// first colon of every line but the first (the header names) are
+// lower-case. Lines that start with a space or tab (folded continuations)
+// are left alone.
+func lowerNames(b []byte) string {
+	var sb strings.Builder
+	sb.Grow(len(b))
+	done := 0 // b[:done] is written
+	line := bytes.IndexByte(b, '\n')
+	for line >= 0 && line+1 < len(b) {
+		start := line + 1
+		next := bytes.IndexByte(b[start:], '\n')
+		end := len(b)
+		if next >= 0 {
+			end = start + next
+		}
+		if c := b[start]; c != ' ' && c != '\t' {
+			name := b[start:end]
+			if colon := bytes.IndexByte(name, ':'); colon >= 0 {
+				name = name[:colon]
+			}
+			for i, c := range name {
+				if 'A' <= c && c <= 'Z' {
+					sb.Write(b[done : start+i])
+					sb.WriteByte(c + 'a' - 'A')
+					done = start + i + 1
+				}
+			}
+		}
+		if next < 0 {
+			break
+		}
+		line = end
+	}
+	sb.Write(b[done:])
+	return sb.String()
 }
 
 // bodyKind says how an HTTP message body is delimited.

@@ -61,6 +61,7 @@ type wsDir struct {
 	rawMode    bool // inflation gave up for this message: show raw bytes
 	cut        bool // inflation stopped at --max-message
 	infl       *inflate.Inflater
+	inflBits   int    // window bits infl was made for
 	ctxLost    bool   // the sliding window no longer matches the sender's
 	inflated   uint64 // bytes inflated for the current message
 	compIn     uint64 // compressed bytes fed for the current message (frame, for deflate-frame)
@@ -84,10 +85,10 @@ type mark struct {
 	ts  time.Time
 }
 
-func newWSDir(c *connState, d Dir) *wsDir {
-	w := &wsDir{c: c, dir: d, need: 2, maskWant: -1}
-	return w
-}
+// newWSDir returns a fresh direction decoder; see Dissector.newDir, which
+// reuses the buffers of closed connections' decoders (a field that needs a
+// non-zero initial value is set there).
+func newWSDir(c *connState, d Dir) *wsDir { return c.d.newDir(c, d) }
 
 func (w *wsDir) opts() *Options { return &w.c.d.opts }
 
@@ -359,7 +360,7 @@ func (w *wsDir) prepareInflater(unknown bool) {
 		}
 		// zlib cannot make 8-bit windows and silently uses 9 (RFC 7692 7.1.2.1).
 		bits = max(bits, 9)
-		w.infl = inflate.New(bits)
+		w.infl, w.inflBits = w.c.d.inflater(bits), bits
 		w.ctxLost = unknown
 	}
 }
@@ -542,6 +543,7 @@ func (w *wsDir) controlPayload() {
 
 // emitFrame sends the current frame record.
 func (w *wsDir) emitFrame() {
+	w.f.Packets = w.pkts // w.pkts may have grown since the header
 	w.rec = Record{Kind: KindFrame, Conn: &w.c.conn, Packet: w.lastPkt, Time: w.lastTS,
 		Dir: w.dir, HasDir: true, Frame: &w.f, Anomalies: w.fan}
 	w.c.d.emit(&w.rec)
@@ -550,6 +552,7 @@ func (w *wsDir) emitFrame() {
 // emitControlMessage sends a control frame as a message record.
 func (w *wsDir) emitControlMessage() {
 	f := &w.f
+	f.Packets = w.pkts
 	m := Message{Dir: w.dir, Opcode: f.Opcode, Len: f.Len, Frames: 1, Payload: f.Payload,
 		Truncated: f.Truncated, Incomplete: f.Incomplete, HasCloseCode: f.HasCloseCode,
 		CloseCode: f.CloseCode, CloseReason: f.CloseReason}

@@ -1,0 +1,141 @@
+package dissect
+
+import (
+	"bytes"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// parseHeadSimple is a straightforward version of parseHead (split into
+// lines, convert each) that the allocation-saving one must agree with.
+func parseHeadSimple(raw []byte, request bool) (*httpHead, bool) {
+	h := &httpHead{raw: append([]byte(nil), raw...)}
+	lines := bytes.Split(bytes.TrimRight(raw, "\r\n"), []byte("\n"))
+	first := strings.TrimRight(string(lines[0]), "\r")
+	parts := strings.SplitN(first, " ", 3)
+	if request {
+		if len(parts) != 3 || !strings.HasPrefix(parts[2], "HTTP/") {
+			return nil, false
+		}
+		h.method, h.target, h.version = parts[0], parts[1], parts[2]
+	} else {
+		if len(parts) < 2 || !strings.HasPrefix(parts[0], "HTTP/") {
+			return nil, false
+		}
+		code, err := strconv.Atoi(parts[1])
+		if err != nil || code < 100 || code > 999 {
+			return nil, false
+		}
+		h.version, h.status = parts[0], code
+		if len(parts) == 3 {
+			h.reason = parts[2]
+		}
+	}
+	for _, ln := range lines[1:] {
+		line := strings.TrimRight(string(ln), "\r")
+		if line == "" {
+			continue
+		}
+		if (line[0] == ' ' || line[0] == '\t') && len(h.headers) > 0 {
+			last := &h.headers[len(h.headers)-1]
+			last.Value += " " + strings.TrimSpace(line)
+			continue
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		name = strings.ToLower(strings.TrimSpace(name))
+		value = strings.TrimSpace(value)
+		if name == "" {
+			continue
+		}
+		merged := false
+		for i := range h.headers {
+			if h.headers[i].Name == name {
+				h.headers[i].Value += ", " + value
+				merged = true
+				break
+			}
+		}
+		if !merged {
+			h.headers = append(h.headers, Header{Name: name, Value: value})
+		}
+	}
+	return h, true
+}
+
+// sameHead reports whether two parse results are equal (a nil and an empty
+// header list count as equal).
+func sameHead(a, b *httpHead) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	x, y := *a, *b
+	if len(x.headers) == 0 && len(y.headers) == 0 {
+		x.headers, y.headers = nil, nil
+	}
+	return reflect.DeepEqual(x, y)
+}
+
+// headSeeds are header blocks covering the parser's cases.
+var headSeeds = []string{
+	"GET /chat HTTP/1.1\r\nHost: Example.COM\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n\r\n",
+	"HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n",
+	"HTTP/1.1 101\r\nX-A: 1\r\n  folded more\r\nx-a: 2\r\n\r\n",
+	"GET / HTTP/1.0\n Folded-First: v\nNo-Colon\n: empty name\nÜber-Name: ü\n\tTabbed\n\n",
+	"HTTP/1.1 200 OK fine\r\nA:b:c\r\nB : spaced \r\n\r\n",
+	"GET  HTTP/1.1\r\n\r\n",
+	"HTTP/1.1 99 low\r\n\r\n",
+	"GET /x\r\n\r\n",
+	"X\r\n\r\n",
+	"",
+	"\n\n",
+}
+
+func TestParseHeadMatchesSimple(t *testing.T) {
+	for _, s := range headSeeds {
+		for _, req := range []bool{true, false} {
+			got, gok := parseHead([]byte(s), req)
+			want, wok := parseHeadSimple([]byte(s), req)
+			if gok != wok || !sameHead(got, want) {
+				t.Errorf("parseHead(%q, %v) = %+v, %v; want %+v, %v", s, req, got, gok, want, wok)
+			}
+		}
+	}
+}
+
+// FuzzParseHead checks parseHead against parseHeadSimple.
+func FuzzParseHead(f *testing.F) {
+	for _, s := range headSeeds {
+		f.Add([]byte(s), true)
+		f.Add([]byte(s), false)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte, request bool) {
+		got, gok := parseHead(raw, request)
+		want, wok := parseHeadSimple(raw, request)
+		if gok != wok || !sameHead(got, want) {
+			t.Errorf("parseHead(%q, %v) = %+v, %v; want %+v, %v", raw, request, got, gok, want, wok)
+		}
+	})
+}
+
+// TestParseHeadAllocs bounds the allocations of parsing a typical upgrade
+// request: the result, the raw copy, the text, the header list.
+func TestParseHeadAllocs(t *testing.T) {
+	raw := []byte("GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://example.com\r\n" +
+		"User-Agent: Go-http-client/1.1\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n")
+	var h *httpHead
+	n := testing.AllocsPerRun(100, func() {
+		h, _ = parseHead(raw, true)
+		if !h.hasToken("connection", "upgrade") {
+			t.Fatal("no upgrade token")
+		}
+	})
+	if n > 4 {
+		t.Errorf("%v allocations per request, want at most 4", n)
+	}
+}

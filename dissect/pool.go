@@ -1,0 +1,75 @@
+package dissect
+
+import "github.com/wsdissect/wsdissect/internal/inflate"
+
+// Limits of what a Dissector keeps from closed connections for reuse, so
+// that captures of many connections do not allocate every connection's
+// buffers and inflaters anew.
+const (
+	// maxFreeDirs bounds the recycled direction decoders.
+	maxFreeDirs = 64
+	// maxFreeInflaters bounds the recycled inflaters per window size.
+	maxFreeInflaters = 16
+	// maxKeepBuf is the largest buffer a recycled direction decoder keeps.
+	maxKeepBuf = 256 << 10
+)
+
+// dirPool holds the direction decoders and inflaters of closed connections.
+type dirPool struct {
+	dirs []*wsDir
+	infl [16][]*inflate.Inflater // by window bits
+}
+
+// newDir returns a direction decoder for c, reusing the buffers of a
+// recycled one when there is one.
+func (d *Dissector) newDir(c *connState, dir Dir) *wsDir {
+	n := len(d.pool.dirs)
+	if n == 0 {
+		return &wsDir{c: c, dir: dir, need: 2, maskWant: -1}
+	}
+	old := d.pool.dirs[n-1]
+	d.pool.dirs[n-1] = nil
+	d.pool.dirs = d.pool.dirs[:n-1]
+	*old = wsDir{
+		c: c, dir: dir, need: 2, maskWant: -1,
+		pkts: old.pkts[:0], fan: old.fan[:0], ctl: old.ctl[:0],
+		msgBuf: old.msgBuf[:0], man: old.man[:0], scratch: old.scratch[:0],
+		search: old.search[:0], marks: old.marks[:0],
+	}
+	return old
+}
+
+// recycle keeps the buffers and inflater of a finished direction decoder.
+func (d *Dissector) recycle(w *wsDir) {
+	if w.infl != nil && w.inflBits > 0 && w.inflBits < len(d.pool.infl) &&
+		len(d.pool.infl[w.inflBits]) < maxFreeInflaters {
+		d.pool.infl[w.inflBits] = append(d.pool.infl[w.inflBits], w.infl)
+	}
+	w.infl = nil
+	if len(d.pool.dirs) >= maxFreeDirs {
+		return
+	}
+	for _, b := range []*[]byte{&w.ctl, &w.msgBuf, &w.scratch, &w.search} {
+		if cap(*b) > maxKeepBuf {
+			*b = nil
+		}
+	}
+	clear(w.fan[:cap(w.fan)]) // drop the anomaly strings
+	clear(w.man[:cap(w.man)])
+	w.c, w.rec, w.f, w.msg = nil, Record{}, Frame{}, Message{}
+	d.pool.dirs = append(d.pool.dirs, w)
+}
+
+// inflater returns an inflater with an empty window of 1<<bits bytes.
+func (d *Dissector) inflater(bits int) *inflate.Inflater {
+	if bits > 0 && bits < len(d.pool.infl) {
+		if free := d.pool.infl[bits]; len(free) > 0 {
+			z := free[len(free)-1]
+			free[len(free)-1] = nil
+			d.pool.infl[bits] = free[:len(free)-1]
+			z.Reset(false)
+			return z
+		}
+	}
+	return inflate.New(bits)
+}

@@ -23,6 +23,10 @@ type Options struct {
 	// Epoch, when set, is called with the first packet's time before any
 	// record is emitted (renderers show times relative to it).
 	Epoch func(time.Time)
+	// Workers is the number of workers RunParallel spreads connections over:
+	// 0 means runtime.GOMAXPROCS(0), 1 the single-threaded Run. Run and
+	// Engine ignore it.
+	Workers int
 }
 
 // Stats summarises a run.

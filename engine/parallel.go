@@ -1,0 +1,746 @@
+package engine
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/netip"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/wsdissect/wsdissect/dissect"
+	"github.com/wsdissect/wsdissect/netpkt"
+	"github.com/wsdissect/wsdissect/reassembly"
+	"github.com/wsdissect/wsdissect/source"
+)
+
+// MaxWorkers is the largest number of workers RunParallel uses.
+const MaxWorkers = 64
+
+// Limits of one round: the unit in which the reader hands work to the
+// workers and the merger writes their output.
+const (
+	// roundCmds is the most commands (packets, connection ends) per round.
+	roundCmds = 4096
+	// roundData is the payload bytes after which a round is handed over.
+	roundData = 512 << 10
+	// roundsPerWorker is how many rounds per worker may be in flight; it
+	// bounds memory and lets busy workers run ahead of idle ones.
+	roundsPerWorker = 3
+	// keepBuf is the largest batch buffer kept for reuse.
+	keepBuf = 4 << 20
+)
+
+// SinkFactory makes the output stage of one worker of RunParallel: a sink
+// whose output goes to w, and flush, which writes anything the sink buffers
+// to w. It is called once per worker, sequentially, before any packet is
+// read. The sinks of different workers run concurrently, so they must not
+// share mutable state.
+type SinkFactory func(w io.Writer) (sink dissect.Sink, flush func() error)
+
+// RunParallel reads src to its end like Run, spreading the work over
+// opts.Workers workers (0 means runtime.GOMAXPROCS), and writes the output
+// of the sinks newSink makes to out in the order a single-threaded Run would
+// produce it: the output is byte-identical to
+//
+//	sink, flush := newSink(out)
+//	Run(src, sink, opts); flush()
+//
+// which is exactly what RunParallel does with one worker.
+//
+// The calling goroutine reads the packets, decodes their headers and keeps
+// the table of TCP connections: it numbers connections (tcp.stream) and
+// decides when they expire, are evicted or are replaced by a new connection
+// on the same addresses, exactly as reassembly.Assembler.Process does. Each
+// connection belongs to one worker, chosen by a hash of its addresses; the
+// worker has its own reassembler and dissector, which follow the reader's
+// decisions (reassembly.Assembler.ProcessStream and End), and renders its
+// records into memory. The reader hands packets to the workers in rounds,
+// copying their payloads into reusable buffers, and a merger goroutine
+// writes each round's output to out in packet order, with the records of
+// one packet in the order Run emits them (idle expiries, then the packet's
+// own connection, evictions, the packet itself; at the end of the input,
+// connections in stream order).
+//
+// opts.Epoch, when set, is called from the calling goroutine with the first
+// packet's time before any record is emitted; it may configure every
+// worker's sink (the workers start on that packet afterwards).
+//
+// The returned Stats add up the workers' counters; Reassembly.PeakBuffered
+// is the sum of the workers' peaks.
+//
+// Differences from Run, all in corner cases: the out-of-order buffer limit
+// opts.Reassembly.MaxBufferedTotal is split evenly among the workers (each
+// enforces its share), so output differs only when more than that share is
+// buffered at once by one worker; and whether a SYN reuses a connection's
+// addresses is decided from the initial sequence numbers seen in SYNs of the
+// connection even after it was closed or its handler stopped wanting data,
+// which Run ignores, so a SYN repeating a sequence number first seen after
+// that point can be numbered differently. A sink error stops the run as in
+// Run, but the output written before it may differ.
+func RunParallel(src PacketSource, newSink SinkFactory, opts Options, out io.Writer) (Stats, error) {
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, MaxWorkers)
+	if workers == 1 {
+		sink, flush := newSink(out)
+		st, err := Run(src, sink, opts)
+		if ferr := flush(); ferr != nil && err == nil {
+			err = fmt.Errorf("writing output: %w", ferr)
+		}
+		return st, err
+	}
+	p := newParallel(workers, newSink, opts)
+	return p.run(src, out)
+}
+
+// cmdKind is what a command asks a worker to do.
+type cmdKind uint8
+
+const (
+	// cmdSegment processes a TCP segment.
+	cmdSegment cmdKind = iota
+	// cmdEnd ends a connection (idle, evicted, reused, end of input).
+	cmdEnd
+)
+
+// command is one unit of work for a worker, in the global order of the
+// single-threaded run. It is kept small (the reader writes and a worker reads
+// thousands per round): the connection's endpoints and number are in its
+// flow, which is never changed after creation except for fields only the
+// reader uses.
+type command struct {
+	f      *flow
+	pkt    uint64
+	ts     time.Time
+	seq    uint32
+	ack    uint32
+	off    uint32 // the payload is data[off:off+n] of the batch
+	n      uint32
+	plen   uint32 // the payload length the IP header claims
+	window uint16
+	flags  uint8
+	kind   cmdKind
+	reason reassembly.CloseReason // cmdEnd
+	fromA  bool                   // cmdSegment: the source is f.a
+}
+
+// batch is one worker's share of a round.
+type batch struct {
+	cmds []command
+	data []byte // payloads of the segments
+	out  []byte // rendered output, filled by the worker
+	ends []int  // out[:ends[i]] is the output up to command i
+}
+
+// round is a run of consecutive commands spread over the workers.
+type round struct {
+	batches []batch
+	route   []uint8 // the worker of each command, in order
+	data    int     // payload bytes in all batches
+	wg      sync.WaitGroup
+}
+
+// parallel is the state of one RunParallel call.
+type parallel struct {
+	opts    Options
+	workers []*worker
+	free    chan *round
+	work    []chan *round
+	merge   chan *round
+
+	mu   sync.Mutex
+	err  error         // first error of a worker or the merger
+	quit chan struct{} // closed on the first error
+
+	// Reader state.
+	flows      map[flowKey]*flow
+	lastFlow   *flow // the flow of the previous segment, if still tracked
+	head, tail *flow // LRU list, most recently active first
+	nextStream uint64
+	sweepInit  bool
+	lastSweep  time.Time
+	maxConns   int
+	idle       time.Duration
+	cur        *round
+	stats      Stats
+	last       uint64
+}
+
+// worker owns the connections hashed to it.
+type worker struct {
+	id    int
+	asm   *reassembly.Assembler
+	dis   *dissect.Dissector
+	count countSink
+	flush func() error
+	out   memWriter
+}
+
+// countSink counts the records passed on to the worker's sink.
+type countSink struct {
+	next dissect.Sink
+	n    uint64
+}
+
+// Emit implements dissect.Sink.
+func (c *countSink) Emit(r *dissect.Record) error {
+	c.n++
+	return c.next.Emit(r)
+}
+
+// memWriter appends what is written to a byte slice.
+type memWriter struct{ b []byte }
+
+// Write implements io.Writer; it never fails.
+func (m *memWriter) Write(p []byte) (int, error) {
+	m.b = append(m.b, p...)
+	return len(p), nil
+}
+
+// newParallel sets up n workers, their sinks and the rounds in flight.
+func newParallel(n int, newSink SinkFactory, opts Options) *parallel {
+	cfg := opts.Reassembly
+	if cfg.MaxBufferedTotal <= 0 {
+		cfg.MaxBufferedTotal = reassembly.DefaultMaxBufferedTotal
+	}
+	cfg.MaxBufferedTotal = max(cfg.MaxBufferedTotal/int64(n), 1)
+	def := reassembly.DefaultConfig()
+	p := &parallel{
+		opts:     opts,
+		quit:     make(chan struct{}),
+		flows:    make(map[flowKey]*flow),
+		maxConns: cmp.Or(max(opts.Reassembly.MaxConns, 0), def.MaxConns),
+		idle:     cmp.Or(max(opts.Reassembly.IdleTimeout, 0), def.IdleTimeout),
+	}
+	nr := roundsPerWorker * n
+	p.free = make(chan *round, nr)
+	p.merge = make(chan *round, nr)
+	for range nr {
+		p.free <- &round{batches: make([]batch, n)}
+	}
+	for i := range n {
+		w := &worker{id: i}
+		sink, flush := newSink(&w.out)
+		w.count.next = sink
+		w.flush = flush
+		w.dis = dissect.New(&w.count, opts.Dissect)
+		w.asm = reassembly.New(w.dis, cfg)
+		p.workers = append(p.workers, w)
+		p.work = append(p.work, make(chan *round, nr))
+	}
+	return p
+}
+
+// fail records the first error and stops the run.
+func (p *parallel) fail(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err == nil {
+		p.err = err
+		close(p.quit)
+	}
+}
+
+// failed reports whether the run was stopped by an error.
+func (p *parallel) failed() bool {
+	select {
+	case <-p.quit:
+		return true
+	default:
+		return false
+	}
+}
+
+// run reads src in the calling goroutine while the workers and the merger
+// run in their own.
+func (p *parallel) run(src PacketSource, out io.Writer) (Stats, error) {
+	var wg sync.WaitGroup
+	for i, w := range p.workers {
+		wg.Go(func() { w.run(p, p.work[i]) })
+	}
+	var mergeDone sync.WaitGroup
+	mergeDone.Go(func() { p.mergeRounds(out) })
+
+	var pk source.Packet
+	var seg netpkt.Segment
+	var readErr error
+	for !p.failed() {
+		if err := src.Next(&pk); err != nil {
+			if !errors.Is(err, io.EOF) {
+				readErr = err
+			}
+			break
+		}
+		if p.stats.Packets == 0 {
+			p.stats.First = pk.Time
+			if p.opts.Epoch != nil {
+				p.opts.Epoch(pk.Time)
+			}
+		}
+		p.stats.Packets++
+		p.stats.Last = pk.Time
+		p.last = pk.Number
+		err := netpkt.Decode(pk.LinkType, pk.Data, &seg)
+		switch {
+		case err == nil:
+			p.stats.TCP++
+			p.segment(&seg, pk.Number, pk.Time)
+		case errors.Is(err, netpkt.ErrNotTCP):
+		default:
+			p.stats.Malformed++
+		}
+	}
+	if !p.failed() {
+		p.flushAll(p.last, p.stats.Last)
+	}
+	if p.cur != nil {
+		p.dispatch()
+	}
+	for _, ch := range p.work {
+		close(ch)
+	}
+	close(p.merge)
+	wg.Wait()
+	mergeDone.Wait()
+
+	st := p.stats
+	for _, w := range p.workers {
+		addReassembly(&st.Reassembly, w.asm.Stats())
+		ds := w.dis.Stats()
+		st.Dissect.Conns += ds.Conns
+		st.Dissect.Midstream += ds.Midstream
+		st.Dissect.Frames += ds.Frames
+		st.Dissect.Messages += ds.Messages
+		st.Dissect.Anomalies += ds.Anomalies
+	}
+	if p.err != nil {
+		return st, p.err
+	}
+	return st, readErr
+}
+
+// addReassembly adds the counters of s to t.
+func addReassembly(t *reassembly.Stats, s reassembly.Stats) {
+	t.Conns += s.Conns
+	t.Active += s.Active
+	t.Packets += s.Packets
+	t.BytesDelivered += s.BytesDelivered
+	t.Gaps += s.Gaps
+	t.BytesLost += s.BytesLost
+	t.Retransmissions += s.Retransmissions
+	t.Evictions += s.Evictions
+	t.OutOfOrder += s.OutOfOrder
+	t.OldSegments += s.OldSegments
+	t.Ignored += s.Ignored
+	t.Buffered += s.Buffered
+	t.PeakBuffered += s.PeakBuffered
+}
+
+// push appends a command for worker w to the current round and returns it
+// for the caller to fill; its payload (copied) is payload.
+func (p *parallel) push(w uint8, kind cmdKind, payload []byte) *command {
+	if p.cur == nil {
+		p.cur = <-p.free
+	}
+	r := p.cur
+	b := &r.batches[w]
+	b.cmds = append(b.cmds, command{kind: kind, off: uint32(len(b.data)), n: uint32(len(payload))})
+	b.data = append(b.data, payload...)
+	r.route = append(r.route, w)
+	r.data += len(payload)
+	return &b.cmds[len(b.cmds)-1]
+}
+
+// pushed hands the current round over when it is full.
+func (p *parallel) pushed() {
+	if r := p.cur; len(r.route) >= roundCmds || r.data >= roundData {
+		p.dispatch()
+	}
+}
+
+// dispatch hands the current round to its workers and the merger.
+func (p *parallel) dispatch() {
+	r := p.cur
+	p.cur = nil
+	for i := range r.batches {
+		if len(r.batches[i].cmds) > 0 {
+			r.wg.Add(1)
+			p.work[i] <- r
+		}
+	}
+	p.merge <- r
+}
+
+// run processes the worker's batches of the rounds it receives.
+func (w *worker) run(p *parallel, in <-chan *round) {
+	for r := range in {
+		b := &r.batches[w.id]
+		if !p.failed() {
+			w.process(p, b)
+		}
+		r.wg.Done()
+	}
+}
+
+// process runs a batch's commands, rendering their output into b.out.
+func (w *worker) process(p *parallel, b *batch) {
+	w.out.b = b.out[:0]
+	b.ends = b.ends[:0]
+	var seg netpkt.Segment
+	for i := range b.cmds {
+		c := &b.cmds[i]
+		before := w.count.n
+		f := c.f
+		switch c.kind {
+		case cmdSegment:
+			src, dst := f.a, f.b
+			if !c.fromA {
+				src, dst = dst, src
+			}
+			seg = netpkt.Segment{
+				Src: src.Addr(), Dst: dst.Addr(), SrcPort: src.Port(), DstPort: dst.Port(),
+				Seq: c.seq, Ack: c.ack, Flags: c.flags, Window: c.window,
+				Payload: b.data[c.off : c.off+c.n : c.off+c.n], PayloadLen: int(c.plen),
+			}
+			w.asm.ProcessStream(&seg, c.pkt, c.ts, f.stream)
+		case cmdEnd:
+			w.asm.End(f.a, f.b, f.stream, c.reason, c.pkt, c.ts)
+		}
+		if w.count.n != before {
+			if err := w.dis.Err(); err != nil {
+				p.fail(fmt.Errorf("writing output: %w", err))
+				break
+			}
+			if err := w.flush(); err != nil {
+				p.fail(fmt.Errorf("writing output: %w", err))
+				break
+			}
+		}
+		b.ends = append(b.ends, len(w.out.b))
+	}
+	b.out = w.out.b
+	w.out.b = nil
+}
+
+// mergeRounds writes the rounds' output to out in command order and
+// recycles the rounds.
+func (p *parallel) mergeRounds(out io.Writer) {
+	bw := bufio.NewWriterSize(out, 256<<10)
+	var next [MaxWorkers]int // per worker: the next command of its batch
+	var from [MaxWorkers]int // per worker: where its next output starts
+	for r := range p.merge {
+		r.wg.Wait()
+		if !p.failed() {
+			clear(next[:len(r.batches)])
+			clear(from[:len(r.batches)])
+			if err := writeRound(bw, r, next[:], from[:]); err != nil {
+				p.fail(fmt.Errorf("writing output: %w", err))
+			}
+		}
+		r.reset()
+		p.free <- r
+	}
+	if !p.failed() {
+		if err := bw.Flush(); err != nil {
+			p.fail(fmt.Errorf("writing output: %w", err))
+		}
+	}
+}
+
+// writeRound writes r's output in command order, each run of consecutive
+// commands of one worker in one piece.
+func writeRound(w io.Writer, r *round, next, from []int) error {
+	run, runFrom, runTo := -1, 0, 0
+	for _, wk := range r.route {
+		k := int(wk)
+		b := &r.batches[k]
+		end := b.ends[next[k]]
+		next[k]++
+		if k != run {
+			if runTo > runFrom {
+				if _, err := w.Write(r.batches[run].out[runFrom:runTo]); err != nil {
+					return err
+				}
+			}
+			run, runFrom = k, from[k]
+		}
+		runTo = end
+		from[k] = end
+	}
+	if run >= 0 && runTo > runFrom {
+		if _, err := w.Write(r.batches[run].out[runFrom:runTo]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reset empties a round for reuse, dropping very large buffers.
+func (r *round) reset() {
+	r.route = r.route[:0]
+	r.data = 0
+	for i := range r.batches {
+		b := &r.batches[i]
+		clear(b.cmds) // drop references held by the segments' addresses
+		b.cmds = b.cmds[:0]
+		b.ends = b.ends[:0]
+		b.data = trim(b.data)
+		b.out = trim(b.out)
+	}
+}
+
+// trim returns b emptied, or nil when its capacity is above keepBuf.
+func trim(b []byte) []byte {
+	if cap(b) > keepBuf {
+		return nil
+	}
+	return b[:0]
+}
+
+// flowKey identifies a connection by its endpoints in a canonical order, like
+// the reassembler's key.
+type flowKey struct {
+	addr [2][16]byte
+	port [2]uint16
+}
+
+// flowKeyOf returns the key of seg's connection and whether seg's source is
+// the key's first endpoint.
+func flowKeyOf(seg *netpkt.Segment) (k flowKey, srcFirst bool) {
+	s, d := seg.Src.As16(), seg.Dst.As16()
+	// Lexicographic order of the 16-byte addresses, then of the ports.
+	sh, sl := binary.BigEndian.Uint64(s[:8]), binary.BigEndian.Uint64(s[8:])
+	dh, dl := binary.BigEndian.Uint64(d[:8]), binary.BigEndian.Uint64(d[8:])
+	srcFirst = sh < dh || sh == dh && (sl < dl || sl == dl && seg.SrcPort <= seg.DstPort)
+	if srcFirst {
+		k.addr = [2][16]byte{s, d}
+		k.port = [2]uint16{seg.SrcPort, seg.DstPort}
+	} else {
+		k.addr = [2][16]byte{d, s}
+		k.port = [2]uint16{seg.DstPort, seg.SrcPort}
+	}
+	return k, srcFirst
+}
+
+// worker returns the worker of the connection with key k among n: a hash of
+// the canonical key, so both directions of a connection agree.
+func (k *flowKey) worker(n int) uint8 {
+	h := uint64(k.port[0])<<16 | uint64(k.port[1])
+	for i := range k.addr {
+		for j := 0; j < 16; j += 8 {
+			h ^= uint64(k.addr[i][j]) | uint64(k.addr[i][j+1])<<8 | uint64(k.addr[i][j+2])<<16 | uint64(k.addr[i][j+3])<<24 |
+				uint64(k.addr[i][j+4])<<32 | uint64(k.addr[i][j+5])<<40 | uint64(k.addr[i][j+6])<<48 | uint64(k.addr[i][j+7])<<56
+			h *= 0x9e3779b97f4a7c15
+			h ^= h >> 29
+		}
+	}
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 32
+	return uint8(h % uint64(n))
+}
+
+// flow is the reader's record of one tracked connection: what decides the
+// connection's number and lifetime, as in the reassembler.
+type flow struct {
+	// a, b and stream are set when the flow is created and never change;
+	// workers read them through commands while the reader updates the
+	// fields after the padding, which keeps those writes off the cache lines
+	// the workers read.
+	a, b   netip.AddrPort // the first packet's source and destination
+	stream uint64
+	_      [64]byte
+
+	key    flowKey
+	worker uint8
+	// aSrcFirst is true when a is the key's first endpoint.
+	aSrcFirst bool
+	// aFirst is true when the reassembler's SideA is the key's first
+	// endpoint.
+	aFirst   bool
+	half     [2]flowHalf // by reassembly.Side
+	lastSeen time.Time
+	prev     *flow
+	next     *flow
+}
+
+// flowHalf is what the reassembler knows of one side's sequence numbers.
+type flowHalf struct {
+	known, isnKnown bool
+	isn             uint32
+}
+
+// sideOf returns the reassembly side of the endpoint that is (srcFirst) or
+// is not the key's first endpoint.
+func (f *flow) sideOf(srcFirst bool) reassembly.Side {
+	if srcFirst == f.aFirst {
+		return reassembly.SideA
+	}
+	return reassembly.SideB
+}
+
+// segment makes the commands for one TCP segment, deciding what the
+// reassembler's Process decides about the connection table.
+func (p *parallel) segment(seg *netpkt.Segment, pkt uint64, ts time.Time) {
+	p.maybeSweep(pkt, ts)
+	key, srcFirst := flowKeyOf(seg)
+	f := p.lastFlow
+	if f == nil || f.key != key {
+		f = p.flows[key]
+	}
+	if f != nil && ts.Sub(f.lastSeen) > p.idle {
+		p.end(f, reassembly.ClosedIdle, pkt, ts)
+		f = nil
+	}
+	pureSYN := seg.Flags&(netpkt.FlagSYN|netpkt.FlagACK|netpkt.FlagRST) == netpkt.FlagSYN
+	if f != nil && pureSYN {
+		if h := &f.half[f.sideOf(srcFirst)]; !h.isnKnown || h.isn != seg.Seq {
+			p.end(f, reassembly.ClosedReused, pkt, ts)
+			f = nil
+		}
+	}
+	if f == nil {
+		for len(p.flows) >= p.maxConns && p.tail != nil {
+			p.end(p.tail, reassembly.ClosedEvicted, pkt, ts)
+		}
+		f = p.newFlow(key, srcFirst, seg, ts)
+	} else {
+		p.touch(f, ts)
+	}
+	p.lastFlow = f
+	f.learn(f.sideOf(srcFirst), seg)
+	c := p.push(f.worker, cmdSegment, seg.Payload)
+	c.f, c.pkt, c.ts = f, pkt, ts
+	c.seq, c.ack, c.flags, c.window = seg.Seq, seg.Ack, seg.Flags, seg.Window
+	c.plen = uint32(min(max(seg.PayloadLen, 0), math.MaxUint32))
+	c.fromA = srcFirst == f.aSrcFirst
+	p.pushed()
+}
+
+// learn records what the reassembler learns from a segment of side about the
+// sides' initial sequence numbers.
+func (f *flow) learn(side reassembly.Side, seg *netpkt.Segment) {
+	h, peer := &f.half[side], &f.half[side.Other()]
+	if seg.Flags&netpkt.FlagSYN == 0 {
+		h.known = true
+		return
+	}
+	h.known = true
+	if !h.isnKnown {
+		h.isn, h.isnKnown = seg.Seq, true
+	}
+	if seg.Flags&netpkt.FlagACK != 0 && !peer.known {
+		peer.known = true
+		peer.isn, peer.isnKnown = seg.Ack-1, true
+	}
+}
+
+// newFlow starts tracking a connection whose first segment is seg.
+func (p *parallel) newFlow(key flowKey, srcFirst bool, seg *netpkt.Segment, ts time.Time) *flow {
+	f := new(flow) // never reused: commands in flight refer to it
+	srcIsA := seg.Flags&(netpkt.FlagSYN|netpkt.FlagACK) != netpkt.FlagSYN|netpkt.FlagACK
+	f.key = key
+	f.aFirst = srcFirst == srcIsA
+	f.a = netip.AddrPortFrom(seg.Src, seg.SrcPort)
+	f.b = netip.AddrPortFrom(seg.Dst, seg.DstPort)
+	f.aSrcFirst = srcFirst
+	f.stream = p.nextStream
+	p.nextStream++
+	f.worker = key.worker(len(p.workers))
+	f.lastSeen = ts
+	p.flows[key] = f
+	p.pushFront(f)
+	return f
+}
+
+// end tells f's worker to end it and stops tracking it.
+func (p *parallel) end(f *flow, reason reassembly.CloseReason, pkt uint64, ts time.Time) {
+	c := p.push(f.worker, cmdEnd, nil)
+	c.f, c.reason, c.pkt, c.ts = f, reason, pkt, ts
+	p.pushed()
+	if p.lastFlow == f {
+		p.lastFlow = nil
+	}
+	p.unlink(f)
+	delete(p.flows, f.key)
+}
+
+// maybeSweep expires idle connections like the reassembler's sweep: from
+// the least recently active, when capture time advanced by
+// reassembly.SweepInterval since the last walk.
+func (p *parallel) maybeSweep(pkt uint64, ts time.Time) {
+	if !p.sweepInit {
+		p.lastSweep, p.sweepInit = ts, true
+		return
+	}
+	if ts.Sub(p.lastSweep) < reassembly.SweepInterval {
+		return
+	}
+	p.lastSweep = ts
+	for f := p.tail; f != nil; {
+		if ts.Sub(f.lastSeen) <= p.idle {
+			break
+		}
+		prev := f.prev
+		p.end(f, reassembly.ClosedIdle, pkt, ts)
+		f = prev
+	}
+}
+
+// flushAll ends every tracked connection in stream order (the reassembler's
+// FlushAll at the end of the input).
+func (p *parallel) flushAll(pkt uint64, ts time.Time) {
+	all := make([]*flow, 0, len(p.flows))
+	for f := p.head; f != nil; f = f.next {
+		all = append(all, f)
+	}
+	slices.SortFunc(all, func(x, y *flow) int { return cmp.Compare(x.stream, y.stream) })
+	for _, f := range all {
+		p.end(f, reassembly.ClosedEOF, pkt, ts)
+	}
+}
+
+// touch records activity on f at ts.
+func (p *parallel) touch(f *flow, ts time.Time) {
+	if ts.After(f.lastSeen) {
+		f.lastSeen = ts
+	}
+	if p.head != f {
+		p.unlink(f)
+		p.pushFront(f)
+	}
+}
+
+// pushFront makes f the most recently active connection.
+func (p *parallel) pushFront(f *flow) {
+	f.prev, f.next = nil, p.head
+	if p.head != nil {
+		p.head.prev = f
+	} else {
+		p.tail = f
+	}
+	p.head = f
+}
+
+// unlink removes f from the LRU list.
+func (p *parallel) unlink(f *flow) {
+	if f.prev != nil {
+		f.prev.next = f.next
+	} else if p.head == f {
+		p.head = f.next
+	}
+	if f.next != nil {
+		f.next.prev = f.prev
+	} else if p.tail == f {
+		p.tail = f.prev
+	}
+	f.prev, f.next = nil, nil
+}

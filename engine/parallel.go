@@ -2,15 +2,12 @@ package engine
 
 import (
 	"bufio"
-	"cmp"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net/netip"
 	"runtime"
-	"slices"
 	"sync"
 	"time"
 
@@ -55,18 +52,18 @@ type SinkFactory func(w io.Writer) (sink dissect.Sink, flush func() error)
 // which is exactly what RunParallel does with one worker.
 //
 // The calling goroutine reads the packets, decodes their headers and keeps
-// the table of TCP connections: it numbers connections (tcp.stream) and
+// the table of TCP connections, a reassembly.Table like the one inside
+// reassembly.Assembler.Process: it numbers connections (tcp.stream) and
 // decides when they expire, are evicted or are replaced by a new connection
-// on the same addresses, exactly as reassembly.Assembler.Process does. Each
-// connection belongs to one worker, chosen by a hash of its addresses; the
-// worker has its own reassembler and dissector, which follow the reader's
-// decisions (reassembly.Assembler.ProcessStream and End), and renders its
-// records into memory. The reader hands packets to the workers in rounds,
-// copying their payloads into reusable buffers, and a merger goroutine
-// writes each round's output to out in packet order, with the records of
-// one packet in the order Run emits them (idle expiries, then the packet's
-// own connection, evictions, the packet itself; at the end of the input,
-// connections in stream order).
+// on the same addresses. Each connection belongs to one worker, chosen by a
+// hash of its addresses; the worker has its own reassembler and dissector,
+// which follow the reader's decisions (reassembly.Assembler.ProcessStream
+// and End), and renders its records into memory. The reader hands packets
+// to the workers in rounds, copying their payloads into reusable buffers,
+// and a merger goroutine writes each round's output to out in packet order,
+// with the records of one packet in the order Run emits them (idle
+// expiries, then the packet's own connection, evictions, the packet itself;
+// at the end of the input, connections in stream order).
 //
 // opts.Epoch, when set, is called from the calling goroutine with the first
 // packet's time before any record is emitted; it may configure every
@@ -162,17 +159,10 @@ type parallel struct {
 	quit chan struct{} // closed on the first error
 
 	// Reader state.
-	flows      map[flowKey]*flow
-	lastFlow   *flow // the flow of the previous segment, if still tracked
-	head, tail *flow // LRU list, most recently active first
-	nextStream uint64
-	sweepInit  bool
-	lastSweep  time.Time
-	maxConns   int
-	idle       time.Duration
-	cur        *round
-	stats      Stats
-	last       uint64
+	table *reassembly.Table[flow]
+	cur   *round
+	stats Stats
+	last  uint64
 }
 
 // worker owns the connections hashed to it.
@@ -213,14 +203,8 @@ func newParallel(n int, newSink SinkFactory, opts Options) *parallel {
 		cfg.MaxBufferedTotal = reassembly.DefaultMaxBufferedTotal
 	}
 	cfg.MaxBufferedTotal = max(cfg.MaxBufferedTotal/int64(n), 1)
-	def := reassembly.DefaultConfig()
-	p := &parallel{
-		opts:     opts,
-		quit:     make(chan struct{}),
-		flows:    make(map[flowKey]*flow),
-		maxConns: cmp.Or(max(opts.Reassembly.MaxConns, 0), def.MaxConns),
-		idle:     cmp.Or(max(opts.Reassembly.IdleTimeout, 0), def.IdleTimeout),
-	}
+	p := &parallel{opts: opts, quit: make(chan struct{})}
+	p.table = reassembly.NewTable(opts.Reassembly, (*flowEnder)(p))
 	nr := roundsPerWorker * n
 	p.free = make(chan *round, nr)
 	p.merge = make(chan *round, nr)
@@ -300,7 +284,7 @@ func (p *parallel) run(src PacketSource, out io.Writer) (Stats, error) {
 		}
 	}
 	if !p.failed() {
-		p.flushAll(p.last, p.stats.Last)
+		p.table.EndAll(p.last, p.stats.Last)
 	}
 	if p.cur != nil {
 		p.dispatch()
@@ -506,50 +490,8 @@ func trim(b []byte) []byte {
 	return b[:0]
 }
 
-// flowKey identifies a connection by its endpoints in a canonical order, like
-// the reassembler's key.
-type flowKey struct {
-	addr [2][16]byte
-	port [2]uint16
-}
-
-// flowKeyOf returns the key of seg's connection and whether seg's source is
-// the key's first endpoint.
-func flowKeyOf(seg *netpkt.Segment) (k flowKey, srcFirst bool) {
-	s, d := seg.Src.As16(), seg.Dst.As16()
-	// Lexicographic order of the 16-byte addresses, then of the ports.
-	sh, sl := binary.BigEndian.Uint64(s[:8]), binary.BigEndian.Uint64(s[8:])
-	dh, dl := binary.BigEndian.Uint64(d[:8]), binary.BigEndian.Uint64(d[8:])
-	srcFirst = sh < dh || sh == dh && (sl < dl || sl == dl && seg.SrcPort <= seg.DstPort)
-	if srcFirst {
-		k.addr = [2][16]byte{s, d}
-		k.port = [2]uint16{seg.SrcPort, seg.DstPort}
-	} else {
-		k.addr = [2][16]byte{d, s}
-		k.port = [2]uint16{seg.DstPort, seg.SrcPort}
-	}
-	return k, srcFirst
-}
-
-// worker returns the worker of the connection with key k among n: a hash of
-// the canonical key, so both directions of a connection agree.
-func (k *flowKey) worker(n int) uint8 {
-	h := uint64(k.port[0])<<16 | uint64(k.port[1])
-	for i := range k.addr {
-		for j := 0; j < 16; j += 8 {
-			h ^= uint64(k.addr[i][j]) | uint64(k.addr[i][j+1])<<8 | uint64(k.addr[i][j+2])<<16 | uint64(k.addr[i][j+3])<<24 |
-				uint64(k.addr[i][j+4])<<32 | uint64(k.addr[i][j+5])<<40 | uint64(k.addr[i][j+6])<<48 | uint64(k.addr[i][j+7])<<56
-			h *= 0x9e3779b97f4a7c15
-			h ^= h >> 29
-		}
-	}
-	h *= 0xbf58476d1ce4e5b9
-	h ^= h >> 32
-	return uint8(h % uint64(n))
-}
-
-// flow is the reader's record of one tracked connection: what decides the
-// connection's number and lifetime, as in the reassembler.
+// flow is the reader's record of one tracked connection, an element of its
+// connection table.
 type flow struct {
 	// a, b and stream are set when the flow is created and never change;
 	// workers read them through commands while the reader updates the
@@ -559,188 +501,42 @@ type flow struct {
 	stream uint64
 	_      [64]byte
 
-	key    flowKey
+	reassembly.Entry[flow]
 	worker uint8
-	// aSrcFirst is true when a is the key's first endpoint.
-	aSrcFirst bool
-	// aFirst is true when the reassembler's SideA is the key's first
-	// endpoint.
-	aFirst   bool
-	half     [2]flowHalf // by reassembly.Side
-	lastSeen time.Time
-	prev     *flow
-	next     *flow
+	// aSide is the side of a, the first packet's source.
+	aSide reassembly.Side
 }
 
-// flowHalf is what the reassembler knows of one side's sequence numbers.
-type flowHalf struct {
-	known, isnKnown bool
-	isn             uint32
-}
-
-// sideOf returns the reassembly side of the endpoint that is (srcFirst) or
-// is not the key's first endpoint.
-func (f *flow) sideOf(srcFirst bool) reassembly.Side {
-	if srcFirst == f.aFirst {
-		return reassembly.SideA
-	}
-	return reassembly.SideB
-}
-
-// segment makes the commands for one TCP segment, deciding what the
-// reassembler's Process decides about the connection table.
+// segment makes the commands for one TCP segment; the connection table
+// decides, as the reassembler's Process does, which connection it belongs
+// to and which connections end before it.
 func (p *parallel) segment(seg *netpkt.Segment, pkt uint64, ts time.Time) {
-	p.maybeSweep(pkt, ts)
-	key, srcFirst := flowKeyOf(seg)
-	f := p.lastFlow
-	if f == nil || f.key != key {
-		f = p.flows[key]
-	}
-	if f != nil && ts.Sub(f.lastSeen) > p.idle {
-		p.end(f, reassembly.ClosedIdle, pkt, ts)
-		f = nil
-	}
-	pureSYN := seg.Flags&(netpkt.FlagSYN|netpkt.FlagACK|netpkt.FlagRST) == netpkt.FlagSYN
-	if f != nil && pureSYN {
-		if h := &f.half[f.sideOf(srcFirst)]; !h.isnKnown || h.isn != seg.Seq {
-			p.end(f, reassembly.ClosedReused, pkt, ts)
-			f = nil
-		}
-	}
+	f, side := p.table.Track(seg, pkt, ts)
 	if f == nil {
-		for len(p.flows) >= p.maxConns && p.tail != nil {
-			p.end(p.tail, reassembly.ClosedEvicted, pkt, ts)
-		}
-		f = p.newFlow(key, srcFirst, seg, ts)
-	} else {
-		p.touch(f, ts)
+		f = new(flow) // never reused: commands in flight refer to it
+		side = p.table.Add(f, &f.Entry, seg, pkt, ts)
+		f.a = netip.AddrPortFrom(seg.Src, seg.SrcPort)
+		f.b = netip.AddrPortFrom(seg.Dst, seg.DstPort)
+		f.stream = f.Stream()
+		f.worker = uint8(f.Hash() % uint64(len(p.workers)))
+		f.aSide = side
 	}
-	p.lastFlow = f
-	f.learn(f.sideOf(srcFirst), seg)
+	f.Learn(side, seg)
 	c := p.push(f.worker, cmdSegment, seg.Payload)
 	c.f, c.pkt, c.ts = f, pkt, ts
 	c.seq, c.ack, c.flags, c.window = seg.Seq, seg.Ack, seg.Flags, seg.Window
 	c.plen = uint32(min(max(seg.PayloadLen, 0), math.MaxUint32))
-	c.fromA = srcFirst == f.aSrcFirst
+	c.fromA = side == f.aSide
 	p.pushed()
 }
 
-// learn records what the reassembler learns from a segment of side about the
-// sides' initial sequence numbers.
-func (f *flow) learn(side reassembly.Side, seg *netpkt.Segment) {
-	h, peer := &f.half[side], &f.half[side.Other()]
-	if seg.Flags&netpkt.FlagSYN == 0 {
-		h.known = true
-		return
-	}
-	h.known = true
-	if !h.isnKnown {
-		h.isn, h.isnKnown = seg.Seq, true
-	}
-	if seg.Flags&netpkt.FlagACK != 0 && !peer.known {
-		peer.known = true
-		peer.isn, peer.isnKnown = seg.Ack-1, true
-	}
-}
+// flowEnder is the reader as the Ender of its connection table.
+type flowEnder parallel
 
-// newFlow starts tracking a connection whose first segment is seg.
-func (p *parallel) newFlow(key flowKey, srcFirst bool, seg *netpkt.Segment, ts time.Time) *flow {
-	f := new(flow) // never reused: commands in flight refer to it
-	srcIsA := seg.Flags&(netpkt.FlagSYN|netpkt.FlagACK) != netpkt.FlagSYN|netpkt.FlagACK
-	f.key = key
-	f.aFirst = srcFirst == srcIsA
-	f.a = netip.AddrPortFrom(seg.Src, seg.SrcPort)
-	f.b = netip.AddrPortFrom(seg.Dst, seg.DstPort)
-	f.aSrcFirst = srcFirst
-	f.stream = p.nextStream
-	p.nextStream++
-	f.worker = key.worker(len(p.workers))
-	f.lastSeen = ts
-	p.flows[key] = f
-	p.pushFront(f)
-	return f
-}
-
-// end tells f's worker to end it and stops tracking it.
-func (p *parallel) end(f *flow, reason reassembly.CloseReason, pkt uint64, ts time.Time) {
+// EndConn implements reassembly.Ender: it tells f's worker to end it.
+func (e *flowEnder) EndConn(f *flow, reason reassembly.CloseReason, pkt uint64, ts time.Time) {
+	p := (*parallel)(e)
 	c := p.push(f.worker, cmdEnd, nil)
 	c.f, c.reason, c.pkt, c.ts = f, reason, pkt, ts
 	p.pushed()
-	if p.lastFlow == f {
-		p.lastFlow = nil
-	}
-	p.unlink(f)
-	delete(p.flows, f.key)
-}
-
-// maybeSweep expires idle connections like the reassembler's sweep: from
-// the least recently active, when capture time advanced by
-// reassembly.SweepInterval since the last walk.
-func (p *parallel) maybeSweep(pkt uint64, ts time.Time) {
-	if !p.sweepInit {
-		p.lastSweep, p.sweepInit = ts, true
-		return
-	}
-	if ts.Sub(p.lastSweep) < reassembly.SweepInterval {
-		return
-	}
-	p.lastSweep = ts
-	for f := p.tail; f != nil; {
-		if ts.Sub(f.lastSeen) <= p.idle {
-			break
-		}
-		prev := f.prev
-		p.end(f, reassembly.ClosedIdle, pkt, ts)
-		f = prev
-	}
-}
-
-// flushAll ends every tracked connection in stream order (the reassembler's
-// FlushAll at the end of the input).
-func (p *parallel) flushAll(pkt uint64, ts time.Time) {
-	all := make([]*flow, 0, len(p.flows))
-	for f := p.head; f != nil; f = f.next {
-		all = append(all, f)
-	}
-	slices.SortFunc(all, func(x, y *flow) int { return cmp.Compare(x.stream, y.stream) })
-	for _, f := range all {
-		p.end(f, reassembly.ClosedEOF, pkt, ts)
-	}
-}
-
-// touch records activity on f at ts.
-func (p *parallel) touch(f *flow, ts time.Time) {
-	if ts.After(f.lastSeen) {
-		f.lastSeen = ts
-	}
-	if p.head != f {
-		p.unlink(f)
-		p.pushFront(f)
-	}
-}
-
-// pushFront makes f the most recently active connection.
-func (p *parallel) pushFront(f *flow) {
-	f.prev, f.next = nil, p.head
-	if p.head != nil {
-		p.head.prev = f
-	} else {
-		p.tail = f
-	}
-	p.head = f
-}
-
-// unlink removes f from the LRU list.
-func (p *parallel) unlink(f *flow) {
-	if f.prev != nil {
-		f.prev.next = f.next
-	} else if p.head == f {
-		p.head = f.next
-	}
-	if f.next != nil {
-		f.next.prev = f.prev
-	} else if p.tail == f {
-		p.tail = f.prev
-	}
-	f.prev, f.next = nil, nil
 }

@@ -1,49 +1,15 @@
 package reassembly
 
 import (
-	"bytes"
-	"cmp"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/wsdissect/wsdissect/netpkt"
 )
 
-// SweepInterval is how much capture time must pass between two walks of the
-// idle list (Config.IdleTimeout): Process walks it at the first packet whose
-// time is at least SweepInterval after the previous walk (or, for the first
-// walk, after the first packet). A caller managing the connection table
-// itself (see ProcessStream) uses it to walk its table at the same packets.
-const SweepInterval = time.Second
-
 // maxSegLen bounds the payload length a segment may claim, keeping sequence
 // arithmetic (32-bit signed differences) meaningful for absurd header values.
 const maxSegLen = 1 << 30
-
-// connKey identifies a connection by its two endpoints in a canonical order
-// (lower address/port first), so both directions map to one key. It is a
-// comparable fixed-size value: map lookups with it do not allocate.
-type connKey struct {
-	addr [2][16]byte
-	port [2]uint16
-}
-
-// makeKey returns the key of seg's connection and whether seg's source is the
-// key's first endpoint.
-func makeKey(seg *netpkt.Segment) (k connKey, srcFirst bool) {
-	s, d := seg.Src.As16(), seg.Dst.As16()
-	c := bytes.Compare(s[:], d[:])
-	srcFirst = c < 0 || (c == 0 && seg.SrcPort <= seg.DstPort)
-	if srcFirst {
-		k.addr = [2][16]byte{s, d}
-		k.port = [2]uint16{seg.SrcPort, seg.DstPort}
-	} else {
-		k.addr = [2][16]byte{d, s}
-		k.port = [2]uint16{seg.DstPort, seg.SrcPort}
-	}
-	return k, srcFirst
-}
 
 // Assembler rebuilds the byte streams of TCP connections. It is not safe for
 // concurrent use, and handlers must not call back into it.
@@ -66,18 +32,14 @@ type Assembler struct {
 	factory Factory
 	cfg     Config
 
-	conns map[connKey]*conn
-	// head is the most recently active tracked connection, tail the least.
-	head, tail *conn
-	// bufHead is the connection that has been buffering out-of-order data
-	// the longest; bufTail the one that started most recently.
-	bufHead, bufTail *conn
+	// table maps segments to connections and decides when they end.
+	table Table[conn]
+	// buffering lists the connections that buffer out-of-order data, the one
+	// that has been buffering the longest first.
+	buffering list[conn]
 
-	nextStream uint64
-	lastSweep  time.Time
-	sweepInit  bool
-	buffered   int64
-	stats      Stats
+	buffered int64
+	stats    Stats
 
 	// free holds piece buffers of capacity poolBufCap for reuse.
 	free [][]byte
@@ -94,11 +56,9 @@ type Assembler struct {
 // New returns an Assembler that asks f for a Handler for every new
 // connection. Zero fields of cfg take their defaults (see Config).
 func New(f Factory, cfg Config) *Assembler {
-	return &Assembler{
-		factory: f,
-		cfg:     cfg.withDefaults(),
-		conns:   make(map[connKey]*conn),
-	}
+	a := &Assembler{factory: f, cfg: cfg.withDefaults()}
+	a.table.init(a.cfg, (*connEnder)(a))
+	return a
 }
 
 // Stats returns the assembler's counters.
@@ -112,60 +72,25 @@ func (a *Assembler) Stats() Stats {
 // ts. seg.Payload is only valid during the call: whatever must be buffered is
 // copied. In-order data is handed to the Handler straight from seg.Payload.
 func (a *Assembler) Process(seg *netpkt.Segment, pkt uint64, ts time.Time) {
-	a.process(seg, pkt, ts, false, 0)
-}
-
-// process is Process; with external set the connection table is managed by
-// the caller (see ProcessStream): no idle sweep, expiry, reuse detection or
-// eviction happens here, and a new connection gets number stream.
-func (a *Assembler) process(seg *netpkt.Segment, pkt uint64, ts time.Time, external bool, stream uint64) {
 	if seg == nil {
 		return
 	}
 	a.stats.Packets++
-	if !external {
-		a.maybeSweep(pkt, ts)
-	}
-
-	key, srcFirst := makeKey(seg)
-	c := a.conns[key]
-	if external {
-		if c != nil && c.info.Stream != stream {
-			// The caller ends connections before reusing their addresses;
-			// this only guards against a caller that did not.
-			a.endRemove(c, ClosedReused, pkt, ts)
-			c = nil
-		}
-	} else {
-		pureSYN := seg.Flags&(netpkt.FlagSYN|netpkt.FlagACK|netpkt.FlagRST) == netpkt.FlagSYN
-		if c != nil && ts.Sub(c.lastSeen) > a.cfg.IdleTimeout {
-			a.expire(c, pkt, ts)
-			c = nil
-		}
-		if c != nil && pureSYN && c.isReuse(c.sideOf(srcFirst), seg.Seq) {
-			if !c.closed {
-				a.end(c, ClosedReused, GapReused, pkt, ts)
-			}
-			a.remove(c)
-			c = nil
-		}
-	}
+	c, side := a.table.Track(seg, pkt, ts)
 	if c == nil {
-		if !external {
-			for len(a.conns) >= a.cfg.MaxConns && a.tail != nil {
-				a.evict(a.tail, pkt, ts)
-			}
-			stream = a.nextStream
-		}
-		c = a.newConn(key, srcFirst, seg, pkt, ts, stream)
-	} else {
-		a.touch(c, ts)
+		c = new(conn)
+		side = a.table.Add(c, &c.Entry, seg, pkt, ts)
+		a.newConn(c, side, seg, pkt, ts)
 	}
+	a.handle(c, side, seg, pkt, ts)
+}
+
+// handle processes seg, a segment of c from side.
+func (a *Assembler) handle(c *conn, side Side, seg *netpkt.Segment, pkt uint64, ts time.Time) {
 	if c.closed {
 		a.stats.Ignored++
 		return
 	}
-	side := c.sideOf(srcFirst)
 	if c.stopped {
 		a.stats.Ignored++
 	} else {
@@ -181,50 +106,20 @@ func (a *Assembler) process(seg *netpkt.Segment, pkt uint64, ts time.Time, exter
 // of stream number. All connection state, tombstones included, is dropped;
 // stream numbers continue if Process is called again.
 func (a *Assembler) FlushAll(pkt uint64, ts time.Time) {
-	open := make([]*conn, 0, a.stats.Active)
-	for c := a.head; c != nil; c = c.next {
-		if !c.closed {
-			open = append(open, c)
-		}
-	}
-	slices.SortFunc(open, func(x, y *conn) int { return cmp.Compare(x.info.Stream, y.info.Stream) })
-	for _, c := range open {
-		a.end(c, ClosedEOF, GapEOF, pkt, ts)
-	}
-	clear(a.conns)
-	for c := a.head; c != nil; {
-		next := c.next
-		c.prev, c.next = nil, nil
-		c = next
-	}
-	a.head, a.tail = nil, nil
-	a.bufHead, a.bufTail = nil, nil
-	a.sweepInit = false
+	a.table.EndAll(pkt, ts)
 }
 
-// newConn starts tracking a connection whose first packet is seg, numbered
-// stream.
-func (a *Assembler) newConn(key connKey, srcFirst bool, seg *netpkt.Segment, pkt uint64, ts time.Time, stream uint64) *conn {
-	// SideA is the SYN sender, the SYN-ACK receiver, or else the first
-	// packet's source.
-	srcIsA := seg.Flags&(netpkt.FlagSYN|netpkt.FlagACK) != netpkt.FlagSYN|netpkt.FlagACK
-	c := &conn{key: key, lastSeen: ts, aFirst: srcFirst == srcIsA}
-	src := netip.AddrPortFrom(seg.Src, seg.SrcPort)
-	dst := netip.AddrPortFrom(seg.Dst, seg.DstPort)
-	if srcIsA {
-		c.info.Addr = [2]netip.AddrPort{src, dst}
-	} else {
-		c.info.Addr = [2]netip.AddrPort{dst, src}
-	}
-	c.info.SawSYN = seg.Flags&(netpkt.FlagSYN|netpkt.FlagACK|netpkt.FlagRST) == netpkt.FlagSYN
-	c.info.Stream = stream
+// newConn sets up c, just added to the table, for the connection whose first
+// packet is seg, sent from side.
+func (a *Assembler) newConn(c *conn, side Side, seg *netpkt.Segment, pkt uint64, ts time.Time) {
+	c.info.Addr[side] = netip.AddrPortFrom(seg.Src, seg.SrcPort)
+	c.info.Addr[side.Other()] = netip.AddrPortFrom(seg.Dst, seg.DstPort)
+	c.info.SawSYN = pureSYN(seg)
+	c.info.Stream = c.Stream()
 	c.info.FirstPacket = pkt
 	c.info.FirstTime = ts
-	a.nextStream = max(a.nextStream, stream+1)
 	a.stats.Conns++
 	a.stats.Active++
-	a.conns[key] = c
-	a.pushFront(c)
 	if a.factory != nil {
 		c.h = a.factory.NewConn(&c.info)
 	}
@@ -232,7 +127,6 @@ func (a *Assembler) newConn(key connKey, srcFirst bool, seg *netpkt.Segment, pkt
 		c.h = discard{}
 		c.stopped = true
 	}
-	return c
 }
 
 // processSegment handles a segment of an open connection whose handler still
@@ -241,18 +135,15 @@ func (a *Assembler) newConn(key connKey, srcFirst bool, seg *netpkt.Segment, pkt
 func (a *Assembler) processSegment(c *conn, side Side, seg *netpkt.Segment, pkt uint64, ts time.Time) {
 	h, peer := &c.half[side], &c.half[side.Other()]
 	syn := seg.Flags&netpkt.FlagSYN != 0
+	c.Learn(side, seg)
 
 	// Where the side's stream starts.
 	if syn {
 		if !h.known {
 			h.known, h.nextSeq, h.nextOff = true, seg.Seq+1, 0
 		}
-		if !h.isnKnown {
-			h.isn, h.isnKnown = seg.Seq, true
-		}
 		if seg.Flags&netpkt.FlagACK != 0 && !peer.known {
 			peer.known, peer.nextSeq, peer.nextOff = true, seg.Ack, 0
-			peer.isn, peer.isnKnown = seg.Ack-1, true
 		}
 	} else if !h.known {
 		h.known, h.nextSeq, h.nextOff = true, seg.Seq, 0
@@ -566,7 +457,7 @@ func (a *Assembler) enforceLimits(c *conn, side Side, pkt uint64, ts time.Time) 
 	for a.buffered > a.cfg.MaxBufferedTotal {
 		v, s := c, side
 		if c.stopped || c.buffered == 0 {
-			v = a.bufHead
+			v = a.buffering.front()
 			if v == nil {
 				break
 			}
@@ -659,40 +550,36 @@ func (a *Assembler) release(c *conn) {
 	}
 }
 
-// expire closes a connection (or drops a tombstone) idle for longer than the
-// idle timeout.
-func (a *Assembler) expire(c *conn, pkt uint64, ts time.Time) {
-	a.end(c, ClosedIdle, GapIdle, pkt, ts)
-	a.remove(c)
+// connEnder is the Assembler as the Ender of its connection table.
+type connEnder Assembler
+
+// EndConn implements Ender: it ends c (unless it is a tombstone) as the
+// table decided.
+func (e *connEnder) EndConn(c *conn, reason CloseReason, pkt uint64, ts time.Time) {
+	(*Assembler)(e).endConn(c, reason, pkt, ts)
 }
 
-// evict drops the least recently active connection from a full table.
-func (a *Assembler) evict(c *conn, pkt uint64, ts time.Time) {
+// endConn ends c (unless it is a tombstone) for reason, as it leaves the
+// connection table. An open connection evicted from a full table is counted
+// in Stats.Evictions.
+func (a *Assembler) endConn(c *conn, reason CloseReason, pkt uint64, ts time.Time) {
 	if !c.closed {
-		a.stats.Evictions++
-		a.end(c, ClosedEvicted, GapEvicted, pkt, ts)
-	}
-	a.remove(c)
-}
-
-// maybeSweep expires idle connections, walking from the least recently
-// active, when capture time advanced by SweepInterval since the last walk.
-func (a *Assembler) maybeSweep(pkt uint64, ts time.Time) {
-	if !a.sweepInit {
-		a.lastSweep, a.sweepInit = ts, true
-		return
-	}
-	if ts.Sub(a.lastSweep) < SweepInterval {
-		return
-	}
-	a.lastSweep = ts
-	for c := a.tail; c != nil; {
-		if ts.Sub(c.lastSeen) <= a.cfg.IdleTimeout {
-			break
+		gap := GapEOF
+		switch reason {
+		case ClosedReused:
+			gap = GapReused
+		case ClosedIdle:
+			gap = GapIdle
+		case ClosedEvicted:
+			gap = GapEvicted
+			a.stats.Evictions++
+		case ClosedRST:
+			gap = GapReset
 		}
-		prev := c.prev
-		a.expire(c, pkt, ts)
-		c = prev
+		a.end(c, reason, gap, pkt, ts)
+	}
+	if c.buffered > 0 {
+		a.release(c)
 	}
 }
 
@@ -711,78 +598,9 @@ func (a *Assembler) addBuffered(c *conn, side Side, delta int64) {
 	}
 	switch {
 	case was == 0 && c.buffered > 0:
-		c.bprev, c.bnext = a.bufTail, nil
-		if a.bufTail != nil {
-			a.bufTail.bnext = c
-		} else {
-			a.bufHead = c
-		}
-		a.bufTail = c
+		a.buffering.pushBack(&c.buf, c)
 	case was > 0 && c.buffered == 0:
-		a.unlinkBuffering(c)
-	}
-}
-
-// unlinkBuffering removes c from the list of buffering connections.
-func (a *Assembler) unlinkBuffering(c *conn) {
-	if c.bprev != nil {
-		c.bprev.bnext = c.bnext
-	} else if a.bufHead == c {
-		a.bufHead = c.bnext
-	}
-	if c.bnext != nil {
-		c.bnext.bprev = c.bprev
-	} else if a.bufTail == c {
-		a.bufTail = c.bprev
-	}
-	c.bprev, c.bnext = nil, nil
-}
-
-// pushFront puts c at the most recently active end of the LRU list.
-func (a *Assembler) pushFront(c *conn) {
-	c.prev, c.next = nil, a.head
-	if a.head != nil {
-		a.head.prev = c
-	} else {
-		a.tail = c
-	}
-	a.head = c
-}
-
-// unlink removes c from the LRU list.
-func (a *Assembler) unlink(c *conn) {
-	if c.prev != nil {
-		c.prev.next = c.next
-	} else if a.head == c {
-		a.head = c.next
-	}
-	if c.next != nil {
-		c.next.prev = c.prev
-	} else if a.tail == c {
-		a.tail = c.prev
-	}
-	c.prev, c.next = nil, nil
-}
-
-// touch records activity on c at ts.
-func (a *Assembler) touch(c *conn, ts time.Time) {
-	if ts.After(c.lastSeen) {
-		c.lastSeen = ts
-	}
-	if a.head != c {
-		a.unlink(c)
-		a.pushFront(c)
-	}
-}
-
-// remove drops c from the table.
-func (a *Assembler) remove(c *conn) {
-	a.unlink(c)
-	if c.buffered > 0 {
-		a.release(c)
-	}
-	if a.conns[c.key] == c {
-		delete(a.conns, c.key)
+		a.buffering.remove(&c.buf)
 	}
 }
 

@@ -22,40 +22,20 @@ const (
 const pieceOverhead = int64(unsafe.Sizeof(piece{}))
 
 // conn is one tracked connection; once closed it remains as a tombstone until
-// idle, so late packets do not start a new stream.
+// idle, so late packets do not start a new stream. Its Entry keeps its place
+// in the assembler's connection table.
 type conn struct {
-	key  connKey
+	Entry[conn]
 	info ConnInfo
 	h    Handler
-	// aFirst is true when SideA is the key's first endpoint.
-	aFirst bool
-	half   [2]half
+	half [2]half
 
-	lastSeen   time.Time
-	prev, next *conn // LRU list
-	// bprev and bnext link the connections that buffer out-of-order data.
-	bprev, bnext *conn
-	buffered     int64
+	// buf links the connections that buffer out-of-order data.
+	buf      links[conn]
+	buffered int64
 
 	closed  bool // Close was called; this is a tombstone
 	stopped bool // the handler wants no more data
-}
-
-// sideOf returns the side of the endpoint that is (srcFirst) or is not the
-// key's first endpoint.
-func (c *conn) sideOf(srcFirst bool) Side {
-	if srcFirst == c.aFirst {
-		return SideA
-	}
-	return SideB
-}
-
-// isReuse reports whether a pure SYN with sequence number seq from side starts
-// a new connection: it does unless it repeats the SYN already seen from that
-// side.
-func (c *conn) isReuse(side Side, seq uint32) bool {
-	h := &c.half[side]
-	return !h.isnKnown || h.isn != seq
 }
 
 // oldestSide returns the side holding the earliest buffered packet.
@@ -72,17 +52,19 @@ func (c *conn) oldestSide() Side {
 	return SideA
 }
 
-// half is the state of one direction of a connection.
+// half is the state of one direction of a connection. Its flags share one
+// word with nextSeq, keeping conn within a smaller allocation size class.
 type half struct {
 	// known is set once the stream's start is known; nextSeq is then the
 	// sequence number of offset nextOff, the next byte to deliver.
-	known   bool
-	nextSeq uint32
-	nextOff uint64
-
-	// isn is the side's initial sequence number, when a SYN showed it.
-	isn      uint32
-	isnKnown bool
+	known bool
+	// ackKnown is set once acked holds what the peer acknowledged.
+	ackKnown bool
+	// finKnown is set once finOff holds the FIN's offset; finDone once the
+	// stream reached it.
+	finKnown, finDone bool
+	nextSeq           uint32
+	nextOff           uint64
 
 	// pieces[head:] are the buffered out-of-order pieces, sorted and not
 	// overlapping, all at or after nextOff.
@@ -96,14 +78,12 @@ type half struct {
 	ringLen int
 
 	// acked is the highest offset the peer acknowledged.
-	acked    uint64
-	ackKnown bool
+	acked uint64
 
-	// The FIN: its offset, packet, and whether the stream reached it.
-	finKnown, finDone bool
-	finOff            uint64
-	finPkt            uint64
-	finTime           time.Time
+	// The FIN: its offset, packet and time.
+	finOff  uint64
+	finPkt  uint64
+	finTime time.Time
 }
 
 // rel returns the stream offset of sequence number seq, using a 32-bit signed

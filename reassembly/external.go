@@ -7,12 +7,12 @@ import (
 	"github.com/wsdissect/wsdissect/netpkt"
 )
 
-// ProcessStream is Process for an assembler whose connection table is
-// managed by the caller, as the engine's parallel runner does: one reader
-// decides, for all its workers, which packets open a connection and which
-// number it gets, and when connections expire, are evicted or are replaced
-// by a new connection on the same addresses; each worker's Assembler follows
-// those decisions.
+// ProcessStream is Process for an assembler whose connection table follows
+// the decisions of a Table the caller keeps, as the engine's parallel runner
+// does: one reader's Table decides, for all its workers, which packets open
+// a connection and which number it gets, and when connections expire, are
+// evicted or are replaced by a new connection on the same addresses; each
+// worker's Assembler follows those decisions (Table.Follow).
 //
 // ProcessStream processes seg as part of connection number stream: if no
 // connection with seg's addresses is tracked, it starts one with that number
@@ -23,7 +23,17 @@ import (
 // this). An Assembler should be driven either by Process or by
 // ProcessStream and End, not both.
 func (a *Assembler) ProcessStream(seg *netpkt.Segment, pkt uint64, ts time.Time, stream uint64) {
-	a.process(seg, pkt, ts, true, stream)
+	if seg == nil {
+		return
+	}
+	a.stats.Packets++
+	c, side := a.table.Follow(seg, pkt, ts, stream)
+	if c == nil {
+		c = new(conn)
+		side = a.table.AddNumbered(c, &c.Entry, seg, pkt, ts, stream)
+		a.newConn(c, side, seg, pkt, ts)
+	}
+	a.handle(c, side, seg, pkt, ts)
 }
 
 // End ends the tracked connection numbered stream between the endpoints x
@@ -36,38 +46,5 @@ func (a *Assembler) ProcessStream(seg *netpkt.Segment, pkt uint64, ts time.Time,
 // dropped. Nothing happens when no connection numbered stream is tracked for
 // those endpoints.
 func (a *Assembler) End(x, y netip.AddrPort, stream uint64, reason CloseReason, pkt uint64, ts time.Time) {
-	seg := netpkt.Segment{Src: x.Addr(), Dst: y.Addr(), SrcPort: x.Port(), DstPort: y.Port()}
-	key, _ := makeKey(&seg)
-	c := a.conns[key]
-	if c == nil || c.info.Stream != stream {
-		return
-	}
-	switch reason {
-	case ClosedIdle:
-		a.expire(c, pkt, ts)
-	case ClosedEvicted:
-		a.evict(c, pkt, ts)
-	default:
-		a.endRemove(c, reason, pkt, ts)
-	}
-}
-
-// endRemove ends c (unless it is a tombstone) for reason and drops it from
-// the table.
-func (a *Assembler) endRemove(c *conn, reason CloseReason, pkt uint64, ts time.Time) {
-	if !c.closed {
-		gap := GapEOF
-		switch reason {
-		case ClosedReused:
-			gap = GapReused
-		case ClosedIdle:
-			gap = GapIdle
-		case ClosedEvicted:
-			gap = GapEvicted
-		case ClosedRST:
-			gap = GapReset
-		}
-		a.end(c, reason, gap, pkt, ts)
-	}
-	a.remove(c)
+	a.table.End(x, y, stream, reason, pkt, ts)
 }

@@ -1,0 +1,377 @@
+package reassembly
+
+import (
+	"cmp"
+	"encoding/binary"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/wsdissect/wsdissect/netpkt"
+)
+
+// SweepInterval is how much capture time must pass between two walks of a
+// Table's idle list (Config.IdleTimeout): Track walks it at the first packet
+// whose time is at least SweepInterval after the previous walk (or, for the
+// first walk, after the first packet).
+const SweepInterval = time.Second
+
+// connKey identifies a connection by its two endpoints in a canonical order
+// (lower address/port first), so both directions map to one key. It is a
+// comparable fixed-size value: map lookups with it do not allocate.
+type connKey struct {
+	addr [2][16]byte
+	port [2]uint16
+}
+
+// makeKey returns the key of seg's connection and whether seg's source is the
+// key's first endpoint.
+func makeKey(seg *netpkt.Segment) (k connKey, srcFirst bool) {
+	s, d := seg.Src.As16(), seg.Dst.As16()
+	// Lexicographic order of the 16-byte addresses, then of the ports.
+	sh, sl := binary.BigEndian.Uint64(s[:8]), binary.BigEndian.Uint64(s[8:])
+	dh, dl := binary.BigEndian.Uint64(d[:8]), binary.BigEndian.Uint64(d[8:])
+	srcFirst = sh < dh || sh == dh && (sl < dl || sl == dl && seg.SrcPort <= seg.DstPort)
+	if srcFirst {
+		k = connKey{addr: [2][16]byte{s, d}, port: [2]uint16{seg.SrcPort, seg.DstPort}}
+	} else {
+		k = connKey{addr: [2][16]byte{d, s}, port: [2]uint16{seg.DstPort, seg.SrcPort}}
+	}
+	return k, srcFirst
+}
+
+// hash mixes the key into 64 bits.
+func (k *connKey) hash() uint64 {
+	h := uint64(k.port[0])<<16 | uint64(k.port[1])
+	for i := range k.addr {
+		for j := 0; j < 16; j += 8 {
+			h ^= binary.LittleEndian.Uint64(k.addr[i][j:])
+			h *= 0x9e3779b97f4a7c15
+			h ^= h >> 29
+		}
+	}
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 32
+	return h
+}
+
+// pureSYN reports whether seg opens a connection: SYN without ACK or RST.
+func pureSYN(seg *netpkt.Segment) bool {
+	return seg.Flags&(netpkt.FlagSYN|netpkt.FlagACK|netpkt.FlagRST) == netpkt.FlagSYN
+}
+
+// Entry is what a Table keeps of one tracked connection: its identity, its
+// number, when it was last active and the initial sequence numbers that
+// decide whether a SYN reuses its addresses. Each element of a Table[T]
+// holds its own Entry[T] (typically embedded), which the table links to the
+// element when it starts tracking it.
+type Entry[T any] struct {
+	elem   *T
+	stream uint64
+	key    connKey
+	// isn holds the initial sequence numbers learned, by side.
+	isn      [2]uint32
+	isnState [2]isnState
+	aFirst   bool // SideA is the key's first endpoint
+	lastSeen time.Time
+	lru      links[Entry[T]]
+}
+
+// isnState tells what was learned of one side's initial sequence number.
+type isnState uint8
+
+const (
+	// isnNone: nothing was learned of the side.
+	isnNone isnState = iota
+	// isnSeen: a segment of the side was learned, but not its initial
+	// sequence number.
+	isnSeen
+	// isnKnown: Entry.isn holds the side's initial sequence number.
+	isnKnown
+)
+
+// Stream returns the connection's number (like Wireshark's tcp.stream).
+func (e *Entry[T]) Stream() uint64 { return e.stream }
+
+// Hash returns a hash of the connection's endpoints, the same for both
+// directions; it suits spreading connections over workers.
+func (e *Entry[T]) Hash() uint64 { return e.key.hash() }
+
+// Learn records what seg, a segment of the connection from side, tells about
+// the sides' initial sequence numbers: a SYN gives its sender's (the first
+// one seen wins), and a SYN-ACK also gives the peer's when no segment of the
+// peer was learned before. Track decides with them whether a SYN reuses the
+// connection's addresses.
+func (e *Entry[T]) Learn(side Side, seg *netpkt.Segment) {
+	switch {
+	case seg.Flags&netpkt.FlagSYN != 0 && e.isnState[side] != isnKnown:
+		e.isn[side], e.isnState[side] = seg.Seq, isnKnown
+	case e.isnState[side] == isnNone:
+		e.isnState[side] = isnSeen
+	}
+	if peer := side.Other(); seg.Flags&(netpkt.FlagSYN|netpkt.FlagACK) == netpkt.FlagSYN|netpkt.FlagACK && e.isnState[peer] == isnNone {
+		e.isn[peer], e.isnState[peer] = seg.Ack-1, isnKnown
+	}
+}
+
+// sideOf returns the side of the endpoint that is (srcFirst) or is not the
+// key's first endpoint.
+func (e *Entry[T]) sideOf(srcFirst bool) Side {
+	if srcFirst == e.aFirst {
+		return SideA
+	}
+	return SideB
+}
+
+// isReuse reports whether a pure SYN with sequence number seq from side
+// starts a new connection: it does unless it repeats the SYN learned from
+// that side.
+func (e *Entry[T]) isReuse(side Side, seq uint32) bool {
+	return e.isnState[side] != isnKnown || e.isn[side] != seq
+}
+
+// Ender is told when a Table stops tracking a connection.
+type Ender[T any] interface {
+	// EndConn is called when the table stops tracking the connection of
+	// element x, for reason (ClosedIdle, ClosedEvicted, ClosedReused or
+	// ClosedEOF), while handling packet pkt captured at ts. x is still in
+	// the table during the call and is dropped right after it; EndConn must
+	// not call the table.
+	EndConn(x *T, reason CloseReason, pkt uint64, ts time.Time)
+}
+
+// Table is the TCP connection table: it maps segments to the tracked
+// connections (elements of type T), numbers new connections from 0 like
+// Wireshark's tcp.stream, and decides when connections end because they are
+// idle (Config.IdleTimeout, by capture time), because the table is full
+// (Config.MaxConns, least recently active first) or because a SYN with a new
+// initial sequence number reuses their addresses; its Ender is told of each.
+// It is not safe for concurrent use.
+//
+// A table is driven either by Track and Add, applying those rules, or, when
+// it follows the decisions of another table, by Follow, AddNumbered and End.
+type Table[T any] struct {
+	ev    Ender[T]
+	conns map[connKey]*Entry[T]
+	// lru lists the connections, most recently active first.
+	lru list[Entry[T]]
+	// last is the connection of the previous segment, if still tracked.
+	last *Entry[T]
+
+	maxConns   int
+	idle       time.Duration
+	nextStream uint64
+	lastSweep  time.Time
+	sweepInit  bool
+}
+
+// NewTable returns an empty Table that tells ev when connections end; of
+// cfg, only MaxConns and IdleTimeout matter (zero means their defaults).
+func NewTable[T any](cfg Config, ev Ender[T]) *Table[T] {
+	t := new(Table[T])
+	t.init(cfg, ev)
+	return t
+}
+
+// init makes t an empty table (see NewTable).
+func (t *Table[T]) init(cfg Config, ev Ender[T]) {
+	cfg = cfg.withDefaults()
+	*t = Table[T]{
+		ev:       ev,
+		conns:    make(map[connKey]*Entry[T]),
+		maxConns: cfg.MaxConns,
+		idle:     cfg.IdleTimeout,
+	}
+}
+
+// Len returns the number of tracked connections.
+func (t *Table[T]) Len() int { return len(t.conns) }
+
+// Track finds the connection of seg, a segment of packet pkt captured at ts,
+// applying the table's rules first, in this order:
+//   - every SweepInterval of capture time, the connections idle for longer
+//     than the idle timeout are ended (ClosedIdle), least recently active
+//     first;
+//   - seg's connection is ended if it is idle for longer than the idle
+//     timeout (ClosedIdle);
+//   - seg's connection is ended if seg is a SYN (without ACK or RST) whose
+//     sequence number differs from the initial sequence number learned from
+//     that side, or none was learned (ClosedReused).
+//
+// It returns the connection's element, now the most recently active, and the
+// side that sent seg; or nil when seg starts a new connection, which the
+// caller then passes to Add before the next Track.
+func (t *Table[T]) Track(seg *netpkt.Segment, pkt uint64, ts time.Time) (*T, Side) {
+	if !t.sweepInit || ts.Sub(t.lastSweep) >= SweepInterval {
+		t.sweep(pkt, ts)
+	}
+	key, srcFirst := makeKey(seg)
+	e := t.find(&key)
+	if e == nil {
+		return nil, SideA
+	}
+	if ts.Sub(e.lastSeen) > t.idle {
+		t.end(e, ClosedIdle, pkt, ts)
+		return nil, SideA
+	}
+	side := e.sideOf(srcFirst)
+	if pureSYN(seg) && e.isReuse(side, seg.Seq) {
+		t.end(e, ClosedReused, pkt, ts)
+		return nil, SideA
+	}
+	t.touch(e, ts)
+	return e.elem, side
+}
+
+// Add starts tracking x, whose Entry is e, as the connection that seg (for
+// which Track returned nil) starts, with the next number. When the table is
+// full, the least recently active connections are ended first
+// (ClosedEvicted). It returns the side that sent seg: SideA is the sender of
+// a SYN, the receiver of a SYN-ACK, or else seg's source.
+func (t *Table[T]) Add(x *T, e *Entry[T], seg *netpkt.Segment, pkt uint64, ts time.Time) Side {
+	for len(t.conns) >= t.maxConns {
+		old := t.lru.back()
+		if old == nil {
+			break
+		}
+		t.end(old, ClosedEvicted, pkt, ts)
+	}
+	return t.insert(x, e, seg, pkt, ts, t.nextStream)
+}
+
+// Follow is Track for a table that follows another table's decisions: seg
+// belongs to the connection numbered stream, and no rule is applied. It
+// returns the connection's element, now the most recently active, and the
+// side that sent seg; or nil when no connection with seg's addresses is
+// tracked, which the caller then passes to AddNumbered. A connection with
+// seg's addresses but another number is ended first (ClosedReused).
+func (t *Table[T]) Follow(seg *netpkt.Segment, pkt uint64, ts time.Time, stream uint64) (*T, Side) {
+	key, srcFirst := makeKey(seg)
+	e := t.find(&key)
+	if e == nil {
+		return nil, SideA
+	}
+	if e.stream != stream {
+		t.end(e, ClosedReused, pkt, ts)
+		return nil, SideA
+	}
+	t.touch(e, ts)
+	return e.elem, e.sideOf(srcFirst)
+}
+
+// AddNumbered starts tracking x, whose Entry is e, as the connection numbered
+// stream that seg (for which Follow returned nil), a segment of packet pkt
+// captured at ts, belongs to; later numbers
+// Add gives out are above stream. It returns the side that sent seg, as Add
+// does.
+func (t *Table[T]) AddNumbered(x *T, e *Entry[T], seg *netpkt.Segment, pkt uint64, ts time.Time, stream uint64) Side {
+	return t.insert(x, e, seg, pkt, ts, stream)
+}
+
+// End ends the connection numbered stream between the endpoints x and y (in
+// either order) for reason, at packet pkt captured at ts, and stops tracking
+// it. It reports whether such a connection was tracked.
+func (t *Table[T]) End(x, y netip.AddrPort, stream uint64, reason CloseReason, pkt uint64, ts time.Time) bool {
+	seg := netpkt.Segment{Src: x.Addr(), Dst: y.Addr(), SrcPort: x.Port(), DstPort: y.Port()}
+	key, _ := makeKey(&seg)
+	e := t.conns[key]
+	if e == nil || e.stream != stream {
+		return false
+	}
+	t.end(e, reason, pkt, ts)
+	return true
+}
+
+// EndAll ends every tracked connection (ClosedEOF) in order of number, at
+// packet pkt captured at ts, leaving the table empty. Numbers continue
+// after the ones given out; the idle sweep starts over at the next packet.
+func (t *Table[T]) EndAll(pkt uint64, ts time.Time) {
+	if len(t.conns) > 0 {
+		all := make([]*Entry[T], 0, len(t.conns))
+		for e := t.lru.front(); e != nil; e = e.lru.nextElem() {
+			all = append(all, e)
+		}
+		slices.SortFunc(all, func(x, y *Entry[T]) int { return cmp.Compare(x.stream, y.stream) })
+		for _, e := range all {
+			t.end(e, ClosedEOF, pkt, ts)
+		}
+	}
+	t.sweepInit = false
+}
+
+// find returns the connection with key k, or nil.
+func (t *Table[T]) find(k *connKey) *Entry[T] {
+	if e := t.last; e != nil && e.key == *k {
+		return e
+	}
+	e := t.conns[*k]
+	if e != nil {
+		t.last = e
+	}
+	return e
+}
+
+// insert starts tracking x (whose Entry is e) as seg's connection numbered
+// stream, and returns the side that sent seg. A connection tracked with
+// seg's addresses is ended first (ClosedReused).
+func (t *Table[T]) insert(x *T, e *Entry[T], seg *netpkt.Segment, pkt uint64, ts time.Time, stream uint64) Side {
+	key, srcFirst := makeKey(seg)
+	if old := t.conns[key]; old != nil {
+		// Only a caller breaking the Track/Add or Follow/AddNumbered
+		// pairing gets here; keep the table consistent.
+		t.end(old, ClosedReused, pkt, ts)
+	}
+	// SideA is the SYN sender, the SYN-ACK receiver, or else the first
+	// packet's source.
+	srcIsA := seg.Flags&(netpkt.FlagSYN|netpkt.FlagACK) != netpkt.FlagSYN|netpkt.FlagACK
+	*e = Entry[T]{elem: x, key: key, aFirst: srcFirst == srcIsA, stream: stream, lastSeen: ts}
+	t.nextStream = max(t.nextStream, stream+1)
+	t.conns[key] = e
+	t.lru.pushFront(&e.lru, e)
+	t.last = e
+	if srcIsA {
+		return SideA
+	}
+	return SideB
+}
+
+// touch records activity on e at ts.
+func (t *Table[T]) touch(e *Entry[T], ts time.Time) {
+	if ts.After(e.lastSeen) {
+		e.lastSeen = ts
+	}
+	if t.lru.head != &e.lru {
+		t.lru.moveToFront(&e.lru)
+	}
+}
+
+// end tells the Ender that e ends for reason and stops tracking it.
+func (t *Table[T]) end(e *Entry[T], reason CloseReason, pkt uint64, ts time.Time) {
+	t.ev.EndConn(e.elem, reason, pkt, ts)
+	t.lru.remove(&e.lru)
+	if t.conns[e.key] == e {
+		delete(t.conns, e.key)
+	}
+	if t.last == e {
+		t.last = nil
+	}
+}
+
+// sweep ends idle connections, walking from the least recently active; Track
+// calls it when capture time advanced by SweepInterval since the last walk
+// (the first call only starts the clock).
+func (t *Table[T]) sweep(pkt uint64, ts time.Time) {
+	if !t.sweepInit {
+		t.lastSweep, t.sweepInit = ts, true
+		return
+	}
+	t.lastSweep = ts
+	for e := t.lru.back(); e != nil; {
+		if ts.Sub(e.lastSeen) <= t.idle {
+			break
+		}
+		prev := e.lru.prevElem()
+		t.end(e, ClosedIdle, pkt, ts)
+		e = prev
+	}
+}

@@ -1,16 +1,18 @@
 package render
 
 import (
-	"encoding/base64"
 	"net/netip"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/wsdissect/wsdissect/dissect"
 )
 
-// tsLayout is RFC 3339 with a fixed nine-digit fraction.
-const tsLayout = "2006-01-02T15:04:05.000000000Z07:00"
+// tsSecLayout is the part of the "ts" layout, RFC 3339 in UTC with a fixed
+// nine-digit fraction ("2006-01-02T15:04:05.000000000Z07:00"), that changes
+// once a second.
+const tsSecLayout = "2006-01-02T15:04:05"
 
 // appendJSON appends rec as one JSON object and a newline. Keys come in the
 // documented order; absent optional keys are left out.
@@ -24,14 +26,20 @@ func (r *Renderer) appendJSON(b []byte, rec *dissect.Record) []byte {
 	}
 	b = appendKey(b, "stream")
 	b = strconv.AppendUint(b, c.Stream, 10)
-	b = appendKey(b, "client")
-	b = appendAddrPort(b, c.Client)
-	b = appendKey(b, "server")
-	b = appendAddrPort(b, c.Server)
+	if e := r.endpointsOf(c); e != nil {
+		b = append(b, `,"client":"`...)
+		b = append(b, e.clientBytes()...)
+		b = append(b, `","server":"`...)
+		b = append(b, e.serverBytes()...)
+		b = append(b, '"')
+	} else {
+		b = appendKey(b, "client")
+		b = appendAddrPort(b, c.Client)
+		b = appendKey(b, "server")
+		b = appendAddrPort(b, c.Server)
+	}
 	b = appendKey(b, "ts")
-	b = append(b, '"')
-	b = rec.Time.UTC().AppendFormat(b, tsLayout)
-	b = append(b, '"')
+	b = r.appendTimestamp(b, rec.Time)
 	b = appendKey(b, "packet")
 	b = strconv.AppendUint(b, rec.Packet, 10)
 
@@ -72,6 +80,31 @@ func (r *Renderer) appendJSON(b []byte, rec *dissect.Record) []byte {
 		b = append(b, ']')
 	}
 	return append(b, '}', '\n')
+}
+
+// appendTimestamp appends t as a quoted RFC 3339 UTC time with nine
+// fractional digits. The part up to the seconds is formatted only when the
+// second differs from the previous record's.
+func (r *Renderer) appendTimestamp(b []byte, t time.Time) []byte {
+	if sec := t.Unix(); sec != r.tsSec || r.tsLen == 0 {
+		r.tsLen = copy(r.tsPrefix[:], t.UTC().AppendFormat(r.tsPrefix[:0], tsSecLayout))
+		r.tsSec = sec
+	}
+	b = append(b, '"')
+	b = append(b, r.tsPrefix[:r.tsLen]...)
+	b = append(b, '.')
+	b = appendNanos(b, t.Nanosecond())
+	return append(b, 'Z', '"')
+}
+
+// appendNanos appends ns (0 to 999999999) as nine digits.
+func appendNanos(b []byte, ns int) []byte {
+	var d [9]byte
+	for i := len(d) - 1; i >= 0; i-- {
+		d[i] = byte('0' + ns%10)
+		ns /= 10
+	}
+	return append(b, d[:]...)
 }
 
 // appendAddrPort appends an endpoint as a JSON string ("ip:port", IPv6 as
@@ -194,11 +227,13 @@ func appendMessageJSON(b []byte, m *dissect.Message) []byte {
 func appendPayloadJSON(b, p []byte, text bool) []byte {
 	if text && utf8.Valid(p) {
 		b = appendKey(b, "text")
-		return appendJSONString(b, p)
+		b = append(b, '"')
+		b = appendValidJSONChars(b, p)
+		return append(b, '"')
 	}
 	b = appendKey(b, "b64")
 	b = append(b, '"')
-	b = base64.StdEncoding.AppendEncode(b, p)
+	b = appendBase64(b, p)
 	return append(b, '"')
 }
 
@@ -332,52 +367,4 @@ func appendJSONString[T ~string | ~[]byte](b []byte, s T) []byte {
 	b = append(b, '"')
 	b = appendJSONChars(b, s)
 	return append(b, '"')
-}
-
-// appendJSONChars appends the escaped characters of s without quotes. The
-// result is valid UTF-8 for any input: bytes that are not UTF-8 become
-// U+FFFD. U+2028 and U+2029 are escaped for the sake of JavaScript
-// consumers.
-func appendJSONChars[T ~string | ~[]byte](b []byte, s T) []byte {
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := decodeRune(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = appendUEscape(b, r)
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	return append(b, s[start:]...)
 }

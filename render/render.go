@@ -76,11 +76,19 @@ type Renderer struct {
 	opts Options
 	pal  palette
 
-	epoch     time.Time
+	epoch     time.Time // without a monotonic reading
 	haveEpoch bool
+
+	// The JSON "ts" of the last record up to its seconds, reused while the
+	// second does not change.
+	tsSec    int64
+	tsLen    int
+	tsPrefix [40]byte
 
 	headingDone bool // the heading for opts.File was written
 	wrote       bool // some record was written
+
+	endpoints [endpointSlots]endpoints // endpoint text of recent connections
 
 	buf    []byte       // the record being formatted, reused
 	noConn dissect.Conn // stands in for a missing Conn
@@ -100,8 +108,19 @@ func New(w io.Writer, opts Options) *Renderer {
 // output show record times relative to it, like tshark's frame.time_relative.
 // Without an epoch the first record's time is used.
 func (r *Renderer) SetEpoch(t time.Time) {
-	r.epoch = t
+	r.epoch = t.Round(0)
 	r.haveEpoch = true
+}
+
+// since returns the time from the epoch to t, as t.Sub(r.epoch) does for an
+// epoch without a monotonic reading, but cheaper in the usual case of a
+// difference of less than a century.
+func (r *Renderer) since(t time.Time) time.Duration {
+	const maxSec = 1 << 32 // seconds; far from overflowing a Duration
+	if s := t.Unix() - r.epoch.Unix(); s > -maxSec && s < maxSec {
+		return time.Duration(s)*time.Second + time.Duration(t.Nanosecond()-r.epoch.Nanosecond())
+	}
+	return t.Sub(r.epoch)
 }
 
 // SetFile changes the file name used for JSON "file" keys and text headings,
@@ -120,8 +139,7 @@ func (r *Renderer) Emit(rec *dissect.Record) error {
 		return err
 	}
 	if !r.haveEpoch {
-		r.epoch = rec.Time
-		r.haveEpoch = true
+		r.SetEpoch(rec.Time)
 	}
 	b := r.buf[:0]
 	switch r.opts.Format {

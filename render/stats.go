@@ -117,6 +117,51 @@ func (s *Stats) Emit(rec *dissect.Record) error {
 	return nil
 }
 
+// Merge adds the counts of o into s, as if s had also seen every record o
+// saw; a per-worker Stats of a parallel run can so be folded into one. o is
+// not changed; a nil o adds nothing. Merging a Stats into itself doubles it.
+func (s *Stats) Merge(o *Stats) {
+	if o == nil {
+		return
+	}
+	s.conns += o.conns
+	s.midstream += o.midstream
+	s.rejected += o.rejected
+	for i := range s.frames {
+		s.frames[i] += o.frames[i]
+		s.messages[i] += o.messages[i]
+	}
+	for i := range s.frameBytes {
+		s.frameBytes[i] += o.frameBytes[i]
+		s.messageBytes[i] += o.messageBytes[i]
+	}
+	s.incompleteFrames += o.incompleteFrames
+	s.truncatedFrames += o.truncatedFrames
+	s.incompleteMessages += o.incompleteMessages
+	s.truncatedMessages += o.truncatedMessages
+	for i := range s.bySeverity {
+		s.bySeverity[i] += o.bySeverity[i]
+	}
+	if len(o.anomalies) == 0 {
+		return
+	}
+	if s.anomalies == nil {
+		s.anomalies = make(map[string]anomalyCount, len(o.anomalies))
+	}
+	for id, oc := range o.anomalies {
+		c, ok := s.anomalies[id]
+		if !ok {
+			// The key was copied by o's Emit; strings are immutable, so
+			// both can share it.
+			s.anomalies[id] = oc
+			continue
+		}
+		c.worst = max(c.worst, oc.worst)
+		c.n += oc.n
+		s.anomalies[id] = c
+	}
+}
+
 // Totals returns the headline counts.
 func (s *Stats) Totals() Totals {
 	return Totals{

@@ -3,6 +3,9 @@ package render
 import (
 	"bytes"
 	"errors"
+	"maps"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -181,4 +184,114 @@ func TestTee(t *testing.T) {
 			}
 		})
 	}
+}
+
+// statsOf feeds recs to a new Stats; zero says to start from the zero
+// value rather than NewStats.
+func statsOf(t *testing.T, recs []*dissect.Record, zero bool) *Stats {
+	t.Helper()
+	s := NewStats()
+	if zero {
+		s = &Stats{}
+	}
+	for _, r := range recs {
+		if err := s.Emit(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// statsState is everything a Stats reports, for comparisons.
+type statsState struct {
+	totals  Totals
+	summary string
+	report  string
+	state   Stats
+}
+
+// stateOf returns s's reports and a copy of its counters; an empty anomaly
+// map is the same as none.
+func stateOf(t *testing.T, s *Stats) statsState {
+	t.Helper()
+	var out bytes.Buffer
+	if _, err := s.WriteTo(&out); err != nil {
+		t.Fatal(err)
+	}
+	st := statsState{totals: s.Totals(), summary: s.Summary(), report: out.String(), state: *s}
+	st.state.anomalies = maps.Clone(s.anomalies)
+	if len(st.state.anomalies) == 0 {
+		st.state.anomalies = nil
+	}
+	return st
+}
+
+// TestStatsMerge splits a record stream in several ways, as the parallel
+// runner's workers do, and checks that merging the parts' statistics gives
+// the statistics of the whole stream, anomaly counts and worst severities
+// by id included.
+func TestStatsMerge(t *testing.T) {
+	fx := fixtures()
+	var all []*dissect.Record
+	for i := range fx {
+		all = append(all, &fx[i].rec)
+	}
+	// The same id with different severities in different parts: the merged
+	// tally keeps the worst.
+	for i, sev := range []dissect.Severity{dissect.SevInfo, dissect.SevError, dissect.SevWarning, dissect.SevInfo} {
+		all = append(all, &dissect.Record{Kind: dissect.KindAnomaly, Packet: uint64(100 + i),
+			Anomalies: []dissect.Anomaly{{ID: "mixed", Severity: sev, Offset: -1}}})
+	}
+	byIndex := func(parts int, part func(i int, r *dissect.Record) int) [][]*dissect.Record {
+		out := make([][]*dissect.Record, parts)
+		for i, r := range all {
+			p := part(i, r)
+			out[p] = append(out[p], r)
+		}
+		return out
+	}
+	tests := []struct {
+		name  string
+		parts [][]*dissect.Record
+		zero  bool // merge into a zero-value Stats
+	}{
+		{"whole and nothing", [][]*dissect.Record{all, nil}, false},
+		{"nothing and whole", [][]*dissect.Record{nil, all}, false},
+		{"halves", [][]*dissect.Record{all[:len(all)/2], all[len(all)/2:]}, false},
+		{"alternate", byIndex(2, func(i int, _ *dissect.Record) int { return i % 2 }), false},
+		{"by kind", byIndex(4, func(_ int, r *dissect.Record) int { return int(r.Kind) - 1 }), false},
+		{"by connection", byIndex(3, func(_ int, r *dissect.Record) int {
+			if r.Conn == nil {
+				return 0
+			}
+			return int(r.Conn.Stream % 3)
+		}), false},
+		{"one record each", byIndex(len(all), func(i int, _ *dissect.Record) int { return i }), false},
+		{"into the zero value", byIndex(3, func(i int, _ *dissect.Record) int { return i % 3 }), true},
+	}
+	want := stateOf(t, statsOf(t, all, false))
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			total := statsOf(t, tc.parts[0], tc.zero)
+			for _, part := range tc.parts[1:] {
+				o := statsOf(t, part, false)
+				before := stateOf(t, o)
+				total.Merge(o)
+				if after := stateOf(t, o); !reflect.DeepEqual(after, before) {
+					t.Errorf("Merge changed its argument")
+				}
+			}
+			total.Merge(nil)
+			if got := stateOf(t, total); !reflect.DeepEqual(got, want) {
+				t.Errorf("merged statistics differ from the whole stream's:\n%+v\nwant\n%+v", got, want)
+			}
+		})
+	}
+	t.Run("itself", func(t *testing.T) {
+		s := statsOf(t, all, false)
+		s.Merge(s)
+		if got, want := stateOf(t, s), stateOf(t, statsOf(t, append(slices.Clone(all), all...), false)); !reflect.DeepEqual(got, want) {
+			t.Errorf("merged with itself:\n%+v\nwant twice the stream:\n%+v", got, want)
+		}
+	})
 }

@@ -1,7 +1,9 @@
 package render
 
 import (
+	"encoding/hex"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -44,12 +46,14 @@ func appendRelTime(b []byte, d time.Duration) []byte {
 	}
 	us := ns/1000 + (ns%1000+500)/1000
 	b = strconv.AppendInt(b, us/1e6, 10)
-	b = append(b, '.')
 	frac := us % 1e6
-	for div := int64(1e5); div > 0; div /= 10 {
-		b = append(b, byte('0'+frac/div%10))
+	var f [7]byte
+	f[0] = '.'
+	for i := len(f) - 1; i > 0; i-- {
+		f[i] = byte('0' + frac%10)
+		frac /= 10
 	}
-	return b
+	return append(b, f[:]...)
 }
 
 // appendEscaped appends s for a terminal: newline, carriage return and tab
@@ -59,43 +63,110 @@ func appendRelTime(b []byte, d time.Duration) []byte {
 // maxRunes is not negative, at most that many characters are written,
 // followed by "…" when s is longer.
 func appendEscaped[T ~string | ~[]byte](b []byte, s T, quoted bool, maxRunes int) []byte {
+	plain := &termPlain
+	if quoted {
+		plain = &termPlainQuoted
+	}
+	limit := len(s) // characters to write: s has no more than bytes
+	if maxRunes >= 0 {
+		limit = min(limit, maxRunes)
+	}
 	runes := 0
 	for i := 0; i < len(s); {
-		if maxRunes >= 0 && runes == maxRunes {
+		if runes == limit {
 			return append(b, "…"...)
 		}
-		runes++
-		c := s[i]
-		if c < utf8.RuneSelf {
-			i++
-			switch {
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case quoted && (c == '"' || c == '\\'):
-				b = append(b, '\\', c)
-			case c < 0x20 || c == 0x7f:
-				b = append(b, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
-			default:
-				b = append(b, c)
+		// No more than escChunk bytes, nor more than the characters still
+		// to write can take.
+		lim := min(len(s), i+escChunk, i+utf8.UTFMax*(limit-runes))
+		// The last character may run 3 bytes past lim; each input byte
+		// becomes at most 4 output bytes (\xNN, or \UNNNNNNNN for 4), and
+		// "…" takes 3.
+		b = slices.Grow(b, 4*(lim-i)+16)
+		dst := b[len(b):cap(b)]
+		o := 0
+		for i < lim {
+			if runes == limit {
+				return append(b[:len(b)+o], "…"...)
 			}
-			continue
+			// Printable ASCII, a byte a character, up to the limit.
+			j, o2 := copyTermPlain(dst, o, s[:min(lim, i+limit-runes)], i, plain)
+			runes += j - i
+			i, o = j, o2
+			if i < lim && runes < limit {
+				i, o = escapeTermAt(dst, o, s, i, quoted)
+				runes++
+			}
 		}
-		r, size := decodeRune(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
-		case !strconv.IsPrint(r):
-			b = appendUEscape(b, r)
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
+		b = b[:len(b)+o]
 	}
 	return b
+}
+
+// copyTermPlain writes the bytes of s from i to dst at o up to the first
+// one that is not plain or the end of s, and returns the positions reached
+// in s and dst. Like copyJSONPlain it is kept out of line so that its loop
+// runs in registers.
+//
+//go:noinline
+func copyTermPlain[T ~string | ~[]byte](dst []byte, o int, s T, i int, plain *[256]bool) (int, int) {
+	for ; i < len(s); i++ {
+		c := s[i]
+		if !plain[c] {
+			break
+		}
+		dst[o] = c
+		o++
+	}
+	return i, o
+}
+
+// Tables of the bytes appendEscaped writes as they are: printable ASCII,
+// except '"' and '\\' when quoted. They are built once and never changed.
+var (
+	termPlain       = makeTermPlain(false)
+	termPlainQuoted = makeTermPlain(true)
+)
+
+// makeTermPlain builds termPlain or, with quoted set, termPlainQuoted.
+func makeTermPlain(quoted bool) (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = !quoted || c != '"' && c != '\\'
+	}
+	return t
+}
+
+// escapeTermAt writes the character at s[i], which is not in the plain
+// table, escaped if need be, to dst at o. It returns the positions after it
+// in s and dst. dst has room for at least 10 bytes at o.
+func escapeTermAt[T ~string | ~[]byte](dst []byte, o int, s T, i int, quoted bool) (int, int) {
+	c := s[i]
+	if c < utf8.RuneSelf {
+		switch {
+		case c == '\n':
+			dst[o], dst[o+1] = '\\', 'n'
+		case c == '\r':
+			dst[o], dst[o+1] = '\\', 'r'
+		case c == '\t':
+			dst[o], dst[o+1] = '\\', 't'
+		case quoted && (c == '"' || c == '\\'):
+			dst[o], dst[o+1] = '\\', c
+		case c < 0x20 || c == 0x7f:
+			return i + 1, o + copy(dst[o:], []byte{'\\', 'x', hexDigits[c>>4], hexDigits[c&0xf]})
+		default: // printable: not reached through appendEscaped
+			dst[o] = c
+			return i + 1, o + 1
+		}
+		return i + 1, o + 2
+	}
+	r, size := decodeRune(s[i:])
+	switch {
+	case r == utf8.RuneError && size == 1:
+		return i + 1, o + copy(dst[o:], []byte{'\\', 'x', hexDigits[c>>4], hexDigits[c&0xf]})
+	case !strconv.IsPrint(r):
+		return i + size, o + len(appendUEscape(dst[o:o], r))
+	}
+	return i + size, o + copy(dst[o:], s[i:i+size])
 }
 
 // decodeRune decodes the first UTF-8 character of s like
@@ -120,10 +191,7 @@ func appendUEscape(b []byte, r rune) []byte {
 
 // appendHex appends p as lower-case hex digits without separators.
 func appendHex(b, p []byte) []byte {
-	for _, c := range p {
-		b = append(b, hexDigits[c>>4], hexDigits[c&0xf])
-	}
-	return b
+	return hex.AppendEncode(b, p)
 }
 
 // appendHexDump appends a hex and ASCII dump of p, 16 bytes a line, each line
@@ -286,9 +354,15 @@ func (r *Renderer) appendEndpoints(b []byte, c *dissect.Conn, d dissect.Dir, has
 		}
 	}
 	b = append(b, st.on...)
-	b = appendAddrPortText(b, c.Client)
-	b = append(b, arrow...)
-	b = appendAddrPortText(b, c.Server)
+	if e := r.endpointsOf(c); e != nil {
+		b = append(b, e.clientBytes()...)
+		b = append(b, arrow...)
+		b = append(b, e.serverBytes()...)
+	} else {
+		b = appendAddrPortText(b, c.Client)
+		b = append(b, arrow...)
+		b = appendAddrPortText(b, c.Server)
+	}
 	return append(b, st.off...)
 }
 

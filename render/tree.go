@@ -34,7 +34,7 @@ func (r *Renderer) appendTree(b []byte, rec *dissect.Record) []byte {
 			b = append(b, ')')
 		}
 		b = append(b, ',', ' ')
-		b = appendRelTime(b, rec.Time.Sub(r.epoch))
+		b = appendRelTime(b, r.since(rec.Time))
 		b = append(b, " s, packet "...)
 		b = strconv.AppendUint(b, rec.Packet, 10)
 		b = append(b, '\n')
@@ -165,7 +165,7 @@ func (r *Renderer) appendFrameTree(b []byte, rec *dissect.Record, c *dissect.Con
 	b = append(b, " ("...)
 	b = append(b, f.Dir.String()...)
 	b = append(b, "), "...)
-	b = appendRelTime(b, rec.Time.Sub(r.epoch))
+	b = appendRelTime(b, r.since(rec.Time))
 	b = append(b, " s, "...)
 	b = appendPacketList(b, f.Packets, rec.Packet)
 	b = append(b, "\nWebSocket\n"...)

@@ -4,10 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/engine"
+	"github.com/wsdissect/wsdissect/filter"
+	"github.com/wsdissect/wsdissect/progress"
+	"github.com/wsdissect/wsdissect/render"
 	"github.com/wsdissect/wsdissect/source"
 )
 
@@ -52,11 +58,6 @@ func (a *app) runRead(files []string) error {
 		if len(files) > 1 {
 			ro.File = name
 		}
-		if f != nil {
-			f = f.Clone()
-		}
-		p := a.newPipeline(a.stdout, ro, f)
-		opts.Epoch = p.epoch
 		src, err := source.Open(name, a.stdin)
 		if err != nil {
 			fmt.Fprintf(a.stderr, "wsdissect: %v\n", err)
@@ -67,16 +68,8 @@ func (a *app) runRead(files []string) error {
 			}
 			continue
 		}
-		_, runErr := engine.Run(src, p.sink, opts)
+		runErr := a.readOne(src, opts, ro, f, len(files) > 1)
 		src.Close()
-		if err := p.flush(); err != nil && runErr == nil {
-			runErr = fmt.Errorf("writing output: %w", err)
-		}
-		if a.out.quiet {
-			if _, err := p.stats.WriteTo(a.stdout); err != nil && runErr == nil {
-				runErr = err
-			}
-		}
 		if runErr != nil {
 			if errors.Is(runErr, source.ErrDamaged) {
 				fmt.Fprintf(a.stderr, "wsdissect: %v (everything before the damage was decoded)\n", runErr)
@@ -93,4 +86,46 @@ func (a *app) runRead(files []string) error {
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// readOne dissects one capture, spreading connections over the available
+// cores; the output is the same as with one core.
+func (a *app) readOne(src *source.File, opts engine.Options, ro render.Options, f *filter.Filter, several bool) error {
+	var pipes []*pipeline
+	newSink := func(w io.Writer) (dissect.Sink, func() error) {
+		ff := f
+		if ff != nil {
+			ff = ff.Clone()
+		}
+		p := a.newPipeline(w, ro, ff)
+		pipes = append(pipes, p)
+		return p.sink, p.flush
+	}
+	opts.Epoch = func(t time.Time) {
+		for _, p := range pipes {
+			p.epoch(t)
+		}
+	}
+	if several && ro.Format != render.FormatJSON {
+		// Each renderer prints the per-file heading itself.
+		opts.Workers = 1
+	}
+	var bar *progress.Bar
+	if errFile, ok := a.stderr.(*os.File); ok && progress.IsTerminal(errFile) && src.Size() > 0 {
+		bar = progress.Start(a.stderr, func() (int64, int64) { return src.Pos(), src.Size() }, progress.Options{})
+	}
+	_, runErr := engine.RunParallel(src, newSink, opts, a.stdout)
+	if bar != nil {
+		bar.Stop()
+	}
+	if a.out.quiet && len(pipes) > 0 {
+		total := pipes[0].stats
+		for _, p := range pipes[1:] {
+			total.Merge(p.stats)
+		}
+		if _, err := total.WriteTo(a.stdout); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	return runErr
 }

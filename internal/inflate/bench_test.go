@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 )
 
@@ -97,6 +98,96 @@ func BenchmarkFlateReader(b *testing.B) {
 			}
 			b.StopTimer()
 			if !bytes.Equal(dst.Bytes(), data) {
+				b.Fatal("output differs")
+			}
+		})
+	}
+}
+
+// jsonMessages returns n JSON messages of about size bytes each, like the
+// updates of a market-data or chat feed: the same keys in every message,
+// values that vary.
+func jsonMessages(rng *rand.Rand, n, size int) [][]byte {
+	sides := []string{"buy", "sell"}
+	events := []string{"trade", "quote", "book", "ticker", "heartbeat"}
+	msgs := make([][]byte, n)
+	for i := range msgs {
+		m := []byte(`{"type":"update","seq":`)
+		m = strconv.AppendInt(m, int64(1_000_000+i), 10)
+		m = append(m, `,"items":[`...)
+		for j := 0; len(m) < size-2; j++ {
+			if j > 0 {
+				m = append(m, ',')
+			}
+			m = append(m, `{"event":"`...)
+			m = append(m, events[rng.IntN(len(events))]...)
+			m = append(m, `","symbol":"`...)
+			m = append(m, byte('A'+rng.IntN(26)), byte('A'+rng.IntN(26)), byte('A'+rng.IntN(26)))
+			m = append(m, `","price":`...)
+			m = strconv.AppendFloat(m, 100+rng.Float64()*50, 'f', 2, 64)
+			m = append(m, `,"qty":`...)
+			m = strconv.AppendInt(m, int64(rng.IntN(10_000)), 10)
+			m = append(m, `,"side":"`...)
+			m = append(m, sides[rng.IntN(2)]...)
+			m = append(m, `","ts":`...)
+			m = strconv.AppendInt(m, 1_700_000_000_000+int64(i)*37+int64(j), 10)
+			m = append(m, '}')
+		}
+		msgs[i] = append(m, "]}"...)
+	}
+	return msgs
+}
+
+// BenchmarkMessages mimics a permessage-deflate receiver: a stream of small
+// JSON messages, each compressed by a compress/flate writer and
+// sync-flushed (with context takeover one writer for all of them, without
+// a fresh writer per message), fed one message plus 00 00 ff ff per Append.
+// Per-block setup (reading the header, building the dynamic tables)
+// dominates at these sizes.
+func BenchmarkMessages(b *testing.B) {
+	tests := []struct {
+		name     string
+		size     int
+		level    int
+		takeover bool
+	}{
+		{"json500/level1/takeover", 500, flate.BestSpeed, true},
+		{"json500/level6/takeover", 500, flate.DefaultCompression, true},
+		{"json500/level1/no-takeover", 500, flate.BestSpeed, false},
+		{"json4k/level1/takeover", 4000, flate.BestSpeed, true},
+	}
+	for _, tc := range tests {
+		b.Run(tc.name, func(b *testing.B) {
+			msgs := jsonMessages(rand.New(rand.NewPCG(11, 12)), 1000, tc.size)
+			payloads := pmdPayloads(b, msgs, tc.level, tc.takeover)
+			var total, compTotal int
+			for i := range payloads {
+				payloads[i] = append(payloads[i], syncTail...)
+				total += len(msgs[i])
+				compTotal += len(payloads[i])
+			}
+			z := New(15)
+			dst := make([]byte, 0, 2*tc.size)
+			b.SetBytes(int64(total))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				z.Reset(false)
+				for _, p := range payloads {
+					if !tc.takeover {
+						z.Reset(false)
+					}
+					var err error
+					if dst, err = z.Append(dst[:0], p, 1<<20); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(payloads)), "ns/msg")
+			b.ReportMetric(float64(compTotal)/float64(total), "ratio")
+			// Check the last message (and with it the whole chain of context).
+			if !bytes.Equal(dst, msgs[len(msgs)-1]) {
 				b.Fatal("output differs")
 			}
 		})

@@ -8,7 +8,7 @@ import "encoding/binary"
 //
 // A "unit" is one literal, or one length/distance pair with extra bits: at
 // most 15+5+15+13 = 48 bits. While at least eight input bytes and room for
-// a longest match remain, units are decoded without any checks after a
+// a longest match remain, fast decodes units without any checks after a
 // 64-bit refill of the bit buffer. Near the end of the input or of the room,
 // units are decoded one at a time with checks, and a unit that is not
 // complete in the input stays in the bit buffer (at most 63 bits, so the
@@ -19,11 +19,11 @@ func (z *Inflater) huffman() stop {
 	b, nb := z.bits, z.nbits
 	win := z.win
 	ring := len(win)
+	full := win[:ring+copySlack] // the ring and the slack after it
 	wpos := z.wpos
 	lim := wpos + z.budget // write position at which the budget is spent
 	lit, dist := z.lit, z.dist
 	window := z.window
-	filled := z.filled
 	st := goOn
 	blockEnd := false
 
@@ -34,7 +34,6 @@ loop:
 			z.wrap()
 			lim -= ring
 			wpos = 0
-			filled = true
 		}
 		end := min(ring, lim)
 
@@ -50,64 +49,23 @@ loop:
 			continue
 		}
 
-		// Fast path: no input, bit-count or room checks per unit.
-		for p+8 <= len(in) && end-wpos >= maxMatch {
-			b |= binary.LittleEndian.Uint64(in[p:]) << nb
-			p += int((63 - nb) >> 3)
-			nb |= 56
-
-			e := lit[b&litRootMask]
-			if e&fLink != 0 {
-				e = lit[e>>entValShift+uint32(b>>litRootBits)&(1<<(e&entLenMask)-1)]
-			}
-			n := uint(e & entLenMask)
-			if e&fLiteral != 0 {
-				b >>= n
-				nb -= n
-				win[wpos] = byte(e >> entValShift)
-				wpos++
-				continue
-			}
-			if e&fBase == 0 {
-				if e&fEOB != 0 {
-					b >>= n
-					nb -= n
-					blockEnd = true
-					break loop
-				}
+		if p+8 <= len(in) && end-wpos >= maxMatch {
+			var fs fastStop
+			p, b, nb, wpos, fs = z.fast(in, p, b, nb, full, wpos, end-maxMatch)
+			switch fs {
+			case fastEOB:
+				blockEnd = true
+				break loop
+			case fastBadLit:
 				st = z.failBits(ErrCorrupt, p, nb, "invalid literal/length code")
 				break loop
-			}
-			b >>= n
-			ext := uint(e>>entExtShift) & entExtMask
-			length := int(e>>entValShift) + int(b&(1<<ext-1))
-			b >>= ext
-
-			d := dist[b&distRootMask]
-			if d&fLink != 0 {
-				d = dist[d>>entValShift+uint32(b>>distRootBits)&(1<<(d&entLenMask)-1)]
-			}
-			if d&fBase == 0 {
+			case fastBadDist:
 				st = z.failBits(ErrCorrupt, p, nb, "invalid distance code")
 				break loop
-			}
-			dn := uint(d & entLenMask)
-			b >>= dn
-			dext := uint(d>>entExtShift) & entExtMask
-			dv := int(d>>entValShift) + int(b&(1<<dext-1))
-			b >>= dext
-			if dv > wpos && !filled || dv > window {
+			case fastFar:
 				st = z.failBits(ErrDistance, p, nb, "distance too far back")
 				break loop
 			}
-			nb -= n + ext + dn + dext
-
-			if src := wpos - dv; src >= 0 && dv >= length {
-				copy(win[wpos:wpos+length], win[src:src+length])
-			} else {
-				copyMatch(win, wpos, dv, length)
-			}
-			wpos += length
 		}
 
 		// Careful path: one unit, checking everything.
@@ -175,7 +133,7 @@ loop:
 		}
 		t >>= dn
 		dv := int(d>>entValShift) + int(t&(1<<dext-1))
-		if dv > wpos && !filled || dv > window {
+		if dv > wpos+z.hist || dv > window {
 			st = z.failBits(ErrDistance, p, nb, "distance too far back")
 			break
 		}
@@ -203,6 +161,136 @@ loop:
 		return goOn
 	}
 	return st
+}
+
+// fastStop tells why fast returned.
+type fastStop uint8
+
+const (
+	fastMore    fastStop = iota // out of input or room: continue carefully
+	fastEOB                     // end of block consumed
+	fastBadLit                  // invalid literal/length code at p, nb
+	fastBadDist                 // invalid distance code at the unit at p, nb
+	fastFar                     // distance too far back at the unit at p, nb
+)
+
+// fast decodes units without input, bit-count or room checks while at least
+// eight input bytes remain at p and wpos is at most wlim (so that a longest
+// match fits before the end of the ring and of the budget). It returns the
+// advanced state and why it stopped; on an error p and nb locate the bad
+// unit. full is the ring with the copySlack bytes after it.
+//
+// After a refill all 64 bits of b are input (at least 56 of them counted in
+// nb), and an iteration consumes at most 48 of them (one length/distance
+// unit, or up to four literals), so at least 16 real bits remain: enough
+// to look up the next literal/length entry (primary and sub-table) before
+// the next refill, which keeps that lookup off the refill's dependency
+// chain. The uncounted bits above nb are input bytes at p and later, so
+// OR-ing a refill over them changes nothing.
+//
+// It is a separate function so that its few hot variables stay in
+// registers.
+func (z *Inflater) fast(in []byte, p int, b uint64, nb uint, full []byte, wpos, wlim int) (int, uint64, uint, int, fastStop) {
+	lit, dist := z.lit, z.dist
+	b |= binary.LittleEndian.Uint64(in[p:]) << (nb & 63)
+	p += int((63 - nb) >> 3)
+	nb |= 56
+	e := lit[b&litRootMask]
+	for {
+		if e&fLink != 0 {
+			e = lit[e>>entValShift+uint32(b>>litRootBits)&(1<<(e&entLenMask)-1)]
+		}
+		n := uint(e & entLenMask)
+		if e&fLiteral != 0 {
+			b >>= e & entShiftMask
+			nb -= uint(e & entShiftMask)
+			full[wpos] = byte(e >> entValShift)
+			wpos++
+			// Up to three more literals whose codes fit the primary
+			// table (at most 10 bits each).
+			e = lit[b&litRootMask]
+			if e&(fLiteral|fLink) != fLiteral {
+				goto next
+			}
+			b >>= e & entShiftMask
+			nb -= uint(e & entShiftMask)
+			full[wpos] = byte(e >> entValShift)
+			wpos++
+			e = lit[b&litRootMask]
+			if e&(fLiteral|fLink) != fLiteral {
+				goto next
+			}
+			b >>= e & entShiftMask
+			nb -= uint(e & entShiftMask)
+			full[wpos] = byte(e >> entValShift)
+			wpos++
+			e = lit[b&litRootMask]
+			if e&(fLiteral|fLink) != fLiteral {
+				goto next
+			}
+			b >>= e & entShiftMask
+			nb -= uint(e & entShiftMask)
+			full[wpos] = byte(e >> entValShift)
+			wpos++
+			e = lit[b&litRootMask]
+		} else if e&fBase != 0 {
+			t := b >> n
+			ext := uint(e>>entExtShift) & entExtMask
+			length := int(e>>entValShift) + int(t&(1<<ext-1))
+			t >>= ext
+			d := dist[t&distRootMask]
+			if d&fLink != 0 {
+				d = dist[d>>entValShift+uint32(t>>distRootBits)&(1<<(d&entLenMask)-1)]
+			}
+			if d&fBase == 0 {
+				return p, b, nb, wpos, fastBadDist
+			}
+			dn := uint(d & entLenMask)
+			t >>= dn
+			dext := uint(d>>entExtShift) & entExtMask
+			dv := int(d>>entValShift) + int(t&(1<<dext-1))
+			if dv > wpos+z.hist || dv > z.window {
+				return p, b, nb, wpos, fastFar
+			}
+			b = t >> dext
+			nb -= n + ext + dn + dext
+			e = lit[b&litRootMask]
+
+			src := wpos - dv
+			switch {
+			case src >= 0 && dv >= length && length > 32:
+				copy(full[wpos:wpos+length], full[src:src+length])
+			case src >= 0 && dv >= 8:
+				// Eight bytes at a time, each read complete before it
+				// is overwritten. Up to seven bytes beyond the match
+				// land in the slack after the ring or in ring bytes
+				// older than the window (see newRing), and are
+				// rewritten before they are used.
+				for k := 0; k < length; k += 8 {
+					binary.LittleEndian.PutUint64(full[wpos+k:], binary.LittleEndian.Uint64(full[src+k:]))
+				}
+			case src >= 0 && dv == 1:
+				v := uint64(full[src]) * 0x0101010101010101
+				for k := 0; k < length; k += 8 {
+					binary.LittleEndian.PutUint64(full[wpos+k:], v)
+				}
+			default:
+				copyMatch(full[:len(full)-copySlack], wpos, dv, length)
+			}
+			wpos += length
+		} else if e&fEOB != 0 {
+			return p, b >> n, nb - n, wpos, fastEOB
+		} else {
+			return p, b, nb, wpos, fastBadLit
+		}
+	next:
+		if p+8 > len(in) || wpos > wlim {
+			return p, b, nb, wpos, fastMore
+		}
+		b |= binary.LittleEndian.Uint64(in[p:]) << (nb & 63)
+		p += int((63 - nb) >> 3)
+		nb |= 56
+	}
 }
 
 // failBits records an error for the unit that starts nb bits before input

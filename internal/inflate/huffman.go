@@ -5,25 +5,29 @@ import "math/bits"
 // Decoding table entries are packed into a uint32:
 //
 //	bits  0-3   code length in bits (for a link entry: index bits of the sub-table)
-//	bits  4-7   number of extra bits that follow the code (lengths and distances)
-//	bits  8-12  kind flags (see below)
+//	bits  4-5   zero, so that the low six bits are the code length too
+//	bits  6-9   number of extra bits that follow the code (lengths and distances)
+//	bits 10-14  kind flags (see below)
 //	bits 16-31  value: literal byte, length or distance base, sub-table offset
 //
 // A primary table is indexed by the next rootBits input bits (LSB first, as
 // DEFLATE packs Huffman codes bit-reversed). Codes longer than rootBits go
 // through a link entry to a sub-table indexed by the following bits; entries
 // in sub-tables carry the full code length so the consumer always shifts by
-// the low four bits of the final entry.
+// the low bits of the final entry. The decoder shifts by e&entShiftMask:
+// six bits, which a 64-bit shift masks to anyway, so the compiler emits no
+// masking instruction on the critical path.
 const (
-	entLenMask  = 0xF
-	entExtShift = 4
-	entExtMask  = 0xF
+	entLenMask   = 0xF
+	entShiftMask = 0x3F
+	entExtShift  = 6
+	entExtMask   = 0xF
 
-	fLiteral = 1 << 8  // value is a literal byte (or a code-length symbol)
-	fBase    = 1 << 9  // value is a length/distance base, followed by extra bits
-	fEOB     = 1 << 10 // end of block
-	fLink    = 1 << 11 // value is the offset of a sub-table
-	fInvalid = 1 << 12 // no valid symbol decodes to this bit pattern
+	fLiteral = 1 << 10 // value is a literal byte (or a code-length symbol)
+	fBase    = 1 << 11 // value is a length/distance base, followed by extra bits
+	fEOB     = 1 << 12 // end of block
+	fLink    = 1 << 13 // value is the offset of a sub-table
+	fInvalid = 1 << 14 // no valid symbol decodes to this bit pattern
 
 	entValShift = 16
 
@@ -155,26 +159,64 @@ func makeFixedTables() (*litTable, *distTable) {
 }
 
 // buildTable fills tab with a decoding table for the canonical Huffman code
-// given by lens (one length per symbol, 0 = unused). info[s] supplies the
-// entry bits for symbol s. It reports false when the lengths do not form an
-// acceptable code: over-subscribed, or incomplete other than the empty code
-// and the single one-bit code (both of which zlib and compress/flate accept;
-// unused patterns then decode as invalid).
+// given by lens (one length per symbol, 0 = unused; every length at most
+// maxCodeLen; at most maxLitSyms+2 symbols). info[s] supplies the entry bits
+// for symbol s. It reports false when the lengths do not form an acceptable
+// code: over-subscribed, or incomplete other than the empty code and the
+// single one-bit code (both of which zlib and compress/flate accept; unused
+// patterns then decode as invalid).
 func buildTable(tab []uint32, lens []uint8, info []uint32, rootBits uint) bool {
+	var used, scratch [maxLitSyms + 2]uint16
+	if len(lens) > len(used) {
+		return false
+	}
+	return build(tab, lens, usedSymbols(used[:], lens), scratch[:], info, rootBits)
+}
+
+// usedSymbols stores the symbols of lens whose length is not zero in dst,
+// in increasing order, and returns them. dst must be as long as lens.
+func usedSymbols(dst []uint16, lens []uint8) []uint16 {
+	n := 0
+	for s, l := range lens {
+		dst[n] = uint16(s)
+		if l != 0 {
+			n++
+		}
+	}
+	return dst[:n]
+}
+
+// build is buildTable given, in used, the symbols whose length is not zero,
+// in increasing order (the dynamic header decoder collects them as it reads
+// the lengths, which spares a pass over the many unused symbols), and
+// scratch space of at least len(used) entries.
+//
+// The table is built without clearing it first: for a complete code every
+// primary entry and every sub-table entry is written (each bit pattern
+// starts with exactly one code, or with the primary prefix of longer ones),
+// and only the two acceptable incomplete codes need holes filled in. The
+// primary entries of codes up to rootBits long are written once each, in a
+// table of 1<<l entries for codes of length l that is then doubled by
+// copying as the lengths grow (the index is the code bit-reversed, so the
+// bits that follow a code are the high bits of the index).
+func build(tab []uint32, lens []uint8, used, scratch []uint16, info []uint32, rootBits uint) bool {
 	var count [maxCodeLen + 1]uint16
-	for _, l := range lens {
-		count[l]++
+	for _, s := range used {
+		count[lens[s]&maxCodeLen]++
 	}
 	count[0] = 0
 
 	left := 1 // unassigned code space, in units of the current length
-	maxLen := 0
-	for l := 1; l <= maxCodeLen; l++ {
+	minLen, maxLen := uint(0), uint(0)
+	for l := uint(1); l <= maxCodeLen; l++ {
 		left = left<<1 - int(count[l])
 		if left < 0 {
 			return false // over-subscribed
 		}
 		if count[l] != 0 {
+			if minLen == 0 {
+				minLen = l
+			}
 			maxLen = l
 		}
 	}
@@ -183,11 +225,17 @@ func buildTable(tab []uint32, lens []uint8, info []uint32, rootBits uint) bool {
 	}
 
 	rootSize := 1 << rootBits
-	for i := range tab[:rootSize] {
-		tab[i] = holeEntry
+	if len(tab) < rootSize {
+		return false
 	}
-	if maxLen == 0 {
-		return true
+	root := tab[:rootSize]
+	if left != 0 {
+		for i := range root {
+			root[i] = holeEntry
+		}
+		if maxLen == 0 {
+			return true
+		}
 	}
 
 	// Symbols sorted by (length, symbol): canonical code order.
@@ -195,35 +243,54 @@ func buildTable(tab []uint32, lens []uint8, info []uint32, rootBits uint) bool {
 	for l := 1; l <= maxCodeLen; l++ {
 		start[l+1] = start[l] + count[l]
 	}
-	var sorted [maxLitSyms + 2]uint16
-	n := 0
-	for s, l := range lens {
-		if l != 0 {
-			sorted[start[l]] = uint16(s)
-			start[l]++
-			n++
+	n := int(start[maxCodeLen+1])
+	if n != len(used) {
+		return false // a length of zero or above maxCodeLen among used
+	}
+	sorted := scratch[:n]
+	for _, s := range used {
+		l := lens[s] & maxCodeLen
+		sorted[start[l]] = s
+		start[l]++
+	}
+
+	// Codes of at most rootBits bits, shortest first, with the table grown
+	// by doubling between lengths.
+	i := 0    // next symbol of sorted
+	code := 0 // canonical code (MSB first) of sorted[i] at length codeLen
+	codeLen := minLen
+	if minLen <= rootBits {
+		short := min(maxLen, rootBits)
+		size := 1 << minLen
+		for l := minLen; ; l++ {
+			for range count[l] {
+				root[bits.Reverse16(uint16(code))>>(16-l)] = info[sorted[i]] | uint32(l)
+				i++
+				code++
+			}
+			if l == short {
+				break
+			}
+			copy(root[size:2*size], root[:size])
+			size <<= 1
+			code <<= 1
+		}
+		codeLen = short
+		for ; size < rootSize; size <<= 1 {
+			copy(root[size:2*size], root[:size])
 		}
 	}
 
+	// Longer codes go to sub-tables behind link entries.
 	next := rootSize // next free sub-table slot
-	curPrefix := -1  // root index of the sub-table being filled
+	curPrefix := -1  // primary index of the sub-table being filled
 	subOff, subBits := 0, uint(0)
-	code := 0 // canonical code of sorted[i], MSB-first
-	prevLen := uint(lens[sorted[0]])
-	for i := range n {
+	for ; i < n; i++ {
 		sym := sorted[i]
 		l := uint(lens[sym])
-		code <<= l - prevLen
-		prevLen = l
+		code <<= l - codeLen
+		codeLen = l
 		rev := int(bits.Reverse16(uint16(code)) >> (16 - l))
-		e := info[sym] | uint32(l)
-		if l <= rootBits {
-			for j := rev; j < rootSize; j += 1 << l {
-				tab[j] = e
-			}
-			code++
-			continue
-		}
 		prefix := rev & (rootSize - 1)
 		if prefix != curPrefix {
 			// New sub-table: it must be wide enough for the longest code
@@ -247,13 +314,12 @@ func buildTable(tab []uint32, lens []uint8, info []uint32, rootBits uint) bool {
 			if next > len(tab) {
 				return false
 			}
-			for j := subOff; j < next; j++ {
-				tab[j] = holeEntry
-			}
-			tab[prefix] = fLink | uint32(subOff)<<entValShift | uint32(subBits)
+			root[prefix] = fLink | uint32(subOff)<<entValShift | uint32(subBits)
 		}
-		for j := rev >> rootBits; j < 1<<subBits; j += 1 << (l - rootBits) {
-			tab[subOff+j] = e
+		e := info[sym] | uint32(l)
+		sub := tab[subOff : subOff+1<<subBits]
+		for j := rev >> rootBits; j < len(sub); j += 1 << (l - rootBits) {
+			sub[j] = e
 		}
 		code++
 	}

@@ -20,7 +20,10 @@
 // without feeding it.
 package inflate
 
-import "math"
+import (
+	"encoding/binary"
+	"math"
+)
 
 // Decoder states.
 const (
@@ -43,6 +46,10 @@ const (
 	// big enough for the fast decoding path (the distance limit stays at the
 	// configured window).
 	minRing = 4096
+	// copySlack is the room after the ring, and the least distance between
+	// the window and the ring size, that lets the fast decoding path copy
+	// matches eight bytes at a time, overshooting by up to seven bytes.
+	copySlack = 8
 	// maxBudget caps the per-call limit so position arithmetic cannot overflow.
 	maxBudget = math.MaxInt64 >> 2
 )
@@ -65,11 +72,11 @@ const (
 // or field is held back (at most eight bytes, in a bit buffer) and decoded
 // when more input arrives.
 type Inflater struct {
-	win    []byte // ring of past output; len(win) >= window
+	win    []byte // ring of past output; see newRing for its size
 	window int    // largest back-reference distance allowed
 	wpos   int    // next write position in win
 	rpos   int    // first byte of win not yet handed to the caller
-	filled bool   // win has wrapped: every byte of it is history
+	hist   int    // len(win) once win has wrapped (all of it is history), else 0
 
 	bits  uint64 // unconsumed input bits, LSB first; zero above nbits between calls
 	nbits uint   // number of valid bits in bits (<= 63)
@@ -97,8 +104,15 @@ type Inflater struct {
 	// Dynamic header parsing.
 	nlit, ndist, nclen int
 	idx                int
-	lens               [maxLitSyms + maxDstSyms]uint8
-	clLens             [numCLSyms]uint8
+	// lens holds the code lengths of the current dynamic block, valid at
+	// the indexes listed in used (the nonzero ones) and at idx-1; the
+	// other entries, zero lengths inside runs, may be left over from an
+	// earlier block.
+	lens   [maxLitSyms + maxDstSyms]uint8
+	used   [maxLitSyms + maxDstSyms]uint16 // indexes of nonzero lengths, ascending
+	nused  int                             // entries of used filled so far
+	sorted [maxLitSyms + maxDstSyms]uint16 // scratch for build
+	clLens [numCLSyms]uint8
 
 	lit     *litTable  // current literal/length table: litDyn or fixedLit
 	dist    *distTable // current distance table: distDyn or fixedDist
@@ -122,8 +136,20 @@ func New(windowBits int) *Inflater {
 // init allocates the window for 1<<windowBits bytes and resets z.
 func (z *Inflater) init(windowBits int) {
 	z.window = 1 << windowBits
-	z.win = make([]byte, max(z.window, minRing))
+	z.win = newRing(z.window)
 	z.Reset(false)
+}
+
+// newRing allocates the sliding window ring for a window of the given size.
+// The fast decoding path writes matches in eight-byte pieces and may write up
+// to seven bytes past a match's end. Those bytes are either beyond the ring
+// (in the copySlack bytes of capacity after it) or ring bytes that are older
+// than the window: the ring is at least copySlack bytes longer than the
+// window, so the bytes just after the write position are never referenced
+// before being rewritten.
+func newRing(window int) []byte {
+	n := max(window+copySlack, minRing)
+	return make([]byte, n, n+copySlack)
 }
 
 // Reset starts a new stream. keepWindow keeps the sliding window (context
@@ -133,7 +159,7 @@ func (z *Inflater) init(windowBits int) {
 // offsets reported by Total, Error.Offset and Trailing.
 func (z *Inflater) Reset(keepWindow bool) {
 	if !keepWindow {
-		z.wpos, z.filled = 0, false
+		z.wpos, z.hist = 0, 0
 	}
 	z.rpos = z.wpos
 	z.bits, z.nbits = 0, 0
@@ -289,7 +315,7 @@ func (z *Inflater) flush() {
 // wrap flushes a full ring and restarts writing at its beginning.
 func (z *Inflater) wrap() {
 	z.flush()
-	z.wpos, z.rpos, z.filled = 0, 0, true
+	z.wpos, z.rpos, z.hist = 0, 0, len(z.win)
 }
 
 // bitPos returns the position, in bits since Reset, of the next unconsumed bit.
@@ -445,64 +471,120 @@ func (z *Inflater) codeLenLens() stop {
 		z.clLens[clOrder[z.idx]] = uint8(z.take(3))
 		z.idx++
 	}
-	if !buildTable(z.clTab[:], z.clLens[:], clInfo[:], clRootBits) {
+	used := usedSymbols(z.used[:numCLSyms], z.clLens[:])
+	if !build(z.clTab[:], z.clLens[:], used, z.sorted[:], clInfo[:], clRootBits) {
 		return z.fail(ErrCorrupt, z.blockStart, "invalid code-length code")
 	}
-	z.idx = 0
+	z.idx, z.nused = 0, 0
 	z.state = sLens
 	return goOn
 }
 
 func (z *Inflater) codeLens() stop {
 	n := z.nlit + z.ndist
-	for z.idx < n {
-		z.fill(14) // a code (<= 7 bits) and its extra bits (<= 7); may come up short
-		e := z.clTab[z.bits&clRootMask]
+	lens := z.lens[:n]
+	tab := &z.clTab
+	in, p := z.in, z.p
+	b, nb := z.bits, z.nbits
+	idx := z.idx
+	used, nu := &z.used, z.nused
+	st := goOn
+	for idx < n {
+		// A code (<= 7 bits) and its extra bits (<= 7) need at most 14
+		// bits; near the end of the input the refill may come up short.
+		if nb < 14 {
+			if p+8 <= len(in) {
+				b |= binary.LittleEndian.Uint64(in[p:]) << (nb & 63)
+				p += int((63 - nb) >> 3)
+				nb |= 56
+			} else {
+				for nb < 56 && p < len(in) {
+					b |= uint64(in[p]) << nb
+					p++
+					nb += 8
+				}
+			}
+		}
+		e := tab[b&clRootMask]
 		l := uint(e & entLenMask)
-		if l > z.nbits {
-			return needInput
+		if l > nb {
+			st = needInput
+			break
 		}
 		if e&fInvalid != 0 {
-			return z.fail(ErrCorrupt, z.bitPos(), "invalid code-length code")
+			st = z.failBits(ErrCorrupt, p, nb, "invalid code-length code")
+			break
 		}
 		sym := e >> entValShift
 		if sym < 16 {
-			z.take(l)
-			z.lens[z.idx] = uint8(sym)
-			z.idx++
+			b >>= l
+			nb -= l
+			lens[idx] = uint8(sym)
+			used[nu] = uint16(idx)
+			if sym != 0 {
+				nu++
+			}
+			idx++
 			continue
 		}
 		var extra, rep uint
 		var val uint8
 		switch sym {
 		case 16:
-			if z.idx == 0 {
-				return z.fail(ErrCorrupt, z.bitPos(), "code length repeat with no previous length")
+			if idx == 0 {
+				st = z.failBits(ErrCorrupt, p, nb, "code length repeat with no previous length")
+				break
 			}
-			extra, rep, val = 2, 3, z.lens[z.idx-1]
+			extra, rep, val = 2, 3, lens[idx-1]
 		case 17:
 			extra, rep = 3, 3
 		default:
 			extra, rep = 7, 11
 		}
-		if l+extra > z.nbits {
-			return needInput
+		if st != goOn {
+			break
 		}
-		pos := z.bitPos()
-		z.take(l)
-		rep += uint(z.take(extra))
-		if z.idx+int(rep) > n {
-			return z.fail(ErrCorrupt, pos, "code length repeat overflows")
+		if l+extra > nb {
+			st = needInput
+			break
+		}
+		rep += uint(b>>l) & (1<<extra - 1)
+		if idx+int(rep) > n {
+			st = z.failBits(ErrCorrupt, p, nb, "code length repeat overflows")
+			break
+		}
+		b >>= l + extra
+		nb -= l + extra
+		if val == 0 {
+			// Of a run of zeros only the last is stored, for a
+			// following repeat code; see Inflater.lens.
+			idx += int(rep)
+			lens[idx-1] = 0
+			continue
 		}
 		for range rep {
-			z.lens[z.idx] = val
-			z.idx++
+			lens[idx] = val
+			used[nu] = uint16(idx)
+			nu++
+			idx++
 		}
 	}
-	if !buildTable(z.litDyn[:], z.lens[:z.nlit], litInfo[:], litRootBits) {
+	z.p, z.idx, z.nused = p, idx, nu
+	z.bits, z.nbits = b&(1<<nb-1), nb
+	if st != goOn {
+		return st
+	}
+	// Split the used indexes into the two alphabets; distance symbols are
+	// numbered from 0.
+	nl := nu
+	for nl > 0 && int(used[nl-1]) >= z.nlit {
+		nl--
+		used[nl] -= uint16(z.nlit)
+	}
+	if !build(z.litDyn[:], z.lens[:z.nlit], used[:nl], z.sorted[:], litInfo[:], litRootBits) {
 		return z.fail(ErrCorrupt, z.blockStart, "invalid literal/length code lengths")
 	}
-	if !buildTable(z.distDyn[:], z.lens[z.nlit:n], distInfo[:], distRootBits) {
+	if !build(z.distDyn[:], z.lens[z.nlit:n], used[nl:nu], z.sorted[:], distInfo[:], distRootBits) {
 		return z.fail(ErrCorrupt, z.blockStart, "invalid distance code lengths")
 	}
 	z.lit, z.dist = &z.litDyn, &z.distDyn

@@ -272,7 +272,7 @@ func TestSplitEverywhere(t *testing.T) {
 // message compresses msgs like a permessage-deflate sender: with takeover
 // one writer flushes after each message; without, each message gets a fresh
 // writer. It returns the payloads with the sync tail stripped.
-func pmdPayloads(t *testing.T, msgs [][]byte, level int, takeover bool) [][]byte {
+func pmdPayloads(t testing.TB, msgs [][]byte, level int, takeover bool) [][]byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w, err := flate.NewWriter(&buf, level)

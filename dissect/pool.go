@@ -7,9 +7,9 @@ import "github.com/wsdissect/wsdissect/internal/inflate"
 // buffers and inflaters anew.
 const (
 	// maxFreeDirs bounds the recycled direction decoders.
-	maxFreeDirs = 64
+	maxFreeDirs = 128
 	// maxFreeInflaters bounds the recycled inflaters per window size.
-	maxFreeInflaters = 16
+	maxFreeInflaters = 64
 	// maxKeepBuf is the largest buffer a recycled direction decoder keeps.
 	maxKeepBuf = 256 << 10
 )

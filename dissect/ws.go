@@ -90,8 +90,6 @@ type mark struct {
 // non-zero initial value is set there).
 func newWSDir(c *connState, d Dir) *wsDir { return c.d.newDir(c, d) }
 
-func (w *wsDir) opts() *Options { return &w.c.d.opts }
-
 // feed consumes in-order stream bytes carried by packet pkt.
 func (w *wsDir) feed(b []byte, pkt uint64, ts time.Time) {
 	for len(b) > 0 {

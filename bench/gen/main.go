@@ -30,20 +30,16 @@ package main
 import (
 	"bufio"
 	"context"
-	cryptorand "crypto/rand"
 	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
 	"hash/fnv"
-	"math/rand"
-	randv2 "math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/wsdissect/wsdissect/internal/capgen"
@@ -169,7 +165,7 @@ func record(kind string) ([]*capgen.Recording, error) {
 	for _, sc := range scs {
 		h := fnv.New64a()
 		h.Write([]byte(sc.Name))
-		reseed(h.Sum64())
+		capgen.SeedGlobalRandom(h.Sum64())
 		r, err := capgen.RecordScenario(context.Background(), sc)
 		if err != nil {
 			return nil, fmt.Errorf("record %s: %w", sc.Name, err)
@@ -366,25 +362,4 @@ func mix(x uint64) uint64 {
 	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
 	x = (x ^ x>>27) * 0x94d049bb133111eb
 	return x ^ x>>31
-}
-
-// reseed makes crypto/rand and math/rand deterministic for the next
-// recording, so the libraries' keys and masks are the same on every run.
-func reseed(seed uint64) {
-	var s [32]byte
-	binary.LittleEndian.PutUint64(s[:8], seed)
-	cryptorand.Reader = &lockedReader{r: randv2.NewChaCha8(s)}
-	rand.Seed(int64(seed)) //nolint:staticcheck // deliberate: gorilla masks with math/rand
-}
-
-// lockedReader serialises reads of a ChaCha8 stream.
-type lockedReader struct {
-	mu sync.Mutex
-	r  *randv2.ChaCha8
-}
-
-func (l *lockedReader) Read(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.r.Read(b)
 }

@@ -16,14 +16,9 @@ package main
 
 import (
 	"context"
-	cryptorand "crypto/rand"
-	"encoding/binary"
 	"flag"
 	"fmt"
-	"math/rand"
-	randv2 "math/rand/v2"
 	"os"
-	"sync"
 
 	"github.com/wsdissect/wsdissect/internal/capgen"
 )
@@ -31,7 +26,7 @@ import (
 func main() {
 	out := flag.String("out", "testdata", "output directory")
 	flag.Parse()
-	outs, err := capgen.Generate(context.Background(), *out, capgen.GenerateOptions{Reseed: reseed})
+	outs, err := capgen.Generate(context.Background(), *out, capgen.GenerateOptions{Reseed: capgen.SeedGlobalRandom})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gencap:", err)
 		os.Exit(1)
@@ -42,27 +37,4 @@ func main() {
 		fmt.Printf("%-36s %7d bytes\n", o.Name, len(o.Data))
 	}
 	fmt.Printf("%d captures, %d bytes\n", len(outs), total)
-}
-
-// reseed makes crypto/rand and math/rand deterministic. The crypto/rand
-// stream is the one testing/cryptotest.SetGlobalRandom(t, seed) installs, so
-// the capgen test regenerates identical files.
-func reseed(seed uint64) {
-	var s [32]byte
-	binary.LittleEndian.PutUint64(s[:8], seed)
-	cryptorand.Reader = &lockedReader{r: randv2.NewChaCha8(s)}
-	rand.Seed(int64(seed)) //nolint:staticcheck // deliberate: gorilla masks with math/rand
-}
-
-// lockedReader serialises reads of a ChaCha8 stream.
-type lockedReader struct {
-	mu sync.Mutex
-	r  *randv2.ChaCha8
-}
-
-// Read fills b from the stream.
-func (l *lockedReader) Read(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.r.Read(b)
 }

@@ -238,20 +238,9 @@ func (r *Renderer) appendFrameTree(b []byte, rec *dissect.Record, c *dissect.Con
 		b = append(b, '\n')
 	}
 
-	if len(f.Payload) == 0 && !f.Truncated && !f.Incomplete && !f.Compressed {
+	b, more := appendPayloadMarkers(b, len(f.Payload), f.Truncated, f.Incomplete, f.Compressed, "[Compressed: inflated from the message]\n")
+	if !more {
 		return b
-	}
-	b = appendPayloadHeading(b, len(f.Payload))
-	if f.Truncated {
-		b = appendTruncated(b, len(f.Payload))
-	}
-	if f.Compressed {
-		b = append(b, indent2...)
-		b = append(b, "[Compressed: inflated from the message]\n"...)
-	}
-	if f.Incomplete {
-		b = append(b, indent2...)
-		b = append(b, "[Incomplete: bytes missing from capture]\n"...)
 	}
 	switch {
 	case f.Opcode == dissect.OpClose && f.HasCloseCode:
@@ -294,20 +283,9 @@ func (r *Renderer) appendMessageTree(b []byte, rec *dissect.Record, c *dissect.C
 	b = strconv.AppendUint(b, uint64(m.Opcode&0xf), 10)
 	b = append(b, ")\n"...)
 
-	if len(m.Payload) == 0 && !m.Truncated && !m.Incomplete && !m.Compressed {
+	b, more := appendPayloadMarkers(b, len(m.Payload), m.Truncated, m.Incomplete, m.Compressed, "[Compressed: inflated]\n")
+	if !more {
 		return b
-	}
-	b = appendPayloadHeading(b, len(m.Payload))
-	if m.Truncated {
-		b = appendTruncated(b, len(m.Payload))
-	}
-	if m.Compressed {
-		b = append(b, indent2...)
-		b = append(b, "[Compressed: inflated]\n"...)
-	}
-	if m.Incomplete {
-		b = append(b, indent2...)
-		b = append(b, "[Incomplete: bytes missing from capture]\n"...)
 	}
 	switch {
 	case m.Opcode == dissect.OpClose && m.HasCloseCode:
@@ -393,4 +371,26 @@ func appendBits(b []byte, v uint8, n int) []byte {
 		b = append(b, '0'+v>>uint(i)&1)
 	}
 	return b
+}
+
+// appendPayloadMarkers writes the payload heading of a frame or message and
+// its truncated, compressed and incomplete markers. more is false when there
+// is nothing to show (an empty payload with no marker).
+func appendPayloadMarkers(b []byte, n int, truncated, incomplete, compressed bool, compressedNote string) (out []byte, more bool) {
+	if n == 0 && !truncated && !incomplete && !compressed {
+		return b, false
+	}
+	b = appendPayloadHeading(b, n)
+	if truncated {
+		b = appendTruncated(b, n)
+	}
+	if compressed {
+		b = append(b, indent2...)
+		b = append(b, compressedNote...)
+	}
+	if incomplete {
+		b = append(b, indent2...)
+		b = append(b, "[Incomplete: bytes missing from capture]\n"...)
+	}
+	return b, true
 }

@@ -108,17 +108,7 @@ func (p *gorillaPeer) write(ctx context.Context, st Step, midPing func() error) 
 	if err != nil {
 		return err
 	}
-	for i, chunk := range splitSizes(st.Payload, st.Chunks) {
-		if _, err := w.Write(chunk); err != nil {
-			return err
-		}
-		if midPing != nil && i+1 == st.PingAfter {
-			if err := midPing(); err != nil {
-				return err
-			}
-		}
-	}
-	return w.Close()
+	return writeChunks(w, st, midPing)
 }
 
 func (p *gorillaPeer) ping(ctx context.Context, payload []byte) ([]byte, error) {

@@ -516,3 +516,20 @@ func readerLoop(ch chan<- event, done <-chan struct{}, read func() event) {
 		}
 	}
 }
+
+// writeChunks streams a step's payload through a library's message writer,
+// one Write per chunk, sending the mid-message ping after chunk
+// st.PingAfter, then closes the writer (which ends the message).
+func writeChunks(w io.WriteCloser, st Step, midPing func() error) error {
+	for i, chunk := range splitSizes(st.Payload, st.Chunks) {
+		if _, err := w.Write(chunk); err != nil {
+			return err
+		}
+		if midPing != nil && i+1 == st.PingAfter {
+			if err := midPing(); err != nil {
+				return err
+			}
+		}
+	}
+	return w.Close()
+}

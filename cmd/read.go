@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,7 +19,7 @@ import (
 )
 
 func (a *app) readCmd() *cobra.Command {
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use:   "read FILE...",
 		Short: "Dissect the WebSocket traffic in capture files (pcap, pcapng, gzip; - for stdin)",
 		Long: `read decodes every WebSocket connection in the given captures: pcap (either byte
@@ -37,6 +38,9 @@ any port; connections whose handshake is missing are picked up mid-stream.`,
 		},
 		RunE: func(c *cobra.Command, args []string) error { return a.runRead(args) },
 	}
+	c.Flags().StringVar(&a.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to `FILE` (for performance work)")
+	_ = c.Flags().MarkHidden("cpuprofile")
+	return c
 }
 
 // runRead dissects each file in turn.
@@ -52,6 +56,13 @@ func (a *app) runRead(files []string) error {
 	ro, err := a.out.renderOptions(a.stdout)
 	if err != nil {
 		return err
+	}
+	if a.cpuProfile != "" {
+		stop, err := startCPUProfile(a.cpuProfile)
+		if err != nil {
+			return usageErr(err)
+		}
+		defer stop()
 	}
 	code := ExitOK
 	for _, name := range files {
@@ -128,4 +139,20 @@ func (a *app) readOne(src *source.File, opts engine.Options, ro render.Options, 
 		}
 	}
 	return runErr
+}
+
+// startCPUProfile starts writing a CPU profile to path; stop ends it.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

@@ -42,6 +42,7 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	out            outputFlags
+	cpuProfile     string // read --cpuprofile
 }
 
 // Execute runs the command line and returns the process exit code.

@@ -57,8 +57,8 @@ type SinkFactory func(w io.Writer) (sink dissect.Sink, flush func() error)
 // decides when they expire, are evicted or are replaced by a new connection
 // on the same addresses. Each connection belongs to one worker, chosen by a
 // hash of its addresses; the worker has its own reassembler and dissector,
-// which follow the reader's decisions (reassembly.Assembler.ProcessStream
-// and End), and renders its records into memory. The reader hands packets
+// which follow the reader's decisions (reassembly.Assembler.Open, Segment
+// and Close, with no table of its own), and renders its records into memory. The reader hands packets
 // to the workers in rounds, copying their payloads into reusable buffers,
 // and a merger goroutine writes each round's output to out in packet order,
 // with the records of one packet in the order Run emits them (idle
@@ -386,18 +386,24 @@ func (w *worker) process(p *parallel, b *batch) {
 		f := c.f
 		switch c.kind {
 		case cmdSegment:
-			src, dst := f.a, f.b
+			src, dst, side := f.a, f.b, f.aSide
 			if !c.fromA {
-				src, dst = dst, src
+				src, dst, side = dst, src, side.Other()
 			}
 			seg = netpkt.Segment{
 				Src: src.Addr(), Dst: dst.Addr(), SrcPort: src.Port(), DstPort: dst.Port(),
 				Seq: c.seq, Ack: c.ack, Flags: c.flags, Window: c.window,
 				Payload: b.data[c.off : c.off+c.n : c.off+c.n], PayloadLen: int(c.plen),
 			}
-			w.asm.ProcessStream(&seg, c.pkt, c.ts, f.stream)
+			if f.ws == nil {
+				// A flow's first command is the segment that created it.
+				f.ws = w.asm.Open(&seg, side, c.pkt, c.ts, f.stream)
+			}
+			w.asm.Segment(f.ws, side, &seg, c.pkt, c.ts)
 		case cmdEnd:
-			w.asm.End(f.a, f.b, f.stream, c.reason, c.pkt, c.ts)
+			if f.ws != nil {
+				w.asm.Close(f.ws, c.reason, c.pkt, c.ts)
+			}
 		}
 		if w.count.n != before {
 			if err := w.dis.Err(); err != nil {
@@ -493,18 +499,21 @@ func trim(b []byte) []byte {
 // flow is the reader's record of one tracked connection, an element of its
 // connection table.
 type flow struct {
-	// a, b and stream are set when the flow is created and never change;
-	// workers read them through commands while the reader updates the
-	// fields after the padding, which keeps those writes off the cache lines
-	// the workers read.
+	// a, b, stream and aSide are set when the flow is created and never
+	// change; workers read them through commands while the reader updates
+	// the fields after the padding, which keeps those writes off the cache
+	// lines the workers use.
 	a, b   netip.AddrPort // the first packet's source and destination
 	stream uint64
-	_      [64]byte
+	// aSide is the side of a, the first packet's source.
+	aSide reassembly.Side
+	// ws is the connection in the worker's assembler; only the worker
+	// that owns the flow touches it.
+	ws *reassembly.Stream
+	_  [64]byte
 
 	reassembly.Entry[flow]
 	worker uint8
-	// aSide is the side of a, the first packet's source.
-	aSide reassembly.Side
 }
 
 // segment makes the commands for one TCP segment; the connection table

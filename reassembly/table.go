@@ -3,7 +3,6 @@ package reassembly
 import (
 	"cmp"
 	"encoding/binary"
-	"net/netip"
 	"slices"
 	"time"
 
@@ -147,9 +146,6 @@ type Ender[T any] interface {
 // (Config.MaxConns, least recently active first) or because a SYN with a new
 // initial sequence number reuses their addresses; its Ender is told of each.
 // It is not safe for concurrent use.
-//
-// A table is driven either by Track and Add, applying those rules, or, when
-// it follows the decisions of another table, by Follow, AddNumbered and End.
 type Table[T any] struct {
 	ev    Ender[T]
 	conns map[connKey]*Entry[T]
@@ -236,50 +232,7 @@ func (t *Table[T]) Add(x *T, e *Entry[T], seg *netpkt.Segment, pkt uint64, ts ti
 		}
 		t.end(old, ClosedEvicted, pkt, ts)
 	}
-	return t.insert(x, e, seg, pkt, ts, t.nextStream)
-}
-
-// Follow is Track for a table that follows another table's decisions: seg
-// belongs to the connection numbered stream, and no rule is applied. It
-// returns the connection's element, now the most recently active, and the
-// side that sent seg; or nil when no connection with seg's addresses is
-// tracked, which the caller then passes to AddNumbered. A connection with
-// seg's addresses but another number is ended first (ClosedReused).
-func (t *Table[T]) Follow(seg *netpkt.Segment, pkt uint64, ts time.Time, stream uint64) (*T, Side) {
-	key, srcFirst := makeKey(seg)
-	e := t.find(&key)
-	if e == nil {
-		return nil, SideA
-	}
-	if e.stream != stream {
-		t.end(e, ClosedReused, pkt, ts)
-		return nil, SideA
-	}
-	t.touch(e, ts)
-	return e.elem, e.sideOf(srcFirst)
-}
-
-// AddNumbered starts tracking x, whose Entry is e, as the connection numbered
-// stream that seg (for which Follow returned nil), a segment of packet pkt
-// captured at ts, belongs to; later numbers
-// Add gives out are above stream. It returns the side that sent seg, as Add
-// does.
-func (t *Table[T]) AddNumbered(x *T, e *Entry[T], seg *netpkt.Segment, pkt uint64, ts time.Time, stream uint64) Side {
-	return t.insert(x, e, seg, pkt, ts, stream)
-}
-
-// End ends the connection numbered stream between the endpoints x and y (in
-// either order) for reason, at packet pkt captured at ts, and stops tracking
-// it. It reports whether such a connection was tracked.
-func (t *Table[T]) End(x, y netip.AddrPort, stream uint64, reason CloseReason, pkt uint64, ts time.Time) bool {
-	seg := netpkt.Segment{Src: x.Addr(), Dst: y.Addr(), SrcPort: x.Port(), DstPort: y.Port()}
-	key, _ := makeKey(&seg)
-	e := t.conns[key]
-	if e == nil || e.stream != stream {
-		return false
-	}
-	t.end(e, reason, pkt, ts)
-	return true
+	return t.insert(x, e, seg, pkt, ts)
 }
 
 // EndAll ends every tracked connection (ClosedEOF) in order of number, at
@@ -311,21 +264,21 @@ func (t *Table[T]) find(k *connKey) *Entry[T] {
 	return e
 }
 
-// insert starts tracking x (whose Entry is e) as seg's connection numbered
-// stream, and returns the side that sent seg. A connection tracked with
+// insert starts tracking x (whose Entry is e) as seg's connection with the
+// next number, and returns the side that sent seg. A connection tracked with
 // seg's addresses is ended first (ClosedReused).
-func (t *Table[T]) insert(x *T, e *Entry[T], seg *netpkt.Segment, pkt uint64, ts time.Time, stream uint64) Side {
+func (t *Table[T]) insert(x *T, e *Entry[T], seg *netpkt.Segment, pkt uint64, ts time.Time) Side {
 	key, srcFirst := makeKey(seg)
 	if old := t.conns[key]; old != nil {
-		// Only a caller breaking the Track/Add or Follow/AddNumbered
-		// pairing gets here; keep the table consistent.
+		// Only a caller breaking the Track/Add pairing gets here; keep
+		// the table consistent.
 		t.end(old, ClosedReused, pkt, ts)
 	}
 	// SideA is the SYN sender, the SYN-ACK receiver, or else the first
 	// packet's source.
 	srcIsA := seg.Flags&(netpkt.FlagSYN|netpkt.FlagACK) != netpkt.FlagSYN|netpkt.FlagACK
-	*e = Entry[T]{elem: x, key: key, aFirst: srcFirst == srcIsA, stream: stream, lastSeen: ts}
-	t.nextStream = max(t.nextStream, stream+1)
+	*e = Entry[T]{elem: x, key: key, aFirst: srcFirst == srcIsA, stream: t.nextStream, lastSeen: ts}
+	t.nextStream++
 	t.conns[key] = e
 	t.lru.pushFront(&e.lru, e)
 	t.last = e

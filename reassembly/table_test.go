@@ -49,11 +49,9 @@ func reasonName(r CloseReason) string {
 
 // top is one operation of a table test script.
 type top struct {
-	kind   string // track, follow (with stream), end (cli and stream), endall
-	s      step
-	learn  bool // track: call Learn with the segment
-	stream uint64
-	reason CloseReason
+	kind  string // track, endall
+	s     step
+	learn bool // track: call Learn with the segment
 }
 
 // trk tracks s and learns from it; trkNo tracks without learning.
@@ -76,22 +74,6 @@ func (l *tlog) do(o top) {
 			side = l.table.Add(x, &x.Entry, seg, l.pkt, ts)
 			fmt.Fprintf(&l.b, "p%d new %d\n", l.pkt, x.Stream())
 		}
-	case "follow":
-		x, side = l.table.Follow(seg, l.pkt, ts, o.stream)
-		if x == nil {
-			x = new(tconn)
-			side = l.table.AddNumbered(x, &x.Entry, seg, l.pkt, ts, o.stream)
-			fmt.Fprintf(&l.b, "p%d new %d\n", l.pkt, x.Stream())
-		}
-	case "end":
-		cli := o.s.cli
-		if !cli.IsValid() {
-			cli = cliAddr
-		}
-		if !l.table.End(srvAddr, cli, o.stream, o.reason, l.pkt, ts) {
-			fmt.Fprintf(&l.b, "p%d no %d\n", l.pkt, o.stream)
-		}
-		return
 	case "endall":
 		l.table.EndAll(l.pkt, ts)
 		return
@@ -229,22 +211,6 @@ func TestTable(t *testing.T) {
 			},
 			want: "p1 new 0\np1 0 A\np2 new 1\np2 1 A\np3 new 2\np3 2 A\np4 0 A\n" +
 				"p5 end 0 eof\np5 end 1 eof\np5 end 2 eof\np6 new 3\np6 3 A\n",
-		},
-		{
-			name: "following another table's numbers",
-			cfg:  Config{MaxConns: 1, IdleTimeout: time.Second},
-			ops: []top{
-				{kind: "follow", s: step{cli: p1, flags: fA, seq: 1}, stream: 7},
-				{kind: "follow", s: step{cli: p2, flags: fS, seq: 1, dt: time.Hour}, stream: 3},
-				{kind: "follow", s: step{cli: p2, flags: fS, seq: 2, dt: time.Hour}, stream: 3},
-				{kind: "follow", s: step{cli: p1, fromSrv: true, flags: fA, seq: 1, dt: time.Hour}, stream: 9},
-				{kind: "end", s: step{cli: p2}, stream: 4, reason: ClosedIdle},
-				{kind: "end", s: step{cli: p3}, stream: 3, reason: ClosedIdle},
-				{kind: "end", s: step{cli: p2}, stream: 3, reason: ClosedEvicted},
-				trk(step{cli: p3, flags: fA, seq: 1, dt: time.Hour}),
-			},
-			want: "p1 new 7\np1 7 A\np2 new 3\np2 3 A\np3 3 A\np4 end 7 reused\np4 new 9\np4 9 A\n" +
-				"p5 no 4\np6 no 3\np7 end 3 evicted\np8 end 9 evicted\np8 new 10\np8 10 A\n",
 		},
 	}
 	for _, tt := range tests {

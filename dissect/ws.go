@@ -265,6 +265,7 @@ func (w *wsDir) startFrame() {
 		w.ctl = w.ctl[:0]
 		w.frameStart = 0
 		f.IsText = f.Opcode == OpClose
+		f.MessageOpcode = f.Opcode
 		return
 	}
 	w.isCtl = false
@@ -296,6 +297,7 @@ func (w *wsDir) startFrame() {
 	f.IsText = w.msg.Opcode == OpText
 	f.Compressed = w.compressed
 	f.MessageIndex = w.msg.Index
+	f.MessageOpcode = w.msg.Opcode
 }
 
 func rsvBits(f *Frame) int {

@@ -12,7 +12,8 @@ import (
 )
 
 // Stats is a dissect.Sink that counts what it sees: connections, frames and
-// messages by opcode, payload bytes per direction, anomalies by id and
+// messages by opcode (in a run that emits frame records only, the messages
+// are counted from the frames that end them), payload bytes per direction, anomalies by id and
 // severity, incomplete and truncated frames and messages. WriteTo writes the
 // end-of-run summary used by -q; Summary gives the one-line form used at the
 // end of live mode. The zero value is ready to use. A Stats is not safe for
@@ -26,6 +27,11 @@ type Stats struct {
 	truncatedFrames          uint64
 	incompleteMessages       uint64
 	truncatedMessages        uint64
+	// framedMessages counts, by opcode, the messages that frame records
+	// end (a final or incomplete frame), and framedIncomplete those cut
+	// short: the message counts of a run that emits frames only.
+	framedMessages   [16]uint64
+	framedIncomplete uint64
 	anomalies                map[string]anomalyCount // by id
 	bySeverity               [3]uint64
 }
@@ -82,6 +88,12 @@ func (s *Stats) Emit(rec *dissect.Record) error {
 			if f.Truncated {
 				s.truncatedFrames++
 			}
+			if f.Fin || f.Incomplete {
+				s.framedMessages[f.MessageOpcode&0xf]++
+				if f.Incomplete {
+					s.framedIncomplete++
+				}
+			}
 		}
 	case dissect.KindMessage:
 		if m := rec.Message; m != nil {
@@ -130,7 +142,9 @@ func (s *Stats) Merge(o *Stats) {
 	for i := range s.frames {
 		s.frames[i] += o.frames[i]
 		s.messages[i] += o.messages[i]
+		s.framedMessages[i] += o.framedMessages[i]
 	}
+	s.framedIncomplete += o.framedIncomplete
 	for i := range s.frameBytes {
 		s.frameBytes[i] += o.frameBytes[i]
 		s.messageBytes[i] += o.messageBytes[i]
@@ -206,7 +220,8 @@ func (s *Stats) Summary() string {
 	b = append(b, ", "...)
 	b = appendCount(b, t.Frames, "frame", "frames")
 	b = append(b, ", "...)
-	b = appendCount(b, t.Messages, "message", "messages")
+	msgs, _ := s.messageCounts()
+	b = appendCount(b, sum(msgs[:]), "message", "messages")
 	by := s.payloadBytes()
 	b = append(b, ", "...)
 	b = strconv.AppendUint(b, by[dissect.ClientToServer], 10)
@@ -220,6 +235,16 @@ func (s *Stats) Summary() string {
 		b = append(b, ')')
 	}
 	return string(b)
+}
+
+// messageCounts returns the messages by opcode and how many of them are
+// incomplete: from message records when any were seen, otherwise from the
+// frames that ended messages.
+func (s *Stats) messageCounts() (byOpcode *[16]uint64, incomplete uint64) {
+	if sum(s.messages[:]) > 0 {
+		return &s.messages, s.incompleteMessages
+	}
+	return &s.framedMessages, s.framedIncomplete
 }
 
 // payloadBytes returns the payload bytes per direction: from frames (as
@@ -278,8 +303,9 @@ func (s *Stats) WriteTo(w io.Writer) (int64, error) {
 
 	b = append(b, "  Frames:        "...)
 	b = appendByOpcode(b, &s.frames)
+	msgs, incompleteMsgs := s.messageCounts()
 	b = append(b, "  Messages:      "...)
-	b = appendByOpcode(b, &s.messages)
+	b = appendByOpcode(b, msgs)
 	if t.Frames > 0 {
 		b = append(b, "  Frame bytes:   "...)
 		b = appendDirBytes(b, s.frameBytes)
@@ -289,7 +315,7 @@ func (s *Stats) WriteTo(w io.Writer) (int64, error) {
 		b = appendDirBytes(b, s.messageBytes)
 	}
 	b = append(b, "  Incomplete:    "...)
-	b = appendCount(b, s.incompleteMessages, "message", "messages")
+	b = appendCount(b, incompleteMsgs, "message", "messages")
 	b = append(b, ", "...)
 	b = appendCount(b, s.incompleteFrames, "frame", "frames")
 	b = append(b, "\n  Truncated:     "...)

@@ -295,3 +295,46 @@ func TestStatsMerge(t *testing.T) {
 		}
 	})
 }
+
+// TestStatsMessagesFromFrames checks that a run emitting frame records only
+// still reports its messages, counted from the frames that end them.
+func TestStatsMessagesFromFrames(t *testing.T) {
+	conn := &dissect.Conn{Status: 101}
+	frames := []dissect.Frame{
+		{Opcode: dissect.OpText, MessageOpcode: dissect.OpText, Len: 3},
+		{Opcode: dissect.OpPing, MessageOpcode: dissect.OpPing, Fin: true},
+		{Opcode: dissect.OpContinuation, MessageOpcode: dissect.OpText, Fin: true, Len: 2},
+		{Opcode: dissect.OpBinary, MessageOpcode: dissect.OpBinary, Fin: true, Len: 4},
+		{Opcode: dissect.OpContinuation, MessageOpcode: dissect.OpContinuation, Fin: true, Len: 1},
+		{Opcode: dissect.OpBinary, MessageOpcode: dissect.OpBinary, Len: 9, Incomplete: true},
+	}
+	var a, b Stats
+	for i := range frames {
+		s := &a
+		if i%2 == 1 {
+			s = &b
+		}
+		if err := s.Emit(&dissect.Record{Kind: dissect.KindFrame, Conn: conn, Frame: &frames[i]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Merge(&b)
+	if tot := a.Totals(); tot.Frames != 6 || tot.Messages != 0 {
+		t.Errorf("Totals() = %+v, want 6 frame records and no message records", tot)
+	}
+	var out bytes.Buffer
+	if _, err := a.WriteTo(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"  Messages:      5 (continuation 1, text 1, binary 2, ping 1)\n",
+		"  Incomplete:    1 message, 1 frame\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("WriteTo lacks %q:\n%s", want, out.String())
+		}
+	}
+	if got, want := a.Summary(), "0 connections, 6 frames, 5 messages, 19 bytes c2s, 0 bytes s2c, 0 anomalies"; got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+}

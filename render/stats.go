@@ -32,8 +32,8 @@ type Stats struct {
 	// short: the message counts of a run that emits frames only.
 	framedMessages   [16]uint64
 	framedIncomplete uint64
-	anomalies                map[string]anomalyCount // by id
-	bySeverity               [3]uint64
+	anomalies        map[string]anomalyCount // by id
+	bySeverity       [3]uint64
 }
 
 // anomalyCount is the tally of one anomaly id.

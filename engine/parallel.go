@@ -127,7 +127,7 @@ type command struct {
 	flags  uint8
 	kind   cmdKind
 	reason reassembly.CloseReason // cmdEnd
-	fromA  bool                   // cmdSegment: the source is f.a
+	side   reassembly.Side        // cmdSegment: the side that sent it
 }
 
 // batch is one worker's share of a round.
@@ -386,20 +386,17 @@ func (w *worker) process(p *parallel, b *batch) {
 		f := c.f
 		switch c.kind {
 		case cmdSegment:
-			src, dst, side := f.a, f.b, f.aSide
-			if !c.fromA {
-				src, dst, side = dst, src, side.Other()
-			}
-			seg = netpkt.Segment{
-				Src: src.Addr(), Dst: dst.Addr(), SrcPort: src.Port(), DstPort: dst.Port(),
-				Seq: c.seq, Ack: c.ack, Flags: c.flags, Window: c.window,
-				Payload: b.data[c.off : c.off+c.n : c.off+c.n], PayloadLen: int(c.plen),
-			}
+			seg.Seq, seg.Ack, seg.Flags, seg.Window = c.seq, c.ack, c.flags, c.window
+			seg.Payload = b.data[c.off : c.off+c.n : c.off+c.n]
+			seg.PayloadLen = int(c.plen)
 			if f.ws == nil {
-				// A flow's first command is the segment that created it.
-				f.ws = w.asm.Open(&seg, side, c.pkt, c.ts, f.stream)
+				// A flow's first command is the segment that created it,
+				// sent by a; only opening a connection needs addresses.
+				seg.Src, seg.SrcPort = f.a.Addr(), f.a.Port()
+				seg.Dst, seg.DstPort = f.b.Addr(), f.b.Port()
+				f.ws = w.asm.Open(&seg, c.side, c.pkt, c.ts, f.stream)
 			}
-			w.asm.Segment(f.ws, side, &seg, c.pkt, c.ts)
+			w.asm.Segment(f.ws, c.side, &seg, c.pkt, c.ts)
 		case cmdEnd:
 			if f.ws != nil {
 				w.asm.Close(f.ws, c.reason, c.pkt, c.ts)
@@ -499,18 +496,16 @@ func trim(b []byte) []byte {
 // flow is the reader's record of one tracked connection, an element of its
 // connection table.
 type flow struct {
-	// a, b, stream and aSide are set when the flow is created and never
-	// change; workers read them through commands while the reader updates
-	// the fields after the padding, which keeps those writes off the cache
-	// lines the workers use.
-	a, b   netip.AddrPort // the first packet's source and destination
-	stream uint64
-	// aSide is the side of a, the first packet's source.
-	aSide reassembly.Side
 	// ws is the connection in the worker's assembler; only the worker
 	// that owns the flow touches it.
 	ws *reassembly.Stream
-	_  [64]byte
+	// a, b and stream are set when the flow is created and never change;
+	// the worker reads them once, to open the connection. The reader
+	// updates the fields after the padding, which keeps those writes off
+	// the cache line the worker uses.
+	a, b   netip.AddrPort // the first packet's source and destination
+	stream uint64
+	_      [64]byte
 
 	reassembly.Entry[flow]
 	worker uint8
@@ -528,14 +523,13 @@ func (p *parallel) segment(seg *netpkt.Segment, pkt uint64, ts time.Time) {
 		f.b = netip.AddrPortFrom(seg.Dst, seg.DstPort)
 		f.stream = f.Stream()
 		f.worker = uint8(f.Hash() % uint64(len(p.workers)))
-		f.aSide = side
 	}
 	f.Learn(side, seg)
 	c := p.push(f.worker, cmdSegment, seg.Payload)
 	c.f, c.pkt, c.ts = f, pkt, ts
 	c.seq, c.ack, c.flags, c.window = seg.Seq, seg.Ack, seg.Flags, seg.Window
 	c.plen = uint32(min(max(seg.PayloadLen, 0), math.MaxUint32))
-	c.fromA = side == f.aSide
+	c.side = side
 	p.pushed()
 }
 

@@ -30,7 +30,8 @@ func (a *Assembler) Open(seg *netpkt.Segment, side Side, pkt uint64, ts time.Tim
 	return s
 }
 
-// Segment processes seg, a segment of s sent from side, like Process.
+// Segment processes seg, a segment of s sent from side, like Process; seg's
+// addresses are not looked at.
 func (a *Assembler) Segment(s *Stream, side Side, seg *netpkt.Segment, pkt uint64, ts time.Time) {
 	a.stats.Packets++
 	a.handle(&s.c, side, seg, pkt, ts)

@@ -187,8 +187,12 @@ func (c *countSink) Emit(r *dissect.Record) error {
 	return c.next.Emit(r)
 }
 
-// memWriter appends what is written to a byte slice.
+// memWriter appends what is written to a byte slice. It implements
+// render.Unbuffered, so a renderer writes to it without a buffer of its own.
 type memWriter struct{ b []byte }
+
+// Unbuffered implements render.Unbuffered.
+func (m *memWriter) Unbuffered() {}
 
 // Write implements io.Writer; it never fails.
 func (m *memWriter) Write(p []byte) (int, error) {

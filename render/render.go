@@ -69,10 +69,12 @@ const bufSize = 64 << 10
 const maxKeep = 1 << 20
 
 // Renderer is a dissect.Sink that writes records in the configured format.
-// It buffers its output: call Flush when done. A Renderer is not safe for
+// It buffers its output (unless its writer is Unbuffered): call Flush when
+// done. A Renderer is not safe for
 // concurrent use.
 type Renderer struct {
-	w    *bufio.Writer
+	out  io.Writer     // where records go: w, or the writer itself when unbuffered
+	w    *bufio.Writer // nil when the writer is Unbuffered
 	opts Options
 	pal  palette
 
@@ -94,14 +96,28 @@ type Renderer struct {
 	noConn dissect.Conn // stands in for a missing Conn
 }
 
+// Unbuffered is implemented by writers that need no buffer in front of them,
+// such as writers that keep their input in memory: a Renderer writes each
+// record to one straight away, in a single Write call, instead of buffering.
+type Unbuffered interface {
+	io.Writer
+	// Unbuffered marks the writer; it does nothing.
+	Unbuffered()
+}
+
 // New returns a Renderer writing to w with the given options.
 func New(w io.Writer, opts Options) *Renderer {
-	return &Renderer{
-		w:    bufio.NewWriterSize(w, bufSize),
+	r := &Renderer{
+		out:  w,
 		opts: opts,
 		pal:  newPalette(opts.Color && opts.Format != FormatJSON),
 		buf:  make([]byte, 0, 4096),
 	}
+	if _, ok := w.(Unbuffered); !ok {
+		r.w = bufio.NewWriterSize(w, bufSize)
+		r.out = r.w
+	}
+	return r
 }
 
 // SetEpoch sets the time of the capture's first packet. Summary and tree
@@ -169,7 +185,7 @@ func (r *Renderer) Emit(rec *dissect.Record) error {
 		r.buf = b
 	}
 	r.wrote = true
-	if _, err := r.w.Write(b); err != nil {
+	if _, err := r.out.Write(b); err != nil {
 		return fmt.Errorf("render: write record: %w", err)
 	}
 	if r.opts.FlushEach {
@@ -180,6 +196,9 @@ func (r *Renderer) Emit(rec *dissect.Record) error {
 
 // Flush writes any buffered output to the underlying writer.
 func (r *Renderer) Flush() error {
+	if r.w == nil {
+		return nil
+	}
 	if err := r.w.Flush(); err != nil {
 		return fmt.Errorf("render: flush: %w", err)
 	}

@@ -66,6 +66,50 @@ func TestFlushEach(t *testing.T) {
 	}
 }
 
+// memOut is an Unbuffered writer that counts its Write calls.
+type memOut struct {
+	bytes.Buffer
+	writes int
+}
+
+func (m *memOut) Unbuffered() {}
+
+func (m *memOut) Write(p []byte) (int, error) {
+	m.writes++
+	return m.Buffer.Write(p)
+}
+
+// TestUnbufferedWriter checks that a Renderer writes each record to an
+// Unbuffered writer at once, in one Write, and the same bytes as buffered.
+func TestUnbufferedWriter(t *testing.T) {
+	fx := fixtures()
+	for _, format := range []Format{FormatSummary, FormatTree, FormatJSON} {
+		var mem memOut
+		var buffered bytes.Buffer
+		r, rb := New(&mem, Options{Format: format}), New(&buffered, Options{Format: format})
+		for i := range fx {
+			if err := r.Emit(&fx[i].rec); err != nil {
+				t.Fatal(err)
+			}
+			if err := rb.Emit(&fx[i].rec); err != nil {
+				t.Fatal(err)
+			}
+			if mem.writes != i+1 {
+				t.Fatalf("format %v: %d writes after %d records", format, mem.writes, i+1)
+			}
+		}
+		if err := rb.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if mem.String() != buffered.String() {
+			t.Errorf("format %v: unbuffered output differs from buffered output", format)
+		}
+	}
+}
+
 // failWriter fails every write.
 type failWriter struct{}
 

@@ -58,8 +58,8 @@ type SinkFactory func(w io.Writer) (sink dissect.Sink, flush func() error)
 // on the same addresses. Each connection belongs to one worker, chosen by a
 // hash of its addresses; the worker has its own reassembler and dissector,
 // which follow the reader's decisions (reassembly.Assembler.Open, Segment
-// and Close, with no table of its own), and renders its records into memory. The reader hands packets
-// to the workers in rounds, copying their payloads into reusable buffers,
+// and Close, with no table of its own), and renders its records into
+// memory. The reader hands packets to the workers in rounds, copying their payloads into reusable buffers,
 // and a merger goroutine writes each round's output to out in packet order,
 // with the records of one packet in the order Run emits them (idle
 // expiries, then the packet's own connection, evictions, the packet itself;

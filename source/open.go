@@ -50,8 +50,7 @@ type File struct {
 	dec    *countingReader // counts decompressed bytes; nil unless gz != nil
 	decBuf *bufio.Reader   // buffers decompressed bytes; nil unless gz != nil
 
-	pcap *pcapgo.Reader   // set for pcap input
-	link LinkType         // link type of a pcap file
+	pcap *pcapReader      // set for pcap input
 	ng   *pcapgo.NgReader // set for pcapng input
 
 	count  uint64       // packets returned so far
@@ -207,14 +206,11 @@ func (f *File) openPcap(in *bufio.Reader, magic [4]byte, inside string) error {
 		return fmt.Errorf("%s is a pcap file of version %d.%d, which is not supported (only 2.4 is): %w",
 			f.name, major, minor, ErrNotCapture)
 	}
-	// in is a *bufio.Reader larger than bufio's default size, so pcapgo
-	// reads from it directly instead of adding a buffer of its own.
-	r, err := pcapgo.NewReader(in)
+	r, err := newPcapReader(in, magic)
 	if err != nil {
 		return fmt.Errorf("%s: reading the pcap file header: %w: %w", f.name, ErrDamaged, err)
 	}
 	f.pcap = r
-	f.link = LinkType(r.LinkType())
 	return nil
 }
 

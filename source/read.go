@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/gopacket/gopacket"
 )
@@ -25,20 +26,17 @@ func (f *File) Next(p *Packet) error {
 		return f.err
 	}
 	var (
-		data []byte
-		ci   gopacket.CaptureInfo
-		err  error
-		link LinkType
+		data    []byte
+		ts      time.Time
+		origLen int
+		err     error
+		link    LinkType
 	)
 	if f.pcap != nil {
-		data, ci, err = f.pcap.ZeroCopyReadPacketData()
-		link = f.link
-		if err == io.EOF && ci.CaptureLength > 0 {
-			// A record header without any of its data: pcapgo passes on
-			// io.ReadFull's io.EOF.
-			err = io.ErrUnexpectedEOF
-		}
+		data, ts, origLen, err = f.pcap.next()
+		link = f.pcap.link
 	} else {
+		var ci gopacket.CaptureInfo
 		data, ci, err = f.ng.ZeroCopyReadPacketData()
 		if err == nil {
 			iface, ierr := f.ng.Interface(ci.InterfaceIndex)
@@ -47,6 +45,7 @@ func (f *File) Next(p *Packet) error {
 			}
 			link = LinkType(iface.LinkType)
 		}
+		ts, origLen = ci.Timestamp, ci.Length
 	}
 	if err != nil {
 		f.err = f.failure(err)
@@ -58,10 +57,10 @@ func (f *File) Next(p *Packet) error {
 	f.pos.Store(f.consumed())
 	*p = Packet{
 		Number:   f.count,
-		Time:     ci.Timestamp,
+		Time:     ts,
 		LinkType: link,
 		Data:     data,
-		OrigLen:  max(ci.Length, len(data)),
+		OrigLen:  max(origLen, len(data)),
 	}
 	return nil
 }
@@ -72,8 +71,8 @@ func (f *File) failure(err error) error {
 		return fmt.Errorf("%s: reading packet %d: %w", f.name, f.count+1, f.raw.err)
 	}
 	if err == io.EOF {
-		// pcapgo reports io.EOF when a record or block could not even be
-		// started. That is a clean end, unless the decompressor failed:
+		// The pcap and pcapng readers report io.EOF when a record or block
+		// could not even be started. That is a clean end, unless the decompressor failed:
 		// pcapgo's pcapng reader turns a truncated stream at a block
 		// boundary into io.EOF too.
 		if f.dec == nil || f.dec.err == nil {

@@ -213,7 +213,7 @@ func newParallel(n int, newSink SinkFactory, opts Options) *parallel {
 	p.free = make(chan *round, nr)
 	p.merge = make(chan *round, nr)
 	for range nr {
-		p.free <- &round{batches: make([]batch, n)}
+		p.free <- newRound(n)
 	}
 	for i := range n {
 		w := &worker{id: i}
@@ -473,6 +473,19 @@ func writeRound(w io.Writer, r *round, next, from []int) error {
 		}
 	}
 	return nil
+}
+
+// newRound returns an empty round for n workers. Its buffers are allocated
+// at the size a full round needs, when all of it goes to one worker: growing
+// them by appending costs more than a short run's whole decoding (untouched
+// capacity costs no memory until used).
+func newRound(n int) *round {
+	r := &round{batches: make([]batch, n), route: make([]uint8, 0, roundCmds+64)}
+	for i := range r.batches {
+		r.batches[i].cmds = make([]command, 0, roundCmds+64)
+		r.batches[i].data = make([]byte, 0, roundData+64<<10)
+	}
+	return r
 }
 
 // reset empties a round for reuse, dropping very large buffers.

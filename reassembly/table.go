@@ -3,6 +3,7 @@ package reassembly
 import (
 	"cmp"
 	"encoding/binary"
+	"math"
 	"slices"
 	"time"
 
@@ -71,8 +72,8 @@ type Entry[T any] struct {
 	// isn holds the initial sequence numbers learned, by side.
 	isn      [2]uint32
 	isnState [2]isnState
-	aFirst   bool // SideA is the key's first endpoint
-	lastSeen time.Time
+	aFirst   bool  // SideA is the key's first endpoint
+	lastSeen int64 // capture time of the last activity, as by nanos
 	lru      links[Entry[T]]
 }
 
@@ -155,9 +156,9 @@ type Table[T any] struct {
 	last *Entry[T]
 
 	maxConns   int
-	idle       time.Duration
+	idle       int64 // nanoseconds
 	nextStream uint64
-	lastSweep  time.Time
+	lastSweep  int64 // as by nanos
 	sweepInit  bool
 }
 
@@ -176,7 +177,7 @@ func (t *Table[T]) init(cfg Config, ev Ender[T]) {
 		ev:       ev,
 		conns:    make(map[connKey]*Entry[T]),
 		maxConns: cfg.MaxConns,
-		idle:     cfg.IdleTimeout,
+		idle:     int64(cfg.IdleTimeout),
 	}
 }
 
@@ -198,15 +199,16 @@ func (t *Table[T]) Len() int { return len(t.conns) }
 // side that sent seg; or nil when seg starts a new connection, which the
 // caller then passes to Add before the next Track.
 func (t *Table[T]) Track(seg *netpkt.Segment, pkt uint64, ts time.Time) (*T, Side) {
-	if !t.sweepInit || ts.Sub(t.lastSweep) >= SweepInterval {
-		t.sweep(pkt, ts)
+	now := nanos(ts)
+	if !t.sweepInit || since(now, t.lastSweep) >= int64(SweepInterval) {
+		t.sweep(pkt, ts, now)
 	}
 	key, srcFirst := makeKey(seg)
 	e := t.find(&key)
 	if e == nil {
 		return nil, SideA
 	}
-	if ts.Sub(e.lastSeen) > t.idle {
+	if since(now, e.lastSeen) > t.idle {
 		t.end(e, ClosedIdle, pkt, ts)
 		return nil, SideA
 	}
@@ -215,7 +217,12 @@ func (t *Table[T]) Track(seg *netpkt.Segment, pkt uint64, ts time.Time) (*T, Sid
 		t.end(e, ClosedReused, pkt, ts)
 		return nil, SideA
 	}
-	t.touch(e, ts)
+	if now > e.lastSeen {
+		e.lastSeen = now
+	}
+	if t.lru.head != &e.lru {
+		t.lru.moveToFront(&e.lru)
+	}
 	return e.elem, side
 }
 
@@ -277,7 +284,7 @@ func (t *Table[T]) insert(x *T, e *Entry[T], seg *netpkt.Segment, pkt uint64, ts
 	// SideA is the SYN sender, the SYN-ACK receiver, or else the first
 	// packet's source.
 	srcIsA := seg.Flags&(netpkt.FlagSYN|netpkt.FlagACK) != netpkt.FlagSYN|netpkt.FlagACK
-	*e = Entry[T]{elem: x, key: key, aFirst: srcFirst == srcIsA, stream: t.nextStream, lastSeen: ts}
+	*e = Entry[T]{elem: x, key: key, aFirst: srcFirst == srcIsA, stream: t.nextStream, lastSeen: nanos(ts)}
 	t.nextStream++
 	t.conns[key] = e
 	t.lru.pushFront(&e.lru, e)
@@ -286,16 +293,6 @@ func (t *Table[T]) insert(x *T, e *Entry[T], seg *netpkt.Segment, pkt uint64, ts
 		return SideA
 	}
 	return SideB
-}
-
-// touch records activity on e at ts.
-func (t *Table[T]) touch(e *Entry[T], ts time.Time) {
-	if ts.After(e.lastSeen) {
-		e.lastSeen = ts
-	}
-	if t.lru.head != &e.lru {
-		t.lru.moveToFront(&e.lru)
-	}
 }
 
 // end tells the Ender that e ends for reason and stops tracking it.
@@ -313,18 +310,50 @@ func (t *Table[T]) end(e *Entry[T], reason CloseReason, pkt uint64, ts time.Time
 // sweep ends idle connections, walking from the least recently active; Track
 // calls it when capture time advanced by SweepInterval since the last walk
 // (the first call only starts the clock).
-func (t *Table[T]) sweep(pkt uint64, ts time.Time) {
+func (t *Table[T]) sweep(pkt uint64, ts time.Time, now int64) {
 	if !t.sweepInit {
-		t.lastSweep, t.sweepInit = ts, true
+		t.lastSweep, t.sweepInit = now, true
 		return
 	}
-	t.lastSweep = ts
+	t.lastSweep = now
 	for e := t.lru.back(); e != nil; {
-		if ts.Sub(e.lastSeen) <= t.idle {
+		if since(now, e.lastSeen) <= t.idle {
 			break
 		}
 		prev := e.lru.prevElem()
 		t.end(e, ClosedIdle, pkt, ts)
 		e = prev
 	}
+}
+
+// Bounds of the seconds nanos can represent.
+const (
+	minNanosSec = math.MinInt64/int64(time.Second) + 1
+	maxNanosSec = math.MaxInt64/int64(time.Second) - 1
+)
+
+// nanos returns ts as nanoseconds since 1970, saturated to the int64 range
+// (pcapng timestamps may lie beyond 2262). The table compares capture times
+// as such integers: time.Time.Sub costs more than the rest of a lookup.
+func nanos(ts time.Time) int64 {
+	switch s := ts.Unix(); {
+	case s < minNanosSec:
+		return math.MinInt64
+	case s > maxNanosSec:
+		return math.MaxInt64
+	default:
+		return s*int64(time.Second) + int64(ts.Nanosecond())
+	}
+}
+
+// since returns now-then, saturated to the int64 range like time.Time.Sub.
+func since(now, then int64) int64 {
+	d := now - then
+	if (now^then) < 0 && (d^now) < 0 { // the signs differ and it overflowed
+		if now < 0 {
+			return math.MinInt64
+		}
+		return math.MaxInt64
+	}
+	return d
 }

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wsdissect/wsdissect/dissect"
@@ -156,7 +157,7 @@ type parallel struct {
 
 	mu   sync.Mutex
 	err  error         // first error of a worker or the merger
-	quit chan struct{} // closed on the first error
+	stop atomic.Bool // set on the first error
 
 	// Reader state.
 	table *reassembly.Table[flow]
@@ -207,7 +208,7 @@ func newParallel(n int, newSink SinkFactory, opts Options) *parallel {
 		cfg.MaxBufferedTotal = reassembly.DefaultMaxBufferedTotal
 	}
 	cfg.MaxBufferedTotal = max(cfg.MaxBufferedTotal/int64(n), 1)
-	p := &parallel{opts: opts, quit: make(chan struct{})}
+	p := &parallel{opts: opts}
 	p.table = reassembly.NewTable(opts.Reassembly, (*flowEnder)(p))
 	nr := roundsPerWorker * n
 	p.free = make(chan *round, nr)
@@ -234,19 +235,14 @@ func (p *parallel) fail(err error) {
 	defer p.mu.Unlock()
 	if p.err == nil {
 		p.err = err
-		close(p.quit)
+		p.stop.Store(true)
 	}
 }
 
-// failed reports whether the run was stopped by an error.
-func (p *parallel) failed() bool {
-	select {
-	case <-p.quit:
-		return true
-	default:
-		return false
-	}
-}
+// failed reports whether the run was stopped by an error. The reader asks
+// before every packet: an atomic load costs next to nothing there, a select
+// on a channel did not.
+func (p *parallel) failed() bool { return p.stop.Load() }
 
 // run reads src in the calling goroutine while the workers and the merger
 // run in their own.

@@ -2,6 +2,7 @@ package reassembly
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"strings"
 	"testing"
@@ -302,5 +303,34 @@ func TestTrackDoesNotAllocate(t *testing.T) {
 	})
 	if n != 0 {
 		t.Errorf("%v allocations, want 0", n)
+	}
+}
+
+func TestNanosSince(t *testing.T) {
+	far := time.Unix(1<<40, 0)
+	tests := []struct {
+		name      string
+		now, then time.Time
+		want      int64
+	}{
+		{"ordinary", time.Unix(100, 5), time.Unix(99, 7), int64(time.Second) - 2},
+		{"backwards", time.Unix(99, 0), time.Unix(100, 0), -int64(time.Second)},
+		{"before 1970", time.Unix(-5, 0), time.Unix(5, 0), -10 * int64(time.Second)},
+		{"beyond 2262 saturates", far, time.Unix(0, 0), math.MaxInt64},
+		{"far back saturates", time.Unix(-1<<40, 0), far, math.MinInt64},
+		{"difference overflows", time.Unix(9e9, 0), time.Unix(-9e9, 0), math.MaxInt64},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := since(nanos(tc.now), nanos(tc.then))
+			if got != tc.want {
+				t.Errorf("since = %d, want %d", got, tc.want)
+			}
+			// time.Time.Sub agrees wherever it does not saturate at
+			// its own (smaller) bound.
+			if d := tc.now.Sub(tc.then); d != math.MaxInt64 && d != math.MinInt64 && int64(d) != got {
+				t.Errorf("since = %d, Sub = %d", got, d)
+			}
+		})
 	}
 }

@@ -173,3 +173,44 @@ func compressTakeover(tb testing.TB, msgs ...[]byte) [][]byte {
 	}
 	return out
 }
+
+// BenchmarkHandshake measures a connection's whole life up to its first
+// frame, as on captures of many short connections: a browser-like upgrade
+// request, the 101 response, one small frame each way and the close.
+func BenchmarkHandshake(b *testing.B) {
+	req := []byte("GET /socket?token=abc123 HTTP/1.1\r\nHost: app.example.com\r\n" +
+		"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n" +
+		"Accept: */*\r\nAccept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate, br\r\n" +
+		"Sec-WebSocket-Version: 13\r\nOrigin: https://app.example.com\r\n" +
+		"Sec-WebSocket-Extensions: permessage-deflate\r\nSec-WebSocket-Key: " + testKey + "\r\n" +
+		"Connection: keep-alive, Upgrade\r\nCookie: session=0123456789abcdef\r\n" +
+		"Sec-Fetch-Dest: empty\r\nSec-Fetch-Mode: websocket\r\nSec-Fetch-Site: same-origin\r\n" +
+		"Pragma: no-cache\r\nCache-Control: no-cache\r\nUpgrade: websocket\r\n\r\n")
+	resp := upgradeResp("Sec-WebSocket-Extensions: permessage-deflate\r\n")
+	key := []byte{1, 2, 3, 4}
+	clientFrame := wsFrame{fin: true, op: OpText, key: key, payload: []byte("hello")}.bytes()
+	serverFrame := wsFrame{fin: true, op: OpText, payload: []byte("world")}.bytes()
+	sink := &countSink{}
+	d := New(sink, Options{})
+	info := &reassembly.ConnInfo{SawSYN: true, Addr: [2]netip.AddrPort{
+		netip.MustParseAddrPort("10.0.0.1:50000"), netip.MustParseAddrPort("10.0.0.2:80")}}
+	var ch reassembly.Chunk
+	b.SetBytes(int64(len(req) + len(resp)))
+	b.ReportAllocs()
+	for b.Loop() {
+		info.Stream++
+		h := d.NewConn(info)
+		ch = reassembly.Chunk{Data: req, Packet: 1}
+		h.Data(reassembly.SideA, &ch)
+		ch = reassembly.Chunk{Data: resp, Packet: 2}
+		h.Data(reassembly.SideB, &ch)
+		ch = reassembly.Chunk{Data: clientFrame, Offset: uint64(len(req)), Packet: 3}
+		h.Data(reassembly.SideA, &ch)
+		ch = reassembly.Chunk{Data: serverFrame, Offset: uint64(len(resp)), Packet: 4}
+		h.Data(reassembly.SideB, &ch)
+		h.Close(reassembly.ClosedFIN)
+	}
+	if d.Stats().Frames == 0 {
+		b.Fatal("no frames")
+	}
+}

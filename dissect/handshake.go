@@ -13,8 +13,41 @@ const websocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 // AcceptFor computes the Sec-WebSocket-Accept value for a Sec-WebSocket-Key.
 func AcceptFor(key string) string {
-	sum := sha1.Sum([]byte(key + websocketGUID))
-	return base64.StdEncoding.EncodeToString(sum[:])
+	var buf [acceptLen]byte
+	return string(appendAccept(buf[:0], key))
+}
+
+// acceptLen is the length of a Sec-WebSocket-Accept value: a SHA-1 sum in
+// base64.
+const acceptLen = 28
+
+// appendAccept appends the Sec-WebSocket-Accept value for key to b. It does
+// not allocate for keys of ordinary length (24 characters).
+func appendAccept(b []byte, key string) []byte {
+	var in [64]byte
+	sum := sha1.Sum(append(append(in[:0], key...), websocketGUID...))
+	return base64.StdEncoding.AppendEncode(b, sum[:])
+}
+
+// acceptMatches reports whether accept is the Sec-WebSocket-Accept value
+// for key, without allocating.
+func acceptMatches(key, accept string) bool {
+	if len(accept) != acceptLen {
+		return false
+	}
+	var buf [acceptLen]byte
+	return string(appendAccept(buf[:0], key)) == accept
+}
+
+// validKey reports whether a Sec-WebSocket-Key is 16 bytes in base64, as
+// RFC 6455 section 4.1 requires.
+func validKey(key string) bool {
+	var raw [24]byte
+	if len(key) != 24 {
+		return false
+	}
+	n, err := base64.StdEncoding.Decode(raw[:], []byte(key))
+	return err == nil && n == 16
 }
 
 // isUpgradeRequest reports whether h asks for a WebSocket upgrade.
@@ -67,7 +100,7 @@ func fillResponse(c *Conn, req, resp *httpHead) []Anomaly {
 	case c.Key == "":
 		add(AnKeyMissing, "request has no Sec-WebSocket-Key")
 	default:
-		if raw, err := base64.StdEncoding.DecodeString(c.Key); err != nil || len(raw) != 16 {
+		if !validKey(c.Key) {
 			add(AnKeyInvalid, fmt.Sprintf("Sec-WebSocket-Key %q is not 16 bytes in base64", c.Key))
 		}
 	}
@@ -91,7 +124,7 @@ func fillResponse(c *Conn, req, resp *httpHead) []Anomaly {
 	switch {
 	case c.Accept == "":
 		add(AnAcceptMissing, "101 response has no Sec-WebSocket-Accept")
-	case c.Key != "" && c.Accept == AcceptFor(c.Key):
+	case c.Key != "" && acceptMatches(c.Key, c.Accept):
 		c.AcceptValid = true
 	default:
 		want := "(no key)"
@@ -143,8 +176,8 @@ func extName(item string) string {
 // parseDeflate parses a selected extension item. ok is false when it is not a
 // deflate extension; problem describes invalid parameters (defaults are used).
 func parseDeflate(item string) (p *DeflateParams, problem string, ok bool) {
-	parts := strings.Split(item, ";")
-	name := strings.ToLower(strings.TrimSpace(parts[0]))
+	first, params, _ := strings.Cut(item, ";")
+	name := strings.ToLower(strings.TrimSpace(first))
 	switch name {
 	case "permessage-deflate", "x-webkit-deflate-frame", "deflate-frame":
 	default:
@@ -152,7 +185,7 @@ func parseDeflate(item string) (p *DeflateParams, problem string, ok bool) {
 	}
 	p = &DeflateParams{Name: name, ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}
 	var problems []string
-	for _, prm := range parts[1:] {
+	for prm := range strings.SplitSeq(params, ";") {
 		k, v, hasV := strings.Cut(strings.TrimSpace(prm), "=")
 		k = strings.ToLower(strings.TrimSpace(k))
 		v = strings.Trim(strings.TrimSpace(v), `"`)

@@ -14,7 +14,13 @@ type httpHead struct {
 	reason                  string
 	headers                 []Header
 	raw                     []byte
+	// inline holds the first headInline headers, saving an allocation.
+	inline [headInline]Header
 }
+
+// headInline is how many headers an httpHead holds without allocating; a
+// browser's upgrade request has about 15.
+const headInline = 20
 
 // get returns the (joined) value of the lower-case header name.
 func (h *httpHead) get(name string) (string, bool) {
@@ -44,7 +50,7 @@ func (h *httpHead) hasToken(name, token string) bool {
 // splitList splits a comma-separated header value into trimmed, non-empty items.
 func splitList(v string) []string {
 	var out []string
-	for _, part := range strings.Split(v, ",") {
+	for part := range strings.SplitSeq(v, ",") {
 		if p := strings.TrimSpace(part); p != "" {
 			out = append(out, p)
 		}
@@ -59,9 +65,11 @@ func headerEnd(b []byte, from int) int {
 		from = 0
 	}
 	for i := from; i < len(b); i++ {
-		if b[i] != '\n' {
-			continue
+		nl := bytes.IndexByte(b[i:], '\n')
+		if nl < 0 {
+			return -1
 		}
+		i += nl
 		if i+1 < len(b) && b[i+1] == '\n' {
 			return i + 2
 		}
@@ -103,7 +111,12 @@ func looksLikeResponse(b []byte) (yes, decided bool) {
 // parseHead parses a complete header block (including the blank line).
 // request selects request-line or status-line parsing. All strings of the
 // result share one copy of the block, with the header names lower-cased in
-// it, so a handshake costs a handful of allocations.
+// it, and the header list lives in the result up to headInline headers, so a
+// handshake costs three allocations: the result, the raw copy, the text.
+//
+// It walks the lines with bytes.IndexByte and writes the text in one pass:
+// on captures of many short connections, parsing handshakes is a large part
+// of the work.
 func parseHead(raw []byte, request bool) (*httpHead, bool) {
 	h := &httpHead{raw: append([]byte(nil), raw...)}
 	text := lowerNames(bytes.TrimRight(raw, "\r\n"))
@@ -132,9 +145,17 @@ func parseHead(raw []byte, request bool) (*httpHead, bool) {
 	if !more {
 		return h, true
 	}
-	h.headers = make([]Header, 0, strings.Count(rest, "\n")+1)
-	for ln := range strings.SplitSeq(rest, "\n") {
-		line := strings.TrimRight(ln, "\r")
+	h.headers = h.inline[:0]
+	for len(rest) > 0 {
+		line := rest
+		if nl := strings.IndexByte(rest, '\n'); nl >= 0 {
+			line, rest = rest[:nl], rest[nl+1:]
+		} else {
+			rest = ""
+		}
+		for len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
 		if line == "" {
 			continue
 		}
@@ -144,15 +165,15 @@ func parseHead(raw []byte, request bool) (*httpHead, bool) {
 			last.Value += " " + strings.TrimSpace(line)
 			continue
 		}
-		name, value, ok := strings.Cut(line, ":")
-		if !ok {
+		colon := strings.IndexByte(line, ':')
+		if colon < 0 {
 			continue
 		}
 		// Names are lower-cased ASCII already; ToLower only allocates for
 		// the rest (non-ASCII bytes, a folded line without a previous
 		// header).
-		name = strings.ToLower(strings.TrimSpace(name))
-		value = strings.TrimSpace(value)
+		name := strings.ToLower(strings.TrimSpace(line[:colon]))
+		value := strings.TrimSpace(line[colon+1:])
 		if name == "" {
 			continue
 		}
@@ -178,35 +199,46 @@ func parseHead(raw []byte, request bool) (*httpHead, bool) {
 func lowerNames(b []byte) string {
 	var sb strings.Builder
 	sb.Grow(len(b))
-	done := 0 // b[:done] is written
-	line := bytes.IndexByte(b, '\n')
-	for line >= 0 && line+1 < len(b) {
-		start := line + 1
-		next := bytes.IndexByte(b[start:], '\n')
-		end := len(b)
-		if next >= 0 {
-			end = start + next
-		}
-		if c := b[start]; c != ' ' && c != '\t' {
-			name := b[start:end]
-			if colon := bytes.IndexByte(name, ':'); colon >= 0 {
-				name = name[:colon]
-			}
-			for i, c := range name {
-				if 'A' <= c && c <= 'Z' {
-					sb.Write(b[done : start+i])
-					sb.WriteByte(c + 'a' - 'A')
-					done = start + i + 1
-				}
-			}
-		}
-		if next < 0 {
-			break
-		}
-		line = end
+	nl := bytes.IndexByte(b, '\n')
+	if nl < 0 {
+		sb.Write(b)
+		return sb.String()
 	}
-	sb.Write(b[done:])
+	sb.Write(b[:nl+1])
+	for rest := b[nl+1:]; len(rest) > 0; {
+		line := rest
+		if nl := bytes.IndexByte(rest, '\n'); nl >= 0 {
+			line, rest = rest[:nl+1], rest[nl+1:]
+		} else {
+			rest = nil
+		}
+		if c := line[0]; c == ' ' || c == '\t' {
+			sb.Write(line)
+			continue
+		}
+		name := line
+		if colon := bytes.IndexByte(line, ':'); colon >= 0 {
+			name = line[:colon]
+		}
+		writeLowerASCII(&sb, name)
+		sb.Write(line[len(name):])
+	}
 	return sb.String()
+}
+
+// writeLowerASCII writes b to sb with ASCII upper-case letters lowered.
+func writeLowerASCII(sb *strings.Builder, b []byte) {
+	var tmp [64]byte
+	for len(b) > 0 {
+		n := copy(tmp[:], b)
+		for i, c := range tmp[:n] {
+			if 'A' <= c && c <= 'Z' {
+				tmp[i] = c + 'a' - 'A'
+			}
+		}
+		sb.Write(tmp[:n])
+		b = b[n:]
+	}
 }
 
 // bodyKind says how an HTTP message body is delimited.

@@ -33,6 +33,11 @@ const (
 	// DefaultSnaplen is the snapshot length used when Config.Snaplen is 0,
 	// as in tcpdump.
 	DefaultSnaplen = 262144
+	// BlockBufferKiB is the default kernel buffer outside immediate mode:
+	// 32 MiB, about a quarter of a second of a fully used 1 Gbit/s link
+	// (libpcap's own default of 2 MiB dropped packets at 1 Gbit/s on lo
+	// while the sender shared the machine's two cores).
+	BlockBufferKiB = 32 * 1024
 	// DefaultTimeout is the poll granularity used when Config.Timeout is 0.
 	DefaultTimeout = 100 * time.Millisecond
 	// MaxTimeout caps Config.Timeout so that Next notices a cancelled
@@ -130,10 +135,19 @@ type Config struct {
 	// not; the command line sets it unless -p is given (DefaultConfig does).
 	Promisc bool
 	// BufferSize is the kernel capture buffer in KiB, as tcpdump's -B. 0
-	// picks a default: libpcap's 2 MiB, raised so that the ring holds at
-	// least 256 packets of the interface's MTU (32 MiB on lo, whose MTU is
-	// 64 KiB); 4 MiB of socket buffer for the AF_PACKET fallback.
+	// picks a default: BlockBufferKiB, or in immediate mode libpcap's 2 MiB
+	// raised so that the ring holds at least 256 packets of the interface's
+	// MTU (32 MiB on lo, whose MTU is 64 KiB); 4 MiB of socket buffer for
+	// the AF_PACKET fallback.
 	BufferSize int
+	// Immediate delivers every packet as soon as it arrives (libpcap's
+	// immediate mode), for a person watching. Otherwise the kernel hands
+	// packets over in blocks, at the latest after Timeout: each packet
+	// takes only its own size in the ring instead of a frame of the
+	// interface's MTU, and the capture keeps up with far higher rates (on
+	// lo, 64 KiB frames let a 32 MiB ring hold just 256 packets, a few
+	// milliseconds of a busy link).
+	Immediate bool
 	// Timeout is how long Next waits in one poll before it looks at its
 	// context again; 0 means DefaultTimeout, and it is capped at MaxTimeout.
 	Timeout time.Duration

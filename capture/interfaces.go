@@ -155,6 +155,16 @@ const (
 	maxDefaultRingK = 64 * 1024 // cap of the computed default
 )
 
+// defaultBufferKiB returns the capture buffer, in KiB, to ask libpcap for
+// when the user gave none (see Config.BufferSize), or 0 to keep libpcap's
+// default.
+func defaultBufferKiB(cfg Config) int {
+	if cfg.Immediate {
+		return immediateBufferKiB(cfg.Interface)
+	}
+	return BlockBufferKiB
+}
+
 // immediateBufferKiB returns the capture buffer, in KiB, to ask libpcap for
 // when the user gave none, or 0 to keep libpcap's default. In immediate mode
 // libpcap gives each packet a frame sized for the MTU, so its 2 MiB default

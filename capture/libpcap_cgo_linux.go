@@ -34,13 +34,13 @@ func (cgoPcap) open(cfg Config) (capturer, string, error) {
 	// it has no promiscuous mode.
 	promisc := cfg.Promisc && cfg.Interface != "any"
 	if cfg.BufferSize == 0 {
-		cfg.BufferSize = immediateBufferKiB(cfg.Interface)
+		cfg.BufferSize = defaultBufferKiB(cfg)
 	}
 	if err := errors.Join(
 		in.SetSnapLen(cfg.Snaplen),
 		in.SetPromisc(promisc),
 		in.SetTimeout(cfg.Timeout),
-		in.SetImmediateMode(true),
+		in.SetImmediateMode(cfg.Immediate),
 	); err != nil {
 		return nil, "", fmt.Errorf("configuring capture on %s: %w", cfg.Interface, err)
 	}

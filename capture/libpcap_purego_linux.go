@@ -187,11 +187,11 @@ func (l *puregoPcap) open(cfg Config) (capturer, string, error) {
 	if l.setSnaplen(p, int32(cfg.Snaplen)) != 0 ||
 		l.setPromisc(p, boolInt(cfg.Promisc)) != 0 ||
 		l.setTimeout(p, int32(cfg.Timeout/time.Millisecond)) != 0 ||
-		l.setImmediateMode(p, 1) != 0 {
+		l.setImmediateMode(p, boolInt(cfg.Immediate)) != 0 {
 		return nil, "", fmt.Errorf("configuring capture on %s: %s", cfg.Interface, l.geterr(p))
 	}
 	if cfg.BufferSize == 0 {
-		cfg.BufferSize = immediateBufferKiB(cfg.Interface)
+		cfg.BufferSize = defaultBufferKiB(cfg)
 	}
 	if cfg.BufferSize > 0 && l.setBufferSize(p, int32(cfg.BufferSize*1024)) != 0 {
 		return nil, "", fmt.Errorf("setting capture buffer size on %s: %s", cfg.Interface, l.geterr(p))

@@ -237,11 +237,23 @@ func countPayload(pkts []l4, marker string) int {
 	return n
 }
 
+// TestLiveLoopbackFilter captures filtered traffic on lo, in immediate mode
+// and in block mode (packets handed over within the timeout).
 func TestLiveLoopbackFilter(t *testing.T) {
 	needLibpcap(t)
+	for _, immediate := range []bool{true, false} {
+		t.Run(fmt.Sprintf("immediate=%v", immediate), func(t *testing.T) {
+			testLiveLoopbackFilter(t, immediate)
+		})
+	}
+}
+
+func testLiveLoopbackFilter(t *testing.T, immediate bool) {
 	_, portN := tcpServer(t)
 	_, portM := tcpServer(t)
-	h := openLive(t, loConfig(false, fmt.Sprintf("tcp port %d", portN)))
+	cfg := loConfig(false, fmt.Sprintf("tcp port %d", portN))
+	cfg.Immediate = immediate
+	h := openLive(t, cfg)
 	if h.Backend() != BackendLibpcap {
 		t.Fatalf("Backend() = %q, want libpcap", h.Backend())
 	}

@@ -131,6 +131,15 @@ func TestTimestampFromCmsg(t *testing.T) {
 	}
 }
 
+func TestDefaultBufferKiB(t *testing.T) {
+	if got := defaultBufferKiB(Config{Interface: "lo"}); got != BlockBufferKiB {
+		t.Errorf("block mode: %d KiB, want %d", got, BlockBufferKiB)
+	}
+	if got, want := defaultBufferKiB(Config{Interface: "lo", Immediate: true}), immediateBufferKiB("lo"); got != want {
+		t.Errorf("immediate mode: %d KiB, want %d (sized for the MTU)", got, want)
+	}
+}
+
 func TestImmediateBufferKiB(t *testing.T) {
 	if got := immediateBufferKiB("wsdnope0"); got != 0 {
 		t.Errorf("immediateBufferKiB(unknown) = %d, want 0 (libpcap's default)", got)

@@ -28,6 +28,7 @@ type liveFlags struct {
 	snaplen   int
 	noPromisc bool
 	bufferKiB int
+	immediate bool
 	count     int
 	autostop  []string
 	duration  time.Duration
@@ -39,8 +40,11 @@ func (a *app) liveCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "live -i IFACE [BPF EXPRESSION...]",
 		Short: "Capture on an interface and dissect WebSocket traffic as it happens",
-		Long: `live captures on an interface and prints WebSocket frames (or messages) the
-moment they cross the wire. Trailing words are a capture filter in tcpdump's
+		Long: `live captures on an interface and prints WebSocket frames (or messages) as
+they cross the wire: the moment they do when standard output is a terminal
+(libpcap's immediate mode), otherwise within a tenth of a second, which lets
+the kernel hand packets over in blocks and keeps up with much higher rates
+(--immediate-mode forces the former). Trailing words are a capture filter in tcpdump's
 syntax, compiled by libpcap exactly as tcpdump would. libpcap (Debian package
 libpcap0.8) is loaded at run time; without it wsdissect captures through
 AF_PACKET and cannot apply a filter expression. Ctrl-C stops cleanly: pending
@@ -57,7 +61,8 @@ messages are flushed and a summary line is printed on stderr.`,
 	f.BoolVarP(&lf.list, "list-interfaces", "D", false, "list the interfaces that can be captured on, and exit")
 	f.IntVarP(&lf.snaplen, "snaplen", "s", capture.DefaultSnaplen, "bytes kept of each packet")
 	f.BoolVarP(&lf.noPromisc, "no-promiscuous-mode", "p", false, "do not put the interface in promiscuous mode")
-	f.IntVarP(&lf.bufferKiB, "buffer-size", "B", 0, "kernel capture buffer in KiB (default: libpcap's)")
+	f.IntVarP(&lf.bufferKiB, "buffer-size", "B", 0, "kernel capture buffer in KiB (default: 32768, or sized for the MTU in immediate mode)")
+	f.BoolVar(&lf.immediate, "immediate-mode", false, "deliver each packet at once even when standard output is not a terminal")
 	f.IntVarP(&lf.count, "count", "c", 0, "stop after this many frame (or, with --messages, message) records have been shown")
 	f.StringArrayVarP(&lf.autostop, "autostop", "a", nil, "stop condition, as tshark: duration:SECONDS")
 	f.DurationVar(&lf.duration, "duration", 0, "stop after this long (e.g. 30s, 5m)")
@@ -104,6 +109,9 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 	cfg.Snaplen = lf.snaplen
 	cfg.Promisc = !lf.noPromisc
 	cfg.BufferSize = lf.bufferKiB
+	// A person watching sees each packet at once; a pipe, a file or -q
+	// gets packets in blocks, which costs the kernel far less per packet.
+	cfg.Immediate = lf.immediate || isTerminal(a.stdout) && !a.out.quiet
 	h, err := capture.Open(cfg)
 	if err != nil {
 		return usageErr(err)

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -156,7 +157,7 @@ type parallel struct {
 	merge   chan *round
 
 	mu   sync.Mutex
-	err  error         // first error of a worker or the merger
+	err  error       // first error of a worker or the merger
 	stop atomic.Bool // set on the first error
 
 	// Reader state.
@@ -337,6 +338,16 @@ func (p *parallel) push(w uint8, kind cmdKind, payload []byte) *command {
 	}
 	r := p.cur
 	b := &r.batches[w]
+	// A batch that must grow grows at once to the size of a full round
+	// (when all of it goes to one worker): growing by doubling, in every
+	// batch of every round, cost more than a short run's whole decoding.
+	// Only the batches of workers that get work are allocated at all.
+	if len(b.cmds) == cap(b.cmds) {
+		b.cmds = slices.Grow(b.cmds, roundCmds+64)
+	}
+	if len(b.data)+len(payload) > cap(b.data) {
+		b.data = slices.Grow(b.data, max(roundData+64<<10-len(b.data), len(payload)))
+	}
 	b.cmds = append(b.cmds, command{kind: kind, off: uint32(len(b.data)), n: uint32(len(payload))})
 	b.data = append(b.data, payload...)
 	r.route = append(r.route, w)
@@ -471,17 +482,10 @@ func writeRound(w io.Writer, r *round, next, from []int) error {
 	return nil
 }
 
-// newRound returns an empty round for n workers. Its buffers are allocated
-// at the size a full round needs, when all of it goes to one worker: growing
-// them by appending costs more than a short run's whole decoding (untouched
-// capacity costs no memory until used).
+// newRound returns an empty round for n workers. The batches get their
+// buffers when first used (see push).
 func newRound(n int) *round {
-	r := &round{batches: make([]batch, n), route: make([]uint8, 0, roundCmds+64)}
-	for i := range r.batches {
-		r.batches[i].cmds = make([]command, 0, roundCmds+64)
-		r.batches[i].data = make([]byte, 0, roundData+64<<10)
-	}
-	return r
+	return &round{batches: make([]batch, n), route: make([]uint8, 0, roundCmds+64)}
 }
 
 // reset empties a round for reuse, dropping very large buffers.

@@ -338,15 +338,16 @@ func (p *parallel) push(w uint8, kind cmdKind, payload []byte) *command {
 	}
 	r := p.cur
 	b := &r.batches[w]
-	// A batch that must grow grows at once to the size of a full round
-	// (when all of it goes to one worker): growing by doubling, in every
-	// batch of every round, cost more than a short run's whole decoding.
-	// Only the batches of workers that get work are allocated at all.
+	// A batch that must grow starts at twice its even share of a round:
+	// growing from nothing by doubling, in every batch of every round, cost
+	// more than a short run's whole decoding. Only the batches of workers
+	// that get work are allocated at all, and no more than twice what they
+	// hold (rounds × workers batches exist).
 	if len(b.cmds) == cap(b.cmds) {
-		b.cmds = slices.Grow(b.cmds, roundCmds+64)
+		b.cmds = slices.Grow(b.cmds, max(len(b.cmds), 2*roundCmds/len(r.batches)))
 	}
 	if len(b.data)+len(payload) > cap(b.data) {
-		b.data = slices.Grow(b.data, max(roundData+64<<10-len(b.data), len(payload)))
+		b.data = slices.Grow(b.data, max(len(b.data), 2*roundData/len(r.batches), len(payload)))
 	}
 	b.cmds = append(b.cmds, command{kind: kind, off: uint32(len(b.data)), n: uint32(len(payload))})
 	b.data = append(b.data, payload...)

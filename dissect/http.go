@@ -14,13 +14,7 @@ type httpHead struct {
 	reason                  string
 	headers                 []Header
 	raw                     []byte
-	// inline holds the first headInline headers, saving an allocation.
-	inline [headInline]Header
 }
-
-// headInline is how many headers an httpHead holds without allocating; a
-// browser's upgrade request has about 15.
-const headInline = 20
 
 // get returns the (joined) value of the lower-case header name.
 func (h *httpHead) get(name string) (string, bool) {
@@ -111,8 +105,8 @@ func looksLikeResponse(b []byte) (yes, decided bool) {
 // parseHead parses a complete header block (including the blank line).
 // request selects request-line or status-line parsing. All strings of the
 // result share one copy of the block, with the header names lower-cased in
-// it, and the header list lives in the result up to headInline headers, so a
-// handshake costs three allocations: the result, the raw copy, the text.
+// it, so a head costs four allocations: the result, the raw copy, the text
+// and the header list (sized to the lines; connections keep their heads).
 //
 // It walks the lines with bytes.IndexByte and writes the text in one pass:
 // on captures of many short connections, parsing handshakes is a large part
@@ -145,7 +139,7 @@ func parseHead(raw []byte, request bool) (*httpHead, bool) {
 	if !more {
 		return h, true
 	}
-	h.headers = h.inline[:0]
+	h.headers = make([]Header, 0, strings.Count(rest, "\n")+1)
 	for len(rest) > 0 {
 		line := rest
 		if nl := strings.IndexByte(rest, '\n'); nl >= 0 {

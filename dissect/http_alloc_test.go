@@ -77,7 +77,6 @@ func sameHead(a, b *httpHead) bool {
 	if len(x.headers) == 0 && len(y.headers) == 0 {
 		x.headers, y.headers = nil, nil
 	}
-	x.inline, y.inline = [headInline]Header{}, [headInline]Header{}
 	return reflect.DeepEqual(x, y)
 }
 
@@ -124,7 +123,7 @@ func FuzzParseHead(f *testing.F) {
 }
 
 // TestParseHeadAllocs bounds the allocations of parsing a typical upgrade
-// request: the result (holding the header list), the raw copy, the text.
+// request: the result, the raw copy, the text, the header list.
 func TestParseHeadAllocs(t *testing.T) {
 	raw := []byte("GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://example.com\r\n" +
@@ -136,7 +135,7 @@ func TestParseHeadAllocs(t *testing.T) {
 			t.Fatal("no upgrade token")
 		}
 	})
-	if n > 3 {
-		t.Errorf("%v allocations per request, want at most 3", n)
+	if n > 4 {
+		t.Errorf("%v allocations per request, want at most 4", n)
 	}
 }

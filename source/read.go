@@ -72,9 +72,9 @@ func (f *File) failure(err error) error {
 	}
 	if err == io.EOF {
 		// The pcap and pcapng readers report io.EOF when a record or block
-		// could not even be started. That is a clean end, unless the decompressor failed:
-		// pcapgo's pcapng reader turns a truncated stream at a block
-		// boundary into io.EOF too.
+		// could not even be started. That is a clean end, unless the
+		// decompressor failed: pcapgo's pcapng reader turns a truncated
+		// stream at a block boundary into io.EOF too.
 		if f.dec == nil || f.dec.err == nil {
 			return io.EOF
 		}

@@ -104,34 +104,50 @@ func appendEscaped[T ~string | ~[]byte](b []byte, s T, quoted bool, maxRunes int
 }
 
 // copyTermPlain writes the bytes of s from i to dst at o up to the first
-// one that is not plain or the end of s, and returns the positions reached
-// in s and dst. Like copyJSONPlain it is kept out of line so that its loop
-// runs in registers.
+// one that is neither plain nor a quote or backslash to escape, or the end
+// of s, and returns the positions reached in s and dst. Every byte it takes
+// is one character of at most two output bytes. Like copyJSONPlain it is
+// kept out of line so that its loop runs in registers.
 //
 //go:noinline
-func copyTermPlain[T ~string | ~[]byte](dst []byte, o int, s T, i int, plain *[256]bool) (int, int) {
+func copyTermPlain[T ~string | ~[]byte](dst []byte, o int, s T, i int, plain *[256]uint8) (int, int) {
 	for ; i < len(s); i++ {
 		c := s[i]
-		if !plain[c] {
-			break
+		switch plain[c] {
+		case termAsIs:
+			dst[o] = c
+			o++
+		case termBackslash:
+			dst[o], dst[o+1] = '\\', c
+			o += 2
+		default:
+			return i, o
 		}
-		dst[o] = c
-		o++
 	}
 	return i, o
 }
 
-// Tables of the bytes appendEscaped writes as they are: printable ASCII,
-// except '"' and '\\' when quoted. They are built once and never changed.
+// Kinds of bytes in the tables of copyTermPlain.
+const (
+	termOther     = iota // not ASCII or a control character: escapeTermAt decides
+	termAsIs             // printable ASCII, written as it is
+	termBackslash        // '"' or '\\' in quoted text, written after a backslash
+)
+
+// Tables of the bytes copyTermPlain writes itself: printable ASCII, with
+// '"' and '\\' escaped when quoted. They are built once and never changed.
 var (
 	termPlain       = makeTermPlain(false)
 	termPlainQuoted = makeTermPlain(true)
 )
 
 // makeTermPlain builds termPlain or, with quoted set, termPlainQuoted.
-func makeTermPlain(quoted bool) (t [256]bool) {
+func makeTermPlain(quoted bool) (t [256]uint8) {
 	for c := 0x20; c < 0x7f; c++ {
-		t[c] = !quoted || c != '"' && c != '\\'
+		t[c] = termAsIs
+		if quoted && (c == '"' || c == '\\') {
+			t[c] = termBackslash
+		}
 	}
 	return t
 }

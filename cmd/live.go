@@ -44,8 +44,8 @@ func (a *app) liveCmd() *cobra.Command {
 they cross the wire: the moment they do when standard output is a terminal
 (libpcap's immediate mode), otherwise within a tenth of a second, which lets
 the kernel hand packets over in blocks and keeps up with much higher rates
-(--immediate-mode forces the former). Trailing words are a capture filter in tcpdump's
-syntax, compiled by libpcap exactly as tcpdump would. libpcap (Debian package
+(--immediate-mode forces the former). Trailing words are a capture filter in
+tcpdump's syntax, compiled by libpcap exactly as tcpdump would. libpcap (Debian package
 libpcap0.8) is loaded at run time; without it wsdissect captures through
 AF_PACKET and cannot apply a filter expression. Ctrl-C stops cleanly: pending
 messages are flushed and a summary line is printed on stderr.`,

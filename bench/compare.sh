@@ -65,22 +65,9 @@ go build -o "$OUT/pcaploop" ./bench/pcaploop
 WSD=$OUT/wsdissect
 LOOP=$OUT/pcaploop
 
-if [ $QUICK = 1 ]; then SIZE=20MB CONNS=2000; else SIZE=200MB CONNS=20000; fi
-PLAIN=$OUT/plain-$SIZE.pcap
-DEFLATE=$OUT/deflate-$SIZE.pcap
-MANY=$OUT/conns-$CONNS.pcap
+# shellcheck source=bench/captures.sh
+. bench/captures.sh
 BIGCAP=$OUT/plain-1GB.pcap
-gen() { # gen FILE ARGS...: generate FILE unless it exists
-  local file=$1
-  shift
-  if [ ! -s "$file" ]; then
-    echo "== generating $file" >&2
-    go run ./bench/gen -o "$file" "$@" >&2
-  fi
-}
-gen "$PLAIN" -kind plain -size "$SIZE"
-gen "$DEFLATE" -kind deflate -size "$SIZE"
-gen "$MANY" -kind conns -count "$CONNS"
 [ $BIG = 1 ] && gen "$BIGCAP" -kind plain -size 1GB
 
 TSHARK_JSON="-T json -e frame.number -e tcp.stream -e websocket.fin -e websocket.opcode -e websocket.mask -e websocket.payload_length -e websocket.masking_key -e websocket.payload.text -e data.data"

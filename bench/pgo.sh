@@ -34,21 +34,8 @@ PROF=$OUT/pgo
 mkdir -p "$OUT" "$PROF"
 rm -f "$PROF"/*.prof
 
-if [ $QUICK = 1 ]; then SIZE=20MB CONNS=2000; else SIZE=200MB CONNS=20000; fi
-PLAIN=$OUT/plain-$SIZE.pcap
-DEFLATE=$OUT/deflate-$SIZE.pcap
-MANY=$OUT/conns-$CONNS.pcap
-gen() { # gen FILE ARGS...: generate FILE unless it exists
-  local file=$1
-  shift
-  if [ ! -s "$file" ]; then
-    echo "== generating $file" >&2
-    go run ./bench/gen -o "$file" "$@" >&2
-  fi
-}
-gen "$PLAIN" -kind plain -size "$SIZE"
-gen "$DEFLATE" -kind deflate -size "$SIZE"
-gen "$MANY" -kind conns -count "$CONNS"
+# shellcheck source=bench/captures.sh
+. bench/captures.sh
 
 echo "== building without PGO" >&2
 go build -pgo=off -o "$OUT/wsdissect-nopgo" .

@@ -1,0 +1,22 @@
+# captures.sh: sourced by compare.sh and pgo.sh. It names the benchmark
+# captures in $OUT (20 MB and 2,000 connections when QUICK=1, else 200 MB and
+# 20,000) and generates the missing ones with bench/gen from real library
+# traffic. After it, PLAIN, DEFLATE and MANY hold their paths and gen FILE
+# ARGS... generates any other capture.
+# shellcheck shell=bash
+
+if [ "$QUICK" = 1 ]; then SIZE=20MB CONNS=2000; else SIZE=200MB CONNS=20000; fi
+PLAIN=$OUT/plain-$SIZE.pcap
+DEFLATE=$OUT/deflate-$SIZE.pcap
+MANY=$OUT/conns-$CONNS.pcap
+gen() { # gen FILE ARGS...: generate FILE unless it exists
+  local file=$1
+  shift
+  if [ ! -s "$file" ]; then
+    echo "== generating $file" >&2
+    go run ./bench/gen -o "$file" "$@" >&2
+  fi
+}
+gen "$PLAIN" -kind plain -size "$SIZE"
+gen "$DEFLATE" -kind deflate -size "$SIZE"
+gen "$MANY" -kind conns -count "$CONNS"

@@ -217,12 +217,7 @@ func (t *Table[T]) Track(seg *netpkt.Segment, pkt uint64, ts time.Time) (*T, Sid
 		t.end(e, ClosedReused, pkt, ts)
 		return nil, SideA
 	}
-	if now > e.lastSeen {
-		e.lastSeen = now
-	}
-	if t.lru.head != &e.lru {
-		t.lru.moveToFront(&e.lru)
-	}
+	t.touch(e, now)
 	return e.elem, side
 }
 
@@ -293,6 +288,16 @@ func (t *Table[T]) insert(x *T, e *Entry[T], seg *netpkt.Segment, pkt uint64, ts
 		return SideA
 	}
 	return SideB
+}
+
+// touch records activity on e at now (as by nanos).
+func (t *Table[T]) touch(e *Entry[T], now int64) {
+	if now > e.lastSeen {
+		e.lastSeen = now
+	}
+	if t.lru.head != &e.lru {
+		t.lru.moveToFront(&e.lru)
+	}
 }
 
 // end tells the Ender that e ends for reason and stops tracking it.

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -154,7 +155,13 @@ func (c *collect) Emit(r *Record) error {
 func feed(t *testing.T, opts Options, sawSYN bool, split bool, steps ...step) []got {
 	t.Helper()
 	var c collect
-	d := New(&c, opts)
+	feedConn(New(&c, opts), sawSYN, split, steps...)
+	return c.recs
+}
+
+// feedConn runs steps through a new connection of d and closes it; it
+// returns the connection's handler.
+func feedConn(d *Dissector, sawSYN bool, split bool, steps ...step) reassembly.Handler {
 	info := &reassembly.ConnInfo{Stream: 7, SawSYN: sawSYN, Addr: [2]netip.AddrPort{
 		netip.MustParseAddrPort("10.0.0.1:50000"), netip.MustParseAddrPort("10.0.0.2:80")}}
 	h := d.NewConn(info)
@@ -180,7 +187,42 @@ func feed(t *testing.T, opts Options, sawSYN bool, split bool, steps ...step) []
 		}
 	}
 	h.Close(reassembly.ClosedEOF)
-	return c.recs
+	return h
+}
+
+// TestRecycledConnStartsClean checks that a connection whose state is
+// recycled from a closed one (left mid-message, compressed, with anomalies)
+// decodes exactly as on a fresh Dissector.
+func TestRecycledConnStartsClean(t *testing.T) {
+	comp := deflateMsgs(t, true, "first message", "second message")
+	first := []step{
+		c2s(upgradeReq("Sec-WebSocket-Extensions: permessage-deflate\r\n")),
+		s2c(append(upgradeResp("Sec-WebSocket-Extensions: permessage-deflate\r\n"),
+			cat(wsFrame{fin: true, rsv1: true, op: OpText, payload: comp[0]},
+				wsFrame{rsv1: true, op: OpText, payload: comp[1][:3]})...)),
+		c2s(wsFrame{fin: true, op: OpText, payload: []byte("unmasked")}.bytes()),
+	}
+	second := []step{
+		c2s(upgradeReq("")),
+		s2c(append(upgradeResp(""), cat(text("one"), text("two"))...)),
+	}
+	var fresh collect
+	feedConn(New(&fresh, Options{Messages: true}), true, false, second...)
+
+	var c collect
+	d := New(&c, Options{Messages: true})
+	h1 := feedConn(d, true, false, first...)
+	if len(ids(c.recs)) == 0 {
+		t.Fatalf("the first connection raised no anomaly; the test lost its point")
+	}
+	c.recs = nil
+	h2 := feedConn(d, true, false, second...)
+	if h1 != h2 {
+		t.Fatalf("the second connection did not reuse the first one's state")
+	}
+	if !reflect.DeepEqual(c.recs, fresh.recs) {
+		t.Errorf("records after reuse:\n%+v\nwant, as on a fresh Dissector:\n%+v", c.recs, fresh.recs)
+	}
 }
 
 func TestAcceptFor(t *testing.T) {

@@ -143,7 +143,8 @@ type connState struct {
 
 // NewConn implements reassembly.Factory.
 func (d *Dissector) NewConn(info *reassembly.ConnInfo) reassembly.Handler {
-	c := &connState{d: d, info: info}
+	c := d.newConnState()
+	c.d, c.info = d, info
 	c.conn.Stream = info.Stream
 	for _, p := range d.opts.WSPorts {
 		if info.Addr[0].Port() == p || info.Addr[1].Port() == p {
@@ -259,6 +260,7 @@ func (c *connState) Close(reason reassembly.CloseReason) {
 	c.mode = modeIgnore
 	c.reqs = nil
 	c.http = [2]httpSide{}
+	c.d.recycleConn(c)
 }
 
 // anomalyRecord emits a KindAnomaly record.

@@ -12,12 +12,42 @@ const (
 	maxFreeInflaters = 64
 	// maxKeepBuf is the largest buffer a recycled direction decoder keeps.
 	maxKeepBuf = 256 << 10
+	// maxFreeConns bounds the recycled connection states.
+	maxFreeConns = 128
 )
 
-// dirPool holds the direction decoders and inflaters of closed connections.
+// dirPool holds the connection states, direction decoders and inflaters of
+// closed connections.
 type dirPool struct {
-	dirs []*wsDir
-	infl [16][]*inflate.Inflater // by window bits
+	conns []*connState
+	dirs  []*wsDir
+	infl  [16][]*inflate.Inflater // by window bits
+}
+
+// newConnState returns a zeroed connection state, a recycled one when there
+// is one. Allocating each connection's state anew, and first
+// touching that memory, cost a few percent of the run on captures of many
+// short connections.
+func (d *Dissector) newConnState() *connState {
+	n := len(d.pool.conns)
+	if n == 0 {
+		return new(connState)
+	}
+	c := d.pool.conns[n-1]
+	d.pool.conns[n-1] = nil
+	d.pool.conns = d.pool.conns[:n-1]
+	return c
+}
+
+// recycleConn keeps the state of a closed connection for reuse. Records
+// point into it (Record.Conn) only while the sink handles them; sinks copy
+// what they keep, and the state is zeroed here, so slices the old
+// connection handed out are never written again.
+func (d *Dissector) recycleConn(c *connState) {
+	if len(d.pool.conns) < maxFreeConns {
+		*c = connState{}
+		d.pool.conns = append(d.pool.conns, c)
+	}
 }
 
 // newDir returns a direction decoder for c, reusing the buffers of a

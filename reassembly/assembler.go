@@ -45,6 +45,9 @@ type Assembler struct {
 	free [][]byte
 	// rings holds recent-window rings for reuse.
 	rings ringPool
+	// conns and streams hold the state of ended connections for reuse.
+	conns   freeList[conn]
+	streams freeList[Stream]
 
 	// Values handed to handlers by pointer; kept here so that passing them
 	// does not allocate.
@@ -78,7 +81,7 @@ func (a *Assembler) Process(seg *netpkt.Segment, pkt uint64, ts time.Time) {
 	a.stats.Packets++
 	c, side := a.table.Track(seg, pkt, ts)
 	if c == nil {
-		c = new(conn)
+		c = a.conns.get()
 		side = a.table.Add(c, &c.Entry, seg, pkt, ts)
 		a.newConn(c, side, seg, pkt, ts)
 	}
@@ -556,7 +559,11 @@ type connEnder Assembler
 // EndConn implements Ender: it ends c (unless it is a tombstone) as the
 // table decided.
 func (e *connEnder) EndConn(c *conn, reason CloseReason, pkt uint64, ts time.Time) {
-	(*Assembler)(e).endConn(c, reason, pkt, ts)
+	a := (*Assembler)(e)
+	a.endConn(c, reason, pkt, ts)
+	// The table only unlinks c after this returns; c is not handed out
+	// again before the next new connection.
+	a.conns.put(c)
 }
 
 // endConn ends c (unless it is a tombstone) for reason, as it leaves the

@@ -24,7 +24,7 @@ type Stream struct {
 // eviction or reuse applies to it, and FlushAll does not see it; the caller
 // ends it with Close.
 func (a *Assembler) Open(seg *netpkt.Segment, side Side, pkt uint64, ts time.Time, stream uint64) *Stream {
-	s := new(Stream)
+	s := a.streams.get()
 	s.c.stream = stream
 	a.newConn(&s.c, side, seg, pkt, ts)
 	return s
@@ -42,7 +42,9 @@ func (a *Assembler) Segment(s *Stream, side Side, seg *netpkt.Segment, pkt uint6
 // in Stats.Evictions), ClosedReused ends it because a new connection reuses
 // its addresses, ClosedEOF ends it at the end of the input (as FlushAll). A
 // connection that already closed (after both FINs or a RST) is only
-// released; the handler's Close is called once in all.
+// released; the handler's Close is called once in all. s must not be used
+// after Close: the Assembler reuses it for a later Open.
 func (a *Assembler) Close(s *Stream, reason CloseReason, pkt uint64, ts time.Time) {
 	a.endConn(&s.c, reason, pkt, ts)
+	a.streams.put(s)
 }

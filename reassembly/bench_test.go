@@ -1,6 +1,7 @@
 package reassembly
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -118,5 +119,33 @@ func BenchmarkOutOfOrder(b *testing.B) {
 		// Segments go in swapped pairs: every other one is buffered.
 		s.send(k ^ 1)
 		k++
+	}
+}
+
+// BenchmarkTableTrack looks up segments of 4,096 connections in an
+// interleaved order, as the reader of a busy capture does.
+func BenchmarkTableTrack(b *testing.B) {
+	const conns = 4096
+	segs := make([]netpkt.Segment, conns)
+	for i := range segs {
+		segs[i] = netpkt.Segment{
+			Src: netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), SrcPort: uint16(40000 + i),
+			Dst: netip.AddrFrom4([4]byte{10, 1, 0, 1}), DstPort: 80, Flags: netpkt.FlagACK,
+		}
+	}
+	tab := NewTable[tconn](Config{}, nopEnder{})
+	for i := range segs {
+		x := new(tconn)
+		tab.Add(x, &x.Entry, &segs[i], uint64(i+1), t0)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		// A stride coprime to the count visits every connection in a
+		// cache-unfriendly order.
+		seg := &segs[(i*2654435761)%conns]
+		if x, _ := tab.Track(seg, uint64(i), t0); x == nil {
+			b.Fatal("connection not found")
+		}
 	}
 }

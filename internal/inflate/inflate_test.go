@@ -575,3 +575,32 @@ func TestRandomized(t *testing.T) {
 		}
 	}
 }
+
+// TestRepeatedCodeReusesTables checks that a dynamic block with the code
+// lengths of the previous one reuses its tables, and that the tables are
+// rebuilt whenever the code changes: messages A A B B A, each compressed on
+// its own (so equal messages give equal blocks), decode to themselves and
+// reuse the tables exactly twice.
+func TestRepeatedCodeReusesTables(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	a, b := textData(rng, 3000), bytes.ToUpper(textData(rng, 2000))
+	msgs := [][]byte{a, a, b, b, a}
+	payloads := pmdPayloads(t, msgs, flate.DefaultCompression, false)
+	if payloads[2][0]&6 != 4 || payloads[0][0]&6 != 4 {
+		t.Fatalf("the messages are not in dynamic blocks (headers %#x, %#x); the test lost its point",
+			payloads[0][0], payloads[2][0])
+	}
+	z := New(15)
+	var dst []byte
+	for i, p := range payloads {
+		z.Reset(false)
+		in := append(bytes.Clone(p), syncTail...)
+		dst = feed(t, z, dst[:0], in, randomPieces(rng, len(in), 1+rng.IntN(200)))
+		if !bytes.Equal(dst, msgs[i]) {
+			t.Fatalf("message %d: got %d bytes, want %d", i, len(dst), len(msgs[i]))
+		}
+	}
+	if z.dynReused != 2 {
+		t.Errorf("tables reused %d times, want 2 (A after A, B after B)", z.dynReused)
+	}
+}

@@ -65,7 +65,9 @@ type Dissector struct {
 // New returns a Dissector that emits records to sink.
 func New(sink Sink, opts Options) *Dissector {
 	opts.setDefaults()
-	return &Dissector{sink: sink, opts: opts}
+	d := &Dissector{sink: sink, opts: opts}
+	d.pool.conns.Max = maxFreeConns
+	return d
 }
 
 // Err returns the first error the sink returned, if any.
@@ -143,7 +145,7 @@ type connState struct {
 
 // NewConn implements reassembly.Factory.
 func (d *Dissector) NewConn(info *reassembly.ConnInfo) reassembly.Handler {
-	c := d.newConnState()
+	c := d.pool.conns.Get()
 	c.d, c.info = d, info
 	c.conn.Stream = info.Stream
 	for _, p := range d.opts.WSPorts {
@@ -260,7 +262,7 @@ func (c *connState) Close(reason reassembly.CloseReason) {
 	c.mode = modeIgnore
 	c.reqs = nil
 	c.http = [2]httpSide{}
-	c.d.recycleConn(c)
+	c.d.pool.conns.Put(c)
 }
 
 // anomalyRecord emits a KindAnomaly record.

@@ -1,6 +1,9 @@
 package dissect
 
-import "github.com/wsdissect/wsdissect/internal/inflate"
+import (
+	"github.com/wsdissect/wsdissect/internal/freelist"
+	"github.com/wsdissect/wsdissect/internal/inflate"
+)
 
 // Limits of what a Dissector keeps from closed connections for reuse, so
 // that captures of many connections do not allocate every connection's
@@ -19,35 +22,13 @@ const (
 // dirPool holds the connection states, direction decoders and inflaters of
 // closed connections.
 type dirPool struct {
-	conns []*connState
+	// conns are recycled connection states. Records point into one
+	// (Record.Conn) only while the sink handles them; sinks copy what they
+	// keep, and the list zeroes a state before handing it out again, so
+	// slices a closed connection handed out are never written again.
+	conns freelist.List[connState]
 	dirs  []*wsDir
 	infl  [16][]*inflate.Inflater // by window bits
-}
-
-// newConnState returns a zeroed connection state, a recycled one when there
-// is one. Allocating each connection's state anew, and first
-// touching that memory, cost a few percent of the run on captures of many
-// short connections.
-func (d *Dissector) newConnState() *connState {
-	n := len(d.pool.conns)
-	if n == 0 {
-		return new(connState)
-	}
-	c := d.pool.conns[n-1]
-	d.pool.conns[n-1] = nil
-	d.pool.conns = d.pool.conns[:n-1]
-	return c
-}
-
-// recycleConn keeps the state of a closed connection for reuse. Records
-// point into it (Record.Conn) only while the sink handles them; sinks copy
-// what they keep, and the state is zeroed here, so slices the old
-// connection handed out are never written again.
-func (d *Dissector) recycleConn(c *connState) {
-	if len(d.pool.conns) < maxFreeConns {
-		*c = connState{}
-		d.pool.conns = append(d.pool.conns, c)
-	}
 }
 
 // newDir returns a direction decoder for c, reusing the buffers of a

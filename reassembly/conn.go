@@ -362,34 +362,3 @@ func (p *ringPool) put(ring []byte) {
 		p.free = append(p.free, [][]byte{ring})
 	}
 }
-
-// maxFreeConns bounds the ended connections' states a freeList keeps.
-const maxFreeConns = 256
-
-// freeList keeps the states of ended connections for reuse. On captures of
-// many short connections, allocating each connection's state anew, and
-// first touching that memory, cost several percent of the whole run; a
-// reused state is zeroed in memory the cache most likely still holds.
-type freeList[T any] struct{ items []*T }
-
-// get returns a zeroed T, reused when one is free.
-func (l *freeList[T]) get() *T {
-	n := len(l.items)
-	if n == 0 {
-		return new(T)
-	}
-	x := l.items[n-1]
-	l.items[n-1] = nil
-	l.items = l.items[:n-1]
-	var zero T
-	*x = zero
-	return x
-}
-
-// put keeps x for reuse, unless maxFreeConns are kept already. x must not
-// be used afterwards.
-func (l *freeList[T]) put(x *T) {
-	if len(l.items) < maxFreeConns {
-		l.items = append(l.items, x)
-	}
-}

@@ -24,7 +24,7 @@ type Stream struct {
 // eviction or reuse applies to it, and FlushAll does not see it; the caller
 // ends it with Close.
 func (a *Assembler) Open(seg *netpkt.Segment, side Side, pkt uint64, ts time.Time, stream uint64) *Stream {
-	s := a.streams.get()
+	s := a.streams.Get()
 	s.c.stream = stream
 	a.newConn(&s.c, side, seg, pkt, ts)
 	return s
@@ -46,5 +46,5 @@ func (a *Assembler) Segment(s *Stream, side Side, seg *netpkt.Segment, pkt uint6
 // after Close: the Assembler reuses it for a later Open.
 func (a *Assembler) Close(s *Stream, reason CloseReason, pkt uint64, ts time.Time) {
 	a.endConn(&s.c, reason, pkt, ts)
-	a.streams.put(s)
+	a.streams.Put(s)
 }

@@ -104,21 +104,3 @@ func TestListDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations, want 0", n)
 	}
 }
-
-func TestFreeList(t *testing.T) {
-	var l freeList[conn]
-	a := l.get()
-	a.stream, a.closed, a.buffered = 7, true, 99
-	l.put(a)
-	if b := l.get(); b != a {
-		t.Fatalf("get after put returned a new value, want the kept one")
-	} else if b.stream != 0 || b.closed || b.buffered != 0 {
-		t.Fatalf("reused value not zeroed: %+v", b.Entry)
-	}
-	for range maxFreeConns + 10 {
-		l.put(new(conn))
-	}
-	if len(l.items) != maxFreeConns {
-		t.Fatalf("kept %d values, want at most %d", len(l.items), maxFreeConns)
-	}
-}

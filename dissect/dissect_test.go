@@ -225,6 +225,38 @@ func TestRecycledConnStartsClean(t *testing.T) {
 	}
 }
 
+// TestRecycledHTTPBuffers checks that the header buffers of closed
+// connections are reused empty: a connection that ended with half a request
+// and half a response buffered leaves nothing behind for the next one, which
+// is dissected as on a fresh Dissector.
+func TestRecycledHTTPBuffers(t *testing.T) {
+	first := []step{
+		c2s([]byte("GET /first HTTP/1.1\r\nHost: a.example\r\nX-Half: ")),
+		s2c([]byte("HTTP/1.1 200 OK\r\nContent-")),
+	}
+	second := []step{
+		c2s(upgradeReq("")),
+		s2c(append(upgradeResp(""), text("after reuse").bytes()...)),
+	}
+	var fresh collect
+	feedConn(New(&fresh, Options{}), true, false, second...)
+
+	var c collect
+	d := New(&c, Options{})
+	feedConn(d, true, false, first...)
+	if n := len(d.pool.httpBufs); n != 2 {
+		t.Fatalf("%d header buffers kept from the first connection, want 2", n)
+	}
+	c.recs = nil
+	feedConn(d, true, false, second...)
+	if !reflect.DeepEqual(c.recs, fresh.recs) {
+		t.Errorf("records with reused buffers:\n%+v\nwant, as on a fresh Dissector:\n%+v", c.recs, fresh.recs)
+	}
+	if n := len(d.pool.httpBufs); n != 2 {
+		t.Errorf("%d header buffers kept after the upgraded connection, want 2", n)
+	}
+}
+
 func TestAcceptFor(t *testing.T) {
 	// The example of RFC 6455 section 1.3.
 	if got := AcceptFor(testKey); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {

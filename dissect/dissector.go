@@ -136,7 +136,8 @@ type connState struct {
 	sideKnown  bool
 	http       [2]httpSide
 	reqs       []pendingReq
-	ws         [2]*wsDir // by Dir
+	reqBuf     [1]pendingReq // backs reqs while it holds one request
+	ws         [2]*wsDir     // by Dir
 	connSent   bool
 	forced     bool   // a --ws-port connection
 	probed     uint64 // bytes searched before the connection proved to be WebSocket
@@ -261,6 +262,7 @@ func (c *connState) Close(reason reassembly.CloseReason) {
 	}
 	c.mode = modeIgnore
 	c.reqs = nil
+	c.d.keepHTTPBufs(&c.http)
 	c.http = [2]httpSide{}
 	c.d.pool.conns.Put(c)
 }
@@ -328,6 +330,9 @@ func (c *connState) probeData(side reassembly.Side, b []byte, pkt uint64, ts tim
 // httpData parses HTTP on one side until the connection upgrades.
 func (c *connState) httpData(side reassembly.Side, b []byte, pkt uint64, ts time.Time) {
 	hs := &c.http[side]
+	if hs.buf == nil {
+		hs.buf = c.d.httpBuf()
+	}
 	hs.buf = append(hs.buf, b...)
 	hs.lastPkt, hs.lastTS = pkt, ts
 	if hs.role == 0 {
@@ -455,6 +460,9 @@ func (c *connState) parseRequests(side reassembly.Side, hs *httpSide, pkt uint64
 			return
 		}
 		up := isUpgradeRequest(h)
+		if len(c.reqs) == 0 {
+			c.reqs = c.reqBuf[:0] // the usual single request needs no allocation
+		}
 		c.reqs = append(c.reqs, pendingReq{head: h, upgrade: up, pkt: pkt, ts: ts})
 		if up {
 			hs.hold = true
@@ -529,14 +537,15 @@ func (c *connState) upgrade(rest []byte, pkt uint64, ts time.Time) {
 	c.ws[ServerToClient] = newWSDir(c, ServerToClient)
 	c.ws[ServerToClient].side = c.clientSide.Other()
 	cs := &c.http[c.clientSide]
-	held := cs.buf
-	heldPkt, heldTS := cs.lastPkt, cs.lastTS
-	srv := append([]byte(nil), rest...)
+	// The decoders copy what they keep of the bytes fed to them, so the
+	// header buffers, which rest and the held client bytes are in, can be
+	// reused once fed.
+	if len(rest) > 0 {
+		c.ws[ServerToClient].feed(rest, pkt, ts)
+	}
+	if len(cs.buf) > 0 {
+		c.ws[ClientToServer].feed(cs.buf, cs.lastPkt, cs.lastTS)
+	}
+	c.d.keepHTTPBufs(&c.http)
 	c.http = [2]httpSide{}
-	if len(srv) > 0 {
-		c.ws[ServerToClient].feed(srv, pkt, ts)
-	}
-	if len(held) > 0 {
-		c.ws[ClientToServer].feed(held, heldPkt, heldTS)
-	}
 }

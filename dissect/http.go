@@ -13,7 +13,7 @@ type httpHead struct {
 	status                  int
 	reason                  string
 	headers                 []Header
-	raw                     []byte
+	raw                     string
 }
 
 // get returns the (joined) value of the lower-case header name.
@@ -103,17 +103,24 @@ func looksLikeResponse(b []byte) (yes, decided bool) {
 }
 
 // parseHead parses a complete header block (including the blank line).
-// request selects request-line or status-line parsing. All strings of the
-// result share one copy of the block, with the header names lower-cased in
-// it, so a head costs four allocations: the result, the raw copy, the text
-// and the header list (sized to the lines; connections keep their heads).
+// request selects request-line or status-line parsing. The result keeps the
+// block as it came (raw) and, in the same allocation, a copy in which the
+// header names are lower-cased; all its strings point into that copy. So a
+// head costs three allocations: the result, the two copies of the block and
+// the header list (sized to the lines; connections keep their heads).
 //
 // It walks the lines with bytes.IndexByte and writes the text in one pass:
 // on captures of many short connections, parsing handshakes is a large part
 // of the work.
 func parseHead(raw []byte, request bool) (*httpHead, bool) {
-	h := &httpHead{raw: append([]byte(nil), raw...)}
-	text := lowerNames(bytes.TrimRight(raw, "\r\n"))
+	body := bytes.TrimRight(raw, "\r\n")
+	var sb strings.Builder
+	sb.Grow(len(raw) + len(body))
+	sb.Write(raw)
+	writeLowerNames(&sb, body)
+	both := sb.String()
+	h := &httpHead{raw: both[:len(raw)]}
+	text := both[len(raw):]
 	first, rest, more := strings.Cut(text, "\n")
 	first = strings.TrimRight(first, "\r")
 	p0, p12, ok := strings.Cut(first, " ")
@@ -186,17 +193,14 @@ func parseHead(raw []byte, request bool) (*httpHead, bool) {
 	return h, true
 }
 
-// lowerNames returns b as a string in which the ASCII letters before the
-// first colon of every line but the first (the header names) are
-// lower-case. Lines that start with a space or tab (folded continuations)
-// are left alone.
-func lowerNames(b []byte) string {
-	var sb strings.Builder
-	sb.Grow(len(b))
+// writeLowerNames writes b to sb with the ASCII letters before the first
+// colon of every line but the first (the header names) lower-cased. Lines
+// that start with a space or tab (folded continuations) are left alone.
+func writeLowerNames(sb *strings.Builder, b []byte) {
 	nl := bytes.IndexByte(b, '\n')
 	if nl < 0 {
 		sb.Write(b)
-		return sb.String()
+		return
 	}
 	sb.Write(b[:nl+1])
 	for rest := b[nl+1:]; len(rest) > 0; {
@@ -214,10 +218,9 @@ func lowerNames(b []byte) string {
 		if colon := bytes.IndexByte(line, ':'); colon >= 0 {
 			name = line[:colon]
 		}
-		writeLowerASCII(&sb, name)
+		writeLowerASCII(sb, name)
 		sb.Write(line[len(name):])
 	}
-	return sb.String()
 }
 
 // writeLowerASCII writes b to sb with ASCII upper-case letters lowered.

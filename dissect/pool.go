@@ -17,6 +17,10 @@ const (
 	maxKeepBuf = 256 << 10
 	// maxFreeConns bounds the recycled connection states.
 	maxFreeConns = 128
+	// maxFreeHTTPBufs bounds the recycled HTTP header buffers, and
+	// maxKeepHTTPBuf the capacity of one kept.
+	maxFreeHTTPBufs = 256
+	maxKeepHTTPBuf  = 16 << 10
 )
 
 // dirPool holds the connection states, direction decoders and inflaters of
@@ -27,8 +31,12 @@ type dirPool struct {
 	// keep, and the list zeroes a state before handing it out again, so
 	// slices a closed connection handed out are never written again.
 	conns freelist.List[connState]
-	dirs  []*wsDir
-	infl  [16][]*inflate.Inflater // by window bits
+	// httpBufs are the emptied header buffers (httpSide.buf) of closed
+	// connections; parsed heads copy what they keep, so nothing else
+	// refers to them.
+	httpBufs [][]byte
+	dirs     []*wsDir
+	infl     [16][]*inflate.Inflater // by window bits
 }
 
 // newDir returns a direction decoder for c, reusing the buffers of a
@@ -69,6 +77,29 @@ func (d *Dissector) recycle(w *wsDir) {
 	clear(w.man[:cap(w.man)])
 	w.c, w.rec, w.f, w.msg = nil, Record{}, Frame{}, Message{}
 	d.pool.dirs = append(d.pool.dirs, w)
+}
+
+// httpBuf returns an empty buffer for an HTTP side's header bytes.
+func (d *Dissector) httpBuf() []byte {
+	n := len(d.pool.httpBufs)
+	if n == 0 {
+		return nil
+	}
+	b := d.pool.httpBufs[n-1]
+	d.pool.httpBufs[n-1] = nil
+	d.pool.httpBufs = d.pool.httpBufs[:n-1]
+	return b
+}
+
+// keepHTTPBufs takes the header buffers of a closed connection's sides
+// for reuse.
+func (d *Dissector) keepHTTPBufs(sides *[2]httpSide) {
+	for i := range sides {
+		b := sides[i].buf
+		if cap(b) > 0 && cap(b) <= maxKeepHTTPBuf && len(d.pool.httpBufs) < maxFreeHTTPBufs {
+			d.pool.httpBufs = append(d.pool.httpBufs, b[:0])
+		}
+	}
 }
 
 // inflater returns an inflater with an empty window of 1<<bits bytes.

@@ -172,7 +172,7 @@ type Conn struct {
 	RequestHeaders, ResponseHeaders []Header
 	// Request and Response are the raw header blocks (request/status line and
 	// headers, up to and including the blank line).
-	Request, Response []byte
+	Request, Response string
 	// RequestPacket and ResponsePacket are the packets that completed the
 	// request and response headers; RequestTime and ResponseTime their times.
 	RequestPacket, ResponsePacket uint64

@@ -35,8 +35,8 @@ func fuzzRecord(payload []byte, text string, bits uint32, kind uint8) *dissect.R
 		Extensions:          []string{text, text},
 		RequestHeaders:      []dissect.Header{{Name: text, Value: text}, {Name: text, Value: text}},
 		ResponseHeaders:     []dissect.Header{{Name: "X-" + text, Value: text}},
-		Request:             payload,
-		Response:            []byte(text),
+		Request:             string(payload),
+		Response:            text,
 		AcceptValid:         bits&(1<<29) != 0,
 	}
 	if bits&(1<<28) != 0 {

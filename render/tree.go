@@ -2,6 +2,7 @@ package render
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/wsdissect/wsdissect/dissect"
 )
@@ -135,15 +136,11 @@ func (r *Renderer) appendConnTree(b []byte, c *dissect.Conn) []byte {
 
 // appendHTTPLines appends each line of a raw header block indented, with
 // its line ending written out as Wireshark does ("\r\n").
-func appendHTTPLines(b, block []byte) []byte {
+func appendHTTPLines(b []byte, block string) []byte {
 	for len(block) > 0 {
-		line := block
-		rest := []byte(nil)
-		for i, c := range block {
-			if c == '\n' {
-				line, rest = block[:i+1], block[i+1:]
-				break
-			}
+		line, rest := block, ""
+		if i := strings.IndexByte(block, '\n'); i >= 0 {
+			line, rest = block[:i+1], block[i+1:]
 		}
 		block = rest
 		b = append(b, indent1...)

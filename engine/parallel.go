@@ -408,7 +408,7 @@ func (w *worker) process(p *parallel, b *batch) {
 				seg.Dst, seg.DstPort = f.b.Addr(), f.b.Port()
 				f.ws = w.asm.Open(&seg, c.side, c.pkt, c.ts, f.stream)
 			}
-			w.asm.Segment(f.ws, c.side, &seg, c.pkt, c.ts)
+			f.ws = w.asm.Segment(f.ws, c.side, &seg, c.pkt, c.ts)
 		case cmdEnd:
 			if f.ws != nil {
 				w.asm.Close(f.ws, c.reason, c.pkt, c.ts)

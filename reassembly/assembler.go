@@ -54,6 +54,9 @@ type Assembler struct {
 	// first touching that memory, cost several percent of the run.
 	conns   freelist.List[conn]
 	streams freelist.List[Stream]
+	// closedStream stands for every closed connection opened with Open
+	// (see Segment).
+	closedStream Stream
 
 	// Values handed to handlers by pointer; kept here so that passing them
 	// does not allocate.
@@ -67,6 +70,7 @@ type Assembler struct {
 func New(f Factory, cfg Config) *Assembler {
 	a := &Assembler{factory: f, cfg: cfg.withDefaults()}
 	a.conns.Max, a.streams.Max = maxFreeConns, maxFreeConns
+	a.closedStream.c.closed = true
 	a.table.init(a.cfg, (*connEnder)(a))
 	return a
 }

@@ -31,10 +31,21 @@ func (a *Assembler) Open(seg *netpkt.Segment, side Side, pkt uint64, ts time.Tim
 }
 
 // Segment processes seg, a segment of s sent from side, like Process; seg's
-// addresses are not looked at.
-func (a *Assembler) Segment(s *Stream, side Side, seg *netpkt.Segment, pkt uint64, ts time.Time) {
+// addresses are not looked at. It returns the stream the caller keeps for
+// the connection from then on: s, or, once the connection has closed (both
+// FINs done, or a RST), a stream shared by all closed connections, which
+// counts their later segments as ignored and which Close leaves alone. s
+// itself then goes back to the Assembler for a later Open: on captures of
+// many short connections, reusing the state of closed ones at once, rather
+// than when the caller's table drops them, keeps it in the cache.
+func (a *Assembler) Segment(s *Stream, side Side, seg *netpkt.Segment, pkt uint64, ts time.Time) *Stream {
 	a.stats.Packets++
 	a.handle(&s.c, side, seg, pkt, ts)
+	if s.c.closed && s != &a.closedStream {
+		a.Close(s, ClosedEOF, pkt, ts) // only releases it: it has ended
+		return &a.closedStream
+	}
+	return s
 }
 
 // Close ends s at packet pkt, time ts. reason selects what Process would
@@ -45,6 +56,9 @@ func (a *Assembler) Segment(s *Stream, side Side, seg *netpkt.Segment, pkt uint6
 // released; the handler's Close is called once in all. s must not be used
 // after Close: the Assembler reuses it for a later Open.
 func (a *Assembler) Close(s *Stream, reason CloseReason, pkt uint64, ts time.Time) {
+	if s == &a.closedStream {
+		return
+	}
 	a.endConn(&s.c, reason, pkt, ts)
 	a.streams.Put(s)
 }

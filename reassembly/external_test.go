@@ -37,7 +37,7 @@ func TestOpenSegmentClose(t *testing.T) {
 			st = a.Open(seg, side, pkt, t0.Add(s.dt), stream)
 			streams[stream] = st
 		}
-		a.Segment(st, side, seg, pkt, t0.Add(s.dt))
+		streams[stream] = a.Segment(st, side, seg, pkt, t0.Add(s.dt))
 	}
 	end := func(stream uint64, reason CloseReason) {
 		pkt++
@@ -101,5 +101,56 @@ close 3
 	}
 	if st := a.Stats(); st.Active != 0 || st.Conns != 5 {
 		t.Errorf("stats %+v, want no active connections of 5", st)
+	}
+}
+
+// TestClosedStreamReused checks that Segment hands a closed connection's
+// stream back for reuse at once and stands in for it with the shared closed
+// stream, which ignores later segments and which Close leaves alone.
+func TestClosedStreamReused(t *testing.T) {
+	f := &numbered{t: t}
+	a := New(f, Config{})
+	other := netip.AddrPortFrom(cliAddr.Addr(), 40000)
+
+	syn := mkseg(step{flags: fS, seq: 100})
+	s1 := a.Open(syn, SideA, 1, t0, 1)
+	if st := a.Segment(s1, SideA, syn, 1, t0); st != s1 {
+		t.Fatal("Segment replaced the stream of an open connection")
+	}
+	closed := a.Segment(s1, SideA, mkseg(step{flags: fR, seq: 101}), 2, t0)
+	if closed == s1 {
+		t.Fatal("Segment kept the stream of a connection closed by a RST")
+	}
+	if r := f.conns[0]; r.closes != 1 || r.reason != ClosedRST {
+		t.Fatalf("connection closed %d times with %d, want once with %d", r.closes, r.reason, ClosedRST)
+	}
+
+	ignored := a.Stats().Ignored
+	if st := a.Segment(closed, SideA, mkseg(step{flags: fPA, seq: 101, payload: "late"}), 3, t0); st != closed {
+		t.Error("a segment of a closed connection changed its stream")
+	}
+	if got := a.Stats().Ignored; got != ignored+1 {
+		t.Errorf("%d segments ignored, want %d", got, ignored+1)
+	}
+	a.Close(closed, ClosedEOF, 4, t0)
+	if r := f.conns[0]; r.closes != 1 {
+		t.Errorf("Close of the closed stream closed the connection again (%d closes)", r.closes)
+	}
+
+	syn2 := mkseg(step{cli: other, flags: fS, seq: 7})
+	s2 := a.Open(syn2, SideA, 5, t0, 2)
+	if s2 != s1 {
+		t.Error("Open did not reuse the closed connection's stream")
+	}
+	s2 = a.Segment(s2, SideA, syn2, 5, t0)
+	a.Segment(s2, SideA, mkseg(step{cli: other, flags: fPA, seq: 8, payload: "x"}), 6, t0)
+	if got, want := eventsString(f.conns[1].events), "data 0 @0 \"x\" p6\n"; got != want {
+		t.Errorf("new connection on the reused stream:\n%s\nwant:\n%s", got, want)
+	}
+	if got, want := eventsString(f.conns[0].events), "note 0 kind3 @0+0 p2\nclose 2\n"; got != want {
+		t.Errorf("closed connection saw:\n%s\nwant only its RST:\n%s", got, want)
+	}
+	if st := a.Stats(); st.Active != 1 || st.Conns != 2 {
+		t.Errorf("stats %+v, want 1 active connection of 2", st)
 	}
 }

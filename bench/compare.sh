@@ -107,8 +107,8 @@ peak() { # peak KEY: largest max RSS of $TMP/KEY in MB
 mbs() { # mbs FILE SECONDS: capture MB per second
   awk -v b="$(stat -c %s "$1")" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", b/1e6/s; else print "-" }'
 }
-ratio() { # ratio X Y: X/Y
-  awk -v x="$1" -v y="$2" 'BEGIN { if (y > 0) printf "%.1f", x/y; else print "-" }'
+ratio() { # ratio X Y: X/Y, two decimals below 10 so that 1.56 is not shown as 1.6
+  awk -v x="$1" -v y="$2" 'BEGIN { if (y <= 0) print "-"; else if (x/y < 10) printf "%.2f", x/y; else printf "%.1f", x/y }'
 }
 
 ROWS=()

@@ -215,9 +215,10 @@ func TestRecycledConnStartsClean(t *testing.T) {
 	if len(ids(c.recs)) == 0 {
 		t.Fatalf("the first connection raised no anomaly; the test lost its point")
 	}
+	s1 := h1.(*lazyConn).c
 	c.recs = nil
 	h2 := feedConn(d, true, false, second...)
-	if h1 != h2 {
+	if s2 := h2.(*lazyConn).c; s1 == nil || s1 != s2 {
 		t.Fatalf("the second connection did not reuse the first one's state")
 	}
 	if !reflect.DeepEqual(c.recs, fresh.recs) {
@@ -254,6 +255,38 @@ func TestRecycledHTTPBuffers(t *testing.T) {
 	}
 	if n := len(d.pool.httpBufs); n != 2 {
 		t.Errorf("%d header buffers kept after the upgraded connection, want 2", n)
+	}
+}
+
+// TestConnStateOnlyWithData checks that a connection's state is set up at
+// its first bytes or gap only: connections that never carry data (a SYN
+// flood's) cost a handler of a few words, and emit nothing.
+func TestConnStateOnlyWithData(t *testing.T) {
+	var c collect
+	d := New(&c, Options{})
+	info := &reassembly.ConnInfo{Stream: 1, SawSYN: true, Addr: [2]netip.AddrPort{
+		netip.MustParseAddrPort("10.0.0.1:50000"), netip.MustParseAddrPort("10.0.0.2:80")}}
+	h := d.NewConn(info)
+	h.Note(reassembly.SideA, &reassembly.Note{Kind: reassembly.NoteRST, Packet: 2})
+	if l := h.(*lazyConn); l.c != nil {
+		t.Fatal("a connection without data got its state")
+	}
+	h.Close(reassembly.ClosedRST)
+	if len(c.recs) != 0 || d.pool.conns.Len() != 0 {
+		t.Fatalf("a connection without data emitted %d records and left %d states", len(c.recs), d.pool.conns.Len())
+	}
+
+	for _, gap := range []bool{false, true} {
+		h := d.NewConn(info)
+		if gap {
+			h.Gap(reassembly.SideA, &reassembly.Gap{Len: 10, Packet: 3, Reason: "test"})
+		} else {
+			h.Data(reassembly.SideA, &reassembly.Chunk{Data: []byte("GET / HTTP/1.1\r\n"), Packet: 3})
+		}
+		if h.(*lazyConn).c == nil {
+			t.Errorf("gap=%v: the connection's state was not set up", gap)
+		}
+		h.Close(reassembly.ClosedEOF)
 	}
 }
 

@@ -66,7 +66,7 @@ type Dissector struct {
 func New(sink Sink, opts Options) *Dissector {
 	opts.setDefaults()
 	d := &Dissector{sink: sink, opts: opts}
-	d.pool.conns.Max = maxFreeConns
+	d.pool.conns.Max, d.pool.lazy.Max = maxFreeConns, maxFreeConns
 	return d
 }
 
@@ -144,8 +144,16 @@ type connState struct {
 	rec        Record
 }
 
-// NewConn implements reassembly.Factory.
+// NewConn implements reassembly.Factory. The connection's state is only
+// set up when it delivers bytes or a gap (see lazyConn).
 func (d *Dissector) NewConn(info *reassembly.ConnInfo) reassembly.Handler {
+	l := d.pool.lazy.Get()
+	l.d, l.info = d, info
+	return l
+}
+
+// newConnState returns the state of the connection described by info.
+func (d *Dissector) newConnState(info *reassembly.ConnInfo) *connState {
 	c := d.pool.conns.Get()
 	c.d, c.info = d, info
 	c.conn.Stream = info.Stream
@@ -155,6 +163,51 @@ func (d *Dissector) NewConn(info *reassembly.ConnInfo) reassembly.Handler {
 		}
 	}
 	return c
+}
+
+// lazyConn is the Handler of a connection: it sets up the connection's
+// state (a connState, about a kilobyte) at its first bytes or gap, so that
+// connections that never carry data (a SYN flood's, port scans') cost a few
+// words each while the connection table tracks them. Before that, notes
+// and the close have nothing to act on: a connState without data ignores
+// them too.
+type lazyConn struct {
+	d    *Dissector
+	info *reassembly.ConnInfo
+	c    *connState
+}
+
+// state returns the connection's state, setting it up on first use.
+func (l *lazyConn) state() *connState {
+	if l.c == nil {
+		l.c = l.d.newConnState(l.info)
+	}
+	return l.c
+}
+
+// Data implements reassembly.Handler.
+func (l *lazyConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
+	return l.state().Data(side, ch)
+}
+
+// Gap implements reassembly.Handler.
+func (l *lazyConn) Gap(side reassembly.Side, g *reassembly.Gap) {
+	l.state().Gap(side, g)
+}
+
+// Note implements reassembly.Handler.
+func (l *lazyConn) Note(side reassembly.Side, n *reassembly.Note) {
+	if l.c != nil {
+		l.c.Note(side, n)
+	}
+}
+
+// Close implements reassembly.Handler; l is reused for a later connection.
+func (l *lazyConn) Close(reason reassembly.CloseReason) {
+	if l.c != nil {
+		l.c.Close(reason)
+	}
+	l.d.pool.lazy.Put(l)
 }
 
 // dirOf maps a reassembly side to a WebSocket direction.

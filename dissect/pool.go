@@ -31,6 +31,8 @@ type dirPool struct {
 	// keep, and the list zeroes a state before handing it out again, so
 	// slices a closed connection handed out are never written again.
 	conns freelist.List[connState]
+	// lazy are the recycled handlers of closed connections.
+	lazy freelist.List[lazyConn]
 	// httpBufs are the emptied header buffers (httpSide.buf) of closed
 	// connections; parsed heads copy what they keep, so nothing else
 	// refers to them.

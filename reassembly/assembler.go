@@ -37,7 +37,7 @@ type Assembler struct {
 	cfg     Config
 
 	// table maps segments to connections and decides when they end.
-	table Table[conn]
+	table Table[track]
 	// buffering lists the connections that buffer out-of-order data, the one
 	// that has been buffering the longest first.
 	buffering list[conn]
@@ -53,6 +53,7 @@ type Assembler struct {
 	// on captures of many short connections, allocating it anew, and
 	// first touching that memory, cost several percent of the run.
 	conns   freelist.List[conn]
+	tracks  freelist.List[track]
 	streams freelist.List[Stream]
 	// closedStream stands for every closed connection opened with Open
 	// (see Segment).
@@ -69,7 +70,7 @@ type Assembler struct {
 // connection. Zero fields of cfg take their defaults (see Config).
 func New(f Factory, cfg Config) *Assembler {
 	a := &Assembler{factory: f, cfg: cfg.withDefaults()}
-	a.conns.Max, a.streams.Max = maxFreeConns, maxFreeConns
+	a.conns.Max, a.tracks.Max, a.streams.Max = maxFreeConns, maxFreeConns, maxFreeConns
 	a.closedStream.c.closed = true
 	a.table.init(a.cfg, (*connEnder)(a))
 	return a
@@ -90,13 +91,24 @@ func (a *Assembler) Process(seg *netpkt.Segment, pkt uint64, ts time.Time) {
 		return
 	}
 	a.stats.Packets++
-	c, side := a.table.Track(seg, pkt, ts)
-	if c == nil {
-		c = a.conns.Get()
-		side = a.table.Add(c, &c.Entry, seg, pkt, ts)
-		a.newConn(c, side, seg, pkt, ts)
+	t, side := a.table.Track(seg, pkt, ts)
+	if t == nil {
+		t = a.tracks.Get()
+		side = a.table.Add(t, &t.Entry, seg, pkt, ts)
+		t.c = a.conns.Get()
+		t.c.ent = &t.Entry
+		a.newConn(t.c, side, seg, pkt, ts, t.Stream())
+	}
+	c := t.c
+	if c == nil { // a tombstone
+		a.stats.Ignored++
+		return
 	}
 	a.handle(c, side, seg, pkt, ts)
+	if c.closed {
+		a.conns.Put(c)
+		t.c = nil
+	}
 }
 
 // handle processes seg, a segment of c from side.
@@ -123,13 +135,13 @@ func (a *Assembler) FlushAll(pkt uint64, ts time.Time) {
 	a.table.EndAll(pkt, ts)
 }
 
-// newConn sets up c, just added to the table, for the connection whose first
-// packet is seg, sent from side.
-func (a *Assembler) newConn(c *conn, side Side, seg *netpkt.Segment, pkt uint64, ts time.Time) {
+// newConn sets up c for connection number stream, whose first packet is
+// seg, sent from side.
+func (a *Assembler) newConn(c *conn, side Side, seg *netpkt.Segment, pkt uint64, ts time.Time, stream uint64) {
 	c.info.Addr[side] = netip.AddrPortFrom(seg.Src, seg.SrcPort)
 	c.info.Addr[side.Other()] = netip.AddrPortFrom(seg.Dst, seg.DstPort)
 	c.info.SawSYN = pureSYN(seg)
-	c.info.Stream = c.Stream()
+	c.info.Stream = stream
 	c.info.FirstPacket = pkt
 	c.info.FirstTime = ts
 	a.stats.Conns++
@@ -149,7 +161,9 @@ func (a *Assembler) newConn(c *conn, side Side, seg *netpkt.Segment, pkt uint64,
 func (a *Assembler) processSegment(c *conn, side Side, seg *netpkt.Segment, pkt uint64, ts time.Time) {
 	h, peer := &c.half[side], &c.half[side.Other()]
 	syn := seg.Flags&netpkt.FlagSYN != 0
-	c.Learn(side, seg)
+	if c.ent != nil {
+		c.ent.Learn(side, seg)
+	}
 
 	// Where the side's stream starts.
 	if syn {
@@ -567,14 +581,18 @@ func (a *Assembler) release(c *conn) {
 // connEnder is the Assembler as the Ender of its connection table.
 type connEnder Assembler
 
-// EndConn implements Ender: it ends c (unless it is a tombstone) as the
-// table decided.
-func (e *connEnder) EndConn(c *conn, reason CloseReason, pkt uint64, ts time.Time) {
+// EndConn implements Ender: it ends t's connection (unless t is a
+// tombstone) as the table decided.
+func (e *connEnder) EndConn(t *track, reason CloseReason, pkt uint64, ts time.Time) {
 	a := (*Assembler)(e)
-	a.endConn(c, reason, pkt, ts)
-	// The table only unlinks c after this returns; c is not handed out
+	if c := t.c; c != nil {
+		a.endConn(c, reason, pkt, ts)
+		a.conns.Put(c)
+		t.c = nil
+	}
+	// The table only unlinks t after this returns; t is not handed out
 	// again before the next new connection.
-	a.conns.Put(c)
+	a.tracks.Put(t)
 }
 
 // endConn ends c (unless it is a tombstone) for reason, as it leaves the

@@ -872,3 +872,32 @@ func TestStoppedConnectionRST(t *testing.T) {
 		t.Errorf("closed %d times with %d; %d connections", r.closes, r.reason, len(f.conns))
 	}
 }
+
+// TestClosedConnLeavesTombstone checks that a connection that closed keeps
+// only its table entry: its state goes back for reuse at once, late packets
+// are counted as ignored without starting a new stream, and the next
+// connection reuses the state.
+func TestClosedConnLeavesTombstone(t *testing.T) {
+	a, f := run(t, Config{}, join(handshake(ci, si), []step{
+		{flags: fPA, seq: 1001, ack: 5001, payload: "hello"},
+		{flags: fFA, seq: 1006, ack: 5001},
+		{fromSrv: true, flags: fFA, seq: 5001, ack: 1007},
+	}), false)
+	if r := f.conns[0]; r.closes != 1 || r.reason != ClosedFIN {
+		t.Fatalf("connection closed %d times with %d, want once with %d", r.closes, r.reason, ClosedFIN)
+	}
+	if a.table.Len() != 1 || a.conns.Len() != 1 {
+		t.Fatalf("%d tracked, %d states free; want the tombstone tracked and its state free",
+			a.table.Len(), a.conns.Len())
+	}
+	ignored := a.Stats().Ignored
+	feed(a, []step{{flags: fA, seq: 1007, ack: 5002}}, 7) // the last ACK, late
+	if len(f.conns) != 1 || a.Stats().Ignored != ignored+1 {
+		t.Errorf("late ACK: %d connections, %d ignored; want 1 and %d", len(f.conns), a.Stats().Ignored, ignored+1)
+	}
+	feed(a, []step{{cli: netip.AddrPortFrom(cliAddr.Addr(), 40000), flags: fS, seq: 77}}, 8)
+	if len(f.conns) != 2 || a.conns.Len() != 0 {
+		t.Errorf("new connection: %d connections, %d states free; want 2 and the freed state reused",
+			len(f.conns), a.conns.Len())
+	}
+}

@@ -21,11 +21,22 @@ const (
 // pieceOverhead is what each buffered piece is charged on top of its bytes.
 const pieceOverhead = int64(unsafe.Sizeof(piece{}))
 
-// conn is one tracked connection; once closed it remains as a tombstone until
-// idle, so late packets do not start a new stream. Its Entry keeps its place
-// in the assembler's connection table.
+// track is an element of the assembler's connection table: a connection's
+// place in it (its Entry) and, while the connection is open, its state. Once
+// the connection closes, the state is reused for later connections and the
+// track remains alone as a tombstone until idle, so that late packets do not
+// start a new stream: a closed connection costs its Entry, not its state.
+type track struct {
+	Entry[track]
+	c *conn // nil once the connection closed
+}
+
+// conn is the state of one open connection.
 type conn struct {
-	Entry[conn]
+	// ent is the connection's table entry, whose initial sequence numbers
+	// processSegment keeps up to date; nil for a Stream, whose caller keeps
+	// the table.
+	ent  *Entry[track]
 	info ConnInfo
 	h    Handler
 	half [2]half

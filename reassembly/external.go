@@ -25,8 +25,7 @@ type Stream struct {
 // ends it with Close.
 func (a *Assembler) Open(seg *netpkt.Segment, side Side, pkt uint64, ts time.Time, stream uint64) *Stream {
 	s := a.streams.Get()
-	s.c.stream = stream
-	a.newConn(&s.c, side, seg, pkt, ts)
+	a.newConn(&s.c, side, seg, pkt, ts, stream)
 	return s
 }
 

@@ -49,7 +49,7 @@ type Assembler struct {
 	free [][]byte
 	// rings holds recent-window rings for reuse.
 	rings ringPool
-	// conns and streams hold the state of ended connections for reuse:
+	// conns, tracks and streams hold the state of ended connections for reuse:
 	// on captures of many short connections, allocating it anew, and
 	// first touching that memory, cost several percent of the run.
 	conns   freelist.List[conn]

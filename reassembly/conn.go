@@ -45,7 +45,7 @@ type conn struct {
 	buf      links[conn]
 	buffered int64
 
-	closed  bool // Close was called; this is a tombstone
+	closed  bool // the connection ended (Close was called); the state awaits reuse
 	stopped bool // the handler wants no more data
 }
 

@@ -18,10 +18,20 @@ const SweepInterval = time.Second
 
 // connKey identifies a connection by its two endpoints in a canonical order
 // (lower address/port first), so both directions map to one key. It is a
-// comparable fixed-size value: map lookups with it do not allocate.
+// comparable fixed-size value of whole words: map lookups with it do not
+// allocate, and eq compares it without a call.
 type connKey struct {
-	addr [2][16]byte
-	port [2]uint16
+	// The endpoints' 16-byte addresses (IPv4 as IPv4-mapped IPv6), each
+	// as its big-endian high and low halves: a is the first endpoint.
+	aHi, aLo, bHi, bLo uint64
+	// ports holds the first endpoint's port in bits 16-31 and the
+	// second's in bits 0-15.
+	ports uint64
+}
+
+// eq reports whether k and o are the same key.
+func (k *connKey) eq(o *connKey) bool {
+	return k.aLo == o.aLo && k.bLo == o.bLo && k.ports == o.ports && k.aHi == o.aHi && k.bHi == o.bHi
 }
 
 // makeKey returns the key of seg's connection and whether seg's source is the
@@ -33,25 +43,21 @@ func makeKey(seg *netpkt.Segment) (k connKey, srcFirst bool) {
 	dh, dl := binary.BigEndian.Uint64(d[:8]), binary.BigEndian.Uint64(d[8:])
 	srcFirst = sh < dh || sh == dh && (sl < dl || sl == dl && seg.SrcPort <= seg.DstPort)
 	if srcFirst {
-		k = connKey{addr: [2][16]byte{s, d}, port: [2]uint16{seg.SrcPort, seg.DstPort}}
+		k = connKey{aHi: sh, aLo: sl, bHi: dh, bLo: dl, ports: uint64(seg.SrcPort)<<16 | uint64(seg.DstPort)}
 	} else {
-		k = connKey{addr: [2][16]byte{d, s}, port: [2]uint16{seg.DstPort, seg.SrcPort}}
+		k = connKey{aHi: dh, aLo: dl, bHi: sh, bLo: sl, ports: uint64(seg.DstPort)<<16 | uint64(seg.SrcPort)}
 	}
 	return k, srcFirst
 }
 
-// hash mixes the key into 64 bits.
+// hash mixes the key into 64 bits (not seeded: it spreads connections over
+// cache slots and workers, where a crafted collision only costs speed).
 func (k *connKey) hash() uint64 {
-	h := uint64(k.port[0])<<16 | uint64(k.port[1])
-	for i := range k.addr {
-		for j := 0; j < 16; j += 8 {
-			h ^= binary.LittleEndian.Uint64(k.addr[i][j:])
-			h *= 0x9e3779b97f4a7c15
-			h ^= h >> 29
-		}
-	}
-	h *= 0xbf58476d1ce4e5b9
+	h := k.aLo*0x9e3779b97f4a7c15 ^ k.bLo*0xc2b2ae3d27d4eb4f ^
+		(k.aHi+k.bHi)*0x165667b19e3779f9 ^ k.ports*0xd6e8feb86659fd93
 	h ^= h >> 32
+	h *= 0x9e3779b97f4a7c15
+	h ^= h >> 29
 	return h
 }
 
@@ -152,8 +158,10 @@ type Table[T any] struct {
 	conns map[connKey]*Entry[T]
 	// lru lists the connections, most recently active first.
 	lru list[Entry[T]]
-	// last is the connection of the previous segment, if still tracked.
-	last *Entry[T]
+	// recent caches tracked connections by a hash of their key, so that
+	// most lookups skip the map: slot key.hash()>>recentShift holds the
+	// last connection looked up or added there, if still tracked.
+	recent *[recentSlots]*Entry[T]
 
 	maxConns   int
 	idle       int64 // nanoseconds
@@ -176,6 +184,7 @@ func (t *Table[T]) init(cfg Config, ev Ender[T]) {
 	*t = Table[T]{
 		ev:       ev,
 		conns:    make(map[connKey]*Entry[T]),
+		recent:   new([recentSlots]*Entry[T]),
 		maxConns: cfg.MaxConns,
 		idle:     int64(cfg.IdleTimeout),
 	}
@@ -254,14 +263,22 @@ func (t *Table[T]) EndAll(pkt uint64, ts time.Time) {
 	t.sweepInit = false
 }
 
+// Size of Table.recent: 1<<recentBits slots.
+const (
+	recentBits  = 10
+	recentSlots = 1 << recentBits
+	recentShift = 64 - recentBits
+)
+
 // find returns the connection with key k, or nil.
 func (t *Table[T]) find(k *connKey) *Entry[T] {
-	if e := t.last; e != nil && e.key == *k {
+	slot := &t.recent[k.hash()>>recentShift]
+	if e := *slot; e != nil && e.key.eq(k) {
 		return e
 	}
 	e := t.conns[*k]
 	if e != nil {
-		t.last = e
+		*slot = e
 	}
 	return e
 }
@@ -283,7 +300,7 @@ func (t *Table[T]) insert(x *T, e *Entry[T], seg *netpkt.Segment, pkt uint64, ts
 	t.nextStream++
 	t.conns[key] = e
 	t.lru.pushFront(&e.lru, e)
-	t.last = e
+	t.recent[key.hash()>>recentShift] = e
 	if srcIsA {
 		return SideA
 	}
@@ -307,8 +324,8 @@ func (t *Table[T]) end(e *Entry[T], reason CloseReason, pkt uint64, ts time.Time
 	if t.conns[e.key] == e {
 		delete(t.conns, e.key)
 	}
-	if t.last == e {
-		t.last = nil
+	if slot := &t.recent[e.key.hash()>>recentShift]; *slot == e {
+		*slot = nil
 	}
 }
 

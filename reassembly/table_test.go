@@ -334,3 +334,57 @@ func TestNanosSince(t *testing.T) {
 		})
 	}
 }
+
+// TestTableSlotCollisions tracks connections whose keys share a slot of the
+// table's cache of recent connections, and keys that differ only in the
+// high half of an IPv6 address, in alternation: every segment must find
+// its own connection.
+func TestTableSlotCollisions(t *testing.T) {
+	srv := netip.MustParseAddrPort("[2001:dbf::80]:443") // above every client
+	clients := []netip.AddrPort{
+		netip.MustParseAddrPort("[2001:db8::1]:5000"),
+		netip.MustParseAddrPort("[2001:db9::1]:5000"), // same low half
+	}
+	// Find client ports whose keys fall into the first client's slot.
+	first := mkseg(step{cli: clients[0], srv: srv, flags: fA})
+	k0, _ := makeKey(first)
+	for p := uint16(1); len(clients) < 5 && p < math.MaxUint16; p++ {
+		c := netip.AddrPortFrom(clients[0].Addr(), p)
+		k, _ := makeKey(mkseg(step{cli: c, srv: srv, flags: fA}))
+		if k.hash()>>recentShift == k0.hash()>>recentShift && k != k0 {
+			clients = append(clients, c)
+		}
+	}
+	// And a client whose address differs only in its high half.
+	for x := 0; x < math.MaxUint16 && len(clients) < 6; x++ {
+		c := netip.AddrPortFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(x >> 8), byte(x), 15: 1}), 5000)
+		k, _ := makeKey(mkseg(step{cli: c, srv: srv, flags: fA}))
+		if k.hash()>>recentShift == k0.hash()>>recentShift && k != k0 {
+			clients = append(clients, c)
+		}
+	}
+	if len(clients) < 6 {
+		t.Fatal("found too few colliding keys")
+	}
+	l := &tlog{t: t}
+	table := NewTable[tconn](Config{}, l)
+	conns := make([]*tconn, len(clients))
+	for round := range 3 {
+		for i, c := range clients {
+			seg := mkseg(step{cli: c, srv: srv, flags: fA, fromSrv: round == 1})
+			x, _ := table.Track(seg, uint64(round*len(clients)+i+1), t0)
+			if x == nil {
+				if round > 0 {
+					t.Fatalf("round %d: client %d lost its connection", round, i)
+				}
+				x = new(tconn)
+				table.Add(x, &x.Entry, seg, uint64(i+1), t0)
+				conns[i] = x
+				continue
+			}
+			if x != conns[i] {
+				t.Fatalf("round %d: client %d found stream %d, want %d", round, i, x.Stream(), conns[i].Stream())
+			}
+		}
+	}
+}

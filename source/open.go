@@ -206,7 +206,11 @@ func (f *File) openPcap(in *bufio.Reader, magic [4]byte, inside string) error {
 		return fmt.Errorf("%s is a pcap file of version %d.%d, which is not supported (only 2.4 is): %w",
 			f.name, major, minor, ErrNotCapture)
 	}
-	r, err := newPcapReader(in, magic)
+	var src io.Reader = f.raw
+	if f.dec != nil {
+		src = f.dec
+	}
+	r, err := newPcapReader(in, src, magic)
 	if err != nil {
 		return fmt.Errorf("%s: reading the pcap file header: %w: %w", f.name, ErrDamaged, err)
 	}

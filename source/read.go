@@ -53,8 +53,12 @@ func (f *File) Next(p *Packet) error {
 		return f.err
 	}
 	f.count++
-	f.offset = f.streamOffset()
-	f.pos.Store(f.consumed())
+	pos := f.consumed()
+	f.offset = pos
+	if f.decBuf != nil {
+		f.offset = f.streamOffset()
+	}
+	f.pos.Store(pos)
 	*p = Packet{
 		Number:   f.count,
 		Time:     ts,
@@ -92,14 +96,27 @@ func (f *File) failure(err error) error {
 // the packet reader has consumed.
 func (f *File) streamOffset() int64 {
 	if f.decBuf != nil {
-		return f.dec.n - int64(f.decBuf.Buffered())
+		return f.dec.n - int64(f.decBuf.Buffered()) - f.readAhead()
 	}
 	return f.consumed()
 }
 
 // consumed is the number of input bytes consumed, compressed for gzip input.
 func (f *File) consumed() int64 {
-	return f.raw.n - int64(f.rawBuf.Buffered())
+	n := f.raw.n - int64(f.rawBuf.Buffered())
+	if f.decBuf == nil {
+		n -= f.readAhead()
+	}
+	return n
+}
+
+// readAhead is the number of bytes of the capture (decompressed for gzip
+// input) the pcap reader has buffered but not consumed.
+func (f *File) readAhead() int64 {
+	if f.pcap == nil {
+		return 0
+	}
+	return int64(f.pcap.in.buffered())
 }
 
 // Close releases the File. It closes the underlying file if Open opened it;

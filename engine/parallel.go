@@ -330,9 +330,10 @@ func addReassembly(t *reassembly.Stats, s reassembly.Stats) {
 	t.PeakBuffered += s.PeakBuffered
 }
 
-// push appends a command for worker w to the current round and returns it
-// for the caller to fill; its payload (copied) is payload.
-func (p *parallel) push(w uint8, kind cmdKind, payload []byte) *command {
+// batch returns worker w's batch of the current round, ready to take one
+// more command with n payload bytes; the caller appends the command and the
+// payload.
+func (p *parallel) batch(w uint8, n int) *batch {
 	if p.cur == nil {
 		p.cur = <-p.free
 	}
@@ -346,14 +347,12 @@ func (p *parallel) push(w uint8, kind cmdKind, payload []byte) *command {
 	if len(b.cmds) == cap(b.cmds) {
 		b.cmds = slices.Grow(b.cmds, max(len(b.cmds), 2*roundCmds/len(r.batches)))
 	}
-	if len(b.data)+len(payload) > cap(b.data) {
-		b.data = slices.Grow(b.data, max(len(b.data), 2*roundData/len(r.batches), len(payload)))
+	if len(b.data)+n > cap(b.data) {
+		b.data = slices.Grow(b.data, max(len(b.data), 2*roundData/len(r.batches), n))
 	}
-	b.cmds = append(b.cmds, command{kind: kind, off: uint32(len(b.data)), n: uint32(len(payload))})
-	b.data = append(b.data, payload...)
 	r.route = append(r.route, w)
-	r.data += len(payload)
-	return &b.cmds[len(b.cmds)-1]
+	r.data += n
+	return b
 }
 
 // pushed hands the current round over when it is full.
@@ -458,6 +457,13 @@ func (p *parallel) mergeRounds(out io.Writer) {
 // writeRound writes r's output in command order, each run of consecutive
 // commands of one worker in one piece.
 func writeRound(w io.Writer, r *round, next, from []int) error {
+	out := 0
+	for i := range r.batches {
+		out += len(r.batches[i].out)
+	}
+	if out == 0 {
+		return nil // nothing to order (-q, or a filter that matched nothing)
+	}
 	run, runFrom, runTo := -1, 0, 0
 	for _, wk := range r.route {
 		k := int(wk)
@@ -543,11 +549,14 @@ func (p *parallel) segment(seg *netpkt.Segment, pkt uint64, ts time.Time) {
 		f.worker = uint8(f.Hash() % uint64(len(p.workers)))
 	}
 	f.Learn(side, seg)
-	c := p.push(f.worker, cmdSegment, seg.Payload)
-	c.f, c.pkt, c.ts = f, pkt, ts
-	c.seq, c.ack, c.flags, c.window = seg.Seq, seg.Ack, seg.Flags, seg.Window
-	c.plen = uint32(min(max(seg.PayloadLen, 0), math.MaxUint32))
-	c.side = side
+	b := p.batch(f.worker, len(seg.Payload))
+	b.cmds = append(b.cmds, command{
+		kind: cmdSegment, f: f, pkt: pkt, ts: ts, side: side,
+		seq: seg.Seq, ack: seg.Ack, flags: seg.Flags, window: seg.Window,
+		off: uint32(len(b.data)), n: uint32(len(seg.Payload)),
+		plen: uint32(min(max(seg.PayloadLen, 0), math.MaxUint32)),
+	})
+	b.data = append(b.data, seg.Payload...)
 	p.pushed()
 }
 
@@ -557,7 +566,7 @@ type flowEnder parallel
 // EndConn implements reassembly.Ender: it tells f's worker to end it.
 func (e *flowEnder) EndConn(f *flow, reason reassembly.CloseReason, pkt uint64, ts time.Time) {
 	p := (*parallel)(e)
-	c := p.push(f.worker, cmdEnd, nil)
-	c.f, c.reason, c.pkt, c.ts = f, reason, pkt, ts
+	b := p.batch(f.worker, 0)
+	b.cmds = append(b.cmds, command{kind: cmdEnd, f: f, reason: reason, pkt: pkt, ts: ts, off: uint32(len(b.data))})
 	p.pushed()
 }

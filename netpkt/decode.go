@@ -140,6 +140,11 @@ const (
 // capture". seg is only written when Decode returns nil. Decode does not
 // allocate.
 func Decode(link source.LinkType, data []byte, seg *Segment) error {
+	// The usual case first, with fewer calls: untagged IPv4 over Ethernet.
+	if link == source.LinkEthernet && len(data) >= ethernetLen &&
+		binary.BigEndian.Uint16(data[12:14]) == etherTypeIPv4 {
+		return decodeIPv4(data[ethernetLen:], seg)
+	}
 	switch link {
 	case source.LinkEthernet:
 		return decodeEthernet(data, seg)

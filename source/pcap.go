@@ -85,8 +85,15 @@ func (r *pcapReader) next() (data []byte, ts time.Time, origLen int, err error) 
 		}
 		return nil, time.Time{}, 0, err
 	}
-	sec, frac := r.u32(hdr[0:4]), r.u32(hdr[4:8])
-	capLen, origLen := int(r.u32(hdr[8:12])), int(r.u32(hdr[12:16]))
+	var sec, frac uint32
+	var capLen int
+	if r.bigEndian {
+		sec, frac = binary.BigEndian.Uint32(hdr[0:4]), binary.BigEndian.Uint32(hdr[4:8])
+		capLen, origLen = int(binary.BigEndian.Uint32(hdr[8:12])), int(binary.BigEndian.Uint32(hdr[12:16]))
+	} else {
+		sec, frac = binary.LittleEndian.Uint32(hdr[0:4]), binary.LittleEndian.Uint32(hdr[4:8])
+		capLen, origLen = int(binary.LittleEndian.Uint32(hdr[8:12])), int(binary.LittleEndian.Uint32(hdr[12:16]))
+	}
 	if capLen > r.maxCapLen {
 		return nil, time.Time{}, 0, fmt.Errorf("capture length exceeds snap length: %d > %d", capLen, r.maxCapLen)
 	}

@@ -190,11 +190,15 @@ func (c *countSink) Emit(r *dissect.Record) error {
 }
 
 // memWriter appends what is written to a byte slice. It implements
-// render.Unbuffered, so a renderer writes to it without a buffer of its own.
+// render.Appender, so a renderer formats records straight into it, without
+// a buffer of its own.
 type memWriter struct{ b []byte }
 
 // Unbuffered implements render.Unbuffered.
 func (m *memWriter) Unbuffered() {}
+
+// Buffer implements render.Appender.
+func (m *memWriter) Buffer() *[]byte { return &m.b }
 
 // Write implements io.Writer; it never fails.
 func (m *memWriter) Write(p []byte) (int, error) {

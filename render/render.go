@@ -75,6 +75,7 @@ const maxKeep = 1 << 20
 type Renderer struct {
 	out  io.Writer     // where records go: w, or the writer itself when unbuffered
 	w    *bufio.Writer // nil when the writer is Unbuffered
+	app  *[]byte       // the slice of an Appender writer, or nil
 	opts Options
 	pal  palette
 
@@ -105,6 +106,15 @@ type Unbuffered interface {
 	Unbuffered()
 }
 
+// Appender is implemented by Unbuffered writers that keep their output in a
+// byte slice: a Renderer formats each record straight at the end of that
+// slice instead of formatting it apart and writing a copy.
+type Appender interface {
+	Unbuffered
+	// Buffer returns the writer's slice; the Renderer appends to it.
+	Buffer() *[]byte
+}
+
 // New returns a Renderer writing to w with the given options.
 func New(w io.Writer, opts Options) *Renderer {
 	r := &Renderer{
@@ -113,7 +123,9 @@ func New(w io.Writer, opts Options) *Renderer {
 		pal:  newPalette(opts.Color && opts.Format != FormatJSON),
 		buf:  make([]byte, 0, 4096),
 	}
-	if _, ok := w.(Unbuffered); !ok {
+	if a, ok := w.(Appender); ok {
+		r.app = a.Buffer()
+	} else if _, ok := w.(Unbuffered); !ok {
 		r.w = bufio.NewWriterSize(w, bufSize)
 		r.out = r.w
 	}
@@ -158,6 +170,9 @@ func (r *Renderer) Emit(rec *dissect.Record) error {
 		r.SetEpoch(rec.Time)
 	}
 	b := r.buf[:0]
+	if r.app != nil {
+		b = *r.app
+	}
 	switch r.opts.Format {
 	case FormatJSON:
 		b = r.appendJSON(b, rec)
@@ -179,12 +194,16 @@ func (r *Renderer) Emit(rec *dissect.Record) error {
 			}
 		}
 	}
+	r.wrote = true
+	if r.app != nil {
+		*r.app = b
+		return nil
+	}
 	if cap(b) > maxKeep {
 		r.buf = make([]byte, 0, 4096)
 	} else {
 		r.buf = b
 	}
-	r.wrote = true
 	if _, err := r.out.Write(b); err != nil {
 		return fmt.Errorf("render: write record: %w", err)
 	}

@@ -329,3 +329,56 @@ func TestColorGlobalUntouched(t *testing.T) {
 		t.Errorf("colour on: %q; off: %q", on, off)
 	}
 }
+
+// memSlice is an Appender that counts Write calls (a Renderer should make
+// none).
+type memSlice struct {
+	b      []byte
+	writes int
+}
+
+func (m *memSlice) Unbuffered()     {}
+func (m *memSlice) Buffer() *[]byte { return &m.b }
+
+func (m *memSlice) Write(p []byte) (int, error) {
+	m.writes++
+	m.b = append(m.b, p...)
+	return len(p), nil
+}
+
+// TestAppenderWriter checks that a Renderer formats records straight into
+// an Appender's slice, after what it already holds, with the same bytes as
+// a buffered Renderer writes, also when the slice is replaced between
+// records (as the parallel engine does per batch).
+func TestAppenderWriter(t *testing.T) {
+	fx := fixtures()
+	for _, opts := range allocOptions {
+		want, err := renderAll(opts.opts, fx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mem := &memSlice{b: []byte("kept|")}
+		r := New(mem, opts.opts)
+		r.SetEpoch(epoch)
+		var got []byte
+		for i := range fx {
+			if err := r.Emit(&fx[i].rec); err != nil {
+				t.Fatal(err)
+			}
+			if i%3 == 2 { // hand the output over and start a new slice
+				got = append(got, mem.b...)
+				mem.b = nil
+			}
+		}
+		if err := r.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, mem.b...)
+		if !bytes.Equal(got, append([]byte("kept|"), want...)) {
+			t.Errorf("%s: appended output differs from buffered output", opts.name)
+		}
+		if mem.writes != 0 {
+			t.Errorf("%s: %d Write calls, want the records appended in place", opts.name, mem.writes)
+		}
+	}
+}

@@ -30,8 +30,11 @@ const (
 	// roundData is the payload bytes after which a round is handed over.
 	roundData = 512 << 10
 	// roundsPerWorker is how many rounds per worker may be in flight; it
-	// bounds memory and lets busy workers run ahead of idle ones.
-	roundsPerWorker = 3
+	// bounds memory and lets busy workers run ahead of idle ones. Fewer
+	// rounds keep the buffers they cycle through warmer in the caches: on
+	// 2 cores, 2 per worker took 5-8% less CPU than 3 on plain, compressed
+	// and short-connection captures alike, and 6 or 1 were slower.
+	roundsPerWorker = 2
 	// keepBuf is the largest batch buffer kept for reuse.
 	keepBuf = 4 << 20
 )

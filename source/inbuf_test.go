@@ -37,7 +37,7 @@ func (emptyReader) Read([]byte) (int, error) { return 0, nil }
 // buffer: the packets are pcapgo's and Pos follows them exactly.
 func TestPcapShortReads(t *testing.T) {
 	pkts := testPkts(40)
-	big := make([]byte, bufSize+1000)
+	big := make([]byte, pcapBufSize+1000)
 	for i := range big {
 		big[i] = byte(i * 13)
 	}

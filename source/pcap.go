@@ -18,6 +18,11 @@ const (
 	// they declare exist, and libpcap reads such records up to its own
 	// maximum snap length.
 	pcapMaxCapLen = 262144
+	// pcapBufSize is the size of the pcap reader's input buffer. Half of
+	// bufSize measured 5-10% faster for "read -q" and the summary on plain
+	// captures (2 cores): a smaller buffer leaves more of the cache to the
+	// batches handed to the workers. Longer records take the slow path.
+	pcapBufSize = 128 << 10
 )
 
 // pcapReader reads the records of a classic pcap file (the file header
@@ -47,7 +52,7 @@ func newPcapReader(in *bufio.Reader, src io.Reader, magic [4]byte) (*pcapReader,
 		return nil, err
 	}
 	pending, _ := in.Peek(in.Buffered())
-	r := &pcapReader{in: newInBuf(src, pending, bufSize), nanoFactor: 1000}
+	r := &pcapReader{in: newInBuf(src, pending, pcapBufSize), nanoFactor: 1000}
 	_, _ = in.Discard(len(pending))
 	r.bigEndian = magic == magicPcapMicroBE || magic == magicPcapNanoBE
 	if magic == magicPcapNanoLE || magic == magicPcapNanoBE {

@@ -1,7 +1,7 @@
 // Command pcaploop is the lower bound for "wsdissect read FILE -q": it reads
 // every packet of a pcap or pcapng file with gopacket's pcapgo readers
-// (ZeroCopyReadPacketData, behind a buffer of the size wsdissect's source
-// package uses) and does nothing else but count packets and bytes.
+// (ZeroCopyReadPacketData, behind a buffer of the size wsdissect's pcap
+// reader uses) and does nothing else but count packets and bytes.
 //
 //	go run ./bench/pcaploop FILE
 package main
@@ -17,8 +17,9 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-// bufSize matches the input buffer of wsdissect's source package.
-const bufSize = 256 << 10
+// bufSize matches the input buffer of wsdissect's pcap reader (this loop
+// measured the same with 128 and 256 KiB).
+const bufSize = 128 << 10
 
 // packetReader is what pcapgo's pcap and pcapng readers have in common.
 type packetReader interface {

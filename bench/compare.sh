@@ -87,11 +87,16 @@ run1() {
   echo "$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.3f", b-a}') $(tail -n 1 "$TMP/time")" >>"$TMP/$key"
 }
 
-# pair KEY "COMMAND A" "COMMAND B": runs A and B alternately ROUNDS times.
+# pair KEY "COMMAND A" "COMMAND B": runs A and B alternately ROUNDS times,
+# after reading the captures they name once, so that they are in the page
+# cache (the kernel here may reclaim the cache of files not read for a while).
 pair() {
-  local key=$1 a b
+  local key=$1 a b w
   read -r -a a <<<"$2"
   read -r -a b <<<"$3"
+  for w in "${a[@]}" "${b[@]}"; do
+    if [[ $w == *.pcap && -f $w ]]; then cat "$w" >/dev/null; fi
+  done
   for _ in $(seq "$ROUNDS"); do
     run1 "$key.a" "${a[@]}"
     run1 "$key.b" "${b[@]}"
@@ -155,6 +160,7 @@ rss_row() { # rss_row FILE MODE...: peak RSS of wsdissect over ROUNDS runs
   key=rss.$(basename "$file" .pcap).$*
   key=${key// /_}
   echo "== peak RSS: $(basename "$file") ${*:-summary}" >&2
+  cat "$file" >/dev/null # into the page cache, as in pair
   for _ in $(seq "$ROUNDS"); do run1 "$key" "$WSD" read "$file" "$@"; done
   RSS+=("| $(basename "$file") | $(du -m "$file" | cut -f1) MB | \`${*:-(summary)}\` | $(peak "$key") MB | $(median "$key")s |")
 }

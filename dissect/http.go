@@ -2,8 +2,11 @@ package dissect
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+	"unsafe"
 )
 
 // httpHead is a parsed HTTP/1.x request or response header block.
@@ -14,10 +17,22 @@ type httpHead struct {
 	reason                  string
 	headers                 []Header
 	raw                     string
+	// names has nameBit(n) set for the name n of each header, so that
+	// looking up or merging a header that is not there, the usual case,
+	// skips the comparisons.
+	names uint64
+}
+
+// nameBit returns the bit of header name n (not empty) in httpHead.names.
+func nameBit(n string) uint64 {
+	return 1 << ((uint(len(n))*5 + uint(n[0]) + uint(n[len(n)-1])) & 63)
 }
 
 // get returns the (joined) value of the lower-case header name.
 func (h *httpHead) get(name string) (string, bool) {
+	if name == "" || h.names&nameBit(name) == 0 {
+		return "", false
+	}
 	for i := range h.headers {
 		if h.headers[i].Name == name {
 			return h.headers[i].Value, true
@@ -107,21 +122,128 @@ func looksLikeResponse(b []byte) (yes, decided bool) {
 // block as it came (raw) and, in the same allocation, a copy in which the
 // header names are lower-cased; all its strings point into that copy. So a
 // head costs three allocations: the result, the two copies of the block and
-// the header list (sized to the lines; connections keep their heads).
+// the header list (sized to the header lines; connections keep their heads).
 //
-// It walks the lines with bytes.IndexByte and writes the text in one pass:
-// on captures of many short connections, parsing handshakes is a large part
-// of the work.
+// On captures of many short connections parsing handshakes is a large part
+// of the work, so it makes one pass over the lines (bytes.IndexByte finds
+// their ends), lower-cases names in place and trims with ASCII loops; the
+// Unicode-aware strings functions run only on the rare non-ASCII name or
+// edge. parseHeadSimple in the tests is the plain version it must agree with.
 func parseHead(raw []byte, request bool) (*httpHead, bool) {
 	body := bytes.TrimRight(raw, "\r\n")
-	var sb strings.Builder
-	sb.Grow(len(raw) + len(body))
-	sb.Write(raw)
-	writeLowerNames(&sb, body)
-	both := sb.String()
+	if len(body) == 0 {
+		return nil, false // no request or status line
+	}
+	buf := make([]byte, len(raw)+len(body))
+	copy(buf, raw)
+	low := buf[len(raw):]
+	copy(low, body)
+
+	// Find the header lines and lower-case their names in place; nothing
+	// reads buf before this is done.
+	var stack [32]lineSpan
+	lines := stack[:0]
+	nl := bytes.IndexByte(low, '\n')
+	firstEnd := len(low)
+	if nl >= 0 {
+		firstEnd = nl
+		for i := nl + 1; i < len(low); {
+			start, end := i, len(low)
+			if n := bytes.IndexByte(low[i:], '\n'); n >= 0 {
+				end = i + n
+			}
+			i = end + 1
+			for end > start && low[end-1] == '\r' {
+				end--
+			}
+			if end == start {
+				continue
+			}
+			if c := low[start]; c == ' ' || c == '\t' {
+				lines = append(lines, lineSpan{start: start, colon: -1, end: end})
+				continue
+			}
+			colon := bytes.IndexByte(low[start:end], ':')
+			if colon < 0 {
+				continue // not a header; folds after it continue the header before
+			}
+			ascii := lowerASCII(low[start : start+colon])
+			lines = append(lines, lineSpan{start: start, colon: start + colon, end: end, ascii: ascii})
+		}
+	}
+	// buf is not written from here on: share it as a string.
+	both := unsafe.String(unsafe.SliceData(buf), len(buf))
 	h := &httpHead{raw: both[:len(raw)]}
 	text := both[len(raw):]
-	first, rest, more := strings.Cut(text, "\n")
+	if _, ok := parseFirstLine(h, text[:firstEnd], request); !ok {
+		return nil, false
+	}
+	if nl < 0 {
+		return h, true
+	}
+	h.headers = make([]Header, 0, len(lines))
+	for _, l := range lines {
+		line := text[l.start:l.end]
+		var name string
+		switch {
+		case l.colon >= 0:
+			name = trimSpace(text[l.start:l.colon])
+			if !l.ascii {
+				name = strings.ToLower(name)
+			}
+		case len(h.headers) > 0:
+			// obsolete line folding: continue the previous value
+			last := &h.headers[len(h.headers)-1]
+			last.Value += " " + trimSpace(line)
+			continue
+		default:
+			// A folded line with no header before it counts as a header
+			// line of its own; its name was not lower-cased above.
+			colon := strings.IndexByte(line, ':')
+			if colon < 0 {
+				continue
+			}
+			name = strings.ToLower(trimSpace(line[:colon]))
+			l.colon = l.start + colon
+		}
+		if name == "" {
+			continue
+		}
+		value := trimSpace(text[l.colon+1 : l.end])
+		if bit := nameBit(name); h.names&bit == 0 {
+			h.names |= bit
+			h.headers = append(h.headers, Header{Name: name, Value: value})
+		} else if i := h.index(name); i >= 0 {
+			h.headers[i].Value += ", " + value
+		} else {
+			h.headers = append(h.headers, Header{Name: name, Value: value})
+		}
+	}
+	return h, true
+}
+
+// index returns the index of the header called name, or -1.
+func (h *httpHead) index(name string) int {
+	for i := range h.headers {
+		if h.headers[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// lineSpan locates one header line in the text of a head: [start, end)
+// without its line end, colon the index of its first colon (or -1 for a
+// line that starts with a space or tab); ascii tells whether the name
+// before the colon is ASCII.
+type lineSpan struct {
+	start, colon, end int
+	ascii             bool
+}
+
+// parseFirstLine fills h from the request or status line first, which may
+// end in carriage returns.
+func parseFirstLine(h *httpHead, first string, request bool) (*httpHead, bool) {
 	first = strings.TrimRight(first, "\r")
 	p0, p12, ok := strings.Cut(first, " ")
 	p1, p2, three := strings.Cut(p12, " ")
@@ -130,112 +252,73 @@ func parseHead(raw []byte, request bool) (*httpHead, bool) {
 			return nil, false
 		}
 		h.method, h.target, h.version = p0, p1, p2
-	} else {
-		if !ok || !strings.HasPrefix(p0, "HTTP/") {
-			return nil, false
-		}
-		code, err := strconv.Atoi(p1)
-		if err != nil || code < 100 || code > 999 {
-			return nil, false
-		}
-		h.version, h.status = p0, code
-		if three {
-			h.reason = p2
-		}
-	}
-	if !more {
 		return h, true
 	}
-	h.headers = make([]Header, 0, strings.Count(rest, "\n")+1)
-	for len(rest) > 0 {
-		line := rest
-		if nl := strings.IndexByte(rest, '\n'); nl >= 0 {
-			line, rest = rest[:nl], rest[nl+1:]
-		} else {
-			rest = ""
-		}
-		for len(line) > 0 && line[len(line)-1] == '\r' {
-			line = line[:len(line)-1]
-		}
-		if line == "" {
-			continue
-		}
-		if (line[0] == ' ' || line[0] == '\t') && len(h.headers) > 0 {
-			// obsolete line folding: continue the previous value
-			last := &h.headers[len(h.headers)-1]
-			last.Value += " " + strings.TrimSpace(line)
-			continue
-		}
-		colon := strings.IndexByte(line, ':')
-		if colon < 0 {
-			continue
-		}
-		// Names are lower-cased ASCII already; ToLower only allocates for
-		// the rest (non-ASCII bytes, a folded line without a previous
-		// header).
-		name := strings.ToLower(strings.TrimSpace(line[:colon]))
-		value := strings.TrimSpace(line[colon+1:])
-		if name == "" {
-			continue
-		}
-		merged := false
-		for i := range h.headers {
-			if h.headers[i].Name == name {
-				h.headers[i].Value += ", " + value
-				merged = true
-				break
-			}
-		}
-		if !merged {
-			h.headers = append(h.headers, Header{Name: name, Value: value})
-		}
+	if !ok || !strings.HasPrefix(p0, "HTTP/") {
+		return nil, false
+	}
+	code, err := strconv.Atoi(p1)
+	if err != nil || code < 100 || code > 999 {
+		return nil, false
+	}
+	h.version, h.status = p0, code
+	if three {
+		h.reason = p2
 	}
 	return h, true
 }
 
-// writeLowerNames writes b to sb with the ASCII letters before the first
-// colon of every line but the first (the header names) lower-cased. Lines
-// that start with a space or tab (folded continuations) are left alone.
-func writeLowerNames(sb *strings.Builder, b []byte) {
-	nl := bytes.IndexByte(b, '\n')
-	if nl < 0 {
-		sb.Write(b)
-		return
+// asciiSpaces has bit c set for each ASCII byte c that unicode.IsSpace
+// accepts.
+const asciiSpaces = 1<<'\t' | 1<<'\n' | 1<<'\v' | 1<<'\f' | 1<<'\r' | 1<<' '
+
+// isASCIISpace reports whether c is ASCII white space.
+func isASCIISpace(c byte) bool { return c < 64 && asciiSpaces>>c&1 != 0 }
+
+// trimSpace is strings.TrimSpace, quicker for the ASCII ends of header
+// names and values.
+func trimSpace(s string) string {
+	i, j := 0, len(s)
+	for i < j && isASCIISpace(s[i]) {
+		i++
 	}
-	sb.Write(b[:nl+1])
-	for rest := b[nl+1:]; len(rest) > 0; {
-		line := rest
-		if nl := bytes.IndexByte(rest, '\n'); nl >= 0 {
-			line, rest = rest[:nl+1], rest[nl+1:]
-		} else {
-			rest = nil
-		}
-		if c := line[0]; c == ' ' || c == '\t' {
-			sb.Write(line)
-			continue
-		}
-		name := line
-		if colon := bytes.IndexByte(line, ':'); colon >= 0 {
-			name = line[:colon]
-		}
-		writeLowerASCII(sb, name)
-		sb.Write(line[len(name):])
+	for j > i && isASCIISpace(s[j-1]) {
+		j--
 	}
+	s = s[i:j]
+	if s != "" && (s[0] >= utf8.RuneSelf || s[len(s)-1] >= utf8.RuneSelf) {
+		return strings.TrimSpace(s) // Unicode spaces are multi-byte
+	}
+	return s
 }
 
-// writeLowerASCII writes b to sb with ASCII upper-case letters lowered.
-func writeLowerASCII(sb *strings.Builder, b []byte) {
-	var tmp [64]byte
-	for len(b) > 0 {
-		n := copy(tmp[:], b)
-		for i, c := range tmp[:n] {
-			if 'A' <= c && c <= 'Z' {
-				tmp[i] = c + 'a' - 'A'
-			}
-		}
-		sb.Write(tmp[:n])
-		b = b[n:]
+// lowerASCII lower-cases the ASCII letters of b in place, eight bytes at a
+// time, and reports whether b is all ASCII.
+func lowerASCII(b []byte) bool {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	var seen uint64 // the high bits of all bytes
+	for len(b) >= 8 {
+		w := binary.LittleEndian.Uint64(b)
+		seen |= w
+		// A byte's high bit in ge is set when its low seven bits are >= 'A',
+		// in gt when they are > 'Z' (no carries: each sum stays below 0x100).
+		low7 := w &^ high
+		ge := low7 + (0x80-'A')*ones
+		gt := low7 + (0x80-'Z'-1)*ones
+		upper := ge &^ gt &^ w & high // 'A'..'Z', and not a non-ASCII byte
+		binary.LittleEndian.PutUint64(b, w|upper>>2)
+		b = b[8:]
 	}
+	for i, c := range b {
+		seen |= uint64(c)
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return seen&high == 0
 }
 
 // bodyKind says how an HTTP message body is delimited.

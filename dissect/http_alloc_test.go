@@ -68,12 +68,16 @@ func parseHeadSimple(raw []byte, request bool) (*httpHead, bool) {
 }
 
 // sameHead reports whether two parse results are equal (a nil and an empty
-// header list count as equal).
+// header list count as equal); b.names is taken to be what its headers
+// imply, as parseHeadSimple does not set it.
 func sameHead(a, b *httpHead) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
 	x, y := *a, *b
+	for _, hd := range y.headers {
+		y.names |= nameBit(hd.Name)
+	}
 	if len(x.headers) == 0 && len(y.headers) == 0 {
 		x.headers, y.headers = nil, nil
 	}
@@ -138,5 +142,43 @@ func TestParseHeadAllocs(t *testing.T) {
 	})
 	if n > 3 {
 		t.Errorf("%v allocations per request, want at most 3", n)
+	}
+}
+
+func TestLowerASCII(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ascii    bool
+	}{
+		{"", "", true},
+		{"Sec-WebSocket-Key", "sec-websocket-key", true},
+		{"@AZ[`az{", "@az[`az{", true},
+		{"ABCDEFGH", "abcdefgh", true},
+		{"Über-Name", "Über-name", false},
+		{"\xc1\xdaABCDEFG\xff", "\xc1\xdaabcdefg\xff", false},
+		{"X-\x80\x81\x9a\xc1\xda\xe1\xfa-Y", "x-\x80\x81\x9a\xc1\xda\xe1\xfa-y", false},
+	}
+	for _, tt := range tests {
+		b := []byte(tt.in)
+		ascii := lowerASCII(b)
+		if string(b) != tt.want || ascii != tt.ascii {
+			t.Errorf("lowerASCII(%q) = %q, %v; want %q, %v", tt.in, b, ascii, tt.want, tt.ascii)
+		}
+	}
+	// Every byte value at every position of a word, against the byte loop.
+	for c := range 256 {
+		for pos := range 9 {
+			b := bytes.Repeat([]byte{'Q'}, 9)
+			b[pos] = byte(c)
+			want := bytes.Clone(b)
+			for i, x := range want {
+				if 'A' <= x && x <= 'Z' {
+					want[i] = x + 'a' - 'A'
+				}
+			}
+			if lowerASCII(b); !bytes.Equal(b, want) {
+				t.Fatalf("lowerASCII with byte %#x at %d = %q, want %q", c, pos, b, want)
+			}
+		}
 	}
 }

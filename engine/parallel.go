@@ -508,7 +508,9 @@ func (r *round) reset() {
 	r.data = 0
 	for i := range r.batches {
 		b := &r.batches[i]
-		clear(b.cmds) // drop references held by the segments' addresses
+		// The old commands are not cleared: the flows they point to stay
+		// reachable until overwritten, which bounds what they hold to the
+		// rounds in flight, and clearing them cost ~1% of a run.
 		b.cmds = b.cmds[:0]
 		b.ends = b.ends[:0]
 		b.data = trim(b.data)

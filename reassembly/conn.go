@@ -147,7 +147,7 @@ func (h *half) remember(off uint64, data []byte, window int, pool *ringPool) {
 		return
 	}
 	if want := min(window, h.ringLen+len(data)); len(h.ring) < want {
-		h.growRing(min(window, max(2*len(h.ring), want, minRing)), pool)
+		h.growRing(ringSize(want, window), pool)
 	}
 	w := len(h.ring)
 	total := len(data)
@@ -159,6 +159,23 @@ func (h *half) remember(off uint64, data []byte, window int, pool *ringPool) {
 	n := copy(h.ring[pos:], data)
 	copy(h.ring, data[n:])
 	h.ringLen = min(w, h.ringLen+total)
+}
+
+// ringSize returns the size of the ring to hold want bytes (<= window) of
+// a recent window of window bytes: the smallest minRing times a power of two
+// that holds them, or the whole window from half of it on. So rings come in
+// a few sizes, which the pool reuses, and a connection of full-sized
+// segments gets its final ring at its first delivery instead of copying its
+// window through two or three growing ones.
+func ringSize(want, window int) int {
+	size := minRing
+	for size < want {
+		size *= 2
+	}
+	if 2*size >= window {
+		return window
+	}
+	return size
 }
 
 // growRing moves the recent window into a ring of size bytes (size >=

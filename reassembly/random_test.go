@@ -293,3 +293,24 @@ func TestRecentWindow(t *testing.T) {
 		}
 	}
 }
+
+func TestRingSize(t *testing.T) {
+	tests := []struct{ want, window, size int }{
+		{1, 4096, minRing},
+		{minRing, 4096, minRing},
+		{minRing + 1, 4096, 2 * minRing},
+		{1000, 4096, 1024},
+		{1025, 4096, 4096}, // 2048 would be half the window: take all of it
+		{1448, 4096, 4096},
+		{4096, 4096, 4096},
+		{100, 100, 100}, // a window below minRing
+		{300, 1000, 1000},
+		{200, 1000, minRing},
+		{5000, 65536, 8192},
+	}
+	for _, tt := range tests {
+		if got := ringSize(tt.want, tt.window); got != tt.size {
+			t.Errorf("ringSize(%d, %d) = %d, want %d", tt.want, tt.window, got, tt.size)
+		}
+	}
+}

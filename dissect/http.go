@@ -175,7 +175,7 @@ func parseHead(raw []byte, request bool) (*httpHead, bool) {
 	both := unsafe.String(unsafe.SliceData(buf), len(buf))
 	h := &httpHead{raw: both[:len(raw)]}
 	text := both[len(raw):]
-	if _, ok := parseFirstLine(h, text[:firstEnd], request); !ok {
+	if !parseFirstLine(h, text[:firstEnd], request) {
 		return nil, false
 	}
 	if nl < 0 {
@@ -242,30 +242,30 @@ type lineSpan struct {
 }
 
 // parseFirstLine fills h from the request or status line first, which may
-// end in carriage returns.
-func parseFirstLine(h *httpHead, first string, request bool) (*httpHead, bool) {
+// end in carriage returns; it reports whether the line is one.
+func parseFirstLine(h *httpHead, first string, request bool) bool {
 	first = strings.TrimRight(first, "\r")
 	p0, p12, ok := strings.Cut(first, " ")
 	p1, p2, three := strings.Cut(p12, " ")
 	if request {
 		if !ok || !three || !strings.HasPrefix(p2, "HTTP/") {
-			return nil, false
+			return false
 		}
 		h.method, h.target, h.version = p0, p1, p2
-		return h, true
+		return true
 	}
 	if !ok || !strings.HasPrefix(p0, "HTTP/") {
-		return nil, false
+		return false
 	}
 	code, err := strconv.Atoi(p1)
 	if err != nil || code < 100 || code > 999 {
-		return nil, false
+		return false
 	}
 	h.version, h.status = p0, code
 	if three {
 		h.reason = p2
 	}
-	return h, true
+	return true
 }
 
 // asciiSpaces has bit c set for each ASCII byte c that unicode.IsSpace

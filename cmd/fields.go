@@ -3,12 +3,13 @@ package cmd
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/wsdissect/wsdissect/dissect"
-	"github.com/wsdissect/wsdissect/filter"
+	"github.com/wsdissect/wsdissect/field"
 )
 
 func (a *app) fieldsCmd() *cobra.Command {
@@ -30,13 +31,40 @@ func (a *app) fieldsCmd() *cobra.Command {
 				}
 				return nil
 			}
-			fmt.Fprintf(w, "%-22s %-10s %-48s %s\n", "FIELD", "TYPE", "ALIASES", "DESCRIPTION")
-			for _, f := range filter.Fields() {
-				fmt.Fprintf(w, "%-22s %-10s %-48s %s\n", f.Name, f.Type, strings.Join(f.Aliases, ", "), f.Description)
-			}
-			return nil
+			return writeFields(w, a.registry().Fields())
 		},
 	}
 	c.Flags().BoolVar(&anomalies, "anomalies", false, "list anomaly ids with severity and RFC section instead")
 	return c
+}
+
+// registry returns the fields every command filters and prints by: the
+// built-in layers' and those of every further layer this build decodes.
+func (a *app) registry() *field.Registry {
+	r := field.Builtin()
+	if err := r.Add(a.extraFields...); err != nil {
+		panic(err) // a layer declared a name twice: a programming error every test run shows
+	}
+	return r
+}
+
+// writeFields writes the field table of `wsdissect fields`, its columns
+// aligned to their widest entry.
+func writeFields(w io.Writer, fs []*field.Field) error {
+	rows := [][4]string{{"FIELD", "TYPE", "ALIASES", "DESCRIPTION"}}
+	for _, f := range fs {
+		rows = append(rows, [4]string{f.Name, f.Type.String(), strings.Join(f.Aliases, ", "), f.Description})
+	}
+	var width [3]int
+	for _, r := range rows {
+		for i := range width {
+			width[i] = max(width[i], len(r[i]))
+		}
+	}
+	for _, r := range rows {
+		if _, err := fmt.Fprintf(w, "%-*s  %-*s  %-*s  %s\n", width[0], r[0], width[1], r[1], width[2], r[2], r[3]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -94,7 +94,7 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	flt, err := a.out.compileFilter()
+	flt, err := a.out.compileFilter(a.registry())
 	if err != nil {
 		return err
 	}

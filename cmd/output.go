@@ -12,6 +12,7 @@ import (
 
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/engine"
+	"github.com/wsdissect/wsdissect/field"
 	"github.com/wsdissect/wsdissect/filter"
 	"github.com/wsdissect/wsdissect/render"
 )
@@ -148,12 +149,13 @@ func (o *outputFlags) colorOn(w io.Writer) (bool, error) {
 	return false, usageErr(fmt.Errorf("--color must be auto, always or never, not %q", o.color))
 }
 
-// compileFilter compiles --filter; a bad expression is a usage error.
-func (o *outputFlags) compileFilter() (*filter.Filter, error) {
+// compileFilter compiles --filter against reg; a bad expression is a usage
+// error.
+func (o *outputFlags) compileFilter(reg *field.Registry) (*filter.Filter, error) {
 	if o.filter == "" {
 		return nil, nil
 	}
-	f, err := filter.Compile(o.filter)
+	f, err := filter.CompileWith(o.filter, reg)
 	if err != nil {
 		return nil, usageErr(fmt.Errorf("invalid filter:\n%w", err))
 	}

@@ -49,7 +49,7 @@ func (a *app) runRead(files []string) error {
 	if err != nil {
 		return err
 	}
-	f, err := a.out.compileFilter()
+	f, err := a.out.compileFilter(a.registry())
 	if err != nil {
 		return err
 	}

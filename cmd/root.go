@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/wsdissect/wsdissect/field"
 )
 
 // Exit codes, documented in README.md.
@@ -42,7 +43,10 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	out            outputFlags
-	cpuProfile     string // read --cpuprofile
+	// extraFields are fields of layers added beside the built-in ones
+	// (tests add a toy layer's here).
+	extraFields []field.Field
+	cpuProfile  string // read --cpuprofile
 }
 
 // Execute runs the command line and returns the process exit code.

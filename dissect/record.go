@@ -294,6 +294,38 @@ type Record struct {
 	// Anomalies lists the problems found on this record; a KindAnomaly record
 	// carries exactly one.
 	Anomalies []Anomaly
+	// Layers are what decoders of further layers (an application protocol
+	// carried in a message, say) made of the record, in the order they were
+	// attached.
+	Layers []Layer
+}
+
+// Layer is a decoded protocol layer attached to a record by a decoder of a
+// layer above (or beside) WebSocket. Renderers show it without knowing its
+// type; its filter fields are declared in the field registry by the package
+// that decodes it, with getters that find it in Record.Layers.
+type Layer interface {
+	// LayerName is the layer's short name ("socketio", "mqtt"): the key of
+	// its object in NDJSON and the title of its tree.
+	LayerName() string
+	// AppendJSON appends the layer's content as one JSON value.
+	AppendJSON(b []byte) []byte
+	// AppendSummary appends a one-line description for the summary line,
+	// as plain text (the renderer escapes control characters).
+	AppendSummary(b []byte) []byte
+	// TreeLines calls line for each line of the layer's tree; depth 0 lines
+	// stand directly under the layer's title.
+	TreeLines(line func(depth int, text string))
+}
+
+// FindLayer returns the first layer of r named name, or nil.
+func (r *Record) FindLayer(name string) Layer {
+	for _, l := range r.Layers {
+		if l.LayerName() == name {
+			return l
+		}
+	}
+	return nil
 }
 
 // Sink receives records in the order they complete. Records are only valid

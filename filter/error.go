@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/wsdissect/wsdissect/field"
 )
 
 // Error is a user error in a filter expression; Compile returns it (as
@@ -58,7 +60,7 @@ func errorf(expr string, pos int, format string, args ...any) *Error {
 
 // suggest returns the known field name closest to name, or "" when none is
 // close enough to be a plausible typo.
-func suggest(name string) string {
+func suggest(reg *field.Registry, name string) string {
 	lname := strings.ToLower(name)
 	limit := 1
 	switch n := utf8.RuneCountInString(name); {
@@ -73,11 +75,12 @@ func suggest(name string) string {
 			best, bestD = cand, d
 		}
 	}
-	for i := range fieldTable {
-		try(fieldTable[i].name)
+	fs := reg.All()
+	for _, f := range fs {
+		try(f.Name)
 	}
-	for i := range fieldTable {
-		for _, a := range fieldTable[i].aliases {
+	for _, f := range fs {
+		for _, a := range f.Aliases {
 			try(a)
 		}
 	}

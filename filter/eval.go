@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wsdissect/wsdissect/dissect"
+	"github.com/wsdissect/wsdissect/field"
 )
 
 // node is one element of a compiled expression. Nodes are immutable after
@@ -156,7 +157,7 @@ type elem struct {
 
 // test compares one field with values.
 type test struct {
-	spec *fieldSpec
+	spec *field.Field
 	// name is the field name as written, for error messages.
 	name  string
 	path  []pathStep
@@ -174,23 +175,23 @@ type test struct {
 func (t *test) prec() int { return 4 }
 
 func (t *test) eval(f *Filter, r *dissect.Record) bool {
-	if t.spec.typ == tJSON {
+	if t.spec.Type == tJSON {
 		return t.evalJSON(f, r)
 	}
 	n := 1
-	if t.spec.multi {
+	if t.spec.Multi {
 		n = int(^uint(0) >> 1)
 	}
 	present := false
 	for i := 0; i < n; i++ {
-		v, ok := f.value(t.spec.id, r, i)
+		v, ok := t.spec.Get(r, i, &f.joinBuf)
 		if !ok {
 			break
 		}
 		switch t.op {
 		case opExists:
-			if t.spec.typ == tBool && !t.presence {
-				return v.flag
+			if t.spec.Type == tBool && !t.presence {
+				return v.Flag
 			}
 			return true
 		case opNe:
@@ -219,60 +220,57 @@ func (t *test) match(v fval, o op) bool {
 		return false
 	}
 	if o == opMatches {
-		if v.isB {
-			return t.re.Match(v.b)
+		if v.IsB {
+			return t.re.Match(v.B)
 		}
-		return t.re.MatchString(v.s)
+		return t.re.MatchString(v.S)
 	}
 	e := &t.elems[0]
-	switch t.spec.typ {
+	switch t.spec.Type {
 	case tNumber:
-		return ordered(cmpU64(v.u, e.lo), o)
+		return ordered(cmpU64(v.U, e.lo), o)
 	case tAddr:
-		return v.addr.BitLen() == e.addr.BitLen() && ordered(v.addr.Compare(e.addr), o)
+		return v.Addr.BitLen() == e.addr.BitLen() && ordered(v.Addr.Compare(e.addr), o)
 	case tBytes, tString:
 		if o == opContains {
-			if v.isB {
-				return bytes.Contains(v.b, e.b)
+			if v.IsB {
+				return bytes.Contains(v.B, e.b)
 			}
-			return strings.Contains(v.s, e.s)
+			return strings.Contains(v.S, e.s)
 		}
-		if v.isB {
-			return ordered(bytes.Compare(v.b, e.b), o)
+		if v.IsB {
+			return ordered(bytes.Compare(v.B, e.b), o)
 		}
-		return ordered(strings.Compare(v.s, e.s), o)
+		return ordered(strings.Compare(v.S, e.s), o)
 	}
 	return false
 }
 
 // equal reports whether v equals (or lies in) e.
 func (t *test) equal(v fval, e *elem) bool {
-	switch t.spec.typ {
+	switch t.spec.Type {
 	case tNumber:
-		switch e.special {
-		case specControl:
-			return dissect.IsControl(uint8(v.u))
-		case specData:
-			return v.u == uint64(dissect.OpText) || v.u == uint64(dissect.OpBinary)
+		if e.special != 0 {
+			return t.spec.Symbols[e.special-1].Group(v.U)
 		}
-		return e.lo <= v.u && v.u <= e.hi
+		return e.lo <= v.U && v.U <= e.hi
 	case tBool:
-		return v.flag == e.flag
+		return v.Flag == e.flag
 	case tBytes, tString:
-		if v.isB {
-			return string(v.b) == e.s
+		if v.IsB {
+			return string(v.B) == e.s
 		}
-		return v.s == e.s
+		return v.S == e.s
 	case tAddr:
 		switch {
 		case e.isPrefix:
-			return e.prefix.Contains(v.addr)
+			return e.prefix.Contains(v.Addr)
 		case e.isRange:
-			return v.addr.BitLen() == e.addr.BitLen() && e.addr.Compare(v.addr) <= 0 && v.addr.Compare(e.addrHi) <= 0
+			return v.Addr.BitLen() == e.addr.BitLen() && e.addr.Compare(v.Addr) <= 0 && v.Addr.Compare(e.addrHi) <= 0
 		}
-		return v.addr == e.addr
+		return v.Addr == e.addr
 	case tDir:
-		return v.dir == e.dir
+		return v.Dir == e.dir
 	}
 	return false
 }
@@ -306,7 +304,7 @@ func ordered(c int, o op) bool {
 
 // evalJSON evaluates a json.PATH test.
 func (t *test) evalJSON(f *Filter, r *dissect.Record) bool {
-	doc, ok := textPayload(r)
+	doc, ok := field.TextPayload(r)
 	if !ok || !f.isJSON(doc) {
 		return false
 	}
@@ -384,7 +382,7 @@ func (t *test) format(b *strings.Builder) {
 		b.WriteString(t.name) // the Wireshark name carries the presence meaning
 		return
 	}
-	b.WriteString(t.spec.name)
+	b.WriteString(t.spec.Name)
 	for _, st := range t.path {
 		switch {
 		case st.isIndex:
@@ -439,10 +437,10 @@ func plainKey(k string) bool {
 }
 
 func (t *test) formatElem(b *strings.Builder, e *elem) {
-	switch t.spec.typ {
+	switch t.spec.Type {
 	case tNumber:
-		if e.special != 0 || t.spec.id == fOpcode && !e.isRange {
-			b.WriteString(opcodeLiteral(e))
+		if e.special != 0 || len(t.spec.Symbols) > 0 && !e.isRange {
+			b.WriteString(t.symbolLiteral(e))
 			return
 		}
 		b.WriteString(strconv.FormatUint(e.lo, 10))
@@ -497,16 +495,15 @@ func (t *test) formatElem(b *strings.Builder, e *elem) {
 	}
 }
 
-func opcodeLiteral(e *elem) string {
-	switch e.special {
-	case specControl:
-		return "control"
-	case specData:
-		return "data"
+// symbolLiteral writes a number of a field with symbols by its symbol's
+// name where it has one.
+func (t *test) symbolLiteral(e *elem) string {
+	if e.special != 0 {
+		return t.spec.Symbols[e.special-1].Name
 	}
-	if e.lo <= 0xf {
-		if n := dissect.OpcodeName(uint8(e.lo)); n != "reserved" {
-			return n
+	for _, sym := range t.spec.Symbols {
+		if sym.Group == nil && sym.Value == e.lo {
+			return sym.Name
 		}
 	}
 	return strconv.FormatUint(e.lo, 10)

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/wsdissect/wsdissect/dissect"
+	"github.com/wsdissect/wsdissect/field"
 )
 
 // Filter is a compiled filter expression.
@@ -24,14 +25,21 @@ type Filter struct {
 	keyBuf, valBuf, joinBuf []byte
 }
 
-// Compile parses and type-checks expr once. Every problem with the
-// expression is reported as an *Error.
+// Compile parses and type-checks expr once against the built-in fields
+// (field.Builtin). Every problem with the expression is reported as an
+// *Error.
 func Compile(expr string) (*Filter, error) {
+	return CompileWith(expr, field.Builtin())
+}
+
+// CompileWith is Compile against the fields of reg, which must not change
+// while the filter is in use.
+func CompileWith(expr string, reg *field.Registry) (*Filter, error) {
 	toks, lerr := lex(expr)
 	if lerr != nil {
 		return nil, lerr
 	}
-	p := parser{expr: expr, toks: toks}
+	p := parser{reg: reg, expr: expr, toks: toks}
 	root, perr := p.parse()
 	if perr != nil {
 		return nil, perr

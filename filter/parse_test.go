@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/wsdissect/wsdissect/field"
 )
 
 func TestCompileCanonical(t *testing.T) {
@@ -434,13 +436,14 @@ func TestSuggest(t *testing.T) {
 		{"fni", "fin"},
 		{"websocket.opcod", "websocket.opcode"},
 		{"tcp.strem", "tcp.stream"},
-		{"close_code", "close.code"},
+		{"close.cod", "close.code"},
+		{"close_cod", "close_code"},
 		{"useragent", "user_agent"},
 		{"xyzzy", ""},
 		{strings.Repeat("a", 100), ""},
 	}
 	for _, tc := range tests {
-		if got := suggest(tc.in); got != tc.want {
+		if got := suggest(field.Builtin(), tc.in); got != tc.want {
 			t.Errorf("suggest(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wsdissect/wsdissect/dissect"
+	"github.com/wsdissect/wsdissect/field"
 )
 
 // maxDepth bounds the nesting of parentheses and negations.
@@ -19,6 +20,7 @@ const maxDepth = 200
 
 // parser turns tokens into a checked tree of nodes.
 type parser struct {
+	reg    *field.Registry
 	expr   string
 	toks   []token
 	i      int
@@ -225,7 +227,7 @@ func (p *parser) parseTest() (node, *Error) {
 		}
 	}
 	t.op = opExists
-	t.presence = t.spec.typ == tBool && strings.HasPrefix(t.name, "websocket.")
+	t.presence = t.spec.Type == tBool && strings.HasPrefix(t.name, "websocket.")
 	p.bare = true
 	return t, nil
 }
@@ -260,15 +262,15 @@ func (p *parser) resolveField(t token) (*test, *Error) {
 		if err != nil {
 			return nil, err
 		}
-		return &test{spec: lookupField("json"), name: name, path: path}, nil
+		return &test{spec: p.reg.Lookup("json"), name: name, path: path}, nil
 	}
-	if s := lookupField(name); s != nil {
+	if s := p.reg.Lookup(name); s != nil {
 		return &test{spec: s, name: name}, nil
 	}
 	if r, _ := utf8.DecodeRuneInString(name); !unicode.IsLetter(r) && r != '_' {
 		return nil, p.errAt(t, "expected a field name, found %s", t.describe())
 	}
-	if s := suggest(name); s != "" {
+	if s := suggest(p.reg, name); s != "" {
 		return nil, p.errAt(t, "unknown field %q; did you mean %q?", name, s)
 	}
 	return nil, p.errAt(t, `unknown field %q; "wsdissect fields" lists the fields`, name)
@@ -323,7 +325,7 @@ func (p *parser) jsonPath(t token) ([]pathStep, *Error) {
 }
 
 // opsFor lists the operators a type supports, for error messages.
-func opsFor(t ftype) string {
+func opsFor(t field.Type) string {
 	switch t {
 	case tNumber, tAddr:
 		return "==, !=, <, <=, >, >= and in"
@@ -336,7 +338,7 @@ func opsFor(t ftype) string {
 // checkOp rejects operators the field's type does not support.
 func (p *parser) checkOp(t *test, opTok token) *Error {
 	ok := true
-	switch t.spec.typ {
+	switch t.spec.Type {
 	case tNumber, tAddr:
 		ok = t.op != opContains && t.op != opMatches
 	case tBool, tDir:
@@ -346,7 +348,7 @@ func (p *parser) checkOp(t *test, opTok token) *Error {
 	}
 	if !ok {
 		return p.errAt(opTok, "operator %s does not apply to %s (%s); it supports %s",
-			quoteDisplay(opTok.text), t.name, t.spec.typ, opsFor(t.spec.typ))
+			quoteDisplay(opTok.text), t.name, t.spec.Type, opsFor(t.spec.Type))
 	}
 	return nil
 }
@@ -357,11 +359,11 @@ func (p *parser) checkElem(t *test, opTok token, v token, e *elem) *Error {
 	switch {
 	case relational && e.special != 0:
 		return p.errAt(v, "%s names a group of opcodes and cannot be used with %s; use == or in", v.text, quoteDisplay(opTok.text))
-	case relational && t.spec.typ == tAddr && e.isPrefix:
+	case relational && t.spec.Type == tAddr && e.isPrefix:
 		return p.errAt(v, "a CIDR prefix cannot be used with %s; use == or in", quoteDisplay(opTok.text))
-	case relational && t.spec.typ == tJSON && e.jk != jsonString && e.jk != jsonNumber:
+	case relational && t.spec.Type == tJSON && e.jk != jsonString && e.jk != jsonNumber:
 		return p.errAt(v, "%s cannot be used with %s; only numbers and strings are ordered", v.text, quoteDisplay(opTok.text))
-	case t.op == opContains && t.spec.typ == tJSON && e.jk != jsonString:
+	case t.op == opContains && t.spec.Type == tJSON && e.jk != jsonString:
 		return p.errAt(v, "contains needs a quoted string, not %s", v.text)
 	}
 	return nil
@@ -469,12 +471,12 @@ func (p *parser) makeRange(t *test, e *elem, hi elem, loTok, hiTok token) *Error
 		return p.errAt(hiTok, "range %s..%s is empty", loTok.text, hiTok.text)
 	}
 	switch {
-	case t.spec.typ == tNumber && e.special == 0 && hi.special == 0:
+	case t.spec.Type == tNumber && e.special == 0 && hi.special == 0:
 		if hi.hi < e.lo {
 			return bad()
 		}
 		e.hi = hi.hi
-	case t.spec.typ == tAddr && !e.isPrefix && !hi.isPrefix:
+	case t.spec.Type == tAddr && !e.isPrefix && !hi.isPrefix:
 		if e.addr.Is4() != hi.addr.Is4() {
 			return p.errAt(hiTok, "range %s..%s mixes IPv4 and IPv6", loTok.text, hiTok.text)
 		}
@@ -482,7 +484,7 @@ func (p *parser) makeRange(t *test, e *elem, hi elem, loTok, hiTok token) *Error
 			return bad()
 		}
 		e.addrHi = hi.addr
-	case t.spec.typ == tJSON && e.jk == jsonNumber && hi.jk == jsonNumber:
+	case t.spec.Type == tJSON && e.jk == jsonNumber && hi.jk == jsonNumber:
 		if compareNum(hi.num, e.num) < 0 {
 			return bad()
 		}
@@ -494,29 +496,6 @@ func (p *parser) makeRange(t *test, e *elem, hi elem, loTok, hiTok token) *Error
 	return nil
 }
 
-// opcodeNames are the names accepted for opcode values, in the order
-// messages list them.
-var opcodeNames = [...]struct {
-	name    string
-	value   uint8
-	special uint8
-}{
-	{"text", dissect.OpText, 0},
-	{"binary", dissect.OpBinary, 0},
-	{"close", dissect.OpClose, 0},
-	{"ping", dissect.OpPing, 0},
-	{"pong", dissect.OpPong, 0},
-	{"continuation", dissect.OpContinuation, 0},
-	{"control", 0, specControl},
-	{"data", 0, specData},
-}
-
-// Special opcode groups.
-const (
-	specControl uint8 = iota + 1
-	specData
-)
-
 // literal converts a value token into an element for field t.
 func (p *parser) literal(t *test, v token) (elem, *Error) {
 	var e elem
@@ -525,14 +504,15 @@ func (p *parser) literal(t *test, v token) (elem, *Error) {
 	if !word {
 		text = v.val
 	}
-	switch t.spec.typ {
+	switch t.spec.Type {
 	case tNumber:
-		if t.spec.id == fOpcode {
-			for _, n := range opcodeNames {
-				if strings.EqualFold(text, n.name) {
-					e.lo, e.hi, e.special = uint64(n.value), uint64(n.value), n.special
-					return e, nil
+		for k, sym := range t.spec.Symbols {
+			if strings.EqualFold(text, sym.Name) {
+				e.lo, e.hi = sym.Value, sym.Value
+				if sym.Group != nil {
+					e.special = uint8(k + 1)
 				}
+				return e, nil
 			}
 		}
 		if !word {
@@ -542,13 +522,13 @@ func (p *parser) literal(t *test, v token) (elem, *Error) {
 		switch {
 		case err == errOctal:
 			return e, p.errAt(v, "%s", octalMsg(text))
-		case err == errRange || err == nil && u > t.spec.max:
-			return e, p.errAt(v, "%s is out of range for %s (0 to %d)", text, t.name, t.spec.max)
+		case err == errRange || err == nil && u > t.spec.Max:
+			return e, p.errAt(v, "%s is out of range for %s (0 to %d)", text, t.name, t.spec.Max)
 		case err == nil:
 			e.lo, e.hi = u, u
 			return e, nil
 		case strings.HasPrefix(text, "-") && isNumberWord(text[1:]):
-			return e, p.errAt(v, "%s is out of range for %s (0 to %d)", text, t.name, t.spec.max)
+			return e, p.errAt(v, "%s is out of range for %s (0 to %d)", text, t.name, t.spec.Max)
 		}
 	case tBool:
 		if !word {
@@ -629,24 +609,28 @@ func (p *parser) typeError(t *test, v token) *Error {
 		if strings.Contains(v.text, "..") {
 			return p.errAt(v, "ranges such as %s are only allowed in sets: %s in {%s}", v.text, t.name, v.text)
 		}
-		if lookupField(v.text) != nil {
+		if p.reg.Lookup(v.text) != nil {
 			return p.errAt(v, "cannot compare %s with the field %s; the right-hand side must be a value", t.name, v.text)
 		}
 	}
 	if v.kind == tkWord {
 		switch {
-		case t.spec.typ == tAddr && strings.ContainsAny(v.text, ".:"):
+		case t.spec.Type == tAddr && strings.ContainsAny(v.text, ".:"):
 			return p.errAt(v, "%s is not a valid IP address or CIDR prefix", v.text)
-		case t.spec.typ == tBytes && strings.ContainsAny(v.text, ":-.") && strings.Trim(v.text, "0123456789abcdefABCDEF:-.") == "":
+		case t.spec.Type == tBytes && strings.ContainsAny(v.text, ":-.") && strings.Trim(v.text, "0123456789abcdefABCDEF:-.") == "":
 			return p.errAt(v, `invalid byte string %s: write one or two hex digits per byte, separated by ":", "-" or "." (aa:bb:cc)`, v.text)
 		}
 	}
 	var takes string
-	switch t.spec.typ {
+	switch t.spec.Type {
 	case tNumber:
 		takes = "numbers"
-		if t.spec.id == fOpcode {
-			takes = "numbers or the names text, binary, close, ping, pong, continuation, control, data"
+		if len(t.spec.Symbols) > 0 {
+			names := make([]string, len(t.spec.Symbols))
+			for k, sym := range t.spec.Symbols {
+				names[k] = sym.Name
+			}
+			takes = "numbers or the names " + strings.Join(names, ", ")
 		}
 	case tBool:
 		takes = "true, false, 1 or 0"
@@ -665,7 +649,7 @@ func (p *parser) typeError(t *test, v token) *Error {
 		takes = "quoted strings, numbers, true, false or null"
 	}
 	return p.errAt(v, "cannot compare %s (%s) with %s (%s): %s takes %s",
-		t.name, t.spec.typ, v.text, describeLiteral(v), t.name, takes)
+		t.name, t.spec.Type, v.text, describeLiteral(v), t.name, takes)
 }
 
 // describeLiteral guesses the type of a literal for error messages.

@@ -57,6 +57,10 @@ func (r *Renderer) appendJSON(b []byte, rec *dissect.Record) []byte {
 		}
 	}
 
+	for _, l := range rec.Layers {
+		b = appendKey(b, l.LayerName())
+		b = l.AppendJSON(b)
+	}
 	if len(rec.Anomalies) > 0 {
 		b = appendKey(b, "anomalies")
 		b = append(b, '[')

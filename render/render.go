@@ -93,8 +93,9 @@ type Renderer struct {
 
 	endpoints [endpointSlots]endpoints // endpoint text of recent connections
 
-	buf    []byte       // the record being formatted, reused
-	noConn dissect.Conn // stands in for a missing Conn
+	buf      []byte       // the record being formatted, reused
+	layerBuf []byte       // a layer's summary, reused
+	noConn   dissect.Conn // stands in for a missing Conn
 }
 
 // Unbuffered is implemented by writers that need no buffer in front of them,

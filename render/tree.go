@@ -40,7 +40,29 @@ func (r *Renderer) appendTree(b []byte, rec *dissect.Record) []byte {
 		b = strconv.AppendUint(b, rec.Packet, 10)
 		b = append(b, '\n')
 	}
+	if len(rec.Layers) > 0 {
+		b = appendLayerTrees(b, rec.Layers) // its closure allocates: only when needed
+	}
 	return r.appendExpertLines(b, rec.Anomalies)
+}
+
+// appendLayerTrees appends the tree of each decoded layer: its name as a
+// heading, then its lines indented by depth.
+func appendLayerTrees(b []byte, ls []dissect.Layer) []byte {
+	for _, l := range ls {
+		b = append(b, indent1...)
+		b = appendEscaped(b, l.LayerName(), false, -1)
+		b = append(b, '\n')
+		l.TreeLines(func(depth int, text string) {
+			b = append(b, indent2...)
+			for range depth {
+				b = append(b, indent1...)
+			}
+			b = appendEscaped(b, text, false, -1)
+			b = append(b, '\n')
+		})
+	}
+	return b
 }
 
 // appendExpertLines appends one Wireshark-style expert line per anomaly,

@@ -380,7 +380,7 @@ func TestHTTPBeforeUpgradeAndRejected(t *testing.T) {
 	for _, r := range recs {
 		kinds = append(kinds, r.kind+":"+strings.Join(r.anomalies, ","))
 	}
-	want := []string{"conn:", "anomaly:upgrade-rejected", "conn:", "frame:"}
+	want := []string{"conn:", "anomaly:upgrade-rejected", "conn:", "frame:", "end:"}
 	if !slices.Equal(kinds, want) {
 		t.Fatalf("records %v, want %v", kinds, want)
 	}

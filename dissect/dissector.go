@@ -142,6 +142,31 @@ type connState struct {
 	forced     bool   // a --ws-port connection
 	probed     uint64 // bytes searched before the connection proved to be WebSocket
 	rec        Record
+
+	// What the end record will say: the last packet seen, FINs, RST and
+	// close frames so far.
+	lastPkt  uint64
+	lastTS   time.Time
+	end      End
+	finSide  [2]bool // by reassembly side
+	rstSide  int8    // 0 none, else side+1
+	firstFIN int8    // 0 none, else side+1
+}
+
+// seen remembers the latest packet of the connection.
+func (c *connState) seen(pkt uint64, ts time.Time) {
+	if pkt >= c.lastPkt {
+		c.lastPkt, c.lastTS = pkt, ts
+	}
+}
+
+// sawClose notes a close frame sent in direction d.
+func (c *connState) sawClose(d Dir, f *Frame) {
+	if c.end.HasClose {
+		return
+	}
+	c.end.HasClose, c.end.CloseFrom = true, d
+	c.end.HasCloseCode, c.end.CloseCode = f.HasCloseCode, f.CloseCode
 }
 
 // NewConn implements reassembly.Factory. The connection's state is only
@@ -227,6 +252,7 @@ func (c *connState) setClient(s reassembly.Side) {
 
 // Data implements reassembly.Handler.
 func (c *connState) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
+	c.seen(ch.Packet, ch.Time)
 	switch c.mode {
 	case modeIgnore:
 		return false
@@ -242,6 +268,7 @@ func (c *connState) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 
 // Gap implements reassembly.Handler.
 func (c *connState) Gap(side reassembly.Side, g *reassembly.Gap) {
+	c.seen(g.Packet, g.Time)
 	switch c.mode {
 	case modeWS:
 		c.ws[c.dirOf(side)].gap(g)
@@ -282,6 +309,20 @@ func (c *connState) hasUpgradePending() bool {
 
 // Note implements reassembly.Handler.
 func (c *connState) Note(side reassembly.Side, n *reassembly.Note) {
+	c.seen(n.Packet, n.Time)
+	switch n.Kind {
+	case reassembly.NoteFIN:
+		c.finSide[side] = true
+		if c.firstFIN == 0 {
+			c.firstFIN = int8(side) + 1
+		}
+		return
+	case reassembly.NoteRST:
+		if c.rstSide == 0 {
+			c.rstSide = int8(side) + 1
+		}
+		return
+	}
 	if n.Kind != reassembly.NoteRetransmitDiffers || c.mode != modeWS {
 		return
 	}
@@ -296,6 +337,14 @@ func (c *connState) Close(reason reassembly.CloseReason) {
 		for _, w := range c.ws {
 			if w != nil {
 				w.finish()
+			}
+		}
+		if c.connSent {
+			for i, w := range c.ws {
+				if w != nil && (i == 0 || w != c.ws[0]) {
+					t := &c.end.Totals[w.dir]
+					*t = addTotals(*t, w.tot)
+				}
 			}
 		}
 		ws := c.ws
@@ -313,11 +362,54 @@ func (c *connState) Close(reason reassembly.CloseReason) {
 			}
 		}
 	}
+	if c.connSent {
+		c.emitEnd(reason)
+	}
 	c.mode = modeIgnore
 	c.reqs = nil
 	c.d.keepHTTPBufs(&c.http)
 	c.http = [2]httpSide{}
 	c.d.pool.conns.Put(c)
+}
+
+// addTotals adds b to a, saturating.
+func addTotals(a, b DirTotals) DirTotals {
+	return DirTotals{Frames: satAdd(a.Frames, b.Frames), Messages: satAdd(a.Messages, b.Messages),
+		WireBytes: satAdd(a.WireBytes, b.WireBytes), Bytes: satAdd(a.Bytes, b.Bytes)}
+}
+
+// endReasons maps the reassembler's close reasons to end reasons.
+var endReasons = [...]EndReason{
+	reassembly.ClosedFIN:     EndFIN,
+	reassembly.ClosedRST:     EndRST,
+	reassembly.ClosedIdle:    EndIdle,
+	reassembly.ClosedEvicted: EndEvicted,
+	reassembly.ClosedEOF:     EndCaptureEnd,
+	reassembly.ClosedReused:  EndReused,
+}
+
+// emitEnd emits the connection's end record.
+func (c *connState) emitEnd(reason reassembly.CloseReason) {
+	e := &c.end
+	if int(reason) < len(endReasons) {
+		e.Reason = endReasons[reason]
+	}
+	if e.Reason == EndCaptureEnd && c.rstSide != 0 {
+		e.Reason = EndRST
+	}
+	for s := reassembly.SideA; s <= reassembly.SideB; s++ {
+		if c.finSide[s] {
+			e.FIN[c.dirOf(s)] = true
+		}
+	}
+	if c.firstFIN != 0 {
+		e.HasFIN, e.FirstFIN = true, c.dirOf(reassembly.Side(c.firstFIN-1))
+	}
+	if c.rstSide != 0 {
+		e.HasRST, e.RSTFrom = true, c.dirOf(reassembly.Side(c.rstSide-1))
+	}
+	c.rec = Record{Kind: KindEnd, Conn: &c.conn, Packet: c.lastPkt, Time: c.lastTS, End: e}
+	c.d.emit(&c.rec)
 }
 
 // anomalyRecord emits a KindAnomaly record.
@@ -338,6 +430,12 @@ func (c *connState) anomalyRecord(side reassembly.Side, hasDir bool, a Anomaly, 
 
 // emitConn emits the connection record, once.
 func (c *connState) emitConn(pkt uint64, ts time.Time, an []Anomaly) {
+	if !c.connSent {
+		c.end.Start = ts
+		if !c.conn.RequestTime.IsZero() {
+			c.end.Start = c.conn.RequestTime
+		}
+	}
 	c.rec = Record{Kind: KindConn, Conn: &c.conn, Packet: pkt, Time: ts}
 	c.d.emit(&c.rec)
 	c.connSent = true

@@ -38,6 +38,9 @@ const (
 	KindMessage
 	// KindAnomaly is a problem that belongs to no single frame or message.
 	KindAnomaly
+	// KindEnd closes a connection that had a conn record: how it ended and
+	// what each direction carried.
+	KindEnd
 )
 
 // String returns the JSON "type" value of the kind.
@@ -51,6 +54,8 @@ func (k Kind) String() string {
 		return "message"
 	case KindAnomaly:
 		return "anomaly"
+	case KindEnd:
+		return "end"
 	}
 	return "unknown"
 }
@@ -291,6 +296,8 @@ type Record struct {
 	Frame *Frame
 	// Message is set for KindMessage.
 	Message *Message
+	// End is set for KindEnd.
+	End *End
 	// Anomalies lists the problems found on this record; a KindAnomaly record
 	// carries exactly one.
 	Anomalies []Anomaly
@@ -326,6 +333,81 @@ func (r *Record) FindLayer(name string) Layer {
 		}
 	}
 	return nil
+}
+
+// EndReason says how a connection ended.
+type EndReason uint8
+
+// How connections end.
+const (
+	// EndFIN: the TCP connection was closed with FIN.
+	EndFIN EndReason = iota + 1
+	// EndRST: a RST ended it.
+	EndRST
+	// EndIdle: it was given up after being idle (see --idle-timeout).
+	EndIdle
+	// EndEvicted: it was dropped to make room (--max-conns, memory).
+	EndEvicted
+	// EndCaptureEnd: the capture ended while it was open.
+	EndCaptureEnd
+	// EndReused: a new connection reused its addresses and ports.
+	EndReused
+)
+
+// String returns the name used in NDJSON: fin, rst, idle, evicted,
+// capture-end or reused.
+func (e EndReason) String() string {
+	switch e {
+	case EndFIN:
+		return "fin"
+	case EndRST:
+		return "rst"
+	case EndIdle:
+		return "idle"
+	case EndEvicted:
+		return "evicted"
+	case EndCaptureEnd:
+		return "capture-end"
+	case EndReused:
+		return "reused"
+	}
+	return "unknown"
+}
+
+// DirTotals counts what one direction of a connection carried.
+type DirTotals struct {
+	// Frames and Messages count the frames and messages (control frames
+	// are messages too), including incomplete ones.
+	Frames, Messages uint64
+	// WireBytes sums the frame payload bytes the capture carried (masked,
+	// compressed, as sent); Bytes sums the messages' lengths after
+	// inflating. Both stop at the largest uint64 instead of wrapping.
+	WireBytes, Bytes uint64
+}
+
+// End describes how a connection ended.
+type End struct {
+	// Reason says how the TCP connection ended.
+	Reason EndReason
+	// FIN says which directions sent a FIN; FirstFIN is the first of them
+	// when HasFIN.
+	FIN      [2]bool
+	FirstFIN Dir
+	HasFIN   bool
+	// RSTFrom is the direction that sent the first RST, when HasRST.
+	RSTFrom Dir
+	HasRST  bool
+	// CloseFrom is the direction that sent the first WebSocket close frame,
+	// when HasClose; CloseCode is its status code when HasCloseCode.
+	CloseFrom    Dir
+	HasClose     bool
+	CloseCode    uint16
+	HasCloseCode bool
+	// Start is the time of the connection's first record (its request, or
+	// the first frame of a connection picked up mid-stream).
+	Start time.Time
+	// Totals are per direction, indexed by Dir.
+	Totals [2]DirTotals
 }
 
 // Sink receives records in the order they complete. Records are only valid

@@ -42,6 +42,7 @@ type wsDir struct {
 	lastTS  time.Time
 	left    uint64 // payload bytes still to come
 	pos     uint64 // payload bytes seen of the current frame
+	lost    uint64 // of which lost in gaps
 	fan     []Anomaly
 	isCtl   bool
 	ctl     []byte
@@ -75,7 +76,28 @@ type wsDir struct {
 	skipped    uint64
 	maskWant   int8 // -1 unknown, 0 unmasked, 1 masked
 
+	// tot counts what the direction carried, for the connection's end
+	// record.
+	tot DirTotals
+
 	rec Record
+}
+
+// satAdd returns a+b, or the largest uint64 when that overflows.
+func satAdd(a, b uint64) uint64 {
+	if s := a + b; s >= a {
+		return s
+	}
+	return ^uint64(0)
+}
+
+// countControl counts the current control frame as a message.
+func (w *wsDir) countControl() {
+	w.tot.Messages++
+	w.tot.Bytes = satAdd(w.tot.Bytes, w.f.Len)
+	if w.f.Opcode == OpClose {
+		w.c.sawClose(w.dir, &w.f)
+	}
 }
 
 // mark remembers which packet carried the search buffer's bytes up to end.
@@ -208,8 +230,9 @@ func (w *wsDir) startFrame() {
 	w.f = Frame{Dir: w.dir, Offset: off, Packets: pkts}
 	parseHeader(w.hdr[:w.hn], &w.f)
 	f := &w.f
+	w.tot.Frames++
 	w.fan = w.fan[:0]
-	w.left, w.pos = f.Len, 0
+	w.left, w.pos, w.lost = f.Len, 0, 0
 	w.hn, w.need = 0, 2
 	w.st = stPayload
 	perMsg, perFrame, unknown := w.deflateMode()
@@ -466,6 +489,7 @@ func (w *wsDir) giveUpInflate() {
 // when it ends a message, the message.
 func (w *wsDir) endFrame() {
 	f := &w.f
+	w.tot.WireBytes = satAdd(w.tot.WireBytes, w.pos-w.lost)
 	w.st = stHeader
 	perMsg, perFrame, _ := w.deflateMode()
 	if !w.isCtl && w.compressed && !w.rawMode && ((perMsg && f.Fin) || perFrame) {
@@ -478,6 +502,7 @@ func (w *wsDir) endFrame() {
 	if w.isCtl {
 		f.Payload = w.ctl
 		w.controlPayload()
+		w.countControl()
 	} else {
 		f.Payload = w.msgBuf[w.frameStart:]
 		if w.msg.Opcode == OpText && f.Fin && !w.rawMode {
@@ -574,6 +599,8 @@ func (w *wsDir) endMessage(complete bool) {
 	if !complete {
 		w.msg.Incomplete = true
 	}
+	w.tot.Messages++
+	w.tot.Bytes = satAdd(w.tot.Bytes, w.msg.Len)
 	if w.msg.Truncated && !w.compressed {
 		w.man = append(w.man, newAnomaly(AnMessageTruncated, w.c.d.opts.MaxMessage,
 			fmt.Sprintf("message of %d bytes cut at --max-message (%d bytes)", w.msg.Len, w.c.d.opts.MaxMessage)))
@@ -642,6 +669,7 @@ func (w *wsDir) gap(g *reassembly.Gap) {
 		w.left -= g.Len
 		w.pos += g.Len
 		w.off += g.Len
+		w.lost += g.Len
 		broke = fmt.Sprintf("inside the payload of the %s frame at offset %d (the frame's length is known; decoding goes on)", OpcodeName(w.f.Opcode), w.f.Offset)
 		w.gapRecord(g, broke)
 		return
@@ -685,10 +713,12 @@ func (w *wsDir) gapRecord(g *reassembly.Gap, broke string) {
 // incomplete when it was a data frame).
 func (w *wsDir) emitPartial() {
 	f := &w.f
+	w.tot.WireBytes = satAdd(w.tot.WireBytes, w.pos-w.lost)
 	f.Incomplete = true
 	if w.isCtl {
 		f.Payload = w.ctl
 		w.controlPayload()
+		w.countControl()
 		if !w.c.d.opts.Messages {
 			w.emitFrame()
 		} else {

@@ -46,6 +46,21 @@ func (s *Sink) Emit(r *dissect.Record) error {
 		h.rec = dissect.Record{Kind: dissect.KindConn, Conn: &h.conn, Packet: r.Packet, Time: r.Time}
 		return nil
 	}
+	if r.Kind == dissect.KindEnd {
+		// The end of a connection is shown when its conn record was, or
+		// when it matches itself; either way the connection is done.
+		h := s.conns[stream]
+		delete(s.conns, stream)
+		if !(h != nil && h.shown) && !s.f.Match(r) {
+			return nil
+		}
+		if h != nil && !h.shown {
+			if err := s.next.Emit(&h.rec); err != nil {
+				return err
+			}
+		}
+		return s.next.Emit(r)
+	}
 	if !s.f.Match(r) {
 		return nil
 	}

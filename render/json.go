@@ -55,6 +55,8 @@ func (r *Renderer) appendJSON(b []byte, rec *dissect.Record) []byte {
 			b = appendKey(b, "dir")
 			b = appendJSONString(b, rec.Dir.String())
 		}
+	case dissect.KindEnd:
+		b = r.appendEndJSON(b, rec.End, rec.Time)
 	}
 
 	for _, l := range rec.Layers {
@@ -371,4 +373,57 @@ func appendJSONString[T ~string | ~[]byte](b []byte, s T) []byte {
 	b = append(b, '"')
 	b = appendJSONChars(b, s)
 	return append(b, '"')
+}
+
+// appendEndJSON appends the keys of an end record.
+func (r *Renderer) appendEndJSON(b []byte, e *dissect.End, end time.Time) []byte {
+	b = appendKey(b, "reason")
+	b = appendJSONString(b, e.Reason.String())
+	if !e.Start.IsZero() && !end.Before(e.Start) {
+		b = appendKey(b, "duration")
+		b = appendRelTime(b, end.Sub(e.Start))
+	}
+	if e.HasFIN {
+		b = appendKey(b, "fin_first")
+		b = appendJSONString(b, e.FirstFIN.String())
+		b = appendKey(b, "fin")
+		b = append(b, '[')
+		sep := false
+		for d := dissect.ClientToServer; d <= dissect.ServerToClient; d++ {
+			if e.FIN[d] {
+				if sep {
+					b = append(b, ',')
+				}
+				b = appendJSONString(b, d.String())
+				sep = true
+			}
+		}
+		b = append(b, ']')
+	}
+	if e.HasRST {
+		b = appendKey(b, "rst")
+		b = appendJSONString(b, e.RSTFrom.String())
+	}
+	if e.HasClose {
+		b = appendKey(b, "close_first")
+		b = appendJSONString(b, e.CloseFrom.String())
+		if e.HasCloseCode {
+			b = appendKey(b, "close_code")
+			b = strconv.AppendUint(b, uint64(e.CloseCode), 10)
+		}
+	}
+	for d := dissect.ClientToServer; d <= dissect.ServerToClient; d++ {
+		t := &e.Totals[d]
+		b = appendKey(b, d.String())
+		b = append(b, `{"frames":`...)
+		b = strconv.AppendUint(b, t.Frames, 10)
+		b = append(b, `,"messages":`...)
+		b = strconv.AppendUint(b, t.Messages, 10)
+		b = append(b, `,"wire_bytes":`...)
+		b = strconv.AppendUint(b, t.WireBytes, 10)
+		b = append(b, `,"bytes":`...)
+		b = strconv.AppendUint(b, t.Bytes, 10)
+		b = append(b, '}')
+	}
+	return b
 }

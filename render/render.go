@@ -167,6 +167,11 @@ func (r *Renderer) Emit(rec *dissect.Record) error {
 	if err := checkRecord(rec); err != nil {
 		return err
 	}
+	if rec.Kind == dissect.KindEnd && r.opts.Format != FormatJSON {
+		// End records are for machines (NDJSON, statistics); the summary
+		// and the tree stay one entry per frame or message.
+		return nil
+	}
 	if !r.haveEpoch {
 		r.SetEpoch(rec.Time)
 	}
@@ -241,6 +246,10 @@ func checkRecord(rec *dissect.Record) error {
 			return fmt.Errorf("render: message record without message: %w", ErrBadRecord)
 		}
 	case dissect.KindAnomaly:
+	case dissect.KindEnd:
+		if rec.End == nil {
+			return fmt.Errorf("render: end record without end: %w", ErrBadRecord)
+		}
 	default:
 		return fmt.Errorf("render: record of unknown kind %d: %w", rec.Kind, ErrBadRecord)
 	}

@@ -52,9 +52,9 @@ type pcapPkthdr struct {
 
 // bpfProgram is struct bpf_program; insns points into C memory.
 type bpfProgram struct {
-	length uint32
-	_      uint32
-	insns  uintptr
+	_ uint32  // bf_len: written and read by libpcap only
+	_ uint32  // padding
+	_ uintptr // bf_insns
 }
 
 // pcapStat is struct pcap_stat (Linux has no extra fields).
@@ -73,11 +73,11 @@ type pcapIf struct {
 
 // pcapAddr is pcap_addr_t.
 type pcapAddr struct {
-	next      *pcapAddr
-	addr      *unix.RawSockaddr
-	netmask   *unix.RawSockaddr
-	broadaddr *unix.RawSockaddr
-	dstaddr   *unix.RawSockaddr
+	next    *pcapAddr
+	addr    *unix.RawSockaddr
+	netmask *unix.RawSockaddr
+	_       *unix.RawSockaddr // broadaddr
+	_       *unix.RawSockaddr // dstaddr
 }
 
 // puregoPcap is libpcap loaded with purego.

@@ -426,7 +426,7 @@ type jnum struct {
 
 // parseJSONNumber parses the raw bytes of a validated JSON number.
 func parseJSONNumber(raw []byte) (jnum, bool) {
-	if len(raw) <= 18 && bytes.IndexAny(raw, ".eE") < 0 {
+	if len(raw) <= 18 && !bytes.ContainsAny(raw, ".eE") {
 		var v int64
 		neg := false
 		for k, c := range raw {

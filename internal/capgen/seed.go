@@ -18,7 +18,8 @@ func SeedGlobalRandom(seed uint64) {
 	var s [32]byte
 	binary.LittleEndian.PutUint64(s[:8], seed)
 	cryptorand.Reader = &lockedReader{r: randv2.NewChaCha8(s)}
-	rand.Seed(int64(seed)) //nolint:staticcheck // deliberate: gorilla masks with math/rand
+	//lint:ignore SA1019 deliberate: gorilla masks with the global math/rand source
+	rand.Seed(int64(seed))
 }
 
 // lockedReader serialises reads of a ChaCha8 stream.

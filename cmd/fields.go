@@ -26,7 +26,7 @@ func (a *app) fieldsCmd() *cobra.Command {
 			defer w.Flush()
 			if anomalies {
 				fmt.Fprintf(w, "%-38s %-8s %-20s %s\n", "ID", "SEVERITY", "RFC", "MEANING")
-				for _, an := range dissect.Anomalies() {
+				for _, an := range a.anomalies().List() {
 					fmt.Fprintf(w, "%-38s %-8s %-20s %s\n", an.ID, an.Severity, an.RFC, an.Summary)
 				}
 				return nil
@@ -46,6 +46,17 @@ func (a *app) registry() *field.Registry {
 		panic(err) // a layer declared a name twice: a programming error every test run shows
 	}
 	return r
+}
+
+// anomalies returns the anomaly ids of every layer this build decodes.
+func (a *app) anomalies() *dissect.AnomalyRegistry {
+	var r dissect.AnomalyRegistry
+	for _, l := range [][]dissect.AnomalyInfo{dissect.Anomalies(), a.extraAnomalies} {
+		if err := r.Add(l...); err != nil {
+			panic(err) // an id declared twice: a programming error every test run shows
+		}
+	}
+	return &r
 }
 
 // writeFields writes the field table of `wsdissect fields`, its columns

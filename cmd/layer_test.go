@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,6 +41,9 @@ func (t *toyLayer) TreeLines(line func(depth int, text string)) {
 	line(1, "Count: "+strconv.FormatUint(t.count, 10))
 }
 
+// toyMalformed is the toy layer's anomaly.
+var toyMalformed = dissect.AnomalyInfo{ID: "toy-malformed", Severity: dissect.SevWarning, RFC: "-", Summary: "a toy message is malformed"}
+
 // toyFields are the toy layer's filter fields.
 var toyFields = []field.Field{
 	{Name: "toy.colour", Type: field.String, Layer: "toy", Description: "colour of a toy message",
@@ -73,6 +77,19 @@ func TestToyLayer(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("fields output lacks %q", want)
 		}
+	}
+	out.Reset()
+	a.extraAnomalies = []dissect.AnomalyInfo{toyMalformed}
+	root = a.rootCmd()
+	root.SetArgs([]string{"fields", "--anomalies"})
+	if err := root.Execute(); err != nil {
+		t.Fatalf("fields --anomalies: %v (%s)", err, errb.String())
+	}
+	if !strings.Contains(out.String(), "toy-malformed") || !strings.Contains(out.String(), "tcp-gap") {
+		t.Errorf("fields --anomalies lacks the toy or a built-in anomaly:\n%s", out.String())
+	}
+	if an := toyMalformed.New(3, "bad toy"); an.Severity != dissect.SevWarning || an.ID != "toy-malformed" || an.Offset != 3 {
+		t.Errorf("New built %+v", an)
 	}
 
 	conn := &dissect.Conn{Stream: 3, Client: netip.MustParseAddrPort("10.0.0.1:5000"),
@@ -129,6 +146,22 @@ func TestToyLayer(t *testing.T) {
 			if !strings.Contains(b.String(), w) {
 				t.Errorf("format %v lacks %q:\n%s", tc.format, w, b.String())
 			}
+		}
+	}
+}
+
+// TestREADMEListsEveryAnomaly keeps the README's anomaly table in step with
+// the anomaly ids of every layer (`wsdissect fields --anomalies`).
+func TestREADMEListsEveryAnomaly(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatalf("reading README: %v", err)
+	}
+	a := &app{}
+	for _, an := range a.anomalies().List() {
+		row := "| `" + an.ID + "` | " + an.Severity.String() + " | " + an.RFC + " |"
+		if !bytes.Contains(b, []byte(row)) {
+			t.Errorf("README lacks the row for %s: %q", an.ID, row)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/field"
 )
 
@@ -45,8 +46,9 @@ type app struct {
 	out            outputFlags
 	// extraFields are fields of layers added beside the built-in ones
 	// (tests add a toy layer's here).
-	extraFields []field.Field
-	cpuProfile  string // read --cpuprofile
+	extraFields    []field.Field
+	extraAnomalies []dissect.AnomalyInfo
+	cpuProfile     string // read --cpuprofile
 }
 
 // Execute runs the command line and returns the process exit code.

@@ -1,13 +1,56 @@
 package dissect
 
-// AnomalyInfo documents one anomaly id: its severity and the RFC section it
-// refers to.
+import (
+	"fmt"
+	"slices"
+)
+
+// AnomalyInfo declares one anomaly id: its severity, the RFC section it
+// refers to and what it means. Every layer declares the anomalies it raises
+// (dissect's are listed by Anomalies; a layer in another package keeps its
+// own list) and builds them with New, so an anomaly always carries its
+// declared severity; `wsdissect fields --anomalies` and the README table
+// list every layer's declarations.
 type AnomalyInfo struct {
 	ID       string
 	Severity Severity
 	RFC      string
 	Summary  string
 }
+
+// New returns an anomaly of this kind at offset off (-1 when none applies)
+// with the explanation msg.
+func (a *AnomalyInfo) New(off int64, msg string) Anomaly {
+	return Anomaly{ID: a.ID, Severity: a.Severity, Msg: msg, Offset: off}
+}
+
+// AnomalyRegistry lists the anomalies of every layer of a run, for listings
+// and documentation checks. Build it once; it is read-only afterwards.
+type AnomalyRegistry struct {
+	list []AnomalyInfo
+	ids  map[string]bool
+}
+
+// Add declares anomalies; an id declared twice is an error.
+func (r *AnomalyRegistry) Add(as ...AnomalyInfo) error {
+	if r.ids == nil {
+		r.ids = map[string]bool{}
+	}
+	for _, a := range as {
+		if a.ID == "" || r.ids[a.ID] {
+			return fmt.Errorf("anomaly id %q is empty or declared twice", a.ID)
+		}
+		r.ids[a.ID] = true
+		r.list = append(r.list, a)
+	}
+	return nil
+}
+
+// List returns the declared anomalies in the order they were added.
+func (r *AnomalyRegistry) List() []AnomalyInfo { return slices.Clone(r.list) }
+
+// Has reports whether id is declared.
+func (r *AnomalyRegistry) Has(id string) bool { return r.ids[id] }
 
 // Anomaly ids. They are stable: tools match on them.
 const (
@@ -112,12 +155,15 @@ func Anomalies() []AnomalyInfo {
 	return append([]AnomalyInfo(nil), anomalyTable...)
 }
 
-// severityOf returns the documented severity of id.
+// severityOf returns the declared severity of id. Every id dissect raises
+// is one of the constants above, all declared in anomalyTable
+// (TestEveryAnomalyConstantDeclared); an undeclared one would be a
+// programming error, graded as an error so that it is not overlooked.
 func severityOf(id string) Severity {
 	if s, ok := anomalySeverity[id]; ok {
 		return s
 	}
-	return SevWarning
+	return SevError
 }
 
 // newAnomaly builds an anomaly with the documented severity of id.

@@ -1,14 +1,18 @@
 # captures.sh: sourced by compare.sh and pgo.sh. It names the benchmark
 # captures in $OUT (20 MB and 2,000 connections when QUICK=1, else 200 MB and
 # 20,000) and generates the missing ones with bench/gen from real library
-# traffic. After it, PLAIN, DEFLATE and MANY hold their paths and gen FILE
-# ARGS... generates any other capture.
+# traffic. After it, PLAIN, DEFLATE, MANY, REAL and REALDEF (traffic shaped
+# like real-time applications: 200 concurrent connections of small messages,
+# plain and with permessage-deflate) hold their paths and gen FILE ARGS...
+# generates any other capture.
 # shellcheck shell=bash
 
-if [ "$QUICK" = 1 ]; then SIZE=20MB CONNS=2000; else SIZE=200MB CONNS=20000; fi
+if [ "$QUICK" = 1 ]; then SIZE=20MB CONNS=2000 REALCONC=40; else SIZE=200MB CONNS=20000 REALCONC=200; fi
 PLAIN=$OUT/plain-$SIZE.pcap
 DEFLATE=$OUT/deflate-$SIZE.pcap
 MANY=$OUT/conns-$CONNS.pcap
+REAL=$OUT/real-$SIZE.pcap
+REALDEF=$OUT/real-deflate-$SIZE.pcap
 gen() { # gen FILE ARGS...: generate FILE unless it exists
   local file=$1
   shift
@@ -20,3 +24,5 @@ gen() { # gen FILE ARGS...: generate FILE unless it exists
 gen "$PLAIN" -kind plain -size "$SIZE"
 gen "$DEFLATE" -kind deflate -size "$SIZE"
 gen "$MANY" -kind conns -count "$CONNS"
+gen "$REAL" -kind real -size "$SIZE" -concurrent "$REALCONC"
+gen "$REALDEF" -kind real-deflate -size "$SIZE" -concurrent "$REALCONC"

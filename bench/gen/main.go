@@ -22,6 +22,12 @@
 //	         binary messages, both directions, a fragmented message, pings
 //	deflate  a coder session with permessage-deflate and context takeover
 //	conns    short connections: handshake, four messages, close
+//	real     traffic shaped like real-time applications: 200 concurrent
+//	         long-lived coder and gorilla connections of mostly small JSON
+//	         messages with a long tail (median ~250 bytes, mean ~1 kB),
+//	         binary records, pings (see realisticSession)
+//	real-deflate  the same with permessage-deflate: coder with context
+//	         takeover, gorilla without (the only mode it offers)
 //
 // The file is written as DIR/KIND-SIZE.pcap (conns: DIR/conns-COUNT.pcap)
 // unless -o names it.
@@ -69,7 +75,7 @@ func run(args []string) error {
 	var c config
 	fs.StringVar(&c.dir, "out", "bench/out", "output directory")
 	fs.StringVar(&c.out, "o", "", "output file (default DIR/KIND-SIZE.pcap)")
-	fs.StringVar(&c.kind, "kind", "plain", "capture kind: plain, deflate or conns")
+	fs.StringVar(&c.kind, "kind", "plain", "capture kind: plain, deflate, conns, real or real-deflate")
 	fs.StringVar(&c.sizeLabel, "size", "200MB", "target file size for plain and deflate (e.g. 50MB, 200MB, 1GB)")
 	fs.IntVar(&c.count, "count", 20000, "connections for -kind conns")
 	fs.IntVar(&c.concurrent, "concurrent", 0, "connections interleaved at a time (default 16, conns 64)")
@@ -89,9 +95,12 @@ func run(args []string) error {
 		return errors.New("-step must be positive")
 	}
 	switch c.kind {
-	case "plain", "deflate":
+	case "plain", "deflate", "real", "real-deflate":
 		if c.concurrent == 0 {
 			c.concurrent = 16
+			if c.kind == "real" || c.kind == "real-deflate" {
+				c.concurrent = 200
+			}
 		}
 		if c.out == "" {
 			c.out = filepath.Join(c.dir, c.kind+"-"+c.sizeLabel+".pcap")
@@ -107,7 +116,7 @@ func run(args []string) error {
 			c.out = filepath.Join(c.dir, "conns-"+strconv.Itoa(c.count)+".pcap")
 		}
 	default:
-		return fmt.Errorf("unknown -kind %q (plain, deflate or conns)", c.kind)
+		return fmt.Errorf("unknown -kind %q (plain, deflate, conns, real or real-deflate)", c.kind)
 	}
 	if c.concurrent < 1 {
 		return errors.New("-concurrent must be at least 1")
@@ -158,6 +167,16 @@ func record(kind string) ([]*capgen.Recording, error) {
 		scs = []capgen.Scenario{plainSession(capgen.Coder), plainSession(capgen.Gorilla)}
 	case "deflate":
 		scs = []capgen.Scenario{deflateSession()}
+	case "real":
+		scs = []capgen.Scenario{
+			realisticSession("bench-real-coder", capgen.Coder, capgen.NoCompression, 1),
+			realisticSession("bench-real-gorilla", capgen.Gorilla, capgen.NoCompression, 2),
+		}
+	case "real-deflate":
+		scs = []capgen.Scenario{
+			realisticSession("bench-real-deflate-coder", capgen.Coder, capgen.ContextTakeover, 3),
+			realisticSession("bench-real-deflate-gorilla", capgen.Gorilla, capgen.NoContextTakeover, 4),
+		}
 	default:
 		scs = []capgen.Scenario{shortSession()}
 	}

@@ -42,7 +42,8 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	out            outputFlags
-	cpuProfile     string // read --cpuprofile
+	audit          auditFlags // audit, read --audit
+	cpuProfile     string     // read --cpuprofile
 }
 
 // Execute runs the command line and returns the process exit code.
@@ -90,6 +91,7 @@ and inflated (permessage-deflate), with protocol violations reported.`,
 	root.AddCommand(a.readCmd())
 	root.AddCommand(a.fieldsCmd())
 	root.AddCommand(a.liveCmd())
+	root.AddCommand(a.auditCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr(fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath()))
 	})

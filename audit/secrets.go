@@ -1,0 +1,126 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/base64"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxEvidence caps a finding's evidence, in bytes.
+const maxEvidence = 400
+
+// redact keeps the first and last character of a secret and says how long it
+// was: "a…9 (16 chars)". Secrets of up to 4 characters are fully hidden.
+func redact(s string) string {
+	n := utf8.RuneCountInString(s)
+	if n <= 4 {
+		return "… (" + strconv.Itoa(n) + " chars)"
+	}
+	first, _ := utf8.DecodeRuneInString(s)
+	last, _ := utf8.DecodeLastRuneInString(s)
+	return printable(first) + "…" + printable(last) + " (" + strconv.Itoa(n) + " chars)"
+}
+
+// printable returns r, or '?' for control and invalid characters.
+func printable(r rune) string {
+	if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+		return "?"
+	}
+	return string(r)
+}
+
+// clip shortens s to at most n bytes (on a rune boundary), marking the cut,
+// and replaces control characters.
+func clip(s string, n int) string {
+	cut := false
+	if len(s) > n {
+		i := n
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		s, cut = s[:i], true
+	}
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '.'
+		}
+		return r
+	}, s)
+	if cut {
+		s += "…"
+	}
+	return s
+}
+
+func fmtUint(n uint64) string { return strconv.FormatUint(n, 10) }
+
+func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+var (
+	reJWT        = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*`)
+	reAWSKey     = regexp.MustCompile(`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`)
+	rePrivateKey = regexp.MustCompile(`-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----`)
+	reSecretJSON = regexp.MustCompile(`(?i)"(password|passwd|pwd|passphrase|secret|client_secret|api_?key|access_?token|refresh_?token|auth_?token|session_?(?:id|token)?|private_?key|aws_secret_access_key)"\s*:\s*"((?:[^"\\]|\\.){1,512})"`)
+)
+
+// scanSecrets looks for secrets in a message and returns a short, redacted
+// description of each kind found (the first of each kind).
+func scanSecrets(p []byte) []string {
+	if len(p) < 8 {
+		return nil
+	}
+	var out []string
+	if bytes.Contains(p, []byte("eyJ")) {
+		if m := reJWT.Find(p); m != nil {
+			out = append(out, "JWT "+describeJWT(string(m)))
+		}
+	}
+	if bytes.Contains(p, []byte("KIA")) || bytes.Contains(p, []byte("SIA")) {
+		if m := reAWSKey.Find(p); m != nil {
+			out = append(out, "AWS access key id "+redact(string(m)))
+		}
+	}
+	if bytes.Contains(p, []byte("PRIVATE KEY")) {
+		if m := rePrivateKey.Find(p); m != nil {
+			out = append(out, "private key block "+clip(string(m), 60))
+		}
+	}
+	if bytes.Contains(p, []byte(`":`)) || bytes.Contains(p, []byte(`" :`)) {
+		if m := reSecretJSON.FindSubmatch(p); m != nil && !placeholder(m[2]) {
+			out = append(out, `JSON field "`+clip(string(m[1]), 40)+`": "`+redact(string(m[2]))+`"`)
+		}
+	}
+	return out
+}
+
+// placeholder reports whether a secret field's value is a mask or empty
+// placeholder rather than a secret ("***", "xxxx", "<redacted>").
+func placeholder(v []byte) bool {
+	t := bytes.Trim(v, "*xX•.<>-_ ")
+	return len(t) == 0 || bytes.EqualFold(t, []byte("redacted")) || bytes.EqualFold(t, []byte("null"))
+}
+
+// describeJWT decodes a JWT's header and claims (shortened) and redacts the
+// signature.
+func describeJWT(tok string) string {
+	parts := strings.SplitN(tok, ".", 3)
+	dec := func(s string) string {
+		b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+		if err != nil {
+			return "(undecodable)"
+		}
+		return clip(string(b), 120)
+	}
+	sig := ""
+	if len(parts) == 3 {
+		sig = parts[2]
+	}
+	sigDesc := "(none)"
+	if sig != "" {
+		sigDesc = redact(sig)
+	}
+	return "header " + dec(parts[0]) + " claims " + dec(parts[1]) + " signature " + sigDesc
+}

@@ -296,17 +296,18 @@ type rate struct {
 }
 
 // hit counts an event at t and reports whether the window now holds more
-// than limit events (once per window).
-func (r *rate) hit(t time.Time, limit int) bool {
+// than limit events; first is true for the first such event of the window.
+func (r *rate) hit(t time.Time, limit int) (over, first bool) {
 	if r.n == 0 || t.Sub(r.start) >= time.Second || t.Before(r.start) {
 		r.start, r.n, r.flagged = t, 0, false
 	}
 	r.n++
-	if r.n > limit && !r.flagged {
-		r.flagged = true
-		return true
+	if r.n <= limit {
+		return false, false
 	}
-	return false
+	first = !r.flagged
+	r.flagged = true
+	return true, first
 }
 
 // New returns an Auditor with the given configuration.
@@ -343,6 +344,11 @@ func (a *Auditor) report(id string, sev Severity, c *dissect.Conn, pkt uint64, t
 	}
 	if sev > f.Severity {
 		f.Severity = sev
+	}
+	// Other evidence of the same finding (another secret, another cookie)
+	// is added while there is room.
+	if ev := clip(evidence, maxEvidence); !strings.Contains(f.Evidence, ev) && len(f.Evidence)+len(ev) <= 2*maxEvidence {
+		f.Evidence += " | " + ev
 	}
 	if n := len(f.Streams); n > 0 && f.Streams[n-1] == c.Stream || slices.Contains(f.Streams, c.Stream) {
 		return
@@ -406,6 +412,7 @@ type connState struct {
 	cur        [2]msgBuf
 	firstDone  [2]bool // the first data message was sniffed
 	reported   uint32  // bit set of per-connection ids already reported
+	secrets    uint32  // secret kinds reported, 4 bits per direction
 }
 
 // msgBuf assembles a message from frame records.
@@ -469,10 +476,6 @@ const (
 	onceAccept uint32 = 1 << iota
 	oncePing0
 	oncePing1
-	onceSecret0
-	onceSecret1
-	onceCompr0
-	onceCompr1
 	onceSize0
 	onceSize1
 	onceBomb0
@@ -536,7 +539,7 @@ func (a *Auditor) message(r *dissect.Record, st *connState, d dissect.Dir, op ui
 		a.clientSent(r, st, d)
 	}
 	if op == dissect.OpPing {
-		if st.pings[d].hit(r.Time, a.cfg.MaxPings) && st.once(oncePing0<<d) {
+		if over, _ := st.pings[d].hit(r.Time, a.cfg.MaxPings); over && st.once(oncePing0<<d) {
 			a.report(IDPingFlood, Low, c, r.Packet, r.Time,
 				"more than "+fmtUint(uint64(a.cfg.MaxPings))+" "+d.String()+" pings within one second")
 		}
@@ -563,16 +566,19 @@ func (a *Auditor) message(r *dissect.Record, st *connState, d dissect.Dir, op ui
 				proto+" in the first "+d.String()+" message: "+ex)
 		}
 	}
-	secrets := scanSecrets(payload)
-	if len(secrets) == 0 {
-		return
-	}
-	ev := d.String() + " message " + fmtUint(index) + ": " + strings.Join(secrets, "; ")
-	if !st.tls && st.once(onceSecret0<<d) {
-		a.report(IDSecretInMessage, High, c, first, r.Time, ev)
-	}
-	if compressed && st.takeover[d] && st.once(onceCompr0<<d) {
-		a.report(IDCompressionSecrets, Info, c, first, r.Time,
-			"permessage-deflate with "+d.String()+" context takeover; "+ev)
+	for _, sec := range scanSecrets(payload) {
+		bit := uint32(1) << (uint(sec.kind) + 4*uint(d))
+		if st.secrets&bit != 0 {
+			continue
+		}
+		st.secrets |= bit
+		ev := d.String() + " message " + fmtUint(index) + ": " + sec.desc
+		if !st.tls {
+			a.report(IDSecretInMessage, High, c, first, r.Time, ev)
+		}
+		if compressed && st.takeover[d] {
+			a.report(IDCompressionSecrets, Info, c, first, r.Time,
+				"permessage-deflate with "+d.String()+" context takeover; "+ev)
+		}
 	}
 }

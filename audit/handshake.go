@@ -76,27 +76,37 @@ func protocolCredentials(offered []string) []string {
 }
 
 // looksLikeToken reports whether a subprotocol value is a credential: it
-// names one (bearer, token, auth) with more after it, or it is a long
-// string of token characters mixing letters and digits.
+// names one (bearer, token, auth, jwt) and is at least 20 characters long,
+// or one of its dot-separated parts is an opaque string of at least 20
+// token characters mixing letters and digits. Dotted names such as
+// v1.kernel.websocket.jupyter.org are not tokens.
 func looksLikeToken(p string) bool {
 	l := strings.ToLower(p)
 	for _, w := range []string{"bearer", "token", "auth", "jwt"} {
-		if i := strings.Index(l, w); i >= 0 && len(p) >= 20 {
+		if strings.Contains(l, w) && len(p) >= 20 {
 			return true
 		}
 	}
-	if len(p) < 24 {
-		return false
+	for part := range strings.SplitSeq(p, ".") {
+		if len(part) >= 20 && opaque(part) {
+			return true
+		}
 	}
+	return false
+}
+
+// opaque reports whether s is made of base64, base64url or hex characters
+// and mixes letters and digits.
+func opaque(s string) bool {
 	var letters, digits bool
-	for i := 0; i < len(p); i++ {
-		c := p[i]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		switch {
 		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
 			letters = true
 		case c >= '0' && c <= '9':
 			digits = true
-		case strings.IndexByte("-._~+/=", c) >= 0:
+		case strings.IndexByte("-_~+/=", c) >= 0:
 		default:
 			return false
 		}
@@ -239,7 +249,7 @@ func (a *Auditor) handshake(r *dissect.Record) {
 			rt = &rate{}
 			a.clients[ca] = rt
 		}
-		if rt.hit(reqTime, a.cfg.MaxHandshakes) {
+		if over, _ := rt.hit(reqTime, a.cfg.MaxHandshakes); over {
 			a.report(IDHandshakeFlood, Low, c, reqPkt, reqTime,
 				"more than "+fmtUint(uint64(a.cfg.MaxHandshakes))+" upgrade requests from "+ca.String()+" within one second")
 		}

@@ -63,34 +63,55 @@ var (
 	reJWT        = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*`)
 	reAWSKey     = regexp.MustCompile(`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`)
 	rePrivateKey = regexp.MustCompile(`-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----`)
-	reSecretJSON = regexp.MustCompile(`(?i)"(password|passwd|pwd|passphrase|secret|client_secret|api_?key|access_?token|refresh_?token|auth_?token|session_?(?:id|token)?|private_?key|aws_secret_access_key)"\s*:\s*"((?:[^"\\]|\\.){1,512})"`)
+	reSecretJSON = regexp.MustCompile(`(?i)"(password|passwd|pwd|passphrase|secret|client_secret|api_?key|access_?token|refresh_?token|auth_?token|session_?(?:id|token|key)|private_?key|aws_secret_access_key)"\s*:\s*"((?:[^"\\]|\\.){1,512})"`)
 )
 
+// secretKind numbers the kinds of secret scanSecrets finds (at most 4).
+type secretKind uint8
+
+const (
+	secretJWT secretKind = iota
+	secretAWS
+	secretPrivateKey
+	secretJSONField
+)
+
+// secret is one secret found in a message, described with the secret
+// redacted.
+type secret struct {
+	kind secretKind
+	desc string
+}
+
 // scanSecrets looks for secrets in a message and returns a short, redacted
-// description of each kind found (the first of each kind).
-func scanSecrets(p []byte) []string {
+// description of the first of each kind found.
+func scanSecrets(p []byte) []secret {
 	if len(p) < 8 {
 		return nil
 	}
-	var out []string
+	var out []secret
 	if bytes.Contains(p, []byte("eyJ")) {
 		if m := reJWT.Find(p); m != nil {
-			out = append(out, "JWT "+describeJWT(string(m)))
+			out = append(out, secret{secretJWT, "JWT " + describeJWT(string(m))})
 		}
 	}
 	if bytes.Contains(p, []byte("KIA")) || bytes.Contains(p, []byte("SIA")) {
 		if m := reAWSKey.Find(p); m != nil {
-			out = append(out, "AWS access key id "+redact(string(m)))
+			out = append(out, secret{secretAWS, "AWS access key id " + redact(string(m))})
 		}
 	}
 	if bytes.Contains(p, []byte("PRIVATE KEY")) {
 		if m := rePrivateKey.Find(p); m != nil {
-			out = append(out, "private key block "+clip(string(m), 60))
+			out = append(out, secret{secretPrivateKey, "private key block " + clip(string(m), 60)})
 		}
 	}
 	if bytes.Contains(p, []byte(`":`)) || bytes.Contains(p, []byte(`" :`)) {
-		if m := reSecretJSON.FindSubmatch(p); m != nil && !placeholder(m[2]) {
-			out = append(out, `JSON field "`+clip(string(m[1]), 40)+`": "`+redact(string(m[2]))+`"`)
+		for _, m := range reSecretJSON.FindAllSubmatch(p, 8) {
+			if placeholder(m[2]) || reJWT.Match(m[2]) {
+				continue // a JWT value is reported as a JWT
+			}
+			out = append(out, secret{secretJSONField, `JSON field "` + clip(string(m[1]), 40) + `": "` + redact(string(m[2])) + `"`})
+			break
 		}
 	}
 	return out

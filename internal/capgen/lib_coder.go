@@ -32,6 +32,7 @@ func (coderLib) handler(sc *Scenario, ch chan<- acceptResult) http.Handler {
 			Subprotocols:         sc.Subprotocols,
 			CompressionMode:      coderMode(sc.Compression),
 			CompressionThreshold: sc.CompressionThreshold,
+			InsecureSkipVerify:   sc.AnyOrigin,
 		})
 		if err != nil {
 			ch <- acceptResult{err: err}
@@ -46,6 +47,7 @@ func (coderLib) dial(ctx context.Context, sc *Scenario, url string, dial dialFun
 	defer tr.CloseIdleConnections()
 	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{
 		HTTPClient:           &http.Client{Transport: tr},
+		HTTPHeader:           sc.RequestHeader.Clone(),
 		Subprotocols:         sc.Subprotocols,
 		CompressionMode:      coderMode(sc.Compression),
 		CompressionThreshold: sc.CompressionThreshold,

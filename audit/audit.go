@@ -269,7 +269,11 @@ func (c *Config) setDefaults() {
 // maxConnState bounds the per-connection states kept at once; past it the
 // oldest half is dropped (their later messages are still scanned, without
 // the handshake context).
-const maxConnState = 1 << 17
+const maxConnState = 1 << 16
+
+// maxFindings bounds the distinct (check, host, path) findings; past it,
+// further ones are folded into host and path "*".
+const maxFindings = 4096
 
 // maxClients bounds the client addresses tracked for handshake floods.
 const maxClients = 1 << 16
@@ -332,6 +336,13 @@ func (a *Auditor) report(id string, sev Severity, c *dissect.Conn, pkt uint64, t
 	}
 	k := findingKey{id, host, path}
 	f := a.findings[k]
+	if f == nil && len(a.findings) >= maxFindings {
+		// Bound memory on captures with endless hosts or paths: fold the
+		// rest into one finding per check.
+		host, path = "*", "*"
+		k = findingKey{id, host, path}
+		f = a.findings[k]
+	}
 	if f == nil {
 		info := checkByID(id)
 		f = &Finding{

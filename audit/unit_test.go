@@ -329,3 +329,30 @@ func TestChecksDocumented(t *testing.T) {
 		t.Error("ParseSeverity accepted critical")
 	}
 }
+
+// TestFindingsBounded: endless distinct paths fold into one finding per
+// check past maxFindings.
+func TestFindingsBounded(t *testing.T) {
+	a := New(Config{})
+	for i := range maxFindings + 500 {
+		c := &dissect.Conn{Stream: uint64(i), Host: "h", Path: "/p" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + fmtUint(uint64(i)), Status: 101,
+			Version: "13", AcceptValid: true,
+			RequestHeaders: []dissect.Header{{Name: "cookie", Value: "s=0123456789"}}}
+		if err := a.Emit(&dissect.Record{Kind: dissect.KindConn, Conn: c, Packet: uint64(i + 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs := a.Findings()
+	if len(fs) > maxFindings+2 {
+		t.Fatalf("%d findings kept", len(fs))
+	}
+	var folded *Finding
+	for i := range fs {
+		if fs[i].Path == "*" {
+			folded = &fs[i]
+		}
+	}
+	if folded == nil || folded.Conns < 500 || len(folded.Evidence) > 2*maxEvidence+10 {
+		t.Fatalf("no folded finding with the rest: %+v", folded)
+	}
+}

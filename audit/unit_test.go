@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -354,5 +355,19 @@ func TestFindingsBounded(t *testing.T) {
 	}
 	if folded == nil || folded.Conns < 500 || len(folded.Evidence) > 2*maxEvidence+10 {
 		t.Fatalf("no folded finding with the rest: %+v", folded)
+	}
+}
+
+// TestREADMEListsEveryCheck keeps the README's audit table in step with the
+// check ids.
+func TestREADMEListsEveryCheck(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range Checks() {
+		if !strings.Contains(string(b), "| `"+c.ID+"` | ") {
+			t.Errorf("README's audit table lacks %s", c.ID)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -46,14 +47,22 @@ func toExpected(fs []audit.Finding) []expected {
 	return out
 }
 
-// TestAuditCaptures compares the findings on every audit-* capture (real
+// auditCaptures are the captures made for the audit: the audit-* ones (real
 // gorilla and coder peers, each weakness beside its harmless twin; see the
-// notes in NAME.truth.json) with NAME.findings.json.
-func TestAuditCaptures(t *testing.T) {
+// notes in NAME.truth.json) and two hand-built handshakes.
+func auditCaptures(t *testing.T) []string {
 	caps, _ := filepath.Glob("../testdata/audit-*.pcap")
+	caps = append(caps, "../testdata/edge-version-8.pcap", "../testdata/edge-extension-forced.pcap")
 	if len(caps) < 15 {
 		t.Fatalf("found %d audit captures, want at least 15 (run go run ./tools/gencap -out testdata)", len(caps))
 	}
+	return caps
+}
+
+// TestAuditCaptures compares the findings on every audit capture with
+// NAME.findings.json.
+func TestAuditCaptures(t *testing.T) {
+	caps := auditCaptures(t)
 	// Some checks need a lower threshold than the default to fire on a
 	// small capture; the default run is checked too (see below).
 	cfgs := map[string]audit.Config{
@@ -137,7 +146,7 @@ func TestNoFindingsOnCleanCaptures(t *testing.T) {
 	var caps []string
 	all, _ := filepath.Glob("../testdata/*.pcap*")
 	for _, p := range all {
-		if !strings.HasPrefix(filepath.Base(p), "audit-") {
+		if !slices.Contains(auditCaptures(t), p) {
 			caps = append(caps, p)
 		}
 	}

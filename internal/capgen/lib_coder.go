@@ -28,6 +28,9 @@ func coderMode(c Compression) websocket.CompressionMode {
 func (coderLib) handler(sc *Scenario, ch chan<- acceptResult) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Date", fixedDate)
+		for k, vs := range sc.ResponseHeader {
+			w.Header()[k] = append([]string(nil), vs...)
+		}
 		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 			Subprotocols:         sc.Subprotocols,
 			CompressionMode:      coderMode(sc.Compression),

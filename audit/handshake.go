@@ -147,8 +147,11 @@ func redactCookies(v string) string {
 			b.WriteString("; ")
 		}
 		name, val, ok := strings.Cut(strings.TrimSpace(part), "=")
-		b.WriteString(clip(name, 40))
-		if ok {
+		if !ok {
+			// A cookie without a name: the whole part is the value.
+			b.WriteString(redact(name))
+		} else {
+			b.WriteString(clip(name, 40))
 			b.WriteByte('=')
 			b.WriteString(redact(val))
 		}

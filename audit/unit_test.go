@@ -371,3 +371,16 @@ func TestREADMEListsEveryCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactCookies(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"session=abcdef123456; theme=dark", "session=a…6 (12 chars); theme=… (4 chars)"},
+		{"opaquecookievalue123", "o…3 (20 chars)"},
+		{"a=; =b12345", "a=… (0 chars); =b…5 (6 chars)"},
+	}
+	for _, tt := range tests {
+		if got := redactCookies(tt.in); got != tt.want {
+			t.Errorf("redactCookies(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

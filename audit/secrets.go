@@ -63,7 +63,6 @@ var (
 	reJWT        = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*`)
 	reAWSKey     = regexp.MustCompile(`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`)
 	rePrivateKey = regexp.MustCompile(`-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----`)
-	reSecretJSON = regexp.MustCompile(`(?i)"(password|passwd|pwd|passphrase|secret|client_secret|api_?key|access_?token|refresh_?token|auth_?token|session_?(?:id|token|key)|private_?key|aws_secret_access_key)"\s*:\s*"((?:[^"\\]|\\.){1,512})"`)
 )
 
 // secretKind numbers the kinds of secret scanSecrets finds (at most 4).
@@ -105,14 +104,8 @@ func scanSecrets(p []byte) []secret {
 			out = append(out, secret{secretPrivateKey, "private key block " + clip(string(m), 60)})
 		}
 	}
-	if bytes.Contains(p, []byte(`":`)) || bytes.Contains(p, []byte(`" :`)) {
-		for _, m := range reSecretJSON.FindAllSubmatch(p, 8) {
-			if placeholder(m[2]) || reJWT.Match(m[2]) {
-				continue // a JWT value is reported as a JWT
-			}
-			out = append(out, secret{secretJSONField, `JSON field "` + clip(string(m[1]), 40) + `": "` + redact(string(m[2])) + `"`})
-			break
-		}
+	if name, val, ok := jsonSecretField(p); ok {
+		out = append(out, secret{secretJSONField, `JSON field "` + clip(string(name), 40) + `": "` + redact(string(val)) + `"`})
 	}
 	return out
 }
@@ -144,4 +137,87 @@ func describeJWT(tok string) string {
 		sigDesc = redact(sig)
 	}
 	return "header " + dec(parts[0]) + " claims " + dec(parts[1]) + " signature " + sigDesc
+}
+
+// secretKeys are JSON member names that hold secrets, lower-case without
+// "_" and "-".
+var secretKeys = map[string]bool{
+	"password": true, "passwd": true, "pwd": true, "passphrase": true, "secret": true,
+	"clientsecret": true, "apikey": true, "token": true, "accesstoken": true, "refreshtoken": true,
+	"authtoken": true, "idtoken": true, "sessionid": true, "sessiontoken": true, "sessionkey": true,
+	"privatekey": true, "awssecretaccesskey": true, "secretkey": true,
+}
+
+// secretKey reports whether a JSON member name is in secretKeys.
+func secretKey(name []byte) bool {
+	if len(name) < 3 || len(name) > 32 {
+		return false
+	}
+	var buf [32]byte
+	n := 0
+	for _, c := range name {
+		switch {
+		case c == '_' || c == '-':
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		buf[n] = c
+		n++
+	}
+	return secretKeys[string(buf[:n])]
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// jsonSecretField finds the first JSON member named in secretKeys whose
+// value is a string of 1 to 512 bytes that is not a placeholder or a JWT
+// (reported as a JWT). It looks at every ':' once, so it is linear in the
+// payload.
+func jsonSecretField(p []byte) (name, val []byte, ok bool) {
+	for i := 0; i < len(p); {
+		j := bytes.IndexByte(p[i:], ':')
+		if j < 0 {
+			return nil, nil, false
+		}
+		colon := i + j
+		i = colon + 1
+		k := colon - 1
+		for k >= 0 && isJSONSpace(p[k]) {
+			k--
+		}
+		if k < 1 || p[k] != '"' {
+			continue
+		}
+		from := max(0, k-33)
+		start := bytes.LastIndexByte(p[from:k], '"')
+		if start < 0 {
+			continue
+		}
+		if key := p[from+start+1 : k]; secretKey(key) {
+			v := colon + 1
+			for v < len(p) && isJSONSpace(p[v]) {
+				v++
+			}
+			if v >= len(p) || p[v] != '"' {
+				continue
+			}
+			end := v + 1
+			for end < len(p) && end-v <= 513 && p[end] != '"' {
+				if p[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			if end >= len(p) || p[end] != '"' || end == v+1 {
+				continue
+			}
+			value := p[v+1 : end]
+			if placeholder(value) || reJWT.Match(value) {
+				continue
+			}
+			return key, value, true
+		}
+	}
+	return nil, nil, false
 }

@@ -117,6 +117,13 @@ func TestScanSecrets(t *testing.T) {
 		{"-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn...", []string{"private key block -----BEGIN OPENSSH PRIVATE KEY-----"}},
 		{"-----BEGIN PUBLIC KEY-----\nMIIB", nil},
 		{"eyJ is how it starts", nil},
+		{`{"token":"opaque-abcdef-123"}`, []string{`JSON field "token": "o…3 (17 chars)"`}},
+		{`{"x":1, "Api-Key" :	"zzzz1234"}`, []string{`JSON field "Api-Key": "z…4 (8 chars)"`}},
+		{`{"password":"a\"bcdefgh"}`, []string{`JSON field "password": "a…h (10 chars)"`}},
+		{`{"password": 12345678}`, nil},
+		{`{"password":"unterminated`, nil},
+		{`"password":`, nil},
+		{`{"mypassword_hint":"abcdefgh"}`, nil},
 	}
 	for _, tt := range tests {
 		got := scanSecrets([]byte(tt.msg))

@@ -49,10 +49,12 @@ func toExpected(fs []audit.Finding) []expected {
 
 // auditCaptures are the captures made for the audit: the audit-* ones (real
 // gorilla and coder peers, each weakness beside its harmless twin; see the
-// notes in NAME.truth.json) and two hand-built handshakes.
+// notes in NAME.truth.json), two hand-built handshakes, and node-ws-origin
+// (tools/gencap-node).
 func auditCaptures(t *testing.T) []string {
 	caps, _ := filepath.Glob("../testdata/audit-*.pcap")
-	caps = append(caps, "../testdata/edge-version-8.pcap", "../testdata/edge-extension-forced.pcap")
+	caps = append(caps, "../testdata/edge-version-8.pcap", "../testdata/edge-extension-forced.pcap",
+		"../testdata/node-ws-origin.pcap") // a gorilla client and the Node.js ws server
 	if len(caps) < 15 {
 		t.Fatalf("found %d audit captures, want at least 15 (run go run ./tools/gencap -out testdata)", len(caps))
 	}

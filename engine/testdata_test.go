@@ -66,6 +66,7 @@ var expectedAnomalies = map[string][]string{
 	"audit-subprotocol":     {dissect.AnSubprotoNotOffered},
 	"edge-version-8":        {dissect.AnVersionNot13},
 	"edge-extension-forced": {dissect.AnExtensionNotOffered},
+	"node-ws-origin":        {dissect.AnUpgradeRejected},
 	"edge-violations": {dissect.AnClientUnmasked, dissect.AnCloseCodeInvalid, dissect.AnControlTooLong,
 		dissect.AnFrameCutAtEnd, dissect.AnInvalidUTF8, dissect.AnLengthTopBit, dissect.AnNonMinimalLength,
 		dissect.AnReservedOpcode, dissect.AnRSVNoExtension, dissect.AnServerMasked},

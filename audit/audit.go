@@ -466,10 +466,7 @@ func (a *Auditor) state(c *dissect.Conn) *connState {
 // release returns a state's buffers to the free list.
 func (a *Auditor) release(st *connState) {
 	for i := range st.cur {
-		if b := st.cur[i].buf; b != nil && len(a.free) < 16 {
-			a.free = append(a.free, b[:0])
-		}
-		st.cur[i].buf = nil
+		a.releaseBuf(&st.cur[i])
 	}
 }
 
@@ -507,6 +504,14 @@ func (a *Auditor) frame(r *dissect.Record) {
 		return
 	}
 	m := &st.cur[f.Dir]
+	if f.Opcode != dissect.OpContinuation && f.Fin {
+		// A message in one frame: scan the frame's payload in place.
+		m.active = false
+		p := f.Payload[:min(a.cfg.ScanLimit, len(f.Payload))]
+		a.message(r, st, f.Dir, f.MessageOpcode, p, uint64(len(f.Payload)), f.Len, f.Compressed, f.MessageIndex, r.Packet)
+		a.releaseBuf(m)
+		return
+	}
 	if f.Opcode != dissect.OpContinuation || !m.active {
 		m.active, m.opcode, m.index = true, f.MessageOpcode, f.MessageIndex
 		m.first, m.inflated, m.wire, m.compressed = r.Packet, 0, 0, f.Compressed
@@ -525,13 +530,16 @@ func (a *Auditor) frame(r *dissect.Record) {
 	}
 	m.active = false
 	a.message(r, st, f.Dir, m.opcode, m.buf, m.inflated, m.wire, m.compressed, m.index, m.first)
-	if cap(m.buf) > a.cfg.ScanLimit || len(a.free) < 16 {
-		// Keep small connections small: hand the buffer back.
-		if cap(m.buf) <= a.cfg.ScanLimit {
-			a.free = append(a.free, m.buf[:0])
-		}
-		m.buf = nil
+	a.releaseBuf(m)
+}
+
+// releaseBuf takes a finished message's buffer from its connection, so only
+// messages in progress hold one, and keeps a few for reuse.
+func (a *Auditor) releaseBuf(m *msgBuf) {
+	if m.buf != nil && cap(m.buf) <= 2*a.cfg.ScanLimit && len(a.free) < 16 {
+		a.free = append(a.free, m.buf[:0])
 	}
+	m.buf = nil
 }
 
 // clientSent notes traffic after a bad handshake.

@@ -244,9 +244,14 @@ func TestScanLimit(t *testing.T) {
 	}
 	for _, st := range a.conns {
 		for _, m := range st.cur {
-			if cap(m.buf) > 64 {
-				t.Errorf("message buffer of %d bytes kept with a 16-byte scan limit", cap(m.buf))
+			if m.buf != nil {
+				t.Errorf("a finished connection keeps a message buffer of %d bytes", cap(m.buf))
 			}
+		}
+	}
+	for _, b := range a.free {
+		if cap(b) > 64 {
+			t.Errorf("free buffer of %d bytes with a 16-byte scan limit", cap(b))
 		}
 	}
 }
@@ -389,5 +394,34 @@ func TestRedactCookies(t *testing.T) {
 		if got := redactCookies(tt.in); got != tt.want {
 			t.Errorf("redactCookies(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestFragmentedMessage: a secret split over frames is found, and the
+// compressed size of a message is the sum of its frames'.
+func TestFragmentedMessage(t *testing.T) {
+	a := New(Config{MinBombSize: 10, MaxRatio: 2})
+	c := &dissect.Conn{Stream: 7, Host: "h", Path: "/", Midstream: false}
+	parts := []string{`{"user":"bob","pass`, `word":"hunter2hun`, `ter2"}`}
+	for i, p := range parts {
+		op := dissect.OpContinuation
+		if i == 0 {
+			op = dissect.OpText
+		}
+		f := &dissect.Frame{Dir: dissect.ClientToServer, Fin: i == len(parts)-1, Opcode: op, MessageOpcode: dissect.OpText,
+			Len: 3, Payload: []byte(p), Compressed: true}
+		if err := a.Emit(&dissect.Record{Kind: dissect.KindFrame, Conn: c, Frame: f, Packet: uint64(10 + i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs := a.Findings()
+	if got := ids(fs); got != IDSecretInMessage+","+IDDecompressionBomb {
+		t.Fatalf("findings %s", got)
+	}
+	if !strings.Contains(fs[0].Evidence, `"password": "h…2 (14 chars)"`) || fs[0].Packet != 10 {
+		t.Errorf("secret evidence %q at packet %d", fs[0].Evidence, fs[0].Packet)
+	}
+	if !strings.Contains(fs[1].Evidence, "9 compressed bytes inflates to 42 bytes") {
+		t.Errorf("ratio evidence %q", fs[1].Evidence)
 	}
 }

@@ -65,24 +65,24 @@ func ParseSeverity(s string) (Severity, bool) {
 
 // Finding ids. They are stable: tools match on them.
 const (
-	IDCSWSH                = "cswsh"
-	IDCSWSHNoOrigin        = "cswsh-no-origin"
-	IDCSWSHSameSite        = "cswsh-same-site"
-	IDOriginChecked        = "origin-checked"
-	IDCleartextCredentials = "cleartext-credentials"
-	IDTokenInURL           = "token-in-url"
-	IDSecretInMessage      = "secret-in-message"
-	IDSubprotocolNotOff    = "subprotocol-not-offered"
-	IDExtensionNotOffered  = "extension-not-offered"
-	IDCORSOriginReflected  = "cors-origin-reflected"
-	IDAcceptNotValidated   = "accept-not-validated"
-	IDVersionNot13         = "version-not-13"
-	IDOversizedMessage     = "oversized-message"
-	IDDecompressionBomb    = "decompression-bomb"
-	IDPingFlood            = "ping-flood"
-	IDHandshakeFlood       = "handshake-flood"
-	IDTunnelledProtocol    = "tunnelled-protocol"
-	IDCompressionSecrets   = "compression-with-secrets"
+	IDCSWSH                 = "cswsh"
+	IDCSWSHNoOrigin         = "cswsh-no-origin"
+	IDCSWSHSameSite         = "cswsh-same-site"
+	IDOriginChecked         = "origin-checked"
+	IDCleartextCredentials  = "cleartext-credentials"
+	IDTokenInURL            = "token-in-url"
+	IDSecretInMessage       = "secret-in-message"
+	IDSubprotocolNotOffered = "subprotocol-not-offered"
+	IDExtensionNotOffered   = "extension-not-offered"
+	IDCORSOriginReflected   = "cors-origin-reflected"
+	IDAcceptNotValidated    = "accept-not-validated"
+	IDVersionNot13          = "version-not-13"
+	IDOversizedMessage      = "oversized-message"
+	IDDecompressionBomb     = "decompression-bomb"
+	IDPingFlood             = "ping-flood"
+	IDHandshakeFlood        = "handshake-flood"
+	IDTunnelledProtocol     = "tunnelled-protocol"
+	IDCompressionSecrets    = "compression-with-secrets"
 )
 
 // CheckInfo documents one finding id.
@@ -116,7 +116,7 @@ var checkTable = []CheckInfo{
 	{IDSecretInMessage, "Secret inside a WebSocket message over ws://",
 		"messages on an unencrypted connection can be read by anyone on the network path",
 		"use wss:// and keep secrets out of messages where possible"},
-	{IDSubprotocolNotOff, "Server selected a subprotocol the client did not offer",
+	{IDSubprotocolNotOffered, "Server selected a subprotocol the client did not offer",
 		"the client and server disagree about the protocol spoken; clients that do not check may mis-parse messages (RFC 6455 4.1 requires failing the connection)",
 		"select only a subprotocol from the client's Sec-WebSocket-Protocol list"},
 	{IDExtensionNotOffered, "Server selected an extension the client did not offer",

@@ -38,7 +38,7 @@ func FuzzChecks(f *testing.F) {
 			if !utf8.ValidString(fd.Evidence) && utf8.ValidString(origin+host+path+cookie+authz+string(payload)) {
 				t.Errorf("%s: evidence not UTF-8: %q", fd.ID, fd.Evidence)
 			}
-			if len(cookie) > 12 && fd.ID != IDSubprotocolNotOff && fd.ID != IDExtensionNotOffered &&
+			if len(cookie) > 12 && fd.ID != IDSubprotocolNotOffered && fd.ID != IDExtensionNotOffered &&
 				!strings.ContainsAny(cookie, ";=, ") && strings.Contains(fd.Evidence, cookie) {
 				t.Errorf("%s: cookie value %q not redacted: %q", fd.ID, cookie, fd.Evidence)
 			}

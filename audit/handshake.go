@@ -31,7 +31,7 @@ var urlCredentialNames = map[string]bool{
 	"apikey": true, "api_key": true, "api-key": true, "session": true, "sessionid": true,
 	"session_id": true, "sid": true, "sig": true, "signature": true, "secret": true,
 	"password": true, "passwd": true, "pwd": true, "ticket": true, "bearer": true,
-	"x-amz-signature": true, "x-amz-security-token": true, "code": false,
+	"x-amz-signature": true, "x-amz-security-token": true,
 }
 
 // urlCredentials returns the credential parameters of a request target's
@@ -334,7 +334,7 @@ func (a *Auditor) handshake(r *dissect.Record) {
 		return
 	}
 	if c.Subprotocol != "" && !containsFold(c.SubprotocolsOffered, c.Subprotocol, false) {
-		a.report(IDSubprotocolNotOff, Medium, c, r.Packet, r.Time,
+		a.report(IDSubprotocolNotOffered, Medium, c, r.Packet, r.Time,
 			"selected "+clip(c.Subprotocol, 60)+", offered ["+clip(strings.Join(c.SubprotocolsOffered, ", "), 120)+"]")
 	}
 	var offered []string

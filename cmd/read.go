@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wsdissect/wsdissect/audit"
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/engine"
 	"github.com/wsdissect/wsdissect/filter"
@@ -40,6 +41,7 @@ any port; connections whose handshake is missing are picked up mid-stream.`,
 	}
 	c.Flags().StringVar(&a.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to `FILE` (for performance work)")
 	_ = c.Flags().MarkHidden("cpuprofile")
+	a.registerReadAudit(c.Flags())
 	return c
 }
 
@@ -56,6 +58,13 @@ func (a *app) runRead(files []string) error {
 	ro, err := a.out.renderOptions(a.stdout)
 	if err != nil {
 		return err
+	}
+	var acfg audit.Config
+	if a.audit.enabled {
+		if acfg, err = a.audit.config(); err != nil {
+			return err
+		}
+		opts.Workers = 1
 	}
 	if a.cpuProfile != "" {
 		stop, err := startCPUProfile(a.cpuProfile)
@@ -79,8 +88,14 @@ func (a *app) runRead(files []string) error {
 			}
 			continue
 		}
-		runErr := a.readOne(src, opts, ro, f, len(files) > 1)
+		aud := a.readAuditor(acfg)
+		runErr := a.readOne(src, opts, ro, f, len(files) > 1, aud)
 		src.Close()
+		if runErr == nil || errors.Is(runErr, source.ErrDamaged) {
+			if err := a.writeReadFindings(aud, ro); err != nil && runErr == nil {
+				runErr = err
+			}
+		}
 		if runErr != nil {
 			if errors.Is(runErr, source.ErrDamaged) {
 				fmt.Fprintf(a.stderr, "wsdissect: %v (everything before the damage was decoded)\n", runErr)
@@ -101,7 +116,7 @@ func (a *app) runRead(files []string) error {
 
 // readOne dissects one capture, spreading connections over the available
 // cores; the output is the same as with one core.
-func (a *app) readOne(src *source.File, opts engine.Options, ro render.Options, f *filter.Filter, several bool) error {
+func (a *app) readOne(src *source.File, opts engine.Options, ro render.Options, f *filter.Filter, several bool, aud *audit.Auditor) error {
 	var pipes []*pipeline
 	newSink := func(w io.Writer) (dissect.Sink, func() error) {
 		ff := f
@@ -110,7 +125,7 @@ func (a *app) readOne(src *source.File, opts engine.Options, ro render.Options, 
 		}
 		p := a.newPipeline(w, ro, ff)
 		pipes = append(pipes, p)
-		return p.sink, p.flush
+		return auditTee(p.sink, aud), p.flush
 	}
 	opts.Epoch = func(t time.Time) {
 		for _, p := range pipes {

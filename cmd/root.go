@@ -44,11 +44,12 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	out            outputFlags
+	audit          auditFlags // audit, read --audit
+	cpuProfile     string     // read --cpuprofile
 	// extraFields are fields of layers added beside the built-in ones
 	// (tests add a toy layer's here).
 	extraFields    []field.Field
 	extraAnomalies []dissect.AnomalyInfo
-	cpuProfile     string // read --cpuprofile
 }
 
 // Execute runs the command line and returns the process exit code.
@@ -96,6 +97,7 @@ and inflated (permessage-deflate), with protocol violations reported.`,
 	root.AddCommand(a.readCmd())
 	root.AddCommand(a.fieldsCmd())
 	root.AddCommand(a.liveCmd())
+	root.AddCommand(a.auditCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr(fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath()))
 	})

@@ -60,6 +60,13 @@ var expectedAnomalies = map[string][]string{
 	"gorilla-impaired":      {dissect.AnRetransmitDiffers},
 	"edge-bad-accept":       {dissect.AnAcceptMismatch},
 	"edge-rejected-upgrade": {dissect.AnUpgradeRejected},
+	// The security-audit captures (see the audit package) break the
+	// handshake rules on purpose.
+	"audit-origin-checked":  {dissect.AnUpgradeRejected},
+	"audit-subprotocol":     {dissect.AnSubprotoNotOffered},
+	"edge-version-8":        {dissect.AnVersionNot13},
+	"edge-extension-forced": {dissect.AnExtensionNotOffered},
+	"node-ws-origin":        {dissect.AnUpgradeRejected},
 	"edge-violations": {dissect.AnClientUnmasked, dissect.AnCloseCodeInvalid, dissect.AnControlTooLong,
 		dissect.AnFrameCutAtEnd, dissect.AnInvalidUTF8, dissect.AnLengthTopBit, dissect.AnNonMinimalLength,
 		dissect.AnReservedOpcode, dissect.AnRSVNoExtension, dissect.AnServerMasked},

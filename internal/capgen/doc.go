@@ -29,6 +29,11 @@
 //	})
 //	// decode buf, compare with rec.Truth
 //
+// Scenario.RequestHeader (Origin, Cookie, Authorization, ...), AnyOrigin,
+// ResponseHeader and Rejected shape the handshake for the security-audit
+// captures (audit.go): a refused upgrade is recorded as its HTTP request and
+// 403 response.
+//
 // Library limits: coder offers context takeover or not, with a compression
 // threshold (0 means its default of 128/512 bytes; use 1 or -1 to compress
 // small or even empty messages) and always 15 window bits; gorilla only

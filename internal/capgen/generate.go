@@ -53,7 +53,7 @@ func Build(ctx context.Context, opts GenerateOptions) ([]Output, error) {
 	g := &generator{ctx: ctx, opts: opts, recs: map[string]*Recording{}}
 	steps := []func() error{
 		g.coderBasic, g.coderFragmented, g.coderDeflate, g.gorilla, g.gorillaDeflate,
-		g.lost, g.midstream, g.ipv6, g.linkTypes, g.handBuilt,
+		g.lost, g.midstream, g.ipv6, g.linkTypes, g.handBuilt, g.audit,
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {

@@ -28,10 +28,14 @@ func coderMode(c Compression) websocket.CompressionMode {
 func (coderLib) handler(sc *Scenario, ch chan<- acceptResult) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Date", fixedDate)
+		for k, vs := range sc.ResponseHeader {
+			w.Header()[k] = append([]string(nil), vs...)
+		}
 		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 			Subprotocols:         sc.Subprotocols,
 			CompressionMode:      coderMode(sc.Compression),
 			CompressionThreshold: sc.CompressionThreshold,
+			InsecureSkipVerify:   sc.AnyOrigin,
 		})
 		if err != nil {
 			ch <- acceptResult{err: err}
@@ -46,6 +50,7 @@ func (coderLib) dial(ctx context.Context, sc *Scenario, url string, dial dialFun
 	defer tr.CloseIdleConnections()
 	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{
 		HTTPClient:           &http.Client{Transport: tr},
+		HTTPHeader:           sc.RequestHeader.Clone(),
 		Subprotocols:         sc.Subprotocols,
 		CompressionMode:      coderMode(sc.Compression),
 		CompressionThreshold: sc.CompressionThreshold,

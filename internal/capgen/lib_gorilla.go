@@ -24,8 +24,14 @@ func (gorillaLib) handler(sc *Scenario, ch chan<- acceptResult) http.Handler {
 		Subprotocols:      sc.Subprotocols,
 		EnableCompression: sc.Compression != NoCompression,
 	}
+	if sc.AnyOrigin {
+		up.CheckOrigin = func(*http.Request) bool { return true }
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := up.Upgrade(w, r, nil)
+		// A refusal is written by net/http; a fixed Date keeps it
+		// deterministic (the 101 is written by gorilla, without Date).
+		w.Header().Set("Date", fixedDate)
+		c, err := up.Upgrade(w, r, sc.ResponseHeader.Clone())
 		if err != nil {
 			ch <- acceptResult{err: err}
 			return
@@ -42,7 +48,7 @@ func (gorillaLib) dial(ctx context.Context, sc *Scenario, url string, dial dialF
 		EnableCompression: sc.Compression != NoCompression,
 		HandshakeTimeout:  10 * time.Second,
 	}
-	c, resp, err := d.DialContext(ctx, url, nil)
+	c, resp, err := d.DialContext(ctx, url, sc.RequestHeader.Clone())
 	if resp != nil && resp.Body != nil {
 		_ = resp.Body.Close()
 	}

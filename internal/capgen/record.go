@@ -116,6 +116,23 @@ type Scenario struct {
 	Path string
 	// Subprotocols are offered by the client and accepted by the server.
 	Subprotocols []string
+	// RequestHeader is added to the client's upgrade request (Origin,
+	// Cookie, Authorization, ...).
+	RequestHeader http.Header
+	// AnyOrigin makes the server accept every Origin (gorilla's CheckOrigin
+	// returning true, coder's InsecureSkipVerify). Without it both libraries
+	// refuse with 403 an Origin whose host differs from the Host header.
+	AnyOrigin bool
+	// ResponseHeader is added to the server's 101 response. Gorilla writes
+	// it in map order, so give it one field for a deterministic capture; a
+	// Sec-WebSocket-Protocol here is selected by gorilla even if not offered
+	// when Subprotocols is empty. Coder's response goes through net/http,
+	// which sorts the fields.
+	ResponseHeader http.Header
+	// Rejected says the server is expected to refuse the upgrade: the
+	// recording then holds only the HTTP request and response, and the
+	// scenario must have no steps and no close.
+	Rejected bool
 	// Steps run in order.
 	Steps []Step
 	// Close ends the conversation.
@@ -310,6 +327,9 @@ func (sc *Scenario) validate() error {
 	if sc.Close.From > Server {
 		return fmt.Errorf("close: bad side %d", sc.Close.From)
 	}
+	if sc.Rejected && (len(sc.Steps) > 0 || sc.Close.Code != 0) {
+		return errors.New("a rejected scenario has no steps and no close")
+	}
 	return nil
 }
 
@@ -364,6 +384,9 @@ func record(ctx context.Context, sc *Scenario) (_ *Recording, err error) {
 		path = "/ws"
 	}
 	client, err := lib.dial(ctx, sc, "ws://"+host+path, dial)
+	if sc.Rejected {
+		return recordRejected(ctx, sc, client, err, accepted, wl)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("dial: %w", err)
 	}

@@ -90,6 +90,7 @@ and inflated (permessage-deflate), with protocol violations reported.`,
 	root.AddCommand(a.readCmd())
 	root.AddCommand(a.fieldsCmd())
 	root.AddCommand(a.liveCmd())
+	root.AddCommand(a.connsCmd(), a.followCmd(), a.exportCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr(fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath()))
 	})

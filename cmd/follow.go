@@ -1,0 +1,5 @@
+package cmd
+
+import "github.com/spf13/cobra"
+
+func (a *app) followCmd() *cobra.Command { return &cobra.Command{Use: "follow", Hidden: true} }

@@ -85,8 +85,8 @@ type Message struct {
 type DirStats struct {
 	// Frames and Messages count frames and messages (control frames are
 	// messages); Text, Binary, Ping, Pong and Close count messages by opcode.
-	Frames, Messages                 uint64
-	Text, Binary, Ping, Pong, Close  uint64
+	Frames, Messages                uint64
+	Text, Binary, Ping, Pong, Close uint64
 	// WireBytes are the WebSocket bytes as sent: frame headers plus payloads
 	// (compressed payloads as compressed).
 	WireBytes uint64

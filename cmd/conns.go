@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wsdissect/wsdissect/conv"
+	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/engine"
 	"github.com/wsdissect/wsdissect/filter"
 	"github.com/wsdissect/wsdissect/source"
@@ -95,6 +96,19 @@ func (a *app) runConns(files []string, f *convFlags) error {
 		return &exitError{code: ExitUsage, err: werr}
 	}
 	return err
+}
+
+// runSink runs one capture through sink with the given engine options.
+func (a *app) runSink(name string, opts engine.Options, sink dissect.Sink) error {
+	src, err := source.Open(name, a.stdin)
+	if err != nil {
+		return usageErr(err)
+	}
+	defer src.Close()
+	if _, err := engine.Run(src, sink, opts); err != nil && !errors.Is(err, source.ErrDamaged) {
+		return &exitError{code: ExitUsage, err: fmt.Errorf("%s: %w", name, err)}
+	}
+	return nil
 }
 
 // collect runs the captures through a conv.Collector. A damaged capture

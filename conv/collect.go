@@ -61,7 +61,9 @@ type Message struct {
 	// FirstPacket and Packet are the packets of its first and last frame.
 	FirstPacket, Packet uint64
 	// Len is the payload length after unmasking and inflating; WireLen the
-	// bytes of its frames as sent (headers and compressed payloads).
+	// bytes of its frames as sent (headers and compressed payloads). For a
+	// message the capture holds only part of, both count what it holds
+	// where that is known.
 	Len, WireLen uint64
 	// Frames counts its frames.
 	Frames int
@@ -379,17 +381,23 @@ func (c *Collector) frame(s *Session, rec *dissect.Record) error {
 	f := rec.Frame
 	d := &s.Dirs[f.Dir&1]
 	d.Frames++
-	d.WireBytes += uint64(f.HeaderLen) + f.Len
+	// The payload bytes on the wire: as the header says, except for a frame
+	// the capture holds only part of (then what it holds, when known).
+	wire := f.Len
+	if f.Incomplete && !f.Truncated && !f.Compressed {
+		wire = min(wire, uint64(len(f.Payload)))
+	}
+	d.WireBytes += uint64(f.HeaderLen) + wire
 	if dissect.IsControl(f.Opcode) {
 		m := Message{
 			Dir: f.Dir, Opcode: f.Opcode, Time: rec.Time, FirstTime: rec.Time,
 			FirstPacket: firstPacket(f, rec), Packet: rec.Packet,
-			Len: uint64(len(f.Payload)), WireLen: uint64(f.HeaderLen) + f.Len, Frames: 1,
+			Len: uint64(len(f.Payload)), WireLen: uint64(f.HeaderLen) + wire, Frames: 1,
 			Text: f.Opcode == dissect.OpClose, Truncated: f.Truncated, Incomplete: f.Incomplete,
 			HasCloseCode: f.HasCloseCode, CloseCode: f.CloseCode, CloseReason: f.CloseReason,
 		}
 		if !f.Truncated {
-			m.Len = f.Len
+			m.Len = wire
 		}
 		m.Anomalies = anomalyIDs(nil, rec.Anomalies)
 		c.control(s, rec, f)
@@ -421,9 +429,9 @@ func (c *Collector) frame(s *Session, rec *dissect.Record) error {
 	m := &p.m
 	m.Frames++
 	m.Time, m.Packet = rec.Time, rec.Packet
-	m.WireLen += uint64(f.HeaderLen) + f.Len
-	d.DataWire += f.Len
-	share := f.Len
+	m.WireLen += uint64(f.HeaderLen) + wire
+	d.DataWire += wire
+	share := wire
 	if f.Compressed || f.Truncated {
 		share = uint64(len(f.Payload))
 	}

@@ -197,9 +197,9 @@ func ConnsRows(ss []*Session) [][]string {
 	for _, s := range ss {
 		ext := "-"
 		if len(s.Extensions) > 0 {
-			ext = strings.Join(s.Extensions, ",")
+			ext = Printable(strings.Join(s.Extensions, ","))
 		}
-		host, path := orDash(s.Host), orDash(s.Path)
+		host, path := orDash(Printable(s.Host)), orDash(Printable(s.Path))
 		if s.Midstream {
 			host, path = "(midstream)", "-"
 		} else if s.Status != 0 && s.Status != 101 {
@@ -216,7 +216,7 @@ func ConnsRows(ss []*Session) [][]string {
 		}
 		rows = append(rows, []string{
 			strconv.FormatUint(s.Stream, 10), s.Client.String(), s.Server.String(), host, path,
-			orDash(s.Subprotocol), ext, s.Start.UTC().Format("15:04:05.000"), fmtDur(s.Duration()),
+			orDash(Printable(s.Subprotocol)), ext, s.Start.UTC().Format("15:04:05.000"), fmtDur(s.Duration()),
 			fmt.Sprintf("%d/%d", c.Messages, v.Messages),
 			HumanBytes(c.WireBytes) + "/" + HumanBytes(v.WireBytes),
 			HumanBytes(c.DataBytes) + "/" + HumanBytes(v.DataBytes),

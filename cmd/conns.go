@@ -24,6 +24,7 @@ type convFlags struct {
 	pretty    bool   // follow --pretty
 	har       string // export --har
 	exportDir string // export --dir
+	harMax    string // export --har-max
 }
 
 func (a *app) connsCmd() *cobra.Command {

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,5 +103,45 @@ func TestFollowRaw(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "coder server") {
 		t.Error("raw c2s output holds server bytes")
+	}
+}
+
+// TestExportGoldens checks export's index and HAR on generated captures
+// (fragmented, compressed) against golden files, and that every message
+// file matches its index line.
+func TestExportGoldens(t *testing.T) {
+	for _, name := range []string{"coder-fragmented", "coder-deflate-takeover", "coder-lost"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			out, har := filepath.Join(dir, "out"), filepath.Join(dir, "x.har")
+			var stdout, errOut bytes.Buffer
+			args := []string{"export", filepath.Join("..", "testdata", name+".pcap"), "--dir", out, "--har", har}
+			if code := Execute(args, nil, &stdout, &errOut); code != ExitOK {
+				t.Fatalf("exit %d: %s", code, errOut.String())
+			}
+			idx, err := os.ReadFile(filepath.Join(out, "index.ndjson"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkConvGolden(t, "export-"+name+".index.ndjson", idx)
+			h, err := os.ReadFile(har)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkConvGolden(t, "export-"+name+".har", h)
+			for _, line := range strings.Split(strings.TrimSpace(string(idx)), "\n") {
+				var j struct {
+					File string
+					Len  int
+				}
+				if err := json.Unmarshal([]byte(line), &j); err != nil {
+					t.Fatal(err)
+				}
+				fi, err := os.Stat(filepath.Join(out, filepath.FromSlash(j.File)))
+				if err != nil || int(fi.Size()) != j.Len {
+					t.Errorf("%s: %v, size vs len %d", j.File, err, j.Len)
+				}
+			}
+		})
 	}
 }

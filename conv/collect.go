@@ -184,8 +184,10 @@ type Session struct {
 	CommunityID    string
 	// Midstream is true when no handshake was seen.
 	Midstream bool
-	// Status is the HTTP status of the upgrade response (0 when none).
-	Status int
+	// Status and StatusText are the HTTP status code and reason phrase of
+	// the upgrade response (0 and "" when none).
+	Status     int
+	StatusText string
 	// Method, Host, Path, Origin and UserAgent are from the request.
 	Method, Host, Path, Origin, UserAgent string
 	// SubprotocolsOffered, ExtensionsOffered: what the client offered;
@@ -338,7 +340,7 @@ func (c *Collector) Emit(rec *dissect.Record) error {
 func (c *Collector) conn(s *Session, rec *dissect.Record) {
 	cn := rec.Conn
 	s.Midstream = cn.Midstream
-	s.Status = cn.Status
+	s.Status, s.StatusText = cn.Status, strings.Clone(cn.Reason)
 	s.Method, s.Host, s.Path = strings.Clone(cn.Method), strings.Clone(cn.Host), strings.Clone(cn.Path)
 	s.Origin, s.UserAgent = strings.Clone(cn.Origin), strings.Clone(cn.UserAgent)
 	s.SubprotocolsOffered = cloneStrings(cn.SubprotocolsOffered)

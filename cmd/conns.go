@@ -10,7 +10,6 @@ import (
 	"github.com/wsdissect/wsdissect/conv"
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/engine"
-	"github.com/wsdissect/wsdissect/filter"
 	"github.com/wsdissect/wsdissect/source"
 )
 
@@ -30,7 +29,7 @@ type convFlags struct {
 func (a *app) connsCmd() *cobra.Command {
 	var f convFlags
 	c := &cobra.Command{
-		Use:   "conns FILE",
+		Use:   "conns FILE...",
 		Short: "One row per WebSocket connection: endpoints, handshake, traffic, ping RTTs, how it closed",
 		Long: `conns summarises every WebSocket connection of a capture in one row: stream
 number, endpoints, host, path, subprotocol and extensions, start time and
@@ -38,6 +37,7 @@ duration, messages and bytes per direction (on the wire and inflated, with
 the compression ratio), the largest message, ping-to-pong round trips
 (min/median/max, a pong matched to the ping with the same payload), who sent
 the first close frame with which code and reason, and the anomaly count.
+Several files (or a directory or glob) are read as one rotated capture.
 --json writes one JSON object per connection for jq. --zeek DIR also writes
 Zeek-compatible websocket.log and websocket_messages.log files.`,
 		Example: `  wsdissect conns capture.pcap
@@ -45,8 +45,8 @@ Zeek-compatible websocket.log and websocket_messages.log files.`,
   wsdissect conns capture.pcap --json | jq 'select(.rtt.max > 0.5)'
   wsdissect conns capture.pcap --zeek logs/`,
 		Args: func(c *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageErr(fmt.Errorf("conns needs one capture file\nRun 'wsdissect conns --help' for usage"))
+			if len(args) == 0 {
+				return usageErr(fmt.Errorf("conns needs a capture file (or the files of one rotated capture)\nRun 'wsdissect conns --help' for usage"))
 			}
 			return nil
 		},
@@ -76,7 +76,7 @@ func (a *app) runConns(files []string, f *convFlags) error {
 		}
 		opts.OnMessage = zw.Message
 	}
-	col, err := a.collect(files, opts, nil)
+	col, err := a.collect(files, opts)
 	if zw != nil {
 		if cerr := zw.Close(col.Sessions()); cerr != nil && err == nil {
 			err = &exitError{code: ExitUsage, err: fmt.Errorf("--zeek: %w", cerr)}
@@ -112,41 +112,54 @@ func (a *app) runSink(name string, opts engine.Options, sink dissect.Sink) error
 	return nil
 }
 
-// collect runs the captures through a conv.Collector. A damaged capture
-// still yields what was decoded before the damage (the error says exit 1);
-// an unreadable one is a usage error. Callers pass one file: stream
-// numbers restart in each file.
-func (a *app) collect(files []string, copts conv.Options, match *filter.Filter) (*conv.Collector, error) {
+// collect runs a capture, or the files of one rotated capture (or a
+// directory or glob of them) read as one, through a conv.Collector. A
+// damaged capture still yields what was decoded before the damage (the error
+// says exit 1); an unreadable one is a usage error.
+func (a *app) collect(files []string, copts conv.Options) (*conv.Collector, error) {
+	col := conv.New(copts)
 	opts, err := a.out.engineOptions()
 	if err != nil {
-		return conv.New(copts), err
+		return col, err
 	}
 	opts.Dissect.Messages = false // the collector assembles messages from frames
-	col := conv.New(copts)
-	code := ExitOK
-	for _, name := range files {
-		src, err := source.Open(name, a.stdin)
+	files, err = source.ExpandInputs(files)
+	if err != nil {
+		return col, usageErr(err)
+	}
+	var src engine.PacketSource
+	if len(files) == 1 {
+		f, err := source.Open(files[0], a.stdin)
 		if err != nil {
-			fmt.Fprintf(a.stderr, "wsdissect: %v\n", err)
-			if errors.Is(err, source.ErrDamaged) {
-				code = max(code, ExitDamaged)
-			} else {
-				code = max(code, ExitUsage)
-			}
-			continue
+			return col, usageErr(err)
 		}
-		_, runErr := engine.Run(src, col, opts)
-		src.Close()
-		if runErr != nil {
-			if errors.Is(runErr, source.ErrDamaged) {
-				fmt.Fprintf(a.stderr, "wsdissect: %v (everything before the damage was decoded)\n", runErr)
-				code = max(code, ExitDamaged)
-				continue
-			}
-			if errors.Is(runErr, io.ErrClosedPipe) || isBrokenPipe(runErr) {
-				return col, &exitError{code: ExitOK}
-			}
-			return col, &exitError{code: ExitUsage, err: fmt.Errorf("%s: %w", name, runErr)}
+		defer f.Close()
+		src = f
+	} else {
+		ordered, ok := source.Rotated(files)
+		if !ok {
+			return col, usageErr(fmt.Errorf("several files are read as one rotated capture, but these do not follow each other in time (each must be readable and start later than the one before)"))
+		}
+		ch := source.NewChain(ordered, a.stdin)
+		ch.Overlap = func(prev, name string) {
+			fmt.Fprintf(a.stderr, "wsdissect: %s starts before %s ends: the files overlap in time\n", name, prev)
+		}
+		defer ch.Close()
+		src = ch
+	}
+	_, runErr := engine.Run(src, col, opts)
+	code := ExitOK
+	if runErr != nil {
+		switch {
+		case errors.Is(runErr, source.ErrDamaged):
+			fmt.Fprintf(a.stderr, "wsdissect: %v (everything before the damage was decoded)\n", runErr)
+			code = ExitDamaged
+		case errors.Is(runErr, io.ErrClosedPipe) || isBrokenPipe(runErr):
+			return col, &exitError{code: ExitOK}
+		case errors.Is(runErr, source.ErrNotCapture):
+			return col, usageErr(runErr)
+		default:
+			return col, &exitError{code: ExitUsage, err: runErr}
 		}
 	}
 	if err := col.Finish(); err != nil {

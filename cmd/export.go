@@ -14,7 +14,7 @@ import (
 func (a *app) exportCmd() *cobra.Command {
 	var f convFlags
 	c := &cobra.Command{
-		Use:   "export FILE --dir OUT | --har OUT.har",
+		Use:   "export FILE... --dir OUT | --har OUT.har",
 		Short: "Write every message as a file (with an index), or the connections as a HAR file",
 		Long: `export writes the messages of every WebSocket connection out of the capture.
 
@@ -29,17 +29,19 @@ Files are written as messages complete; nothing is kept in memory.
 connection with its upgrade request and response, and the text and binary
 messages in "_webSocketMessages" ({type: send|receive, time: seconds since
 the epoch, opcode, data: text, or base64 for binary}). The messages are
-kept in memory until the end (at most --har-max bytes of payload).`,
+kept in memory until the end (at most --har-max bytes of payload).
+
+Several files (or a directory or glob) are read as one rotated capture.`,
 		Example: `  wsdissect export capture.pcap --dir out/
   wsdissect export capture.pcap --har capture.har
   jq -r 'select(.dir=="s2c") | .file' out/index.ndjson`,
 		Args: func(c *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageErr(fmt.Errorf("export needs one capture file\nRun 'wsdissect export --help' for usage"))
+			if len(args) == 0 {
+				return usageErr(fmt.Errorf("export needs a capture file (or the files of one rotated capture)\nRun 'wsdissect export --help' for usage"))
 			}
 			return nil
 		},
-		RunE: func(c *cobra.Command, args []string) error { return a.runExport(args[0], &f) },
+		RunE: func(c *cobra.Command, args []string) error { return a.runExport(args, &f) },
 	}
 	c.Flags().StringVar(&f.exportDir, "dir", "", "write every message as a file under `OUT` with OUT/index.ndjson")
 	c.Flags().StringVar(&f.har, "har", "", "write a HAR 1.2 file with the connections and their messages to `FILE`")
@@ -48,7 +50,7 @@ kept in memory until the end (at most --har-max bytes of payload).`,
 }
 
 // runExport writes message files and/or a HAR file.
-func (a *app) runExport(file string, f *convFlags) error {
+func (a *app) runExport(files []string, f *convFlags) error {
 	if f.exportDir == "" && f.har == "" {
 		return usageErr(fmt.Errorf("export needs --dir OUT or --har FILE (or both)"))
 	}
@@ -71,14 +73,14 @@ func (a *app) runExport(file string, f *convFlags) error {
 		hc.MaxBytes = harMax
 		sinks = append(sinks, hc.Message)
 	}
-	col, runErr := a.collect([]string{file}, conv.Options{OnMessage: func(s *conv.Session, m *conv.Message) error {
+	col, runErr := a.collect(files, conv.Options{OnMessage: func(s *conv.Session, m *conv.Message) error {
 		for _, sink := range sinks {
 			if err := sink(s, m); err != nil {
 				return err
 			}
 		}
 		return nil
-	}}, nil)
+	}})
 	if fe != nil {
 		if err := fe.Close(); err != nil {
 			runErr = cmp.Or(runErr, error(&exitError{code: ExitUsage, err: fmt.Errorf("--dir: %w", err)}))

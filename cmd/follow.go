@@ -90,7 +90,7 @@ func (a *app) runFollow(args []string, f *convFlags) error {
 		}
 		seen = true
 		return tr.Message(s, m)
-	}}, nil)
+	}})
 	if ferr := tr.Flush(); ferr != nil && err == nil {
 		if isBrokenPipe(ferr) {
 			return &exitError{code: ExitOK}
@@ -120,7 +120,7 @@ func (a *app) chooseStream(file string, args []string) (uint64, error) {
 	if fl != nil {
 		return a.firstMatch(file, fl)
 	}
-	col, err := a.collect([]string{file}, conv.Options{}, nil)
+	col, err := a.collect([]string{file}, conv.Options{})
 	if err != nil {
 		return 0, err
 	}

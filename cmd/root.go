@@ -43,6 +43,7 @@ type app struct {
 	stdout, stderr io.Writer
 	out            outputFlags
 	cpuProfile     string // read --cpuprofile
+	separate       bool   // read --separate
 }
 
 // Execute runs the command line and returns the process exit code.

@@ -33,9 +33,9 @@ type Chain struct {
 	damaged error
 	err     error
 
-	size     int64        // total size, -1 when unknown
-	donePos  atomic.Int64 // bytes of files already read
-	curFile  atomic.Pointer[File]
+	size    int64        // total size, -1 when unknown
+	donePos atomic.Int64 // bytes of files already read
+	curFile atomic.Pointer[File]
 
 	// Overlap, when set, is called when a file's first packet is older than
 	// the previous file's last packet: the files do not follow each other.

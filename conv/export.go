@@ -77,7 +77,7 @@ func (e *FileExporter) Message(s *Session, m *Message) error {
 	}
 	j := messageJSON(s, m, false)
 	j.File = filepath.ToSlash(name)
-	b, err := json.Marshal(j)
+	b, err := marshal(j)
 	if err != nil {
 		e.err = err
 		return err

@@ -285,7 +285,7 @@ func messageJSON(s *Session, m *Message, withPayload bool) MessageJSON {
 }
 
 func (t *Transcript) json(s *Session, m *Message) error {
-	b, err := json.Marshal(messageJSON(s, m, true))
+	b, err := marshal(messageJSON(s, m, true))
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package conv
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"crypto/sha1"
 	"encoding/binary"
@@ -369,7 +370,7 @@ func (o *zeekObj) raw(k, v string) {
 }
 
 func (o *zeekObj) add(k string, v any) {
-	j, err := json.Marshal(v)
+	j, err := marshal(v)
 	if err != nil {
 		o.err = errors.Join(o.err, err)
 		return
@@ -390,4 +391,16 @@ func (o *zeekObj) write(w *bufio.Writer) error {
 	o.b = append(o.b, '}', '\n')
 	_, err := w.Write(o.b)
 	return err
+}
+
+// marshal is json.Marshal without HTML escaping and without the newline an
+// Encoder adds.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

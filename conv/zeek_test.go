@@ -1,6 +1,7 @@
 package conv
 
 import (
+	"cmp"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -8,8 +9,9 @@ import (
 	"testing"
 )
 
-// corpusDir is the shared public capture corpus beside the repository.
-const corpusDir = "../../shared/corpus"
+// corpusDir is the shared public capture corpus beside the repository
+// (WSDISSECT_CORPUS overrides it, for a checkout elsewhere).
+var corpusDir = cmp.Or(os.Getenv("WSDISSECT_CORPUS"), "../../shared/corpus")
 
 // readZeekTSV parses a Zeek TSV log into its header lines and rows as
 // column-name maps.

@@ -145,3 +145,45 @@ func TestExportGoldens(t *testing.T) {
 		})
 	}
 }
+
+// TestConnsZeekFlag checks that conns --zeek writes both logs, in TSV or
+// JSON, and that --zeek-json alone is refused.
+func TestConnsZeekFlag(t *testing.T) {
+	for _, asJSON := range []bool{false, true} {
+		dir := t.TempDir()
+		args := []string{"conns", "../testdata/coder-basic.pcap", "--zeek", dir}
+		if asJSON {
+			args = append(args, "--zeek-json")
+		}
+		var out, errOut bytes.Buffer
+		if code := Execute(args, nil, &out, &errOut); code != ExitOK {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+		for _, name := range []string{"websocket.log", "websocket_messages.log"} {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if asJSON != strings.HasPrefix(string(b), "{") || (!asJSON && !strings.HasPrefix(string(b), "#separator")) {
+				t.Errorf("%s (json %v) starts %q", name, asJSON, b[:min(20, len(b))])
+			}
+		}
+	}
+	var out, errOut bytes.Buffer
+	if code := Execute([]string{"conns", "../testdata/coder-basic.pcap", "--zeek-json"}, nil, &out, &errOut); code != ExitUsage {
+		t.Errorf("--zeek-json without --zeek: exit %d", code)
+	}
+}
+
+// TestFollowColor checks that --color always colours the two directions
+// differently and --color never leaves no escape.
+func TestFollowColor(t *testing.T) {
+	on, _ := runOK(t, "follow", "../testdata/coder-basic.pcap", "0", "--color", "always")
+	if !strings.Contains(on, "\x1b[32m→ c2s") || !strings.Contains(on, "\x1b[34m← s2c") {
+		t.Errorf("coloured transcript lacks the direction colours:\n%.300q", on)
+	}
+	off, _ := runOK(t, "follow", "../testdata/coder-basic.pcap", "0", "--color", "never")
+	if strings.Contains(off, "\x1b[") {
+		t.Error("--color never wrote escape sequences")
+	}
+}

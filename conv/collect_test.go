@@ -1,6 +1,7 @@
 package conv
 
 import (
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -139,6 +140,57 @@ func TestIncompleteMessages(t *testing.T) {
 			}
 			if msgs != s.Msgs() {
 				t.Errorf("%s: %d messages kept, %d counted", name, msgs, s.Msgs())
+			}
+		}
+	}
+}
+
+// TestEnded checks that a connection-end report fills the session's End
+// and the JSON tcp_end.
+func TestEnded(t *testing.T) {
+	path, _ := knownCapture(t)
+	col := collect(t, path, Options{})
+	s := col.Sessions()[0]
+	if s.End.Reason != "" || s.JSON().TCPEnd != "" {
+		t.Fatalf("end known before any report: %+v", s.End)
+	}
+	at := s.Last.Add(time.Second)
+	col.Ended(0, "fin", 999, at)
+	col.Ended(7, "rst", 1000, at) // an unknown stream is ignored
+	if s.End.Reason != "fin" || s.JSON().TCPEnd != "fin" || !s.Last.Equal(at) || s.LastPacket != 999 {
+		t.Errorf("after Ended: %+v, last %v %d", s.End, s.Last, s.LastPacket)
+	}
+	if got := endText(s); got != "closed,fin" {
+		t.Errorf("END column %q", got)
+	}
+}
+
+// TestMessageRecordsRefused checks that message records are refused with a
+// clear error rather than miscounted.
+func TestMessageRecordsRefused(t *testing.T) {
+	c := New(Options{})
+	err := c.Emit(&dissect.Record{Kind: dissect.KindMessage, Conn: &dissect.Conn{}, Message: &dissect.Message{}})
+	if err != ErrMessageRecord {
+		t.Errorf("Emit(message record) = %v", err)
+	}
+}
+
+// TestCorpusSessions runs the collector over every corpus capture: no
+// error, every message counted once, and messages kept equal to those
+// counted.
+func TestCorpusSessions(t *testing.T) {
+	names, _ := filepath.Glob(filepath.Join(corpusDir, "*.pcap*"))
+	if len(names) == 0 {
+		t.Skipf("corpus not found at %s", corpusDir)
+	}
+	for _, name := range names {
+		col := collect(t, name, Options{Keep: func(uint64) bool { return true }})
+		for _, s := range col.Sessions() {
+			if uint64(len(s.Messages)) != s.Msgs() {
+				t.Errorf("%s stream %d: %d messages kept, %d counted", filepath.Base(name), s.Stream, len(s.Messages), s.Msgs())
+			}
+			if s.CommunityID == "" {
+				t.Errorf("%s stream %d: no community id", filepath.Base(name), s.Stream)
 			}
 		}
 	}

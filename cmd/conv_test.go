@@ -77,6 +77,7 @@ func TestFollowUsage(t *testing.T) {
 		{[]string{"follow", "../testdata/coder-basic.pcap", "0", "--format", "raw"}, "needs -d c2s or -d s2c"},
 		{[]string{"follow", "../testdata/coder-basic.pcap", "0", "--format", "xml"}, "--format must be one of"},
 		{[]string{"follow", "../testdata/coder-basic.pcap", "x"}, "is not a stream number"},
+		{[]string{"follow", "../testdata/coder-basic.pcap", "5"}, "no WebSocket connection with stream number 5"},
 		{[]string{"conns", "../testdata/coder-basic.pcap", "--sort", "size"}, "unknown sort key"},
 	}
 	for _, tc := range cases {

@@ -83,12 +83,10 @@ func (a *app) runFollow(args []string, f *convFlags) error {
 		return err
 	}
 	tr := conv.NewTranscript(a.stdout, topts)
-	var seen bool
-	_, err = a.collect([]string{file}, conv.Options{OnMessage: func(s *conv.Session, m *conv.Message) error {
+	col, err := a.collect([]string{file}, conv.Options{OnMessage: func(s *conv.Session, m *conv.Message) error {
 		if s.Stream != stream {
 			return nil
 		}
-		seen = true
 		return tr.Message(s, m)
 	}})
 	if ferr := tr.Flush(); ferr != nil && err == nil {
@@ -97,10 +95,16 @@ func (a *app) runFollow(args []string, f *convFlags) error {
 		}
 		err = &exitError{code: ExitUsage, err: ferr}
 	}
-	if err == nil && !seen {
+	if err != nil {
+		return err
+	}
+	switch s := col.Session(stream); {
+	case s == nil:
+		return usageErr(fmt.Errorf("%s has no WebSocket connection with stream number %d (see 'wsdissect conns %s')", file, stream, file))
+	case s.Msgs() == 0:
 		fmt.Fprintf(a.stderr, "wsdissect: stream %d has no WebSocket messages\n", stream)
 	}
-	return err
+	return nil
 }
 
 // chooseStream returns the stream to follow: the argument, the first

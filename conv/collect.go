@@ -403,7 +403,7 @@ func (c *Collector) frame(s *Session, rec *dissect.Record) error {
 		}
 		m.Anomalies = anomalyIDs(nil, rec.Anomalies)
 		c.control(s, rec, f)
-		return c.finish(s, &m, f.Payload)
+		return c.finish(s, &m, f.Payload, false)
 	}
 	p := &s.partial[f.Dir&1]
 	if p.active && f.Opcode != dissect.OpContinuation {
@@ -510,11 +510,13 @@ func (c *Collector) finishPartial(s *Session, p *partial) error {
 		}
 	}
 	p.m = Message{}
-	return c.finish(s, &m, payload)
+	return c.finish(s, &m, payload, s.kept)
 }
 
-// finish counts a completed message, keeps it and hands it to OnMessage.
-func (c *Collector) finish(s *Session, m *Message, payload []byte) error {
+// finish counts a completed message, keeps it and hands it to OnMessage;
+// owned says payload belongs to the message already (no copy is needed to
+// keep it).
+func (c *Collector) finish(s *Session, m *Message, payload []byte, owned bool) error {
 	s.n++
 	m.N = s.n
 	d := &s.Dirs[m.Dir&1]
@@ -537,8 +539,11 @@ func (c *Collector) finish(s *Session, m *Message, payload []byte) error {
 	}
 	m.Payload = nil
 	if s.kept {
-		m.Payload = slices.Clone(payload)
-		if m.Payload == nil && len(payload) == 0 {
+		m.Payload = payload
+		if !owned {
+			m.Payload = slices.Clone(payload)
+		}
+		if m.Payload == nil {
 			m.Payload = []byte{}
 		}
 		s.Messages = append(s.Messages, *m)

@@ -124,7 +124,8 @@ func TestOnMessageStreaming(t *testing.T) {
 // TestIncompleteMessages checks messages cut by the capture: a lost
 // segment and a mid-stream start.
 func TestIncompleteMessages(t *testing.T) {
-	for _, name := range []string{"coder-lost.pcap", "coder-midstream.pcap", "coder-fragmented.pcap", "gorilla-impaired.pcap"} {
+	for _, name := range []string{"coder-lost.pcap", "coder-midstream.pcap", "coder-fragmented.pcap", "gorilla-impaired.pcap",
+		"edge-violations.pcap", "edge-split-frames.pcap", "coder-deflate-lost.pcap", "edge-64bit-len.pcap"} {
 		col := collect(t, testdataPath(name), Options{Keep: func(uint64) bool { return true }})
 		if len(col.Sessions()) == 0 {
 			t.Errorf("%s: no sessions", name)

@@ -88,7 +88,7 @@ func (a *app) runFollow(args []string, f *convFlags) error {
 			return nil
 		}
 		return tr.Message(s, m)
-	}})
+	}, Payloads: func(s uint64) bool { return s == stream }})
 	if ferr := tr.Flush(); ferr != nil && err == nil {
 		if isBrokenPipe(ferr) {
 			return &exitError{code: ExitOK}

@@ -43,6 +43,10 @@ type Options struct {
 	// during the call only, unless the session keeps them). An error stops
 	// the run: Emit returns it.
 	OnMessage func(s *Session, m *Message) error
+	// Payloads, when set, says which connections' data messages OnMessage
+	// gets with their payloads; the others' payloads are not assembled (nil
+	// in OnMessage). Nil means all.
+	Payloads func(stream uint64) bool
 }
 
 // Message is one WebSocket message, assembled from its frames; a control
@@ -225,10 +229,11 @@ type Session struct {
 	// Messages are the kept messages, in completion order.
 	Messages []Message
 
-	kept    bool
-	n       int
-	partial [2]partial
-	pings   []ping
+	kept     bool // messages are kept in Messages
+	payloads bool // OnMessage gets the payloads of data messages
+	n        int
+	partial  [2]partial
+	pings    []ping
 }
 
 // Duration is the time from Start to Last.
@@ -303,6 +308,7 @@ func (c *Collector) session(rec *dissect.Record) *Session {
 		Start:       rec.Time, FirstPacket: rec.Packet,
 	}
 	s.kept = c.opts.Keep != nil && c.opts.Keep(cn.Stream)
+	s.payloads = c.opts.OnMessage != nil && (c.opts.Payloads == nil || c.opts.Payloads(cn.Stream))
 	c.byStream[cn.Stream] = s
 	c.sessions = append(c.sessions, s)
 	return s
@@ -424,7 +430,7 @@ func (c *Collector) frame(s *Session, rec *dissect.Record) error {
 			// The message's first frame is not in the capture.
 			p.m.Incomplete = true
 		}
-		if !s.kept && c.opts.OnMessage != nil {
+		if !s.kept && s.payloads {
 			p.m.Payload = p.buf[:0]
 		}
 	}
@@ -442,7 +448,7 @@ func (c *Collector) frame(s *Session, rec *dissect.Record) error {
 	m.Truncated = m.Truncated || f.Truncated
 	m.Incomplete = m.Incomplete || f.Incomplete
 	m.Anomalies = anomalyIDs(m.Anomalies, rec.Anomalies)
-	if s.kept || c.opts.OnMessage != nil {
+	if s.kept || s.payloads {
 		m.Payload = append(m.Payload, f.Payload...)
 	}
 	if f.Fin {

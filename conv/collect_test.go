@@ -196,3 +196,25 @@ func TestCorpusSessions(t *testing.T) {
 		}
 	}
 }
+
+// TestPayloadsSelected checks that OnMessage gets payloads only for the
+// connections Payloads selects, and every message either way.
+func TestPayloadsSelected(t *testing.T) {
+	path := testdataPath("mixed-linktypes.pcapng")
+	var with, without int
+	collect(t, path, Options{
+		Payloads: func(stream uint64) bool { return stream == 1 },
+		OnMessage: func(s *Session, m *Message) error {
+			if s.Stream == 1 && len(m.Payload) == int(m.Len) {
+				with++
+			}
+			if s.Stream != 1 && m.Payload == nil && !dissect.IsControl(m.Opcode) {
+				without++
+			}
+			return nil
+		},
+	})
+	if with == 0 || without == 0 {
+		t.Errorf("%d messages of stream 1 with payload, %d data messages of others without", with, without)
+	}
+}

@@ -39,6 +39,7 @@ any port; connections whose handshake is missing are picked up mid-stream.`,
 		},
 		RunE: func(c *cobra.Command, args []string) error { return a.runRead(args) },
 	}
+	c.Flags().BoolVar(&a.separate, "separate", false, "read each file on its own (connections restart in every file) instead of as one capture continued across the files")
 	c.Flags().StringVar(&a.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to `FILE` (for performance work)")
 	_ = c.Flags().MarkHidden("cpuprofile")
 	a.registerReadAudit(c.Flags())
@@ -72,6 +73,15 @@ func (a *app) runRead(files []string) error {
 			return usageErr(err)
 		}
 		defer stop()
+	}
+	files, err = source.ExpandInputs(files)
+	if err != nil {
+		return usageErr(err)
+	}
+	if !a.separate {
+		if ordered, ok := source.Rotated(files); ok {
+			return a.readChain(ordered, opts, ro, f, acfg)
+		}
 	}
 	code := ExitOK
 	for _, name := range files {
@@ -116,7 +126,7 @@ func (a *app) runRead(files []string) error {
 
 // readOne dissects one capture, spreading connections over the available
 // cores; the output is the same as with one core.
-func (a *app) readOne(src *source.File, opts engine.Options, ro render.Options, f *filter.Filter, several bool, aud *audit.Auditor) error {
+func (a *app) readOne(src sizedSource, opts engine.Options, ro render.Options, f *filter.Filter, several bool, aud *audit.Auditor) error {
 	var pipes []*pipeline
 	newSink := func(w io.Writer) (dissect.Sink, func() error) {
 		ff := f

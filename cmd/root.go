@@ -50,6 +50,7 @@ type app struct {
 	// (tests add a toy layer's here).
 	extraFields    []field.Field
 	extraAnomalies []dissect.AnomalyInfo
+	separate       bool // read --separate
 }
 
 // Execute runs the command line and returns the process exit code.
@@ -98,6 +99,7 @@ and inflated (permessage-deflate), with protocol violations reported.`,
 	root.AddCommand(a.fieldsCmd())
 	root.AddCommand(a.liveCmd())
 	root.AddCommand(a.auditCmd())
+	root.AddCommand(a.connsCmd(), a.followCmd(), a.exportCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr(fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath()))
 	})

@@ -3,6 +3,7 @@ package render
 import (
 	"net/netip"
 
+	"github.com/wsdissect/wsdissect/communityid"
 	"github.com/wsdissect/wsdissect/dissect"
 )
 
@@ -23,7 +24,16 @@ type endpoints struct {
 	serverLen      uint8
 	clientText     [maxEndpointText]byte
 	serverText     [maxEndpointText]byte
+	cidLen         uint8
+	cid            [communityIDLen]byte // Community ID v1 of the connection
 }
+
+// communityIDLen is the length of a Community ID v1 string ("1:" and 28
+// base64 characters).
+const communityIDLen = 30
+
+// communityID returns the connection's Community ID.
+func (e *endpoints) communityID() []byte { return e.cid[:e.cidLen] }
 
 // clientBytes returns the client's text.
 func (e *endpoints) clientBytes() []byte { return e.clientText[:e.clientLen] }
@@ -31,7 +41,7 @@ func (e *endpoints) clientBytes() []byte { return e.clientText[:e.clientLen] }
 // serverBytes returns the server's text.
 func (e *endpoints) serverBytes() []byte { return e.serverText[:e.serverLen] }
 
-// endpointsOf returns the text of c's endpoints as netip.AddrPort.AppendTo
+// endpointsOf returns the text of c's endpoints and their Community ID as netip.AddrPort.AppendTo
 // writes it, formatted once and then reused while the same connection keeps
 // its slot. It returns nil when the text would need escaping (in JSON or on
 // a terminal) or is too long to keep; the caller then formats it itself.
@@ -48,6 +58,7 @@ func (r *Renderer) endpointsOf(c *dissect.Conn) *endpoints {
 	}
 	e.client, e.server = c.Client, c.Server
 	e.clientLen, e.serverLen = uint8(len(cl)), uint8(len(sv))
+	e.cidLen = uint8(len(communityid.AppendV1(e.cid[:0], c.Client, c.Server, communityid.ProtoTCP, 0)))
 	e.ok = true
 	return e
 }

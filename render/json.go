@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/wsdissect/wsdissect/communityid"
 	"github.com/wsdissect/wsdissect/dissect"
 )
 
@@ -31,12 +32,22 @@ func (r *Renderer) appendJSON(b []byte, rec *dissect.Record) []byte {
 		b = append(b, e.clientBytes()...)
 		b = append(b, `","server":"`...)
 		b = append(b, e.serverBytes()...)
+		if e.cidLen > 0 {
+			b = append(b, `","community_id":"`...)
+			b = append(b, e.communityID()...)
+		}
 		b = append(b, '"')
 	} else {
 		b = appendKey(b, "client")
 		b = appendAddrPort(b, c.Client)
 		b = appendKey(b, "server")
 		b = appendAddrPort(b, c.Server)
+		var tmp [communityIDLen]byte
+		if cid := communityid.AppendV1(tmp[:0], c.Client, c.Server, communityid.ProtoTCP, 0); len(cid) > 0 {
+			b = append(b, `,"community_id":"`...)
+			b = append(b, cid...)
+			b = append(b, '"')
+		}
 	}
 	b = appendKey(b, "ts")
 	b = r.appendTimestamp(b, rec.Time)

@@ -13,7 +13,7 @@ import (
 // Key order of the JSON schema, per record type. Every key a record has must
 // be in its list, in this order.
 var (
-	commonKeys = []string{"type", "file", "stream", "client", "server", "ts", "packet"}
+	commonKeys = []string{"type", "file", "stream", "client", "server", "community_id", "ts", "packet"}
 	keysByType = map[string][]string{
 		"conn": {"host", "path", "origin", "user_agent", "has_cookie", "status",
 			"subprotocols_offered", "subprotocol", "extensions_offered", "extensions",
@@ -127,7 +127,7 @@ func validateJSONLine(t *testing.T, n int, line []byte) {
 		}
 		last = i
 	}
-	for _, k := range slices.Concat(commonKeys[:1], commonKeys[2:], requiredByType[typ]) {
+	for _, k := range slices.Concat(commonKeys[:1], commonKeys[2:5], commonKeys[6:], requiredByType[typ]) { // file and community_id are optional
 		if _, ok := obj[k]; !ok {
 			t.Errorf("line %d: missing key %q: %s", n, k, line)
 		}
@@ -172,35 +172,35 @@ func validateJSONLine(t *testing.T, n int, line []byte) {
 // TestJSONRecords checks complete JSON lines for representative records.
 func TestJSONRecords(t *testing.T) {
 	want := map[string]string{
-		"text-c2s": `{"type":"frame","stream":0,"client":"10.0.0.1:50000","server":"10.0.0.2:80","ts":"2024-01-02T03:04:05.004635000Z","packet":12,` +
+		"text-c2s": `{"type":"frame","stream":0,"client":"10.0.0.1:50000","server":"10.0.0.2:80","community_id":"1:jFryvin7b0RtSlPCZ3QhbbsOrZc=","ts":"2024-01-02T03:04:05.004635000Z","packet":12,` +
 			`"dir":"c2s","fin":true,"rsv1":false,"rsv2":false,"rsv3":false,"masked":true,"opcode":1,"opcode_name":"text","masking_key":"e17e8eb9","len":12,"packets":[11,12],"text":"Hello world!"}`,
-		"text-invalid-utf8": `{"type":"frame","stream":0,"client":"10.0.0.1:50000","server":"10.0.0.2:80","ts":"2024-01-02T03:04:05.007123000Z","packet":15,` +
+		"text-invalid-utf8": `{"type":"frame","stream":0,"client":"10.0.0.1:50000","server":"10.0.0.2:80","community_id":"1:jFryvin7b0RtSlPCZ3QhbbsOrZc=","ts":"2024-01-02T03:04:05.007123000Z","packet":15,` +
 			`"dir":"s2c","fin":true,"rsv1":false,"rsv2":false,"rsv3":false,"masked":false,"opcode":1,"opcode_name":"text","len":4,"b64":"b2v//g==",` +
 			`"anomalies":[{"id":"invalid-utf8","severity":"error","msg":"text payload is not valid UTF-8","offset":2}]}`,
-		"compressed": `{"type":"frame","stream":0,"client":"10.0.0.1:50000","server":"10.0.0.2:80","ts":"2024-01-02T03:04:05.010123000Z","packet":18,` +
+		"compressed": `{"type":"frame","stream":0,"client":"10.0.0.1:50000","server":"10.0.0.2:80","community_id":"1:jFryvin7b0RtSlPCZ3QhbbsOrZc=","ts":"2024-01-02T03:04:05.010123000Z","packet":18,` +
 			`"dir":"s2c","fin":true,"rsv1":true,"rsv2":false,"rsv3":false,"masked":false,"opcode":1,"opcode_name":"text","len":7,"text":"Hello","compressed":true}`,
-		"binary-64bit-incomplete": `{"type":"frame","stream":1,"client":"[2001:db8::1]:40000","server":"[2001:db8::2]:443","ts":"2024-01-02T03:04:06.500123000Z","packet":25,` +
+		"binary-64bit-incomplete": `{"type":"frame","stream":1,"client":"[2001:db8::1]:40000","server":"[2001:db8::2]:443","community_id":"1:RYG3Msb11GthNt1OYXJouPzmrvA=","ts":"2024-01-02T03:04:06.500123000Z","packet":25,` +
 			`"dir":"c2s","fin":true,"rsv1":false,"rsv2":false,"rsv3":false,"masked":true,"opcode":2,"opcode_name":"binary","masking_key":"01020304","len":70000,"packets":[23,24,25],"b64":"AAFiaW5hcnn/","incomplete":true,` +
 			`"anomalies":[{"id":"tcp-gap","severity":"error","msg":"bytes missing from the capture","offset":9}]}`,
-		"close-c2s": `{"type":"frame","stream":0,"client":"10.0.0.1:50000","server":"10.0.0.2:80","ts":"2024-01-02T03:04:07.000123000Z","packet":40,` +
+		"close-c2s": `{"type":"frame","stream":0,"client":"10.0.0.1:50000","server":"10.0.0.2:80","community_id":"1:jFryvin7b0RtSlPCZ3QhbbsOrZc=","ts":"2024-01-02T03:04:07.000123000Z","packet":40,` +
 			`"dir":"c2s","fin":true,"rsv1":false,"rsv2":false,"rsv3":false,"masked":true,"opcode":8,"opcode_name":"close","masking_key":"e17e8eb9","len":5,"b64":"A+hieWU=","close_code":1000,"close_reason":"bye"}`,
-		"close-empty": `{"type":"frame","stream":0,"client":"10.0.0.1:50000","server":"10.0.0.2:80","ts":"2024-01-02T03:04:07.001123000Z","packet":41,` +
+		"close-empty": `{"type":"frame","stream":0,"client":"10.0.0.1:50000","server":"10.0.0.2:80","community_id":"1:jFryvin7b0RtSlPCZ3QhbbsOrZc=","ts":"2024-01-02T03:04:07.001123000Z","packet":41,` +
 			`"dir":"s2c","fin":true,"rsv1":false,"rsv2":false,"rsv3":false,"masked":false,"opcode":8,"opcode_name":"close","len":0,"b64":""}`,
-		"msg-text-truncated": `{"type":"message","stream":0,"client":"10.0.0.1:50000","server":"10.0.0.2:80","ts":"2024-01-02T03:04:05.020123000Z","packet":33,` +
+		"msg-text-truncated": `{"type":"message","stream":0,"client":"10.0.0.1:50000","server":"10.0.0.2:80","community_id":"1:jFryvin7b0RtSlPCZ3QhbbsOrZc=","ts":"2024-01-02T03:04:05.020123000Z","packet":33,` +
 			`"dir":"s2c","opcode":1,"opcode_name":"text","len":100000,"frames":2,"first_packet":30,"text":"partial","truncated":true}`,
-		"msg-close": `{"type":"message","stream":0,"client":"10.0.0.1:50000","server":"10.0.0.2:80","ts":"2024-01-02T03:04:07.000123000Z","packet":40,` +
+		"msg-close": `{"type":"message","stream":0,"client":"10.0.0.1:50000","server":"10.0.0.2:80","community_id":"1:jFryvin7b0RtSlPCZ3QhbbsOrZc=","ts":"2024-01-02T03:04:07.000123000Z","packet":40,` +
 			`"dir":"c2s","opcode":8,"opcode_name":"close","len":10,"frames":1,"first_packet":40,"b64":"A+lnb2luZwoh","close_code":1001,"close_reason":"going\n!"}`,
-		"conn-rejected": `{"type":"conn","stream":2,"client":"10.0.0.3:50001","server":"10.0.0.2:80","ts":"2024-01-02T03:04:06.100123000Z","packet":31,` +
+		"conn-rejected": `{"type":"conn","stream":2,"client":"10.0.0.3:50001","server":"10.0.0.2:80","community_id":"1:jJCUiE/+q3fxEwG0BlbPj7p/yAk=","ts":"2024-01-02T03:04:06.100123000Z","packet":31,` +
 			`"host":"example.com","path":"/admin","has_cookie":false,"status":403,"accept_valid":false,"request_headers":{"host":"example.com"},"response_headers":{"content-length":"0"},"midstream":false}`,
-		"conn-ipv6-bad-accept": `{"type":"conn","stream":1,"client":"[2001:db8::1]:40000","server":"[2001:db8::2]:443","ts":"2024-01-02T03:04:06.000123000Z","packet":21,` +
+		"conn-ipv6-bad-accept": `{"type":"conn","stream":1,"client":"[2001:db8::1]:40000","server":"[2001:db8::2]:443","community_id":"1:RYG3Msb11GthNt1OYXJouPzmrvA=","ts":"2024-01-02T03:04:06.000123000Z","packet":21,` +
 			`"host":"[2001:db8::2]","path":"/","user_agent":"test/1.0 \"quoted\"","has_cookie":false,"status":101,"accept_valid":false,` +
 			`"request_headers":{"host":"[2001:db8::2]","x-dup":"1, 2"},"response_headers":{"upgrade":"websocket"},"midstream":false,` +
 			`"anomalies":[{"id":"bad-accept","severity":"error","msg":"Sec-WebSocket-Accept does not match the key"}]}`,
-		"conn-midstream": `{"type":"conn","stream":3,"client":"192.168.1.5:61000","server":"192.168.1.1:8080","ts":"2024-01-02T03:04:07.999123000Z","packet":49,"midstream":true,` +
+		"conn-midstream": `{"type":"conn","stream":3,"client":"192.168.1.5:61000","server":"192.168.1.1:8080","community_id":"1:/BT8kLxZmN6BQ0+rW5RHBjv4y9A=","ts":"2024-01-02T03:04:07.999123000Z","packet":49,"midstream":true,` +
 			`"anomalies":[{"id":"midstream","severity":"info","msg":"no handshake seen; direction guessed from masking"}]}`,
-		"anomaly-dir": `{"type":"anomaly","stream":0,"client":"10.0.0.1:50000","server":"10.0.0.2:80","ts":"2024-01-02T03:04:05.030123000Z","packet":35,"dir":"s2c",` +
+		"anomaly-dir": `{"type":"anomaly","stream":0,"client":"10.0.0.1:50000","server":"10.0.0.2:80","community_id":"1:jFryvin7b0RtSlPCZ3QhbbsOrZc=","ts":"2024-01-02T03:04:05.030123000Z","packet":35,"dir":"s2c",` +
 			`"anomalies":[{"id":"tcp-gap","severity":"error","msg":"1460 bytes missing","offset":5000}]}`,
-		"anomaly-conn": `{"type":"anomaly","stream":1,"client":"[2001:db8::1]:40000","server":"[2001:db8::2]:443","ts":"2024-01-02T03:04:09.000123000Z","packet":60,` +
+		"anomaly-conn": `{"type":"anomaly","stream":1,"client":"[2001:db8::1]:40000","server":"[2001:db8::2]:443","community_id":"1:RYG3Msb11GthNt1OYXJouPzmrvA=","ts":"2024-01-02T03:04:09.000123000Z","packet":60,` +
 			`"anomalies":[{"id":"no-close","severity":"warning","msg":"connection ended without a close handshake"}]}`,
 	}
 	for _, fx := range fixtures() {

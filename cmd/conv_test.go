@@ -1,0 +1,190 @@
+package cmd
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestConvGoldens runs conns and follow on generated captures (plain,
+// compressed, fragmented, mid-stream, with lost bytes) and compares the
+// output with golden files.
+func TestConvGoldens(t *testing.T) {
+	cases := []struct {
+		golden string
+		args   []string
+	}{
+		{"conns-coder-basic.txt", []string{"conns", "coder-basic.pcap"}},
+		{"conns-coder-basic.json", []string{"conns", "coder-basic.pcap", "--json"}},
+		{"conns-coder-deflate-takeover.txt", []string{"conns", "coder-deflate-takeover.pcap"}},
+		{"conns-coder-midstream.txt", []string{"conns", "coder-midstream.pcap"}},
+		{"conns-coder-lost.json", []string{"conns", "coder-lost.pcap", "--json"}},
+		{"conns-gorilla-impaired.txt", []string{"conns", "gorilla-impaired.pcap"}},
+		{"conns-mixed-linktypes.txt", []string{"conns", "mixed-linktypes.pcapng", "--sort", "bytes"}},
+		{"conns-edge-violations.txt", []string{"conns", "edge-violations.pcap"}},
+		{"follow-coder-basic.txt", []string{"follow", "coder-basic.pcap", "0"}},
+		{"follow-coder-basic.hex", []string{"follow", "coder-basic.pcap", "0", "--format", "hex"}},
+		{"follow-coder-fragmented.txt", []string{"follow", "coder-fragmented.pcap"}},
+		{"follow-coder-deflate-takeover.json", []string{"follow", "coder-deflate-takeover.pcap", "0", "--format", "json"}},
+		{"follow-coder-deflate-takeover.pretty", []string{"follow", "coder-deflate-takeover.pcap", "0", "--pretty", "-d", "s2c"}},
+		{"follow-coder-midstream.txt", []string{"follow", "coder-midstream.pcap", "0"}},
+		{"follow-coder-lost.txt", []string{"follow", "coder-lost.pcap", "0"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.golden, func(t *testing.T) {
+			args := append([]string{}, tc.args...)
+			args[1] = filepath.Join("..", "testdata", args[1])
+			args = append(args, "--color", "never")
+			var out, errOut bytes.Buffer
+			if code := Execute(args, nil, &out, &errOut); code != ExitOK {
+				t.Fatalf("exit %d: %s", code, errOut.String())
+			}
+			checkConvGolden(t, tc.golden, out.Bytes())
+		})
+	}
+}
+
+// checkConvGolden compares got with testdata/golden/name (-update rewrites it).
+func checkConvGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	golden := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd -run Conv -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s:\n%s", golden, firstDiff(string(got), string(want)))
+	}
+}
+
+// TestFollowUsage checks follow's usage errors: no stream in a capture with
+// several connections off a terminal lists them; raw needs a direction.
+func TestFollowUsage(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"follow", "../testdata/mixed-linktypes.pcapng"}, "STREAM  CLIENT"},
+		{[]string{"follow", "../testdata/coder-basic.pcap", "0", "--format", "raw"}, "needs -d c2s or -d s2c"},
+		{[]string{"follow", "../testdata/coder-basic.pcap", "0", "--format", "xml"}, "--format must be one of"},
+		{[]string{"follow", "../testdata/coder-basic.pcap", "x"}, "is not a stream number"},
+		{[]string{"follow", "../testdata/coder-basic.pcap", "5"}, "no WebSocket connection with stream number 5"},
+		{[]string{"conns", "../testdata/coder-basic.pcap", "--sort", "size"}, "unknown sort key"},
+	}
+	for _, tc := range cases {
+		var out, errOut bytes.Buffer
+		if code := Execute(tc.args, nil, &out, &errOut); code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d", tc.args, code, ExitUsage)
+		}
+		if !strings.Contains(errOut.String(), tc.want) {
+			t.Errorf("%v: stderr %q lacks %q", tc.args, errOut.String(), tc.want)
+		}
+	}
+}
+
+// TestFollowRaw checks that raw output is exactly the bytes one side sent
+// (the data messages, concatenated), and that -Y picks the stream.
+func TestFollowRaw(t *testing.T) {
+	var out, errOut bytes.Buffer
+	args := []string{"follow", "../testdata/coder-basic.pcap", "--format", "raw", "-d", "c2s", "-Y", `payload contains "coder client"`}
+	if code := Execute(args, nil, &out, &errOut); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if !strings.HasPrefix(out.String(), "Hello from the coder client") {
+		t.Errorf("raw c2s output starts %q", out.String()[:min(40, out.Len())])
+	}
+	if strings.Contains(out.String(), "coder server") {
+		t.Error("raw c2s output holds server bytes")
+	}
+}
+
+// TestExportGoldens checks export's index and HAR on generated captures
+// (fragmented, compressed) against golden files, and that every message
+// file matches its index line.
+func TestExportGoldens(t *testing.T) {
+	for _, name := range []string{"coder-fragmented", "coder-deflate-takeover", "coder-lost"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			out, har := filepath.Join(dir, "out"), filepath.Join(dir, "x.har")
+			var stdout, errOut bytes.Buffer
+			args := []string{"export", filepath.Join("..", "testdata", name+".pcap"), "--dir", out, "--har", har}
+			if code := Execute(args, nil, &stdout, &errOut); code != ExitOK {
+				t.Fatalf("exit %d: %s", code, errOut.String())
+			}
+			idx, err := os.ReadFile(filepath.Join(out, "index.ndjson"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkConvGolden(t, "export-"+name+".index.ndjson", idx)
+			h, err := os.ReadFile(har)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkConvGolden(t, "export-"+name+".har", h)
+			for _, line := range strings.Split(strings.TrimSpace(string(idx)), "\n") {
+				var j struct {
+					File string
+					Len  int
+				}
+				if err := json.Unmarshal([]byte(line), &j); err != nil {
+					t.Fatal(err)
+				}
+				fi, err := os.Stat(filepath.Join(out, filepath.FromSlash(j.File)))
+				if err != nil || int(fi.Size()) != j.Len {
+					t.Errorf("%s: %v, size vs len %d", j.File, err, j.Len)
+				}
+			}
+		})
+	}
+}
+
+// TestConnsZeekFlag checks that conns --zeek writes both logs, in TSV or
+// JSON, and that --zeek-json alone is refused.
+func TestConnsZeekFlag(t *testing.T) {
+	for _, asJSON := range []bool{false, true} {
+		dir := t.TempDir()
+		args := []string{"conns", "../testdata/coder-basic.pcap", "--zeek", dir}
+		if asJSON {
+			args = append(args, "--zeek-json")
+		}
+		var out, errOut bytes.Buffer
+		if code := Execute(args, nil, &out, &errOut); code != ExitOK {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+		for _, name := range []string{"websocket.log", "websocket_messages.log"} {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if asJSON != strings.HasPrefix(string(b), "{") || (!asJSON && !strings.HasPrefix(string(b), "#separator")) {
+				t.Errorf("%s (json %v) starts %q", name, asJSON, b[:min(20, len(b))])
+			}
+		}
+	}
+	var out, errOut bytes.Buffer
+	if code := Execute([]string{"conns", "../testdata/coder-basic.pcap", "--zeek-json"}, nil, &out, &errOut); code != ExitUsage {
+		t.Errorf("--zeek-json without --zeek: exit %d", code)
+	}
+}
+
+// TestFollowColor checks that --color always colours the two directions
+// differently and --color never leaves no escape.
+func TestFollowColor(t *testing.T) {
+	on, _ := runOK(t, "follow", "../testdata/coder-basic.pcap", "0", "--color", "always")
+	if !strings.Contains(on, "\x1b[32m→ c2s") || !strings.Contains(on, "\x1b[34m← s2c") {
+		t.Errorf("coloured transcript lacks the direction colours:\n%.300q", on)
+	}
+	off, _ := runOK(t, "follow", "../testdata/coder-basic.pcap", "0", "--color", "never")
+	if strings.Contains(off, "\x1b[") {
+		t.Error("--color never wrote escape sequences")
+	}
+}

@@ -3,6 +3,7 @@ package field
 import (
 	"net/netip"
 
+	"github.com/wsdissect/wsdissect/communityid"
 	"github.com/wsdissect/wsdissect/dissect"
 )
 
@@ -174,6 +175,19 @@ func TCP() []Field {
 				}
 				_, dst := Endpoints(r)
 				return portValue(dst)
+			}},
+		{Name: "community_id", Type: String, Layer: layer,
+			Description: "the connection's Community ID v1 flow hash (seed 0), as in NDJSON and Zeek logs",
+			Get: func(r *dissect.Record, _ int, scratch *[]byte) (Value, bool) {
+				if r.Conn == nil {
+					return Value{}, false
+				}
+				b := communityid.AppendV1((*scratch)[:0], r.Conn.Client, r.Conn.Server, communityid.ProtoTCP, 0)
+				*scratch = b
+				if len(b) == 0 {
+					return Value{}, false
+				}
+				return BytesValue(b)
 			}},
 		{Name: "client", Type: String, Layer: layer,
 			Description: "the client's address and port as ip:port ([addr]:port for IPv6), as in NDJSON",

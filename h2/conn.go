@@ -253,7 +253,7 @@ type Conn struct {
 	lim     Limits
 	dirs    [2]dirState
 	streams map[uint32]*Stream
-	ended   []uint32 // recently finished stream ids (ring), for late DATA
+	ended   []endedStream // recently finished streams (ring), for late DATA
 	endedAt int
 	// connectEnabled is the server's SETTINGS_ENABLE_CONNECT_PROTOCOL.
 	connectEnabled bool
@@ -262,6 +262,12 @@ type Conn struct {
 	goawayCode     http2.ErrCode
 	stats          Stats
 	closed         bool
+}
+
+// endedStream remembers a finished stream.
+type endedStream struct {
+	id        uint32
+	endStream [2]bool // END_STREAM was seen per direction
 }
 
 // dirState parses one direction.
@@ -463,7 +469,7 @@ func (c *Conn) startFrame(ds *dirState, m Meta) {
 		}
 		s := c.streams[fh.StreamID]
 		if s == nil || s.closed || s.ended[ds.dir] {
-			if (s != nil && s.ended[ds.dir]) || c.recentlyEnded(fh.StreamID) {
+			if (s != nil && s.ended[ds.dir]) || c.endedWith(fh.StreamID, ds.dir) {
 				c.h.Anomaly(ds.dir, fh.StreamID, Anomaly{ID: AnDataAfterEndStream, Offset: int64(ds.fOff),
 					Msg: fmt.Sprintf("DATA frame (%d bytes) on stream %d after its END_STREAM in this direction", fh.Length, fh.StreamID)}, m)
 			}
@@ -844,25 +850,36 @@ func (c *Conn) finishStream(s *Stream, r EndReason, m Meta) {
 		c.h.End(s, r, m)
 	}
 	delete(c.streams, s.ID)
-	c.remember(s.ID)
+	c.remember(endedStream{id: s.ID, endStream: s.ended})
 }
 
-// remember keeps the id of a finished stream in a small ring.
-func (c *Conn) remember(id uint32) {
+// remember keeps a finished stream in a small ring.
+func (c *Conn) remember(e endedStream) {
 	const ringLen = 64
 	if len(c.ended) < ringLen {
-		c.ended = append(c.ended, id)
+		c.ended = append(c.ended, e)
 		return
 	}
-	c.ended[c.endedAt] = id
+	c.ended[c.endedAt] = e
 	c.endedAt = (c.endedAt + 1) % ringLen
 }
 
 // recentlyEnded reports whether stream id finished lately.
 func (c *Conn) recentlyEnded(id uint32) bool {
 	for _, e := range c.ended {
-		if e == id {
+		if e.id == id {
 			return true
+		}
+	}
+	return false
+}
+
+// endedWith reports whether stream id finished lately after END_STREAM in
+// direction d.
+func (c *Conn) endedWith(id uint32, d Dir) bool {
+	for _, e := range c.ended {
+		if e.id == id {
+			return e.endStream[d]
 		}
 	}
 	return false

@@ -74,7 +74,7 @@ func (s *Stats) Emit(rec *dissect.Record) error {
 			switch {
 			case c.Midstream:
 				s.midstream++
-			case c.Status != 101:
+			case !c.Upgraded():
 				s.rejected++
 			}
 		}

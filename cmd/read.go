@@ -125,7 +125,7 @@ func (a *app) readOne(src *source.File, opts engine.Options, ro render.Options, 
 	if errFile, ok := a.stderr.(*os.File); ok && progress.IsTerminal(errFile) && src.Size() > 0 {
 		bar = progress.Start(a.stderr, func() (int64, int64) { return src.Pos(), src.Size() }, progress.Options{})
 	}
-	_, runErr := engine.RunParallel(src, newSink, opts, a.stdout)
+	est, runErr := engine.RunParallel(src, newSink, opts, a.stdout)
 	if bar != nil {
 		bar.Stop()
 	}
@@ -134,6 +134,7 @@ func (a *app) readOne(src *source.File, opts engine.Options, ro render.Options, 
 		for _, p := range pipes[1:] {
 			total.Merge(p.stats)
 		}
+		total.AddHTTP2Requests(est.Dissect.H2Requests)
 		if _, err := total.WriteTo(a.stdout); err != nil && runErr == nil {
 			runErr = err
 		}

@@ -66,6 +66,11 @@ const (
 	fUserAgent
 	fJSON
 	fWebSocket
+	fH2Stream
+	fH2Type
+	fH2HeaderName
+	fH2HeaderValue
+	fHTTPVersion
 )
 
 // ftype is the type of a field's values; it decides which literals and
@@ -196,6 +201,16 @@ var fieldTable = [...]fieldSpec{
 	{id: fUserAgent, name: "user_agent", typ: tString, desc: "User-Agent header of the Upgrade request"},
 	{id: fWebSocket, name: "websocket", typ: tProto,
 		desc: "present on frame and message records, like Wireshark's websocket protocol"},
+	{id: fH2Stream, name: "http2.streamid", typ: tNumber, max: 1<<31 - 1,
+		desc: "HTTP/2 stream id of a WebSocket session over HTTP/2 (RFC 8441); absent over HTTP/1.1"},
+	{id: fH2Type, name: "http2.type", typ: tNumber, max: 255,
+		desc: "type of the HTTP/2 frame that carried the record: 1 (HEADERS) on the conn record of a session over HTTP/2, 0 (DATA) on its frame and message records"},
+	{id: fH2HeaderName, name: "http2.header.name", typ: tString, multi: true,
+		desc: "names of the header fields (pseudo-headers included) of an HTTP/2 session's extended CONNECT and its response"},
+	{id: fH2HeaderValue, name: "http2.header.value", typ: tString, multi: true,
+		desc: "values of the header fields of an HTTP/2 session's extended CONNECT and its response"},
+	{id: fHTTPVersion, name: "http.version", typ: tString,
+		desc: `HTTP version of the handshake: "1.1" (Upgrade) or "2" (extended CONNECT); absent when no handshake was seen`},
 	{id: fJSON, name: "json", typ: tJSON,
 		desc: `value at a path in a text payload that is JSON (json.type, json.user.id, json.items[0], json["a b"]); bare json: the payload is JSON`},
 }
@@ -489,6 +504,39 @@ func (f *Filter) connValue(id fieldID, r *dissect.Record, i int) (fval, bool) {
 		return strVal(c.Subprotocol)
 	case fUserAgent:
 		return strVal(c.UserAgent)
+	case fH2Stream:
+		if c.H2Stream != 0 {
+			return numVal(uint64(c.H2Stream))
+		}
+	case fH2Type:
+		if c.H2Stream == 0 {
+			break
+		}
+		switch r.Kind {
+		case dissect.KindConn:
+			return numVal(1)
+		case dissect.KindFrame, dissect.KindMessage:
+			return numVal(0)
+		}
+	case fH2HeaderName, fH2HeaderValue:
+		if !c.HTTP2 {
+			break
+		}
+		hs := c.RequestHeaders
+		if i >= len(hs) {
+			i -= len(hs)
+			hs = c.ResponseHeaders
+		}
+		if i < len(hs) {
+			if id == fH2HeaderName {
+				return fval{s: hs[i].Name}, true
+			}
+			return fval{s: hs[i].Value}, true
+		}
+	case fHTTPVersion:
+		if !c.Midstream {
+			return strVal(c.HTTPVersion())
+		}
 	case fExtensions:
 		switch len(c.Extensions) {
 		case 0:

@@ -154,8 +154,10 @@ func appendConnJSON(b []byte, c *dissect.Conn) []byte {
 	}
 	b = appendHeaders(b, "request_headers", c.RequestHeaders)
 	b = appendHeaders(b, "response_headers", c.ResponseHeaders)
-	b = appendKey(b, "http_version")
-	b = appendJSONString(b, c.HTTPVersion())
+	if !c.Midstream {
+		b = appendKey(b, "http_version")
+		b = appendJSONString(b, c.HTTPVersion())
+	}
 	b = appendKey(b, "midstream")
 	return strconv.AppendBool(b, c.Midstream)
 }

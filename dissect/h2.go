@@ -28,7 +28,6 @@ type h2State struct {
 	c        *connState
 	conn     *h2.Conn
 	sessions map[uint32]*connState
-	gapHits  int // DataGap calls during the current Gap
 	lastPkt  uint64
 	lastTS   time.Time
 	fields   []Header // scratch for header conversion
@@ -51,10 +50,11 @@ func (c *connState) h2Detect(side reassembly.Side, hs *httpSide) bool {
 			return false
 		}
 		c.startHTTP2(side)
-		c.h2Data(side, b, hs.lastPkt, hs.lastTS)
+		// The server's held bytes (its SETTINGS) arrived first.
 		if len(held) > 0 {
 			c.h2Data(side.Other(), held, other.lastPkt, other.lastTS)
 		}
+		c.h2Data(side, b, hs.lastPkt, hs.lastTS)
 		c.d.keepHTTPBufs(&c.http)
 		c.http = [2]httpSide{}
 		return true
@@ -151,10 +151,7 @@ func (c *connState) h2Data(side reassembly.Side, b []byte, pkt uint64, ts time.T
 
 // h2Gap reports n bytes of one side missing.
 func (c *connState) h2Gap(side reassembly.Side, n uint64, pkt uint64, ts time.Time) {
-	hs := c.h2
-	hs.gapHits = 0
-	hs.conn.Gap(c.h2DirOf(side), n, h2.Meta{Packet: pkt, Time: ts})
-	if hs.gapHits == 0 {
+	if !c.h2.conn.Gap(c.h2DirOf(side), n, h2.Meta{Packet: pkt, Time: ts}) {
 		c.anomalyRecord(side, true, newAnomaly(AnTCPGap, -1,
 			fmt.Sprintf("%d bytes of the HTTP/2 connection are missing from the capture", n)), pkt, ts)
 	}
@@ -220,7 +217,6 @@ func (hs *h2State) Data(s *h2.Stream, d h2.Dir, b []byte, m h2.Meta) {
 
 // DataGap implements h2.Handler.
 func (hs *h2State) DataGap(s *h2.Stream, d h2.Dir, n uint64, exact bool, m h2.Meta) {
-	hs.gapHits++
 	ch := hs.sessions[s.ID]
 	if ch == nil {
 		return

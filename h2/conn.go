@@ -137,11 +137,18 @@ type Stream struct {
 	// the session's opening.
 	Anomalies []Anomaly
 
-	ended   [2]bool // END_STREAM seen per direction
-	closed  bool    // finished: no more events
-	pending []byte  // client DATA received before the response
-	pendM   Meta
-	pendCut uint64
+	ended   [2]bool       // END_STREAM seen per direction
+	closed  bool          // finished: no more events
+	pending []pendingData // client DATA (and holes) received before the response
+	pendLen int
+}
+
+// pendingData is a piece of client DATA, or a hole in it (gap > 0), that
+// arrived before the response opened the session.
+type pendingData struct {
+	b   []byte
+	gap uint64
+	m   Meta
 }
 
 // Get returns the first value of the header field name in fields.
@@ -523,16 +530,27 @@ func (c *Conn) streamData(s *Stream, d Dir, b []byte, m Meta) {
 	if s.Status != 0 {
 		return // rejected: the data is not WebSocket
 	}
-	// Optimistic data before the response: keep a bounded amount.
-	room := c.lim.MaxPending - len(s.pending)
-	if room < len(b) {
-		s.pendCut += uint64(len(b) - max(room, 0))
-		b = b[:max(room, 0)]
+	// Optimistic data before the response: keep a bounded amount; what
+	// does not fit becomes a hole.
+	room := max(c.lim.MaxPending-s.pendLen, 0)
+	if room > 0 {
+		k := min(room, len(b))
+		s.pending = append(s.pending, pendingData{b: append([]byte(nil), b[:k]...), m: m})
+		s.pendLen += k
+		b = b[k:]
 	}
-	if len(s.pending) == 0 {
-		s.pendM = m
+	if len(b) > 0 {
+		c.pendingGap(s, uint64(len(b)), m)
 	}
-	s.pending = append(s.pending, b...)
+}
+
+// pendingGap records a hole in the client data held before the response.
+func (c *Conn) pendingGap(s *Stream, n uint64, m Meta) {
+	if k := len(s.pending); k > 0 && s.pending[k-1].gap > 0 {
+		s.pending[k-1].gap += n
+		return
+	}
+	s.pending = append(s.pending, pendingData{gap: n, m: m})
 }
 
 // endFrame acts on a complete frame.
@@ -815,20 +833,24 @@ func (c *Conn) answer(s *Stream, m Meta) {
 		s.Anomalies = append(s.Anomalies, Anomaly{ID: AnWebSocketKeyPresent, Offset: -1,
 			Msg: "the response carries sec-websocket-accept, which RFC 8441 does not use"})
 	}
+	held := s.pending
+	s.pending, s.pendLen = nil, 0
 	if s.Status < 200 || s.Status > 299 {
 		c.h.Rejected(s, m)
-		s.pending = nil
 		return
 	}
 	s.Open = true
 	c.h.Open(s, m)
-	if len(s.pending) > 0 {
-		c.h.Data(s, ClientToServer, s.pending, s.pendM)
+	for _, p := range held {
+		if !s.Open {
+			break
+		}
+		if p.gap > 0 {
+			c.h.DataGap(s, ClientToServer, p.gap, true, p.m)
+		} else {
+			c.h.Data(s, ClientToServer, p.b, p.m)
+		}
 	}
-	if s.pendCut > 0 {
-		c.h.DataGap(s, ClientToServer, s.pendCut, true, s.pendM)
-	}
-	s.pending, s.pendCut = nil, 0
 }
 
 // endStream handles END_STREAM in direction d.

@@ -12,10 +12,12 @@ import (
 // otherwise it searches for a frame boundary (a plausible frame header
 // followed by another) and every open session of the direction gets an
 // inexact DataGap. Header decoding in d stops, since lost header blocks
-// would have changed the dynamic table.
-func (c *Conn) Gap(d Dir, n uint64, m Meta) {
+// would have changed the dynamic table. It reports whether the hole lay
+// inside a WebSocket session's DATA and was handed to it (or held for it)
+// whole; otherwise the caller should report the loss itself.
+func (c *Conn) Gap(d Dir, n uint64, m Meta) (inSession bool) {
 	if c.closed || n == 0 {
-		return
+		return false
 	}
 	ds := &c.dirs[d]
 	ds.lastM = m
@@ -30,12 +32,16 @@ func (c *Conn) Gap(d Dir, n uint64, m Meta) {
 			ds.dataPad = 0
 			dataLost--
 		}
-		if ds.dataS != nil && dataLost > 0 {
-			c.h.DataGap(ds.dataS, d, dataLost, true, m)
+		if s := ds.dataS; s != nil && dataLost > 0 {
+			if s.Open {
+				c.h.DataGap(s, d, dataLost, true, m)
+			} else if s.Status == 0 {
+				c.pendingGap(s, dataLost, m)
+			}
 		}
 		ds.left -= uint32(n)
 		ds.off += n
-		return
+		return ds.dataS != nil
 	}
 	if ds.inPay || ds.hn > 0 {
 		ds.inPay, ds.hn = false, 0
@@ -51,6 +57,7 @@ func (c *Conn) Gap(d Dir, n uint64, m Meta) {
 	ds.searching = true
 	ds.search = ds.search[:0]
 	ds.skipped = 0
+	return false
 }
 
 // knownFlags are the flags each frame type defines.

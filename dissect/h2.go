@@ -50,6 +50,7 @@ func (c *connState) h2Detect(side reassembly.Side, hs *httpSide) bool {
 			return false
 		}
 		c.startHTTP2(side)
+		c.mode = modeH2
 		// The server's held bytes (its SETTINGS) arrived first.
 		if len(held) > 0 {
 			c.h2Data(side.Other(), held, other.lastPkt, other.lastTS)
@@ -94,17 +95,19 @@ func looksLikeH2Settings(b []byte) bool {
 	return true
 }
 
-// startHTTP2 switches c to HTTP/2 with clientSide as the side that sends the
-// connection preface. It is the entry point of the TLS layer when ALPN
-// chose "h2": call it once the TLS handshake is done, then h2Data with each
-// piece of decrypted application data (the client's starts with the
-// preface), h2Gap for plaintext lost, and Close as usual (it ends the
-// sessions).
+// startHTTP2 sets up HTTP/2 decoding of c with clientSide as the side that
+// sends the connection preface. It does not change how c routes its TCP
+// bytes: the cleartext paths (preface, h2c upgrade) then set modeH2, whose
+// Data and Gap go to h2Data and h2Gap.
+//
+// It is the entry point of the TLS layer when ALPN chose "h2": call
+// startHTTP2 once the TLS handshake is done, then h2Data with each piece of
+// decrypted application data in order (the client's starts with the
+// preface), h2Gap for application bytes lost, and Close as usual (Close
+// ends the HTTP/2 sessions whenever c.h2 is set, whatever the mode).
 func (c *connState) startHTTP2(clientSide reassembly.Side) {
 	c.setClient(clientSide)
-	c.mode = modeH2
 	c.conn.HTTP2 = true
-	c.connSent = true
 	hs := &h2State{c: c, sessions: make(map[uint32]*connState)}
 	hs.conn = h2.NewConn(hs, h2.Limits{
 		MaxHeaderBlock: c.d.opts.MaxHTTPHeader,
@@ -117,6 +120,7 @@ func (c *connState) startHTTP2(clientSide reassembly.Side) {
 // request becomes stream 1; rest are the server's bytes after the 101.
 func (c *connState) upgradeH2C(req pendingReq, rest []byte, pkt uint64, ts time.Time) {
 	c.startHTTP2(c.clientSide)
+	c.mode = modeH2
 	h := req.head
 	fields := []hpack.HeaderField{{Name: ":method", Value: h.method}, {Name: ":path", Value: h.target}}
 	for _, f := range h.headers {

@@ -126,3 +126,34 @@ func TestH2Gap(t *testing.T) {
 		t.Errorf("the other session lost data:\n%s", joined)
 	}
 }
+
+// TestStartHTTP2Entry drives HTTP/2 the way the TLS layer does: startHTTP2
+// on a connection whose mode stays its own, then decrypted bytes through
+// h2Data and a lost piece through h2Gap.
+func TestStartHTTP2Entry(t *testing.T) {
+	c, s := h2Seed()
+	sink := &h2Collect{}
+	d := New(sink, Options{Messages: true})
+	cs := d.newConnState(&reassembly.ConnInfo{SawSYN: true, Addr: [2]netip.AddrPort{
+		netip.MustParseAddrPort("10.0.0.1:1000"), netip.MustParseAddrPort("10.0.0.2:443")}})
+	cs.mode = modeIgnore // whatever the TLS layer uses: startHTTP2 must not change it
+	cs.startHTTP2(reassembly.SideB)
+	if cs.mode != modeIgnore {
+		t.Fatalf("startHTTP2 changed the mode to %d", cs.mode)
+	}
+	ts := time.Unix(0, 0)
+	cs.h2Data(reassembly.SideA, s[:15], 1, ts)
+	cs.h2Data(reassembly.SideB, c, 2, ts)
+	cs.h2Data(reassembly.SideA, s[15:], 3, ts)
+	cs.h2Gap(reassembly.SideA, 10, 4, ts)
+	cs.Close(reassembly.ClosedEOF)
+	joined := strings.Join(sink.lines, "\n")
+	for _, w := range []string{"conn h2=1 v=2 CONNECT /ws 200 deflate", `msg h2=1 c2s text "hello"`, `msg h2=3 s2c text "hi"`, "anomaly h2=0 tcp-gap"} {
+		if !strings.Contains(joined, w) {
+			t.Errorf("records lack %q:\n%s", w, joined)
+		}
+	}
+	if st := d.Stats(); st.H2Requests != 1 {
+		t.Errorf("requests %d, want 1", st.H2Requests)
+	}
+}

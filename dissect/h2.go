@@ -333,7 +333,8 @@ func joined(hs []Header, name string) string {
 
 // h2Headers converts decoded fields to Headers (pseudo-headers first, as
 // sent; repeated regular fields joined with ", ", cookie with "; ") and a
-// text rendering of the block.
+// text rendering of the block: one "name: value" line per field, each
+// ending in "\n" (HTTP/2 has no CRLF or blank line).
 func h2Headers(fs []hpack.HeaderField) ([]Header, string) {
 	if len(fs) == 0 {
 		return nil, ""
@@ -344,7 +345,7 @@ func h2Headers(fs []hpack.HeaderField) ([]Header, string) {
 		raw.WriteString(f.Name)
 		raw.WriteString(": ")
 		raw.WriteString(f.Value)
-		raw.WriteString("\r\n")
+		raw.WriteByte('\n')
 		name := strings.ToLower(f.Name)
 		found := false
 		if !strings.HasPrefix(name, ":") {
@@ -364,6 +365,5 @@ func h2Headers(fs []hpack.HeaderField) ([]Header, string) {
 			out = append(out, Header{Name: name, Value: f.Value})
 		}
 	}
-	raw.WriteString("\r\n")
 	return out, raw.String()
 }

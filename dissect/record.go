@@ -185,7 +185,7 @@ type Conn struct {
 	// H2Stream 0, to the HTTP/2 connection itself. Method is then "CONNECT",
 	// RequestHeaders and ResponseHeaders hold the pseudo-headers first,
 	// Request and Response show the decoded header blocks as "name: value"
-	// lines, and Key, Accept and AcceptValid are unused.
+	// lines ending in "\n", and Key, Accept and AcceptValid are unused.
 	HTTP2 bool
 	// H2Stream is the HTTP/2 stream id of the session (0 for records of the
 	// HTTP/2 connection as a whole and for HTTP/1.1).

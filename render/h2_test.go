@@ -17,8 +17,8 @@ func h2Fixtures() []fixture {
 		HTTP2: true, H2Stream: 5, Method: "CONNECT", Path: "/chat", Host: "example.com", Status: 200,
 		RequestHeaders:  []dissect.Header{{Name: ":method", Value: "CONNECT"}, {Name: ":protocol", Value: "websocket"}},
 		ResponseHeaders: []dissect.Header{{Name: ":status", Value: "200"}},
-		Request:         ":method: CONNECT\r\n:protocol: websocket\r\n\r\n",
-		Response:        ":status: 200\r\n\r\n",
+		Request:         ":method: CONNECT\n:protocol: websocket\n",
+		Response:        ":status: 200\n",
 		RequestPacket:   4, ResponsePacket: 6,
 	}
 	return []fixture{

@@ -83,7 +83,7 @@ func (r *Renderer) appendConnTree(b []byte, c *dissect.Conn) []byte {
 		b = append(b, ", packet "...)
 		b = strconv.AppendUint(b, c.RequestPacket, 10)
 		b = append(b, ")\n"...)
-		b = appendHTTPLines(b, c.Request)
+		b = appendH2Lines(b, c.Request)
 	} else if len(c.Request) > 0 {
 		b = append(b, "Hypertext Transfer Protocol (request, packet "...)
 		b = strconv.AppendUint(b, c.RequestPacket, 10)
@@ -96,7 +96,7 @@ func (r *Renderer) appendConnTree(b []byte, c *dissect.Conn) []byte {
 		b = append(b, ", packet "...)
 		b = strconv.AppendUint(b, c.ResponsePacket, 10)
 		b = append(b, ")\n"...)
-		b = appendHTTPLines(b, c.Response)
+		b = appendH2Lines(b, c.Response)
 	} else if len(c.Response) > 0 {
 		b = append(b, "Hypertext Transfer Protocol (response, packet "...)
 		b = strconv.AppendUint(b, c.ResponsePacket, 10)
@@ -163,6 +163,17 @@ func appendHTTPLines(b []byte, block string) []byte {
 		block = rest
 		b = append(b, indent1...)
 		b = appendEscaped(b, line, false, -1)
+		b = append(b, '\n')
+	}
+	return b
+}
+
+// appendH2Lines appends the "name: value" lines of a decoded HTTP/2 header
+// block, one per field, indented and escaped.
+func appendH2Lines(b []byte, block string) []byte {
+	for line := range strings.Lines(block) {
+		b = append(b, indent1...)
+		b = appendEscaped(b, strings.TrimSuffix(line, "\n"), false, -1)
 		b = append(b, '\n')
 	}
 	return b

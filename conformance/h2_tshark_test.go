@@ -74,6 +74,7 @@ func (f *h2Factory) NewConn(*reassembly.ConnInfo) reassembly.Handler {
 type h2Handler struct {
 	conn   *h2.Conn
 	buf    [2][]byte
+	pkt    [2]uint64 // packet of the last bytes held per side
 	ready  [2]bool
 	client reassembly.Side
 	known  bool
@@ -85,6 +86,7 @@ func (h *h2Handler) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 		return true
 	}
 	h.buf[side] = append(h.buf[side], ch.Data...)
+	h.pkt[side] = ch.Packet
 	b := h.buf[side]
 	for _, start := range []string{"GET ", "HTTP/1.1 "} {
 		if len(b) < len(start) && strings.HasPrefix(start, string(b)) {
@@ -116,7 +118,7 @@ func (h *h2Handler) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 	for _, s := range []reassembly.Side{h.client.Other(), h.client} {
 		if !h.ready[s] && (s == side || len(h.buf[s]) > 0) && (s != h.client || len(h.buf[s]) >= len(h2.Preface)) {
 			h.ready[s] = true
-			h.conn.Feed(h.dir(s), h.buf[s], h2.Meta{Packet: ch.Packet})
+			h.conn.Feed(h.dir(s), h.buf[s], h2.Meta{Packet: h.pkt[s]})
 		}
 	}
 	return true
@@ -210,6 +212,7 @@ func TestHTTP2FramesMatchTshark(t *testing.T) {
 	for _, tc := range []struct{ name, decodeAs string }{
 		{"h2c-xnet", "tcp.port==8080,http2"},
 		{"h2c-handbuilt", ""},
+		{"h2c-hypercorn", "tcp.port==8000,http2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join("..", "testdata", tc.name+".pcap")

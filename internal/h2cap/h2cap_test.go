@@ -57,6 +57,15 @@ func TestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if HypercornAvailable() {
+		hc, err := BuildHypercorn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, hc)
+	} else {
+		t.Log("python3 with hypercorn not found: h2c-hypercorn not recorded")
+	}
 	for _, o := range outs {
 		t.Run(o.Name, func(t *testing.T) {
 			src, err := source.OpenReader(o.Name+".pcap", bytes.NewReader(o.Pcap))

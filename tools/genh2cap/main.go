@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -31,6 +32,16 @@ func main() {
 		return
 	}
 	outs, err := h2cap.Build(context.Background())
+	if err == nil {
+		var hc h2cap.Output
+		switch hc, err = h2cap.BuildHypercorn(context.Background()); {
+		case errors.Is(err, h2cap.ErrNoHypercorn):
+			fmt.Fprintln(os.Stderr, "genh2cap: python3 with hypercorn not found; h2c-hypercorn not written")
+			err = nil
+		case err == nil:
+			outs = append(outs, hc)
+		}
+	}
 	if err == nil {
 		err = h2cap.Write(*out, outs)
 	}

@@ -231,7 +231,9 @@ func BuildHypercorn(ctx context.Context) (Output, error) {
 			func() error {
 				return exchange(0, a, capgen.OpText, []byte("hello hypercorn"), nil, capgen.OpText, []byte("echo: hello hypercorn"))
 			},
-			func() error { return exchange(0, a, capgen.OpPing, []byte("client ping"), nil, capgen.OpPong, []byte("client ping")) },
+			func() error {
+				return exchange(0, a, capgen.OpPing, []byte("client ping"), nil, capgen.OpPong, []byte("client ping"))
+			},
 			func() error {
 				return exchange(1, b, capgen.OpText, []byte(long), cd, capgen.OpText, []byte("echo: "+long))
 			},

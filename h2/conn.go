@@ -187,8 +187,8 @@ const (
 	AnTCPGap               = "tcp-gap"
 )
 
-// Handler receives what a Conn finds. Slices passed to it are only valid
-// during the call.
+// Handler receives what a Conn finds. The *Frame and the slices passed to
+// it are only valid during the call.
 type Handler interface {
 	// Frame is called for every complete frame (DATA when its last byte
 	// arrived).
@@ -306,6 +306,9 @@ type dirState struct {
 	blockErr  bool
 
 	maxFrame uint32 // the peer's SETTINGS_MAX_FRAME_SIZE (what this direction may send)
+
+	frame    Frame           // reused for every Handler.Frame call
+	settings []http2.Setting // backs frame.Settings
 
 	searching bool
 	search    []byte
@@ -558,12 +561,14 @@ func (c *Conn) endFrame(ds *dirState, m Meta) {
 	ds.inPay = false
 	fh := ds.fh
 	c.stats.Frames++
-	f := Frame{FrameHeader: fh, Dir: ds.dir, Offset: ds.fOff}
+	// The Frame handed to the Handler is reused: valid only during the call.
+	f := &ds.frame
+	*f = Frame{FrameHeader: fh, Dir: ds.dir, Offset: ds.fOff, Settings: ds.settings[:0]}
 	if fh.Type == http2.FrameData {
 		if fh.Flags.Has(http2.FlagDataPadded) && ds.dataPad > 0 {
 			f.PadLength = uint8(ds.dataPad)
 		}
-		c.h.Frame(&f, m)
+		c.h.Frame(f, m)
 		if fh.Flags.Has(http2.FlagDataEndStream) {
 			if s := c.streams[fh.StreamID]; s != nil && !s.closed {
 				c.endStream(s, ds.dir, m)
@@ -575,7 +580,7 @@ func (c *Conn) endFrame(ds *dirState, m Meta) {
 		if fh.Type == http2.FrameHeaders || fh.Type == http2.FrameContinuation || fh.Type == http2.FramePushPromise {
 			c.loseHPACK(ds, m, fmt.Sprintf("a %d-byte %s frame is larger than the %d bytes kept", fh.Length, fh.Type, c.lim.MaxFrame))
 		}
-		c.h.Frame(&f, m)
+		c.h.Frame(f, m)
 		return
 	}
 	p := ds.buf
@@ -629,7 +634,7 @@ func (c *Conn) endFrame(ds *dirState, m Meta) {
 		ds.inBlock = true
 		c.blockFragment(ds, p, m)
 		if fh.Flags.Has(http2.FlagHeadersEndHeaders) {
-			c.endBlock(ds, &f, m)
+			c.endBlock(ds, f, m)
 			return
 		}
 	case http2.FrameContinuation:
@@ -639,7 +644,7 @@ func (c *Conn) endFrame(ds *dirState, m Meta) {
 		}
 		c.blockFragment(ds, p, m)
 		if fh.Flags.Has(http2.FlagContinuationEndHeaders) {
-			c.endBlock(ds, &f, m)
+			c.endBlock(ds, f, m)
 			return
 		}
 	case http2.FrameSettings:
@@ -650,6 +655,7 @@ func (c *Conn) endFrame(ds *dirState, m Meta) {
 		for i := 0; i+6 <= len(p); i += 6 {
 			st := http2.Setting{ID: http2.SettingID(binary.BigEndian.Uint16(p[i:])), Val: binary.BigEndian.Uint32(p[i+2:])}
 			f.Settings = append(f.Settings, st)
+			ds.settings = f.Settings
 			c.applySetting(ds.dir, st)
 		}
 	case http2.FrameRSTStream:
@@ -658,7 +664,7 @@ func (c *Conn) endFrame(ds *dirState, m Meta) {
 			break
 		}
 		f.ErrCode = http2.ErrCode(binary.BigEndian.Uint32(p))
-		c.h.Frame(&f, m)
+		c.h.Frame(f, m)
 		if s := c.streams[fh.StreamID]; s != nil && !s.closed {
 			c.finishStream(s, EndReason{Kind: EndReset, By: ds.dir, Code: f.ErrCode}, m)
 		}
@@ -670,7 +676,7 @@ func (c *Conn) endFrame(ds *dirState, m Meta) {
 		}
 		f.LastStreamID = binary.BigEndian.Uint32(p) & (1<<31 - 1)
 		f.ErrCode = http2.ErrCode(binary.BigEndian.Uint32(p[4:]))
-		c.h.Frame(&f, m)
+		c.h.Frame(f, m)
 		c.goAway(ds.dir, f.LastStreamID, f.ErrCode, m)
 		return
 	case http2.FramePing:
@@ -688,7 +694,7 @@ func (c *Conn) endFrame(ds *dirState, m Meta) {
 			bad("malformed")
 		}
 	}
-	c.h.Frame(&f, m)
+	c.h.Frame(f, m)
 }
 
 // blockFragment decodes a header block fragment.
@@ -763,17 +769,17 @@ func (c *Conn) applySetting(d Dir, st http2.Setting) {
 // headers acts on a decoded (or lost, when !ok) HEADERS block.
 func (c *Conn) headers(d Dir, id uint32, fields []hpack.HeaderField, ok, endStream bool, m Meta) {
 	s := c.streams[id]
-	if d == ClientToServer && (s == nil || s.closed && s.Status == 0 && s.Request == nil) {
-		if s == nil {
-			if c.recentlyEnded(id) {
-				return
-			}
-			if len(c.streams) >= c.lim.MaxStreams {
-				c.evict()
-			}
-			s = &Stream{ID: id}
-			c.streams[id] = s
+	if d == ClientToServer && s == nil {
+		// A new request (streams that finished are not tracked: a late
+		// HEADERS on one starts nothing).
+		if c.recentlyEnded(id) {
+			return
 		}
+		if len(c.streams) >= c.lim.MaxStreams {
+			c.evict()
+		}
+		s = &Stream{ID: id}
+		c.streams[id] = s
 		if ok {
 			s.Request = append([]hpack.HeaderField(nil), fields...)
 		}

@@ -365,3 +365,40 @@ func TestLimits(t *testing.T) {
 		t.Errorf("anomalies %v", r.anom)
 	}
 }
+
+// nopHandler ignores everything.
+type nopHandler struct{}
+
+func (nopHandler) Frame(*Frame, Meta)                       {}
+func (nopHandler) Request(*Stream, Meta)                    {}
+func (nopHandler) Open(*Stream, Meta)                       {}
+func (nopHandler) Rejected(*Stream, Meta)                   {}
+func (nopHandler) Data(*Stream, Dir, []byte, Meta)          {}
+func (nopHandler) DataGap(*Stream, Dir, uint64, bool, Meta) {}
+func (nopHandler) End(*Stream, EndReason, Meta)             {}
+func (nopHandler) Anomaly(Dir, uint32, Anomaly, Meta)       {}
+
+// TestSteadyStateAllocs checks that the frames of an open session (DATA,
+// PING, WINDOW_UPDATE) are decoded without allocating.
+func TestSteadyStateAllocs(t *testing.T) {
+	w := newWire(true)
+	w.fr[1].WriteSettings(http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1})
+	w.headers(0, 1, false, wsConnect...)
+	w.headers(1, 1, false, ":status", "200")
+	c := NewConn(nopHandler{}, Limits{})
+	w.feedLog(c, 1<<20)
+	var b bytes.Buffer
+	fr := http2.NewFramer(&b, nil)
+	fr.WriteData(1, false, []byte("some websocket bytes"))
+	fr.WritePing(false, [8]byte{})
+	fr.WriteWindowUpdate(1, 100)
+	fr.WriteDataPadded(1, false, []byte("more"), make([]byte, 10))
+	chunk := b.Bytes()
+	allocs := testing.AllocsPerRun(100, func() {
+		c.Feed(ClientToServer, chunk[:7], Meta{})
+		c.Feed(ClientToServer, chunk[7:], Meta{})
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per batch of frames, want 0", allocs)
+	}
+}

@@ -30,7 +30,6 @@ type h2State struct {
 	sessions map[uint32]*connState
 	lastPkt  uint64
 	lastTS   time.Time
-	fields   []Header // scratch for header conversion
 }
 
 // h2Detect looks for the start of HTTP/2 on a side whose role is not known

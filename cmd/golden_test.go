@@ -36,6 +36,8 @@ func TestGoldenOutputs(t *testing.T) {
 		{"edge-64bit-len.pcap", []mode{summary}},
 		{"mixed-linktypes.pcapng", []mode{summary}},
 		{"coder-lost.pcap", []mode{summary}},
+		{"h2c-handbuilt.pcap", []mode{summary, tree, js, {"stats", []string{"-q"}}}},
+		{"h2c-xnet.pcap", []mode{msgs}},
 	}
 	for _, tc := range cases {
 		c := tc.capture

@@ -150,7 +150,7 @@ func (a *app) readOne(src sizedSource, opts engine.Options, ro render.Options, f
 	if errFile, ok := a.stderr.(*os.File); ok && progress.IsTerminal(errFile) && src.Size() > 0 {
 		bar = progress.Start(a.stderr, func() (int64, int64) { return src.Pos(), src.Size() }, progress.Options{})
 	}
-	_, runErr := engine.RunParallel(src, newSink, opts, a.stdout)
+	est, runErr := engine.RunParallel(src, newSink, opts, a.stdout)
 	if bar != nil {
 		bar.Stop()
 	}
@@ -159,6 +159,7 @@ func (a *app) readOne(src sizedSource, opts engine.Options, ro render.Options, f
 		for _, p := range pipes[1:] {
 			total.Merge(p.stats)
 		}
+		total.AddHTTP2Requests(est.Dissect.H2Requests)
 		if _, err := total.WriteTo(a.stdout); err != nil && runErr == nil {
 			runErr = err
 		}

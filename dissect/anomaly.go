@@ -3,6 +3,8 @@ package dissect
 import (
 	"fmt"
 	"slices"
+
+	"github.com/wsdissect/wsdissect/h2"
 )
 
 // AnomalyInfo declares one anomaly id: its severity, the RFC section it
@@ -95,6 +97,17 @@ const (
 	AnRetransmitDiffers = "retransmission-differs"
 	AnFrameCutAtEnd     = "frame-incomplete-at-end"
 	AnMidstreamResync   = "resync-skipped-bytes"
+
+	AnH2PrefaceMissing       = h2.AnPrefaceMissing
+	AnH2FrameInvalid         = h2.AnFrameInvalid
+	AnH2FrameTooLarge        = h2.AnFrameTooLarge
+	AnH2HPACKError           = h2.AnHPACKError
+	AnH2HeadersLost          = h2.AnHeadersLost
+	AnH2ConnectNotEnabled    = h2.AnConnectNotEnabled
+	AnH2ConnectPseudoMissing = h2.AnConnectPseudoMissing
+	AnH2WebSocketKeyPresent  = h2.AnWebSocketKeyPresent
+	AnH2DataAfterEndStream   = h2.AnDataAfterEndStream
+	AnH2StreamClosed         = h2.AnStreamClosed
 )
 
 // anomalyTable is the immutable list behind Anomalies.
@@ -138,6 +151,16 @@ var anomalyTable = []AnomalyInfo{
 	{AnRetransmitDiffers, SevWarning, "-", "a TCP retransmission carried different bytes than the first copy (the first copy is used)"},
 	{AnFrameCutAtEnd, SevWarning, "-", "the capture or connection ended inside a frame"},
 	{AnMidstreamResync, SevInfo, "-", "bytes were skipped to find a verified frame boundary (mid-stream start or after a gap)"},
+	{AnH2PrefaceMissing, SevError, "RFC 9113 3.4", "an HTTP/2 client did not start with the connection preface"},
+	{AnH2FrameInvalid, SevError, "RFC 9113 6", "an HTTP/2 frame is malformed (wrong length, stream 0 where a stream is needed, padding too long, CONTINUATION out of place)"},
+	{AnH2FrameTooLarge, SevError, "RFC 9113 4.2", "an HTTP/2 frame exceeds the receiver's SETTINGS_MAX_FRAME_SIZE"},
+	{AnH2HPACKError, SevError, "RFC 7541", "a header block cannot be decoded; the rest of the direction's header blocks are lost"},
+	{AnH2HeadersLost, SevWarning, "RFC 7541 2.3.2", "header blocks of a direction are not decoded from here on (lost bytes, an oversized or interrupted block), or a block decodes past --max-http-header"},
+	{AnH2ConnectNotEnabled, SevError, "RFC 8441 4", "an extended CONNECT was sent before the server's SETTINGS_ENABLE_CONNECT_PROTOCOL=1"},
+	{AnH2ConnectPseudoMissing, SevError, "RFC 8441 4", "an extended CONNECT lacks :path, :scheme or :authority"},
+	{AnH2WebSocketKeyPresent, SevWarning, "RFC 8441 5", "sec-websocket-key or sec-websocket-accept is present on an HTTP/2 WebSocket handshake"},
+	{AnH2DataAfterEndStream, SevError, "RFC 9113 5.1", "a DATA frame arrives on a stream after END_STREAM in the same direction"},
+	{AnH2StreamClosed, SevInfo, "RFC 8441 4", "a WebSocket session on an HTTP/2 stream ended: END_STREAM both ways, RST_STREAM, GOAWAY or the connection's end (says which)"},
 }
 
 // anomalySeverity maps ids to severities; built once, never modified.

@@ -23,6 +23,11 @@ func TestEveryAnomalyConstantDeclared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h2names, err := filepath.Glob("../h2/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names = append(names, h2names...)
 	var files []*ast.File
 	for _, n := range names {
 		if strings.HasSuffix(n, "_test.go") {
@@ -50,9 +55,13 @@ func TestEveryAnomalyConstantDeclared(t *testing.T) {
 			case *ast.CallExpr:
 				if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "newAnomaly" && len(n.Args) > 0 {
 					arg, ok := n.Args[0].(*ast.Ident)
-					if !ok {
+					sel, isSel := n.Args[0].(*ast.SelectorExpr)
+					switch {
+					case isSel && sel.Sel.Name == "ID" && fset.Position(n.Pos()).Filename == "h2.go":
+						// The ids the h2 layer reports: its An* constants, checked below.
+					case !ok:
 						t.Errorf("%s: newAnomaly with a computed id", fset.Position(n.Pos()))
-					} else if !strings.HasPrefix(arg.Name, "An") && arg.Name != "id" {
+					case !strings.HasPrefix(arg.Name, "An") && arg.Name != "id":
 						t.Errorf("%s: newAnomaly(%s): not an anomaly constant", fset.Position(n.Pos()), arg.Name)
 					}
 				}

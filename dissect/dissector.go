@@ -49,6 +49,8 @@ func (o *Options) setDefaults() {
 // Stats counts what the dissector found.
 type Stats struct {
 	Conns, Midstream, Frames, Messages, Anomalies uint64
+	// H2Requests counts the ordinary (non-WebSocket) HTTP/2 requests seen.
+	H2Requests uint64
 }
 
 // Dissector turns reassembled TCP connections into WebSocket records. It
@@ -103,12 +105,14 @@ const (
 	modeWS                     // WebSocket frames
 	modeProbe                  // no handshake: looking for frames heuristically
 	modeIgnore                 // not WebSocket
+	modeH2                     // HTTP/2 (see h2.go)
 )
 
 // pendingReq is a request awaiting its response.
 type pendingReq struct {
 	head    *httpHead
 	upgrade bool
+	h2c     bool // the upgrade asks for h2c (RFC 7540 section 3.2)
 	pkt     uint64
 	ts      time.Time
 }
@@ -120,7 +124,7 @@ type httpSide struct {
 	body    bodyKind
 	left    int64
 	chunk   chunkSkipper
-	role    int8 // 0 unknown, 1 client, 2 server
+	role    int8 // 0 unknown, 1 client, 2 server, 3 HTTP/2 server settings before the client preface
 	hold    bool // client waits for the upgrade's response
 	lastPkt uint64
 	lastTS  time.Time
@@ -141,6 +145,7 @@ type connState struct {
 	connSent   bool
 	forced     bool   // a --ws-port connection
 	probed     uint64 // bytes searched before the connection proved to be WebSocket
+	h2         *h2State
 	rec        Record
 
 	// What the end record will say: the last packet seen, FINs, RST and
@@ -151,6 +156,9 @@ type connState struct {
 	finSide  [2]bool // by reassembly side
 	rstSide  int8    // 0 none, else side+1
 	firstFIN int8    // 0 none, else side+1
+	// closeReason is why the TCP connection ended, once Close runs (HTTP/2
+	// sessions still open then end with it).
+	closeReason EndReason
 }
 
 // seen remembers the latest packet of the connection.
@@ -262,6 +270,8 @@ func (c *connState) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 		c.probeData(side, ch.Data, ch.Packet, ch.Time)
 	case modeHTTP:
 		c.httpData(side, ch.Data, ch.Packet, ch.Time)
+	case modeH2:
+		c.h2Data(side, ch.Data, ch.Packet, ch.Time)
 	}
 	return c.mode != modeIgnore
 }
@@ -272,6 +282,8 @@ func (c *connState) Gap(side reassembly.Side, g *reassembly.Gap) {
 	switch c.mode {
 	case modeWS:
 		c.ws[c.dirOf(side)].gap(g)
+	case modeH2:
+		c.h2Gap(side, g.Len, g.Packet, g.Time)
 	case modeHTTP:
 		if c.http[side].role == 0 && len(c.reqs) == 0 && !c.anyHTTP() {
 			// Nothing recognised yet: whatever follows may be WebSocket.
@@ -323,7 +335,7 @@ func (c *connState) Note(side reassembly.Side, n *reassembly.Note) {
 		}
 		return
 	}
-	if n.Kind != reassembly.NoteRetransmitDiffers || c.mode != modeWS {
+	if n.Kind != reassembly.NoteRetransmitDiffers || c.mode != modeWS && c.mode != modeH2 {
 		return
 	}
 	c.anomalyRecord(side, true, newAnomaly(AnRetransmitDiffers, int64(n.Offset),
@@ -332,6 +344,12 @@ func (c *connState) Note(side reassembly.Side, n *reassembly.Note) {
 
 // Close implements reassembly.Handler.
 func (c *connState) Close(reason reassembly.CloseReason) {
+	if int(reason) < len(endReasons) {
+		c.closeReason = endReasons[reason]
+	}
+	if c.h2 != nil {
+		c.h2Close()
+	}
 	switch c.mode {
 	case modeWS, modeProbe:
 		for _, w := range c.ws {
@@ -339,14 +357,7 @@ func (c *connState) Close(reason reassembly.CloseReason) {
 				w.finish()
 			}
 		}
-		if c.connSent {
-			for i, w := range c.ws {
-				if w != nil && (i == 0 || w != c.ws[0]) {
-					t := &c.end.Totals[w.dir]
-					*t = addTotals(*t, w.tot)
-				}
-			}
-		}
+		c.collectTotals()
 		ws := c.ws
 		c.ws = [2]*wsDir{}
 		for i, w := range ws {
@@ -363,7 +374,7 @@ func (c *connState) Close(reason reassembly.CloseReason) {
 		}
 	}
 	if c.connSent {
-		c.emitEnd(reason)
+		c.emitEnd(c.closeReason)
 	}
 	c.mode = modeIgnore
 	c.reqs = nil
@@ -388,12 +399,24 @@ var endReasons = [...]EndReason{
 	reassembly.ClosedReused:  EndReused,
 }
 
-// emitEnd emits the connection's end record.
-func (c *connState) emitEnd(reason reassembly.CloseReason) {
-	e := &c.end
-	if int(reason) < len(endReasons) {
-		e.Reason = endReasons[reason]
+// collectTotals adds what the direction decoders counted to the end
+// record's totals; call it once, before they are recycled.
+func (c *connState) collectTotals() {
+	if !c.connSent {
+		return
 	}
+	for i, w := range c.ws {
+		if w != nil && (i == 0 || w != c.ws[0]) {
+			t := &c.end.Totals[w.dir]
+			*t = addTotals(*t, w.tot)
+		}
+	}
+}
+
+// emitEnd emits the connection's end record.
+func (c *connState) emitEnd(reason EndReason) {
+	e := &c.end
+	e.Reason = reason
 	if e.Reason == EndCaptureEnd && c.rstSide != 0 {
 		e.Reason = EndRST
 	}
@@ -486,6 +509,11 @@ func (c *connState) httpData(side reassembly.Side, b []byte, pkt uint64, ts time
 	}
 	hs.buf = append(hs.buf, b...)
 	hs.lastPkt, hs.lastTS = pkt, ts
+	if hs.role == 0 || hs.role == 3 {
+		if c.h2Detect(side, hs) {
+			return
+		}
+	}
 	if hs.role == 0 {
 		req, reqDecided := looksLikeRequest(hs.buf)
 		resp, respDecided := looksLikeResponse(hs.buf)
@@ -611,10 +639,12 @@ func (c *connState) parseRequests(side reassembly.Side, hs *httpSide, pkt uint64
 			return
 		}
 		up := isUpgradeRequest(h)
+		h2c := !up && h.hasToken("upgrade", "h2c")
+		up = up || h2c
 		if len(c.reqs) == 0 {
 			c.reqs = c.reqBuf[:0] // the usual single request needs no allocation
 		}
-		c.reqs = append(c.reqs, pendingReq{head: h, upgrade: up, pkt: pkt, ts: ts})
+		c.reqs = append(c.reqs, pendingReq{head: h, upgrade: up, h2c: h2c, pkt: pkt, ts: ts})
 		if up {
 			hs.hold = true
 			return
@@ -654,6 +684,18 @@ func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint6
 			continue // interim response; the final one follows
 		}
 		c.reqs = c.reqs[1:]
+		if req.h2c {
+			if h.status == 101 {
+				c.upgradeH2C(req, hs.buf[i:], pkt, ts)
+				i = len(hs.buf)
+				return
+			}
+			// Refused: the connection stays HTTP/1.1.
+			req.upgrade = false
+			cs := &c.http[side.Other()]
+			cs.hold = false
+			defer c.parseRequests(side.Other(), cs, cs.lastPkt, cs.lastTS)
+		}
 		if !req.upgrade {
 			hs.body, hs.left = responseBody(h, req.head.method)
 			continue

@@ -60,7 +60,7 @@ func TestEndRecord(t *testing.T) {
 		pkt:    8,
 		want: End{Reason: EndFIN, FIN: [2]bool{true, true}, FirstFIN: ServerToClient, HasFIN: true,
 			CloseFrom: ServerToClient, HasClose: true, CloseCode: 1001, HasCloseCode: true,
-			Start: ts.Add(time.Millisecond),
+			Start:  ts.Add(time.Millisecond),
 			Totals: [2]DirTotals{{Frames: 2, Messages: 2, WireBytes: 7, Bytes: 7}, {Frames: 3, Messages: 3, WireBytes: 12, Bytes: 12}}},
 	}, {
 		name: "rst from the client mid-message",

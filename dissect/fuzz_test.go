@@ -38,7 +38,11 @@ func (s *fuzzSink) Emit(r *Record) error {
 // fuzzConn feeds the two streams to one connection in pieces chosen by
 // split, alternating directions, with a gap when gapAt hits.
 func fuzzConn(t *testing.T, opts Options, sawSYN bool, c2sData, s2cData []byte, split uint16, gapAt uint16) {
-	sink := &fuzzSink{t: t, max: 1 << 16}
+	fuzzConnWith(t, &fuzzSink{t: t, max: 1 << 16}, opts, sawSYN, c2sData, s2cData, split, gapAt)
+}
+
+// fuzzConnWith is fuzzConn with the caller's sink.
+func fuzzConnWith(t *testing.T, sink Sink, opts Options, sawSYN bool, c2sData, s2cData []byte, split uint16, gapAt uint16) {
 	opts.MaxMessage = 1 << 16
 	opts.MaxSearch = 4096
 	d := New(sink, opts)

@@ -133,6 +133,14 @@ func fillResponse(c *Conn, req, resp *httpHead) []Anomaly {
 		}
 		add(AnAcceptMismatch, fmt.Sprintf("Sec-WebSocket-Accept is %q, expected %s", c.Accept, want))
 	}
+	return append(an, negotiationAnomalies(c)...)
+}
+
+// negotiationAnomalies checks what the server selected against what the
+// client offered, and parses the deflate parameters into c.Deflate.
+func negotiationAnomalies(c *Conn) []Anomaly {
+	var an []Anomaly
+	add := func(id, msg string) { an = append(an, newAnomaly(id, -1, msg)) }
 	if c.Subprotocol != "" {
 		offered := false
 		for _, p := range c.SubprotocolsOffered {

@@ -185,6 +185,33 @@ type Conn struct {
 	// Deflate is set when permessage-deflate (or x-webkit-deflate-frame) was
 	// negotiated.
 	Deflate *DeflateParams
+	// HTTP2 is true when the connection speaks HTTP/2: the record belongs
+	// to a WebSocket session on an HTTP/2 stream (RFC 8441), or, with
+	// H2Stream 0, to the HTTP/2 connection itself. Method is then "CONNECT",
+	// RequestHeaders and ResponseHeaders hold the pseudo-headers first,
+	// Request and Response show the decoded header blocks as "name: value"
+	// lines ending in "\n", and Key, Accept and AcceptValid are unused.
+	HTTP2 bool
+	// H2Stream is the HTTP/2 stream id of the session (0 for records of the
+	// HTTP/2 connection as a whole and for HTTP/1.1).
+	H2Stream uint32
+}
+
+// HTTPVersion returns "2" for a WebSocket over HTTP/2 and "1.1" otherwise.
+func (c *Conn) HTTPVersion() string {
+	if c.HTTP2 {
+		return "2"
+	}
+	return "1.1"
+}
+
+// Upgraded reports whether the handshake succeeded: a 101 response over
+// HTTP/1.1, a 2xx response to an extended CONNECT over HTTP/2.
+func (c *Conn) Upgraded() bool {
+	if c.HTTP2 {
+		return c.Status >= 200 && c.Status < 300
+	}
+	return c.Status == 101
 }
 
 // DeflateParams are the negotiated permessage-deflate parameters (RFC 7692).
@@ -352,6 +379,13 @@ const (
 	EndCaptureEnd
 	// EndReused: a new connection reused its addresses and ports.
 	EndReused
+	// EndH2Stream: a WebSocket over HTTP/2 ended with END_STREAM both ways.
+	EndH2Stream
+	// EndH2Reset: RST_STREAM ended a WebSocket over HTTP/2 (RSTFrom says
+	// who sent it).
+	EndH2Reset
+	// EndH2GoAway: GOAWAY ended a WebSocket over HTTP/2.
+	EndH2GoAway
 )
 
 // String returns the name used in NDJSON: fin, rst, idle, evicted,
@@ -370,6 +404,12 @@ func (e EndReason) String() string {
 		return "capture-end"
 	case EndReused:
 		return "reused"
+	case EndH2Stream:
+		return "h2-end-stream"
+	case EndH2Reset:
+		return "h2-rst-stream"
+	case EndH2GoAway:
+		return "h2-goaway"
 	}
 	return "unknown"
 }

@@ -82,7 +82,7 @@ func anomalyCases() []anomalyCase {
 		b, _ := d.Compress(bytes.Repeat([]byte{0}, 1<<20))
 		return b
 	}
-	return []anomalyCase{
+	return append(h2AnomalyCases(), []anomalyCase{
 		{id: dissect.AnClientUnmasked, sends: ws(send{C, sf(true, 1, "hi")}), at: 2},
 		{id: dissect.AnServerMasked, sends: ws(send{S, cf(true, 1, "hi")}), at: 2},
 		{id: dissect.AnRSVNoExtension, sends: ws(send{C, cf(true, 1, "hi", rsv2)}), at: 2},
@@ -117,7 +117,7 @@ func anomalyCases() []anomalyCase {
 		{id: dissect.AnExtensionParams, sends: handshake([]string{deflateExt}, []string{deflateExt + "; server_max_window_bits=20"}), at: 1},
 		{id: dissect.AnUpgradeRejected, sends: []send{{C, req()}, {S, []byte("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")}}, at: 1},
 		{id: dissect.AnUpgradeUnanswered, sends: []send{{C, req()}}, at: 0},
-	}
+	}...)
 }
 
 // coveredByTestdata names, for ids a hand-built two-write capture cannot

@@ -313,6 +313,7 @@ func (p *parallel) run(src PacketSource, out io.Writer) (Stats, error) {
 		st.Dissect.Frames += ds.Frames
 		st.Dissect.Messages += ds.Messages
 		st.Dissect.Anomalies += ds.Anomalies
+		st.Dissect.H2Requests += ds.H2Requests
 	}
 	if p.err != nil {
 		return st, p.err

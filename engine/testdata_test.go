@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -17,6 +18,7 @@ import (
 // decodedMsg is a copied message record.
 type decodedMsg struct {
 	stream     uint64
+	h2stream   uint32
 	dir        string
 	opcode     uint8
 	payload    []byte
@@ -42,7 +44,7 @@ func (c *msgCollector) Emit(r *dissect.Record) error {
 		c.midstream = c.midstream || r.Conn.Midstream
 	case dissect.KindMessage:
 		m := r.Message
-		d := decodedMsg{stream: r.Conn.Stream, dir: m.Dir.String(), opcode: m.Opcode,
+		d := decodedMsg{stream: r.Conn.Stream, h2stream: r.Conn.H2Stream, dir: m.Dir.String(), opcode: m.Opcode,
 			payload: bytes.Clone(m.Payload), incomplete: m.Incomplete, truncated: m.Truncated}
 		for _, a := range r.Anomalies {
 			d.anomalies = append(d.anomalies, a.ID)
@@ -67,6 +69,7 @@ var expectedAnomalies = map[string][]string{
 	"edge-version-8":        {dissect.AnVersionNot13},
 	"edge-extension-forced": {dissect.AnExtensionNotOffered},
 	"node-ws-origin":        {dissect.AnUpgradeRejected},
+	"h2c-handbuilt":         {dissect.AnUpgradeRejected},
 	"edge-violations": {dissect.AnClientUnmasked, dissect.AnCloseCodeInvalid, dissect.AnControlTooLong,
 		dissect.AnFrameCutAtEnd, dissect.AnInvalidUTF8, dissect.AnLengthTopBit, dissect.AnNonMinimalLength,
 		dissect.AnReservedOpcode, dissect.AnRSVNoExtension, dissect.AnServerMasked},
@@ -110,21 +113,31 @@ func TestTestdataMatchesTruth(t *testing.T) {
 
 func compareTruth(t *testing.T, name string, truth *capgen.Truth, c *msgCollector) {
 	t.Helper()
-	// WebSocket connections in order of stream number = truth's conn index.
-	var streams []uint64
+	// WebSocket connections (HTTP/2 sessions) in order of TCP stream number
+	// (then HTTP/2 stream id) = truth's conn index.
+	type session struct {
+		stream uint64
+		h2     uint32
+	}
+	var streams []session
 	for _, m := range c.msgs {
-		if !slices.Contains(streams, m.stream) {
-			streams = append(streams, m.stream)
+		if s := (session{m.stream, m.h2stream}); !slices.Contains(streams, s) {
+			streams = append(streams, s)
 		}
 	}
-	slices.Sort(streams)
+	slices.SortFunc(streams, func(a, b session) int {
+		if a.stream != b.stream {
+			return cmp.Compare(a.stream, b.stream)
+		}
+		return cmp.Compare(a.h2, b.h2)
+	})
 	type key struct {
 		conn int
 		dir  string
 	}
 	got := map[key][]decodedMsg{}
 	for _, m := range c.msgs {
-		k := key{slices.Index(streams, m.stream), m.dir}
+		k := key{slices.Index(streams, session{m.stream, m.h2stream}), m.dir}
 		got[k] = append(got[k], m)
 	}
 	want := map[key][]capgen.TruthMessage{}

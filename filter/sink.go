@@ -11,7 +11,14 @@ type Sink struct {
 	next dissect.Sink
 	// conns remembers, per stream, the conn record not yet shown (with a
 	// private copy of the Conn) or that it was shown.
-	conns map[uint64]*heldConn
+	conns map[connKey]*heldConn
+}
+
+// connKey identifies a WebSocket connection: a TCP stream, and the HTTP/2
+// stream of a session over HTTP/2 (several share one TCP stream).
+type connKey struct {
+	stream uint64
+	h2     uint32
 }
 
 type heldConn struct {
@@ -22,12 +29,12 @@ type heldConn struct {
 
 // NewSink returns a Sink that sends the records matching f to next.
 func NewSink(f *Filter, next dissect.Sink) *Sink {
-	return &Sink{f: f, next: next, conns: make(map[uint64]*heldConn)}
+	return &Sink{f: f, next: next, conns: make(map[connKey]*heldConn)}
 }
 
 // Emit implements dissect.Sink.
 func (s *Sink) Emit(r *dissect.Record) error {
-	stream := r.Conn.Stream
+	stream := connKey{r.Conn.Stream, r.Conn.H2Stream}
 	if r.Kind == dissect.KindConn {
 		h := s.conns[stream]
 		if h == nil || h.shown {

@@ -49,6 +49,10 @@ func (r *Renderer) appendJSON(b []byte, rec *dissect.Record) []byte {
 			b = append(b, '"')
 		}
 	}
+	if c.H2Stream != 0 {
+		b = appendKey(b, "h2_stream")
+		b = strconv.AppendUint(b, uint64(c.H2Stream), 10)
+	}
 	b = appendKey(b, "ts")
 	b = r.appendTimestamp(b, rec.Time)
 	b = appendKey(b, "packet")
@@ -161,12 +165,16 @@ func appendConnJSON(b []byte, c *dissect.Conn) []byte {
 	b = appendOptString(b, "subprotocol", c.Subprotocol)
 	b = appendOptStrings(b, "extensions_offered", c.ExtensionsOffered)
 	b = appendOptStrings(b, "extensions", c.Extensions)
-	if !c.Midstream {
+	if !c.Midstream && !c.HTTP2 {
 		b = appendKey(b, "accept_valid")
 		b = strconv.AppendBool(b, c.AcceptValid)
 	}
 	b = appendHeaders(b, "request_headers", c.RequestHeaders)
 	b = appendHeaders(b, "response_headers", c.ResponseHeaders)
+	if !c.Midstream {
+		b = appendKey(b, "http_version")
+		b = appendJSONString(b, c.HTTPVersion())
+	}
 	b = appendKey(b, "midstream")
 	return strconv.AppendBool(b, c.Midstream)
 }

@@ -13,11 +13,11 @@ import (
 // Key order of the JSON schema, per record type. Every key a record has must
 // be in its list, in this order.
 var (
-	commonKeys = []string{"type", "file", "stream", "client", "server", "community_id", "ts", "packet"}
+	commonKeys = []string{"type", "file", "stream", "client", "server", "community_id", "h2_stream", "ts", "packet"}
 	keysByType = map[string][]string{
 		"conn": {"host", "path", "origin", "user_agent", "has_cookie", "status",
 			"subprotocols_offered", "subprotocol", "extensions_offered", "extensions",
-			"accept_valid", "request_headers", "response_headers", "midstream"},
+			"accept_valid", "request_headers", "response_headers", "http_version", "midstream"},
 		"frame": {"dir", "fin", "rsv1", "rsv2", "rsv3", "masked", "opcode", "opcode_name",
 			"masking_key", "len", "packets", "text", "b64", "close_code", "close_reason",
 			"compressed", "truncated", "incomplete"},
@@ -127,7 +127,11 @@ func validateJSONLine(t *testing.T, n int, line []byte) {
 		}
 		last = i
 	}
-	for _, k := range slices.Concat(commonKeys[:1], commonKeys[2:5], commonKeys[6:], requiredByType[typ]) { // file and community_id are optional
+	optional := []string{"file", "h2_stream", "community_id"}
+	for _, k := range slices.Concat(commonKeys, requiredByType[typ]) {
+		if slices.Contains(optional, k) {
+			continue
+		}
 		if _, ok := obj[k]; !ok {
 			t.Errorf("line %d: missing key %q: %s", n, k, line)
 		}
@@ -191,10 +195,10 @@ func TestJSONRecords(t *testing.T) {
 		"msg-close": `{"type":"message","stream":0,"client":"10.0.0.1:50000","server":"10.0.0.2:80","community_id":"1:jFryvin7b0RtSlPCZ3QhbbsOrZc=","ts":"2024-01-02T03:04:07.000123000Z","packet":40,` +
 			`"dir":"c2s","opcode":8,"opcode_name":"close","len":10,"frames":1,"first_packet":40,"b64":"A+lnb2luZwoh","close_code":1001,"close_reason":"going\n!"}`,
 		"conn-rejected": `{"type":"conn","stream":2,"client":"10.0.0.3:50001","server":"10.0.0.2:80","community_id":"1:jJCUiE/+q3fxEwG0BlbPj7p/yAk=","ts":"2024-01-02T03:04:06.100123000Z","packet":31,` +
-			`"host":"example.com","path":"/admin","has_cookie":false,"status":403,"accept_valid":false,"request_headers":{"host":"example.com"},"response_headers":{"content-length":"0"},"midstream":false}`,
+			`"host":"example.com","path":"/admin","has_cookie":false,"status":403,"accept_valid":false,"request_headers":{"host":"example.com"},"response_headers":{"content-length":"0"},"http_version":"1.1","midstream":false}`,
 		"conn-ipv6-bad-accept": `{"type":"conn","stream":1,"client":"[2001:db8::1]:40000","server":"[2001:db8::2]:443","community_id":"1:RYG3Msb11GthNt1OYXJouPzmrvA=","ts":"2024-01-02T03:04:06.000123000Z","packet":21,` +
 			`"host":"[2001:db8::2]","path":"/","user_agent":"test/1.0 \"quoted\"","has_cookie":false,"status":101,"accept_valid":false,` +
-			`"request_headers":{"host":"[2001:db8::2]","x-dup":"1, 2"},"response_headers":{"upgrade":"websocket"},"midstream":false,` +
+			`"request_headers":{"host":"[2001:db8::2]","x-dup":"1, 2"},"response_headers":{"upgrade":"websocket"},"http_version":"1.1","midstream":false,` +
 			`"anomalies":[{"id":"bad-accept","severity":"error","msg":"Sec-WebSocket-Accept does not match the key"}]}`,
 		"conn-midstream": `{"type":"conn","stream":3,"client":"192.168.1.5:61000","server":"192.168.1.1:8080","community_id":"1:/BT8kLxZmN6BQ0+rW5RHBjv4y9A=","ts":"2024-01-02T03:04:07.999123000Z","packet":49,"midstream":true,` +
 			`"anomalies":[{"id":"midstream","severity":"info","msg":"no handshake seen; direction guessed from masking"}]}`,

@@ -20,6 +20,9 @@ import (
 // concurrent use.
 type Stats struct {
 	conns, midstream, rejected uint64
+	// h2Sessions counts conn records of WebSockets over HTTP/2; h2Requests
+	// the ordinary HTTP/2 requests the dissector counted (AddHTTP2Requests).
+	h2Sessions, h2Requests uint64
 
 	frames, messages         [16]uint64 // by opcode
 	frameBytes, messageBytes [2]uint64  // by direction
@@ -71,10 +74,13 @@ func (s *Stats) Emit(rec *dissect.Record) error {
 	case dissect.KindConn:
 		s.conns++
 		if c := rec.Conn; c != nil {
+			if c.HTTP2 {
+				s.h2Sessions++
+			}
 			switch {
 			case c.Midstream:
 				s.midstream++
-			case c.Status != 101:
+			case !c.Upgraded():
 				s.rejected++
 			}
 		}
@@ -129,6 +135,10 @@ func (s *Stats) Emit(rec *dissect.Record) error {
 	return nil
 }
 
+// AddHTTP2Requests adds n ordinary (non-WebSocket) HTTP/2 requests, which
+// the dissector counts (dissect.Stats.H2Requests) but emits no records for.
+func (s *Stats) AddHTTP2Requests(n uint64) { s.h2Requests += n }
+
 // Merge adds the counts of o into s, as if s had also seen every record o
 // saw; a per-worker Stats of a parallel run can so be folded into one. o is
 // not changed; a nil o adds nothing. Merging a Stats into itself doubles it.
@@ -137,6 +147,8 @@ func (s *Stats) Merge(o *Stats) {
 		return
 	}
 	s.conns += o.conns
+	s.h2Sessions += o.h2Sessions
+	s.h2Requests += o.h2Requests
 	s.midstream += o.midstream
 	s.rejected += o.rejected
 	for i := range s.frames {
@@ -300,6 +312,13 @@ func (s *Stats) WriteTo(w io.Writer) (int64, error) {
 	b = append(b, " mid-stream, "...)
 	b = strconv.AppendUint(b, t.Rejected, 10)
 	b = append(b, " rejected)\n"...)
+	if s.h2Sessions > 0 || s.h2Requests > 0 {
+		b = append(b, "  HTTP/2:        "...)
+		b = appendCount(b, s.h2Sessions, "WebSocket session", "WebSocket sessions")
+		b = append(b, ", "...)
+		b = appendCount(b, s.h2Requests, "other request", "other requests")
+		b = append(b, " (not shown)\n"...)
+	}
 
 	b = append(b, "  Frames:        "...)
 	b = appendByOpcode(b, &s.frames)

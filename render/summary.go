@@ -74,7 +74,7 @@ func appendConnSummary(b []byte, c *dissect.Conn) []byte {
 		return append(b, "no response"...)
 	}
 	b = appendStatus(b, c)
-	if c.Status != 101 {
+	if !c.Upgraded() {
 		return append(b, " (upgrade rejected)"...)
 	}
 	if c.Subprotocol != "" {

@@ -379,7 +379,13 @@ func (r *Renderer) appendEndpoints(b []byte, c *dissect.Conn, d dissect.Dir, has
 		b = append(b, arrow...)
 		b = appendAddrPortText(b, c.Server)
 	}
-	return append(b, st.off...)
+	b = append(b, st.off...)
+	if c.H2Stream != 0 {
+		b = append(b, " [h2 stream "...)
+		b = strconv.AppendUint(b, uint64(c.H2Stream), 10)
+		b = append(b, ']')
+	}
+	return b
 }
 
 // appendAddrPortText appends "ip:port" ("[addr]:port" for IPv6). An IPv6

@@ -99,13 +99,27 @@ func (r *Renderer) appendConnTree(b []byte, c *dissect.Conn) []byte {
 	b = append(b, ": WebSocket handshake "...)
 	b = r.appendEndpoints(b, c, dissect.ClientToServer, true, false)
 	b = append(b, '\n')
-	if len(c.Request) > 0 {
+	if c.HTTP2 && len(c.Request) > 0 {
+		b = append(b, "HyperText Transfer Protocol 2 (extended CONNECT, stream "...)
+		b = strconv.AppendUint(b, uint64(c.H2Stream), 10)
+		b = append(b, ", packet "...)
+		b = strconv.AppendUint(b, c.RequestPacket, 10)
+		b = append(b, ")\n"...)
+		b = appendH2Lines(b, c.Request)
+	} else if len(c.Request) > 0 {
 		b = append(b, "Hypertext Transfer Protocol (request, packet "...)
 		b = strconv.AppendUint(b, c.RequestPacket, 10)
 		b = append(b, ")\n"...)
 		b = appendHTTPLines(b, c.Request)
 	}
-	if len(c.Response) > 0 {
+	if c.HTTP2 && len(c.Response) > 0 {
+		b = append(b, "HyperText Transfer Protocol 2 (response, stream "...)
+		b = strconv.AppendUint(b, uint64(c.H2Stream), 10)
+		b = append(b, ", packet "...)
+		b = strconv.AppendUint(b, c.ResponsePacket, 10)
+		b = append(b, ")\n"...)
+		b = appendH2Lines(b, c.Response)
+	} else if len(c.Response) > 0 {
 		b = append(b, "Hypertext Transfer Protocol (response, packet "...)
 		b = strconv.AppendUint(b, c.ResponsePacket, 10)
 		b = append(b, ")\n"...)
@@ -114,12 +128,16 @@ func (r *Renderer) appendConnTree(b []byte, c *dissect.Conn) []byte {
 	switch {
 	case c.Status == 0:
 		return append(b, "[No response]\n"...)
-	case c.Status != 101:
+	case !c.Upgraded():
 		b = append(b, "[Upgrade rejected: "...)
 		b = appendStatus(b, c)
 		return append(b, "]\n"...)
 	}
-	if c.AcceptValid {
+	if c.HTTP2 {
+		b = append(b, "[WebSocket over HTTP/2 (RFC 8441), stream "...)
+		b = strconv.AppendUint(b, uint64(c.H2Stream), 10)
+		b = append(b, "]\n"...)
+	} else if c.AcceptValid {
 		b = append(b, "[Sec-WebSocket-Accept: valid]\n"...)
 	} else {
 		b = append(b, "[Sec-WebSocket-Accept: INVALID]\n"...)
@@ -167,6 +185,17 @@ func appendHTTPLines(b []byte, block string) []byte {
 		block = rest
 		b = append(b, indent1...)
 		b = appendEscaped(b, line, false, -1)
+		b = append(b, '\n')
+	}
+	return b
+}
+
+// appendH2Lines appends the "name: value" lines of a decoded HTTP/2 header
+// block, one per field, indented and escaped.
+func appendH2Lines(b []byte, block string) []byte {
+	for line := range strings.Lines(block) {
+		b = append(b, indent1...)
+		b = appendEscaped(b, strings.TrimSuffix(line, "\n"), false, -1)
 		b = append(b, '\n')
 	}
 	return b

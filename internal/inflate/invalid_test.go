@@ -74,7 +74,7 @@ func TestDynamicEdgeCases(t *testing.T) {
 			{17, 7 - 3}, // 101..255 zero (155)
 			{2, 0},      // 256 = 2
 			{4, 0},      // 257 = 4
-			{16, 0}, // 258..260 = 4 (repeat 3 - 3)
+			{16, 0},     // 258..260 = 4 (repeat 3 - 3)
 			{17, 4 - 3}, // 261, 262 and distance 0, 1 zero
 			{1, 0},
 			{1, 0}, // distance 2, 3 = 1

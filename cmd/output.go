@@ -53,7 +53,7 @@ func (o *outputFlags) register(root *cobra.Command) {
 	pf.StringVar(&o.maxConnBuf, "max-conn-buffer", "4MiB", "out-of-order bytes buffered per TCP connection")
 	pf.StringVar(&o.maxTotalBuf, "max-total-buffer", "256MiB", "out-of-order bytes buffered in total")
 	pf.IntVar(&o.maxConns, "max-conns", 1<<20, "TCP connections tracked at once (the least recently active is dropped)")
-	pf.DurationVar(&o.idleTimeout, "idle-timeout", 2*time.Minute, "flush connections idle this long (capture time)")
+	pf.DurationVar(&o.idleTimeout, "idle-timeout", 2*time.Minute, "keep data-less connections and closed connections' tombstones this long (capture time); connections with data never expire")
 	pf.BoolVar(&o.noMidstream, "no-midstream", false, "do not look for WebSocket frames in connections whose handshake is missing")
 }
 

@@ -52,6 +52,7 @@ const (
 	AnRetransmitDiffers = "retransmission-differs"
 	AnFrameCutAtEnd     = "frame-incomplete-at-end"
 	AnMidstreamResync   = "resync-skipped-bytes"
+	AnConnEvicted       = "conn-evicted"
 )
 
 // anomalyTable is the immutable list behind Anomalies.
@@ -95,6 +96,7 @@ var anomalyTable = []AnomalyInfo{
 	{AnRetransmitDiffers, SevWarning, "-", "a TCP retransmission carried different bytes than the first copy (the first copy is used)"},
 	{AnFrameCutAtEnd, SevWarning, "-", "the capture or connection ended inside a frame"},
 	{AnMidstreamResync, SevInfo, "-", "bytes were skipped to find a verified frame boundary (mid-stream start or after a gap)"},
+	{AnConnEvicted, SevWarning, "-", "the connection table was full (--max-conns) and this connection was dropped; its later packets are decoded as a new mid-stream connection"},
 }
 
 // anomalySeverity maps ids to severities; built once, never modified.

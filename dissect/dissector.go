@@ -341,6 +341,10 @@ func (c *connState) emitConn(pkt uint64, ts time.Time, an []Anomaly) {
 	c.rec = Record{Kind: KindConn, Conn: &c.conn, Packet: pkt, Time: ts}
 	c.d.emit(&c.rec)
 	c.connSent = true
+	if c.info.Evicted {
+		c.anomalyRecord(c.clientSide, false, newAnomaly(AnConnEvicted, -1,
+			"the connection table was full (--max-conns): this connection's earlier packets were decoded under another stream number, and its handshake and compression context are lost"), pkt, ts)
+	}
 	for _, a := range an {
 		c.anomalyRecord(c.clientSide, false, a, pkt, ts)
 	}

@@ -131,11 +131,20 @@ var coveredByTestdata = map[string]string{
 	dissect.AnMidstreamResync:    "coder-midstream.pcap",
 }
 
+// coveredByEngineTest names, for ids that need several connections or
+// engine options, the test of package engine that asserts them.
+var coveredByEngineTest = map[string]string{
+	dissect.AnConnEvicted: "TestEvictionIsReported",
+}
+
 // TestOneCapturePerAnomaly builds one capture per anomaly id and checks that
 // the id is reported on the packet of the offending write, and nowhere else.
 func TestOneCapturePerAnomaly(t *testing.T) {
 	covered := map[string]bool{}
 	for id := range coveredByTestdata {
+		covered[id] = true
+	}
+	for id := range coveredByEngineTest {
 		covered[id] = true
 	}
 	for _, tc := range anomalyCases() {

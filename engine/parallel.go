@@ -412,7 +412,7 @@ func (w *worker) process(p *parallel, b *batch) {
 				// sent by a; only opening a connection needs addresses.
 				seg.Src, seg.SrcPort = f.a.Addr(), f.a.Port()
 				seg.Dst, seg.DstPort = f.b.Addr(), f.b.Port()
-				f.ws = w.asm.Open(&seg, c.side, c.pkt, c.ts, f.stream)
+				f.ws = w.asm.Open(&seg, c.side, c.pkt, c.ts, f.stream, f.evicted)
 			}
 			f.ws = w.asm.Segment(f.ws, c.side, &seg, c.pkt, c.ts)
 		case cmdEnd:
@@ -536,9 +536,10 @@ type flow struct {
 	// the worker reads them once, to open the connection. The reader
 	// updates the fields after the padding, which keeps those writes off
 	// the cache line the worker uses.
-	a, b   netip.AddrPort // the first packet's source and destination
-	stream uint64
-	_      [64]byte
+	a, b    netip.AddrPort // the first packet's source and destination
+	stream  uint64
+	evicted bool // continues an evicted connection (reassembly.Entry.Evicted)
+	_       [64]byte
 
 	reassembly.Entry[flow]
 	worker uint8
@@ -555,6 +556,7 @@ func (p *parallel) segment(seg *netpkt.Segment, pkt uint64, ts time.Time) {
 		f.a = netip.AddrPortFrom(seg.Src, seg.SrcPort)
 		f.b = netip.AddrPortFrom(seg.Dst, seg.DstPort)
 		f.stream = f.Stream()
+		f.evicted = f.Evicted()
 		f.worker = uint8(f.Hash() % uint64(len(p.workers)))
 	}
 	f.Learn(side, seg)

@@ -35,6 +35,10 @@ type ConnInfo struct {
 	// FirstPacket and FirstTime are the connection's first packet.
 	FirstPacket uint64
 	FirstTime   time.Time
+	// Evicted is true when the connection continues one that was evicted
+	// from the full connection table (Config.MaxConns): its earlier packets
+	// were decoded under another stream number, and their state is lost.
+	Evicted bool
 }
 
 // Chunk is a run of in-order bytes of one direction. Data is only valid during

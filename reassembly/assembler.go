@@ -31,7 +31,8 @@ const maxSegLen = 1 << 30
 //
 // A closed connection leaves a tombstone in the table until it has been idle
 // for Config.IdleTimeout, so that late packets do not start a new stream; a
-// SYN with a new initial sequence number does.
+// SYN with a new initial sequence number does. An open connection that
+// carried data is never expired for being idle (see Table).
 type Assembler struct {
 	factory Factory
 	cfg     Config
@@ -97,7 +98,7 @@ func (a *Assembler) Process(seg *netpkt.Segment, pkt uint64, ts time.Time) {
 		side = a.table.Add(t, &t.Entry, seg, pkt, ts)
 		t.c = a.conns.Get()
 		t.c.ent = &t.Entry
-		a.newConn(t.c, side, seg, pkt, ts, t.Stream())
+		a.newConn(t.c, side, seg, pkt, ts, t.Stream(), t.Evicted())
 	}
 	c := t.c
 	if c == nil { // a tombstone
@@ -137,13 +138,14 @@ func (a *Assembler) FlushAll(pkt uint64, ts time.Time) {
 
 // newConn sets up c for connection number stream, whose first packet is
 // seg, sent from side.
-func (a *Assembler) newConn(c *conn, side Side, seg *netpkt.Segment, pkt uint64, ts time.Time, stream uint64) {
+func (a *Assembler) newConn(c *conn, side Side, seg *netpkt.Segment, pkt uint64, ts time.Time, stream uint64, evicted bool) {
 	c.info.Addr[side] = netip.AddrPortFrom(seg.Src, seg.SrcPort)
 	c.info.Addr[side.Other()] = netip.AddrPortFrom(seg.Dst, seg.DstPort)
 	c.info.SawSYN = pureSYN(seg)
 	c.info.Stream = stream
 	c.info.FirstPacket = pkt
 	c.info.FirstTime = ts
+	c.info.Evicted = evicted
 	a.stats.Conns++
 	a.stats.Active++
 	if a.factory != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"time"
 )
 
 // sampleKey is the Sec-WebSocket-Key of RFC 6455 section 1.3.
@@ -196,6 +197,11 @@ func (g *generator) handBuilt() error {
 			"s2c close with status 1005, which must not appear on the wire",
 			"c2s binary frame whose 64-bit length has the most significant bit set (8 payload bytes follow); anything after it is undecodable",
 		}, buildViolations, false},
+		{"edge-quiet-deflate.pcap", eth, []string{
+			"permessage-deflate with context takeover both ways; every message compressed with capgen.Deflater",
+			"a ticker: the server sends a price update, then the connection is quiet for 3 hours (no packet at all), then the next update and an exchange both ways",
+			"the updates after the pause refer back into the compression window of those before it: losing the connection state at the pause loses them",
+		}, buildQuietDeflate, true},
 	}
 	for _, hb := range list {
 		if err := g.addHand(hb.name, hb.cfg, hb.notes, hb.build, hb.check); err != nil {
@@ -396,5 +402,54 @@ func buildViolations(h *handConn) error {
 		h.send(x.from, x.f.Bytes())
 	}
 	h.conn.Close(Server)
+	return nil
+}
+
+// buildQuietDeflate is a compressed connection with a 3-hour pause.
+func buildQuietDeflate(h *handConn) error {
+	h.deflate = true
+	ext := []Header{{"Sec-WebSocket-Extensions", "permessage-deflate"}}
+	h.handshake(ext, ext)
+	var dfl [2]*Deflater
+	for s := range dfl {
+		d, err := NewDeflater(15, true)
+		if err != nil {
+			return err
+		}
+		dfl[s] = d
+	}
+	send := func(from Side, msg string) error {
+		p, err := dfl[from].Compress([]byte(msg))
+		if err != nil {
+			return err
+		}
+		h.truthMsg(from, OpText, []byte(msg))
+		h.send(from, h.raw(from, Frame{Fin: true, RSV1: true, Opcode: OpText, Payload: p}))
+		return nil
+	}
+	tick := func(n int) string {
+		return fmt.Sprintf(`{"type":"ticker","product_id":"BTC-USD","price":"%d.00","sequence":%d}`, 43000+n, n)
+	}
+	steps := []struct {
+		from  Side
+		msg   string
+		pause bool
+	}{
+		{Client, `{"type":"subscribe","product_ids":["BTC-USD"],"channels":["ticker"]}`, false},
+		{Server, tick(1), false},
+		{Server, tick(2), false},
+		{Server, tick(3), true},
+		{Client, `{"type":"subscribe","product_ids":["BTC-USD"],"channels":["ticker"]}`, false},
+		{Server, tick(4), false},
+	}
+	for _, st := range steps {
+		if st.pause {
+			h.conn.cap.Pause(3 * time.Hour)
+		}
+		if err := send(st.from, st.msg); err != nil {
+			return err
+		}
+	}
+	h.closeBoth(Client, 1000, "")
 	return nil
 }

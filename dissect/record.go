@@ -224,6 +224,11 @@ type Frame struct {
 	Incomplete bool
 	// Compressed is true when the frame belongs to a compressed message.
 	Compressed bool
+	// NotInflated is true when the frame's compressed payload could not be
+	// inflated (deflate-context-lost, decompression-failed): Payload holds
+	// the compressed bytes as sent (unmasked), after whatever was inflated
+	// before the failure.
+	NotInflated bool
 	// IsText is true when the frame belongs to a text message (or is a close
 	// frame, whose reason is text).
 	IsText bool
@@ -263,6 +268,10 @@ type Message struct {
 	Incomplete bool
 	// Compressed is true when the message was sent compressed (RSV1).
 	Compressed bool
+	// NotInflated is true when the message could not be inflated: Payload
+	// and Len are the compressed bytes as sent (unmasked), after whatever
+	// was inflated before the failure.
+	NotInflated bool
 	// HasCloseCode, CloseCode and CloseReason describe a close message.
 	HasCloseCode bool
 	CloseCode    uint16

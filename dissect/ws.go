@@ -62,7 +62,8 @@ type wsDir struct {
 	cut        bool // inflation stopped at --max-message
 	infl       *inflate.Inflater
 	inflBits   int    // window bits infl was made for
-	ctxLost    bool   // the sliding window no longer matches the sender's
+	ctxLost    bool   // the sliding window may lack history the sender has
+	hist       uint64 // bytes inflated into the window since it was last cleared
 	inflated   uint64 // bytes inflated for the current message
 	compIn     uint64 // compressed bytes fed for the current message (frame, for deflate-frame)
 	scratch    []byte
@@ -296,6 +297,7 @@ func (w *wsDir) startFrame() {
 	w.frameStart = len(w.msgBuf)
 	f.IsText = w.msg.Opcode == OpText
 	f.Compressed = w.compressed
+	f.NotInflated = w.compressed && w.rawMode
 	f.MessageIndex = w.msg.Index
 	f.MessageOpcode = w.msg.Opcode
 }
@@ -338,12 +340,12 @@ func (w *wsDir) startMessage(op uint8, compressed, unknown bool) {
 	w.inflated = 0
 	w.compIn = 0
 	if compressed {
+		// While the context is lost, the window holds only what was
+		// inflated since it was cleared (every loss clears it), which is
+		// exactly the sender's most recent history: references into it
+		// are right, and references beyond it fail instead of producing
+		// garbage.
 		w.prepareInflater(unknown)
-		if w.ctxLost {
-			// Start from an empty window: references to history we do not
-			// have then fail instead of producing garbage.
-			w.infl.Reset(false)
-		}
 	}
 }
 
@@ -375,9 +377,7 @@ func (w *wsDir) payload(b []byte) {
 	}
 	if !w.compressed || w.rawMode {
 		w.appendPlain(&w.msgBuf, b, w.msg.Opcode == OpText && !w.rawMode, f.Masked)
-		if !w.compressed {
-			w.msg.Len += uint64(len(b))
-		}
+		w.msg.Len += uint64(len(b))
 		w.pos += uint64(len(b))
 		return
 	}
@@ -449,6 +449,7 @@ func (w *wsDir) inflateChunk(in []byte) {
 		}
 		w.giveUpInflate()
 		w.appendPlain(&w.msgBuf, in, false, false) // show the raw (already unmasked) bytes
+		w.msg.Len += uint64(len(in))
 	}
 }
 
@@ -457,6 +458,8 @@ func (w *wsDir) inflateChunk(in []byte) {
 func (w *wsDir) giveUpInflate() {
 	w.rawMode = true
 	w.ctxLost = true
+	w.hist = 0
+	w.f.NotInflated, w.msg.NotInflated = true, true
 	if w.infl != nil {
 		w.infl.Reset(false)
 	}
@@ -590,12 +593,15 @@ func (w *wsDir) endMessage(complete bool) {
 		switch {
 		case w.rawMode || !complete || w.cut:
 			w.ctxLost = w.ctxLost || keep
+			w.hist = 0
 			w.infl.Reset(false)
 		case perMsg:
 			w.infl.Reset(keep)
-			if w.ctxLost && complete {
-				// This message inflated with what we have: from here on the
-				// window is exact again.
+			w.hist += w.inflated
+			if w.ctxLost && w.hist >= 1<<w.inflBits {
+				// A whole window was inflated since the history was lost:
+				// from here on the window is exact again, and a reference
+				// the inflater cannot resolve is the sender's error.
 				w.ctxLost = false
 			}
 		}

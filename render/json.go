@@ -193,6 +193,7 @@ func appendFrameJSON(b []byte, f *dissect.Frame) []byte {
 		b = appendOptString(b, "close_reason", f.CloseReason)
 	}
 	b = appendTrue(b, "compressed", f.Compressed)
+	b = appendNotInflated(b, f.Compressed && f.NotInflated)
 	b = appendTrue(b, "truncated", f.Truncated)
 	return appendTrue(b, "incomplete", f.Incomplete)
 }
@@ -219,7 +220,18 @@ func appendMessageJSON(b []byte, m *dissect.Message) []byte {
 	}
 	b = appendTrue(b, "incomplete", m.Incomplete)
 	b = appendTrue(b, "truncated", m.Truncated)
-	return appendTrue(b, "compressed", m.Compressed)
+	b = appendTrue(b, "compressed", m.Compressed)
+	return appendNotInflated(b, m.Compressed && m.NotInflated)
+}
+
+// appendNotInflated appends "inflated":false when raw is set: the payload
+// is compressed bytes that could not be inflated.
+func appendNotInflated(b []byte, raw bool) []byte {
+	if !raw {
+		return b
+	}
+	b = appendKey(b, "inflated")
+	return append(b, "false"...)
 }
 
 // appendPayloadJSON appends "text" when the payload is text and valid UTF-8,

@@ -235,7 +235,11 @@ func (r *Renderer) appendFrameTree(b []byte, rec *dissect.Record, c *dissect.Con
 		b = append(b, '\n')
 	}
 
-	b, more := appendPayloadMarkers(b, len(f.Payload), f.Truncated, f.Incomplete, f.Compressed, "[Compressed: inflated from the message]\n")
+	note := "[Compressed: inflated from the message]\n"
+	if f.NotInflated {
+		note = notInflatedNote
+	}
+	b, more := appendPayloadMarkers(b, len(f.Payload), f.Truncated, f.Incomplete, f.Compressed, note)
 	if !more {
 		return b
 	}
@@ -280,7 +284,11 @@ func (r *Renderer) appendMessageTree(b []byte, rec *dissect.Record, c *dissect.C
 	b = strconv.AppendUint(b, uint64(m.Opcode&0xf), 10)
 	b = append(b, ")\n"...)
 
-	b, more := appendPayloadMarkers(b, len(m.Payload), m.Truncated, m.Incomplete, m.Compressed, "[Compressed: inflated]\n")
+	note := "[Compressed: inflated]\n"
+	if m.NotInflated {
+		note = notInflatedNote
+	}
+	b, more := appendPayloadMarkers(b, len(m.Payload), m.Truncated, m.Incomplete, m.Compressed, note)
 	if !more {
 		return b
 	}
@@ -369,6 +377,9 @@ func appendBits(b []byte, v uint8, n int) []byte {
 	}
 	return b
 }
+
+// notInflatedNote marks a compressed payload shown as sent.
+const notInflatedNote = "[Compressed: NOT inflated, compressed bytes shown as sent]\n"
 
 // appendPayloadMarkers writes the payload heading of a frame or message and
 // its truncated, compressed and incomplete markers. more is false when there

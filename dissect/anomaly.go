@@ -76,7 +76,7 @@ var anomalyTable = []AnomalyInfo{
 	{AnDataAfterClose, SevError, "RFC 6455 5.5.1", "a frame follows a close frame in the same direction"},
 	{AnZeroMaskKey, SevInfo, "RFC 6455 5.3", "the masking key is all zeros (legal, but the payload is sent in clear)"},
 	{AnDecompressFailed, SevError, "RFC 7692 6.2", "a compressed message could not be inflated; the direction's context is lost"},
-	{AnDecompressLimit, SevWarning, "RFC 7692 8.1", "inflating a message exceeded --max-message and was cut off (decompression bomb guard)"},
+	{AnDecompressLimit, SevWarning, "RFC 7692 8.1", "inflating a message exceeded --max-decompressed and was cut off (decompression bomb guard); the direction's context is lost"},
 	{AnDeflateContextLost, SevWarning, "RFC 7692 7.2.3", "a compressed message cannot be inflated because earlier data it refers to is missing"},
 	{AnMessageTruncated, SevInfo, "-", "a message is longer than --max-message; the rest was not retained"},
 	{AnAcceptMissing, SevError, "RFC 6455 4.1", "the 101 response has no Sec-WebSocket-Accept"},

@@ -9,9 +9,17 @@ import (
 
 // Options configures a Dissector. The zero value of a field selects its default.
 type Options struct {
-	// MaxMessage caps the payload bytes retained per message (and per frame),
-	// and the bytes one message may inflate to. Default 64 MiB.
+	// MaxMessage caps the payload bytes retained per message (and per
+	// frame). It limits what is kept, not what is decoded: a longer
+	// compressed message is still inflated to its end (keeping the deflate
+	// context of later messages exact), and its Len is its real length.
+	// Default 64 MiB.
 	MaxMessage int64
+	// MaxDecompressed caps the bytes one compressed message may inflate to
+	// (the decompression-bomb guard); beyond it the message is cut off
+	// (decompression-limit) and the direction's deflate context is lost.
+	// Default 1 GiB.
+	MaxDecompressed int64
 	// MaxHTTPHeader caps an HTTP header block. Default 64 KiB.
 	MaxHTTPHeader int
 	// MaxSearch caps the bytes buffered per direction while looking for a
@@ -29,14 +37,18 @@ type Options struct {
 
 // Default limits.
 const (
-	DefaultMaxMessage    = 64 << 20
-	DefaultMaxHTTPHeader = 64 << 10
-	DefaultMaxSearch     = 256 << 10
+	DefaultMaxMessage      = 64 << 20
+	DefaultMaxDecompressed = 1 << 30
+	DefaultMaxHTTPHeader   = 64 << 10
+	DefaultMaxSearch       = 256 << 10
 )
 
 func (o *Options) setDefaults() {
 	if o.MaxMessage <= 0 {
 		o.MaxMessage = DefaultMaxMessage
+	}
+	if o.MaxDecompressed <= 0 {
+		o.MaxDecompressed = DefaultMaxDecompressed
 	}
 	if o.MaxHTTPHeader <= 0 {
 		o.MaxHTTPHeader = DefaultMaxHTTPHeader

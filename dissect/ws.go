@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 	"unicode/utf8"
 
@@ -59,7 +60,7 @@ type wsDir struct {
 	// permessage-deflate state
 	compressed bool // current message (or, for deflate-frame, frame) is compressed
 	rawMode    bool // inflation gave up for this message: show raw bytes
-	cut        bool // inflation stopped at --max-message
+	cut        bool // inflation stopped at --max-decompressed
 	infl       *inflate.Inflater
 	inflBits   int    // window bits infl was made for
 	ctxLost    bool   // the sliding window may lack history the sender has
@@ -413,43 +414,66 @@ func (w *wsDir) appendPlain(buf *[]byte, b []byte, text, masked bool) {
 	}
 }
 
-// inflateChunk inflates unmasked compressed bytes into the message buffer.
+// inflateChunk inflates unmasked compressed bytes: into the message buffer
+// while it is under --max-message, then only through the window (counted in
+// the message's length, not retained), so that the compression context of
+// later messages stays exact. A message inflating past --max-decompressed
+// is cut off there (decompression-limit).
 func (w *wsDir) inflateChunk(in []byte) {
-	limit := w.c.d.opts.MaxMessage - int64(w.inflated)
-	if !w.c.d.opts.Messages {
-		limit = min(limit, w.c.d.opts.MaxMessage-int64(len(w.msgBuf)))
-	}
-	if limit <= 0 {
+	if w.cut {
 		return
 	}
-	start := len(w.msgBuf)
-	out, err := w.infl.Append(w.msgBuf, in, int(limit))
-	w.msgBuf = out
-	n := len(out) - start
-	w.inflated += uint64(n)
-	w.msg.Len += uint64(n)
-	if w.msg.Opcode == OpText {
-		w.utf.write(out[start:])
-	}
-	switch {
-	case err == nil:
-	case errors.Is(err, inflate.ErrLimit):
-		w.f.Truncated, w.msg.Truncated = true, true
-		w.frameAnomaly(AnDecompressLimit, int64(w.inflated), fmt.Sprintf("message inflates past --max-message (%d bytes); cut off there", w.c.d.opts.MaxMessage))
-		w.giveUpInflate()
-		w.rawMode = false
-		w.cut = true
-		w.inflated = uint64(w.c.d.opts.MaxMessage) // stop inflating the rest
-	default:
-		what := "inflation failed"
-		if w.ctxLost {
-			w.frameAnomaly(AnDeflateContextLost, int64(w.inflated), "compressed message refers to data not in the capture (context takeover history lost); shown compressed")
+	opts := &w.c.d.opts
+	for {
+		bomb := opts.MaxDecompressed - int64(w.inflated)
+		keep := min(opts.MaxMessage-int64(len(w.msgBuf)), bomb)
+		var n int
+		var err error
+		if keep > 0 {
+			start := len(w.msgBuf)
+			var out []byte
+			out, err = w.infl.Append(w.msgBuf, in, int(min(keep, math.MaxInt32)))
+			w.msgBuf = out
+			n = len(out) - start
+			if w.msg.Opcode == OpText {
+				w.utf.write(out[start:])
+			}
 		} else {
-			w.frameAnomaly(AnDecompressFailed, int64(w.inflated), fmt.Sprintf("%s after %d bytes: %v", what, w.inflated, err))
+			n, err = w.infl.Discard(in, int(min(bomb, math.MaxInt32)))
+			if n > 0 {
+				w.f.Truncated, w.msg.Truncated = true, true
+			}
 		}
-		w.giveUpInflate()
-		w.appendPlain(&w.msgBuf, in, false, false) // show the raw (already unmasked) bytes
-		w.msg.Len += uint64(len(in))
+		w.inflated += uint64(n)
+		w.msg.Len += uint64(n)
+		switch {
+		case err == nil:
+			return
+		case errors.Is(err, inflate.ErrLimit):
+			if int64(w.inflated) < opts.MaxDecompressed {
+				// The retention cap was reached: go on discarding.
+				w.f.Truncated, w.msg.Truncated = true, true
+				in = in[len(in)-w.infl.Unconsumed():]
+				continue
+			}
+			w.f.Truncated, w.msg.Truncated = true, true
+			w.frameAnomaly(AnDecompressLimit, int64(w.inflated), fmt.Sprintf("message inflates past --max-decompressed (%d bytes); cut off there", opts.MaxDecompressed))
+			w.cut = true
+			w.ctxLost = true
+			w.hist = 0
+			w.infl.Reset(false)
+			return
+		default:
+			if w.ctxLost {
+				w.frameAnomaly(AnDeflateContextLost, int64(w.inflated), "compressed message refers to data not in the capture (context takeover history lost); shown compressed")
+			} else {
+				w.frameAnomaly(AnDecompressFailed, int64(w.inflated), fmt.Sprintf("inflation failed after %d bytes: %v", w.inflated, err))
+			}
+			w.giveUpInflate()
+			w.appendPlain(&w.msgBuf, in, false, false) // show the raw (already unmasked) bytes
+			w.msg.Len += uint64(len(in))
+			return
+		}
 	}
 }
 
@@ -474,7 +498,7 @@ func (w *wsDir) endFrame() {
 	if !w.isCtl && w.compressed && !w.rawMode && ((perMsg && f.Fin) || perFrame) {
 		// An empty compressed payload is an empty message: appending the
 		// tail to nothing would leave the inflater inside a block header.
-		if w.inflated < uint64(w.c.d.opts.MaxMessage) && w.compIn > 0 {
+		if !w.cut && w.compIn > 0 {
 			w.inflateChunk(deflateTail[:])
 		}
 	}
@@ -577,7 +601,7 @@ func (w *wsDir) endMessage(complete bool) {
 	if !complete {
 		w.msg.Incomplete = true
 	}
-	if w.msg.Truncated && !w.compressed {
+	if w.msg.Truncated && !w.cut {
 		w.man = append(w.man, newAnomaly(AnMessageTruncated, w.c.d.opts.MaxMessage,
 			fmt.Sprintf("message of %d bytes cut at --max-message (%d bytes)", w.msg.Len, w.c.d.opts.MaxMessage)))
 	}

@@ -154,6 +154,13 @@ type connState struct {
 	forced     bool   // a --ws-port connection
 	probed     uint64 // bytes searched before the connection proved to be WebSocket
 	rec        Record
+
+	// Events held back so that records come out in packet order (order.go).
+	held      []heldItem
+	heldHead  int
+	heldFor   [2]int // held items by side
+	heldBytes int
+	draining  bool
 }
 
 // NewConn implements reassembly.Factory. The connection's state is only
@@ -243,7 +250,7 @@ func (c *connState) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 	case modeIgnore:
 		return false
 	case modeWS:
-		c.ws[c.dirOf(side)].feed(ch.Data, ch.Packet, ch.Time)
+		c.wsData(side, ch.Data, ch.Packet, ch.Time)
 	case modeProbe:
 		c.probeData(side, ch.Data, ch.Packet, ch.Time)
 	case modeHTTP:
@@ -256,7 +263,7 @@ func (c *connState) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 func (c *connState) Gap(side reassembly.Side, g *reassembly.Gap) {
 	switch c.mode {
 	case modeWS:
-		c.ws[c.dirOf(side)].gap(g)
+		c.wsGap(side, g)
 	case modeHTTP:
 		if c.http[side].role == 0 && len(c.reqs) == 0 && !c.anyHTTP() {
 			// Nothing recognised yet: whatever follows may be WebSocket.
@@ -270,11 +277,7 @@ func (c *connState) Gap(side reassembly.Side, g *reassembly.Gap) {
 		c.startProbe()
 	case modeProbe:
 		if c.ws[0] != nil {
-			for _, w := range c.ws {
-				if w.side == side {
-					w.gap(g)
-				}
-			}
+			c.wsGap(side, g)
 		}
 	}
 }
@@ -305,11 +308,13 @@ func (c *connState) Note(side reassembly.Side, n *reassembly.Note) {
 func (c *connState) Close(reason reassembly.CloseReason) {
 	switch c.mode {
 	case modeWS, modeProbe:
+		c.drainHeld(true)
 		for _, w := range c.ws {
 			if w != nil {
 				w.finish()
 			}
 		}
+		c.drainHeld(true)
 		ws := c.ws
 		c.ws = [2]*wsDir{}
 		for i, w := range ws {
@@ -327,6 +332,8 @@ func (c *connState) Close(reason reassembly.CloseReason) {
 	}
 	c.mode = modeIgnore
 	c.reqs = nil
+	clear(c.held)
+	c.held, c.heldHead, c.heldFor, c.heldBytes = c.held[:0], 0, [2]int{}, 0
 	c.d.keepHTTPBufs(&c.http)
 	c.http = [2]httpSide{}
 	c.d.pool.conns.Put(c)
@@ -389,11 +396,7 @@ func (c *connState) probeData(side reassembly.Side, b []byte, pkt uint64, ts tim
 		c.mode = modeIgnore
 		return
 	}
-	for _, w := range c.ws {
-		if w.side == side {
-			w.feed(b, pkt, ts)
-		}
-	}
+	c.wsData(side, b, pkt, ts)
 }
 
 // httpData parses HTTP on one side until the connection upgrades.
@@ -609,6 +612,11 @@ func (c *connState) upgrade(rest []byte, pkt uint64, ts time.Time) {
 	// The decoders copy what they keep of the bytes fed to them, so the
 	// header buffers, which rest and the held client bytes are in, can be
 	// reused once fed.
+	// Bytes the client sent before the response arrived come first.
+	if len(cs.buf) > 0 && cs.lastPkt < pkt {
+		c.ws[ClientToServer].feed(cs.buf, cs.lastPkt, cs.lastTS)
+		cs.buf = cs.buf[:0]
+	}
 	if len(rest) > 0 {
 		c.ws[ServerToClient].feed(rest, pkt, ts)
 	}

@@ -746,6 +746,7 @@ func (w *wsDir) finish() {
 		if w.st == stSearch {
 			return
 		}
+		w.c.drainHeld(true) // the bytes the search found frames in
 		w.finish()
 		return
 	case w.st == stPayload || w.hn > 0:

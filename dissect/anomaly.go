@@ -53,6 +53,11 @@ const (
 	AnFrameCutAtEnd     = "frame-incomplete-at-end"
 	AnMidstreamResync   = "resync-skipped-bytes"
 	AnConnEvicted       = "conn-evicted"
+
+	AnUpgradeRequestMissing = "upgrade-request-missing"
+	AnHTTPHeaderTooLarge    = "http-header-too-large"
+	AnUpgradeRepeated       = "upgrade-response-repeated"
+	AnOutOfWindow           = "tcp-segment-out-of-window"
 )
 
 // anomalyTable is the immutable list behind Anomalies.
@@ -96,6 +101,10 @@ var anomalyTable = []AnomalyInfo{
 	{AnRetransmitDiffers, SevWarning, "-", "a TCP retransmission carried different bytes than the first copy (the first copy is used)"},
 	{AnFrameCutAtEnd, SevWarning, "-", "the capture or connection ended inside a frame"},
 	{AnMidstreamResync, SevInfo, "-", "bytes were skipped to find a verified frame boundary (mid-stream start or after a gap)"},
+	{AnUpgradeRequestMissing, SevWarning, "RFC 6455 4.1", "a 101 response whose upgrade request is not in the capture; the connection is decoded with what the response negotiated"},
+	{AnHTTPHeaderTooLarge, SevWarning, "-", "an HTTP header block of an upgrade is larger than --max-http-header; frames are looked for after it as in a mid-stream pickup"},
+	{AnUpgradeRepeated, SevError, "RFC 6455 4.1", "a second HTTP response (such as another 101) arrives after the connection switched to WebSocket; it is skipped"},
+	{AnOutOfWindow, SevWarning, "RFC 9293 3.10.7.4", "TCP segments far beyond the receiver's advertised window were ignored (they cannot be valid data)"},
 	{AnConnEvicted, SevWarning, "-", "the connection table was full (--max-conns) and this connection was dropped; its later packets are decoded as a new mid-stream connection"},
 }
 

@@ -1,7 +1,9 @@
 package dissect
 
 import (
+	"bytes"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/wsdissect/wsdissect/reassembly"
@@ -140,20 +142,21 @@ type httpSide struct {
 
 // connState dissects one TCP connection; it implements reassembly.Handler.
 type connState struct {
-	d          *Dissector
-	info       *reassembly.ConnInfo
-	mode       connMode
-	conn       Conn
-	clientSide reassembly.Side
-	sideKnown  bool
-	http       [2]httpSide
-	reqs       []pendingReq
-	reqBuf     [1]pendingReq // backs reqs while it holds one request
-	ws         [2]*wsDir     // by Dir
-	connSent   bool
-	forced     bool   // a --ws-port connection
-	probed     uint64 // bytes searched before the connection proved to be WebSocket
-	rec        Record
+	d            *Dissector
+	info         *reassembly.ConnInfo
+	mode         connMode
+	conn         Conn
+	clientSide   reassembly.Side
+	sideKnown    bool
+	http         [2]httpSide
+	reqs         []pendingReq
+	reqBuf       [1]pendingReq // backs reqs while it holds one request
+	ws           [2]*wsDir     // by Dir
+	connSent     bool
+	forced       bool   // a --ws-port connection
+	headTooLarge bool   // a header block exceeded --max-http-header
+	probed       uint64 // bytes searched before the connection proved to be WebSocket
+	rec          Record
 
 	// Events held back so that records come out in packet order (order.go).
 	held      []heldItem
@@ -432,6 +435,52 @@ func (c *connState) httpData(side reassembly.Side, b []byte, pkt uint64, ts time
 	} else {
 		c.parseResponses(side, hs, pkt, ts)
 	}
+	if c.headTooLarge && c.mode == modeHTTP {
+		c.tooLargeHead()
+	}
+}
+
+// tooLargeHead handles a header block longer than --max-http-header: the
+// connection is not given up (an upgrade with a huge header must not make
+// it vanish) but looked at as if picked up mid-stream, which finds the
+// frames after the head; an upgrade's head is reported.
+func (c *connState) tooLargeHead() {
+	c.headTooLarge = false
+	for s := reassembly.SideA; s <= reassembly.SideB; s++ {
+		hs := &c.http[s]
+		if len(hs.buf) <= c.d.opts.MaxHTTPHeader || !mentionsWebSocket(hs.buf) {
+			continue
+		}
+		what := "request"
+		if hs.role == 2 {
+			what = "response"
+		}
+		c.anomalyRecord(s, true, newAnomaly(AnHTTPHeaderTooLarge, -1,
+			fmt.Sprintf("the upgrade %s's header block is larger than --max-http-header (%d bytes); looking for WebSocket frames after it", what, c.d.opts.MaxHTTPHeader)), hs.lastPkt, hs.lastTS)
+	}
+	held := c.http
+	c.startProbe()
+	// Replay what was buffered: the search skips the heads.
+	for s := reassembly.SideA; s <= reassembly.SideB; s++ {
+		if h := &held[s]; len(h.buf) > 0 && c.mode == modeProbe {
+			c.probeData(s, h.buf, h.lastPkt, h.lastTS)
+		}
+	}
+}
+
+// mentionsWebSocket reports whether an HTTP head (or its start) is a 101
+// response or mentions websocket, as an upgrade's does.
+func mentionsWebSocket(b []byte) bool {
+	if len(b) >= 12 && bytes.HasPrefix(b, []byte("HTTP/1.")) && string(b[8:12]) == " 101" {
+		return true
+	}
+	const w = "websocket"
+	for i := 0; i+len(w) <= len(b); i++ {
+		if b[i]|0x20 == 'w' && strings.EqualFold(string(b[i:i+len(w)]), w) {
+			return true
+		}
+	}
+	return false
 }
 
 // notHTTP handles a connection whose first bytes are not HTTP.
@@ -502,7 +551,7 @@ func (c *connState) nextHead(hs *httpSide, i *int, request bool) *httpHead {
 	if end < 0 {
 		hs.scan = len(hs.buf)
 		if len(hs.buf)-*i > c.d.opts.MaxHTTPHeader {
-			c.mode = modeIgnore
+			c.headTooLarge = true // httpData takes it from here
 		}
 		return nil
 	}
@@ -566,6 +615,18 @@ func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint6
 			c.setClient(side.Other())
 		}
 		if len(c.reqs) == 0 {
+			if h.status == 101 && h.hasToken("upgrade", "websocket") {
+				// The upgrade request is not in the capture: decode the
+				// connection as picked up mid-stream, with what the
+				// response negotiated.
+				c.conn = Conn{Stream: c.conn.Stream, Client: c.conn.Client, Server: c.conn.Server, Midstream: true}
+				c.conn.ResponsePacket, c.conn.ResponseTime = pkt, ts
+				an := fillResponseAlone(&c.conn, h)
+				c.emitConn(pkt, ts, an)
+				c.upgrade(hs.buf[i:], pkt, ts)
+				i = len(hs.buf)
+				return
+			}
 			// A response to a request we did not see: skip it.
 			hs.body, hs.left = responseBody(h, "GET")
 			continue

@@ -29,6 +29,7 @@ const (
 // startSearch puts the direction into search mode at the current offset.
 func (w *wsDir) startSearch() {
 	w.st = stSearch
+	w.hbuf = w.hbuf[:0]
 	w.search = w.search[:0]
 	w.marks = w.marks[:0]
 	w.searchFrom = 0

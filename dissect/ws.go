@@ -1,6 +1,7 @@
 package dissect
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ const (
 	stHeader  parseState = iota // collecting a frame header
 	stPayload                   // streaming a frame's payload
 	stSearch                    // looking for a verified frame boundary
+	stHTTP                      // an HTTP response where a frame header should be
 )
 
 // deflateTail is re-appended to each compressed message (RFC 7692 7.2.2).
@@ -69,6 +71,10 @@ type wsDir struct {
 	compIn     uint64 // compressed bytes fed for the current message (frame, for deflate-frame)
 	scratch    []byte
 
+	// an HTTP response in the frame stream (see httpFeed)
+	hbuf   []byte
+	noHTTP bool // the bytes being replayed are a frame header after all
+
 	// frame-boundary search (see sync.go)
 	search     []byte
 	marks      []mark
@@ -99,11 +105,21 @@ func (w *wsDir) feed(b []byte, pkt uint64, ts time.Time) {
 		case stSearch:
 			w.searchFeed(b, pkt, ts)
 			return
+		case stHTTP:
+			b = b[w.httpFeed(b, pkt, ts):]
 		case stHeader:
+			if w.hn == 0 && b[0] == 'H' && w.dir == ServerToClient && !w.noHTTP {
+				// 0x48 is never a frame's first byte (a close frame with
+				// FIN clear and RSV1 set): this is HTTP, such as a second
+				// 101 response.
+				w.st = stHTTP
+				continue
+			}
 			if w.hn == 0 {
 				w.pkts = w.pkts[:0]
 				w.f.Offset = w.off
 			}
+			w.noHTTP = false
 			w.addPkt(pkt, ts)
 			n := copy(w.hdr[w.hn:w.need], b)
 			w.hn += n
@@ -132,6 +148,55 @@ func (w *wsDir) feed(b []byte, pkt uint64, ts time.Time) {
 				w.endFrame()
 			}
 		}
+	}
+}
+
+// httpFeed collects an HTTP response found where a frame header should be
+// and skips it, reporting it; it returns how many bytes of b it consumed.
+// Bytes that turn out not to be HTTP are decoded as frames.
+func (w *wsDir) httpFeed(b []byte, pkt uint64, ts time.Time) int {
+	start := len(w.hbuf)
+	w.hbuf = append(w.hbuf, b...)
+	if len(w.hbuf) < 5 && bytes.HasPrefix([]byte("HTTP/"), w.hbuf) {
+		return len(b)
+	}
+	if !bytes.HasPrefix(w.hbuf, []byte("HTTP/")) {
+		// A (malformed) frame after all: decode the bytes as one.
+		buf := w.hbuf
+		w.hbuf = nil
+		w.st, w.noHTTP = stHeader, true
+		w.feed(buf[:start], w.lastPkt, w.lastTS)
+		if w.hbuf == nil {
+			w.hbuf = buf[:0]
+		}
+		return 0
+	}
+	end := headerEnd(w.hbuf, 0)
+	if end < 0 {
+		if len(w.hbuf) > w.c.d.opts.MaxHTTPHeader {
+			w.skipHTTP(len(w.hbuf), pkt, ts)
+			w.startSearch()
+		}
+		return len(b)
+	}
+	w.skipHTTP(end, pkt, ts)
+	w.st = stHeader
+	return end - start
+}
+
+// skipHTTP reports and skips the first n bytes of w.hbuf, an HTTP message.
+func (w *wsDir) skipHTTP(n int, pkt uint64, ts time.Time) {
+	line := w.hbuf[:n]
+	if i := bytes.IndexByte(line, '\r'); i >= 0 {
+		line = line[:i]
+	}
+	line = line[:min(len(line), 60)]
+	w.c.anomalyRecord(w.side, true, newAnomaly(AnUpgradeRepeated, int64(w.off),
+		fmt.Sprintf("HTTP response %q at stream offset %d after the connection switched to WebSocket; skipped (%d bytes)", line, w.off, n)), pkt, ts)
+	w.off += uint64(n)
+	w.hbuf = w.hbuf[:0]
+	if pkt >= w.lastPkt {
+		w.lastPkt, w.lastTS = pkt, ts
 	}
 }
 
@@ -749,6 +814,9 @@ func (w *wsDir) finish() {
 		w.c.drainHeld(true) // the bytes the search found frames in
 		w.finish()
 		return
+	case w.st == stHTTP:
+		w.skipHTTP(len(w.hbuf), w.lastPkt, w.lastTS)
+		w.st = stHeader
 	case w.st == stPayload || w.hn > 0:
 		if w.st == stPayload {
 			w.fan = append(w.fan, newAnomaly(AnFrameCutAtEnd, int64(w.off),

@@ -134,7 +134,11 @@ var coveredByTestdata = map[string]string{
 // coveredByEngineTest names, for ids that need several connections or
 // engine options, the test of package engine that asserts them.
 var coveredByEngineTest = map[string]string{
-	dissect.AnConnEvicted: "TestEvictionIsReported",
+	dissect.AnConnEvicted:           "TestEvictionIsReported",
+	dissect.AnHTTPHeaderTooLarge:    "TestHostileHandshakes",
+	dissect.AnUpgradeRequestMissing: "TestHostileHandshakes",
+	dissect.AnUpgradeRepeated:       "TestHostileHandshakes",
+	dissect.AnOutOfWindow:           "TestOutOfWindowFlood",
 }
 
 // TestOneCapturePerAnomaly builds one capture per anomaly id and checks that

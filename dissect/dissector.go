@@ -300,6 +300,11 @@ func (c *connState) hasUpgradePending() bool {
 
 // Note implements reassembly.Handler.
 func (c *connState) Note(side reassembly.Side, n *reassembly.Note) {
+	if n.Kind == reassembly.NoteOutOfWindow && c.mode != modeIgnore {
+		c.anomalyRecord(side, true, newAnomaly(AnOutOfWindow, int64(n.Offset),
+			fmt.Sprintf("segment at stream offset %d (%d bytes) lies far beyond the receiver's advertised window; ignored, like any further ones of this direction", n.Offset, n.Len)), n.Packet, n.Time)
+		return
+	}
 	if n.Kind != reassembly.NoteRetransmitDiffers || c.mode != modeWS {
 		return
 	}

@@ -129,6 +129,7 @@ type command struct {
 	n      uint32
 	plen   uint32 // the payload length the IP header claims
 	window uint16
+	wscale uint8
 	flags  uint8
 	kind   cmdKind
 	reason reassembly.CloseReason // cmdEnd
@@ -332,6 +333,7 @@ func addReassembly(t *reassembly.Stats, s reassembly.Stats) {
 	t.Evictions += s.Evictions
 	t.OutOfOrder += s.OutOfOrder
 	t.OldSegments += s.OldSegments
+	t.OutOfWindow += s.OutOfWindow
 	t.Ignored += s.Ignored
 	t.Buffered += s.Buffered
 	t.PeakBuffered += s.PeakBuffered
@@ -404,7 +406,7 @@ func (w *worker) process(p *parallel, b *batch) {
 		f := c.f
 		switch c.kind {
 		case cmdSegment:
-			seg.Seq, seg.Ack, seg.Flags, seg.Window = c.seq, c.ack, c.flags, c.window
+			seg.Seq, seg.Ack, seg.Flags, seg.Window, seg.WScale = c.seq, c.ack, c.flags, c.window, c.wscale
 			seg.Payload = b.data[c.off : c.off+c.n : c.off+c.n]
 			seg.PayloadLen = int(c.plen)
 			if f.ws == nil {
@@ -563,7 +565,7 @@ func (p *parallel) segment(seg *netpkt.Segment, pkt uint64, ts time.Time) {
 	b := p.batch(f.worker, len(seg.Payload))
 	b.cmds = append(b.cmds, command{
 		kind: cmdSegment, f: f, pkt: pkt, ts: ts, side: side,
-		seq: seg.Seq, ack: seg.Ack, flags: seg.Flags, window: seg.Window,
+		seq: seg.Seq, ack: seg.Ack, flags: seg.Flags, window: seg.Window, wscale: seg.WScale,
 		off: uint32(len(b.data)), n: uint32(len(seg.Payload)),
 		plen: uint32(min(max(seg.PayloadLen, 0), math.MaxUint32)),
 	})

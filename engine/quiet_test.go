@@ -18,9 +18,19 @@ import (
 func jsonRecords(t *testing.T, data []byte, opts Options, workers int) []map[string]any {
 	t.Helper()
 	in := parallelInput{name: "mem", pkts: memPackets(t, data), opts: opts}
-	out, _, err := renderRun(t, &in, render.Options{Format: render.FormatJSON, Messages: opts.Dissect.Messages}, workers)
+	return jsonLines(t, &in, workers, nil)
+}
+
+// jsonLines runs in with the given number of workers and returns the NDJSON
+// records; the raw output is also written to raw when it is not nil.
+func jsonLines(t *testing.T, in *parallelInput, workers int, raw *bytes.Buffer) []map[string]any {
+	t.Helper()
+	out, _, err := renderRun(t, in, render.Options{Format: render.FormatJSON, Messages: in.opts.Dissect.Messages}, workers)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if raw != nil {
+		raw.Write(out)
 	}
 	var recs []map[string]any
 	for _, line := range bytes.Split(bytes.TrimSpace(out), []byte("\n")) {

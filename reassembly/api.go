@@ -80,6 +80,10 @@ const (
 	NoteFIN
 	// NoteRST is a RST from that side.
 	NoteRST
+	// NoteOutOfWindow is a segment of that side starting far beyond the
+	// receiver's advertised window (Offset, Len); it was ignored. Only the
+	// first of a side is noted; Stats.OutOfWindow counts them all.
+	NoteOutOfWindow
 )
 
 // Note reports a TCP-level event worth showing to the user.

@@ -136,6 +136,9 @@ type Stats struct {
 	// side's stream (data older than the capture's view of it); they are
 	// ignored.
 	OldSegments uint64
+	// OutOfWindow counts segments ignored because they start far beyond
+	// the receiver's advertised window (see NoteOutOfWindow).
+	OutOfWindow uint64
 	// Ignored counts segments of closed connections (tombstones) and of
 	// connections whose handler wanted no more data; they are only counted.
 	Ignored uint64

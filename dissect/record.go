@@ -238,6 +238,10 @@ type Frame struct {
 	HasCloseCode bool
 	CloseCode    uint16
 	CloseReason  string
+	// Reassembled is set on the last frame of a message of several frames
+	// (frame records only): the whole message, reassembled (Payload up to
+	// --max-message), as Wireshark shows it on the last fragment.
+	Reassembled *Message
 	// MessageIndex numbers the data messages of this direction from 0; it is
 	// the message this frame belongs to (control frames have their own).
 	MessageIndex uint64
@@ -276,7 +280,9 @@ type Message struct {
 	HasCloseCode bool
 	CloseCode    uint16
 	CloseReason  string
-	// Index numbers the messages of this direction from 0.
+	// Index numbers the messages of this direction, data and control
+	// alike, from 0 in the order they are completed (the order of their
+	// records).
 	Index uint64
 }
 

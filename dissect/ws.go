@@ -57,6 +57,7 @@ type wsDir struct {
 	utfSaid    bool
 	frameStart int
 	msgCount   uint64
+	outCount   uint64 // messages (data and control) completed in this direction
 	closed     bool
 
 	// permessage-deflate state
@@ -357,9 +358,8 @@ func (w *wsDir) startFrame() {
 			w.prepareInflater(false)
 		}
 	}
-	if !w.c.d.opts.Messages {
-		w.msgBuf = w.msgBuf[:0]
-	}
+	// The whole message is kept (up to --max-message) in frame mode too,
+	// so that its last frame can show it reassembled.
 	w.frameStart = len(w.msgBuf)
 	f.IsText = w.msg.Opcode == OpText
 	f.Compressed = w.compressed
@@ -585,12 +585,18 @@ func (w *wsDir) endFrame() {
 		w.man = append(w.man, w.fan...)
 	}
 	if !w.c.d.opts.Messages {
+		if !w.isCtl && f.Fin && w.msg.Frames > 1 {
+			w.msg.Payload = w.msgBuf
+			f.Reassembled = &w.msg
+		}
 		w.emitFrame()
 	}
 	switch {
 	case w.isCtl:
 		if w.c.d.opts.Messages {
 			w.emitControlMessage()
+		} else {
+			w.outCount++
 		}
 		if f.Opcode == OpClose {
 			w.closed = true
@@ -645,7 +651,7 @@ func (w *wsDir) emitFrame() {
 func (w *wsDir) emitControlMessage() {
 	f := &w.f
 	f.Packets = w.pkts
-	m := Message{Dir: w.dir, Opcode: f.Opcode, Len: f.Len, Frames: 1, Payload: f.Payload,
+	m := Message{Dir: w.dir, Opcode: f.Opcode, Len: f.Len, Frames: 1, Payload: f.Payload, Index: w.outCount,
 		Truncated: f.Truncated, Incomplete: f.Incomplete, HasCloseCode: f.HasCloseCode,
 		CloseCode: f.CloseCode, CloseReason: f.CloseReason}
 	if len(f.Packets) > 0 {
@@ -654,6 +660,7 @@ func (w *wsDir) emitControlMessage() {
 	w.rec = Record{Kind: KindMessage, Conn: &w.c.conn, Packet: w.lastPkt, Time: w.lastTS,
 		Dir: w.dir, HasDir: true, Message: &m, Anomalies: w.fan}
 	w.c.d.emit(&w.rec)
+	w.outCount++
 }
 
 // endMessage completes the current data message (complete is false when it
@@ -666,6 +673,8 @@ func (w *wsDir) endMessage(complete bool) {
 	if !complete {
 		w.msg.Incomplete = true
 	}
+	w.msg.Index = w.outCount
+	w.outCount++
 	if w.msg.Truncated && !w.cut {
 		w.man = append(w.man, newAnomaly(AnMessageTruncated, w.c.d.opts.MaxMessage,
 			fmt.Sprintf("message of %d bytes cut at --max-message (%d bytes)", w.msg.Len, w.c.d.opts.MaxMessage)))

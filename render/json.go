@@ -195,7 +195,21 @@ func appendFrameJSON(b []byte, f *dissect.Frame) []byte {
 	b = appendTrue(b, "compressed", f.Compressed)
 	b = appendNotInflated(b, f.Compressed && f.NotInflated)
 	b = appendTrue(b, "truncated", f.Truncated)
-	return appendTrue(b, "incomplete", f.Incomplete)
+	b = appendTrue(b, "incomplete", f.Incomplete)
+	if m := f.Reassembled; m != nil {
+		b = appendKey(b, "message")
+		b = append(b, `{"len":`...)
+		b = strconv.AppendUint(b, m.Len, 10)
+		b = appendKey(b, "frames")
+		b = strconv.AppendInt(b, int64(m.Frames), 10)
+		b = appendKey(b, "first_packet")
+		b = strconv.AppendUint(b, m.FirstPacket, 10)
+		b = appendPayloadJSON(b, m.Payload, m.Opcode == dissect.OpText)
+		b = appendTrue(b, "truncated", m.Truncated)
+		b = appendTrue(b, "incomplete", m.Incomplete)
+		b = append(b, '}')
+	}
+	return b
 }
 
 // appendMessageJSON appends the keys of a message record.

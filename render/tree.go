@@ -241,7 +241,7 @@ func (r *Renderer) appendFrameTree(b []byte, rec *dissect.Record, c *dissect.Con
 	}
 	b, more := appendPayloadMarkers(b, len(f.Payload), f.Truncated, f.Incomplete, f.Compressed, note)
 	if !more {
-		return b
+		return appendReassembledTree(b, f.Reassembled)
 	}
 	switch {
 	case f.Opcode == dissect.OpClose && f.HasCloseCode:
@@ -251,7 +251,30 @@ func (r *Renderer) appendFrameTree(b []byte, rec *dissect.Record, c *dissect.Con
 	default:
 		b = appendHexDump(b, f.Payload, indent2)
 	}
-	return b
+	return appendReassembledTree(b, f.Reassembled)
+}
+
+// appendReassembledTree appends the "Reassembled message" part of a
+// message's last frame.
+func appendReassembledTree(b []byte, m *dissect.Message) []byte {
+	if m == nil {
+		return b
+	}
+	b = append(b, indent1...)
+	b = append(b, "[Reassembled message: "...)
+	b = strconv.AppendInt(b, int64(m.Frames), 10)
+	b = append(b, " frames, first packet "...)
+	b = strconv.AppendUint(b, m.FirstPacket, 10)
+	b = append(b, ", "...)
+	b = strconv.AppendUint(b, m.Len, 10)
+	b = append(b, " bytes]\n"...)
+	if m.Truncated {
+		b = appendTruncated(b, len(m.Payload))
+	}
+	if m.Opcode == dissect.OpText {
+		return appendTextTree(b, m.Payload)
+	}
+	return appendHexDump(b, m.Payload, indent2)
 }
 
 // appendMessageTree appends a message's heading and payload.

@@ -172,7 +172,7 @@ func (w *wsDir) httpFeed(b []byte, pkt uint64, ts time.Time) int {
 		}
 		return 0
 	}
-	end := headerEnd(w.hbuf, 0)
+	end := headerEnd(w.hbuf, start-3) // the blank line may begin in earlier bytes
 	if end < 0 {
 		if len(w.hbuf) > w.c.d.opts.MaxHTTPHeader {
 			w.skipHTTP(len(w.hbuf), pkt, ts)

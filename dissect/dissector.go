@@ -300,6 +300,11 @@ func (c *connState) hasUpgradePending() bool {
 
 // Note implements reassembly.Handler.
 func (c *connState) Note(side reassembly.Side, n *reassembly.Note) {
+	if n.Kind == reassembly.NoteEvicted && (c.mode == modeWS || c.mode == modeProbe && c.connSent) {
+		c.anomalyRecord(side, false, newAnomaly(AnConnEvicted, -1,
+			fmt.Sprintf("connection dropped at packet %d: the connection table is full (--max-conns); its later packets, if any, are decoded as a new connection", n.Packet)), n.Packet, n.Time)
+		return
+	}
 	if n.Kind == reassembly.NoteOutOfWindow && c.mode != modeIgnore {
 		c.anomalyRecord(side, true, newAnomaly(AnOutOfWindow, int64(n.Offset),
 			fmt.Sprintf("segment at stream offset %d (%d bytes) lies far beyond the receiver's advertised window; ignored, like any further ones of this direction", n.Offset, n.Len)), n.Packet, n.Time)

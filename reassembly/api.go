@@ -84,6 +84,10 @@ const (
 	// receiver's advertised window (Offset, Len); it was ignored. Only the
 	// first of a side is noted; Stats.OutOfWindow counts them all.
 	NoteOutOfWindow
+	// NoteEvicted tells, just before Close(ClosedEvicted), that the
+	// connection is dropped because the connection table is full (Packet
+	// and Time are of the packet that needed the room); Side is SideA.
+	NoteEvicted
 )
 
 // Note reports a TCP-level event worth showing to the user.

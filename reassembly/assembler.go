@@ -653,6 +653,10 @@ func (a *Assembler) endConn(c *conn, reason CloseReason, pkt uint64, ts time.Tim
 		case ClosedEvicted:
 			gap = GapEvicted
 			a.stats.Evictions++
+			if !c.stopped {
+				a.note = Note{Kind: NoteEvicted, Packet: pkt, Time: ts}
+				c.h.Note(SideA, &a.note)
+			}
 		case ClosedRST:
 			gap = GapReset
 		}

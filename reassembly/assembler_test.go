@@ -660,6 +660,7 @@ func TestMaxConnsEviction(t *testing.T) {
 	}
 	a, f := run(t, Config{MaxConns: 2}, steps, false)
 	if got, want := eventsString(f.conns[0].events), `data 0 @0 "a" p1
+note 0 kind5 @0+0 p4
 gap 0 @1+1 connection evicted
 data 0 @2 "c" p2
 close 4

@@ -55,11 +55,14 @@ func (c *msgCollector) Emit(r *dissect.Record) error {
 // expectedAnomalies lists, per testdata capture, the warning and error ids it
 // must produce; captures not listed must produce none (clean library traffic).
 var expectedAnomalies = map[string][]string{
-	"coder-deflate-lost":    {dissect.AnDeflateContextLost, dissect.AnTCPGap},
-	"coder-lost":            {dissect.AnTCPGap},
-	"gorilla-impaired":      {dissect.AnRetransmitDiffers},
-	"edge-bad-accept":       {dissect.AnAcceptMismatch},
-	"edge-rejected-upgrade": {dissect.AnUpgradeRejected},
+	"coder-deflate-lost":       {dissect.AnDeflateContextLost, dissect.AnTCPGap},
+	"coder-lost":               {dissect.AnTCPGap},
+	"gorilla-impaired":         {dissect.AnRetransmitDiffers},
+	"edge-bad-accept":          {dissect.AnAcceptMismatch},
+	"edge-rejected-upgrade":    {dissect.AnUpgradeRejected},
+	"edge-big-upgrade-header":  {dissect.AnHTTPHeaderTooLarge},
+	"edge-101-without-request": {dissect.AnUpgradeRequestMissing},
+	"edge-repeated-101":        {dissect.AnUpgradeRepeated},
 	"edge-violations": {dissect.AnClientUnmasked, dissect.AnCloseCodeInvalid, dissect.AnControlTooLong,
 		dissect.AnFrameCutAtEnd, dissect.AnInvalidUTF8, dissect.AnLengthTopBit, dissect.AnNonMinimalLength,
 		dissect.AnReservedOpcode, dissect.AnRSVNoExtension, dissect.AnServerMasked},

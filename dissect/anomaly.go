@@ -105,7 +105,7 @@ var anomalyTable = []AnomalyInfo{
 	{AnHTTPHeaderTooLarge, SevWarning, "-", "an HTTP header block of an upgrade is larger than --max-http-header; frames are looked for after it as in a mid-stream pickup"},
 	{AnUpgradeRepeated, SevError, "RFC 6455 4.1", "a second HTTP response (such as another 101) arrives after the connection switched to WebSocket; it is skipped"},
 	{AnOutOfWindow, SevWarning, "RFC 9293 3.10.7.4", "TCP segments far beyond the receiver's advertised window were ignored (they cannot be valid data)"},
-	{AnConnEvicted, SevWarning, "-", "the connection table was full (--max-conns) and this connection was dropped; its later packets are decoded as a new mid-stream connection"},
+	{AnConnEvicted, SevWarning, "-", "the connection table was full (--max-conns): reported on the dropped WebSocket connection, and on the conn record of its continuation, whose later packets are decoded as a new mid-stream connection"},
 }
 
 // anomalySeverity maps ids to severities; built once, never modified.

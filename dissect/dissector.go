@@ -163,6 +163,7 @@ type connState struct {
 	heldHead  int
 	heldFor   [2]int // held items by side
 	heldBytes int
+	heldTS    time.Time // the latest capture time seen (see maxHold)
 	draining  bool
 }
 

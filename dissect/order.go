@@ -21,8 +21,14 @@ import (
 // decides. The connection record and the resync anomaly of a search are
 // placed at the packet where the first found frame starts.
 //
-// What is held is bounded by Options.MaxSearch: beyond it, everything held is
-// decoded at once (order gives way to memory).
+// What is held is bounded by Options.MaxSearch and by maxHold of capture
+// time since the search's first bytes: beyond either, everything held is
+// decoded at once (order gives way to memory, and to the latency of live
+// output when the searching direction stays quiet).
+
+// maxHold is how much capture time a search may hold up the other
+// direction's records.
+const maxHold = time.Second
 
 // heldKind says what a held item is.
 type heldKind uint8
@@ -56,14 +62,14 @@ func (c *connState) wsSide(side reassembly.Side) *wsDir {
 	return nil
 }
 
-// searchPkt returns the packet of the earliest bytes a searching direction
-// of side holds, and whether it holds any.
-func (c *connState) searchPkt(side reassembly.Side) (uint64, bool) {
+// searchMark returns the packet and time of the earliest bytes a searching
+// direction of side holds, and whether it holds any.
+func (c *connState) searchMark(side reassembly.Side) (mark, bool) {
 	w := c.wsSide(side)
 	if w == nil || w.st != stSearch || len(w.marks) == 0 {
-		return 0, false
+		return mark{}, false
 	}
-	return w.marks[0].pkt, true
+	return w.marks[0], true
 }
 
 // blocked reports whether an event of side carried by packet pkt must wait
@@ -72,8 +78,8 @@ func (c *connState) blocked(side reassembly.Side, pkt uint64) bool {
 	if w := c.wsSide(side); w == nil || w.st == stSearch {
 		return false // a search emits nothing while it buffers
 	}
-	p, ok := c.searchPkt(side.Other())
-	return ok && p < pkt
+	m, ok := c.searchMark(side.Other())
+	return ok && m.pkt < pkt && c.heldTS.Sub(m.ts) <= maxHold
 }
 
 // mustHold reports whether an event of side in packet pkt must be held.
@@ -83,6 +89,9 @@ func (c *connState) mustHold(side reassembly.Side, pkt uint64) bool {
 
 // wsData hands bytes of side to its direction decoder, or holds them.
 func (c *connState) wsData(side reassembly.Side, b []byte, pkt uint64, ts time.Time) {
+	if ts.After(c.heldTS) {
+		c.heldTS = ts
+	}
 	if c.mustHold(side, pkt) {
 		c.hold(heldItem{kind: heldData, side: side, pkt: pkt, ts: ts, data: bytes.Clone(b)})
 	} else if w := c.wsSide(side); w != nil {
@@ -93,6 +102,9 @@ func (c *connState) wsData(side reassembly.Side, b []byte, pkt uint64, ts time.T
 
 // wsGap hands a gap of side to its direction decoder, or holds it.
 func (c *connState) wsGap(side reassembly.Side, g *reassembly.Gap) {
+	if g.Time.After(c.heldTS) {
+		c.heldTS = g.Time
+	}
 	if c.mustHold(side, g.Packet) {
 		c.hold(heldItem{kind: heldGap, side: side, pkt: g.Packet, ts: g.Time, gap: *g})
 	} else if w := c.wsSide(side); w != nil {

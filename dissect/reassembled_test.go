@@ -2,7 +2,11 @@ package dissect
 
 import (
 	"fmt"
+	"net/netip"
 	"testing"
+	"time"
+
+	"github.com/wsdissect/wsdissect/reassembly"
 )
 
 // reassembledSink records each frame's reassembled message and each
@@ -51,4 +55,41 @@ func TestReassembledAndMessageIndex(t *testing.T) {
 			t.Errorf("messages=%v:\n got %q\nwant %q", tt.messages, s.out, tt.want)
 		}
 	}
+}
+
+// frameCounter counts frame records.
+type frameCounter struct{ frames int }
+
+func (s *frameCounter) Emit(r *Record) error {
+	if r.Kind == KindFrame {
+		s.frames++
+	}
+	return nil
+}
+
+// TestHoldIsBoundedInTime checks that a direction whose search cannot decide
+// (its peer went quiet inside a frame header) holds up the other
+// direction's records for at most maxHold of capture time, not until the
+// connection ends: live output must not stall.
+func TestHoldIsBoundedInTime(t *testing.T) {
+	var s frameCounter
+	d := New(&s, Options{})
+	info := &reassembly.ConnInfo{Stream: 1, Addr: [2]netip.AddrPort{
+		netip.MustParseAddrPort("10.0.0.1:50000"), netip.MustParseAddrPort("10.0.0.2:80")}}
+	h := d.NewConn(info)
+	t0 := time.Unix(1700000000, 0)
+	var off [2]uint64
+	send := func(side reassembly.Side, b []byte, pkt uint64, ts time.Time) {
+		h.Data(side, &reassembly.Chunk{Data: b, Offset: off[side], Packet: pkt, Time: ts})
+		off[side] += uint64(len(b))
+	}
+	// The client's bytes: the start of a masked frame header, then nothing.
+	send(reassembly.SideA, []byte{0x81, 0x85, 0x01}, 1, t0)
+	send(reassembly.SideB, cat(text("one"), text("two"), text("three")), 2, t0.Add(time.Millisecond))
+	before := s.frames
+	send(reassembly.SideB, text("four").bytes(), 3, t0.Add(2*time.Second))
+	if s.frames != before+4 || before != 0 {
+		t.Errorf("frames emitted: %d before the hold expired (want 0), %d after (want 4)", before, s.frames)
+	}
+	h.Close(reassembly.ClosedEOF)
 }

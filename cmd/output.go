@@ -29,6 +29,7 @@ type outputFlags struct {
 	wsPorts  []uint
 
 	maxMessage  string
+	maxInflate  string
 	maxSearch   string
 	maxHTTP     string
 	maxConnBuf  string
@@ -48,13 +49,14 @@ func (o *outputFlags) register(root *cobra.Command) {
 	pf.BoolVarP(&o.quiet, "quiet", "q", false, "decode everything but print only the end-of-run summary")
 	pf.StringVar(&o.color, "color", "auto", "colour output: auto, always or never (NO_COLOR is honoured)")
 	pf.UintSliceVar(&o.wsPorts, "ws-port", nil, "treat connections on this TCP port as WebSocket even without a handshake (repeatable)")
-	pf.StringVar(&o.maxMessage, "max-message", "64MiB", "retain at most this many payload bytes per message; also caps inflation")
+	pf.StringVar(&o.maxMessage, "max-message", "64MiB", "retain at most this many payload bytes per message (longer messages are still decoded to their end)")
+	pf.StringVar(&o.maxInflate, "max-decompressed", "1GiB", "stop inflating a compressed message beyond this many bytes (decompression-bomb guard)")
 	pf.StringVar(&o.maxSearch, "max-search", "256KiB", "bytes buffered per direction while looking for a frame boundary")
 	pf.StringVar(&o.maxHTTP, "max-http-header", "64KiB", "largest HTTP header block accepted")
 	pf.StringVar(&o.maxConnBuf, "max-conn-buffer", "4MiB", "out-of-order bytes buffered per TCP connection")
 	pf.StringVar(&o.maxTotalBuf, "max-total-buffer", "256MiB", "out-of-order bytes buffered in total")
 	pf.IntVar(&o.maxConns, "max-conns", 1<<20, "TCP connections tracked at once (the least recently active is dropped)")
-	pf.DurationVar(&o.idleTimeout, "idle-timeout", 2*time.Minute, "flush connections idle this long (capture time)")
+	pf.DurationVar(&o.idleTimeout, "idle-timeout", 2*time.Minute, "keep data-less connections and closed connections' tombstones this long (capture time); connections with data never expire")
 	pf.BoolVar(&o.noMidstream, "no-midstream", false, "do not look for WebSocket frames in connections whose handshake is missing")
 }
 
@@ -90,6 +92,7 @@ func (o *outputFlags) engineOptions() (engine.Options, error) {
 		dst  *int64
 	}{
 		{"--max-message", o.maxMessage, &opts.Dissect.MaxMessage},
+		{"--max-decompressed", o.maxInflate, &opts.Dissect.MaxDecompressed},
 		{"--max-conn-buffer", o.maxConnBuf, &opts.Reassembly.MaxBufferedPerConn},
 		{"--max-total-buffer", o.maxTotalBuf, &opts.Reassembly.MaxBufferedTotal},
 	}

@@ -108,6 +108,12 @@ const (
 	AnH2WebSocketKeyPresent  = h2.AnWebSocketKeyPresent
 	AnH2DataAfterEndStream   = h2.AnDataAfterEndStream
 	AnH2StreamClosed         = h2.AnStreamClosed
+	AnConnEvicted            = "conn-evicted"
+
+	AnUpgradeRequestMissing = "upgrade-request-missing"
+	AnHTTPHeaderTooLarge    = "http-header-too-large"
+	AnUpgradeRepeated       = "upgrade-response-repeated"
+	AnOutOfWindow           = "tcp-segment-out-of-window"
 )
 
 // anomalyTable is the immutable list behind Anomalies.
@@ -131,7 +137,7 @@ var anomalyTable = []AnomalyInfo{
 	{AnDataAfterClose, SevError, "RFC 6455 5.5.1", "a frame follows a close frame in the same direction"},
 	{AnZeroMaskKey, SevInfo, "RFC 6455 5.3", "the masking key is all zeros (legal, but the payload is sent in clear)"},
 	{AnDecompressFailed, SevError, "RFC 7692 6.2", "a compressed message could not be inflated; the direction's context is lost"},
-	{AnDecompressLimit, SevWarning, "RFC 7692 8.1", "inflating a message exceeded --max-message and was cut off (decompression bomb guard)"},
+	{AnDecompressLimit, SevWarning, "RFC 7692 8.1", "inflating a message exceeded --max-decompressed and was cut off (decompression bomb guard); the direction's context is lost"},
 	{AnDeflateContextLost, SevWarning, "RFC 7692 7.2.3", "a compressed message cannot be inflated because earlier data it refers to is missing"},
 	{AnMessageTruncated, SevInfo, "-", "a message is longer than --max-message; the rest was not retained"},
 	{AnAcceptMissing, SevError, "RFC 6455 4.1", "the 101 response has no Sec-WebSocket-Accept"},
@@ -161,6 +167,11 @@ var anomalyTable = []AnomalyInfo{
 	{AnH2WebSocketKeyPresent, SevWarning, "RFC 8441 5", "sec-websocket-key or sec-websocket-accept is present on an HTTP/2 WebSocket handshake"},
 	{AnH2DataAfterEndStream, SevError, "RFC 9113 5.1", "a DATA frame arrives on a stream after END_STREAM in the same direction"},
 	{AnH2StreamClosed, SevInfo, "RFC 8441 4", "a WebSocket session on an HTTP/2 stream ended: END_STREAM both ways, RST_STREAM, GOAWAY or the connection's end (says which)"},
+	{AnUpgradeRequestMissing, SevWarning, "RFC 6455 4.1", "a 101 response whose upgrade request is not in the capture; the connection is decoded with what the response negotiated"},
+	{AnHTTPHeaderTooLarge, SevWarning, "-", "an HTTP header block of an upgrade is larger than --max-http-header; frames are looked for after it as in a mid-stream pickup"},
+	{AnUpgradeRepeated, SevError, "RFC 6455 4.1", "a second HTTP response (such as another 101) arrives after the connection switched to WebSocket; it is skipped"},
+	{AnOutOfWindow, SevWarning, "RFC 9293 3.10.7.4", "TCP segments far beyond the receiver's advertised window were ignored (they cannot be valid data)"},
+	{AnConnEvicted, SevWarning, "-", "the connection table was full (--max-conns): reported on the dropped WebSocket connection, and on the conn record of its continuation, whose later packets are decoded as a new mid-stream connection"},
 }
 
 // anomalySeverity maps ids to severities; built once, never modified.

@@ -121,6 +121,7 @@ type got struct {
 	midstream  bool
 	closeCode  uint16
 	offsets    []int64
+	len        uint64 // a message's Len
 }
 
 type collect struct{ recs []got }
@@ -142,7 +143,7 @@ func (c *collect) Emit(r *Record) error {
 	case KindMessage:
 		m := r.Message
 		g.op, g.fin, g.payload, g.incomplete, g.truncated, g.compressed = m.Opcode, true, string(m.Payload), m.Incomplete, m.Truncated, m.Compressed
-		g.closeCode = m.CloseCode
+		g.closeCode, g.len = m.CloseCode, m.Len
 	case KindConn:
 		g.midstream = r.Conn.Midstream
 	}
@@ -550,10 +551,11 @@ func TestDecompressionBomb(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	recs := feed(t, Options{Messages: true, MaxMessage: 1 << 20}, true, false, steps...)
+	recs := feed(t, Options{Messages: true, MaxMessage: 1 << 20, MaxDecompressed: 8 << 20}, true, false, steps...)
 	runtime.ReadMemStats(&after)
-	// The message is cut at 1 MiB: what is allocated must be a small multiple
-	// of that, nowhere near the 64 MiB the bomb inflates to.
+	// The message is retained up to 1 MiB and inflated up to 8 MiB: what is
+	// allocated must be a small multiple of that, nowhere near the 64 MiB
+	// the bomb inflates to.
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
 		t.Errorf("inflating the bomb allocated %d bytes", alloc)
 	}
@@ -563,6 +565,48 @@ func TestDecompressionBomb(t *testing.T) {
 	}
 	if !slices.Contains(fr[0].anomalies, AnDecompressLimit) {
 		t.Errorf("anomalies %v, want %s", fr[0].anomalies, AnDecompressLimit)
+	}
+	if fr[0].len != 8<<20 {
+		t.Errorf("len %d, want the %d bytes inflated before the cut", fr[0].len, 8<<20)
+	}
+}
+
+// TestMaxMessageKeepsContext checks that --max-message limits what is kept,
+// not what is decoded: a compressed message longer than the cap is inflated
+// to its end (its len is its real length), so the later messages of the
+// direction, which refer back into it (context takeover), still inflate.
+func TestMaxMessageKeepsContext(t *testing.T) {
+	big := strings.Repeat("the quick brown fox jumps over the lazy dog; ", 2000) // 90,000 bytes
+	msgs := []string{big, "small " + big[:40], "tail: " + big[100:160], big}
+	comp := deflateMsgs(t, true, msgs...)
+	srv := upgradeResp("Sec-WebSocket-Extensions: permessage-deflate\r\n")
+	for _, c := range comp {
+		srv = append(srv, wsFrame{fin: true, rsv1: true, op: OpText, payload: c}.bytes()...)
+	}
+	for _, split := range []bool{false, true} {
+		for _, messages := range []bool{false, true} {
+			recs := feed(t, Options{Messages: messages, MaxMessage: 1000}, true, split,
+				c2s(upgradeReq("Sec-WebSocket-Extensions: permessage-deflate\r\n")), s2c(srv))
+			fr := frames(recs)
+			if len(fr) != len(msgs) {
+				t.Fatalf("split=%v messages=%v: %d records, want %d", split, messages, len(fr), len(msgs))
+			}
+			for i, r := range fr {
+				want := msgs[i][:min(len(msgs[i]), 1000)]
+				if r.payload != want || r.truncated != (len(msgs[i]) > 1000) {
+					t.Errorf("split=%v messages=%v: message %d: payload %.30q (%d bytes, truncated %v), want %.30q (%d bytes)",
+						split, messages, i, r.payload, len(r.payload), r.truncated, want, len(want))
+				}
+				if messages && r.len != uint64(len(msgs[i])) {
+					t.Errorf("split=%v: message %d: len %d, want %d", split, i, r.len, len(msgs[i]))
+				}
+				for _, a := range r.anomalies {
+					if a != AnMessageTruncated {
+						t.Errorf("split=%v messages=%v: message %d: anomaly %s", split, messages, i, a)
+					}
+				}
+			}
+		}
 	}
 }
 

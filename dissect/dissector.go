@@ -1,7 +1,9 @@
 package dissect
 
 import (
+	"bytes"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/wsdissect/wsdissect/reassembly"
@@ -9,9 +11,17 @@ import (
 
 // Options configures a Dissector. The zero value of a field selects its default.
 type Options struct {
-	// MaxMessage caps the payload bytes retained per message (and per frame),
-	// and the bytes one message may inflate to. Default 64 MiB.
+	// MaxMessage caps the payload bytes retained per message (and per
+	// frame). It limits what is kept, not what is decoded: a longer
+	// compressed message is still inflated to its end (keeping the deflate
+	// context of later messages exact), and its Len is its real length.
+	// Default 64 MiB.
 	MaxMessage int64
+	// MaxDecompressed caps the bytes one compressed message may inflate to
+	// (the decompression-bomb guard); beyond it the message is cut off
+	// (decompression-limit) and the direction's deflate context is lost.
+	// Default 1 GiB.
+	MaxDecompressed int64
 	// MaxHTTPHeader caps an HTTP header block. Default 64 KiB.
 	MaxHTTPHeader int
 	// MaxSearch caps the bytes buffered per direction while looking for a
@@ -29,14 +39,18 @@ type Options struct {
 
 // Default limits.
 const (
-	DefaultMaxMessage    = 64 << 20
-	DefaultMaxHTTPHeader = 64 << 10
-	DefaultMaxSearch     = 256 << 10
+	DefaultMaxMessage      = 64 << 20
+	DefaultMaxDecompressed = 1 << 30
+	DefaultMaxHTTPHeader   = 64 << 10
+	DefaultMaxSearch       = 256 << 10
 )
 
 func (o *Options) setDefaults() {
 	if o.MaxMessage <= 0 {
 		o.MaxMessage = DefaultMaxMessage
+	}
+	if o.MaxDecompressed <= 0 {
+		o.MaxDecompressed = DefaultMaxDecompressed
 	}
 	if o.MaxHTTPHeader <= 0 {
 		o.MaxHTTPHeader = DefaultMaxHTTPHeader
@@ -147,6 +161,16 @@ type connState struct {
 	probed     uint64 // bytes searched before the connection proved to be WebSocket
 	h2         *h2State
 	rec        Record
+
+	headTooLarge bool // a header block exceeded --max-http-header
+
+	// Events held back so that records come out in packet order (order.go).
+	held      []heldItem
+	heldHead  int
+	heldFor   [2]int // held items by side
+	heldBytes int
+	heldTS    time.Time // the latest capture time seen (see maxHold)
+	draining  bool
 
 	// What the end record will say: the last packet seen, FINs, RST and
 	// close frames so far.
@@ -265,7 +289,7 @@ func (c *connState) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 	case modeIgnore:
 		return false
 	case modeWS:
-		c.ws[c.dirOf(side)].feed(ch.Data, ch.Packet, ch.Time)
+		c.wsData(side, ch.Data, ch.Packet, ch.Time)
 	case modeProbe:
 		c.probeData(side, ch.Data, ch.Packet, ch.Time)
 	case modeHTTP:
@@ -281,7 +305,7 @@ func (c *connState) Gap(side reassembly.Side, g *reassembly.Gap) {
 	c.seen(g.Packet, g.Time)
 	switch c.mode {
 	case modeWS:
-		c.ws[c.dirOf(side)].gap(g)
+		c.wsGap(side, g)
 	case modeH2:
 		c.h2Gap(side, g.Len, g.Packet, g.Time)
 	case modeHTTP:
@@ -297,11 +321,7 @@ func (c *connState) Gap(side reassembly.Side, g *reassembly.Gap) {
 		c.startProbe()
 	case modeProbe:
 		if c.ws[0] != nil {
-			for _, w := range c.ws {
-				if w.side == side {
-					w.gap(g)
-				}
-			}
+			c.wsGap(side, g)
 		}
 	}
 }
@@ -335,6 +355,16 @@ func (c *connState) Note(side reassembly.Side, n *reassembly.Note) {
 		}
 		return
 	}
+	if n.Kind == reassembly.NoteEvicted && (c.mode == modeWS || c.mode == modeProbe && c.connSent) {
+		c.anomalyRecord(side, false, newAnomaly(AnConnEvicted, -1,
+			fmt.Sprintf("connection dropped at packet %d: the connection table is full (--max-conns); its later packets, if any, are decoded as a new connection", n.Packet)), n.Packet, n.Time)
+		return
+	}
+	if n.Kind == reassembly.NoteOutOfWindow && c.mode != modeIgnore {
+		c.anomalyRecord(side, true, newAnomaly(AnOutOfWindow, int64(n.Offset),
+			fmt.Sprintf("segment at stream offset %d (%d bytes) lies far beyond the receiver's advertised window; ignored, like any further ones of this direction", n.Offset, n.Len)), n.Packet, n.Time)
+		return
+	}
 	if n.Kind != reassembly.NoteRetransmitDiffers || c.mode != modeWS && c.mode != modeH2 {
 		return
 	}
@@ -352,6 +382,7 @@ func (c *connState) Close(reason reassembly.CloseReason) {
 	}
 	switch c.mode {
 	case modeWS, modeProbe:
+		c.drainHeld(true)
 		for _, w := range c.ws {
 			if w != nil {
 				w.finish()
@@ -378,6 +409,8 @@ func (c *connState) Close(reason reassembly.CloseReason) {
 	}
 	c.mode = modeIgnore
 	c.reqs = nil
+	clear(c.held)
+	c.held, c.heldHead, c.heldFor, c.heldBytes = c.held[:0], 0, [2]int{}, 0
 	c.d.keepHTTPBufs(&c.http)
 	c.http = [2]httpSide{}
 	c.d.pool.conns.Put(c)
@@ -462,6 +495,10 @@ func (c *connState) emitConn(pkt uint64, ts time.Time, an []Anomaly) {
 	c.rec = Record{Kind: KindConn, Conn: &c.conn, Packet: pkt, Time: ts}
 	c.d.emit(&c.rec)
 	c.connSent = true
+	if c.info.Evicted {
+		c.anomalyRecord(c.clientSide, false, newAnomaly(AnConnEvicted, -1,
+			"the connection table was full (--max-conns): this connection's earlier packets were decoded under another stream number, and its handshake and compression context are lost"), pkt, ts)
+	}
 	for _, a := range an {
 		c.anomalyRecord(c.clientSide, false, a, pkt, ts)
 	}
@@ -494,11 +531,7 @@ func (c *connState) probeData(side reassembly.Side, b []byte, pkt uint64, ts tim
 		c.mode = modeIgnore
 		return
 	}
-	for _, w := range c.ws {
-		if w.side == side {
-			w.feed(b, pkt, ts)
-		}
-	}
+	c.wsData(side, b, pkt, ts)
 }
 
 // httpData parses HTTP on one side until the connection upgrades.
@@ -539,6 +572,52 @@ func (c *connState) httpData(side reassembly.Side, b []byte, pkt uint64, ts time
 	} else {
 		c.parseResponses(side, hs, pkt, ts)
 	}
+	if c.headTooLarge && c.mode == modeHTTP {
+		c.tooLargeHead()
+	}
+}
+
+// tooLargeHead handles a header block longer than --max-http-header: the
+// connection is not given up (an upgrade with a huge header must not make
+// it vanish) but looked at as if picked up mid-stream, which finds the
+// frames after the head; an upgrade's head is reported.
+func (c *connState) tooLargeHead() {
+	c.headTooLarge = false
+	for s := reassembly.SideA; s <= reassembly.SideB; s++ {
+		hs := &c.http[s]
+		if len(hs.buf) <= c.d.opts.MaxHTTPHeader || !mentionsWebSocket(hs.buf) {
+			continue
+		}
+		what := "request"
+		if hs.role == 2 {
+			what = "response"
+		}
+		c.anomalyRecord(s, true, newAnomaly(AnHTTPHeaderTooLarge, -1,
+			fmt.Sprintf("the upgrade %s's header block is larger than --max-http-header (%d bytes); looking for WebSocket frames after it", what, c.d.opts.MaxHTTPHeader)), hs.lastPkt, hs.lastTS)
+	}
+	held := c.http
+	c.startProbe()
+	// Replay what was buffered: the search skips the heads.
+	for s := reassembly.SideA; s <= reassembly.SideB; s++ {
+		if h := &held[s]; len(h.buf) > 0 && c.mode == modeProbe {
+			c.probeData(s, h.buf, h.lastPkt, h.lastTS)
+		}
+	}
+}
+
+// mentionsWebSocket reports whether an HTTP head (or its start) is a 101
+// response or mentions websocket, as an upgrade's does.
+func mentionsWebSocket(b []byte) bool {
+	if len(b) >= 12 && bytes.HasPrefix(b, []byte("HTTP/1.")) && string(b[8:12]) == " 101" {
+		return true
+	}
+	const w = "websocket"
+	for i := 0; i+len(w) <= len(b); i++ {
+		if b[i]|0x20 == 'w' && strings.EqualFold(string(b[i:i+len(w)]), w) {
+			return true
+		}
+	}
+	return false
 }
 
 // notHTTP handles a connection whose first bytes are not HTTP.
@@ -609,7 +688,7 @@ func (c *connState) nextHead(hs *httpSide, i *int, request bool) *httpHead {
 	if end < 0 {
 		hs.scan = len(hs.buf)
 		if len(hs.buf)-*i > c.d.opts.MaxHTTPHeader {
-			c.mode = modeIgnore
+			c.headTooLarge = true // httpData takes it from here
 		}
 		return nil
 	}
@@ -675,6 +754,18 @@ func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint6
 			c.setClient(side.Other())
 		}
 		if len(c.reqs) == 0 {
+			if h.status == 101 && h.hasToken("upgrade", "websocket") {
+				// The upgrade request is not in the capture: decode the
+				// connection as picked up mid-stream, with what the
+				// response negotiated.
+				c.conn = Conn{Stream: c.conn.Stream, Client: c.conn.Client, Server: c.conn.Server, Midstream: true}
+				c.conn.ResponsePacket, c.conn.ResponseTime = pkt, ts
+				an := fillResponseAlone(&c.conn, h)
+				c.emitConn(pkt, ts, an)
+				c.upgrade(hs.buf[i:], pkt, ts)
+				i = len(hs.buf)
+				return
+			}
 			// A response to a request we did not see: skip it.
 			hs.body, hs.left = responseBody(h, "GET")
 			continue
@@ -733,6 +824,11 @@ func (c *connState) upgrade(rest []byte, pkt uint64, ts time.Time) {
 	// The decoders copy what they keep of the bytes fed to them, so the
 	// header buffers, which rest and the held client bytes are in, can be
 	// reused once fed.
+	// Bytes the client sent before the response arrived come first.
+	if len(cs.buf) > 0 && cs.lastPkt < pkt {
+		c.ws[ClientToServer].feed(cs.buf, cs.lastPkt, cs.lastTS)
+		cs.buf = cs.buf[:0]
+	}
 	if len(rest) > 0 {
 		c.ws[ServerToClient].feed(rest, pkt, ts)
 	}

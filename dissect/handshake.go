@@ -175,6 +175,30 @@ func negotiationAnomalies(c *Conn) []Anomaly {
 	return an
 }
 
+// fillResponseAlone fills c from a 101 response whose request is not in the
+// capture: what the response says, and permessage-deflate as it selects it.
+func fillResponseAlone(c *Conn, resp *httpHead) []Anomaly {
+	c.Status, c.Reason = resp.status, resp.reason
+	c.ResponseHeaders = resp.headers
+	c.Response = resp.raw
+	c.Accept, _ = resp.get("sec-websocket-accept")
+	c.Subprotocol, _ = resp.get("sec-websocket-protocol")
+	if v, ok := resp.get("sec-websocket-extensions"); ok {
+		c.Extensions = splitList(v)
+	}
+	an := []Anomaly{newAnomaly(AnUpgradeRequestMissing, -1,
+		"101 Switching Protocols without its upgrade request in the capture; decoding with what the response negotiated")}
+	for _, e := range c.Extensions {
+		if p, problem, ok := parseDeflate(e); ok && c.Deflate == nil {
+			c.Deflate = p
+			if problem != "" {
+				an = append(an, newAnomaly(AnExtensionParams, -1, problem))
+			}
+		}
+	}
+	return an
+}
+
 // extName returns the extension token of an extension list item.
 func extName(item string) string {
 	name, _, _ := strings.Cut(item, ";")

@@ -55,7 +55,7 @@ func (d *Dissector) newDir(c *connState, dir Dir) *wsDir {
 		c: c, dir: dir, need: 2, maskWant: -1,
 		pkts: old.pkts[:0], fan: old.fan[:0], ctl: old.ctl[:0],
 		msgBuf: old.msgBuf[:0], man: old.man[:0], scratch: old.scratch[:0],
-		search: old.search[:0], marks: old.marks[:0],
+		search: old.search[:0], marks: old.marks[:0], hbuf: old.hbuf[:0],
 	}
 	return old
 }

@@ -256,6 +256,11 @@ type Frame struct {
 	Incomplete bool
 	// Compressed is true when the frame belongs to a compressed message.
 	Compressed bool
+	// NotInflated is true when the frame's compressed payload could not be
+	// inflated (deflate-context-lost, decompression-failed): Payload holds
+	// the compressed bytes as sent (unmasked), after whatever was inflated
+	// before the failure.
+	NotInflated bool
 	// IsText is true when the frame belongs to a text message (or is a close
 	// frame, whose reason is text).
 	IsText bool
@@ -265,6 +270,10 @@ type Frame struct {
 	HasCloseCode bool
 	CloseCode    uint16
 	CloseReason  string
+	// Reassembled is set on the last frame of a message of several frames
+	// (frame records only): the whole message, reassembled (Payload up to
+	// --max-message), as Wireshark shows it on the last fragment.
+	Reassembled *Message
 	// MessageIndex numbers the data messages of this direction from 0; it is
 	// the message this frame belongs to (control frames have their own).
 	MessageIndex uint64
@@ -295,11 +304,17 @@ type Message struct {
 	Incomplete bool
 	// Compressed is true when the message was sent compressed (RSV1).
 	Compressed bool
+	// NotInflated is true when the message could not be inflated: Payload
+	// and Len are the compressed bytes as sent (unmasked), after whatever
+	// was inflated before the failure.
+	NotInflated bool
 	// HasCloseCode, CloseCode and CloseReason describe a close message.
 	HasCloseCode bool
 	CloseCode    uint16
 	CloseReason  string
-	// Index numbers the messages of this direction from 0.
+	// Index numbers the messages of this direction, data and control
+	// alike, from 0 in the order they are completed (the order of their
+	// records).
 	Index uint64
 }
 

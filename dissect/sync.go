@@ -1,8 +1,8 @@
 package dissect
 
 import (
+	"bytes"
 	"encoding/binary"
-	"fmt"
 	"time"
 	"unicode/utf8"
 
@@ -29,6 +29,7 @@ const (
 // startSearch puts the direction into search mode at the current offset.
 func (w *wsDir) startSearch() {
 	w.st = stSearch
+	w.hbuf = w.hbuf[:0]
 	w.search = w.search[:0]
 	w.marks = w.marks[:0]
 	w.searchFrom = 0
@@ -293,7 +294,8 @@ func (w *wsDir) chainAt(i int, final bool) chainVerdict {
 func op0(b0 byte) uint8 { return b0 & 0x0f }
 
 // syncAt accepts offset i as a frame boundary and replays the buffered bytes
-// from there through the frame parser.
+// from there through the frame parser, in packet order with the other
+// direction's (see order.go).
 func (w *wsDir) syncAt(i int) {
 	c := w.c
 	skipped := w.skipped + uint64(i)
@@ -302,44 +304,42 @@ func (w *wsDir) syncAt(i int) {
 	w.search, w.marks = nil, nil
 	w.skipped = 0
 	masked := data[i+1]&0x80 != 0
-	if c.mode == modeProbe {
-		c.midstreamFound(w, masked, marks[len(marks)-1].pkt, marks[len(marks)-1].ts)
+	probe := c.mode == modeProbe
+	if probe {
+		c.midstreamFound(w, masked)
 	}
 	if masked {
 		w.maskWant = 1
 	} else {
 		w.maskWant = 0
 	}
-	if skipped > 0 {
-		pkt, ts := marks[0].pkt, marks[0].ts
-		for _, m := range marks {
-			if m.end > i {
-				pkt, ts = m.pkt, m.ts
-				break
-			}
-		}
-		c.anomalyRecord(w.side, true, newAnomaly(AnMidstreamResync, int64(base)+int64(i),
-			fmt.Sprintf("skipped %d bytes to the first verified frame boundary at stream offset %d", skipped, base+uint64(i))), pkt, ts)
-	}
 	w.st = stHeader
 	w.hn, w.need = 0, 2
 	w.off = base + uint64(i)
+	items := make([]heldItem, 0, len(marks)+1)
 	prev := 0
 	for _, m := range marks {
 		lo := max(prev, i)
 		if m.end > lo {
-			w.feed(data[lo:m.end], m.pkt, m.ts)
+			if len(items) == 0 && (probe || skipped > 0) {
+				items = append(items, heldItem{kind: heldSync, side: w.side, pkt: m.pkt, ts: m.ts,
+					conn: probe, skipped: skipped, syncOff: base + uint64(i)})
+			}
+			items = append(items, heldItem{kind: heldData, side: w.side, pkt: m.pkt, ts: m.ts, data: bytes.Clone(data[lo:m.end])})
 		}
 		prev = m.end
 	}
+	c.holdFirst(items)
 	if w.search == nil {
 		w.search, w.marks = data[:0], marks[:0]
 	}
+	c.drainHeld(false)
 }
 
 // midstreamFound turns a probed connection into a WebSocket connection once
-// one direction has synchronised; the masked direction is the client.
-func (c *connState) midstreamFound(w *wsDir, masked bool, pkt uint64, ts time.Time) {
+// one direction has synchronised; the masked direction is the client. The
+// connection record follows, at the packet of the first frame (emitSync).
+func (c *connState) midstreamFound(w *wsDir, masked bool) {
 	client := w.side
 	switch {
 	case masked:
@@ -365,5 +365,4 @@ func (c *connState) midstreamFound(w *wsDir, masked bool, pkt uint64, ts time.Ti
 		other.dir = c.dirOf(other.side)
 		c.ws[other.dir] = other
 	}
-	c.emitConn(pkt, ts, nil)
 }

@@ -1,9 +1,11 @@
 package dissect
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 	"unicode/utf8"
 
@@ -18,6 +20,7 @@ const (
 	stHeader  parseState = iota // collecting a frame header
 	stPayload                   // streaming a frame's payload
 	stSearch                    // looking for a verified frame boundary
+	stHTTP                      // an HTTP response where a frame header should be
 )
 
 // deflateTail is re-appended to each compressed message (RFC 7692 7.2.2).
@@ -55,18 +58,24 @@ type wsDir struct {
 	utfSaid    bool
 	frameStart int
 	msgCount   uint64
+	outCount   uint64 // messages (data and control) completed in this direction
 	closed     bool
 
 	// permessage-deflate state
 	compressed bool // current message (or, for deflate-frame, frame) is compressed
 	rawMode    bool // inflation gave up for this message: show raw bytes
-	cut        bool // inflation stopped at --max-message
+	cut        bool // inflation stopped at --max-decompressed
 	infl       *inflate.Inflater
 	inflBits   int    // window bits infl was made for
-	ctxLost    bool   // the sliding window no longer matches the sender's
+	ctxLost    bool   // the sliding window may lack history the sender has
+	hist       uint64 // bytes inflated into the window since it was last cleared
 	inflated   uint64 // bytes inflated for the current message
 	compIn     uint64 // compressed bytes fed for the current message (frame, for deflate-frame)
 	scratch    []byte
+
+	// an HTTP response in the frame stream (see httpFeed)
+	hbuf   []byte
+	noHTTP bool // the bytes being replayed are a frame header after all
 
 	// frame-boundary search (see sync.go)
 	search     []byte
@@ -119,11 +128,21 @@ func (w *wsDir) feed(b []byte, pkt uint64, ts time.Time) {
 		case stSearch:
 			w.searchFeed(b, pkt, ts)
 			return
+		case stHTTP:
+			b = b[w.httpFeed(b, pkt, ts):]
 		case stHeader:
+			if w.hn == 0 && b[0] == 'H' && w.dir == ServerToClient && !w.noHTTP {
+				// 0x48 is never a frame's first byte (a close frame with
+				// FIN clear and RSV1 set): this is HTTP, such as a second
+				// 101 response.
+				w.st = stHTTP
+				continue
+			}
 			if w.hn == 0 {
 				w.pkts = w.pkts[:0]
 				w.f.Offset = w.off
 			}
+			w.noHTTP = false
 			w.addPkt(pkt, ts)
 			n := copy(w.hdr[w.hn:w.need], b)
 			w.hn += n
@@ -152,6 +171,55 @@ func (w *wsDir) feed(b []byte, pkt uint64, ts time.Time) {
 				w.endFrame()
 			}
 		}
+	}
+}
+
+// httpFeed collects an HTTP response found where a frame header should be
+// and skips it, reporting it; it returns how many bytes of b it consumed.
+// Bytes that turn out not to be HTTP are decoded as frames.
+func (w *wsDir) httpFeed(b []byte, pkt uint64, ts time.Time) int {
+	start := len(w.hbuf)
+	w.hbuf = append(w.hbuf, b...)
+	if len(w.hbuf) < 5 && bytes.HasPrefix([]byte("HTTP/"), w.hbuf) {
+		return len(b)
+	}
+	if !bytes.HasPrefix(w.hbuf, []byte("HTTP/")) {
+		// A (malformed) frame after all: decode the bytes as one.
+		buf := w.hbuf
+		w.hbuf = nil
+		w.st, w.noHTTP = stHeader, true
+		w.feed(buf[:start], w.lastPkt, w.lastTS)
+		if w.hbuf == nil {
+			w.hbuf = buf[:0]
+		}
+		return 0
+	}
+	end := headerEnd(w.hbuf, start-3) // the blank line may begin in earlier bytes
+	if end < 0 {
+		if len(w.hbuf) > w.c.d.opts.MaxHTTPHeader {
+			w.skipHTTP(len(w.hbuf), pkt, ts)
+			w.startSearch()
+		}
+		return len(b)
+	}
+	w.skipHTTP(end, pkt, ts)
+	w.st = stHeader
+	return end - start
+}
+
+// skipHTTP reports and skips the first n bytes of w.hbuf, an HTTP message.
+func (w *wsDir) skipHTTP(n int, pkt uint64, ts time.Time) {
+	line := w.hbuf[:n]
+	if i := bytes.IndexByte(line, '\r'); i >= 0 {
+		line = line[:i]
+	}
+	line = line[:min(len(line), 60)]
+	w.c.anomalyRecord(w.side, true, newAnomaly(AnUpgradeRepeated, int64(w.off),
+		fmt.Sprintf("HTTP response %q at stream offset %d after the connection switched to WebSocket; skipped (%d bytes)", line, w.off, n)), pkt, ts)
+	w.off += uint64(n)
+	w.hbuf = w.hbuf[:0]
+	if pkt >= w.lastPkt {
+		w.lastPkt, w.lastTS = pkt, ts
 	}
 }
 
@@ -313,12 +381,12 @@ func (w *wsDir) startFrame() {
 			w.prepareInflater(false)
 		}
 	}
-	if !w.c.d.opts.Messages {
-		w.msgBuf = w.msgBuf[:0]
-	}
+	// The whole message is kept (up to --max-message) in frame mode too,
+	// so that its last frame can show it reassembled.
 	w.frameStart = len(w.msgBuf)
 	f.IsText = w.msg.Opcode == OpText
 	f.Compressed = w.compressed
+	f.NotInflated = w.compressed && w.rawMode
 	f.MessageIndex = w.msg.Index
 	f.MessageOpcode = w.msg.Opcode
 }
@@ -361,12 +429,12 @@ func (w *wsDir) startMessage(op uint8, compressed, unknown bool) {
 	w.inflated = 0
 	w.compIn = 0
 	if compressed {
+		// While the context is lost, the window holds only what was
+		// inflated since it was cleared (every loss clears it), which is
+		// exactly the sender's most recent history: references into it
+		// are right, and references beyond it fail instead of producing
+		// garbage.
 		w.prepareInflater(unknown)
-		if w.ctxLost {
-			// Start from an empty window: references to history we do not
-			// have then fail instead of producing garbage.
-			w.infl.Reset(false)
-		}
 	}
 }
 
@@ -398,9 +466,7 @@ func (w *wsDir) payload(b []byte) {
 	}
 	if !w.compressed || w.rawMode {
 		w.appendPlain(&w.msgBuf, b, w.msg.Opcode == OpText && !w.rawMode, f.Masked)
-		if !w.compressed {
-			w.msg.Len += uint64(len(b))
-		}
+		w.msg.Len += uint64(len(b))
 		w.pos += uint64(len(b))
 		return
 	}
@@ -436,42 +502,66 @@ func (w *wsDir) appendPlain(buf *[]byte, b []byte, text, masked bool) {
 	}
 }
 
-// inflateChunk inflates unmasked compressed bytes into the message buffer.
+// inflateChunk inflates unmasked compressed bytes: into the message buffer
+// while it is under --max-message, then only through the window (counted in
+// the message's length, not retained), so that the compression context of
+// later messages stays exact. A message inflating past --max-decompressed
+// is cut off there (decompression-limit).
 func (w *wsDir) inflateChunk(in []byte) {
-	limit := w.c.d.opts.MaxMessage - int64(w.inflated)
-	if !w.c.d.opts.Messages {
-		limit = min(limit, w.c.d.opts.MaxMessage-int64(len(w.msgBuf)))
-	}
-	if limit <= 0 {
+	if w.cut {
 		return
 	}
-	start := len(w.msgBuf)
-	out, err := w.infl.Append(w.msgBuf, in, int(limit))
-	w.msgBuf = out
-	n := len(out) - start
-	w.inflated += uint64(n)
-	w.msg.Len += uint64(n)
-	if w.msg.Opcode == OpText {
-		w.utf.write(out[start:])
-	}
-	switch {
-	case err == nil:
-	case errors.Is(err, inflate.ErrLimit):
-		w.f.Truncated, w.msg.Truncated = true, true
-		w.frameAnomaly(AnDecompressLimit, int64(w.inflated), fmt.Sprintf("message inflates past --max-message (%d bytes); cut off there", w.c.d.opts.MaxMessage))
-		w.giveUpInflate()
-		w.rawMode = false
-		w.cut = true
-		w.inflated = uint64(w.c.d.opts.MaxMessage) // stop inflating the rest
-	default:
-		what := "inflation failed"
-		if w.ctxLost {
-			w.frameAnomaly(AnDeflateContextLost, int64(w.inflated), "compressed message refers to data not in the capture (context takeover history lost); shown compressed")
+	opts := &w.c.d.opts
+	for {
+		bomb := opts.MaxDecompressed - int64(w.inflated)
+		keep := min(opts.MaxMessage-int64(len(w.msgBuf)), bomb)
+		var n int
+		var err error
+		if keep > 0 {
+			start := len(w.msgBuf)
+			var out []byte
+			out, err = w.infl.Append(w.msgBuf, in, int(min(keep, math.MaxInt32)))
+			w.msgBuf = out
+			n = len(out) - start
+			if w.msg.Opcode == OpText {
+				w.utf.write(out[start:])
+			}
 		} else {
-			w.frameAnomaly(AnDecompressFailed, int64(w.inflated), fmt.Sprintf("%s after %d bytes: %v", what, w.inflated, err))
+			n, err = w.infl.Discard(in, int(min(bomb, math.MaxInt32)))
+			if n > 0 {
+				w.f.Truncated, w.msg.Truncated = true, true
+			}
 		}
-		w.giveUpInflate()
-		w.appendPlain(&w.msgBuf, in, false, false) // show the raw (already unmasked) bytes
+		w.inflated += uint64(n)
+		w.msg.Len += uint64(n)
+		switch {
+		case err == nil:
+			return
+		case errors.Is(err, inflate.ErrLimit):
+			if int64(w.inflated) < opts.MaxDecompressed {
+				// The retention cap was reached: go on discarding.
+				w.f.Truncated, w.msg.Truncated = true, true
+				in = in[len(in)-w.infl.Unconsumed():]
+				continue
+			}
+			w.f.Truncated, w.msg.Truncated = true, true
+			w.frameAnomaly(AnDecompressLimit, int64(w.inflated), fmt.Sprintf("message inflates past --max-decompressed (%d bytes); cut off there", opts.MaxDecompressed))
+			w.cut = true
+			w.ctxLost = true
+			w.hist = 0
+			w.infl.Reset(false)
+			return
+		default:
+			if w.ctxLost {
+				w.frameAnomaly(AnDeflateContextLost, int64(w.inflated), "compressed message refers to data not in the capture (context takeover history lost); shown compressed")
+			} else {
+				w.frameAnomaly(AnDecompressFailed, int64(w.inflated), fmt.Sprintf("inflation failed after %d bytes: %v", w.inflated, err))
+			}
+			w.giveUpInflate()
+			w.appendPlain(&w.msgBuf, in, false, false) // show the raw (already unmasked) bytes
+			w.msg.Len += uint64(len(in))
+			return
+		}
 	}
 }
 
@@ -480,6 +570,8 @@ func (w *wsDir) inflateChunk(in []byte) {
 func (w *wsDir) giveUpInflate() {
 	w.rawMode = true
 	w.ctxLost = true
+	w.hist = 0
+	w.f.NotInflated, w.msg.NotInflated = true, true
 	if w.infl != nil {
 		w.infl.Reset(false)
 	}
@@ -495,7 +587,7 @@ func (w *wsDir) endFrame() {
 	if !w.isCtl && w.compressed && !w.rawMode && ((perMsg && f.Fin) || perFrame) {
 		// An empty compressed payload is an empty message: appending the
 		// tail to nothing would leave the inflater inside a block header.
-		if w.inflated < uint64(w.c.d.opts.MaxMessage) && w.compIn > 0 {
+		if !w.cut && w.compIn > 0 {
 			w.inflateChunk(deflateTail[:])
 		}
 	}
@@ -518,12 +610,18 @@ func (w *wsDir) endFrame() {
 		w.man = append(w.man, w.fan...)
 	}
 	if !w.c.d.opts.Messages {
+		if !w.isCtl && f.Fin && w.msg.Frames > 1 {
+			w.msg.Payload = w.msgBuf
+			f.Reassembled = &w.msg
+		}
 		w.emitFrame()
 	}
 	switch {
 	case w.isCtl:
 		if w.c.d.opts.Messages {
 			w.emitControlMessage()
+		} else {
+			w.outCount++
 		}
 		if f.Opcode == OpClose {
 			w.closed = true
@@ -578,7 +676,7 @@ func (w *wsDir) emitFrame() {
 func (w *wsDir) emitControlMessage() {
 	f := &w.f
 	f.Packets = w.pkts
-	m := Message{Dir: w.dir, Opcode: f.Opcode, Len: f.Len, Frames: 1, Payload: f.Payload,
+	m := Message{Dir: w.dir, Opcode: f.Opcode, Len: f.Len, Frames: 1, Payload: f.Payload, Index: w.outCount,
 		Truncated: f.Truncated, Incomplete: f.Incomplete, HasCloseCode: f.HasCloseCode,
 		CloseCode: f.CloseCode, CloseReason: f.CloseReason}
 	if len(f.Packets) > 0 {
@@ -587,6 +685,7 @@ func (w *wsDir) emitControlMessage() {
 	w.rec = Record{Kind: KindMessage, Conn: &w.c.conn, Packet: w.lastPkt, Time: w.lastTS,
 		Dir: w.dir, HasDir: true, Message: &m, Anomalies: w.fan}
 	w.c.d.emit(&w.rec)
+	w.outCount++
 }
 
 // endMessage completes the current data message (complete is false when it
@@ -601,7 +700,9 @@ func (w *wsDir) endMessage(complete bool) {
 	}
 	w.tot.Messages++
 	w.tot.Bytes = satAdd(w.tot.Bytes, w.msg.Len)
-	if w.msg.Truncated && !w.compressed {
+	w.msg.Index = w.outCount
+	w.outCount++
+	if w.msg.Truncated && !w.cut {
 		w.man = append(w.man, newAnomaly(AnMessageTruncated, w.c.d.opts.MaxMessage,
 			fmt.Sprintf("message of %d bytes cut at --max-message (%d bytes)", w.msg.Len, w.c.d.opts.MaxMessage)))
 	}
@@ -617,12 +718,15 @@ func (w *wsDir) endMessage(complete bool) {
 		switch {
 		case w.rawMode || !complete || w.cut:
 			w.ctxLost = w.ctxLost || keep
+			w.hist = 0
 			w.infl.Reset(false)
 		case perMsg:
 			w.infl.Reset(keep)
-			if w.ctxLost && complete {
-				// This message inflated with what we have: from here on the
-				// window is exact again.
+			w.hist += w.inflated
+			if w.ctxLost && w.hist >= 1<<w.inflBits {
+				// A whole window was inflated since the history was lost:
+				// from here on the window is exact again, and a reference
+				// the inflater cannot resolve is the sender's error.
 				w.ctxLost = false
 			}
 		}
@@ -746,8 +850,12 @@ func (w *wsDir) finish() {
 		if w.st == stSearch {
 			return
 		}
+		w.c.drainHeld(true) // the bytes the search found frames in
 		w.finish()
 		return
+	case w.st == stHTTP:
+		w.skipHTTP(len(w.hbuf), w.lastPkt, w.lastTS)
+		w.st = stHeader
 	case w.st == stPayload || w.hn > 0:
 		if w.st == stPayload {
 			w.fan = append(w.fan, newAnomaly(AnFrameCutAtEnd, int64(w.off),

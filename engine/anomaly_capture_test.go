@@ -102,7 +102,7 @@ func anomalyCases() []anomalyCase {
 		{id: dissect.AnDataAfterClose, sends: ws(send{C, cf(true, 8, closeP(1000, ""))}, send{C, cf(true, 1, "late")}), at: 3},
 		{id: dissect.AnZeroMaskKey, sends: ws(send{C, cf(true, 1, "clear", zeroKey)}), at: 2},
 		{id: dissect.AnDecompressFailed, sends: dws(send{S, sf(true, 1, "\x07\xff\xff", rsv1)}), at: 2},
-		{id: dissect.AnDecompressLimit, sends: dws(send{S, sf(true, 2, string(bomb()), rsv1)}), at: 2, opts: dissect.Options{MaxMessage: 64 << 10}},
+		{id: dissect.AnDecompressLimit, sends: dws(send{S, sf(true, 2, string(bomb()), rsv1)}), at: 2, opts: dissect.Options{MaxMessage: 16 << 10, MaxDecompressed: 64 << 10}},
 		{id: dissect.AnMessageTruncated, sends: ws(send{S, sf(true, 1, strings.Repeat("long ", 10))}), at: 2, opts: dissect.Options{MaxMessage: 16, Messages: true}},
 		{id: dissect.AnAcceptMissing, sends: []send{{C, req()}, {S, []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")}}, at: 1},
 		{id: dissect.AnAcceptMismatch, sends: []send{{C, req()}, {S, bytes.Replace(resp(), []byte(dissect.AcceptFor(anKey)), []byte("s3pPLMBiTxaQ9kYGzzhZRbK+xOX="), 1)}}, at: 1},
@@ -131,11 +131,24 @@ var coveredByTestdata = map[string]string{
 	dissect.AnMidstreamResync:    "coder-midstream.pcap",
 }
 
+// coveredByEngineTest names, for ids that need several connections or
+// engine options, the test of package engine that asserts them.
+var coveredByEngineTest = map[string]string{
+	dissect.AnConnEvicted:           "TestEvictionIsReported",
+	dissect.AnHTTPHeaderTooLarge:    "TestHostileHandshakes",
+	dissect.AnUpgradeRequestMissing: "TestHostileHandshakes",
+	dissect.AnUpgradeRepeated:       "TestHostileHandshakes",
+	dissect.AnOutOfWindow:           "TestOutOfWindowFlood",
+}
+
 // TestOneCapturePerAnomaly builds one capture per anomaly id and checks that
 // the id is reported on the packet of the offending write, and nowhere else.
 func TestOneCapturePerAnomaly(t *testing.T) {
 	covered := map[string]bool{}
 	for id := range coveredByTestdata {
+		covered[id] = true
+	}
+	for id := range coveredByEngineTest {
 		covered[id] = true
 	}
 	for _, tc := range anomalyCases() {

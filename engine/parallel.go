@@ -129,6 +129,7 @@ type command struct {
 	n      uint32
 	plen   uint32 // the payload length the IP header claims
 	window uint16
+	wscale uint8
 	flags  uint8
 	kind   cmdKind
 	reason reassembly.CloseReason // cmdEnd
@@ -333,6 +334,7 @@ func addReassembly(t *reassembly.Stats, s reassembly.Stats) {
 	t.Evictions += s.Evictions
 	t.OutOfOrder += s.OutOfOrder
 	t.OldSegments += s.OldSegments
+	t.OutOfWindow += s.OutOfWindow
 	t.Ignored += s.Ignored
 	t.Buffered += s.Buffered
 	t.PeakBuffered += s.PeakBuffered
@@ -405,7 +407,7 @@ func (w *worker) process(p *parallel, b *batch) {
 		f := c.f
 		switch c.kind {
 		case cmdSegment:
-			seg.Seq, seg.Ack, seg.Flags, seg.Window = c.seq, c.ack, c.flags, c.window
+			seg.Seq, seg.Ack, seg.Flags, seg.Window, seg.WScale = c.seq, c.ack, c.flags, c.window, c.wscale
 			seg.Payload = b.data[c.off : c.off+c.n : c.off+c.n]
 			seg.PayloadLen = int(c.plen)
 			if f.ws == nil {
@@ -413,7 +415,7 @@ func (w *worker) process(p *parallel, b *batch) {
 				// sent by a; only opening a connection needs addresses.
 				seg.Src, seg.SrcPort = f.a.Addr(), f.a.Port()
 				seg.Dst, seg.DstPort = f.b.Addr(), f.b.Port()
-				f.ws = w.asm.Open(&seg, c.side, c.pkt, c.ts, f.stream)
+				f.ws = w.asm.Open(&seg, c.side, c.pkt, c.ts, f.stream, f.evicted)
 			}
 			f.ws = w.asm.Segment(f.ws, c.side, &seg, c.pkt, c.ts)
 		case cmdEnd:
@@ -537,9 +539,10 @@ type flow struct {
 	// the worker reads them once, to open the connection. The reader
 	// updates the fields after the padding, which keeps those writes off
 	// the cache line the worker uses.
-	a, b   netip.AddrPort // the first packet's source and destination
-	stream uint64
-	_      [64]byte
+	a, b    netip.AddrPort // the first packet's source and destination
+	stream  uint64
+	evicted bool // continues an evicted connection (reassembly.Entry.Evicted)
+	_       [64]byte
 
 	reassembly.Entry[flow]
 	worker uint8
@@ -556,13 +559,14 @@ func (p *parallel) segment(seg *netpkt.Segment, pkt uint64, ts time.Time) {
 		f.a = netip.AddrPortFrom(seg.Src, seg.SrcPort)
 		f.b = netip.AddrPortFrom(seg.Dst, seg.DstPort)
 		f.stream = f.Stream()
+		f.evicted = f.Evicted()
 		f.worker = uint8(f.Hash() % uint64(len(p.workers)))
 	}
 	f.Learn(side, seg)
 	b := p.batch(f.worker, len(seg.Payload))
 	b.cmds = append(b.cmds, command{
 		kind: cmdSegment, f: f, pkt: pkt, ts: ts, side: side,
-		seq: seg.Seq, ack: seg.Ack, flags: seg.Flags, window: seg.Window,
+		seq: seg.Seq, ack: seg.Ack, flags: seg.Flags, window: seg.Window, wscale: seg.WScale,
 		off: uint32(len(b.data)), n: uint32(len(seg.Payload)),
 		plen: uint32(min(max(seg.PayloadLen, 0), math.MaxUint32)),
 	})

@@ -364,5 +364,34 @@ func decodeTCP(src, dst netip.Addr, data []byte, claimed int, seg *Segment) erro
 		Payload:    data[doff:],
 		PayloadLen: claimed - doff,
 	}
+	if data[13]&FlagSYN != 0 && doff > tcpMinLen {
+		seg.WScale = windowScale(data[tcpMinLen:doff])
+	}
 	return nil
+}
+
+// windowScale returns the window scale option in TCP options opts, plus
+// one, or 0 when there is none (see Segment.WScale).
+func windowScale(opts []byte) uint8 {
+	for i := 0; i < len(opts); {
+		switch kind := opts[i]; kind {
+		case 0: // end of options
+			return 0
+		case 1: // no-operation
+			i++
+			continue
+		}
+		if i+1 >= len(opts) {
+			return 0
+		}
+		n := int(opts[i+1])
+		if n < 2 || i+n > len(opts) {
+			return 0
+		}
+		if opts[i] == 3 && n == 3 {
+			return min(opts[i+2], 14) + 1
+		}
+		i += n
+	}
+	return 0
 }

@@ -30,6 +30,10 @@ type Segment struct {
 	Flags uint8
 	// Window is the raw window field.
 	Window uint16
+	// WScale is a SYN's window scale option (RFC 7323) plus one: 1 for a
+	// shift of 0 up to 15 for 14 (larger shifts are taken as 14); 0 when the
+	// segment is not a SYN or has no such option.
+	WScale uint8
 	// Payload is the TCP payload present in the capture, without link-layer
 	// padding (trimmed using the IP length fields).
 	Payload []byte

@@ -35,6 +35,10 @@ type ConnInfo struct {
 	// FirstPacket and FirstTime are the connection's first packet.
 	FirstPacket uint64
 	FirstTime   time.Time
+	// Evicted is true when the connection continues one that was evicted
+	// from the full connection table (Config.MaxConns): its earlier packets
+	// were decoded under another stream number, and their state is lost.
+	Evicted bool
 }
 
 // Chunk is a run of in-order bytes of one direction. Data is only valid during
@@ -76,6 +80,14 @@ const (
 	NoteFIN
 	// NoteRST is a RST from that side.
 	NoteRST
+	// NoteOutOfWindow is a segment of that side starting far beyond the
+	// receiver's advertised window (Offset, Len); it was ignored. Only the
+	// first of a side is noted; Stats.OutOfWindow counts them all.
+	NoteOutOfWindow
+	// NoteEvicted tells, just before Close(ClosedEvicted), that the
+	// connection is dropped because the connection table is full (Packet
+	// and Time are of the packet that needed the room); Side is SideA.
+	NoteEvicted
 )
 
 // Note reports a TCP-level event worth showing to the user.

@@ -31,7 +31,8 @@ const maxSegLen = 1 << 30
 //
 // A closed connection leaves a tombstone in the table until it has been idle
 // for Config.IdleTimeout, so that late packets do not start a new stream; a
-// SYN with a new initial sequence number does.
+// SYN with a new initial sequence number does. An open connection that
+// carried data is never expired for being idle (see Table).
 type Assembler struct {
 	factory Factory
 	cfg     Config
@@ -97,7 +98,7 @@ func (a *Assembler) Process(seg *netpkt.Segment, pkt uint64, ts time.Time) {
 		side = a.table.Add(t, &t.Entry, seg, pkt, ts)
 		t.c = a.conns.Get()
 		t.c.ent = &t.Entry
-		a.newConn(t.c, side, seg, pkt, ts, t.Stream())
+		a.newConn(t.c, side, seg, pkt, ts, t.Stream(), t.Evicted())
 	}
 	c := t.c
 	if c == nil { // a tombstone
@@ -137,13 +138,14 @@ func (a *Assembler) FlushAll(pkt uint64, ts time.Time) {
 
 // newConn sets up c for connection number stream, whose first packet is
 // seg, sent from side.
-func (a *Assembler) newConn(c *conn, side Side, seg *netpkt.Segment, pkt uint64, ts time.Time, stream uint64) {
+func (a *Assembler) newConn(c *conn, side Side, seg *netpkt.Segment, pkt uint64, ts time.Time, stream uint64, evicted bool) {
 	c.info.Addr[side] = netip.AddrPortFrom(seg.Src, seg.SrcPort)
 	c.info.Addr[side.Other()] = netip.AddrPortFrom(seg.Dst, seg.DstPort)
 	c.info.SawSYN = pureSYN(seg)
 	c.info.Stream = stream
 	c.info.FirstPacket = pkt
 	c.info.FirstTime = ts
+	c.info.Evicted = evicted
 	a.stats.Conns++
 	a.stats.Active++
 	if a.factory != nil {
@@ -167,6 +169,9 @@ func (a *Assembler) processSegment(c *conn, side Side, seg *netpkt.Segment, pkt 
 
 	// Where the side's stream starts.
 	if syn {
+		if !h.synSeen {
+			h.synSeen, h.wscale = true, seg.WScale
+		}
 		if !h.known {
 			h.known, h.nextSeq, h.nextOff = true, seg.Seq+1, 0
 		}
@@ -184,11 +189,19 @@ func (a *Assembler) processSegment(c *conn, side Side, seg *netpkt.Segment, pkt 
 
 	// The acknowledgement tells what the peer's receiver got.
 	if seg.Flags&netpkt.FlagACK != 0 && peer.known {
-		if off := peer.rel(seg.Ack); off >= 0 && (!peer.ackKnown || uint64(off) > peer.acked) {
+		off := peer.rel(seg.Ack)
+		if off >= 0 && (!peer.ackKnown || uint64(off) > peer.acked) {
 			peer.acked, peer.ackKnown = uint64(off), true
 			if !a.checkAcked(c, side.Other(), pkt, ts) {
 				return
 			}
+		}
+		if shift, ok := c.windowShift(side); ok && off >= 0 && !syn {
+			wnd := uint64(seg.Window) << shift
+			if end := uint64(off) + wnd; !peer.wndKnown || end > peer.wndEnd {
+				peer.wndEnd = end
+			}
+			peer.wndKnown, peer.wndSize = true, max(peer.wndSize, wnd)
 		}
 	}
 
@@ -204,6 +217,18 @@ func (a *Assembler) processSegment(c *conn, side Side, seg *netpkt.Segment, pkt 
 		dataSeq++
 	}
 	start := h.rel(dataSeq)
+	if n > 0 && h.wndKnown && start > int64(h.wndEnd+oowSlack(h.wndSize)) {
+		// Far beyond anything the receiver allowed: junk (or an attack on
+		// the buffers), never real data; buffering it would push real
+		// data out.
+		a.stats.OutOfWindow++
+		if !h.oowNoted {
+			h.oowNoted = true
+			a.note = Note{Kind: NoteOutOfWindow, Offset: uint64(start), Len: uint64(n), Packet: pkt, Time: ts}
+			c.h.Note(side, &a.note)
+		}
+		return
+	}
 
 	if fin && !h.finKnown && start+int64(n) >= int64(h.nextOff) {
 		a.setFIN(c, side, uint64(start+int64(n)), pkt, ts)
@@ -219,6 +244,25 @@ func (a *Assembler) processSegment(c *conn, side Side, seg *netpkt.Segment, pkt 
 	if c.half[SideA].finDone && c.half[SideB].finDone && !c.closed {
 		a.end(c, ClosedFIN, GapEOF, pkt, ts)
 	}
+}
+
+// oowSlack is how far beyond the end of the receive window last seen a
+// segment may start and still be taken as data: four windows (ACKs and
+// window updates may be missing from the capture) plus 1 MiB.
+func oowSlack(wnd uint64) uint64 { return 4*max(wnd, 64<<10) + 1<<20 }
+
+// windowShift returns the window scale that applies to windows advertised by
+// side: known when both SYNs were seen (RFC 7323: scaling is on only when
+// both carry the option).
+func (c *conn) windowShift(side Side) (uint, bool) {
+	h, p := &c.half[side], &c.half[side.Other()]
+	switch {
+	case !h.synSeen || !p.synSeen:
+		return 0, false
+	case h.wscale == 0 || p.wscale == 0:
+		return 0, true
+	}
+	return uint(h.wscale - 1), true
 }
 
 // segmentData handles the n stream bytes at offset start of one side, of
@@ -609,6 +653,10 @@ func (a *Assembler) endConn(c *conn, reason CloseReason, pkt uint64, ts time.Tim
 		case ClosedEvicted:
 			gap = GapEvicted
 			a.stats.Evictions++
+			if !c.stopped {
+				a.note = Note{Kind: NoteEvicted, Packet: pkt, Time: ts}
+				c.h.Note(SideA, &a.note)
+			}
 		case ClosedRST:
 			gap = GapReset
 		}

@@ -617,25 +617,27 @@ func TestIdleTimeout(t *testing.T) {
 	c3 := netip.MustParseAddrPort("10.0.0.1:40003")
 	steps := []step{
 		{flags: fPA, seq: 1001, payload: "abc"},
-		{flags: fPA, seq: 1007, payload: "ghi"}, // hole: flushed at timeout
+		{flags: fPA, seq: 1007, payload: "ghi"}, // hole: kept however long the connection is quiet
 		{cli: c3, flags: fFA, seq: 1, payload: "y", dt: 2200 * time.Millisecond},
-		{cli: c2, flags: fPA, seq: 1, payload: "x", dt: 5 * time.Second},
-		{cli: c2, flags: fPA, seq: 2, payload: "x", dt: 12 * time.Second},     // sweep: connection 0 idle
-		{flags: fPA, seq: 1010, payload: "jkl", dt: 12500 * time.Millisecond}, // new stream 3
-		{cli: c3, flags: fA, seq: 2, dt: 12600 * time.Millisecond},            // connection 1 idle, found on lookup
+		{cli: c3, fromSrv: true, flags: fFA, seq: 1, ack: 3, dt: 2200 * time.Millisecond}, // both FINs: a tombstone
+		{cli: c2, flags: fA, seq: 1, dt: 5 * time.Second},                                 // no payload: may expire
+		{cli: c2, flags: fA, seq: 1, dt: 16 * time.Second},                                // sweep: c3's tombstone and c2 expire
+		{flags: fPA, seq: 1010, payload: "jkl", dt: 3 * time.Hour},                        // still stream 0
+		{cli: c3, flags: fA, seq: 3, dt: 3*time.Hour + time.Second},                       // new stream
 	}
 	a, f := run(t, Config{IdleTimeout: 10 * time.Second}, steps, true)
 	if len(f.conns) != 5 {
 		t.Fatalf("%d connections, want 5", len(f.conns))
 	}
 	if got, want := eventsString(f.conns[0].events), `data 0 @0 "abc" p1
-gap 0 @3+3 idle timeout
+gap 0 @3+3 end of input
 data 0 @6 "ghi" p2
-close 3
+data 0 @9 "jkl" p7
+close 5
 `; got != want {
 		t.Errorf("events:\n%s\nwant:\n%s", got, want)
 	}
-	want := []CloseReason{ClosedIdle, ClosedFIN, ClosedEOF, ClosedEOF, ClosedEOF}
+	want := []CloseReason{ClosedEOF, ClosedFIN, ClosedIdle, ClosedIdle, ClosedEOF}
 	for i, r := range f.conns {
 		if r.reason != want[i] {
 			t.Errorf("connection %d closed with %d, want %d", i, r.reason, want[i])
@@ -658,6 +660,7 @@ func TestMaxConnsEviction(t *testing.T) {
 	}
 	a, f := run(t, Config{MaxConns: 2}, steps, false)
 	if got, want := eventsString(f.conns[0].events), `data 0 @0 "a" p1
+note 0 kind5 @0+0 p4
 gap 0 @1+1 connection evicted
 data 0 @2 "c" p2
 close 4

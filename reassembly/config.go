@@ -60,8 +60,12 @@ type Config struct {
 	// (ClosedEvicted). Zero or negative means DefaultMaxConns.
 	MaxConns int
 	// IdleTimeout closes a connection whose last packet is older than this,
-	// by capture time, with ClosedIdle (ClosedFIN when a FIN was seen).
-	// Zero or negative means DefaultIdleTimeout.
+	// by capture time, with ClosedIdle (ClosedFIN when a FIN was seen), if
+	// it never carried payload (half-open connections of a SYN flood, port
+	// scans) or already ended (a RST, or FINs both ways: its tombstone is
+	// dropped). A connection that carried data is never expired, however
+	// long it is quiet: only FIN/RST, MaxConns or the end of the input end
+	// it. Zero or negative means DefaultIdleTimeout.
 	IdleTimeout time.Duration
 	// RecentWindow is how many recently delivered bytes are remembered per
 	// side to detect retransmissions whose bytes differ from the first copy.
@@ -132,6 +136,9 @@ type Stats struct {
 	// side's stream (data older than the capture's view of it); they are
 	// ignored.
 	OldSegments uint64
+	// OutOfWindow counts segments ignored because they start far beyond
+	// the receiver's advertised window (see NoteOutOfWindow).
+	OutOfWindow uint64
 	// Ignored counts segments of closed connections (tombstones) and of
 	// connections whose handler wanted no more data; they are only counted.
 	Ignored uint64

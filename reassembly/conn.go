@@ -91,6 +91,16 @@ type half struct {
 	// acked is the highest offset the peer acknowledged.
 	acked uint64
 
+	// The side's SYN: seen, and its window scale option (netpkt.Segment.WScale).
+	synSeen bool
+	wscale  uint8
+	// wndEnd is the end of the receive window the peer last advertised for
+	// this side's data (as a stream offset), when wndKnown; oowNoted is set
+	// once an out-of-window segment of this side was noted.
+	wndKnown, oowNoted bool
+	wndEnd             uint64
+	wndSize            uint64
+
 	// The FIN: its offset, packet and time.
 	finOff  uint64
 	finPkt  uint64

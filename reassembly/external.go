@@ -22,10 +22,11 @@ type Stream struct {
 // then passes seg, and every later segment of the connection, to Segment.
 // The Assembler never ends the connection by itself: no idle sweep,
 // eviction or reuse applies to it, and FlushAll does not see it; the caller
-// ends it with Close.
-func (a *Assembler) Open(seg *netpkt.Segment, side Side, pkt uint64, ts time.Time, stream uint64) *Stream {
+// ends it with Close. evicted tells that the connection continues one
+// evicted from the caller's full table (Entry.Evicted; ConnInfo.Evicted).
+func (a *Assembler) Open(seg *netpkt.Segment, side Side, pkt uint64, ts time.Time, stream uint64, evicted bool) *Stream {
 	s := a.streams.Get()
-	a.newConn(&s.c, side, seg, pkt, ts, stream)
+	a.newConn(&s.c, side, seg, pkt, ts, stream, evicted)
 	return s
 }
 

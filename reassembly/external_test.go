@@ -34,7 +34,7 @@ func TestOpenSegmentClose(t *testing.T) {
 		}
 		st := streams[stream]
 		if st == nil {
-			st = a.Open(seg, side, pkt, t0.Add(s.dt), stream)
+			st = a.Open(seg, side, pkt, t0.Add(s.dt), stream, false)
 			streams[stream] = st
 		}
 		streams[stream] = a.Segment(st, side, seg, pkt, t0.Add(s.dt))
@@ -113,7 +113,7 @@ func TestClosedStreamReused(t *testing.T) {
 	other := netip.AddrPortFrom(cliAddr.Addr(), 40000)
 
 	syn := mkseg(step{flags: fS, seq: 100})
-	s1 := a.Open(syn, SideA, 1, t0, 1)
+	s1 := a.Open(syn, SideA, 1, t0, 1, false)
 	if st := a.Segment(s1, SideA, syn, 1, t0); st != s1 {
 		t.Fatal("Segment replaced the stream of an open connection")
 	}
@@ -138,7 +138,7 @@ func TestClosedStreamReused(t *testing.T) {
 	}
 
 	syn2 := mkseg(step{cli: other, flags: fS, seq: 7})
-	s2 := a.Open(syn2, SideA, 5, t0, 2)
+	s2 := a.Open(syn2, SideA, 5, t0, 2, false)
 	if s2 != s1 {
 		t.Error("Open did not reuse the closed connection's stream")
 	}

@@ -81,6 +81,55 @@ type Entry[T any] struct {
 	aFirst   bool  // SideA is the key's first endpoint
 	lastSeen int64 // capture time of the last activity, as by nanos
 	lru      links[Entry[T]]
+	// exp links the entry into the table's list of connections that may
+	// expire when idle (see Entry.expirable), while inExp is set.
+	exp   links[Entry[T]]
+	inExp bool
+	// What the table saw of the connection's segments: payload, a RST,
+	// FINs by side (bit 1<<side).
+	sawData, sawRST bool
+	fins            uint8
+	// evicted is set when the connection's addresses belonged to a
+	// connection evicted from the full table, and its first segment here
+	// does not open a new connection: it continues the evicted one.
+	evicted bool
+}
+
+// Evicted reports whether the connection continues one that was evicted from
+// the full table (Config.MaxConns): the connection's earlier packets belong
+// to another stream number, and whatever state they built is gone.
+func (e *Entry[T]) Evicted() bool { return e.evicted }
+
+// expirable reports whether the idle timeout may end the connection: it
+// never carried payload (a SYN flood's half-open connections, port scans),
+// or it already ended (a RST, or FINs from both sides; what remains is a
+// tombstone). A connection that carried data is never expired, however
+// long it is quiet: expiry would split it into two streams and lose its
+// handshake and compression context.
+func (e *Entry[T]) expirable() bool {
+	return !e.sawData || e.sawRST || e.fins == 3
+}
+
+// observe records what seg, sent from side, tells about the connection's
+// life, and keeps e on the expirable list accordingly.
+func (t *Table[T]) observe(e *Entry[T], side Side, seg *netpkt.Segment) {
+	if seg.PayloadLen > 0 || len(seg.Payload) > 0 {
+		e.sawData = true
+	}
+	if seg.Flags&netpkt.FlagRST != 0 {
+		e.sawRST = true
+	}
+	if seg.Flags&netpkt.FlagFIN != 0 {
+		e.fins |= 1 << side
+	}
+	switch x := e.expirable(); {
+	case x && !e.inExp:
+		t.exp.pushFront(&e.exp, e)
+		e.inExp = true
+	case !x && e.inExp:
+		t.exp.remove(&e.exp)
+		e.inExp = false
+	}
 }
 
 // isnState tells what was learned of one side's initial sequence number.
@@ -149,7 +198,9 @@ type Ender[T any] interface {
 // Table is the TCP connection table: it maps segments to the tracked
 // connections (elements of type T), numbers new connections from 0 like
 // Wireshark's tcp.stream, and decides when connections end because they are
-// idle (Config.IdleTimeout, by capture time), because the table is full
+// idle (Config.IdleTimeout, by capture time; only connections that never
+// carried payload, or that already ended with a RST or FINs both ways, ever
+// expire), because the table is full
 // (Config.MaxConns, least recently active first) or because a SYN with a new
 // initial sequence number reuses their addresses; its Ender is told of each.
 // It is not safe for concurrent use.
@@ -158,6 +209,13 @@ type Table[T any] struct {
 	conns map[connKey]*Entry[T]
 	// lru lists the connections, most recently active first.
 	lru list[Entry[T]]
+	// exp lists the expirable connections (see Entry.expirable), most
+	// recently active first: the idle sweep walks only these.
+	exp list[Entry[T]]
+	// evicted holds the keys of connections evicted from the full table
+	// (at most maxEvictedKeys, then it starts over), so that their next
+	// packet is known to continue an evicted connection.
+	evicted map[connKey]struct{}
 	// recent caches tracked connections by a hash of their key, so that
 	// most lookups skip the map: slot key.hash()>>recentShift holds the
 	// last connection looked up or added there, if still tracked.
@@ -195,11 +253,11 @@ func (t *Table[T]) Len() int { return len(t.conns) }
 
 // Track finds the connection of seg, a segment of packet pkt captured at ts,
 // applying the table's rules first, in this order:
-//   - every SweepInterval of capture time, the connections idle for longer
-//     than the idle timeout are ended (ClosedIdle), least recently active
-//     first;
-//   - seg's connection is ended if it is idle for longer than the idle
-//     timeout (ClosedIdle);
+//   - every SweepInterval of capture time, the expirable connections idle
+//     for longer than the idle timeout are ended (ClosedIdle), least
+//     recently active first;
+//   - seg's connection is ended if it is expirable and idle for longer than
+//     the idle timeout (ClosedIdle);
 //   - seg's connection is ended if seg is a SYN (without ACK or RST) whose
 //     sequence number differs from the initial sequence number learned from
 //     that side, or none was learned (ClosedReused).
@@ -217,7 +275,7 @@ func (t *Table[T]) Track(seg *netpkt.Segment, pkt uint64, ts time.Time) (*T, Sid
 	if e == nil {
 		return nil, SideA
 	}
-	if since(now, e.lastSeen) > t.idle {
+	if e.inExp && since(now, e.lastSeen) > t.idle {
 		t.end(e, ClosedIdle, pkt, ts)
 		return nil, SideA
 	}
@@ -227,6 +285,7 @@ func (t *Table[T]) Track(seg *netpkt.Segment, pkt uint64, ts time.Time) (*T, Sid
 		return nil, SideA
 	}
 	t.touch(e, now)
+	t.observe(e, side, seg)
 	return e.elem, side
 }
 
@@ -241,6 +300,7 @@ func (t *Table[T]) Add(x *T, e *Entry[T], seg *netpkt.Segment, pkt uint64, ts ti
 		if old == nil {
 			break
 		}
+		t.rememberEvicted(old.key)
 		t.end(old, ClosedEvicted, pkt, ts)
 	}
 	return t.insert(x, e, seg, pkt, ts)
@@ -297,14 +357,31 @@ func (t *Table[T]) insert(x *T, e *Entry[T], seg *netpkt.Segment, pkt uint64, ts
 	// packet's source.
 	srcIsA := seg.Flags&(netpkt.FlagSYN|netpkt.FlagACK) != netpkt.FlagSYN|netpkt.FlagACK
 	*e = Entry[T]{elem: x, key: key, aFirst: srcFirst == srcIsA, stream: t.nextStream, lastSeen: nanos(ts)}
+	if _, ok := t.evicted[key]; ok {
+		delete(t.evicted, key)
+		e.evicted = !pureSYN(seg)
+	}
 	t.nextStream++
 	t.conns[key] = e
 	t.lru.pushFront(&e.lru, e)
 	t.recent[key.hash()>>recentShift] = e
+	side := SideB
 	if srcIsA {
-		return SideA
+		side = SideA
 	}
-	return SideB
+	t.observe(e, side, seg)
+	return side
+}
+
+// maxEvictedKeys bounds the keys of evicted connections a Table remembers.
+const maxEvictedKeys = 1 << 16
+
+// rememberEvicted notes that the connection with key k is being evicted.
+func (t *Table[T]) rememberEvicted(k connKey) {
+	if t.evicted == nil || len(t.evicted) >= maxEvictedKeys {
+		t.evicted = make(map[connKey]struct{})
+	}
+	t.evicted[k] = struct{}{}
 }
 
 // touch records activity on e at now (as by nanos).
@@ -315,12 +392,19 @@ func (t *Table[T]) touch(e *Entry[T], now int64) {
 	if t.lru.head != &e.lru {
 		t.lru.moveToFront(&e.lru)
 	}
+	if e.inExp && t.exp.head != &e.exp {
+		t.exp.moveToFront(&e.exp)
+	}
 }
 
 // end tells the Ender that e ends for reason and stops tracking it.
 func (t *Table[T]) end(e *Entry[T], reason CloseReason, pkt uint64, ts time.Time) {
 	t.ev.EndConn(e.elem, reason, pkt, ts)
 	t.lru.remove(&e.lru)
+	if e.inExp {
+		t.exp.remove(&e.exp)
+		e.inExp = false
+	}
 	if t.conns[e.key] == e {
 		delete(t.conns, e.key)
 	}
@@ -338,11 +422,11 @@ func (t *Table[T]) sweep(pkt uint64, ts time.Time, now int64) {
 		return
 	}
 	t.lastSweep = now
-	for e := t.lru.back(); e != nil; {
+	for e := t.exp.back(); e != nil; {
 		if since(now, e.lastSeen) <= t.idle {
 			break
 		}
-		prev := e.lru.prevElem()
+		prev := e.exp.prevElem()
 		t.end(e, ClosedIdle, pkt, ts)
 		e = prev
 	}

@@ -73,7 +73,11 @@ func (l *tlog) do(o top) {
 		if x == nil {
 			x = new(tconn)
 			side = l.table.Add(x, &x.Entry, seg, l.pkt, ts)
-			fmt.Fprintf(&l.b, "p%d new %d\n", l.pkt, x.Stream())
+			ev := ""
+			if x.Evicted() {
+				ev = " after eviction"
+			}
+			fmt.Fprintf(&l.b, "p%d new %d%s\n", l.pkt, x.Stream(), ev)
 		}
 	case "endall":
 		l.table.EndAll(l.pkt, ts)
@@ -153,14 +157,39 @@ func TestTable(t *testing.T) {
 			want: "p1 new 0\np1 0 A\np2 end 0 reused\np2 new 1\np2 1 A\n",
 		},
 		{
-			name: "idle connection ends at its next packet",
+			name: "idle connection without data ends at its next packet",
 			cfg:  Config{IdleTimeout: 10 * time.Second},
 			ops: []top{
-				trk(step{flags: fPA, seq: 1, payload: "a"}),
-				trk(step{flags: fPA, seq: 2, payload: "b", dt: 10 * time.Second}),
-				trk(step{flags: fPA, seq: 3, payload: "c", dt: 20*time.Second + 1}),
+				trk(step{flags: fS, seq: 1}),
+				trk(step{flags: fS, seq: 1, dt: 10 * time.Second}),
+				trk(step{flags: fA, seq: 2, dt: 20*time.Second + 1}),
 			},
 			want: "p1 new 0\np1 0 A\np2 0 A\np3 end 0 idle\np3 new 1\np3 1 A\n",
+		},
+		{
+			name: "connection with data never expires while open",
+			cfg:  Config{IdleTimeout: 10 * time.Second},
+			ops: []top{
+				trk(step{cli: p1, flags: fPA, seq: 1, payload: "a"}),
+				trk(step{cli: p1, fromSrv: true, flags: fFA, seq: 1, ack: 2}), // one FIN: still open
+				trk(step{cli: p2, flags: fA, seq: 1, dt: 3 * time.Hour}),      // sweep
+				trk(step{cli: p1, flags: fPA, seq: 2, payload: "b", dt: 3 * time.Hour}),
+			},
+			want: "p1 new 0\np1 0 A\np2 0 B\np3 new 1\np3 1 A\np4 0 A\n",
+		},
+		{
+			name: "ended connections expire: RST, FINs both ways",
+			cfg:  Config{IdleTimeout: 10 * time.Second},
+			ops: []top{
+				trk(step{cli: p1, flags: fPA, seq: 1, payload: "a"}),
+				trk(step{cli: p1, fromSrv: true, flags: fR, seq: 1}),
+				trk(step{cli: p2, flags: fPA, seq: 1, payload: "a"}),
+				trk(step{cli: p2, flags: fFA, seq: 2}),
+				trk(step{cli: p2, fromSrv: true, flags: fFA, seq: 1, ack: 3}),
+				trk(step{cli: p3, flags: fA, seq: 1, dt: time.Minute}), // sweep
+			},
+			want: "p1 new 0\np1 0 A\np2 0 B\np3 new 1\np3 1 A\np4 1 A\np5 1 B\n" +
+				"p6 end 0 idle\np6 end 1 idle\np6 new 2\np6 2 A\n",
 		},
 		{
 			name: "sweep ends idle connections, least recently active first",
@@ -198,7 +227,17 @@ func TestTable(t *testing.T) {
 				trk(step{cli: p2, flags: fA, seq: 1}),
 			},
 			want: "p1 new 0\np1 0 A\np2 new 1\np2 1 A\np3 0 A\n" +
-				"p4 end 1 evicted\np4 new 2\np4 2 A\np5 end 0 evicted\np5 new 3\np5 3 A\n",
+				"p4 end 1 evicted\np4 new 2\np4 2 A\np5 end 0 evicted\np5 new 3 after eviction\np5 3 A\n",
+		},
+		{
+			name: "a SYN after eviction opens a new connection",
+			cfg:  Config{MaxConns: 1},
+			ops: []top{
+				trk(step{cli: p1, flags: fA, seq: 1}),
+				trk(step{cli: p2, flags: fA, seq: 1}),
+				trk(step{cli: p1, flags: fS, seq: 9}),
+			},
+			want: "p1 new 0\np1 0 A\np2 end 0 evicted\np2 new 1\np2 1 A\np3 end 1 evicted\np3 new 2\np3 2 A\n",
 		},
 		{
 			name: "end of input in stream order, numbers continue",

@@ -218,8 +218,23 @@ func appendFrameJSON(b []byte, f *dissect.Frame) []byte {
 		b = appendOptString(b, "close_reason", f.CloseReason)
 	}
 	b = appendTrue(b, "compressed", f.Compressed)
+	b = appendNotInflated(b, f.Compressed && f.NotInflated)
 	b = appendTrue(b, "truncated", f.Truncated)
-	return appendTrue(b, "incomplete", f.Incomplete)
+	b = appendTrue(b, "incomplete", f.Incomplete)
+	if m := f.Reassembled; m != nil {
+		b = appendKey(b, "message")
+		b = append(b, `{"len":`...)
+		b = strconv.AppendUint(b, m.Len, 10)
+		b = appendKey(b, "frames")
+		b = strconv.AppendInt(b, int64(m.Frames), 10)
+		b = appendKey(b, "first_packet")
+		b = strconv.AppendUint(b, m.FirstPacket, 10)
+		b = appendPayloadJSON(b, m.Payload, m.Opcode == dissect.OpText)
+		b = appendTrue(b, "truncated", m.Truncated)
+		b = appendTrue(b, "incomplete", m.Incomplete)
+		b = append(b, '}')
+	}
+	return b
 }
 
 // appendMessageJSON appends the keys of a message record.
@@ -244,7 +259,18 @@ func appendMessageJSON(b []byte, m *dissect.Message) []byte {
 	}
 	b = appendTrue(b, "incomplete", m.Incomplete)
 	b = appendTrue(b, "truncated", m.Truncated)
-	return appendTrue(b, "compressed", m.Compressed)
+	b = appendTrue(b, "compressed", m.Compressed)
+	return appendNotInflated(b, m.Compressed && m.NotInflated)
+}
+
+// appendNotInflated appends "inflated":false when raw is set: the payload
+// is compressed bytes that could not be inflated.
+func appendNotInflated(b []byte, raw bool) []byte {
+	if !raw {
+		return b
+	}
+	b = appendKey(b, "inflated")
+	return append(b, "false"...)
 }
 
 // appendPayloadJSON appends "text" when the payload is text and valid UTF-8,

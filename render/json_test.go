@@ -20,9 +20,9 @@ var (
 			"accept_valid", "request_headers", "response_headers", "http_version", "midstream"},
 		"frame": {"dir", "fin", "rsv1", "rsv2", "rsv3", "masked", "opcode", "opcode_name",
 			"masking_key", "len", "packets", "text", "b64", "close_code", "close_reason",
-			"compressed", "truncated", "incomplete"},
+			"compressed", "inflated", "truncated", "incomplete", "message"},
 		"message": {"dir", "opcode", "opcode_name", "len", "frames", "first_packet",
-			"text", "b64", "close_code", "close_reason", "incomplete", "truncated", "compressed"},
+			"text", "b64", "close_code", "close_reason", "incomplete", "truncated", "compressed", "inflated"},
 		"anomaly": {"dir"},
 	}
 	requiredByType = map[string][]string{

@@ -126,7 +126,7 @@ func (r *Renderer) appendFrameSummary(b []byte, f *dissect.Frame) []byte {
 	if f.Masked {
 		b = append(b, " [MASKED]"...)
 	}
-	b = appendMarks(b, f.Compressed, f.Incomplete, f.Truncated)
+	b = appendMarks(b, f.Compressed, f.NotInflated, f.Incomplete, f.Truncated)
 	b = append(b, " len="...)
 	b = strconv.AppendUint(b, f.Len, 10)
 	switch {
@@ -151,7 +151,7 @@ func (r *Renderer) appendMessageSummary(b []byte, m *dissect.Message) []byte {
 	b = appendOpcodeTitle(b, m.Opcode, r.pal.bold)
 	b = append(b, " message frames="...)
 	b = strconv.AppendInt(b, int64(m.Frames), 10)
-	b = appendMarks(b, m.Compressed, m.Incomplete, m.Truncated)
+	b = appendMarks(b, m.Compressed, m.NotInflated, m.Incomplete, m.Truncated)
 	b = append(b, " len="...)
 	b = strconv.AppendUint(b, m.Len, 10)
 	switch {
@@ -171,9 +171,12 @@ func (r *Renderer) appendMessageSummary(b []byte, m *dissect.Message) []byte {
 
 // appendMarks appends the [COMPRESSED], [INCOMPLETE] and [TRUNCATED]
 // markers that apply.
-func appendMarks(b []byte, compressed, incomplete, truncated bool) []byte {
+func appendMarks(b []byte, compressed, notInflated, incomplete, truncated bool) []byte {
 	if compressed {
 		b = append(b, " [COMPRESSED]"...)
+		if notInflated {
+			b = append(b, " [NOT INFLATED]"...)
+		}
 	}
 	if incomplete {
 		b = append(b, " [INCOMPLETE]"...)

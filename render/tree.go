@@ -286,9 +286,13 @@ func (r *Renderer) appendFrameTree(b []byte, rec *dissect.Record, c *dissect.Con
 		b = append(b, '\n')
 	}
 
-	b, more := appendPayloadMarkers(b, len(f.Payload), f.Truncated, f.Incomplete, f.Compressed, "[Compressed: inflated from the message]\n")
+	note := "[Compressed: inflated from the message]\n"
+	if f.NotInflated {
+		note = notInflatedNote
+	}
+	b, more := appendPayloadMarkers(b, len(f.Payload), f.Truncated, f.Incomplete, f.Compressed, note)
 	if !more {
-		return b
+		return appendReassembledTree(b, f.Reassembled)
 	}
 	switch {
 	case f.Opcode == dissect.OpClose && f.HasCloseCode:
@@ -298,7 +302,30 @@ func (r *Renderer) appendFrameTree(b []byte, rec *dissect.Record, c *dissect.Con
 	default:
 		b = appendHexDump(b, f.Payload, indent2)
 	}
-	return b
+	return appendReassembledTree(b, f.Reassembled)
+}
+
+// appendReassembledTree appends the "Reassembled message" part of a
+// message's last frame.
+func appendReassembledTree(b []byte, m *dissect.Message) []byte {
+	if m == nil {
+		return b
+	}
+	b = append(b, indent1...)
+	b = append(b, "[Reassembled message: "...)
+	b = strconv.AppendInt(b, int64(m.Frames), 10)
+	b = append(b, " frames, first packet "...)
+	b = strconv.AppendUint(b, m.FirstPacket, 10)
+	b = append(b, ", "...)
+	b = strconv.AppendUint(b, m.Len, 10)
+	b = append(b, " bytes]\n"...)
+	if m.Truncated {
+		b = appendTruncated(b, len(m.Payload))
+	}
+	if m.Opcode == dissect.OpText {
+		return appendTextTree(b, m.Payload)
+	}
+	return appendHexDump(b, m.Payload, indent2)
 }
 
 // appendMessageTree appends a message's heading and payload.
@@ -331,7 +358,11 @@ func (r *Renderer) appendMessageTree(b []byte, rec *dissect.Record, c *dissect.C
 	b = strconv.AppendUint(b, uint64(m.Opcode&0xf), 10)
 	b = append(b, ")\n"...)
 
-	b, more := appendPayloadMarkers(b, len(m.Payload), m.Truncated, m.Incomplete, m.Compressed, "[Compressed: inflated]\n")
+	note := "[Compressed: inflated]\n"
+	if m.NotInflated {
+		note = notInflatedNote
+	}
+	b, more := appendPayloadMarkers(b, len(m.Payload), m.Truncated, m.Incomplete, m.Compressed, note)
 	if !more {
 		return b
 	}
@@ -420,6 +451,9 @@ func appendBits(b []byte, v uint8, n int) []byte {
 	}
 	return b
 }
+
+// notInflatedNote marks a compressed payload shown as sent.
+const notInflatedNote = "[Compressed: NOT inflated, compressed bytes shown as sent]\n"
 
 // appendPayloadMarkers writes the payload heading of a frame or message and
 // its truncated, compressed and incomplete markers. more is false when there

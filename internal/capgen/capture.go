@@ -43,10 +43,12 @@ type CaptureOptions struct {
 
 // Capture collects packets in memory, in the order they are added, and
 // writes them as pcap or pcapng. Timestamps are Base + n*Step for the n-th
-// packet (from 0), so output is deterministic.
+// packet (from 0), plus the pauses before it (Pause), so output is
+// deterministic.
 type Capture struct {
 	base   time.Time
 	step   time.Duration
+	paused time.Duration // added to every later packet's time (Pause)
 	ifaces []LinkType
 	used   []bool
 	pkts   []CapturedPacket
@@ -92,9 +94,13 @@ func (c *Capture) Add(iface int, lt LinkType, data []byte) error {
 
 // add appends a packet on an interface already declared.
 func (c *Capture) add(iface int, lt LinkType, data []byte) {
-	t := c.base.Add(time.Duration(len(c.pkts)) * c.step)
+	t := c.base.Add(time.Duration(len(c.pkts))*c.step + c.paused)
 	c.pkts = append(c.pkts, CapturedPacket{Time: t, Interface: iface, LinkType: lt, Data: data})
 }
+
+// Pause moves the clock of every later packet d further: the capture shows a
+// quiet stretch of d (plus one step) before the next packet.
+func (c *Capture) Pause(d time.Duration) { c.paused += d }
 
 // Packets returns the packets added so far; the slice must not be modified.
 func (c *Capture) Packets() []CapturedPacket { return c.pkts }

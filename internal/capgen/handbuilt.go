@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"time"
 )
 
 // sampleKey is the Sec-WebSocket-Key of RFC 6455 section 1.3.
@@ -196,6 +197,23 @@ func (g *generator) handBuilt() error {
 			"s2c close with status 1005, which must not appear on the wire",
 			"c2s binary frame whose 64-bit length has the most significant bit set (8 payload bytes follow); anything after it is undecodable",
 		}, buildViolations, false},
+		{"edge-quiet-deflate.pcap", eth, []string{
+			"permessage-deflate with context takeover both ways; every message compressed with capgen.Deflater",
+			"a ticker: the server sends a price update, then the connection is quiet for 3 hours (no packet at all), then the next update and an exchange both ways",
+			"the updates after the pause refer back into the compression window of those before it: losing the connection state at the pause loses them",
+		}, buildQuietDeflate, true},
+		{"edge-big-upgrade-header.pcap", eth, []string{
+			"the upgrade request carries a 70000-byte X-Padding header: its header block exceeds wsdissect's default --max-http-header (64 KiB)",
+			"then a normal 101 response and three text messages each way",
+		}, buildBigUpgradeHeader, true},
+		{"edge-101-without-request.pcap", eth, []string{
+			"TCP handshake, then no upgrade request: the server's 101 response (permessage-deflate, context takeover) is the first payload",
+			"three compressed s2c text messages and three uncompressed c2s text messages follow",
+		}, build101WithoutRequest, true},
+		{"edge-repeated-101.pcap", eth, []string{
+			"a normal upgrade, then the server sends the same 101 response a second time, in the same segment as its first text frame",
+			"then two text messages each way; truth lists the frames only (the second 101 is not a message)",
+		}, buildRepeated101, false},
 	}
 	for _, hb := range list {
 		if err := g.addHand(hb.name, hb.cfg, hb.notes, hb.build, hb.check); err != nil {
@@ -396,5 +414,106 @@ func buildViolations(h *handConn) error {
 		h.send(x.from, x.f.Bytes())
 	}
 	h.conn.Close(Server)
+	return nil
+}
+
+// buildQuietDeflate is a compressed connection with a 3-hour pause.
+func buildQuietDeflate(h *handConn) error {
+	h.deflate = true
+	ext := []Header{{"Sec-WebSocket-Extensions", "permessage-deflate"}}
+	h.handshake(ext, ext)
+	var dfl [2]*Deflater
+	for s := range dfl {
+		d, err := NewDeflater(15, true)
+		if err != nil {
+			return err
+		}
+		dfl[s] = d
+	}
+	send := func(from Side, msg string) error {
+		p, err := dfl[from].Compress([]byte(msg))
+		if err != nil {
+			return err
+		}
+		h.truthMsg(from, OpText, []byte(msg))
+		h.send(from, h.raw(from, Frame{Fin: true, RSV1: true, Opcode: OpText, Payload: p}))
+		return nil
+	}
+	tick := func(n int) string {
+		return fmt.Sprintf(`{"type":"ticker","product_id":"BTC-USD","price":"%d.00","sequence":%d}`, 43000+n, n)
+	}
+	steps := []struct {
+		from  Side
+		msg   string
+		pause bool
+	}{
+		{Client, `{"type":"subscribe","product_ids":["BTC-USD"],"channels":["ticker"]}`, false},
+		{Server, tick(1), false},
+		{Server, tick(2), false},
+		{Server, tick(3), true},
+		{Client, `{"type":"subscribe","product_ids":["BTC-USD"],"channels":["ticker"]}`, false},
+		{Server, tick(4), false},
+	}
+	for _, st := range steps {
+		if st.pause {
+			h.conn.cap.Pause(3 * time.Hour)
+		}
+		if err := send(st.from, st.msg); err != nil {
+			return err
+		}
+	}
+	h.closeBoth(Client, 1000, "")
+	return nil
+}
+
+// tickText is the i-th text message of side in the hostile handshake captures.
+func tickText(from Side, i int) []byte {
+	return []byte(fmt.Sprintf("%v message number %d", from, i))
+}
+
+// buildBigUpgradeHeader sends an upgrade request with a 70000-byte header.
+func buildBigUpgradeHeader(h *handConn) error {
+	h.handshake([]Header{{"X-Padding", string(bytes.Repeat([]byte("p"), 70000))}}, nil)
+	for i := range 3 {
+		h.send(Server, h.frame(Server, OpText, tickText(Server, i)))
+		h.send(Client, h.frame(Client, OpText, tickText(Client, i)))
+	}
+	h.closeBoth(Client, 1000, "")
+	return nil
+}
+
+// build101WithoutRequest answers an upgrade request that is not there.
+func build101WithoutRequest(h *handConn) error {
+	h.deflate = true
+	ext := Header{"Sec-WebSocket-Extensions", "permessage-deflate"}
+	h.sendHTTP(Server, SwitchingProtocols(AcceptKey(sampleKey), ext), nil)
+	d, err := NewDeflater(15, true)
+	if err != nil {
+		return err
+	}
+	for i := range 3 {
+		msg := tickText(Server, i)
+		p, err := d.Compress(msg)
+		if err != nil {
+			return err
+		}
+		h.truthMsg(Server, OpText, msg)
+		h.send(Server, h.raw(Server, Frame{Fin: true, RSV1: true, Opcode: OpText, Payload: p}))
+		h.send(Client, h.frame(Client, OpText, tickText(Client, i)))
+	}
+	h.closeBoth(Client, 1000, "")
+	return nil
+}
+
+// buildRepeated101 sends the 101 response twice.
+func buildRepeated101(h *handConn) error {
+	h.handshake(nil, nil)
+	h.send(Server, append(SwitchingProtocols(AcceptKey(sampleKey)), h.frame(Server, OpText, tickText(Server, 0))...))
+	h.send(Client, h.frame(Client, OpText, tickText(Client, 0)))
+	for i := 1; i < 3; i++ {
+		h.send(Server, h.frame(Server, OpText, tickText(Server, i)))
+		h.send(Client, h.frame(Client, OpText, tickText(Client, i)))
+	}
+	h.closeBoth(Client, 1000, "")
 	return nil
 }

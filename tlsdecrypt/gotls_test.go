@@ -108,7 +108,7 @@ func reply(m []byte) []byte {
 	return r
 }
 
-// runGoTLS runs one client/server conversation over net.Pipe with Go's
+// runGoTLS runs one client/server conversation over 127.0.0.1 with Go's
 // crypto/tls and returns the raw bytes, with the key log in kl.
 func runGoTLS(t testing.TB, srv, cli *tls.Config, kl io.Writer) conversation {
 	t.Helper()
@@ -119,7 +119,19 @@ func runGoTLS(t testing.TB, srv, cli *tls.Config, kl io.Writer) conversation {
 	cli.InsecureSkipVerify = true
 	cli.ServerName = "wss.test"
 	cli.KeyLogWriter = kl
-	a, b := net.Pipe()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	a, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var conv conversation
 	var mu sync.Mutex
 	lc := &logConn{Conn: a, mu: &mu, pieces: &conv.pieces}

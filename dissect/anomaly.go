@@ -52,6 +52,14 @@ const (
 	AnRetransmitDiffers = "retransmission-differs"
 	AnFrameCutAtEnd     = "frame-incomplete-at-end"
 	AnMidstreamResync   = "resync-skipped-bytes"
+
+	AnTLSNoKey         = "tls-no-key"
+	AnTLSUnsupported   = "tls-unsupported"
+	AnTLSDecryptFailed = "tls-decrypt-failed"
+	AnTLSMalformed     = "tls-malformed"
+	AnTLSResync        = "tls-resync"
+	AnTLSAlert         = "tls-alert"
+	AnTLSEarlySkipped  = "tls-early-data-skipped"
 )
 
 // anomalyTable is the immutable list behind Anomalies.
@@ -95,6 +103,13 @@ var anomalyTable = []AnomalyInfo{
 	{AnRetransmitDiffers, SevWarning, "-", "a TCP retransmission carried different bytes than the first copy (the first copy is used)"},
 	{AnFrameCutAtEnd, SevWarning, "-", "the capture or connection ended inside a frame"},
 	{AnMidstreamResync, SevInfo, "-", "bytes were skipped to find a verified frame boundary (mid-stream start or after a gap)"},
+	{AnTLSNoKey, SevWarning, "-", "a TLS connection cannot be decrypted: the key log has no (or not every needed) secret for its client random"},
+	{AnTLSUnsupported, SevWarning, "RFC 8446, RFC 5246", "a TLS version or cipher suite wsdissect cannot decrypt"},
+	{AnTLSDecryptFailed, SevError, "RFC 8446 5.2, RFC 5246 6.2.3", "a TLS record failed authentication (wrong key or corrupt record); its bytes were dropped (offset in the TLS stream)"},
+	{AnTLSMalformed, SevError, "RFC 8446 5.1", "bytes that are not TLS records or handshake messages, or a record cut by the end of the capture"},
+	{AnTLSResync, SevInfo, "-", "after lost bytes, TLS decryption resumed at a later record (offset in the TLS stream)"},
+	{AnTLSAlert, SevWarning, "RFC 8446 6", "a TLS alert other than close_notify"},
+	{AnTLSEarlySkipped, SevInfo, "RFC 8446 4.2.10", "TLS 1.3 0-RTT data was skipped (rejected by the server, or its secret is not logged)"},
 }
 
 // anomalySeverity maps ids to severities; built once, never modified.

@@ -180,6 +180,28 @@ type Conn struct {
 	// Deflate is set when permessage-deflate (or x-webkit-deflate-frame) was
 	// negotiated.
 	Deflate *DeflateParams
+	// TLS is set when the connection runs over TLS (wss://).
+	TLS *TLS
+}
+
+// TLS describes the TLS layer of a connection.
+type TLS struct {
+	// Version is "TLS 1.2", "TLS 1.3", ... ("" before the ServerHello).
+	Version string
+	// Cipher is the negotiated cipher suite's IANA name.
+	Cipher string
+	// SNI is the client's server name indication.
+	SNI string
+	// ALPN is the negotiated application protocol ("" when none).
+	ALPN string
+	// Decrypted is true when records were decrypted.
+	Decrypted bool
+	// Reason says why (part of) the connection was not decrypted or
+	// dissected.
+	Reason string
+	// ClientBytes and ServerBytes count the TLS bytes each way; they are set
+	// on the record that lists a connection that was not dissected.
+	ClientBytes, ServerBytes uint64
 }
 
 // DeflateParams are the negotiated permessage-deflate parameters (RFC 7692).

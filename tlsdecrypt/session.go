@@ -67,7 +67,9 @@ type Problem struct {
 	// Offset is the stream offset (in Dir's TLS byte stream, 0 = first byte
 	// fed) of the record concerned, or -1.
 	Offset int64
-	Msg    string
+	// Len is the size of the record (or bytes) concerned, when known.
+	Len int
+	Msg string
 	// Fatal is set on fatal alerts.
 	Fatal bool
 	// CloseNotify is set on a close_notify alert.
@@ -400,7 +402,8 @@ func (s *Session) decrypt(dir Dir, hdr, body []byte, off int64, tls13 bool) {
 			d.keys.seq++
 		}
 		d.fails++
-		s.problem(ProblemDecrypt, dir, off, "TLS record at stream offset %d (%d bytes) failed to decrypt: wrong key or corrupt record", off, len(body)+5)
+		s.h.Problem(Problem{Kind: ProblemDecrypt, Dir: dir, Offset: off, Len: len(body) + 5,
+			Msg: fmt.Sprintf("TLS record at stream offset %d (%d bytes) failed to decrypt: wrong key or corrupt record", off, len(body)+5)})
 		if (d.fails >= 2 && !d.anyOK) || d.fails >= 8 {
 			s.kill(dir, ProblemDecrypt, off, "records do not decrypt with the logged secrets (wrong key?)")
 		}

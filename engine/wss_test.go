@@ -1,0 +1,115 @@
+package engine_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/wsdissect/wsdissect/dissect"
+	"github.com/wsdissect/wsdissect/engine"
+	"github.com/wsdissect/wsdissect/tlsdecrypt"
+)
+
+// connCollector keeps the TLS descriptions of conn records, messages and
+// anomaly ids.
+type connCollector struct {
+	tls       []dissect.TLS
+	conns     int
+	messages  int
+	anomalies []string
+}
+
+func (c *connCollector) Emit(r *dissect.Record) error {
+	switch r.Kind {
+	case dissect.KindConn:
+		c.conns++
+		if r.Conn.TLS != nil {
+			c.tls = append(c.tls, *r.Conn.TLS)
+		}
+	case dissect.KindMessage:
+		c.messages++
+	}
+	for _, a := range r.Anomalies {
+		c.anomalies = append(c.anomalies, a.ID)
+	}
+	return nil
+}
+
+func decodeWSS(t *testing.T, name string, kl *tlsdecrypt.KeyLog, workers int) *connCollector {
+	t.Helper()
+	c := &connCollector{}
+	opts := engine.Options{Workers: workers, Dissect: dissect.Options{Messages: true, KeyLog: kl}}
+	if _, err := engine.ReadFile("../testdata/"+name+".pcap", opts, c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestWSSDecrypted(t *testing.T) {
+	for _, name := range []string{"wss-tls13", "wss-tls12-gcm", "wss-tls12-chacha", "wss-tls12-cbc"} {
+		kl := tlsdecrypt.NewKeyLog()
+		if err := kl.AddFile("../testdata/" + name + ".keylog"); err != nil {
+			t.Fatal(err)
+		}
+		for _, workers := range []int{1, 2} {
+			c := decodeWSS(t, name, kl, workers)
+			if c.conns != 1 || len(c.tls) != 1 || c.messages == 0 || len(c.anomalies) != 0 {
+				t.Fatalf("%s: %d conns %+v, %d messages, anomalies %v", name, c.conns, c.tls, c.messages, c.anomalies)
+			}
+			d := c.tls[0]
+			wantVer := "TLS 1.2"
+			if name == "wss-tls13" {
+				wantVer = "TLS 1.3"
+			}
+			if !d.Decrypted || d.SNI != "wss.example" || d.ALPN != "http/1.1" || d.Version != wantVer || !strings.HasPrefix(d.Cipher, "TLS_") || d.Reason != "" {
+				t.Errorf("%s: TLS %+v", name, d)
+			}
+		}
+	}
+}
+
+func TestWSSWithoutKey(t *testing.T) {
+	for _, kl := range []*tlsdecrypt.KeyLog{nil, tlsdecrypt.NewKeyLog()} {
+		c := decodeWSS(t, "wss-tls13", kl, 1)
+		if c.conns != 1 || len(c.tls) != 1 || c.messages != 0 {
+			t.Fatalf("%d conns %+v, %d messages", c.conns, c.tls, c.messages)
+		}
+		d := c.tls[0]
+		if d.Decrypted || d.SNI != "wss.example" || d.ALPN != "" || d.Version != "TLS 1.3" || d.Reason == "" || d.ClientBytes == 0 || d.ServerBytes < 40000 {
+			t.Errorf("TLS %+v", d)
+		}
+		if len(c.anomalies) != 1 || c.anomalies[0] != dissect.AnTLSNoKey {
+			t.Errorf("anomalies %v", c.anomalies)
+		}
+	}
+}
+
+func TestWSSWrongKey(t *testing.T) {
+	b, err := os.ReadFile("../testdata/wss-tls12-gcm.keylog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Change the master secret's last hex digit.
+	s := strings.TrimSpace(string(b))
+	last := s[len(s)-1]
+	if last == '0' {
+		last = '1'
+	} else {
+		last = '0'
+	}
+	kl := tlsdecrypt.NewKeyLog()
+	if err := kl.AddBytes([]byte(s[:len(s)-1]+string(last)), "wrong"); err != nil {
+		t.Fatal(err)
+	}
+	c := decodeWSS(t, "wss-tls12-gcm", kl, 1)
+	if c.messages != 0 || len(c.tls) != 1 || c.tls[0].Decrypted {
+		t.Fatalf("%d messages, TLS %+v", c.messages, c.tls)
+	}
+	found := false
+	for _, a := range c.anomalies {
+		found = found || a == dissect.AnTLSDecryptFailed
+	}
+	if !found {
+		t.Errorf("anomalies %v", c.anomalies)
+	}
+}

@@ -42,6 +42,7 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	out            outputFlags
+	keys           keyLogFlags
 	cpuProfile     string // read --cpuprofile
 }
 
@@ -87,6 +88,7 @@ and inflated (permessage-deflate), with protocol violations reported.`,
 	}
 	root.SetVersionTemplate("wsdissect {{.Version}}\n")
 	a.out.register(root)
+	a.keys.register(root)
 	root.AddCommand(a.readCmd())
 	root.AddCommand(a.fieldsCmd())
 	root.AddCommand(a.liveCmd())

@@ -237,8 +237,12 @@ func (t *tlsConn) Problem(p tlsdecrypt.Problem) {
 		return
 	}
 	t.update()
-	a := newAnomaly(id, p.Offset, p.Msg)
-	hasDir := p.Offset >= 0
+	hasDir := p.Offset >= 0 && p.Kind != tlsdecrypt.ProblemNoKey && p.Kind != tlsdecrypt.ProblemUnsupported
+	off := p.Offset
+	if !hasDir {
+		off = -1 // a connection-wide problem
+	}
+	a := newAnomaly(id, off, p.Msg)
 	if !t.listed() {
 		if len(t.held) < maxHeldTLSAnomalies {
 			t.held = append(t.held, heldAnomaly{a, hasDir, Dir(p.Dir)})

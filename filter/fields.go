@@ -66,6 +66,12 @@ const (
 	fUserAgent
 	fJSON
 	fWebSocket
+	fTLS
+	fTLSSNI
+	fTLSVersion
+	fTLSCipher
+	fTLSALPN
+	fTLSDecrypted
 )
 
 // ftype is the type of a field's values; it decides which literals and
@@ -196,6 +202,18 @@ var fieldTable = [...]fieldSpec{
 	{id: fUserAgent, name: "user_agent", typ: tString, desc: "User-Agent header of the Upgrade request"},
 	{id: fWebSocket, name: "websocket", typ: tProto,
 		desc: "present on frame and message records, like Wireshark's websocket protocol"},
+	{id: fTLS, name: "tls", typ: tProto,
+		desc: "present on the records of a connection that runs over TLS (wss://)"},
+	{id: fTLSSNI, name: "tls.sni", aliases: []string{"tls.handshake.extensions_server_name"}, typ: tString,
+		desc: "server name (SNI) of the TLS ClientHello"},
+	{id: fTLSVersion, name: "tls.version", typ: tString,
+		desc: `negotiated TLS version: "TLS 1.2", "TLS 1.3"`},
+	{id: fTLSCipher, name: "tls.cipher", typ: tString,
+		desc: "negotiated cipher suite, IANA name (TLS_AES_128_GCM_SHA256)"},
+	{id: fTLSALPN, name: "tls.alpn", aliases: []string{"tls.handshake.extensions_alpn_str"}, typ: tString,
+		desc: "negotiated ALPN protocol (http/1.1, h2); absent when none or not decrypted (TLS 1.3)"},
+	{id: fTLSDecrypted, name: "tls.decrypted", typ: tBool,
+		desc: "the TLS connection was decrypted (a key log had its secrets)"},
 	{id: fJSON, name: "json", typ: tJSON,
 		desc: `value at a path in a text payload that is JSON (json.type, json.user.id, json.items[0], json["a b"]); bare json: the payload is JSON`},
 }
@@ -489,6 +507,8 @@ func (f *Filter) connValue(id fieldID, r *dissect.Record, i int) (fval, bool) {
 		return strVal(c.Subprotocol)
 	case fUserAgent:
 		return strVal(c.UserAgent)
+	case fTLS, fTLSSNI, fTLSVersion, fTLSCipher, fTLSALPN, fTLSDecrypted:
+		return tlsValue(id, c.TLS)
 	case fExtensions:
 		switch len(c.Extensions) {
 		case 0:
@@ -506,6 +526,29 @@ func (f *Filter) connValue(id fieldID, r *dissect.Record, i int) (fval, bool) {
 		}
 		f.joinBuf = buf
 		return fval{b: buf, isB: true}, true
+	}
+	return fval{}, false
+}
+
+// tlsValue returns the value of a TLS field; all are absent on connections
+// without TLS.
+func tlsValue(id fieldID, t *dissect.TLS) (fval, bool) {
+	if t == nil {
+		return fval{}, false
+	}
+	switch id {
+	case fTLS:
+		return fval{}, true
+	case fTLSSNI:
+		return strVal(t.SNI)
+	case fTLSVersion:
+		return strVal(t.Version)
+	case fTLSCipher:
+		return strVal(t.Cipher)
+	case fTLSALPN:
+		return strVal(t.ALPN)
+	case fTLSDecrypted:
+		return boolVal(t.Decrypted)
 	}
 	return fval{}, false
 }

@@ -449,6 +449,33 @@ func (g *generator) wss() error {
 		}
 		g.out[len(g.out)-1].Deterministic = false
 		g.out = append(g.out, Output{Name: w.name + ".keylog", Data: r.KeyLog})
+		if w.name == "wss-tls13" {
+			if err := g.addDSB(r, notes); err != nil {
+				return err
+			}
+		}
 	}
+	return nil
+}
+
+// addDSB writes a wss recording as pcapng with its key log in a Decryption
+// Secrets Block (and no .keylog file).
+func (g *generator) addDSB(r *Recording, notes []string) error {
+	const name = "wss-tls13-dsb.pcapng"
+	c := NewCapture(CaptureOptions{})
+	truth, err := r.Replay(c, ReplayOptions{Conn: ConnConfig{Link: ethernet()}})
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	var buf bytes.Buffer
+	if err := c.WritePcapNG(&buf); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	data, err := InjectSecrets(buf.Bytes(), r.KeyLog)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	notes = withNotes(notes[:len(notes)-1], "pcapng with the key log in a Decryption Secrets Block after the section header (as editcap --inject-secrets writes it); no .keylog file")
+	g.out = append(g.out, Output{Name: name, Data: data, Truth: &Truth{Messages: truth, Notes: notes}})
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/binary"
 	"fmt"
 	"math/big"
 	"net"
@@ -122,4 +123,31 @@ func (l *tlsListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	return &recConn{Conn: tls.Server(c, l.cfg), side: Server, log: l.plain}, nil
+}
+
+// InjectSecrets returns a copy of a little-endian pcapng file (as
+// Capture.WritePcapNG writes it) with a Decryption Secrets Block holding
+// keyLog (secrets type TLS key log) right after the section header, like
+// `editcap --inject-secrets tls,KEYLOG`.
+func InjectSecrets(pcapng, keyLog []byte) ([]byte, error) {
+	if len(pcapng) < 28 || binary.LittleEndian.Uint32(pcapng) != 0x0A0D0D0A || binary.LittleEndian.Uint32(pcapng[8:]) != 0x1A2B3C4D {
+		return nil, fmt.Errorf("inject secrets: not a little-endian pcapng file")
+	}
+	shb := int(binary.LittleEndian.Uint32(pcapng[4:]))
+	if shb < 28 || shb > len(pcapng) {
+		return nil, fmt.Errorf("inject secrets: bad section header length %d", shb)
+	}
+	padded := (len(keyLog) + 3) &^ 3
+	total := 4 + 4 + 4 + 4 + padded + 4
+	dsb := make([]byte, total)
+	binary.LittleEndian.PutUint32(dsb[0:], 0x0000000A)
+	binary.LittleEndian.PutUint32(dsb[4:], uint32(total))
+	binary.LittleEndian.PutUint32(dsb[8:], 0x544c534b)
+	binary.LittleEndian.PutUint32(dsb[12:], uint32(len(keyLog)))
+	copy(dsb[16:], keyLog)
+	binary.LittleEndian.PutUint32(dsb[total-4:], uint32(total))
+	out := make([]byte, 0, len(pcapng)+total)
+	out = append(out, pcapng[:shb]...)
+	out = append(out, dsb...)
+	return append(out, pcapng[shb:]...), nil
 }

@@ -45,6 +45,8 @@ type heldAnomaly struct {
 	a      Anomaly
 	hasDir bool
 	dir    Dir
+	pkt    uint64 // the packet being processed when it was found
+	ts     time.Time
 }
 
 // newTLSConn returns the TLS layer of a connection whose side client sent a
@@ -182,7 +184,7 @@ func (t *tlsConn) listed() bool { return t.innerState != nil && t.innerState.con
 // flushHeld emits the anomalies held until the connection was listed.
 func (t *tlsConn) flushHeld() {
 	for _, h := range t.held {
-		t.emitAnomaly(h.a, h.hasDir, h.dir)
+		t.emitAnomaly(h.a, h.hasDir, h.dir, h.pkt, h.ts)
 	}
 	t.held = t.held[:0]
 }
@@ -245,20 +247,20 @@ func (t *tlsConn) Problem(p tlsdecrypt.Problem) {
 	a := newAnomaly(id, off, p.Msg)
 	if !t.listed() {
 		if len(t.held) < maxHeldTLSAnomalies {
-			t.held = append(t.held, heldAnomaly{a, hasDir, Dir(p.Dir)})
+			t.held = append(t.held, heldAnomaly{a, hasDir, Dir(p.Dir), t.pkt, t.ts})
 		}
 		return
 	}
-	t.emitAnomaly(a, hasDir, Dir(p.Dir))
+	t.emitAnomaly(a, hasDir, Dir(p.Dir), t.pkt, t.ts)
 }
 
 // emitAnomaly emits a KindAnomaly record on the connection's Conn.
-func (t *tlsConn) emitAnomaly(a Anomaly, hasDir bool, dir Dir) {
+func (t *tlsConn) emitAnomaly(a Anomaly, hasDir bool, dir Dir, pkt uint64, ts time.Time) {
 	c := &t.conn
 	if t.listed() {
 		c = &t.innerState.conn
 	}
-	t.rec = Record{Kind: KindAnomaly, Conn: c, Packet: t.pkt, Time: t.ts, HasDir: hasDir, Dir: dir}
+	t.rec = Record{Kind: KindAnomaly, Conn: c, Packet: pkt, Time: ts, HasDir: hasDir, Dir: dir}
 	t.rec.Anomalies = append(t.rec.Anomalies[:0], a)
 	t.d.emit(&t.rec)
 }

@@ -138,7 +138,7 @@ func TestOneCapturePerAnomaly(t *testing.T) {
 	for id := range coveredByTestdata {
 		covered[id] = true
 	}
-	for _, tc := range anomalyCases() {
+	for _, tc := range append(anomalyCases(), tlsAnomalyCases(t)...) {
 		covered[tc.id] = true
 		t.Run(tc.id, func(t *testing.T) {
 			capture := capgen.NewCapture(capgen.CaptureOptions{})

@@ -192,8 +192,11 @@ type TLS struct {
 	Cipher string
 	// SNI is the client's server name indication.
 	SNI string
-	// ALPN is the negotiated application protocol ("" when none).
+	// ALPN is the negotiated application protocol ("" when none, or when it
+	// is encrypted and was not decrypted: TLS 1.3).
 	ALPN string
+	// ALPNOffered lists the protocols the client offered.
+	ALPNOffered []string
 	// Decrypted is true when records were decrypted.
 	Decrypted bool
 	// Reason says why (part of) the connection was not decrypted or

@@ -159,7 +159,7 @@ func (t *tlsConn) update() {
 	if in.CipherSuite != 0 && t.desc.Cipher == "" {
 		t.desc.Cipher = tlsdecrypt.CipherSuiteName(in.CipherSuite)
 	}
-	t.desc.SNI, t.desc.ALPN = in.SNI, in.ALPN
+	t.desc.SNI, t.desc.ALPN, t.desc.ALPNOffered = in.SNI, in.ALPN, in.OfferedALPN
 	t.desc.Decrypted = in.Decrypted
 	if in.Reason != "" && t.desc.Reason == "" {
 		t.desc.Reason = in.Reason

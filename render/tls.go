@@ -2,6 +2,7 @@ package render
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/wsdissect/wsdissect/dissect"
 )
@@ -21,6 +22,7 @@ func appendTLSJSON(b []byte, t *dissect.TLS) []byte {
 	b = appendOptString(b, "cipher", t.Cipher)
 	b = appendOptString(b, "sni", t.SNI)
 	b = appendOptString(b, "alpn", t.ALPN)
+	b = appendOptStrings(b, "alpn_offered", t.ALPNOffered)
 	b = appendBoolKey(b, "decrypted", t.Decrypted)
 	b = appendOptString(b, "reason", t.Reason)
 	if t.ClientBytes != 0 || t.ServerBytes != 0 {
@@ -51,6 +53,10 @@ func appendTLSSummary(b []byte, c *dissect.Conn) []byte {
 	}
 	b = append(b, "TLS connection"...)
 	b = appendTLSShort(b, t)
+	if t.ALPN == "" && len(t.ALPNOffered) > 0 {
+		b = append(b, " alpn_offered="...)
+		b = appendJoined(b, t.ALPNOffered)
+	}
 	if t.Decrypted {
 		b = append(b, ", decrypted"...)
 	} else {
@@ -85,7 +91,7 @@ func appendTLSTree(b []byte, t *dissect.TLS) []byte {
 	b = append(b, "Transport Layer Security\n"...)
 	for _, kv := range [...]struct{ k, v string }{
 		{"Version", t.Version}, {"Cipher Suite", t.Cipher}, {"Server Name", t.SNI},
-		{"ALPN Protocol", t.ALPN}, {"Not decrypted because", t.Reason},
+		{"ALPN Protocol", t.ALPN}, {"ALPN Offered", strings.Join(t.ALPNOffered, ", ")}, {"Not decrypted because", t.Reason},
 	} {
 		if kv.v == "" {
 			continue

@@ -34,10 +34,10 @@ func TestKeyLogFlags(t *testing.T) {
 		{"tshark option", []string{"read", wss, "-o", "tls.keylog_file:" + keys}, ExitOK, "Hello over wss from the server", ""},
 		{"other option", []string{"read", wss, "-o", "tcp.desegment:TRUE"}, ExitUsage, "", "only tls.keylog_file"},
 		{"bad line", []string{"read", wss, "--keylog", bad}, ExitUsage, "", "line 2"},
-		{"no key", []string{"read", wss}, ExitOK, "TLS connection TLS 1.3 TLS_AES_128_GCM_SHA256 sni=wss.example, not decrypted", ""},
+		{"no key", []string{"read", wss}, ExitOK, "TLS connection TLS 1.3 TLS_AES_128_GCM_SHA256 sni=wss.example alpn_offered=http/1.1, not decrypted", ""},
 		{"dsb", []string{"read", "../testdata/wss-tls13-dsb.pcapng", "--messages"}, ExitOK, "Hello over wss from the client", ""},
 		{"filter", []string{"read", wss, "--keylog", keys, "-Y", `tls.sni == "wss.example" && tls.decrypted && text contains "bye"`}, ExitOK, `"bye"`, ""},
-		{"json", []string{"read", wss, "--json"}, ExitOK, `"tls":{"version":"TLS 1.3","cipher":"TLS_AES_128_GCM_SHA256","sni":"wss.example","decrypted":false`, ""},
+		{"json", []string{"read", wss, "--json"}, ExitOK, `"tls":{"version":"TLS 1.3","cipher":"TLS_AES_128_GCM_SHA256","sni":"wss.example","alpn_offered":["http/1.1"],"decrypted":false`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -288,8 +288,10 @@ func (s *Session) Gap(dir Dir, n uint64) {
 func (s *Session) Close() {
 	for dir := Client; dir <= Server; dir++ {
 		d := &s.dirs[dir]
-		if len(d.in) > 0 && !d.noFrame && !d.resync {
-			s.problem(ProblemMalformed, dir, d.inOff, "capture ends inside a TLS record (%d bytes of it)", len(d.in))
+		waiting := len(d.in) >= 5 && s.mustWait(dir, d.in[0])
+		if len(d.in) > 0 && !d.noFrame && !d.resync && !waiting {
+			s.h.Problem(Problem{Kind: ProblemMalformed, Dir: dir, Offset: d.inOff, Len: len(d.in),
+				Msg: fmt.Sprintf("capture ends inside a TLS record (%d bytes of it at stream offset %d)", len(d.in), d.inOff)})
 		}
 		d.in = d.in[:0]
 	}

@@ -283,3 +283,22 @@ func TestLooksLikeClientHello(t *testing.T) {
 		}
 	}
 }
+
+// TestNoServerHello: client records held for a ServerHello that never came
+// are not reported as a cut record; the reason says what is missing.
+func TestNoServerHello(t *testing.T) {
+	conv, kl := tls13Conv(t)
+	var client []piece
+	for _, p := range conv.pieces {
+		if p.dir == Client {
+			client = append(client, p)
+		}
+	}
+	col, s := decode(keyLogOf(t, kl), client, 0)
+	if len(col.problems) != 0 || len(col.plain[Client]) != 0 {
+		t.Fatalf("problems %+v", col.problems)
+	}
+	if s.Info().Reason != "no ServerHello in the capture" || s.Info().SNI != "wss.test" {
+		t.Fatalf("info %+v", s.Info())
+	}
+}

@@ -1,12 +1,17 @@
 package engine_test
 
 import (
+	"bytes"
+	"context"
+	"crypto/tls"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/engine"
+	"github.com/wsdissect/wsdissect/internal/capgen"
+	"github.com/wsdissect/wsdissect/source"
 	"github.com/wsdissect/wsdissect/tlsdecrypt"
 )
 
@@ -111,5 +116,49 @@ func TestWSSWrongKey(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("anomalies %v", c.anomalies)
+	}
+}
+
+// TestWSSOtherALPN: a decrypted connection whose ALPN is not http/1.1 (h2
+// here; the peers still speak HTTP/1.1 inside) goes to the ALPN hook and is
+// listed, not parsed as HTTP/1.1.
+func TestWSSOtherALPN(t *testing.T) {
+	if testing.Short() {
+		t.Skip("records a TLS conversation")
+	}
+	rec, err := capgen.RecordScenario(context.Background(), capgen.Scenario{
+		Name: "wss-h2", Library: capgen.Coder,
+		TLS:   &capgen.TLSOptions{MinVersion: tls.VersionTLS13, ALPN: []string{"h2"}},
+		Steps: []capgen.Step{{From: capgen.Client, Opcode: capgen.OpText, Payload: []byte("hi")}},
+		Close: capgen.CloseSpec{From: capgen.Client, Code: 1000},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := capgen.NewCapture(capgen.CaptureOptions{})
+	if _, err := rec.Replay(c, capgen.ReplayOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var pcap bytes.Buffer
+	if err := c.WritePcap(&pcap, capgen.PcapOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kl := tlsdecrypt.NewKeyLog()
+	if err := kl.AddBytes(rec.KeyLog, "wss-h2"); err != nil {
+		t.Fatal(err)
+	}
+	src, err := source.OpenReader("wss-h2", bytes.NewReader(pcap.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := &connCollector{}
+	if _, err := engine.Run(src, col, engine.Options{Dissect: dissect.Options{Messages: true, KeyLog: kl}}); err != nil {
+		t.Fatal(err)
+	}
+	if col.conns != 1 || col.messages != 0 || len(col.tls) != 1 {
+		t.Fatalf("%d conns, %d messages, TLS %+v", col.conns, col.messages, col.tls)
+	}
+	if d := col.tls[0]; d.ALPN != "h2" || !d.Decrypted || !strings.Contains(d.Reason, "h2") {
+		t.Errorf("TLS %+v", d)
 	}
 }

@@ -94,6 +94,9 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 	if err != nil {
 		return err
 	}
+	if opts.Dissect.KeyLog, err = a.keys.load(a.stderr); err != nil {
+		return err
+	}
 	flt, err := a.out.compileFilter(a.registry())
 	if err != nil {
 		return err

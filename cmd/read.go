@@ -52,6 +52,9 @@ func (a *app) runRead(files []string) error {
 	if err != nil {
 		return err
 	}
+	if opts.Dissect.KeyLog, err = a.keys.load(a.stderr); err != nil {
+		return err
+	}
 	f, err := a.out.compileFilter(a.registry())
 	if err != nil {
 		return err
@@ -97,6 +100,9 @@ func (a *app) runRead(files []string) error {
 				code = max(code, ExitUsage)
 			}
 			continue
+		}
+		if err := addCaptureSecrets(opts.Dissect.KeyLog, name); err != nil {
+			fmt.Fprintf(a.stderr, "wsdissect: %v\n", err)
 		}
 		aud := a.readAuditor(acfg)
 		runErr := a.readOne(src, opts, ro, f, len(files) > 1, aud)

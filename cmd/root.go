@@ -51,6 +51,7 @@ type app struct {
 	extraFields    []field.Field
 	extraAnomalies []dissect.AnomalyInfo
 	separate       bool // read --separate
+	keys           keyLogFlags
 }
 
 // Execute runs the command line and returns the process exit code.
@@ -95,6 +96,7 @@ and inflated (permessage-deflate), with protocol violations reported.`,
 	}
 	root.SetVersionTemplate("wsdissect {{.Version}}\n")
 	a.out.register(root)
+	a.keys.register(root)
 	root.AddCommand(a.readCmd())
 	root.AddCommand(a.fieldsCmd())
 	root.AddCommand(a.liveCmd())

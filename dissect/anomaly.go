@@ -114,6 +114,13 @@ const (
 	AnHTTPHeaderTooLarge    = "http-header-too-large"
 	AnUpgradeRepeated       = "upgrade-response-repeated"
 	AnOutOfWindow           = "tcp-segment-out-of-window"
+	AnTLSNoKey              = "tls-no-key"
+	AnTLSUnsupported        = "tls-unsupported"
+	AnTLSDecryptFailed      = "tls-decrypt-failed"
+	AnTLSMalformed          = "tls-malformed"
+	AnTLSResync             = "tls-resync"
+	AnTLSAlert              = "tls-alert"
+	AnTLSEarlySkipped       = "tls-early-data-skipped"
 )
 
 // anomalyTable is the immutable list behind Anomalies.
@@ -172,6 +179,13 @@ var anomalyTable = []AnomalyInfo{
 	{AnUpgradeRepeated, SevError, "RFC 6455 4.1", "a second HTTP response (such as another 101) arrives after the connection switched to WebSocket; it is skipped"},
 	{AnOutOfWindow, SevWarning, "RFC 9293 3.10.7.4", "TCP segments far beyond the receiver's advertised window were ignored (they cannot be valid data)"},
 	{AnConnEvicted, SevWarning, "-", "the connection table was full (--max-conns): reported on the dropped WebSocket connection, and on the conn record of its continuation, whose later packets are decoded as a new mid-stream connection"},
+	{AnTLSNoKey, SevWarning, "-", "a TLS connection cannot be decrypted: the key log has no (or not every needed) secret for its client random"},
+	{AnTLSUnsupported, SevWarning, "RFC 8446, RFC 5246", "a TLS version or cipher suite wsdissect cannot decrypt"},
+	{AnTLSDecryptFailed, SevError, "RFC 8446 5.2, RFC 5246 6.2.3", "a TLS record failed authentication (wrong key or corrupt record); its bytes were dropped (offset in the TLS stream)"},
+	{AnTLSMalformed, SevError, "RFC 8446 5.1", "bytes that are not TLS records or handshake messages, or a record cut by the end of the capture"},
+	{AnTLSResync, SevInfo, "-", "after lost bytes, TLS decryption resumed at a later record (offset in the TLS stream)"},
+	{AnTLSAlert, SevWarning, "RFC 8446 6", "a TLS alert other than close_notify"},
+	{AnTLSEarlySkipped, SevInfo, "RFC 8446 4.2.10", "TLS 1.3 0-RTT data was skipped (rejected by the server, or its secret is not logged)"},
 }
 
 // anomalySeverity maps ids to severities; built once, never modified.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wsdissect/wsdissect/reassembly"
+	"github.com/wsdissect/wsdissect/tlsdecrypt"
 )
 
 // Options configures a Dissector. The zero value of a field selects its default.
@@ -35,6 +36,11 @@ type Options struct {
 	// NoMidstream disables the mid-stream heuristic for connections whose
 	// handshake is not in the capture.
 	NoMidstream bool
+	// KeyLog holds the TLS secrets used to decrypt connections that start
+	// with a TLS ClientHello (on any port); nil decrypts nothing, but such
+	// connections are still listed. It is only read, so one KeyLog can be
+	// shared by the Dissectors of several workers.
+	KeyLog *tlsdecrypt.KeyLog
 }
 
 // Default limits.
@@ -76,6 +82,7 @@ type Dissector struct {
 	err   error
 	stats Stats
 	pool  dirPool
+	tls   []*tlsdecrypt.Session // sessions of closed TLS connections, for reuse
 }
 
 // New returns a Dissector that emits records to sink.
@@ -232,6 +239,7 @@ type lazyConn struct {
 	d    *Dissector
 	info *reassembly.ConnInfo
 	c    *connState
+	t    *tlsConn // set when the connection starts with a TLS ClientHello
 }
 
 // state returns the connection's state, setting it up on first use.
@@ -242,26 +250,46 @@ func (l *lazyConn) state() *connState {
 	return l.c
 }
 
-// Data implements reassembly.Handler.
+// Data implements reassembly.Handler. A connection whose first bytes are a
+// TLS ClientHello goes to the TLS layer (see tlsConn), whatever its port.
 func (l *lazyConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
+	if l.t != nil {
+		return l.t.Data(side, ch)
+	}
+	if l.c == nil {
+		if yes, _ := tlsdecrypt.LooksLikeClientHello(ch.Data); yes {
+			l.t = l.d.newTLSConn(l.info, side)
+			return l.t.Data(side, ch)
+		}
+	}
 	return l.state().Data(side, ch)
 }
 
 // Gap implements reassembly.Handler.
 func (l *lazyConn) Gap(side reassembly.Side, g *reassembly.Gap) {
+	if l.t != nil {
+		l.t.Gap(side, g)
+		return
+	}
 	l.state().Gap(side, g)
 }
 
 // Note implements reassembly.Handler.
 func (l *lazyConn) Note(side reassembly.Side, n *reassembly.Note) {
-	if l.c != nil {
+	switch {
+	case l.t != nil:
+		l.t.Note(side, n)
+	case l.c != nil:
 		l.c.Note(side, n)
 	}
 }
 
 // Close implements reassembly.Handler; l is reused for a later connection.
 func (l *lazyConn) Close(reason reassembly.CloseReason) {
-	if l.c != nil {
+	switch {
+	case l.t != nil:
+		l.t.Close(reason)
+	case l.c != nil:
 		l.c.Close(reason)
 	}
 	l.d.pool.lazy.Put(l)
@@ -792,7 +820,7 @@ func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint6
 			continue
 		}
 		// The answer to an upgrade request.
-		c.conn = Conn{Stream: c.conn.Stream, Client: c.conn.Client, Server: c.conn.Server}
+		c.conn = Conn{Stream: c.conn.Stream, Client: c.conn.Client, Server: c.conn.Server, TLS: c.conn.TLS}
 		fillRequest(&c.conn, req.head)
 		c.conn.RequestPacket, c.conn.RequestTime = req.pkt, req.ts
 		c.conn.ResponsePacket, c.conn.ResponseTime = pkt, ts

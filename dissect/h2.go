@@ -185,6 +185,7 @@ func (hs *h2State) newSession(s *h2.Stream) *connState {
 	ch.setClient(p.clientSide)
 	ch.conn.Stream = p.conn.Stream
 	ch.conn.HTTP2, ch.conn.H2Stream = true, s.ID
+	ch.conn.TLS = p.conn.TLS
 	return ch
 }
 

@@ -195,6 +195,8 @@ type Conn struct {
 	// H2Stream is the HTTP/2 stream id of the session (0 for records of the
 	// HTTP/2 connection as a whole and for HTTP/1.1).
 	H2Stream uint32
+	// TLS is set when the connection runs over TLS (wss://).
+	TLS *TLS
 }
 
 // HTTPVersion returns "2" for a WebSocket over HTTP/2 and "1.1" otherwise.
@@ -212,6 +214,29 @@ func (c *Conn) Upgraded() bool {
 		return c.Status >= 200 && c.Status < 300
 	}
 	return c.Status == 101
+}
+
+// TLS describes the TLS layer of a connection.
+type TLS struct {
+	// Version is "TLS 1.2", "TLS 1.3", ... ("" before the ServerHello).
+	Version string
+	// Cipher is the negotiated cipher suite's IANA name.
+	Cipher string
+	// SNI is the client's server name indication.
+	SNI string
+	// ALPN is the negotiated application protocol ("" when none, or when it
+	// is encrypted and was not decrypted: TLS 1.3).
+	ALPN string
+	// ALPNOffered lists the protocols the client offered.
+	ALPNOffered []string
+	// Decrypted is true when records were decrypted.
+	Decrypted bool
+	// Reason says why (part of) the connection was not decrypted or
+	// dissected.
+	Reason string
+	// ClientBytes and ServerBytes count the TLS bytes each way; they are set
+	// on the record that lists a connection that was not dissected.
+	ClientBytes, ServerBytes uint64
 }
 
 // DeflateParams are the negotiated permessage-deflate parameters (RFC 7692).

@@ -760,7 +760,7 @@ func (w *wsDir) gap(g *reassembly.Gap) {
 		broke = "while looking for a frame boundary"
 		w.gapRecord(g, broke)
 		return
-	case w.st == stPayload && g.Len < w.left:
+	case w.st == stPayload && g.Len < w.left && !g.Unsized:
 		// The frame's length is known: skip the missing payload and go on.
 		w.f.Incomplete = true
 		if !w.isCtl {

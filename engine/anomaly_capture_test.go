@@ -151,7 +151,7 @@ func TestOneCapturePerAnomaly(t *testing.T) {
 	for id := range coveredByEngineTest {
 		covered[id] = true
 	}
-	for _, tc := range anomalyCases() {
+	for _, tc := range append(anomalyCases(), tlsAnomalyCases(t)...) {
 		covered[tc.id] = true
 		t.Run(tc.id, func(t *testing.T) {
 			capture := capgen.NewCapture(capgen.CaptureOptions{})

@@ -12,6 +12,7 @@ import (
 	"github.com/wsdissect/wsdissect/netpkt"
 	"github.com/wsdissect/wsdissect/reassembly"
 	"github.com/wsdissect/wsdissect/source"
+	"github.com/wsdissect/wsdissect/tlsdecrypt"
 )
 
 // Options configures a run.
@@ -129,11 +130,28 @@ func Run(src PacketSource, sink dissect.Sink, opts Options) (Stats, error) {
 }
 
 // ReadFile runs the capture at path ("-" is not accepted here) through a new
-// engine.
+// engine. The TLS key logs of a pcapng file's Decryption Secrets Blocks are
+// added to opts.Dissect.KeyLog (a new one when it is nil).
 func ReadFile(path string, opts Options, sink dissect.Sink) (Stats, error) {
 	f, err := source.Open(path, nil)
 	if err != nil {
 		return Stats{}, err
+	}
+	// TLS key logs in pcapng Decryption Secrets Blocks are added to the key
+	// log (a new one when none was given).
+	secrets, err := source.DecryptionSecrets(path)
+	if err != nil {
+		f.Close()
+		return Stats{}, err
+	}
+	for _, s := range secrets {
+		if opts.Dissect.KeyLog == nil {
+			opts.Dissect.KeyLog = tlsdecrypt.NewKeyLog()
+		}
+		if err := opts.Dissect.KeyLog.AddBytes(s, path+" (decryption secrets block)"); err != nil {
+			f.Close()
+			return Stats{}, err
+		}
 	}
 	defer f.Close()
 	return Run(f, sink, opts)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -13,7 +14,13 @@ import (
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/engine"
 	"github.com/wsdissect/wsdissect/internal/capgen"
+	"github.com/wsdissect/wsdissect/tlsdecrypt"
 )
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
 
 // decodedMsg is a copied message record.
 type decodedMsg struct {
@@ -94,7 +101,15 @@ func TestTestdataMatchesTruth(t *testing.T) {
 				t.Fatal(err)
 			}
 			c := &msgCollector{anomalies: map[string]dissect.Severity{}}
-			if _, err := engine.ReadFile(path, engine.Options{Dissect: dissect.Options{Messages: true}}, c); err != nil {
+			opts := dissect.Options{Messages: true}
+			// wss captures come with their key log.
+			if kp := filepath.Join(filepath.Dir(path), name+".keylog"); fileExists(kp) {
+				opts.KeyLog = tlsdecrypt.NewKeyLog()
+				if err := opts.KeyLog.AddFile(kp); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := engine.ReadFile(path, engine.Options{Dissect: opts}, c); err != nil {
 				t.Fatalf("decode: %v", err)
 			}
 			compareTruth(t, name, truth, c)

@@ -11,7 +11,7 @@ import (
 // TCP/IP addressing, the HTTP/1.1 upgrade handshake and WebSocket frames and
 // messages. Callers add the fields of further layers to it.
 func Builtin() *Registry {
-	r, err := New(TCP(), HTTP(), HTTP2(), WebSocket())
+	r, err := New(TCP(), TLS(), HTTP(), HTTP2(), WebSocket())
 	if err != nil {
 		// The built-in tables are fixed; a clash is a programming error
 		// that every test run would show.

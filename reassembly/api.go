@@ -67,6 +67,10 @@ type Gap struct {
 	// Reason says why the gap was declared (buffer cap reached, peer
 	// acknowledged unseen data, connection ended, snap length, ...).
 	Reason string
+	// Unsized is set by layers above TCP (TLS) whose lost plaintext has no
+	// known length: Len is then only an estimate, and a decoder must not
+	// skip Len bytes of a payload whose length it knows.
+	Unsized bool
 }
 
 // NoteKind classifies a Note.

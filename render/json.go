@@ -149,6 +149,13 @@ func appendAddrPort(b []byte, ap netip.AddrPort) []byte {
 
 // appendConnJSON appends the keys of a connection record.
 func appendConnJSON(b []byte, c *dissect.Conn) []byte {
+	if c.TLS != nil {
+		b = appendTLSJSON(b, c.TLS)
+		if tlsOnly(c) {
+			b = appendKey(b, "midstream")
+			return strconv.AppendBool(b, false)
+		}
+	}
 	b = appendOptString(b, "host", c.Host)
 	b = appendOptString(b, "path", c.Path)
 	b = appendOptString(b, "origin", c.Origin)

@@ -62,6 +62,17 @@ func (r *Renderer) appendSummary(b []byte, rec *dissect.Record) []byte {
 
 // appendConnSummary appends the handshake part of a connection's summary.
 func appendConnSummary(b []byte, c *dissect.Conn) []byte {
+	if c.TLS == nil {
+		return appendHandshakeSummary(b, c)
+	}
+	if !tlsOnly(c) {
+		b = appendHandshakeSummary(b, c)
+	}
+	return appendTLSSummary(b, c)
+}
+
+// appendHandshakeSummary appends the WebSocket handshake of a connection.
+func appendHandshakeSummary(b []byte, c *dissect.Conn) []byte {
 	if c.Midstream {
 		return append(b, "WebSocket connection picked up mid-stream"...)
 	}

@@ -89,6 +89,23 @@ func (r *Renderer) appendExpertLines(b []byte, as []dissect.Anomaly) []byte {
 // appendConnTree appends the handshake of a connection: both raw header
 // blocks and what was negotiated.
 func (r *Renderer) appendConnTree(b []byte, c *dissect.Conn) []byte {
+	switch {
+	case c.TLS == nil:
+		return r.appendHandshakeTree(b, c)
+	case tlsOnly(c):
+		b = append(b, "Stream "...)
+		b = strconv.AppendUint(b, c.Stream, 10)
+		b = append(b, ": TLS connection "...)
+		b = r.appendEndpoints(b, c, dissect.ClientToServer, true, false)
+		b = append(b, " (not dissected)\n"...)
+		return appendTLSTree(b, c.TLS)
+	}
+	return appendTLSTree(r.appendHandshakeTree(b, c), c.TLS)
+}
+
+// appendHandshakeTree appends the WebSocket handshake part of a
+// connection's tree.
+func (r *Renderer) appendHandshakeTree(b []byte, c *dissect.Conn) []byte {
 	b = append(b, "Stream "...)
 	b = strconv.AppendUint(b, c.Stream, 10)
 	if c.Midstream {

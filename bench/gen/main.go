@@ -6,6 +6,7 @@
 //	go run ./bench/gen -out bench/out -kind plain -size 200MB
 //	go run ./bench/gen -out bench/out -kind deflate -size 200MB
 //	go run ./bench/gen -out bench/out -kind conns -count 20000
+//	go run ./bench/gen -out bench/out -kind wss -size 200MB
 //
 // It records one realistic session per library with internal/capgen (real
 // github.com/coder/websocket and github.com/gorilla/websocket peers over
@@ -28,6 +29,12 @@
 //	         binary records, pings (see realisticSession)
 //	real-deflate  the same with permessage-deflate: coder with context
 //	         takeover, gorilla without (the only mode it offers)
+//	wss      the plain sessions over Go crypto/tls (coder over TLS 1.3,
+//	         gorilla over TLS 1.2 AES-128-GCM); the client's key log is
+//	         written next to the capture as FILE.keylog. Every copy of a
+//	         session is the same TLS connection (same client random), so
+//	         the small key log decrypts them all. TLS handshakes are not
+//	         deterministic.
 //
 // The file is written as DIR/KIND-SIZE.pcap (conns: DIR/conns-COUNT.pcap)
 // unless -o names it.
@@ -36,6 +43,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"flag"
@@ -95,7 +103,7 @@ func run(args []string) error {
 		return errors.New("-step must be positive")
 	}
 	switch c.kind {
-	case "plain", "deflate", "real", "real-deflate":
+	case "plain", "deflate", "real", "real-deflate", "wss":
 		if c.concurrent == 0 {
 			c.concurrent = 16
 			if c.kind == "real" || c.kind == "real-deflate" {
@@ -116,7 +124,7 @@ func run(args []string) error {
 			c.out = filepath.Join(c.dir, "conns-"+strconv.Itoa(c.count)+".pcap")
 		}
 	default:
-		return fmt.Errorf("unknown -kind %q (plain, deflate, conns, real or real-deflate)", c.kind)
+		return fmt.Errorf("unknown -kind %q (plain, deflate, conns, real, real-deflate or wss)", c.kind)
 	}
 	if c.concurrent < 1 {
 		return errors.New("-concurrent must be at least 1")
@@ -132,6 +140,15 @@ func run(args []string) error {
 	st, err := writeCapture(&c, recs)
 	if err != nil {
 		return err
+	}
+	if c.kind == "wss" {
+		var kl []byte
+		for _, r := range recs {
+			kl = append(kl, r.KeyLog...)
+		}
+		if err := os.WriteFile(c.out+".keylog", kl, 0o644); err != nil {
+			return fmt.Errorf("write key log: %w", err)
+		}
 	}
 	fmt.Printf("%s: %d bytes, %d packets, %d connections (%s)\n",
 		c.out, st.bytes, st.packets, st.conns, time.Since(start).Round(time.Millisecond))
@@ -177,6 +194,11 @@ func record(kind string) ([]*capgen.Recording, error) {
 			realisticSession("bench-real-deflate-coder", capgen.Coder, capgen.ContextTakeover, 3),
 			realisticSession("bench-real-deflate-gorilla", capgen.Gorilla, capgen.NoContextTakeover, 4),
 		}
+	case "wss":
+		scs = []capgen.Scenario{plainSession(capgen.Coder), plainSession(capgen.Gorilla)}
+		scs[0].Name, scs[0].TLS = "bench-wss-coder", &capgen.TLSOptions{MinVersion: tls.VersionTLS13}
+		scs[1].Name, scs[1].TLS = "bench-wss-gorilla", &capgen.TLSOptions{MaxVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}
 	default:
 		scs = []capgen.Scenario{shortSession()}
 	}

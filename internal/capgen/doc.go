@@ -42,6 +42,17 @@
 // payloads ("1", "2", ... per connection). Neither lets you pick window
 // bits; Deflater builds such payloads by hand.
 //
+// # wss://
+//
+// Scenario.TLS runs the same conversation over Go's crypto/tls: the server
+// wraps the recording listener's connections, the client its dialled one, so
+// Recording.Writes are the TLS records while the WebSocket bytes inside them
+// are still checked against the truth; Recording.KeyLog is the client's
+// KeyLogWriter output (NSS key log). Such recordings have no Spans, and
+// InjectSecrets puts a key log into a pcapng Decryption Secrets Block. TLS
+// handshakes draw randomness crypto/rand.Reader does not control, so wss
+// captures differ on every run.
+//
 // # Determinism
 //
 // Handshake keys and masking keys come from crypto/rand (coder, gorilla's

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"hash/fnv"
 	"net/netip"
@@ -53,7 +54,7 @@ func Build(ctx context.Context, opts GenerateOptions) ([]Output, error) {
 	g := &generator{ctx: ctx, opts: opts, recs: map[string]*Recording{}}
 	steps := []func() error{
 		g.coderBasic, g.coderFragmented, g.coderDeflate, g.gorilla, g.gorillaDeflate,
-		g.lost, g.midstream, g.ipv6, g.linkTypes, g.handBuilt, g.audit,
+		g.lost, g.midstream, g.ipv6, g.linkTypes, g.handBuilt, g.audit, g.wss,
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -409,5 +410,72 @@ func (g *generator) linkTypes() error {
 			"conn 1: interface 1, raw IP (LINKTYPE_RAW), IPv6 [2001:db8::1]:52000 -> [2001:db8::2]:8080, gorilla-basic recording (github.com/gorilla/websocket)",
 		}},
 	})
+	return nil
+}
+
+// wss records WebSocket conversations over Go's crypto/tls, one per TLS
+// version and cipher family, each with the client's key log as NAME.keylog.
+// The TLS handshakes draw on randomness crypto/tls does not take from
+// crypto/rand.Reader alone (key shares), so these captures are not
+// deterministic.
+func (g *generator) wss() error {
+	for _, w := range []struct {
+		name string
+		lib  Library
+		opts TLSOptions
+		big  bool
+		note string
+	}{
+		{"wss-tls13", Coder, TLSOptions{MinVersion: tls.VersionTLS13}, true,
+			"TLS 1.3 chosen by crypto/tls (TLS_AES_128_GCM_SHA256 on machines with AES hardware); the 40000-byte message spans several TLS records"},
+		{"wss-tls12-gcm", Gorilla, TLSOptions{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384}}, false,
+			"TLS 1.2 with TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"},
+		{"wss-tls12-chacha", Coder, TLSOptions{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256}}, false,
+			"TLS 1.2 with TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"},
+		{"wss-tls12-cbc", Gorilla, TLSOptions{MaxVersion: tls.VersionTLS12, RSA: true, CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256}}, false,
+			"TLS 1.2 with TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256 (MAC-then-encrypt; crypto/tls has no encrypt_then_mac)"},
+	} {
+		opts := w.opts
+		r, err := g.record(scenarioWSS(w.name, w.lib, &opts, w.big))
+		if err != nil {
+			return err
+		}
+		notes := withNotes(realNotes(r, "github.com/"+w.lib.String()+"/websocket"),
+			"wss://: the WebSocket connection runs over Go crypto/tls between the two peers; the recorded bytes are the TLS records",
+			w.note, "decrypt with the client's key log "+w.name+".keylog (SNI wss.example, ALPN http/1.1)")
+		if err := g.addPcap(w.name+".pcap", []*Recording{r}, []ReplayOptions{{Conn: ConnConfig{Link: ethernet()}}},
+			CaptureOptions{}, PcapOptions{}, notes); err != nil {
+			return err
+		}
+		g.out[len(g.out)-1].Deterministic = false
+		g.out = append(g.out, Output{Name: w.name + ".keylog", Data: r.KeyLog})
+		if w.name == "wss-tls13" {
+			if err := g.addDSB(r, notes); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// addDSB writes a wss recording as pcapng with its key log in a Decryption
+// Secrets Block (and no .keylog file).
+func (g *generator) addDSB(r *Recording, notes []string) error {
+	const name = "wss-tls13-dsb.pcapng"
+	c := NewCapture(CaptureOptions{})
+	truth, err := r.Replay(c, ReplayOptions{Conn: ConnConfig{Link: ethernet()}})
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	var buf bytes.Buffer
+	if err := c.WritePcapNG(&buf); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	data, err := InjectSecrets(buf.Bytes(), r.KeyLog)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	notes = withNotes(notes[:len(notes)-1], "pcapng with the key log in a Decryption Secrets Block after the section header (as editcap --inject-secrets writes it); no .keylog file")
+	g.out = append(g.out, Output{Name: name, Data: data, Truth: &Truth{Messages: truth, Notes: notes}})
 	return nil
 }

@@ -3,6 +3,7 @@ package capgen
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -137,6 +138,8 @@ type Scenario struct {
 	Steps []Step
 	// Close ends the conversation.
 	Close CloseSpec
+	// TLS, when set, runs the conversation over TLS (wss://).
+	TLS *TLSOptions
 }
 
 // Write is one Write call of a library on its network connection.
@@ -161,7 +164,12 @@ type Recording struct {
 	// Spans holds, for each Truth message, the stream offsets of its frames
 	// (first header byte to end of the last frame) in the sender's stream,
 	// where offset 0 is the first byte of the HTTP request or response.
+	// Recordings over TLS have no Spans (the stream is TLS records), so their
+	// replays never mark messages Partial or Absent.
 	Spans []Range
+	// KeyLog is the NSS key log of a recording over TLS (the client's
+	// crypto/tls KeyLogWriter output); nil without TLS.
+	KeyLog []byte
 }
 
 // Stream returns the concatenated bytes side wrote.
@@ -344,6 +352,21 @@ func record(ctx context.Context, sc *Scenario) (_ *Recording, err error) {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	accepted := make(chan acceptResult, 1)
+	// Over TLS, wl records the TLS records and plain the WebSocket bytes
+	// inside them (which are checked against the truth).
+	plain := wl
+	var lnr net.Listener = &recListener{Listener: ln, log: wl}
+	var keyLog syncBuffer
+	var cliTLS *tls.Config
+	if sc.TLS != nil {
+		plain = &writeLog{}
+		srvTLS, c, err := sc.TLS.tlsConfigs(&keyLog)
+		if err != nil {
+			return nil, err
+		}
+		cliTLS = c
+		lnr = &tlsListener{Listener: lnr, cfg: srvTLS, plain: plain}
+	}
 	srv := &http.Server{
 		Handler:           lib.handler(sc, accepted),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -352,7 +375,7 @@ func record(ctx context.Context, sc *Scenario) (_ *Recording, err error) {
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
-		_ = srv.Serve(&recListener{Listener: ln, log: wl})
+		_ = srv.Serve(lnr)
 	}()
 	defer func() {
 		_ = srv.Close()
@@ -374,7 +397,11 @@ func record(ctx context.Context, sc *Scenario) (_ *Recording, err error) {
 		if err != nil {
 			return nil, err
 		}
-		return &recConn{Conn: c, side: Client, log: wl}, nil
+		rc := &recConn{Conn: c, side: Client, log: wl}
+		if cliTLS != nil {
+			return &recConn{Conn: tls.Client(rc, cliTLS), side: Client, log: plain}, nil
+		}
+		return rc, nil
 	}
 	host, path := sc.Host, sc.Path
 	if host == "" {
@@ -409,7 +436,7 @@ func record(ctx context.Context, sc *Scenario) (_ *Recording, err error) {
 	}
 	client.shutdown()
 	server.shutdown()
-	d.rec.Writes = wl.snapshot()
+	d.rec.Writes = plain.snapshot()
 	wire, err := parseWire([2][]byte{d.rec.Stream(Client), d.rec.Stream(Server)})
 	if err != nil {
 		return nil, fmt.Errorf("check recording: %w", err)
@@ -417,6 +444,9 @@ func record(ctx context.Context, sc *Scenario) (_ *Recording, err error) {
 	d.rec.Spans, err = matchTruth(d.rec.Truth, wire)
 	if err != nil {
 		return nil, fmt.Errorf("check recording: %w", err)
+	}
+	if sc.TLS != nil {
+		d.rec.Writes, d.rec.Spans, d.rec.KeyLog = wl.snapshot(), nil, keyLog.Bytes()
 	}
 	return d.rec, nil
 }

@@ -158,3 +158,26 @@ func scenarioGorillaDeflate() Scenario {
 		Close: CloseSpec{From: Client, Code: 1000, Reason: "done"},
 	}
 }
+
+// scenarioWSS is a short conversation over TLS; big adds a message that
+// spans several TLS records.
+func scenarioWSS(name string, lib Library, opts *TLSOptions, big bool) Scenario {
+	sc := Scenario{
+		Name:    name,
+		Library: lib,
+		Steps: []Step{
+			{From: Client, Opcode: OpText, Payload: []byte("Hello over wss from the client")},
+			{From: Server, Opcode: OpText, Payload: []byte("Hello over wss from the server")},
+			{From: Client, Opcode: OpBinary, Payload: RandomBytes(700, 21)},
+			{From: Server, Opcode: OpText, Payload: JSONText(1500, 0)},
+			{From: Client, Kind: SendPing},
+			{From: Client, Opcode: OpText, Payload: []byte("bye")},
+		},
+		Close: CloseSpec{From: Client, Code: 1000, Reason: "done"},
+		TLS:   opts,
+	}
+	if big {
+		sc.Steps = append(sc.Steps, Step{From: Server, Opcode: OpBinary, Payload: RandomBytes(40000, 22)})
+	}
+	return sc
+}

@@ -1,0 +1,69 @@
+package cmd
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wsdissect/wsdissect/source"
+	"github.com/wsdissect/wsdissect/tlsdecrypt"
+)
+
+// keyLogFlags are the TLS key log flags of read and live.
+type keyLogFlags struct {
+	files []string
+	prefs []string
+}
+
+func (k *keyLogFlags) register(root *cobra.Command) {
+	pf := root.PersistentFlags()
+	pf.StringArrayVar(&k.files, "keylog", nil, "decrypt TLS (wss://) with the secrets of this NSS key log `FILE` (the SSLKEYLOGFILE format; repeatable)")
+	pf.StringArrayVarP(&k.prefs, "option", "o", nil, "tshark-style preference `NAME:VALUE`; tls.keylog_file:FILE is understood (same as --keylog)")
+}
+
+// load builds the key log from --keylog, -o tls.keylog_file: and
+// SSLKEYLOGFILE (when set and readable, which is said on stderr).
+func (k *keyLogFlags) load(stderr io.Writer) (*tlsdecrypt.KeyLog, error) {
+	kl := tlsdecrypt.NewKeyLog()
+	files := append([]string(nil), k.files...)
+	for _, p := range k.prefs {
+		name, val, ok := strings.Cut(p, ":")
+		if !ok || (name != "tls.keylog_file" && name != "ssl.keylog_file") || val == "" {
+			return nil, usageErr(fmt.Errorf("-o %s: only tls.keylog_file:FILE is supported", p))
+		}
+		files = append(files, val)
+	}
+	for _, f := range files {
+		if err := kl.AddFile(f); err != nil {
+			return nil, usageErr(err)
+		}
+	}
+	if env := os.Getenv("SSLKEYLOGFILE"); env != "" {
+		if b, err := os.ReadFile(env); err == nil {
+			fmt.Fprintf(stderr, "wsdissect: using the TLS key log in SSLKEYLOGFILE (%s)\n", env)
+			if err := kl.AddBytes(b, env); err != nil {
+				// A browser may be appending to it: keep what parsed.
+				fmt.Fprintf(stderr, "wsdissect: %v\n", err)
+			}
+		}
+	}
+	return kl, nil
+}
+
+// addCaptureSecrets adds the pcapng Decryption Secrets Blocks of a capture
+// file to kl.
+func addCaptureSecrets(kl *tlsdecrypt.KeyLog, name string) error {
+	secrets, err := source.DecryptionSecrets(name)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	for _, s := range secrets {
+		if err := kl.AddBytes(s, name+" (decryption secrets block)"); err != nil {
+			return err
+		}
+	}
+	return nil
+}

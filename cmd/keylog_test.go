@@ -1,0 +1,63 @@
+package cmd
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = Execute(append([]string{"--color", "never"}, args...), nil, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestKeyLogFlags(t *testing.T) {
+	t.Setenv("SSLKEYLOGFILE", "")
+	const wss = "../testdata/wss-tls13.pcap"
+	const keys = "../testdata/wss-tls13.keylog"
+	bad := filepath.Join(t.TempDir(), "bad.keylog")
+	if err := os.WriteFile(bad, []byte("# ok\nCLIENT_RANDOM nothex 00\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		args      []string
+		code      int
+		out, errs string // substrings
+	}{
+		{"keylog", []string{"read", wss, "--keylog", keys}, ExitOK, "Hello over wss from the client", ""},
+		{"keylog twice", []string{"read", wss, "--keylog", bad + ".missing", "--keylog", keys}, ExitUsage, "", "no such file"},
+		{"tshark option", []string{"read", wss, "-o", "tls.keylog_file:" + keys}, ExitOK, "Hello over wss from the server", ""},
+		{"other option", []string{"read", wss, "-o", "tcp.desegment:TRUE"}, ExitUsage, "", "only tls.keylog_file"},
+		{"bad line", []string{"read", wss, "--keylog", bad}, ExitUsage, "", "line 2"},
+		{"no key", []string{"read", wss}, ExitOK, "TLS connection TLS 1.3 TLS_AES_128_GCM_SHA256 sni=wss.example alpn_offered=http/1.1, not decrypted", ""},
+		{"dsb", []string{"read", "../testdata/wss-tls13-dsb.pcapng", "--messages"}, ExitOK, "Hello over wss from the client", ""},
+		{"filter", []string{"read", wss, "--keylog", keys, "-Y", `tls.sni == "wss.example" && tls.decrypted && text contains "bye"`}, ExitOK, `"bye"`, ""},
+		{"json", []string{"read", wss, "--json"}, ExitOK, `"tls":{"version":"TLS 1.3","cipher":"TLS_AES_128_GCM_SHA256","sni":"wss.example","alpn_offered":["http/1.1"],"decrypted":false`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := runCmd(t, tt.args...)
+			if code != tt.code || !strings.Contains(out, tt.out) || !strings.Contains(errs, tt.errs) {
+				t.Fatalf("exit %d (want %d)\nstdout: %.600s\nstderr: %s", code, tt.code, out, errs)
+			}
+		})
+	}
+}
+
+func TestSSLKEYLOGFILE(t *testing.T) {
+	t.Setenv("SSLKEYLOGFILE", "../testdata/wss-tls12-gcm.keylog")
+	code, out, errs := runCmd(t, "read", "../testdata/wss-tls12-gcm.pcap")
+	if code != ExitOK || !strings.Contains(out, "Hello over wss from the client") || strings.Count(errs, "SSLKEYLOGFILE") != 1 {
+		t.Fatalf("exit %d\nstdout: %.400s\nstderr: %s", code, out, errs)
+	}
+	t.Setenv("SSLKEYLOGFILE", filepath.Join(t.TempDir(), "absent"))
+	code, out, errs = runCmd(t, "read", "../testdata/wss-tls12-gcm.pcap")
+	if code != ExitOK || !strings.Contains(out, "not decrypted") || errs != "" {
+		t.Fatalf("unreadable SSLKEYLOGFILE: exit %d\nstdout: %.400s\nstderr: %s", code, out, errs)
+	}
+}

@@ -1,0 +1,267 @@
+package dissect
+
+import (
+	"time"
+
+	"github.com/wsdissect/wsdissect/reassembly"
+	"github.com/wsdissect/wsdissect/tlsdecrypt"
+)
+
+// maxHeldTLSAnomalies bounds the anomalies a TLS connection holds until it
+// is listed.
+const maxHeldTLSAnomalies = 8
+
+// tlsConn is the TLS layer between TCP and HTTP: it owns a tlsdecrypt
+// session for a connection that started with a ClientHello and feeds the
+// decrypted bytes, as chunks stamped with the packet that completed each
+// record, to the handler ALPN selects (plainHandler). A connection that was
+// not decrypted (no key, unsupported suite, other ALPN) is listed with one
+// conn record carrying its TLS description and byte counts.
+type tlsConn struct {
+	d      *Dissector
+	info   *reassembly.ConnInfo
+	s      *tlsdecrypt.Session
+	client reassembly.Side
+
+	inner      reassembly.Handler // nil until the first plaintext
+	innerState *connState         // inner, when it is the HTTP/1.1 path
+	chosen     bool               // inner was chosen (it may be nil: not dissected)
+	innerDone  bool               // inner wants no more data
+
+	pkt      uint64 // packet of the bytes being fed
+	ts       time.Time
+	plainOff [2]uint64
+	chunk    reassembly.Chunk
+	gap      reassembly.Gap
+
+	desc TLS
+	conn Conn // the connection's Conn until (unless) inner lists it
+	rec  Record
+	held []heldAnomaly // anomalies of a connection not listed yet
+}
+
+// heldAnomaly is an anomaly waiting for its connection to be listed.
+type heldAnomaly struct {
+	a      Anomaly
+	hasDir bool
+	dir    Dir
+	pkt    uint64 // the packet being processed when it was found
+	ts     time.Time
+}
+
+// newTLSConn returns the TLS layer of a connection whose side client sent a
+// ClientHello.
+func (d *Dissector) newTLSConn(info *reassembly.ConnInfo, client reassembly.Side) *tlsConn {
+	t := &tlsConn{d: d, info: info, client: client}
+	if n := len(d.tls); n > 0 {
+		t.s = d.tls[n-1]
+		d.tls = d.tls[:n-1]
+		t.s.Reset(d.opts.KeyLog, t)
+	} else {
+		t.s = tlsdecrypt.NewSession(d.opts.KeyLog, t)
+	}
+	t.conn = Conn{Stream: info.Stream, Client: info.Addr[client], Server: info.Addr[client.Other()], TLS: &t.desc}
+	return t
+}
+
+// plainHandler returns the handler of the decrypted bytes for the
+// negotiated ALPN protocol, or nil when that protocol is not dissected
+// (the connection is then listed with the reason). "http/1.1" and no ALPN
+// take the HTTP/1.1 -> WebSocket path; "h2" the same connection state,
+// which recognises HTTP/2 by the client's connection preface (or the
+// server's first SETTINGS) and decodes its RFC 8441 WebSocket sessions.
+func (t *tlsConn) plainHandler(alpn string) reassembly.Handler {
+	switch alpn {
+	case "", "http/1.1", "h2":
+		c := t.d.newConnState(t.info)
+		c.conn.TLS = &t.desc
+		t.innerState = c
+		return c
+	}
+	t.desc.Reason = "ALPN " + alpn + ": the decrypted protocol is not dissected"
+	return nil
+}
+
+func (t *tlsConn) dir(side reassembly.Side) tlsdecrypt.Dir {
+	if side == t.client {
+		return tlsdecrypt.Client
+	}
+	return tlsdecrypt.Server
+}
+
+func (t *tlsConn) side(dir tlsdecrypt.Dir) reassembly.Side {
+	if dir == tlsdecrypt.Client {
+		return t.client
+	}
+	return t.client.Other()
+}
+
+// Data implements reassembly.Handler.
+func (t *tlsConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
+	t.pkt, t.ts = ch.Packet, ch.Time
+	t.s.Feed(t.dir(side), ch.Data)
+	return !t.innerDone
+}
+
+// Gap implements reassembly.Handler.
+func (t *tlsConn) Gap(side reassembly.Side, g *reassembly.Gap) {
+	t.pkt, t.ts = g.Packet, g.Time
+	dir := t.dir(side)
+	t.s.Gap(dir, g.Len)
+	t.plainGap(dir, g.Len, g.Reason)
+}
+
+// plainGap tells the plaintext handler that bytes of unknown length are
+// missing (about n: the TLS bytes lost).
+func (t *tlsConn) plainGap(dir tlsdecrypt.Dir, n uint64, reason string) {
+	if t.inner == nil || t.innerDone {
+		return
+	}
+	t.gap = reassembly.Gap{Offset: t.plainOff[dir], Len: n, Packet: t.pkt, Time: t.ts,
+		Reason: "TLS: " + reason + "; the plaintext's length is unknown", Unsized: true}
+	t.plainOff[dir] += n
+	t.inner.Gap(t.side(dir), &t.gap)
+}
+
+// Note implements reassembly.Handler; offsets stay those of the TLS stream.
+func (t *tlsConn) Note(side reassembly.Side, n *reassembly.Note) {
+	if t.inner != nil && !t.innerDone {
+		t.inner.Note(side, n)
+	}
+}
+
+// Close implements reassembly.Handler.
+func (t *tlsConn) Close(reason reassembly.CloseReason) {
+	t.s.Close()
+	t.update()
+	listed := t.listed()
+	if listed {
+		t.flushHeld()
+	}
+	if t.inner != nil {
+		t.inner.Close(reason)
+	}
+	t.innerState = nil // back in the pool
+	if !listed {
+		t.list()
+	}
+	t.held = nil
+	if len(t.d.tls) < maxFreeConns {
+		t.s.Reset(nil, nil)
+		t.d.tls = append(t.d.tls, t.s)
+	}
+	t.s, t.inner, t.innerState = nil, nil, nil
+}
+
+// update copies the session's view of the handshake into the description.
+func (t *tlsConn) update() {
+	in := t.s.Info()
+	t.desc.Version = tlsdecrypt.VersionName(in.Version)
+	if in.CipherSuite != 0 && t.desc.Cipher == "" {
+		t.desc.Cipher = tlsdecrypt.CipherSuiteName(in.CipherSuite)
+	}
+	t.desc.SNI, t.desc.ALPN, t.desc.ALPNOffered = in.SNI, in.ALPN, in.OfferedALPN
+	t.desc.Decrypted = in.Decrypted
+	if in.Reason != "" && t.desc.Reason == "" {
+		t.desc.Reason = in.Reason
+	}
+	if !in.Decrypted && t.desc.Reason == "" {
+		t.desc.Reason = "no record was decrypted"
+	}
+}
+
+// list emits the conn record of a TLS connection that was not dissected,
+// then the anomalies it held.
+func (t *tlsConn) list() {
+	t.desc.ClientBytes, t.desc.ServerBytes = t.s.Bytes(tlsdecrypt.Client), t.s.Bytes(tlsdecrypt.Server)
+	t.rec = Record{Kind: KindConn, Conn: &t.conn, Packet: t.pkt, Time: t.ts}
+	t.d.emit(&t.rec)
+	t.flushHeld()
+}
+
+// listed reports whether the plaintext handler emitted the conn record.
+func (t *tlsConn) listed() bool { return t.innerState != nil && t.innerState.connSent }
+
+// flushHeld emits the anomalies held until the connection was listed.
+func (t *tlsConn) flushHeld() {
+	for _, h := range t.held {
+		t.emitAnomaly(h.a, h.hasDir, h.dir, h.pkt, h.ts)
+	}
+	t.held = t.held[:0]
+}
+
+// Plaintext implements tlsdecrypt.Handler.
+func (t *tlsConn) Plaintext(dir tlsdecrypt.Dir, data []byte) {
+	if !t.chosen {
+		t.chosen = true
+		t.update()
+		t.inner = t.plainHandler(t.desc.ALPN)
+		if t.inner == nil {
+			t.innerDone = true
+		}
+	}
+	if t.innerDone {
+		return
+	}
+	t.chunk = reassembly.Chunk{Data: data, Offset: t.plainOff[dir], Packet: t.pkt, Time: t.ts}
+	t.plainOff[dir] += uint64(len(data))
+	if !t.inner.Data(t.side(dir), &t.chunk) {
+		t.innerDone = true
+	}
+	if len(t.held) > 0 && t.listed() {
+		t.flushHeld()
+	}
+}
+
+// Problem implements tlsdecrypt.Handler.
+func (t *tlsConn) Problem(p tlsdecrypt.Problem) {
+	var id string
+	switch p.Kind {
+	case tlsdecrypt.ProblemNoKey:
+		id = AnTLSNoKey
+	case tlsdecrypt.ProblemUnsupported:
+		id = AnTLSUnsupported
+	case tlsdecrypt.ProblemDecrypt:
+		id = AnTLSDecryptFailed
+		t.plainGap(p.Dir, uint64(p.Len), "a TLS record failed to decrypt")
+	case tlsdecrypt.ProblemMalformed:
+		id = AnTLSMalformed
+		t.plainGap(p.Dir, uint64(p.Len), "bytes that are not TLS records")
+	case tlsdecrypt.ProblemResync:
+		id = AnTLSResync
+	case tlsdecrypt.ProblemAlert:
+		if p.CloseNotify {
+			return
+		}
+		id = AnTLSAlert
+	case tlsdecrypt.ProblemEarlySkipped:
+		id = AnTLSEarlySkipped
+	default:
+		return
+	}
+	t.update()
+	hasDir := p.Offset >= 0 && p.Kind != tlsdecrypt.ProblemNoKey && p.Kind != tlsdecrypt.ProblemUnsupported
+	off := p.Offset
+	if !hasDir {
+		off = -1 // a connection-wide problem
+	}
+	a := newAnomaly(id, off, p.Msg)
+	if !t.listed() {
+		if len(t.held) < maxHeldTLSAnomalies {
+			t.held = append(t.held, heldAnomaly{a, hasDir, Dir(p.Dir), t.pkt, t.ts})
+		}
+		return
+	}
+	t.emitAnomaly(a, hasDir, Dir(p.Dir), t.pkt, t.ts)
+}
+
+// emitAnomaly emits a KindAnomaly record on the connection's Conn.
+func (t *tlsConn) emitAnomaly(a Anomaly, hasDir bool, dir Dir, pkt uint64, ts time.Time) {
+	c := &t.conn
+	if t.listed() {
+		c = &t.innerState.conn
+	}
+	t.rec = Record{Kind: KindAnomaly, Conn: c, Packet: pkt, Time: ts, HasDir: hasDir, Dir: dir}
+	t.rec.Anomalies = append(t.rec.Anomalies[:0], a)
+	t.d.emit(&t.rec)
+}

@@ -1,0 +1,105 @@
+package tlsdecrypt
+
+import (
+	"bytes"
+	"crypto/tls"
+	"testing"
+)
+
+// nopHandler discards plaintext.
+type nopHandler struct{ n int }
+
+func (h *nopHandler) Plaintext(_ Dir, b []byte) { h.n += len(b) }
+func (h *nopHandler) Problem(Problem)           {}
+
+// benchDecrypt replays the server's application records of one conversation
+// after its handshake, over and over, with the sequence number rewound.
+func benchDecrypt(b *testing.B, ver, suite uint16) {
+	s, h, rec, seq := steadyState(b, ver, suite)
+	d := &s.dirs[Server]
+	b.SetBytes(int64(len(rec)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		d.keys.seq = seq
+		s.Feed(Server, rec)
+	}
+	if h.n == 0 {
+		b.Fatal("nothing decrypted")
+	}
+}
+
+// TestSteadyStateAllocs checks that decrypting records costs no allocation
+// once the buffers have grown.
+func TestSteadyStateAllocs(t *testing.T) {
+	for _, suite := range []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256} {
+		s, h, rec, seq := steadyState(t, tls.VersionTLS12, suite)
+		d := &s.dirs[Server]
+		allocs := testing.AllocsPerRun(50, func() {
+			d.keys.seq = seq
+			s.Feed(Server, rec)
+		})
+		if allocs != 0 || h.n == 0 {
+			t.Errorf("%s: %v allocations per run (%d bytes decrypted)", CipherSuiteName(suite), allocs, h.n)
+		}
+	}
+}
+
+// steadyState returns a session past its handshake and whole server records
+// to feed it again and again (rewinding the sequence number to seq).
+func steadyState(b testing.TB, ver, suite uint16) (*Session, *nopHandler, []byte, uint64) {
+	var kl bytes.Buffer
+	srv := &tls.Config{MaxVersion: ver}
+	cli := &tls.Config{MaxVersion: ver}
+	if suite != 0 {
+		srv.CipherSuites, cli.CipherSuites = []uint16{suite}, []uint16{suite}
+	}
+	conv := runGoTLS(b, srv, cli, &kl)
+	keys := keyLogOf(b, kl.Bytes())
+	h := &nopHandler{}
+	s := NewSession(keys, h)
+	// Feed the handshake and the first application records, then loop
+	// over the server's later records (cut at a record boundary).
+	d := &s.dirs[Server]
+	var rest []byte
+	for _, p := range conv.pieces {
+		if rest != nil {
+			if p.dir == Server {
+				rest = append(rest, p.data...)
+			}
+			continue
+		}
+		s.Feed(p.dir, p.data)
+		if p.dir == Server && len(d.in) == 0 && h.n > 0 {
+			rest = []byte{}
+		}
+	}
+	i := 0
+	for i+5 <= len(rest) {
+		n := 5 + (int(rest[i+3])<<8 | int(rest[i+4]))
+		if i+n > len(rest) {
+			break
+		}
+		i += n
+	}
+	rec := rest[:i]
+	if len(rec) == 0 {
+		b.Fatal("no records to loop over")
+	}
+	seq := d.keys.seq
+	s.Feed(Server, rec) // grow the buffers
+	d.keys.seq = seq
+	h.n = 0
+	return s, h, rec, seq
+}
+
+func BenchmarkDecryptTLS13AESGCM(b *testing.B) { benchDecrypt(b, tls.VersionTLS13, 0) }
+func BenchmarkDecryptTLS12AESGCM(b *testing.B) {
+	benchDecrypt(b, tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)
+}
+func BenchmarkDecryptTLS12ChaCha(b *testing.B) {
+	benchDecrypt(b, tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256)
+}
+func BenchmarkDecryptTLS12CBC(b *testing.B) {
+	benchDecrypt(b, tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA)
+}

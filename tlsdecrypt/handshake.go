@@ -1,0 +1,260 @@
+package tlsdecrypt
+
+import "errors"
+
+// Handshake message types.
+const (
+	hsClientHello         = 1
+	hsServerHello         = 2
+	hsNewSessionTicket    = 4
+	hsEndOfEarlyData      = 5
+	hsEncryptedExtensions = 8
+	hsFinished            = 20
+	hsKeyUpdate           = 24
+)
+
+// Extension types.
+const (
+	extServerName       = 0
+	extALPN             = 16
+	extEncryptThenMAC   = 22
+	extExtendedMaster   = 23
+	extSessionTicket    = 35
+	extPreSharedKey     = 41
+	extEarlyData        = 42
+	extSupportedVersion = 43
+)
+
+// helloRetryRandom is the ServerHello.random of a HelloRetryRequest (RFC
+// 8446 section 4.1.3).
+var helloRetryRandom = [32]byte{
+	0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+	0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+}
+
+// reader reads TLS's length-prefixed fields.
+type reader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *reader) u8() int {
+	if len(r.b) < 1 {
+		r.bad = true
+		return 0
+	}
+	v := int(r.b[0])
+	r.b = r.b[1:]
+	return v
+}
+
+func (r *reader) u16() int {
+	if len(r.b) < 2 {
+		r.bad = true
+		return 0
+	}
+	v := int(r.b[0])<<8 | int(r.b[1])
+	r.b = r.b[2:]
+	return v
+}
+
+func (r *reader) bytes(n int) []byte {
+	if n < 0 || len(r.b) < n {
+		r.bad = true
+		r.b = nil
+		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) vec8() []byte  { return r.bytes(r.u8()) }
+func (r *reader) vec16() []byte { return r.bytes(r.u16()) }
+
+// ClientHello is what this package reads from a ClientHello.
+type ClientHello struct {
+	Version      uint16 // legacy_version
+	Random       [32]byte
+	SessionID    []byte
+	CipherSuites []uint16
+	SNI          string
+	ALPN         []string
+	Versions     []uint16 // supported_versions
+	Ticket       []byte   // TLS 1.2 session_ticket extension
+	PSK          bool     // pre_shared_key offered
+	EarlyData    bool     // early_data offered
+}
+
+// ParseClientHello parses a ClientHello message body (without the 4-byte
+// handshake header).
+func ParseClientHello(b []byte) (*ClientHello, error) {
+	r := reader{b: b}
+	ch := &ClientHello{Version: uint16(r.u16())}
+	copy(ch.Random[:], r.bytes(32))
+	ch.SessionID = append([]byte(nil), r.vec8()...)
+	cs := reader{b: r.vec16()}
+	for len(cs.b) >= 2 {
+		ch.CipherSuites = append(ch.CipherSuites, uint16(cs.u16()))
+	}
+	r.vec8() // compression methods
+	if r.bad {
+		return nil, errors.New("ClientHello truncated")
+	}
+	if len(r.b) == 0 {
+		return ch, nil
+	}
+	exts := reader{b: r.vec16()}
+	for len(exts.b) > 0 && !exts.bad {
+		typ := exts.u16()
+		e := reader{b: exts.vec16()}
+		switch typ {
+		case extServerName:
+			list := reader{b: e.vec16()}
+			for len(list.b) > 0 && !list.bad {
+				kind := list.u8()
+				name := list.vec16()
+				if kind == 0 && ch.SNI == "" {
+					ch.SNI = string(name)
+				}
+			}
+		case extALPN:
+			ch.ALPN = parseALPN(e.vec16())
+		case extSupportedVersion:
+			vs := reader{b: e.vec8()}
+			for len(vs.b) >= 2 {
+				ch.Versions = append(ch.Versions, uint16(vs.u16()))
+			}
+		case extSessionTicket:
+			ch.Ticket = append([]byte(nil), e.b...)
+		case extPreSharedKey:
+			ch.PSK = true
+		case extEarlyData:
+			ch.EarlyData = true
+		}
+	}
+	if exts.bad {
+		return nil, errors.New("ClientHello extensions truncated")
+	}
+	return ch, nil
+}
+
+func parseALPN(b []byte) []string {
+	var out []string
+	r := reader{b: b}
+	for len(r.b) > 0 && !r.bad {
+		p := r.vec8()
+		if !r.bad {
+			out = append(out, string(p))
+		}
+	}
+	return out
+}
+
+// ServerHello is what this package reads from a ServerHello.
+type ServerHello struct {
+	Version        uint16 // negotiated: supported_versions if present
+	Random         [32]byte
+	SessionID      []byte
+	CipherSuite    uint16
+	HelloRetry     bool
+	ALPN           string // TLS 1.2
+	EncryptThenMAC bool
+	ExtendedMaster bool
+	PSK            bool
+}
+
+// ParseServerHello parses a ServerHello message body.
+func ParseServerHello(b []byte) (*ServerHello, error) {
+	r := reader{b: b}
+	sh := &ServerHello{Version: uint16(r.u16())}
+	copy(sh.Random[:], r.bytes(32))
+	sh.SessionID = append([]byte(nil), r.vec8()...)
+	sh.CipherSuite = uint16(r.u16())
+	r.u8() // compression
+	if r.bad {
+		return nil, errors.New("ServerHello truncated")
+	}
+	sh.HelloRetry = sh.Random == helloRetryRandom
+	if len(r.b) == 0 {
+		return sh, nil
+	}
+	exts := reader{b: r.vec16()}
+	for len(exts.b) > 0 && !exts.bad {
+		typ := exts.u16()
+		e := reader{b: exts.vec16()}
+		switch typ {
+		case extSupportedVersion:
+			if v := e.u16(); !e.bad {
+				sh.Version = uint16(v)
+			}
+		case extALPN:
+			if l := parseALPN(e.vec16()); len(l) > 0 {
+				sh.ALPN = l[0]
+			}
+		case extEncryptThenMAC:
+			sh.EncryptThenMAC = true
+		case extExtendedMaster:
+			sh.ExtendedMaster = true
+		case extPreSharedKey:
+			sh.PSK = true
+		}
+	}
+	if exts.bad {
+		return nil, errors.New("ServerHello extensions truncated")
+	}
+	return sh, nil
+}
+
+// encryptedExtensions returns the ALPN protocol and whether early data was
+// accepted, from a TLS 1.3 EncryptedExtensions body.
+func encryptedExtensions(b []byte) (alpn string, early bool, err error) {
+	r := reader{b: b}
+	exts := reader{b: r.vec16()}
+	for len(exts.b) > 0 && !exts.bad {
+		typ := exts.u16()
+		e := reader{b: exts.vec16()}
+		switch typ {
+		case extALPN:
+			if l := parseALPN(e.vec16()); len(l) > 0 {
+				alpn = l[0]
+			}
+		case extEarlyData:
+			early = true
+		}
+	}
+	if r.bad || exts.bad {
+		return "", false, errors.New("EncryptedExtensions truncated")
+	}
+	return alpn, early, nil
+}
+
+// ticket12 returns the ticket of a TLS 1.2 NewSessionTicket body.
+func ticket12(b []byte) []byte {
+	r := reader{b: b}
+	r.bytes(4) // lifetime hint
+	t := r.vec16()
+	if r.bad {
+		return nil
+	}
+	return t
+}
+
+// LooksLikeClientHello reports whether b starts like a TLS record carrying a
+// ClientHello; decided is false while b is too short to tell.
+func LooksLikeClientHello(b []byte) (yes, decided bool) {
+	want := [...]byte{22, 3}
+	for i := 0; i < len(want) && i < len(b); i++ {
+		if b[i] != want[i] {
+			return false, true
+		}
+	}
+	if len(b) < 6 {
+		return false, false
+	}
+	if b[2] > 4 {
+		return false, true
+	}
+	n := int(b[3])<<8 | int(b[4])
+	return n >= 4 && n <= maxPlain+2048 && b[5] == hsClientHello, true
+}

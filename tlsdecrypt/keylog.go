@@ -1,0 +1,180 @@
+package tlsdecrypt
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+)
+
+// Secrets are the logged secrets of one TLS connection, keyed by its client
+// random. A nil slice means the label was not logged.
+type Secrets struct {
+	// Master is the TLS 1.2 (and earlier) master secret (CLIENT_RANDOM).
+	Master []byte
+	// ClientEarly is CLIENT_EARLY_TRAFFIC_SECRET (TLS 1.3 0-RTT).
+	ClientEarly []byte
+	// ClientHandshake and ServerHandshake are the TLS 1.3 handshake traffic
+	// secrets.
+	ClientHandshake, ServerHandshake []byte
+	// ClientTraffic0 and ServerTraffic0 are the first TLS 1.3 application
+	// traffic secrets.
+	ClientTraffic0, ServerTraffic0 []byte
+	// Exporter and EarlyExporter are logged by some stacks; they are kept but
+	// not needed for decryption.
+	Exporter, EarlyExporter []byte
+}
+
+// label names the NSS key log labels this package knows.
+var labels = map[string]func(*Secrets) *[]byte{
+	"CLIENT_RANDOM":                   func(s *Secrets) *[]byte { return &s.Master },
+	"CLIENT_EARLY_TRAFFIC_SECRET":     func(s *Secrets) *[]byte { return &s.ClientEarly },
+	"CLIENT_HANDSHAKE_TRAFFIC_SECRET": func(s *Secrets) *[]byte { return &s.ClientHandshake },
+	"SERVER_HANDSHAKE_TRAFFIC_SECRET": func(s *Secrets) *[]byte { return &s.ServerHandshake },
+	"CLIENT_TRAFFIC_SECRET_0":         func(s *Secrets) *[]byte { return &s.ClientTraffic0 },
+	"SERVER_TRAFFIC_SECRET_0":         func(s *Secrets) *[]byte { return &s.ServerTraffic0 },
+	"EXPORTER_SECRET":                 func(s *Secrets) *[]byte { return &s.Exporter },
+	"EARLY_EXPORTER_SECRET":           func(s *Secrets) *[]byte { return &s.EarlyExporter },
+}
+
+// KeyLog holds the secrets of an NSS key log (the SSLKEYLOGFILE format),
+// merged from any number of sources. Build it with Add*, then share it
+// read-only: Lookup is safe for concurrent use once no Add runs. The
+// resumption cache (Remember, Resumed) is safe for concurrent use at any time.
+type KeyLog struct {
+	m   map[[32]byte]*Secrets
+	mu  sync.Mutex
+	res map[string][]byte // TLS 1.2 session id or ticket -> master secret
+}
+
+// NewKeyLog returns an empty key log.
+func NewKeyLog() *KeyLog {
+	return &KeyLog{m: map[[32]byte]*Secrets{}}
+}
+
+// Len returns how many client randoms have secrets.
+func (k *KeyLog) Len() int {
+	if k == nil {
+		return 0
+	}
+	return len(k.m)
+}
+
+// Lookup returns the secrets logged for a client random.
+func (k *KeyLog) Lookup(clientRandom [32]byte) (*Secrets, bool) {
+	if k == nil {
+		return nil, false
+	}
+	s, ok := k.m[clientRandom]
+	return s, ok
+}
+
+// AddFile reads an NSS key log file into k.
+func (k *KeyLog) AddFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("key log: %w", err)
+	}
+	defer f.Close()
+	return k.Add(f, path)
+}
+
+// AddBytes parses key log text (for example a pcapng Decryption Secrets
+// Block's secrets) into k; name identifies the source in errors.
+func (k *KeyLog) AddBytes(b []byte, name string) error {
+	return k.Add(bytes.NewReader(b), name)
+}
+
+// Add parses NSS key log lines from r into k; name identifies the source in
+// errors. Blank lines, comments (#) and unknown labels are ignored; a line
+// with a known label but malformed fields is an error naming its line number
+// (lines before it are kept).
+func (k *KeyLog) Add(r io.Reader, name string) error {
+	if k.m == nil {
+		k.m = map[[32]byte]*Secrets{}
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		if err := k.addLine(sc.Bytes()); err != nil {
+			return fmt.Errorf("key log %s: line %d: %w", name, line, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("key log %s: line %d: %w", name, line+1, err)
+	}
+	return nil
+}
+
+func (k *KeyLog) addLine(l []byte) error {
+	l = bytes.TrimSpace(l)
+	if len(l) == 0 || l[0] == '#' {
+		return nil
+	}
+	f := bytes.Fields(l)
+	field, ok := labels[string(f[0])]
+	if !ok {
+		return nil // RSA, unknown or future labels
+	}
+	if len(f) != 3 {
+		return fmt.Errorf("%s needs 2 fields, got %d", f[0], len(f)-1)
+	}
+	var cr [32]byte
+	if len(f[1]) != 64 {
+		return fmt.Errorf("%s: client random must be 64 hex digits, got %d", f[0], len(f[1]))
+	}
+	if _, err := hex.Decode(cr[:], f[1]); err != nil {
+		return fmt.Errorf("%s: client random: %w", f[0], err)
+	}
+	sec := make([]byte, hex.DecodedLen(len(f[2])))
+	if _, err := hex.Decode(sec, f[2]); err != nil || len(f[2])%2 != 0 {
+		return fmt.Errorf("%s: secret is not hex", f[0])
+	}
+	if string(f[0]) == "CLIENT_RANDOM" {
+		if len(sec) != 48 {
+			return fmt.Errorf("CLIENT_RANDOM: master secret must be 48 bytes, got %d", len(sec))
+		}
+	} else if len(sec) != 32 && len(sec) != 48 {
+		return fmt.Errorf("%s: secret must be 32 or 48 bytes, got %d", f[0], len(sec))
+	}
+	s := k.m[cr]
+	if s == nil {
+		s = &Secrets{}
+		k.m[cr] = s
+	}
+	*field(s) = sec
+	return nil
+}
+
+// Remember records the master secret of a TLS 1.2 session under its
+// session id or ticket, so a later abbreviated handshake resuming it can be
+// decrypted. It is safe for concurrent use.
+func (k *KeyLog) Remember(idOrTicket, master []byte) {
+	if k == nil || len(idOrTicket) == 0 || len(master) == 0 {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.res == nil {
+		k.res = map[string][]byte{}
+	}
+	if len(k.res) >= 1<<16 {
+		clear(k.res) // bounded: forget old sessions
+	}
+	k.res[string(idOrTicket)] = master
+}
+
+// Resumed returns the master secret remembered for a session id or ticket.
+func (k *KeyLog) Resumed(idOrTicket []byte) []byte {
+	if k == nil || len(idOrTicket) == 0 {
+		return nil
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.res[string(idOrTicket)]
+}

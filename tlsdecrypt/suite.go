@@ -1,0 +1,260 @@
+package tlsdecrypt
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"fmt"
+	"hash"
+
+	"golang.org/x/crypto/chacha20poly1305"
+)
+
+// Versions.
+const (
+	VersionTLS10 uint16 = 0x0301
+	VersionTLS11 uint16 = 0x0302
+	VersionTLS12 uint16 = 0x0303
+	VersionTLS13 uint16 = 0x0304
+)
+
+// VersionName returns "TLS 1.2", "TLS 1.3", ... or the number in hex.
+func VersionName(v uint16) string {
+	switch v {
+	case 0x0300:
+		return "SSL 3.0"
+	case VersionTLS10:
+		return "TLS 1.0"
+	case VersionTLS11:
+		return "TLS 1.1"
+	case VersionTLS12:
+		return "TLS 1.2"
+	case VersionTLS13:
+		return "TLS 1.3"
+	case 0:
+		return ""
+	}
+	return fmt.Sprintf("0x%04x", v)
+}
+
+type cipherKind uint8
+
+const (
+	kindGCM cipherKind = iota + 1
+	kindChaCha
+	kindCBC
+)
+
+// suite describes a cipher suite this package can decrypt.
+type suite struct {
+	id     uint16
+	name   string
+	tls13  bool
+	kind   cipherKind
+	keyLen int
+	hash   func() hash.Hash // PRF / HKDF hash
+	mac    func() hash.Hash // CBC suites' record MAC
+	macLen int
+}
+
+var suites = func() map[uint16]*suite {
+	m := map[uint16]*suite{}
+	add := func(id uint16, name string, tls13 bool, kind cipherKind, keyLen int, h func() hash.Hash, mac func() hash.Hash, macLen int) {
+		m[id] = &suite{id: id, name: name, tls13: tls13, kind: kind, keyLen: keyLen, hash: h, mac: mac, macLen: macLen}
+	}
+	add(0x1301, "TLS_AES_128_GCM_SHA256", true, kindGCM, 16, sha256.New, nil, 0)
+	add(0x1302, "TLS_AES_256_GCM_SHA384", true, kindGCM, 32, sha512.New384, nil, 0)
+	add(0x1303, "TLS_CHACHA20_POLY1305_SHA256", true, kindChaCha, 32, sha256.New, nil, 0)
+	for _, g := range []struct {
+		id   uint16
+		name string
+		big  bool
+	}{
+		{0x009C, "TLS_RSA_WITH_AES_128_GCM_SHA256", false}, {0x009D, "TLS_RSA_WITH_AES_256_GCM_SHA384", true},
+		{0x009E, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", false}, {0x009F, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", true},
+		{0xC02B, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", false}, {0xC02C, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", true},
+		{0xC02F, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", false}, {0xC030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", true},
+	} {
+		if g.big {
+			add(g.id, g.name, false, kindGCM, 32, sha512.New384, nil, 0)
+		} else {
+			add(g.id, g.name, false, kindGCM, 16, sha256.New, nil, 0)
+		}
+	}
+	add(0xCCA8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", false, kindChaCha, 32, sha256.New, nil, 0)
+	add(0xCCA9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", false, kindChaCha, 32, sha256.New, nil, 0)
+	add(0xCCAA, "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256", false, kindChaCha, 32, sha256.New, nil, 0)
+	cbc := []struct {
+		id     uint16
+		name   string
+		keyLen int
+		mac    func() hash.Hash
+		macLen int
+		prf    func() hash.Hash
+	}{
+		{0x002F, "TLS_RSA_WITH_AES_128_CBC_SHA", 16, sha1.New, 20, sha256.New},
+		{0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA", 32, sha1.New, 20, sha256.New},
+		{0x003C, "TLS_RSA_WITH_AES_128_CBC_SHA256", 16, sha256.New, 32, sha256.New},
+		{0x003D, "TLS_RSA_WITH_AES_256_CBC_SHA256", 32, sha256.New, 32, sha256.New},
+		{0x0033, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA", 16, sha1.New, 20, sha256.New},
+		{0x0039, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA", 32, sha1.New, 20, sha256.New},
+		{0x0067, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256", 16, sha256.New, 32, sha256.New},
+		{0x006B, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256", 32, sha256.New, 32, sha256.New},
+		{0xC009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", 16, sha1.New, 20, sha256.New},
+		{0xC00A, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", 32, sha1.New, 20, sha256.New},
+		{0xC013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", 16, sha1.New, 20, sha256.New},
+		{0xC014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", 32, sha1.New, 20, sha256.New},
+		{0xC023, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", 16, sha256.New, 32, sha256.New},
+		{0xC024, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", 32, sha512.New384, 48, sha512.New384},
+		{0xC027, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", 16, sha256.New, 32, sha256.New},
+		{0xC028, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", 32, sha512.New384, 48, sha512.New384},
+	}
+	for _, c := range cbc {
+		add(c.id, c.name, false, kindCBC, c.keyLen, c.prf, c.mac, c.macLen)
+	}
+	return m
+}()
+
+// CipherSuiteName returns the IANA name of a cipher suite this package
+// knows, or "0x…" for others.
+func CipherSuiteName(id uint16) string {
+	if s, ok := suites[id]; ok {
+		return s.name
+	}
+	return fmt.Sprintf("0x%04X", id)
+}
+
+// expandLabel is TLS 1.3's HKDF-Expand-Label with an empty context.
+func expandLabel(h func() hash.Hash, secret []byte, label string, n int) []byte {
+	info := make([]byte, 0, 4+6+len(label))
+	info = append(info, byte(n>>8), byte(n), byte(6+len(label)))
+	info = append(info, "tls13 "...)
+	info = append(info, label...)
+	info = append(info, 0)
+	out, err := hkdf.Expand(h, secret, string(info), n)
+	if err != nil {
+		panic("tlsdecrypt: hkdf: " + err.Error()) // n is always small
+	}
+	return out
+}
+
+// prf12 is the TLS 1.2 PRF (RFC 5246 section 5) with the suite's hash.
+func prf12(h func() hash.Hash, secret []byte, label string, seed []byte, n int) []byte {
+	ls := append([]byte(label), seed...)
+	mac := hmac.New(h, secret)
+	out := make([]byte, 0, n+64)
+	mac.Write(ls)
+	a := mac.Sum(nil)
+	for len(out) < n {
+		mac.Reset()
+		mac.Write(a)
+		mac.Write(ls)
+		out = mac.Sum(out)
+		mac.Reset()
+		mac.Write(a)
+		a = mac.Sum(a[:0])
+	}
+	return out[:n]
+}
+
+// cbcMode is a CBC decrypter whose IV can be reset (crypto/cipher's can).
+type cbcMode interface {
+	cipher.BlockMode
+	SetIV([]byte)
+}
+
+// recordKeys protect one direction's records.
+type recordKeys struct {
+	s      *suite
+	aead   cipher.AEAD
+	iv     [12]byte // TLS 1.3 and ChaCha: full nonce IV; TLS 1.2 GCM: 4-byte salt
+	nonce  [12]byte // per-record nonce (a field, so it does not escape per call)
+	aad    [13]byte // TLS 1.2 additional data
+	cbc    cbcMode
+	mac    hash.Hash
+	macBuf []byte
+	seq    uint64
+	secret []byte // TLS 1.3 traffic secret, for KeyUpdate
+}
+
+func newAEAD(s *suite, key []byte) (cipher.AEAD, error) {
+	if s.kind == kindChaCha {
+		return chacha20poly1305.New(key)
+	}
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(b)
+}
+
+// keys13 derives TLS 1.3 record keys from a traffic secret.
+func keys13(s *suite, secret []byte) (*recordKeys, error) {
+	k := &recordKeys{s: s, secret: secret}
+	a, err := newAEAD(s, expandLabel(s.hash, secret, "key", s.keyLen))
+	if err != nil {
+		return nil, err
+	}
+	k.aead = a
+	copy(k.iv[:], expandLabel(s.hash, secret, "iv", 12))
+	return k, nil
+}
+
+// nextSecret13 is the KeyUpdate step of a TLS 1.3 traffic secret.
+func nextSecret13(s *suite, secret []byte) []byte {
+	return expandLabel(s.hash, secret, "traffic upd", s.hash().Size())
+}
+
+// keys12 derives both directions' TLS 1.2 record keys from the master
+// secret (index 0 client write, 1 server write).
+func keys12(s *suite, master []byte, clientRandom, serverRandom [32]byte) ([2]*recordKeys, error) {
+	var seed [64]byte
+	copy(seed[:32], serverRandom[:])
+	copy(seed[32:], clientRandom[:])
+	ivLen := 0
+	switch s.kind {
+	case kindGCM:
+		ivLen = 4
+	case kindChaCha:
+		ivLen = 12
+	}
+	n := 2*s.macLen + 2*s.keyLen + 2*ivLen
+	kb := prf12(s.hash, master, "key expansion", seed[:], n)
+	var out [2]*recordKeys
+	macs := [2][]byte{kb[:s.macLen], kb[s.macLen : 2*s.macLen]}
+	kb = kb[2*s.macLen:]
+	keys := [2][]byte{kb[:s.keyLen], kb[s.keyLen : 2*s.keyLen]}
+	kb = kb[2*s.keyLen:]
+	ivs := [2][]byte{kb[:ivLen], kb[ivLen : 2*ivLen]}
+	for i := range out {
+		k := &recordKeys{s: s}
+		copy(k.iv[:], ivs[i])
+		switch s.kind {
+		case kindCBC:
+			b, err := aes.NewCipher(keys[i])
+			if err != nil {
+				return out, err
+			}
+			var zero [16]byte
+			cm, ok := cipher.NewCBCDecrypter(b, zero[:]).(cbcMode)
+			if !ok {
+				return out, fmt.Errorf("CBC decrypter cannot reset its IV")
+			}
+			k.cbc = cm
+			k.mac = hmac.New(s.mac, macs[i])
+			k.macBuf = make([]byte, 0, s.macLen)
+		default:
+			a, err := newAEAD(s, keys[i])
+			if err != nil {
+				return out, err
+			}
+			k.aead = a
+		}
+		out[i] = k
+	}
+	return out, nil
+}

@@ -52,7 +52,7 @@ func TestDecode(t *testing.T) {
 		{"content-length with NUL in body, two frames, CRLF", 12, []msg{
 			{s2c, "MESSAGE\r\ndestination:/topic/t\r\nsubscription:0\r\nmessage-id:7\r\ncontent-length:3\r\n\r\na\x00b\x00\r\nRECEIPT\nreceipt-id:r1\n\n\x00"},
 		}, []string{
-			`STOMP MESSAGE /topic/t (3 bytes) | {"command":"MESSAGE","version":"1.2","headers":[["destination","/topic/t"],["subscription","0"],["message-id","7"],["content-length","3"]],"body":"a\\u0000b"}`,
+			`STOMP MESSAGE /topic/t (3 bytes) | {"command":"MESSAGE","version":"1.2","headers":[["destination","/topic/t"],["subscription","0"],["message-id","7"],["content-length","3"]],"body":"a\u0000b"}`,
 			`STOMP RECEIPT receipt-id=r1 | {"command":"RECEIPT","version":"1.2","headers":[["receipt-id","r1"]]}`,
 		}},
 		{"1.0 has no escapes", 10, []msg{

@@ -15,6 +15,8 @@ const (
 	Bytes
 	// Duration values are in Value.N, nanoseconds.
 	Duration
+	// Int values are in Value.N as the bits of an int64 (Value.Int).
+	Int
 )
 
 // String returns the kind's name as "wsdissect fields" would print it.
@@ -30,6 +32,8 @@ func (k Kind) String() string {
 		return "bytes"
 	case Duration:
 		return "duration"
+	case Int:
+		return "int"
 	}
 	return "unknown"
 }
@@ -56,6 +60,12 @@ type Field struct {
 	// values mean several occurrences (as Wireshark's repeated fields).
 	Get func(r Record, dst []Value) []Value
 }
+
+// Int returns the value of an Int field.
+func (v Value) Int() int64 { return int64(v.N) }
+
+// Signed returns an Int value.
+func Signed(n int64) Value { return Value{N: uint64(n)} }
 
 // Str returns a String or Bytes value.
 func Str(b []byte) Value { return Value{B: b} }

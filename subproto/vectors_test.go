@@ -83,7 +83,9 @@ func parse(t *testing.T, raw []byte) any {
 	return v
 }
 
-func b64(b []byte) map[string]any { return map[string]any{"_binary": base64.StdEncoding.EncodeToString(b)} }
+func b64(b []byte) map[string]any {
+	return map[string]any{"_binary": base64.StdEncoding.EncodeToString(b)}
+}
 
 func TestVectorsFromRealLibraries(t *testing.T) {
 	for name, v := range loadVectors(t) {

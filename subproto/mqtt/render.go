@@ -17,7 +17,7 @@ func (p *Packet) AppendSummary(b []byte) []byte {
 	switch p.Type {
 	case CONNECT:
 		b = append(b, " client="...)
-		b = append(b, p.ClientID...)
+		b = appendPrintable(b, p.ClientID)
 		b = append(b, " v"...)
 		b = append(b, levelName(p.ProtoLevel)...)
 		b = append(b, " keepalive="...)
@@ -27,11 +27,11 @@ func (p *Packet) AppendSummary(b []byte) []byte {
 		}
 		if len(p.Username) > 0 {
 			b = append(b, " user="...)
-			b = append(b, p.Username...)
+			b = appendPrintable(b, p.Username)
 		}
 	case PUBLISH:
 		b = append(b, ' ')
-		b = append(b, p.Topic...)
+		b = appendPrintable(b, p.Topic)
 		b = append(b, " QoS"...)
 		b = strconv.AppendUint(b, uint64(p.QoS()), 10)
 		if p.HasID {
@@ -55,7 +55,7 @@ func (p *Packet) AppendSummary(b []byte) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, ' ')
-			b = append(b, s.Topic...)
+			b = appendPrintable(b, s.Topic)
 			if p.Type == SUBSCRIBE {
 				b = append(b, " QoS"...)
 				b = strconv.AppendUint(b, uint64(s.QoS()), 10)
@@ -99,6 +99,18 @@ func (p *Packet) AppendSummary(b []byte) []byte {
 		b = append(b, " [malformed: "...)
 		b = append(b, p.err...)
 		b = append(b, ']')
+	}
+	return b
+}
+
+// appendPrintable appends s with control characters as spaces, so that a
+// summary stays on one line.
+func appendPrintable(b, s []byte) []byte {
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f {
+			c = ' '
+		}
+		b = append(b, c)
 	}
 	return b
 }

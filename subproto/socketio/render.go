@@ -33,7 +33,7 @@ func (r *Record) AppendSummary(b []byte) []byte {
 		b = append(b, "Socket.IO "...)
 		b = append(b, TypeName(r.Type)...)
 		b = append(b, ' ')
-		b = append(b, r.Namespace...)
+		b = appendPrintable(b, r.Namespace)
 		if r.Event != nil {
 			b = append(b, ' ')
 			b = jsonx.AppendString(b, r.Event)

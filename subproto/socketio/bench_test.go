@@ -9,10 +9,14 @@ import (
 func benchDecode(b *testing.B, msgs ...msg) {
 	d := NewDecoder(4)
 	var out []byte
+	var ms []app.Message
+	for _, m := range msgs {
+		ms = append(ms, app.Message{Dir: m.dir, Opcode: m.op, Payload: []byte(m.p)})
+	}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		for _, m := range msgs {
-			for _, r := range d.Decode(app.Message{Dir: m.dir, Opcode: m.op, Payload: []byte(m.p)}) {
+		for _, m := range ms {
+			for _, r := range d.Decode(m) {
 				out = r.AppendJSON(out[:0])
 			}
 		}

@@ -96,6 +96,7 @@ type Record struct {
 
 	err  string
 	buf  []byte // owned copy of a held-back packet's text
+	abuf []byte // storage of Args and Event
 	attb [][]byte
 }
 
@@ -106,8 +107,8 @@ func (r *Record) Protocol() string { return "socketio" }
 func (r *Record) Malformed() string { return r.err }
 
 func (r *Record) reset() {
-	args, buf, attb := r.Args[:0], r.buf[:0], r.attb
-	*r = Record{Args: args, buf: buf, attb: attb}
+	buf, abuf, attb := r.buf[:0], r.abuf[:0], r.attb
+	*r = Record{buf: buf, abuf: abuf, attb: attb}
 }
 
 // Decoder decodes one connection's Engine.IO/Socket.IO traffic.
@@ -326,7 +327,8 @@ func (d *Decoder) parseSIO(r *Record, st *dirState) {
 		// the pool.
 		r.buf = append(r.buf[:0], r.Data...)
 		rebase(r, r.Data, r.buf)
-		r.Attached = r.attb[:0]
+		r.attb = r.attb[:0]
+		r.Attached = r.attb
 		st.pending = r
 		d.pool[d.npool-1] = st.spare
 		st.spare = nil
@@ -375,15 +377,17 @@ func (d *Decoder) finish(r *Record) {
 			}
 			return
 		}
-		r.Args = append(r.Args[:0], '[')
-		r.Args = appendReplaced(r.Args, it.Rest(), r.Attached, 0)
-		r.Args = append(r.Args, ']')
-		nameStart := len(r.Args)
-		r.Args = jsonx.AppendUnquote(r.Args, name)
-		r.Event = r.Args[nameStart:]
-		r.Args = r.Args[:nameStart:nameStart]
+		b := append(r.abuf[:0], '[')
+		b = appendReplaced(b, it.Rest(), r.Attached, 0)
+		b = append(b, ']')
+		nameStart := len(b)
+		b = jsonx.AppendUnquote(b, name)
+		r.abuf = b
+		r.Event = b[nameStart:]
+		r.Args = b[:nameStart:nameStart]
 	default:
-		r.Args = appendReplaced(r.Args[:0], pl, r.Attached, 0)
+		r.abuf = appendReplaced(r.abuf[:0], pl, r.Attached, 0)
+		r.Args = r.abuf
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/wsdissect/wsdissect/subproto/mqtt"
 	"github.com/wsdissect/wsdissect/subproto/socketio"
 	"github.com/wsdissect/wsdissect/subproto/stomp"
+	"github.com/wsdissect/wsdissect/subproto/tunnel"
 )
 
 // vector is a recording made by internal/subprotogen/node: the payloads of
@@ -95,6 +96,13 @@ func TestVectorsFromRealLibraries(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := subproto.New(subproto.Config{Subprotocol: v.Subprotocol, URL: v.URL})
 			got := map[string][]any{}
+			// a tunnel is compared per direction as a whole: its protocol,
+			// its opening, its byte count
+			type stream struct {
+				tunnel, info string
+				bytes        int
+			}
+			streams := map[string]*stream{}
 			for i, m := range v.Messages {
 				dir := app.ClientToServer
 				if m.Dir == "s2c" {
@@ -110,10 +118,26 @@ func TestVectorsFromRealLibraries(t *testing.T) {
 					if r.Protocol() != v.Protocol {
 						t.Errorf("message %d: protocol %s, want %s", i, r.Protocol(), v.Protocol)
 					}
+					if tr, ok := r.(*tunnel.Record); ok {
+						st := streams[m.Dir]
+						if st == nil {
+							st = &stream{}
+							streams[m.Dir] = st
+						}
+						if st.info == "" {
+							st.info = tr.Info
+						}
+						st.tunnel = tr.Tunnel
+						st.bytes += tr.Len
+						continue
+					}
 					for _, view := range viewOf(t, r) {
 						got[m.Dir] = append(got[m.Dir], norm(t, view))
 					}
 				}
+			}
+			for dir, st := range streams {
+				got[dir] = append(got[dir], norm(t, map[string]any{"tunnel": st.tunnel, "info": st.info, "bytes": st.bytes}))
 			}
 			if ch := c.Choice(); ch.Protocol != v.Protocol {
 				t.Fatalf("chose %+v, want %s", ch, v.Protocol)
@@ -422,6 +446,13 @@ func TestVectorsSummaries(t *testing.T) {
 		"stomp":     {"STOMP SEND /queue/a (5 bytes)", "STOMP heart-beat", "STOMP MESSAGE /topic/bin (5 bytes)"},
 		"graphqlws": {`GraphQL next id=* Greet {"hello":"hello wsdissect"}`, "GraphQL subscribe id=* subscription Count"},
 		"jsonrpc":   {"JSON-RPC request subtract id=1 [42,23]", "JSON-RPC error id=4 (fail) 4001 custom failure"},
+		"socketio-eio3": {`Socket.IO BINARY_EVENT / "upload" ack=0 [{"_binary":"YWJjZGVm"}] +1 attachments`, "Engine.IO ping",
+			`Socket.IO BINARY_ACK / ack=0 ["got 6",{"_binary":"CQgH"}] +1 attachments`},
+		"graphqlws-legacy":   {`GraphQL data id=1 Hello {"hello":"hello legacy"}`, "GraphQL start id=3 subscription Ticks", "GraphQL ka"},
+		"stomp10":            {`STOMP SEND /queue/a (22 bytes)`},
+		"tunnel-ssh":         {"Tunnel SSH 26 bytes: SSH-2.0-wsdissect_server"},
+		"tunnel-tls":         {"Tunnel TLS * bytes: ClientHello, server name tunnel.test"},
+		"tunnel-http-base64": {"Tunnel HTTP 69 bytes: GET /tunnelled?x=1 HTTP/1.1"},
 	}
 	vs := loadVectors(t)
 	for name, lines := range want {

@@ -71,12 +71,14 @@ func TestDecode(t *testing.T) {
 			{c2s, "SEND\ndestination:\\t\n\n\x00"},
 			{c2s, "SEND\nnocolon\n\n\x00"},
 			{c2s, "SEND\ndestination:/q\n\nno nul"},
+			{c2s, "SEND\nx-odd:a:b\nc\\d\n\n\x00"}, // stompjs 7 with STOMP 1.1 leaves such values unescaped
 			{c2s, "DISCONNECT\n\n\x00"},
 		}, []string{
 			`STOMP FOO [malformed: unknown command "FOO"] | {"command":"FOO","version":"1.2","headers":[],"malformed":"unknown command \"FOO\""}`,
 			`STOMP SEND \t [malformed: undefined escape \t in a header] | {"command":"SEND","version":"1.2","headers":[["destination","\\t"]],"malformed":"undefined escape \\t in a header"}`,
 			`STOMP SEND [malformed: header line without a colon] | {"command":"SEND","version":"1.2","headers":[],"malformed":"header line without a colon"}`,
 			`STOMP SEND /q (6 bytes) [malformed: frame without NUL terminator] | {"command":"SEND","version":"1.2","headers":[["destination","/q"]],"body":"no nul","malformed":"frame without NUL terminator"}`,
+			`STOMP SEND [malformed: header line without a colon] | {"command":"SEND","version":"1.2","headers":[["x-odd","a:b"]],"malformed":"header line without a colon"}`,
 			`STOMP DISCONNECT | {"command":"DISCONNECT","version":"1.2","headers":[]}`,
 		}},
 	}

@@ -24,6 +24,59 @@ function loggingParser(dir, rec) {
   return { Encoder, Decoder: parser.Decoder, protocol: parser.protocol, PacketType: parser.PacketType };
 }
 
+// The socket.io-client 2.x parser (Socket.IO protocol 4, Engine.IO 3)
+// encodes through a callback.
+function loggingParserV2(dir, rec) {
+  const v2 = require('socket.io-client-v2/node_modules/socket.io-parser');
+  class Encoder extends v2.Encoder {
+    encode(packet, cb) {
+      const entry = { dir, nsp: packet.nsp, data: plain(packet.data) };
+      if (packet.id !== undefined) entry.id = packet.id;
+      super.encode(packet, (out) => {
+        entry.type = Number(String(out[0])[0]);
+        rec.truth.push(entry);
+        cb(out);
+      });
+    }
+  }
+  return { Encoder, Decoder: v2.Decoder, protocol: v2.protocol, types: v2.types };
+}
+
+// eio3 records a socket.io-client 2.x client (Engine.IO 3: the client
+// pings, binary packets carry a type byte) against socket.io 4 with
+// allowEIO3.
+async function eio3() {
+  const ioV2 = require('socket.io-client-v2');
+  const rec = newRecording('socketio', `socket.io ${require('socket.io/package.json').version} (allowEIO3), socket.io-client ${require('socket.io-client-v2/package.json').version}`);
+  const httpServer = http.createServer();
+  const srv = new Server(httpServer, { transports: ['websocket'], allowEIO3: true, parser: loggingParser('s2c', rec), pingInterval: 150, pingTimeout: 1000 });
+  srv.on('connection', (s) => {
+    s.on('upload', (buf, ack) => ack('got ' + buf.length, Buffer.from([9, 8, 7])));
+    s.emit('hello', 'v2 client', { nested: [true] });
+  });
+  srv.of('/admin').on('connection', (s) => s.emit('welcome'));
+  await new Promise((r) => httpServer.listen(0, '127.0.0.1', r));
+  const proxy = await startProxy(httpServer.address().port, rec);
+  const url = `http://127.0.0.1:${proxy.port}`;
+  const clientParser = loggingParserV2('c2s', rec);
+  const sock = ioV2(url, { transports: ['websocket'], parser: clientParser, reconnection: false, forceNew: true });
+  const got = (s, ev) => new Promise((r) => s.once(ev, (...a) => r(a)));
+  const hello = got(sock, 'hello');
+  await got(sock, 'connect');
+  await hello;
+  await new Promise((r) => sock.emit('upload', Buffer.from('abcdef'), (...a) => r(a)));
+  const admin = sock.io.socket('/admin'); // the same Engine.IO connection
+  await got(admin, 'welcome');
+  await sleep(400); // Engine.IO 3: the client pings, the server pongs
+  admin.close();
+  await sleep(50);
+  sock.close();
+  await sleep(100);
+  proxy.close();
+  srv.close();
+  write(rec, 'socketio-eio3.json');
+}
+
 async function main() {
   const rec = newRecording('socketio', `socket.io ${require('socket.io/package.json').version}, socket.io-client ${require('socket.io-client/package.json').version}`);
   const httpServer = http.createServer();
@@ -68,6 +121,8 @@ async function main() {
   proxy.close();
   srv.close();
   write(rec, 'socketio.json');
+  await eio3();
+  process.exit(0);
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

@@ -17,6 +17,7 @@ function startProxy(targetPort, rec) {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   const server = http.createServer();
   server.on('upgrade', (req, socket, head) => {
+    if (++rec.connections > 1) throw new Error('a recording holds one WebSocket connection; the client opened another');
     const offered = (req.headers['sec-websocket-protocol'] || '').split(',').map((s) => s.trim()).filter(Boolean);
     const up = new WebSocket(`ws://127.0.0.1:${targetPort}${req.url}`, offered, { perMessageDeflate: false });
     const early = [];
@@ -51,7 +52,9 @@ function startProxy(targetPort, rec) {
 }
 
 function newRecording(protocol, library) {
-  return { protocol, library, url: '', subprotocol: '', messages: [], truth: [] };
+  const rec = { protocol, library, url: '', subprotocol: '', messages: [], truth: [] };
+  Object.defineProperty(rec, 'connections', { value: 0, writable: true, enumerable: false });
+  return rec;
 }
 
 // b64 turns Buffers inside a value into {"_binary": base64} (the form the

@@ -119,8 +119,9 @@ type Decoder struct {
 	version        uint8
 	dirs           [2]dirState
 	out            []app.Record
-	pool           [3]*Record
+	pool           []*Record
 	npool          int
+	polling        []byte // decoded binary packets of a polling payload
 }
 
 type dirState struct {
@@ -141,7 +142,7 @@ func NewDecoder(eio int) *Decoder {
 
 func (d *Decoder) rec() *Record {
 	if d.npool == len(d.pool) {
-		d.npool = 0
+		d.pool = append(d.pool, nil)
 	}
 	r := d.pool[d.npool]
 	if r == nil {
@@ -159,6 +160,12 @@ func (d *Decoder) rec() *Record {
 func (d *Decoder) Decode(m app.Message) []app.Record {
 	d.out = d.out[:0]
 	d.npool = 0
+	return d.decode(m)
+}
+
+// decode appends the records of one Engine.IO packet (one WebSocket
+// message) to d.out.
+func (d *Decoder) decode(m app.Message) []app.Record {
 	st := &d.dirs[m.Dir&1]
 	p := m.Payload
 	if m.Opcode == app.Binary {

@@ -60,6 +60,11 @@ func TypeName(t uint8) string {
 // DefaultMaxAttachments bounds the attachments one packet may announce.
 const DefaultMaxAttachments = 1024
 
+// MaxAttachmentBytes bounds the attachment bytes held for one packet; past
+// it the packet is reported malformed and the rest of its attachments are
+// not kept.
+const MaxAttachmentBytes = 64 << 20
+
 // Record is one Engine.IO packet and, for a message packet that holds
 // one, its Socket.IO packet.
 type Record struct {
@@ -189,6 +194,16 @@ func (d *Decoder) decode(m app.Message) []app.Record {
 			p = p[1:]
 		}
 		if pr := st.pending; pr != nil {
+			held := 0
+			for _, a := range pr.Attached {
+				held += len(a)
+			}
+			if held+len(p) > MaxAttachmentBytes {
+				p = nil
+				if pr.err == "" {
+					pr.err = "attachments longer than " + strconv.Itoa(MaxAttachmentBytes) + " bytes; not kept"
+				}
+			}
 			pr.attb = append(pr.attb, append(nextBuf(pr, len(pr.Attached)), p...))
 			pr.Attached = pr.attb
 			pr.Messages++

@@ -196,7 +196,7 @@ func (c *Conn) set(p string, how Method, why string, v int) {
 	switch p {
 	case SocketIO:
 		if v == 0 {
-			v, _ = socketIOURL(c.cfg.URL)
+			v, _ = socketIOURL(c.cfg.URL) // 0 (decide from the traffic) when the URL says nothing
 		}
 		c.dec = socketio.NewDecoder(v)
 	case STOMP:
@@ -211,7 +211,14 @@ func (c *Conn) set(p string, how Method, why string, v int) {
 		}
 		c.dec = d
 	case GraphQL:
-		c.dec = graphqlws.NewDecoder(v == 1 || c.cfg.Subprotocol == "graphql-ws")
+		switch {
+		case c.cfg.Subprotocol == "graphql-ws" || v == 1:
+			c.dec = graphqlws.NewDecoder(true)
+		case c.cfg.Subprotocol == "graphql-transport-ws":
+			c.dec = graphqlws.NewDecoder(false)
+		default:
+			c.dec = graphqlws.NewAutoDecoder()
+		}
 	case JSONRPC:
 		c.dec = jsonrpc.NewDecoder()
 	case JSON:
@@ -296,13 +303,9 @@ func Sniff(m app.Message, handshakeURL string) (proto string, variant int, why s
 	}
 	if len(p) > 1 && p[0] == '0' && p[1] == '{' {
 		if sid, ok := jsonx.Member(p[1:], "sid"); ok && jsonx.IsString(sid) {
-			v := 3
-			if _, ok := jsonx.Member(p[1:], "maxPayload"); ok {
-				v = 4
-			}
-			if e, ok := socketIOURL(handshakeURL); ok {
-				v = e
-			}
+			// the version is the URL's, else the traffic's (see
+			// socketio.NewDecoder)
+			v, _ := socketIOURL(handshakeURL)
 			return SocketIO, v, "Engine.IO open packet"
 		}
 	}
@@ -336,19 +339,35 @@ func Sniff(m app.Message, handshakeURL string) (proto string, variant int, why s
 	return JSON, 0, "JSON text"
 }
 
-// isMQTTConnect reports whether p starts with an MQTT CONNECT packet
-// header and protocol name.
+// isMQTTConnect reports whether p starts like an MQTT CONNECT packet: the
+// fixed header 0x10, a remaining length, and the protocol name "MQTT" (or
+// 3.1's "MQIsdp"), as far as p goes. mqtt.js writes a packet in pieces, so
+// its first WebSocket message is the lone byte 0x10: a message that ends
+// early matches when everything in it agrees.
 func isMQTTConnect(p []byte) bool {
-	if len(p) < 2 || p[0] != 0x10 {
+	if len(p) == 0 || p[0] != 0x10 {
 		return false
 	}
 	i := 1
-	for i < len(p) && i < 5 && p[i]&0x80 != 0 {
-		i++
+	for ; i < len(p) && i < 5; i++ {
+		if p[i]&0x80 == 0 {
+			break
+		}
 	}
-	i++
-	rest := p[min(i, len(p)):]
-	return strings.HasPrefix(string(rest), "\x00\x04MQTT") || strings.HasPrefix(string(rest), "\x00\x06MQIsdp")
+	if i >= 5 {
+		return false
+	}
+	if i >= len(p) {
+		return true // the message ends inside the remaining length
+	}
+	rest := string(p[i+1:])
+	for _, name := range []string{"\x00\x04MQTT", "\x00\x06MQIsdp"} {
+		n := min(len(rest), len(name))
+		if rest[:n] == name[:n] {
+			return true
+		}
+	}
+	return false
 }
 
 // Fields returns every protocol's filter fields.

@@ -501,3 +501,59 @@ func wildcard(pattern, s string) bool {
 	}
 	return s == ""
 }
+
+// TestVectorsBySniffing decodes every recording as if its handshake were
+// missing (no subprotocol, no URL): sniffing must choose the same decoder
+// on the first message and give the same records. websockify's base64
+// mode cannot be told from the bytes. Two things only the handshake says
+// are left out of the comparison: the legacy graphql-ws protocol is known
+// from its first legacy-only message type, so the connection_init and
+// connection_ack before it lack "legacy"; and an Engine.IO 3 session is
+// known from the client's first ping, so what comes before it is read as
+// Engine.IO 4 (binary attachments keep Engine.IO 3's type byte).
+func TestVectorsBySniffing(t *testing.T) {
+	for name, v := range loadVectors(t) {
+		if v.Subprotocol == "base64" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			full := subproto.New(subproto.Config{Subprotocol: v.Subprotocol, URL: v.URL})
+			sniff := subproto.New(subproto.Config{})
+			for i, m := range v.Messages {
+				dir := app.ClientToServer
+				if m.Dir == "s2c" {
+					dir = app.ServerToClient
+				}
+				msg := app.Message{Dir: dir, Opcode: app.Opcode(m.Opcode), Payload: m.B64}
+				var a, b []string
+				for _, r := range full.Decode(msg) {
+					a = append(a, app.JSON(r))
+				}
+				for _, r := range sniff.Decode(msg) {
+					b = append(b, app.JSON(r))
+				}
+				if name == "graphqlws-legacy" {
+					a = []string{strings.ReplaceAll(strings.Join(a, "\n"), `,"legacy":true`, "")}
+					b = []string{strings.ReplaceAll(strings.Join(b, "\n"), `,"legacy":true`, "")}
+				}
+				if name == "socketio-eio3" {
+					continue
+				}
+				if strings.Join(a, "\n") != strings.Join(b, "\n") {
+					t.Fatalf("message %d: sniffed decoding\n%s\nwant\n%s", i, strings.Join(b, "\n"), strings.Join(a, "\n"))
+				}
+				if i == 0 {
+					if ch := sniff.Choice(); ch.Method != subproto.BySniffing || ch.Protocol != v.Protocol {
+						t.Fatalf("after the first message: %+v", ch)
+					}
+				}
+			}
+			if d, ok := sniff.Decoder().(*graphqlws.Decoder); ok && d.Legacy() != (name == "graphqlws-legacy") {
+				t.Errorf("sniffed graphql-ws legacy %v", d.Legacy())
+			}
+			if d, ok := sniff.Decoder().(*socketio.Decoder); ok && d.Version() != full.Decoder().(*socketio.Decoder).Version() {
+				t.Errorf("sniffed Engine.IO version %d, the URL says %d", d.Version(), full.Decoder().(*socketio.Decoder).Version())
+			}
+		})
+	}
+}

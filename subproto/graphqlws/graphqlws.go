@@ -58,6 +58,7 @@ type Decoder struct {
 	// (DefaultMaxOperations if 0).
 	MaxOperations int
 	legacy        bool
+	auto          bool
 	ops           map[string]op
 	rec           Record
 	out           []app.Record
@@ -67,6 +68,28 @@ type Decoder struct {
 // protocol when legacy is true.
 func NewDecoder(legacy bool) *Decoder {
 	return &Decoder{legacy: legacy, ops: make(map[string]op)}
+}
+
+// NewAutoDecoder returns a decoder for a connection whose protocol the
+// subprotocol did not name: it starts as graphql-transport-ws and turns to
+// the legacy protocol at the first message type that only the legacy
+// protocol has (start, stop, data, ka, connection_terminate,
+// connection_error), unless a type only graphql-transport-ws has came
+// first.
+func NewAutoDecoder() *Decoder {
+	return &Decoder{auto: true, ops: make(map[string]op)}
+}
+
+// Legacy reports whether the decoder reads the legacy protocol.
+func (d *Decoder) Legacy() bool { return d.legacy }
+
+func (d *Decoder) settle(t []byte) {
+	switch string(t) {
+	case "start", "stop", "data", "ka", "connection_terminate", "connection_error":
+		d.legacy, d.auto = true, false
+	case "subscribe", "next", "ping", "pong":
+		d.auto = false
+	}
 }
 
 var (
@@ -125,6 +148,10 @@ func (d *Decoder) Decode(m app.Message) []app.Record {
 	ie := len(r.buf)
 	r.Type = r.buf[:te:te]
 	r.ID = r.buf[te:ie:ie]
+	if d.auto {
+		d.settle(r.Type)
+		r.Legacy = d.legacy
+	}
 	r.Payload = payload
 	list := knownNew
 	if d.legacy {

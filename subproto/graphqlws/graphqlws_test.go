@@ -70,3 +70,20 @@ func TestLegacy(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestAuto(t *testing.T) {
+	d := NewAutoDecoder()
+	got := run(t, d, []string{
+		`{"type":"connection_init"}`,
+		`{"type":"connection_ack"}`,
+		`{"type":"start","id":"1","payload":{"query":"{a}"}}`,
+	})
+	if !d.Legacy() || !strings.Contains(got[2], `"legacy":true`) || strings.Contains(got[2], "malformed") {
+		t.Errorf("auto did not turn legacy: %q", got)
+	}
+	d = NewAutoDecoder()
+	got = run(t, d, []string{`{"type":"subscribe","id":"1","payload":{"query":"{a}"}}`, `{"type":"ka"}`})
+	if d.Legacy() || !strings.Contains(got[1], "malformed") {
+		t.Errorf("auto turned legacy after subscribe: %q", got)
+	}
+}

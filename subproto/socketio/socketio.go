@@ -127,6 +127,7 @@ type Decoder struct {
 	pool           []*Record
 	npool          int
 	polling        []byte // decoded binary packets of a polling payload
+	auto           bool   // version not known from the URL yet
 }
 
 type dirState struct {
@@ -135,15 +136,22 @@ type dirState struct {
 }
 
 // NewDecoder returns a decoder for Engine.IO protocol version eio (3 or
-// 4; other values mean 4), as given by the EIO query parameter of the
-// handshake URL.
+// 4), as given by the EIO query parameter of the handshake URL. Other
+// values (0 when the URL is unknown) choose by what the traffic shows:
+// version 4 until the client sends a plain ping ("2"), which only
+// Engine.IO 3 clients do (in version 4 the server pings).
 func NewDecoder(eio int) *Decoder {
-	v := uint8(4)
-	if eio == 3 {
-		v = 3
+	switch eio {
+	case 3:
+		return &Decoder{version: 3}
+	case 4:
+		return &Decoder{version: 4}
 	}
-	return &Decoder{version: v}
+	return &Decoder{version: 4, auto: true}
 }
+
+// Version returns the Engine.IO version in effect.
+func (d *Decoder) Version() int { return int(d.version) }
 
 func (d *Decoder) rec() *Record {
 	if d.npool == len(d.pool) {
@@ -242,6 +250,15 @@ func (d *Decoder) decode(m app.Message) []app.Record {
 	}
 	r.EIO = p[0] - '0'
 	r.Data = p[1:]
+	if d.auto && len(r.Data) == 0 && (r.EIO == Ping || r.EIO == Pong) {
+		// Engine.IO 3: the client pings and the server answers; 4: the
+		// reverse. The first plain ping or pong settles the version.
+		if (r.EIO == Ping) == (m.Dir == app.ClientToServer) {
+			d.version = 3
+		}
+		d.auto = false
+		r.EIOVersion = d.version
+	}
 	switch r.EIO {
 	case Open:
 		if !jsonx.Valid(r.Data) {

@@ -129,3 +129,22 @@ func TestFields(t *testing.T) {
 		}
 	}
 }
+
+func TestVersionFromPings(t *testing.T) {
+	for _, tt := range []struct {
+		dir  app.Dir
+		want int
+	}{{c2s, 3}, {s2c, 4}} {
+		d := NewDecoder(0)
+		d.Decode(app.Message{Dir: s2c, Opcode: app.Text, Payload: []byte(`0{"sid":"a","upgrades":[],"pingInterval":1,"pingTimeout":1}`)})
+		d.Decode(app.Message{Dir: c2s, Opcode: app.Text, Payload: []byte(`2probe`)}) // both versions: no evidence
+		if d.Version() != 4 {
+			t.Fatalf("version %d before any plain ping", d.Version())
+		}
+		d.Decode(app.Message{Dir: tt.dir, Opcode: app.Text, Payload: []byte(`2`)})
+		d.Decode(app.Message{Dir: tt.dir ^ 1, Opcode: app.Text, Payload: []byte(`2`)}) // settled already
+		if d.Version() != tt.want {
+			t.Errorf("ping %v: version %d, want %d", tt.dir, d.Version(), tt.want)
+		}
+	}
+}

@@ -84,14 +84,16 @@ type dirState struct {
 	msgs       int
 }
 
-// NewDecoder returns a decoder that assumes version v (10, 11 or 12; 0
-// means 12) until a CONNECTED frame names one. A version from the
-// negotiated subprotocol (v10.stomp ...) should be given here.
+// NewDecoder returns a decoder for version v (10, 11 or 12), as the
+// negotiated subprotocol names it (v10.stomp ...); a CONNECTED frame's
+// version header still overrides it. With v 0 the version is taken from
+// the client's CONNECT (the highest it accepts) and then from CONNECTED,
+// assuming 1.2 before either.
 func NewDecoder(v uint8) *Decoder {
-	if v != V10 && v != V11 {
-		v = V12
+	if v != V10 && v != V11 && v != V12 {
+		return &Decoder{version: V12}
 	}
-	return &Decoder{version: v}
+	return &Decoder{version: v, fixed: true}
 }
 
 // VersionFromSubprotocol returns the version named by a STOMP WebSocket
@@ -325,6 +327,22 @@ func (d *Decoder) parse(f *Frame, b []byte, partial bool) {
 		if cl >= 0 && cl != len(f.Body) {
 			fail("content-length " + strconv.Itoa(cl) + " but body has " + strconv.Itoa(len(f.Body)) + " bytes")
 		}
+	}
+	if (string(f.Command) == "CONNECT" || string(f.Command) == "STOMP") && !d.fixed {
+		// until CONNECTED names the version, expect the highest the client
+		// accepts (1.0 when it names none)
+		d.version = V10
+		if v, ok := f.Header("accept-version"); ok {
+			for _, s := range bytes.Split(v, []byte{','}) {
+				switch string(bytes.TrimSpace(s)) {
+				case "1.1":
+					d.version = max(d.version, V11)
+				case "1.2":
+					d.version = max(d.version, V12)
+				}
+			}
+		}
+		f.Version = d.version
 	}
 	if string(f.Command) == "CONNECTED" {
 		if v, ok := f.Header("version"); ok {

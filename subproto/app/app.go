@@ -91,3 +91,40 @@ func Summary(r Record) string { return string(r.AppendSummary(nil)) }
 
 // JSON returns r's JSON object as a string.
 func JSON(r Record) string { return string(r.AppendJSON(nil)) }
+
+// OneLine wraps a tree callback so that names and values reach it on one
+// line: control characters are escaped as \n, \r, \t or \xNN. Each
+// decoder's Tree applies it, so renderers may print values as they are.
+func OneLine(emit func(depth int, name, value string)) func(depth int, name, value string) {
+	return func(depth int, name, value string) {
+		emit(depth, escapeControls(name), escapeControls(value))
+	}
+}
+
+func escapeControls(s string) string {
+	i := 0
+	for i < len(s) && s[i] >= 0x20 && s[i] != 0x7f {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	const hx = "0123456789abcdef"
+	b := make([]byte, 0, len(s)+8)
+	b = append(b, s[:i]...)
+	for ; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '\r':
+			b = append(b, '\\', 'r')
+		case c == '\t':
+			b = append(b, '\\', 't')
+		case c < 0x20 || c == 0x7f:
+			b = append(b, '\\', 'x', hx[c>>4], hx[c&15])
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}

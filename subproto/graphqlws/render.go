@@ -105,6 +105,7 @@ func (r *Record) AppendJSON(b []byte) []byte {
 
 // Tree implements app.Record.
 func (r *Record) Tree(emit func(depth int, name, value string)) {
+	emit = app.OneLine(emit)
 	emit(0, "GraphQL", string(r.Type))
 	if r.Legacy {
 		emit(1, "Protocol", "subscriptions-transport-ws (graphql-ws)")

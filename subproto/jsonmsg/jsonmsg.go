@@ -134,6 +134,7 @@ func (r *Record) AppendJSON(b []byte) []byte {
 
 // Tree implements app.Record: the value, members one level deeper.
 func (r *Record) Tree(emit func(depth int, name, value string)) {
+	emit = app.OneLine(emit)
 	if r.err != "" {
 		emit(0, "JSON", "")
 		emit(1, "Malformed", r.err)

@@ -141,6 +141,7 @@ func (r *Record) AppendJSON(b []byte) []byte {
 
 // Tree implements app.Record.
 func (r *Record) Tree(emit func(depth int, name, value string)) {
+	emit = app.OneLine(emit)
 	emit(0, "JSON-RPC", r.Kind.String())
 	if r.BatchLen > 0 {
 		emit(1, "Batch element", strconv.Itoa(r.Batch+1)+" of "+strconv.Itoa(r.BatchLen))

@@ -322,6 +322,7 @@ func treeProps(emit func(int, string, string), depth int, name string, raw []byt
 
 // Tree implements app.Record.
 func (p *Packet) Tree(emit func(depth int, name, value string)) {
+	emit = app.OneLine(emit)
 	emit(0, "MQTT", TypeName(p.Type))
 	emit(1, "Message type", TypeName(p.Type)+" ("+u(uint64(p.Type))+")")
 	emit(1, "Flags", "0x"+string(appendHex2(nil, p.Flags)))

@@ -147,6 +147,7 @@ func (r *Record) AppendJSON(b []byte) []byte {
 
 // Tree implements app.Record.
 func (r *Record) Tree(emit func(depth int, name, value string)) {
+	emit = app.OneLine(emit)
 	if !r.HasSIO {
 		emit(0, "Engine.IO", EIOName(r.EIO))
 	} else {

@@ -116,6 +116,7 @@ func (f *Frame) AppendJSON(b []byte) []byte {
 
 // Tree implements app.Record.
 func (f *Frame) Tree(emit func(depth int, name, value string)) {
+	emit = app.OneLine(emit)
 	if f.Heartbeat {
 		emit(0, "STOMP", "heart-beat")
 		return

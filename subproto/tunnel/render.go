@@ -72,6 +72,7 @@ func (r *Record) AppendJSON(b []byte) []byte {
 
 // Tree implements app.Record.
 func (r *Record) Tree(emit func(depth int, name, value string)) {
+	emit = app.OneLine(emit)
 	emit(0, "Tunnel", Name(r.Tunnel))
 	emit(1, "Stream offset", strconv.FormatUint(r.Offset, 10))
 	emit(1, "Length", strconv.Itoa(r.Len))

@@ -52,7 +52,15 @@ func Check(dec app.Decoder, fields []app.Field, data []byte) error {
 			if s := app.Summary(r); strings.ContainsAny(s, "\n\r") {
 				return fmt.Errorf("summary spans lines: %q", s)
 			}
-			r.Tree(func(int, string, string) {})
+			var treeErr error
+			r.Tree(func(_ int, name, value string) {
+				if strings.ContainsAny(name+value, "\n\r") && treeErr == nil {
+					treeErr = fmt.Errorf("tree line spans lines: %q: %q", name, value)
+				}
+			})
+			if treeErr != nil {
+				return treeErr
+			}
 			for _, f := range fields {
 				vals = f.Get(r, vals[:0])
 			}

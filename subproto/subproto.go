@@ -281,15 +281,11 @@ func socketIOURL(u string) (int, bool) {
 // protocol variant (see set) and a short reason; "" when nothing matched.
 func Sniff(m app.Message, handshakeURL string) (proto string, variant int, why string) {
 	p := m.Payload
-	if m.Opcode == app.Binary {
-		if isMQTTConnect(p) {
-			return MQTT, 0, "MQTT CONNECT"
-		}
-		if t, info, _ := tunnel.Identify(p, m.Dir); t != tunnel.Unknown {
-			return Tunnel, 0, tunnel.Name(t) + " opening " + strconv.Quote(info)
-		}
-		return "", 0, ""
+	bin := m.Opcode == app.Binary
+	if bin && isMQTTConnect(p) {
+		return MQTT, 0, "MQTT CONNECT"
 	}
+	// STOMP may travel in binary messages too (stompjs' forceBinaryWSFrames)
 	if line, _, ok := strings.Cut(string(p[:min(len(p), 16)]), "\n"); ok {
 		line = strings.TrimSuffix(line, "\r")
 		switch line {
@@ -300,6 +296,12 @@ func Sniff(m app.Message, handshakeURL string) (proto string, variant int, why s
 				return STOMP, 0, "STOMP " + line + " frame"
 			}
 		}
+	}
+	if bin {
+		if t, info, _ := tunnel.Identify(p, m.Dir); t != tunnel.Unknown {
+			return Tunnel, 0, tunnel.Name(t) + " opening " + strconv.Quote(info)
+		}
+		return "", 0, ""
 	}
 	if len(p) > 1 && p[0] == '0' && p[1] == '{' {
 		if sid, ok := jsonx.Member(p[1:], "sid"); ok && jsonx.IsString(sid) {

@@ -188,6 +188,18 @@ func (c *Conn) Decode(m app.Message) []app.Record {
 	return c.dec.Decode(m)
 }
 
+// Gap tells the decoder that data of direction dir is missing: call it
+// for a TCP gap, and instead of Decode for a message that is truncated or
+// incomplete in the capture. Decoders that hold bytes between messages
+// (app.Gapper) return what they held as malformed records; the rest need
+// nothing.
+func (c *Conn) Gap(dir app.Dir) []app.Record {
+	if g, ok := c.dec.(app.Gapper); ok {
+		return g.Gap(dir)
+	}
+	return nil
+}
+
 // set installs the decoder for protocol p; v is a protocol-specific
 // variant: the Engine.IO version, the STOMP version, the MQTT level,
 // 1 for legacy graphql-ws, 1 for websockify base64.

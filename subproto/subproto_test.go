@@ -104,3 +104,41 @@ func TestFieldsUniqueAndPrefixed(t *testing.T) {
 		}
 	}
 }
+
+func TestGap(t *testing.T) {
+	c2s := app.ClientToServer
+	tests := []struct {
+		name string
+		cfg  Config
+		msgs []msg
+		want string
+	}{
+		{"mqtt", Config{Subprotocol: "mqtt"}, []msg{{c2s, app.Binary, "\x30\x0a\x00\x03a/b"}}, "MQTT PUBLISH  QoS0 (0 bytes) [malformed: packet cut by missing data: 7 of 12 bytes]"},
+		{"stomp", Config{Subprotocol: "v12.stomp"}, []msg{{c2s, app.Text, "SEND\ndestination:/q\ncontent-length:9\n\nabc"}}, "STOMP SEND /q (3 bytes) [malformed: frame cut by missing data]"},
+		{"socketio", Config{URL: "/socket.io/?EIO=4&transport=websocket"}, []msg{{c2s, app.Text, `452-["f",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`}, {c2s, app.Binary, "x"}},
+			`Socket.IO BINARY_EVENT / "f" [{"_binary":"eA=="},{"_placeholder":true,"num":1}] +2 attachments [malformed: attachments lost to missing data: got 1 of 2]`},
+		{"stateless", Config{Subprotocol: "jsonrpc"}, []msg{{c2s, app.Text, `{"jsonrpc":"2.0","method":"a"}`}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := New(tt.cfg)
+			for _, m := range tt.msgs {
+				for _, r := range c.Decode(app.Message{Dir: m.dir, Opcode: m.op, Payload: []byte(m.p)}) {
+					if tt.want != "" {
+						t.Errorf("record before the gap: %s", app.Summary(r))
+					}
+				}
+			}
+			var got []string
+			for _, r := range c.Gap(c2s) {
+				got = append(got, app.Summary(r))
+			}
+			if strings.Join(got, "|") != tt.want {
+				t.Errorf("gap: %q, want %q", got, tt.want)
+			}
+			if again := c.Gap(c2s); len(again) != 0 {
+				t.Errorf("second gap returned %d records", len(again))
+			}
+		})
+	}
+}

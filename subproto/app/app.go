@@ -128,3 +128,14 @@ func escapeControls(s string) string {
 	}
 	return string(b)
 }
+
+// Gapper is implemented by decoders that keep bytes of one direction
+// between messages (MQTT packets, STOMP frames, Socket.IO attachments).
+// Gap tells them that data of direction dir is missing (a TCP gap, a
+// message truncated or incomplete in the capture): they drop what they
+// hold and return it as malformed records, so that nothing decoded is lost
+// and nothing is joined across the hole. The records follow Decode's
+// lifetime rules.
+type Gapper interface {
+	Gap(dir Dir) []Record
+}

@@ -490,3 +490,29 @@ func (d *Decoder) checkFlags(p *Packet, r *reader) {
 		r.err = "fixed header flags " + strconv.Itoa(int(p.Flags)) + " invalid for " + TypeName(p.Type)
 	}
 }
+
+// Gap implements app.Gapper: an unfinished packet is returned malformed
+// and the direction starts over at the next message.
+func (d *Decoder) Gap(dir app.Dir) []app.Record {
+	d.out = d.out[:0]
+	st := &d.dirs[dir&1]
+	if len(st.buf) > 0 {
+		p := d.next()
+		p.Type, p.Flags = st.buf[0]>>4, st.buf[0]&15
+		p.Messages = st.msgs
+		rem, hl, state := fixedHeader(st.buf)
+		if state == headerOK {
+			p.Length = rem
+			p.err = "packet cut by missing data: " + strconv.Itoa(len(st.buf)) + " of " + strconv.Itoa(hl+rem) + " bytes"
+		} else {
+			p.err = "packet cut by missing data inside its fixed header"
+		}
+		// the record keeps the bytes: hand the buffer over
+		st.buf, st.spare = st.spare[:0], st.buf
+	}
+	if st.skip > 0 {
+		st.skip = 0
+	}
+	st.msgs = 0
+	return d.out
+}

@@ -509,3 +509,19 @@ func placeholder(v []byte) (int, bool) {
 	}
 	return int(n), true
 }
+
+// Gap implements app.Gapper: a packet still waiting for attachments is
+// returned malformed with those it got.
+func (d *Decoder) Gap(dir app.Dir) []app.Record {
+	d.out = d.out[:0]
+	d.npool = 0
+	st := &d.dirs[dir&1]
+	if pr := st.pending; pr != nil {
+		st.pending = nil
+		st.spare = pr
+		pr.err = "attachments lost to missing data: got " + strconv.Itoa(len(pr.Attached)) + " of " + strconv.Itoa(pr.Attachments)
+		d.finish(pr)
+		d.out = append(d.out, pr)
+	}
+	return d.out
+}

@@ -403,3 +403,19 @@ func (d *Decoder) unescape(f *Frame, dst, s []byte, escape bool, fail func(strin
 	}
 	return dst
 }
+
+// Gap implements app.Gapper: an unfinished frame is returned malformed
+// with what it has, and the direction starts over at the next message.
+func (d *Decoder) Gap(dir app.Dir) []app.Record {
+	d.out = d.out[:0]
+	st := &d.dirs[dir&1]
+	if len(st.buf) > 0 {
+		f := d.next()
+		f.Messages = st.msgs
+		d.parse(f, st.buf, true)
+		f.err = "frame cut by missing data"
+		st.buf, st.spare = st.spare[:0], st.buf
+	}
+	st.msgs = 0
+	return d.out
+}

@@ -13,10 +13,17 @@ import (
 )
 
 // Messages splits fuzzer input into messages: each starts with a control
-// byte (bit 0 direction, bit 1 binary) and a length byte; the rest of the
-// input is the last message when a length runs past it.
+// byte (bit 0 direction, bit 1 binary, bit 2 a gap before the message) and
+// a length byte; the rest of the input is the last message when a length
+// runs past it.
 func Messages(data []byte) []app.Message {
+	msgs, _ := messages(data)
+	return msgs
+}
+
+func messages(data []byte) ([]app.Message, []bool) {
 	var out []app.Message
+	var gaps []bool
 	for len(data) >= 2 && len(out) < 64 {
 		ctl, n := data[0], int(data[1])
 		data = data[2:]
@@ -28,23 +35,24 @@ func Messages(data []byte) []app.Message {
 			m.Opcode = app.Binary
 		}
 		out = append(out, m)
+		gaps = append(gaps, ctl&4 != 0)
 		data = data[n:]
 	}
-	return out
+	return out, gaps
 }
 
-// Check feeds the messages of data to dec and checks every record.
+// Check feeds the messages of data to dec (and gaps to a decoder that
+// takes them) and checks every record.
 func Check(dec app.Decoder, fields []app.Field, data []byte) error {
 	var vals []app.Value
-	for _, m := range Messages(data) {
-		recs := dec.Decode(m)
-		if len(recs) > len(m.Payload)+2 {
-			return fmt.Errorf("%d records from a message of %d bytes", len(recs), len(m.Payload))
+	check := func(recs []app.Record, payload []byte) error {
+		if len(recs) > len(payload)+2 {
+			return fmt.Errorf("%d records from a message of %d bytes", len(recs), len(payload))
 		}
 		for _, r := range recs {
 			js := r.AppendJSON(nil)
 			if !json.Valid(js) {
-				return fmt.Errorf("invalid JSON %q from %q", js, m.Payload)
+				return fmt.Errorf("invalid JSON %q from %q", js, payload)
 			}
 			if strings.ContainsAny(string(js), "\n\r") {
 				return fmt.Errorf("JSON spans lines: %q", js)
@@ -65,6 +73,18 @@ func Check(dec app.Decoder, fields []app.Field, data []byte) error {
 				vals = f.Get(r, vals[:0])
 			}
 			_ = r.Malformed()
+		}
+		return nil
+	}
+	msgs, gaps := messages(data)
+	for i, m := range msgs {
+		if err := check(dec.Decode(m), m.Payload); err != nil {
+			return err
+		}
+		if g, ok := dec.(app.Gapper); ok && gaps[i] {
+			if err := check(g.Gap(m.Dir), nil); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -199,7 +199,7 @@ func (d *Decoder) Decode(m app.Message) []app.Record {
 			s := len(r.buf)
 			r.buf = append(r.buf, o.name...)
 			r.Operation = r.buf[s:len(r.buf):len(r.buf)]
-			r.OperationType = []byte(o.typ)
+			r.OperationType = opType(o.typ)
 			if t == "complete" || t == "stop" || t == "error" {
 				delete(d.ops, string(r.ID))
 			}
@@ -250,7 +250,7 @@ func (d *Decoder) subscribe(r *Record, payload []byte) {
 		r.buf = append(r.buf, qname...)
 	}
 	r.Operation = r.buf[s:len(r.buf):len(r.buf)]
-	r.OperationType = []byte(typ)
+	r.OperationType = opType(typ)
 	maxo := d.MaxOperations
 	if maxo <= 0 {
 		maxo = DefaultMaxOperations
@@ -319,6 +319,18 @@ func operationOf(q []byte) (typ string, name []byte) {
 		}
 	}
 	return "", nil
+}
+
+var opTypes = [...][]byte{[]byte("query"), []byte("mutation"), []byte("subscription")}
+
+// opType returns the shared bytes of an operation type (nil for "").
+func opType(t string) []byte {
+	for _, o := range opTypes {
+		if string(o) == t {
+			return o[:len(o):len(o)]
+		}
+	}
+	return nil
 }
 
 func isNameStart(c byte) bool { return c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z') }

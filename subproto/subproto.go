@@ -169,8 +169,11 @@ func (c *Conn) Decoder() app.Decoder { return c.dec }
 // Decode feeds one complete data message (text or binary, after
 // unmasking and inflating) to the connection's decoder and returns the
 // application records it completes; see app.Decoder for their lifetime.
-// Control frames must not be fed.
+// Control frames carry no application data: they are ignored.
 func (c *Conn) Decode(m app.Message) []app.Record {
+	if m.Opcode != app.Text && m.Opcode != app.Binary {
+		return nil
+	}
 	if c.dec == nil {
 		if c.choice.Method != Undecided {
 			return nil

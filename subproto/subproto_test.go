@@ -68,6 +68,18 @@ func TestChoice(t *testing.T) {
 	}
 }
 
+func TestControlFramesIgnored(t *testing.T) {
+	c := New(Config{Subprotocol: "mqtt"})
+	for _, op := range []app.Opcode{0, 8, 9, 10} {
+		if r := c.Decode(app.Message{Opcode: op, Payload: []byte("\x10\x00")}); len(r) != 0 {
+			t.Errorf("opcode %d gave %d records", op, len(r))
+		}
+	}
+	if r := c.Decode(app.Message{Opcode: app.Binary, Payload: []byte("\xc0\x00")}); len(r) != 1 || app.Summary(r[0]) != "MQTT PINGREQ" {
+		t.Errorf("data after control frames: %d records", len(r))
+	}
+}
+
 func TestCheckForce(t *testing.T) {
 	for _, s := range []string{"", "none", "mqtt", "socketio", "graphql", "tunnel"} {
 		if err := CheckForce(s); err != nil {

@@ -94,6 +94,7 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer applyMemoryLimit(opts.Memory)()
 	flt, err := a.out.compileFilter()
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,7 @@ type outputFlags struct {
 	maxConnBuf  string
 	maxTotalBuf string
 	maxConns    int
+	memory      string
 	idleTimeout time.Duration
 	noMidstream bool
 }
@@ -52,6 +54,7 @@ func (o *outputFlags) register(root *cobra.Command) {
 	pf.StringVar(&o.maxHTTP, "max-http-header", "64KiB", "largest HTTP header block accepted")
 	pf.StringVar(&o.maxConnBuf, "max-conn-buffer", "4MiB", "out-of-order bytes buffered per TCP connection")
 	pf.StringVar(&o.maxTotalBuf, "max-total-buffer", "256MiB", "out-of-order bytes buffered in total")
+	pf.StringVar(&o.memory, "memory", "1GiB", "memory budget for everything decoding holds (buffers, connections, queued output); the per-item limits apply inside it")
 	pf.IntVar(&o.maxConns, "max-conns", 1<<20, "TCP connections tracked at once (the least recently active is dropped)")
 	pf.DurationVar(&o.idleTimeout, "idle-timeout", 2*time.Minute, "flush connections idle this long (capture time)")
 	pf.BoolVar(&o.noMidstream, "no-midstream", false, "do not look for WebSocket frames in connections whose handshake is missing")
@@ -91,6 +94,7 @@ func (o *outputFlags) engineOptions() (engine.Options, error) {
 		{"--max-message", o.maxMessage, &opts.Dissect.MaxMessage},
 		{"--max-conn-buffer", o.maxConnBuf, &opts.Reassembly.MaxBufferedPerConn},
 		{"--max-total-buffer", o.maxTotalBuf, &opts.Reassembly.MaxBufferedTotal},
+		{"--memory", o.memory, &opts.Memory},
 	}
 	for _, s := range sizes {
 		n, err := parseSize(s.val)
@@ -112,6 +116,9 @@ func (o *outputFlags) engineOptions() (engine.Options, error) {
 			return opts, usageErr(fmt.Errorf("%s: invalid size %q (1 byte to 1GiB)", s.flag, s.val))
 		}
 		*s.dst = int(n)
+	}
+	if opts.Memory < minMemory {
+		return opts, usageErr(fmt.Errorf("--memory must be at least 1MiB"))
 	}
 	if o.maxConns <= 0 {
 		return opts, usageErr(fmt.Errorf("--max-conns must be more than 0"))
@@ -242,4 +249,15 @@ func (p *pipeline) flush() error {
 		return p.renderer.Flush()
 	}
 	return nil
+}
+
+// minMemory is the smallest --memory accepted.
+const minMemory = 1 << 20
+
+// applyMemoryLimit makes the Go runtime's soft memory limit the memory
+// budget, so that the collector works harder instead of letting garbage
+// grow the heap past it; restore puts the previous limit back.
+func applyMemoryLimit(n int64) (restore func()) {
+	prev := debug.SetMemoryLimit(n)
+	return func() { debug.SetMemoryLimit(prev) }
 }

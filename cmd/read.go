@@ -49,6 +49,7 @@ func (a *app) runRead(files []string) error {
 	if err != nil {
 		return err
 	}
+	defer applyMemoryLimit(opts.Memory)()
 	f, err := a.out.compileFilter()
 	if err != nil {
 		return err
@@ -125,7 +126,7 @@ func (a *app) readOne(src *source.File, opts engine.Options, ro render.Options, 
 	if errFile, ok := a.stderr.(*os.File); ok && progress.IsTerminal(errFile) && src.Size() > 0 {
 		bar = progress.Start(a.stderr, func() (int64, int64) { return src.Pos(), src.Size() }, progress.Options{})
 	}
-	_, runErr := engine.RunParallel(src, newSink, opts, a.stdout)
+	st, runErr := engine.RunParallel(src, newSink, opts, a.stdout)
 	if bar != nil {
 		bar.Stop()
 	}
@@ -134,6 +135,7 @@ func (a *app) readOne(src *source.File, opts engine.Options, ro render.Options, 
 		for _, p := range pipes[1:] {
 			total.Merge(p.stats)
 		}
+		total.SetMemory(st.Memory.Limit, st.Memory.Peak)
 		if _, err := total.WriteTo(a.stdout); err != nil && runErr == nil {
 			runErr = err
 		}

@@ -52,6 +52,7 @@ const (
 	AnRetransmitDiffers = "retransmission-differs"
 	AnFrameCutAtEnd     = "frame-incomplete-at-end"
 	AnMidstreamResync   = "resync-skipped-bytes"
+	AnMemoryBudget      = "memory-budget"
 )
 
 // anomalyTable is the immutable list behind Anomalies.
@@ -95,6 +96,7 @@ var anomalyTable = []AnomalyInfo{
 	{AnRetransmitDiffers, SevWarning, "-", "a TCP retransmission carried different bytes than the first copy (the first copy is used)"},
 	{AnFrameCutAtEnd, SevWarning, "-", "the capture or connection ended inside a frame"},
 	{AnMidstreamResync, SevInfo, "-", "bytes were skipped to find a verified frame boundary (mid-stream start or after a gap)"},
+	{AnMemoryBudget, SevWarning, "-", "the memory budget (--memory) was exhausted: payload, search bytes or a whole connection were dropped (says which)"},
 }
 
 // anomalySeverity maps ids to severities; built once, never modified.

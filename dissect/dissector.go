@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wsdissect/wsdissect/internal/membudget"
 	"github.com/wsdissect/wsdissect/reassembly"
 )
 
@@ -25,6 +26,11 @@ type Options struct {
 	// NoMidstream disables the mid-stream heuristic for connections whose
 	// handshake is not in the capture.
 	NoMidstream bool
+	// Memory, when set, is the memory budget the dissector charges its
+	// connections' state and buffers to (see budget.go); when it is
+	// exhausted, buffers stop growing and what they would have held is
+	// dropped with a memory-budget anomaly.
+	Memory *membudget.Budget
 }
 
 // Default limits.
@@ -60,12 +66,13 @@ type Dissector struct {
 	err   error
 	stats Stats
 	pool  dirPool
+	mem   *membudget.Account
 }
 
 // New returns a Dissector that emits records to sink.
 func New(sink Sink, opts Options) *Dissector {
 	opts.setDefaults()
-	d := &Dissector{sink: sink, opts: opts}
+	d := &Dissector{sink: sink, opts: opts, mem: opts.Memory.Account()}
 	d.pool.conns.Max, d.pool.lazy.Max = maxFreeConns, maxFreeConns
 	return d
 }
@@ -141,6 +148,7 @@ type connState struct {
 	connSent   bool
 	forced     bool   // a --ws-port connection
 	probed     uint64 // bytes searched before the connection proved to be WebSocket
+	httpHeld   int64  // header buffer bytes charged to the memory budget
 	rec        Record
 }
 
@@ -156,6 +164,7 @@ func (d *Dissector) NewConn(info *reassembly.ConnInfo) reassembly.Handler {
 func (d *Dissector) newConnState(info *reassembly.ConnInfo) *connState {
 	c := d.pool.conns.Get()
 	c.d, c.info = d, info
+	d.mem.Force(stateCost)
 	c.conn.Stream = info.Stream
 	for _, p := range d.opts.WSPorts {
 		if info.Addr[0].Port() == p || info.Addr[1].Port() == p {
@@ -237,11 +246,17 @@ func (c *connState) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 	case modeHTTP:
 		c.httpData(side, ch.Data, ch.Packet, ch.Time)
 	}
+	if c.d.mem != nil {
+		c.settle()
+	}
 	return c.mode != modeIgnore
 }
 
 // Gap implements reassembly.Handler.
 func (c *connState) Gap(side reassembly.Side, g *reassembly.Gap) {
+	if c.d.mem != nil {
+		defer c.settle()
+	}
 	switch c.mode {
 	case modeWS:
 		c.ws[c.dirOf(side)].gap(g)
@@ -291,6 +306,10 @@ func (c *connState) Note(side reassembly.Side, n *reassembly.Note) {
 
 // Close implements reassembly.Handler.
 func (c *connState) Close(reason reassembly.CloseReason) {
+	c.closeAnomaly(reason)
+	if c.d.mem != nil {
+		c.release()
+	}
 	switch c.mode {
 	case modeWS, modeProbe:
 		for _, w := range c.ws {

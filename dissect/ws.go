@@ -74,6 +74,9 @@ type wsDir struct {
 	pending    []int // offsets waiting for more data to decide
 	skipped    uint64
 	maskWant   int8 // -1 unknown, 0 unmasked, 1 masked
+	searchCut  bool // the budget cut this search (reported)
+
+	held int64 // buffer bytes charged to the memory budget (see budget.go)
 
 	rec Record
 }
@@ -123,6 +126,7 @@ func (w *wsDir) feed(b []byte, pkt uint64, ts time.Time) {
 				n = w.left
 			}
 			w.payload(b[:n])
+			w.f.Wire += n
 			w.left -= n
 			w.off += n
 			b = b[n:]
@@ -403,6 +407,7 @@ func (w *wsDir) appendPlain(buf *[]byte, b []byte, text, masked bool) {
 			w.msg.Truncated = true
 		}
 	}
+	k = w.room(*buf, k)
 	start := len(*buf)
 	*buf = append(*buf, b[:k]...)
 	if masked {
@@ -419,7 +424,15 @@ func (w *wsDir) inflateChunk(in []byte) {
 	if !w.c.d.opts.Messages {
 		limit = min(limit, w.c.d.opts.MaxMessage-int64(len(w.msgBuf)))
 	}
+	budgetLimited := false
+	if room := w.inflateRoom(); room < limit {
+		limit, budgetLimited = room, true
+	}
 	if limit <= 0 {
+		if budgetLimited {
+			w.f.Truncated, w.msg.Truncated = true, true
+			w.budgetCut(int64(w.inflated), fmt.Sprintf("inflated message cut at %d bytes: the memory budget (--memory) is exhausted", w.inflated))
+		}
 		return
 	}
 	start := len(w.msgBuf)
@@ -433,6 +446,9 @@ func (w *wsDir) inflateChunk(in []byte) {
 	}
 	switch {
 	case err == nil:
+	case errors.Is(err, inflate.ErrLimit) && budgetLimited:
+		w.f.Truncated, w.msg.Truncated = true, true
+		w.budgetCut(int64(w.inflated), fmt.Sprintf("inflated message cut at %d bytes: the memory budget (--memory) is exhausted", w.inflated))
 	case errors.Is(err, inflate.ErrLimit):
 		w.f.Truncated, w.msg.Truncated = true, true
 		w.frameAnomaly(AnDecompressLimit, int64(w.inflated), fmt.Sprintf("message inflates past --max-message (%d bytes); cut off there", w.c.d.opts.MaxMessage))

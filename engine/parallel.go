@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/netpkt"
@@ -40,7 +41,7 @@ const (
 	// roundKeep bounds the buffer capacity one round keeps for reuse over
 	// all its batches: without it, a round of n batches could keep n
 	// buffers each grown by a round whose data went mostly to that worker.
-	roundKeep = 3 * roundData
+	roundKeep = 2 * roundData
 	// partSize is the output after which a worker hands what it rendered
 	// to the merger, between records if need be.
 	partSize = 256 << 10
@@ -52,6 +53,12 @@ const (
 	// keepPart is the largest part buffer kept for reuse.
 	keepPart = 2 * partSize
 )
+
+// queueBytes is the most memory one worker's share of the queues between
+// the reader, the workers and the merger holds: its rounds' payload buffers
+// and commands, and its parts of output.
+const queueBytes = roundsPerWorker*(roundKeep+roundCmds*int64(unsafe.Sizeof(command{}))) +
+	partsPerWorker*keepPart
 
 // SinkFactory makes the output stage of one worker of RunParallel: a sink
 // whose output goes to w, and flush, which writes anything the sink buffers
@@ -106,6 +113,10 @@ func RunParallel(src PacketSource, newSink SinkFactory, opts Options, out io.Wri
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, MaxWorkers)
+	if opts.Memory > 0 {
+		// The queues take at most a quarter of the budget.
+		workers = max(1, min(workers, int(opts.Memory/(4*queueBytes))))
+	}
 	if workers == 1 {
 		sink, flush := newSink(out)
 		st, err := Run(src, sink, opts)
@@ -114,8 +125,16 @@ func RunParallel(src PacketSource, newSink SinkFactory, opts Options, out io.Wri
 		}
 		return st, err
 	}
+	mem := withBudget(&opts)
 	p := newParallel(workers, newSink, opts)
-	return p.run(src, out)
+	if mem != nil {
+		// The queues between the reader, the workers and the merger are
+		// sized once: their bytes are taken from the budget up front.
+		mem.Reserve(int64(workers) * queueBytes)
+	}
+	st, err := p.run(src, out)
+	st.Memory = memStats(mem)
+	return st, err
 }
 
 // cmdKind is what a command asks a worker to do.

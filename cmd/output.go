@@ -129,6 +129,16 @@ func (o *outputFlags) engineOptions() (engine.Options, error) {
 	opts.Reassembly.MaxConns = o.maxConns
 	opts.Reassembly.IdleTimeout = o.idleTimeout
 	opts.Dissect.Messages = o.messages
+	// A record is formatted in memory whole: a hex dump or tree holds its
+	// payload about five times over (and a growing buffer briefly more),
+	// JSON up to a few times; the budget counts retained payload so.
+	switch {
+	case o.quiet:
+	case o.hex || o.tree:
+		opts.Dissect.PayloadCost = 8
+	case o.json:
+		opts.Dissect.PayloadCost = 4
+	}
 	opts.Dissect.NoMidstream = o.noMidstream
 	for _, p := range o.wsPorts {
 		if p == 0 || p > 65535 {

@@ -29,6 +29,11 @@ const (
 	freeIdleMemTight = 16 << 10
 )
 
+// smallPayload is retained whatever the budget says: a connection's small
+// messages are always shown (how many connections there are is bounded by
+// the connection table, which the budget also trims).
+const smallPayload = 4 << 10
+
 // tight reports whether the budget is more than half used.
 func (d *Dissector) tight() bool {
 	b := d.mem.Budget()
@@ -82,7 +87,7 @@ func (w *wsDir) settle() {
 	if w.idle(cap(w.scratch)) {
 		w.scratch = nil
 	}
-	held := int64(cap(w.msgBuf) + cap(w.ctl) + cap(w.search) + cap(w.scratch))
+	held := int64(cap(w.msgBuf)+cap(w.ctl))*int64(d.opts.PayloadCost) + int64(cap(w.search)+cap(w.scratch))
 	if delta := held - w.held; delta != 0 {
 		d.mem.Force(delta)
 		w.held = held
@@ -101,11 +106,11 @@ func (w *wsDir) idle(n int) bool {
 func (w *wsDir) room(buf []byte, k int64) int64 {
 	free := int64(cap(buf) - len(buf))
 	mem := w.c.d.mem
-	if k <= free || mem == nil {
+	if k <= free || mem == nil || int64(len(buf))+k <= smallPayload {
 		return k
 	}
 	// append grows a slice to about twice its size.
-	if grow := max(int64(len(buf))+k, 2*int64(cap(buf))) - int64(cap(buf)); grow <= mem.Avail() {
+	if grow := max(int64(len(buf))+k, 2*int64(cap(buf))) - int64(cap(buf)); grow*int64(w.c.d.opts.PayloadCost) <= mem.Avail() {
 		return k
 	}
 	w.f.Truncated = true
@@ -126,7 +131,7 @@ func (w *wsDir) inflateRoom() int64 {
 	free := int64(cap(w.msgBuf) - len(w.msgBuf))
 	// Growing by append may double the buffer: count half of what is
 	// available as usable output.
-	return free + mem.Avail()/2
+	return free + mem.Avail()/2/int64(w.c.d.opts.PayloadCost)
 }
 
 // budgetCut reports, once per frame, that the budget cut its payload at

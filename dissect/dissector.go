@@ -31,6 +31,12 @@ type Options struct {
 	// exhausted, buffers stop growing and what they would have held is
 	// dropped with a memory-budget anomaly.
 	Memory *membudget.Budget
+	// PayloadCost is how many bytes of memory each retained payload byte
+	// stands for in the budget (0 means 1): a renderer that formats a
+	// record in memory holds its payload several times over (a hex dump
+	// about five times), so retaining less of it keeps the whole within
+	// the budget.
+	PayloadCost int
 }
 
 // Default limits.
@@ -49,6 +55,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.MaxSearch <= 0 {
 		o.MaxSearch = DefaultMaxSearch
+	}
+	if o.PayloadCost <= 0 {
+		o.PayloadCost = 1
 	}
 }
 

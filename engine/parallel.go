@@ -39,8 +39,9 @@ const (
 	// keepBuf is the largest batch buffer kept for reuse.
 	keepBuf = 4 << 20
 	// roundKeep bounds the buffer capacity one round keeps for reuse over
-	// all its batches: without it, a round of n batches could keep n
-	// buffers each grown by a round whose data went mostly to that worker.
+	// all its batches (2 × its data size): without it, a round of n batches
+	// could keep n buffers each grown by a round whose data went mostly to
+	// that worker.
 	roundKeep = 2 * roundData
 	// partSize is the output after which a worker hands what it rendered
 	// to the merger, between records if need be.
@@ -50,15 +51,45 @@ const (
 	// output not yet written is so bounded by partsPerWorker × partSize
 	// (plus one record), whatever the input and the number of workers.
 	partsPerWorker = 4
-	// keepPart is the largest part buffer kept for reuse.
+	// keepPart is the largest part buffer kept for reuse (2 × the part
+	// size).
 	keepPart = 2 * partSize
 )
 
 // queueBytes is the most memory one worker's share of the queues between
-// the reader, the workers and the merger holds: its rounds' payload buffers
-// and commands, and its parts of output.
+// the reader, the workers and the merger holds at full size: its rounds'
+// payload buffers and commands, and its parts of output.
 const queueBytes = roundsPerWorker*(roundKeep+roundCmds*int64(unsafe.Sizeof(command{}))) +
 	partsPerWorker*keepPart
+
+// Smallest queue sizes a small memory budget can scale them down to.
+const (
+	minRoundCmds = 128
+	minRoundData = 16 << 10
+	minPartSize  = 8 << 10
+)
+
+// queueSizes are the sizes of the queues of one RunParallel call: the
+// constants above, scaled down when a quarter of the memory budget could
+// not hold them for every worker.
+type queueSizes struct {
+	roundCmds, roundData, partSize int
+}
+
+// sizeQueues returns the queue sizes for workers workers within a memory
+// budget of memory bytes (0: none), and the bytes they hold at most.
+func sizeQueues(workers int, memory int64) (queueSizes, int64) {
+	q := queueSizes{roundCmds: roundCmds, roundData: roundData, partSize: partSize}
+	if memory > 0 {
+		if share := memory / 4 / int64(workers); share < queueBytes {
+			scale := func(n, least int) int { return max(least, int(int64(n)*share/queueBytes)) }
+			q = queueSizes{scale(roundCmds, minRoundCmds), scale(roundData, minRoundData), scale(partSize, minPartSize)}
+		}
+	}
+	per := roundsPerWorker*(2*int64(q.roundData)+int64(q.roundCmds)*int64(unsafe.Sizeof(command{}))) +
+		partsPerWorker*2*int64(q.partSize)
+	return q, int64(workers) * per
+}
 
 // SinkFactory makes the output stage of one worker of RunParallel: a sink
 // whose output goes to w, and flush, which writes anything the sink buffers
@@ -113,27 +144,38 @@ func RunParallel(src PacketSource, newSink SinkFactory, opts Options, out io.Wri
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, MaxWorkers)
-	if opts.Memory > 0 {
-		// The queues take at most a quarter of the budget.
-		workers = max(1, min(workers, int(opts.Memory/(4*queueBytes))))
-	}
 	if workers == 1 {
-		sink, flush := newSink(out)
-		st, err := Run(src, sink, opts)
-		if ferr := flush(); ferr != nil && err == nil {
-			err = fmt.Errorf("writing output: %w", ferr)
+		return runSingle(src, newSink, opts, out)
+	}
+	q, qBytes := sizeQueues(workers, opts.Memory)
+	if opts.Memory > 0 && 4*qBytes > opts.Memory {
+		// Even at their smallest, the queues of so many workers would take
+		// more than a quarter of the budget: use fewer.
+		workers = max(1, int(opts.Memory/4/(qBytes/int64(workers))))
+		if workers == 1 {
+			return runSingle(src, newSink, opts, out)
 		}
-		return st, err
+		q, qBytes = sizeQueues(workers, opts.Memory)
 	}
 	mem := withBudget(&opts)
-	p := newParallel(workers, newSink, opts)
+	p := newParallel(workers, newSink, opts, q)
 	if mem != nil {
 		// The queues between the reader, the workers and the merger are
 		// sized once: their bytes are taken from the budget up front.
-		mem.Reserve(int64(workers) * queueBytes)
+		mem.Reserve(qBytes)
 	}
 	st, err := p.run(src, out)
 	st.Memory = memStats(mem)
+	return st, err
+}
+
+// runSingle is RunParallel with one worker: Run.
+func runSingle(src PacketSource, newSink SinkFactory, opts Options, out io.Writer) (Stats, error) {
+	sink, flush := newSink(out)
+	st, err := Run(src, sink, opts)
+	if ferr := flush(); ferr != nil && err == nil {
+		err = fmt.Errorf("writing output: %w", ferr)
+	}
 	return st, err
 }
 
@@ -189,12 +231,14 @@ type round struct {
 	batches []batch
 	route   []uint8 // the worker of each command, in order
 	data    int     // payload bytes in all batches
+	keep    int     // payload buffer bytes kept for reuse (see reset)
 	wg      sync.WaitGroup
 }
 
 // parallel is the state of one RunParallel call.
 type parallel struct {
 	opts    Options
+	q       queueSizes
 	workers []*worker
 	free    chan *round
 	work    []chan *round
@@ -240,7 +284,7 @@ type countSink struct {
 func (c *countSink) Emit(r *dissect.Record) error {
 	c.n++
 	err := c.next.Emit(r)
-	if w := c.w; err == nil && len(w.out.b) >= partSize {
+	if w := c.w; err == nil && len(w.out.b) >= w.p.q.partSize {
 		if err = w.flush(); err == nil {
 			w.sendPart()
 		}
@@ -290,19 +334,19 @@ func (m *memWriter) Write(p []byte) (int, error) {
 }
 
 // newParallel sets up n workers, their sinks and the rounds in flight.
-func newParallel(n int, newSink SinkFactory, opts Options) *parallel {
+func newParallel(n int, newSink SinkFactory, opts Options, q queueSizes) *parallel {
 	cfg := opts.Reassembly
 	if cfg.MaxBufferedTotal <= 0 {
 		cfg.MaxBufferedTotal = reassembly.DefaultMaxBufferedTotal
 	}
 	cfg.MaxBufferedTotal = max(cfg.MaxBufferedTotal/int64(n), 1)
-	p := &parallel{opts: opts, quit: make(chan struct{})}
+	p := &parallel{opts: opts, q: q, quit: make(chan struct{})}
 	p.table = reassembly.NewTable(opts.Reassembly, (*flowEnder)(p))
 	nr := roundsPerWorker * n
 	p.free = make(chan *round, nr)
 	p.merge = make(chan *round, nr)
 	for range nr {
-		p.free <- newRound(n)
+		p.free <- newRound(n, q)
 	}
 	for i := range n {
 		w := &worker{id: i, p: p}
@@ -440,10 +484,10 @@ func (p *parallel) batch(w uint8, n int) *batch {
 	// that get work are allocated at all, and no more than twice what they
 	// hold (rounds × workers batches exist).
 	if len(b.cmds) == cap(b.cmds) {
-		b.cmds = slices.Grow(b.cmds, max(len(b.cmds), 2*roundCmds/len(r.batches)))
+		b.cmds = slices.Grow(b.cmds, max(len(b.cmds), 2*p.q.roundCmds/len(r.batches)))
 	}
 	if len(b.data)+n > cap(b.data) {
-		b.data = slices.Grow(b.data, max(len(b.data), 2*roundData/len(r.batches), n))
+		b.data = slices.Grow(b.data, max(len(b.data), 2*p.q.roundData/len(r.batches), n))
 	}
 	r.route = append(r.route, w)
 	r.data += n
@@ -452,7 +496,7 @@ func (p *parallel) batch(w uint8, n int) *batch {
 
 // pushed hands the current round over when it is full.
 func (p *parallel) pushed() {
-	if r := p.cur; len(r.route) >= roundCmds || r.data >= roundData {
+	if r := p.cur; len(r.route) >= p.q.roundCmds || r.data >= p.q.roundData {
 		p.dispatch()
 	}
 }
@@ -642,7 +686,7 @@ func (m *merger) done(wk uint8, pt *part) error {
 			return err
 		}
 	}
-	if cap(pt.out) > keepPart {
+	if cap(pt.out) > 2*m.p.q.partSize {
 		pt.out = nil
 	}
 	pt.out, pt.ends = pt.out[:0], pt.ends[:0]
@@ -652,8 +696,8 @@ func (m *merger) done(wk uint8, pt *part) error {
 
 // newRound returns an empty round for n workers. The batches get their
 // buffers when first used (see push).
-func newRound(n int) *round {
-	return &round{batches: make([]batch, n), route: make([]uint8, 0, roundCmds+64)}
+func newRound(n int, q queueSizes) *round {
+	return &round{batches: make([]batch, n), route: make([]uint8, 0, q.roundCmds+64), keep: 2 * q.roundData}
 }
 
 // reset empties a round for reuse, dropping very large buffers and, beyond
@@ -668,7 +712,7 @@ func (r *round) reset() {
 		// reachable until overwritten, which bounds what they hold to the
 		// rounds in flight, and clearing them cost ~1% of a run.
 		b.cmds = b.cmds[:0]
-		if c := cap(b.data); c > keepBuf || kept+c > roundKeep {
+		if c := cap(b.data); c > keepBuf || kept+c > r.keep {
 			b.data = nil
 		} else {
 			kept += c

@@ -157,7 +157,12 @@ func (a *Account) Give(n int64) {
 	n = min(n, a.used)
 	a.used -= n
 	a.have += n
-	if a.have > 2*slab {
+	switch {
+	case a.b.limit > 0 && a.b.used.Load() > a.b.limit:
+		// Over the limit: keep nothing in reserve.
+		a.b.add(-a.have)
+		a.have = 0
+	case a.have > 2*slab:
 		back := a.have - slab
 		a.have = slab
 		a.b.add(-back)

@@ -338,7 +338,7 @@ func (w *bitWriter) align() {
 // outOfOrder: connections sending 1,024-byte segments after a dropped one,
 // so that all of them wait in the out-of-order buffers.
 func outOfOrder(g *gen, s int) {
-	data := capgen.RandomBytes(256<<10, 4)
+	data := capgen.RandomText(256<<10, 4)
 	for range 16 * s {
 		c := g.ws(1024)
 		if c == nil {

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -52,7 +53,7 @@ func run(bin, before, small, only, dir string, scale int) error {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	fmt.Printf("Scale %d; peak RSS of `wsdissect read --json` (output to /dev/null), GOMAXPROCS=%s.\n\n", scale, os.Getenv("GOMAXPROCS"))
+	fmt.Printf("Scale %d, %d cores; peak RSS of `wsdissect read --json` (output to /dev/null) and wall time.\n\n", scale, runtime.NumCPU())
 	head := "| attack | capture | "
 	if before != "" {
 		head += "before | "

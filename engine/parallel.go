@@ -690,7 +690,10 @@ func (m *merger) done(wk uint8, pt *part) error {
 		pt.out = nil
 	}
 	pt.out, pt.ends = pt.out[:0], pt.ends[:0]
-	m.p.workers[wk].free <- pt
+	select {
+	case m.p.workers[wk].free <- pt:
+	default: // after an error a worker may have made parts of its own
+	}
 	return nil
 }
 

@@ -51,6 +51,7 @@ func (f *auditFlags) config() (audit.Config, error) {
 	}
 	return audit.Config{
 		MaxSize: uint64(n), MaxRatio: f.maxRatio, MaxPings: f.maxPings, MaxHandshakes: f.maxHandshakes,
+		IsTLS: func(c *dissect.Conn) bool { return c.TLS != nil },
 	}, nil
 }
 
@@ -103,6 +104,9 @@ func (a *app) runAudit(files []string) error {
 	// Frame records carry the compressed sizes the ratio check needs.
 	opts.Dissect.Messages = false
 	opts.Workers = 1
+	if opts.Dissect.KeyLog, err = a.keys.load(a.stderr); err != nil {
+		return err
+	}
 	cfg, err := a.audit.config()
 	if err != nil {
 		return err
@@ -127,6 +131,9 @@ func (a *app) runAudit(files []string) error {
 				code = max(code, ExitUsage)
 			}
 			continue
+		}
+		if err := addCaptureSecrets(opts.Dissect.KeyLog, name); err != nil {
+			fmt.Fprintf(a.stderr, "wsdissect: %v\n", err)
 		}
 		aud := audit.New(cfg)
 		_, runErr := engine.Run(src, aud, opts)

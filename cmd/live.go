@@ -97,6 +97,7 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 	if opts.Dissect.KeyLog, err = a.keys.load(a.stderr); err != nil {
 		return err
 	}
+	defer applyMemoryLimit(opts.Memory)()
 	flt, err := a.out.compileFilter(a.registry())
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,7 @@ type outputFlags struct {
 	maxConnBuf  string
 	maxTotalBuf string
 	maxConns    int
+	memory      string
 	idleTimeout time.Duration
 	noMidstream bool
 }
@@ -55,6 +57,7 @@ func (o *outputFlags) register(root *cobra.Command) {
 	pf.StringVar(&o.maxHTTP, "max-http-header", "64KiB", "largest HTTP header block accepted")
 	pf.StringVar(&o.maxConnBuf, "max-conn-buffer", "4MiB", "out-of-order bytes buffered per TCP connection")
 	pf.StringVar(&o.maxTotalBuf, "max-total-buffer", "256MiB", "out-of-order bytes buffered in total")
+	pf.StringVar(&o.memory, "memory", "1GiB", "memory budget for everything decoding holds (buffers, connections, queued output); the per-item limits apply inside it")
 	pf.IntVar(&o.maxConns, "max-conns", 1<<20, "TCP connections tracked at once (the least recently active is dropped)")
 	pf.DurationVar(&o.idleTimeout, "idle-timeout", 2*time.Minute, "keep data-less connections and closed connections' tombstones this long (capture time); connections with data never expire")
 	pf.BoolVar(&o.noMidstream, "no-midstream", false, "do not look for WebSocket frames in connections whose handshake is missing")
@@ -95,6 +98,7 @@ func (o *outputFlags) engineOptions() (engine.Options, error) {
 		{"--max-decompressed", o.maxInflate, &opts.Dissect.MaxDecompressed},
 		{"--max-conn-buffer", o.maxConnBuf, &opts.Reassembly.MaxBufferedPerConn},
 		{"--max-total-buffer", o.maxTotalBuf, &opts.Reassembly.MaxBufferedTotal},
+		{"--memory", o.memory, &opts.Memory},
 	}
 	for _, s := range sizes {
 		n, err := parseSize(s.val)
@@ -117,6 +121,9 @@ func (o *outputFlags) engineOptions() (engine.Options, error) {
 		}
 		*s.dst = int(n)
 	}
+	if opts.Memory < minMemory {
+		return opts, usageErr(fmt.Errorf("--memory must be at least 1MiB"))
+	}
 	if o.maxConns <= 0 {
 		return opts, usageErr(fmt.Errorf("--max-conns must be more than 0"))
 	}
@@ -126,6 +133,16 @@ func (o *outputFlags) engineOptions() (engine.Options, error) {
 	opts.Reassembly.MaxConns = o.maxConns
 	opts.Reassembly.IdleTimeout = o.idleTimeout
 	opts.Dissect.Messages = o.messages
+	// A record is formatted in memory whole: a hex dump or tree holds its
+	// payload about five times over (and a growing buffer briefly more),
+	// JSON up to a few times; the budget counts retained payload so.
+	switch {
+	case o.quiet:
+	case o.hex || o.tree:
+		opts.Dissect.PayloadCost = 8
+	case o.json:
+		opts.Dissect.PayloadCost = 4
+	}
 	opts.Dissect.NoMidstream = o.noMidstream
 	for _, p := range o.wsPorts {
 		if p == 0 || p > 65535 {
@@ -247,4 +264,15 @@ func (p *pipeline) flush() error {
 		return p.renderer.Flush()
 	}
 	return nil
+}
+
+// minMemory is the smallest --memory accepted.
+const minMemory = 1 << 20
+
+// applyMemoryLimit makes the Go runtime's soft memory limit the memory
+// budget, so that the collector works harder instead of letting garbage
+// grow the heap past it; restore puts the previous limit back.
+func applyMemoryLimit(n int64) (restore func()) {
+	prev := debug.SetMemoryLimit(n)
+	return func() { debug.SetMemoryLimit(prev) }
 }

@@ -55,6 +55,7 @@ func (a *app) runRead(files []string) error {
 	if opts.Dissect.KeyLog, err = a.keys.load(a.stderr); err != nil {
 		return err
 	}
+	defer applyMemoryLimit(opts.Memory)()
 	f, err := a.out.compileFilter(a.registry())
 	if err != nil {
 		return err
@@ -156,7 +157,7 @@ func (a *app) readOne(src sizedSource, opts engine.Options, ro render.Options, f
 	if errFile, ok := a.stderr.(*os.File); ok && progress.IsTerminal(errFile) && src.Size() > 0 {
 		bar = progress.Start(a.stderr, func() (int64, int64) { return src.Pos(), src.Size() }, progress.Options{})
 	}
-	est, runErr := engine.RunParallel(src, newSink, opts, a.stdout)
+	st, runErr := engine.RunParallel(src, newSink, opts, a.stdout)
 	if bar != nil {
 		bar.Stop()
 	}
@@ -165,7 +166,8 @@ func (a *app) readOne(src sizedSource, opts engine.Options, ro render.Options, f
 		for _, p := range pipes[1:] {
 			total.Merge(p.stats)
 		}
-		total.AddHTTP2Requests(est.Dissect.H2Requests)
+		total.AddHTTP2Requests(st.Dissect.H2Requests)
+		total.SetMemory(st.Memory.Limit, st.Memory.Peak)
 		if _, err := total.WriteTo(a.stdout); err != nil && runErr == nil {
 			runErr = err
 		}

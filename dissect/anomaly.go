@@ -121,6 +121,7 @@ const (
 	AnTLSResync             = "tls-resync"
 	AnTLSAlert              = "tls-alert"
 	AnTLSEarlySkipped       = "tls-early-data-skipped"
+	AnMemoryBudget          = "memory-budget"
 )
 
 // anomalyTable is the immutable list behind Anomalies.
@@ -186,6 +187,7 @@ var anomalyTable = []AnomalyInfo{
 	{AnTLSResync, SevInfo, "-", "after lost bytes, TLS decryption resumed at a later record (offset in the TLS stream)"},
 	{AnTLSAlert, SevWarning, "RFC 8446 6", "a TLS alert other than close_notify"},
 	{AnTLSEarlySkipped, SevInfo, "RFC 8446 4.2.10", "TLS 1.3 0-RTT data was skipped (rejected by the server, or its secret is not logged)"},
+	{AnMemoryBudget, SevWarning, "-", "the memory budget (--memory) was exhausted: payload, search bytes or a whole connection were dropped (says which)"},
 }
 
 // anomalySeverity maps ids to severities; built once, never modified.

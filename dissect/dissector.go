@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsdissect/wsdissect/internal/membudget"
 	"github.com/wsdissect/wsdissect/reassembly"
 	"github.com/wsdissect/wsdissect/tlsdecrypt"
 )
@@ -41,6 +42,17 @@ type Options struct {
 	// connections are still listed. It is only read, so one KeyLog can be
 	// shared by the Dissectors of several workers.
 	KeyLog *tlsdecrypt.KeyLog
+	// Memory, when set, is the memory budget the dissector charges its
+	// connections' state and buffers to (see budget.go); when it is
+	// exhausted, buffers stop growing and what they would have held is
+	// dropped with a memory-budget anomaly.
+	Memory *membudget.Budget
+	// PayloadCost is how many bytes of memory each retained payload byte
+	// stands for in the budget (0 means 1): a renderer that formats a
+	// record in memory holds its payload several times over (a hex dump
+	// about five times), so retaining less of it keeps the whole within
+	// the budget.
+	PayloadCost int
 }
 
 // Default limits.
@@ -64,6 +76,9 @@ func (o *Options) setDefaults() {
 	if o.MaxSearch <= 0 {
 		o.MaxSearch = DefaultMaxSearch
 	}
+	if o.PayloadCost <= 0 {
+		o.PayloadCost = 1
+	}
 }
 
 // Stats counts what the dissector found.
@@ -83,12 +98,13 @@ type Dissector struct {
 	stats Stats
 	pool  dirPool
 	tls   []*tlsdecrypt.Session // sessions of closed TLS connections, for reuse
+	mem   *membudget.Account
 }
 
 // New returns a Dissector that emits records to sink.
 func New(sink Sink, opts Options) *Dissector {
 	opts.setDefaults()
-	d := &Dissector{sink: sink, opts: opts}
+	d := &Dissector{sink: sink, opts: opts, mem: opts.Memory.Account()}
 	d.pool.conns.Max, d.pool.lazy.Max = maxFreeConns, maxFreeConns
 	return d
 }
@@ -167,6 +183,7 @@ type connState struct {
 	forced     bool   // a --ws-port connection
 	probed     uint64 // bytes searched before the connection proved to be WebSocket
 	h2         *h2State
+	httpHeld   int64 // header buffer bytes charged to the memory budget
 	rec        Record
 
 	headTooLarge bool // a header block exceeded --max-http-header
@@ -220,6 +237,7 @@ func (d *Dissector) NewConn(info *reassembly.ConnInfo) reassembly.Handler {
 func (d *Dissector) newConnState(info *reassembly.ConnInfo) *connState {
 	c := d.pool.conns.Get()
 	c.d, c.info = d, info
+	d.mem.Force(stateCost)
 	c.conn.Stream = info.Stream
 	for _, p := range d.opts.WSPorts {
 		if info.Addr[0].Port() == p || info.Addr[1].Port() == p {
@@ -325,12 +343,18 @@ func (c *connState) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 	case modeH2:
 		c.h2Data(side, ch.Data, ch.Packet, ch.Time)
 	}
+	if c.d.mem != nil {
+		c.settle()
+	}
 	return c.mode != modeIgnore
 }
 
 // Gap implements reassembly.Handler.
 func (c *connState) Gap(side reassembly.Side, g *reassembly.Gap) {
 	c.seen(g.Packet, g.Time)
+	if c.d.mem != nil {
+		defer c.settle()
+	}
 	switch c.mode {
 	case modeWS:
 		c.wsGap(side, g)
@@ -404,6 +428,10 @@ func (c *connState) Note(side reassembly.Side, n *reassembly.Note) {
 func (c *connState) Close(reason reassembly.CloseReason) {
 	if int(reason) < len(endReasons) {
 		c.closeReason = endReasons[reason]
+	}
+	c.closeAnomaly(reason)
+	if c.d.mem != nil {
+		c.release()
 	}
 	if c.h2 != nil {
 		c.h2Close()

@@ -263,6 +263,10 @@ type Frame struct {
 	LenCode uint8
 	// Len is the payload length from the header, exactly as sent.
 	Len uint64
+	// Wire counts the payload bytes of the frame that were in the capture:
+	// Len for a complete frame, less for an incomplete one (whose Len may
+	// be any 64-bit number a sender or garbage put there).
+	Wire uint64
 	// HeaderLen is the header size in bytes (2 to 14).
 	HeaderLen int
 	// MaskKey is the masking key when Masked.

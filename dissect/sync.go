@@ -30,6 +30,7 @@ const (
 func (w *wsDir) startSearch() {
 	w.st = stSearch
 	w.hbuf = w.hbuf[:0]
+	w.searchCut = false
 	w.search = w.search[:0]
 	w.marks = w.marks[:0]
 	w.searchFrom = 0
@@ -42,6 +43,7 @@ func (w *wsDir) searchBase() uint64 { return w.off - uint64(len(w.search)) }
 
 // searchFeed buffers bytes while searching and tries to synchronise.
 func (w *wsDir) searchFeed(b []byte, pkt uint64, ts time.Time) {
+	w.searchRoom(len(b), pkt, ts)
 	w.search = append(w.search, b...)
 	w.off += uint64(len(b))
 	w.marks = append(w.marks, mark{end: len(w.search), pkt: pkt, ts: ts})

@@ -84,6 +84,9 @@ type wsDir struct {
 	pending    []int // offsets waiting for more data to decide
 	skipped    uint64
 	maskWant   int8 // -1 unknown, 0 unmasked, 1 masked
+	searchCut  bool // the budget cut this search (reported)
+
+	held int64 // buffer bytes charged to the memory budget (see budget.go)
 
 	// tot counts what the direction carried, for the connection's end
 	// record.
@@ -164,6 +167,7 @@ func (w *wsDir) feed(b []byte, pkt uint64, ts time.Time) {
 				n = w.left
 			}
 			w.payload(b[:n])
+			w.f.Wire += n
 			w.left -= n
 			w.off += n
 			b = b[n:]
@@ -492,6 +496,7 @@ func (w *wsDir) appendPlain(buf *[]byte, b []byte, text, masked bool) {
 			w.msg.Truncated = true
 		}
 	}
+	k = w.room(*buf, k)
 	start := len(*buf)
 	*buf = append(*buf, b[:k]...)
 	if masked {
@@ -512,9 +517,17 @@ func (w *wsDir) inflateChunk(in []byte) {
 		return
 	}
 	opts := &w.c.d.opts
+	// What the memory budget lets the message buffer grow by during this
+	// call (see inflateRoom); past it, output is discarded like output past
+	// --max-message, and the cut is reported as memory-budget.
+	room, base := w.inflateRoom(), len(w.msgBuf)
 	for {
 		bomb := opts.MaxDecompressed - int64(w.inflated)
 		keep := min(opts.MaxMessage-int64(len(w.msgBuf)), bomb)
+		budgetLimited := false
+		if r := room - int64(len(w.msgBuf)-base); r < keep {
+			keep, budgetLimited = max(r, 0), true
+		}
 		var n int
 		var err error
 		if keep > 0 {
@@ -530,6 +543,9 @@ func (w *wsDir) inflateChunk(in []byte) {
 			n, err = w.infl.Discard(in, int(min(bomb, math.MaxInt32)))
 			if n > 0 {
 				w.f.Truncated, w.msg.Truncated = true, true
+				if budgetLimited {
+					w.budgetCut(int64(w.inflated), fmt.Sprintf("inflated message kept up to %d bytes: the memory budget (--memory) is exhausted (the rest was inflated, not retained)", w.inflated))
+				}
 			}
 		}
 		w.inflated += uint64(n)
@@ -539,7 +555,8 @@ func (w *wsDir) inflateChunk(in []byte) {
 			return
 		case errors.Is(err, inflate.ErrLimit):
 			if int64(w.inflated) < opts.MaxDecompressed {
-				// The retention cap was reached: go on discarding.
+				// The retention cap (or the budget) was reached: go on
+				// discarding.
 				w.f.Truncated, w.msg.Truncated = true, true
 				in = in[len(in)-w.infl.Unconsumed():]
 				continue

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wsdissect/wsdissect/dissect"
+	"github.com/wsdissect/wsdissect/internal/membudget"
 	"github.com/wsdissect/wsdissect/netpkt"
 	"github.com/wsdissect/wsdissect/reassembly"
 	"github.com/wsdissect/wsdissect/source"
@@ -28,6 +29,29 @@ type Options struct {
 	// 0 means runtime.GOMAXPROCS(0), 1 the single-threaded Run. Run and
 	// Engine ignore it.
 	Workers int
+	// Memory is the memory budget in bytes (0: none) shared by everything
+	// that holds bytes for a while: out-of-order TCP data, tracked
+	// connections, partial frames and messages, search buffers and, in
+	// RunParallel, the input and output queued between the reader, the
+	// workers and the merger. The per-item limits still apply inside it.
+	// When it is exhausted, retained payload is cut (memory-budget
+	// anomalies), holes are given up, and new connections end the least
+	// recently active ones; see reassembly.Config.Memory and
+	// dissect.Options.Memory. Three quarters of it are for the bytes these
+	// hold; the rest is headroom for what is not charged (records being
+	// formatted, garbage not yet collected, which a caller bounds with
+	// debug.SetMemoryLimit).
+	Memory int64
+}
+
+// DefaultMemory is the memory budget of the command line (--memory).
+const DefaultMemory = 1 << 30
+
+// MemoryStats reports the memory budget of a run.
+type MemoryStats struct {
+	// Limit is the budget (Options.Memory), Peak the most bytes charged to
+	// it at once.
+	Limit, Peak int64
 }
 
 // Stats summarises a run.
@@ -40,6 +64,9 @@ type Stats struct {
 	Dissect    dissect.Stats
 	// First and Last are the first and last packet times.
 	First, Last time.Time
+	// Memory is the memory budget's limit and peak use (zero without a
+	// budget).
+	Memory MemoryStats
 }
 
 // PacketSource yields packets; Next returns io.EOF at the end.
@@ -50,6 +77,7 @@ type PacketSource interface {
 // Engine processes packets one at a time. It is not safe for concurrent use.
 type Engine struct {
 	opts  Options
+	mem   *membudget.Budget
 	dis   *dissect.Dissector
 	asm   *reassembly.Assembler
 	seg   netpkt.Segment
@@ -60,6 +88,8 @@ type Engine struct {
 // New returns an engine that emits records to sink.
 func New(sink dissect.Sink, opts Options) *Engine {
 	e := &Engine{opts: opts}
+	e.mem = withBudget(&e.opts)
+	opts = e.opts
 	e.dis = dissect.New(sink, opts.Dissect)
 	e.asm = reassembly.New(e.dis, opts.Reassembly)
 	return e
@@ -100,7 +130,30 @@ func (e *Engine) Stats() Stats {
 	s := e.stats
 	s.Reassembly = e.asm.Stats()
 	s.Dissect = e.dis.Stats()
+	s.Memory = memStats(e.mem)
 	return s
+}
+
+// withBudget sets up the memory budget of opts.Memory in the stages'
+// options, and returns it (nil without one).
+func withBudget(opts *Options) *membudget.Budget {
+	if opts.Memory <= 0 {
+		return nil
+	}
+	// Three quarters for the bytes charged; the rest is headroom for what
+	// is not (records being formatted, garbage not yet collected).
+	b := membudget.New(opts.Memory - opts.Memory/4)
+	opts.Reassembly.Memory = b
+	opts.Dissect.Memory = b
+	return b
+}
+
+// memStats returns the limit and peak of b.
+func memStats(b *membudget.Budget) MemoryStats {
+	if b == nil {
+		return MemoryStats{}
+	}
+	return MemoryStats{Limit: b.Limit() + b.Limit()/3, Peak: b.Peak()}
 }
 
 // Run reads src to its end through a new engine. A read error after some

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/netpkt"
@@ -37,7 +38,58 @@ const (
 	roundsPerWorker = 2
 	// keepBuf is the largest batch buffer kept for reuse.
 	keepBuf = 4 << 20
+	// roundKeep bounds the buffer capacity one round keeps for reuse over
+	// all its batches (2 × its data size): without it, a round of n batches
+	// could keep n buffers each grown by a round whose data went mostly to
+	// that worker.
+	roundKeep = 2 * roundData
+	// partSize is the output after which a worker hands what it rendered
+	// to the merger, between records if need be.
+	partSize = 256 << 10
+	// partsPerWorker is how many parts of output each worker has: when all
+	// but the one it renders into await the merger, it waits. A worker's
+	// output not yet written is so bounded by partsPerWorker × partSize
+	// (plus one record), whatever the input and the number of workers.
+	partsPerWorker = 4
+	// keepPart is the largest part buffer kept for reuse (2 × the part
+	// size).
+	keepPart = 2 * partSize
 )
+
+// queueBytes is the most memory one worker's share of the queues between
+// the reader, the workers and the merger holds at full size: its rounds'
+// payload buffers and commands, and its parts of output.
+const queueBytes = roundsPerWorker*(roundKeep+roundCmds*int64(unsafe.Sizeof(command{}))) +
+	partsPerWorker*keepPart
+
+// Smallest queue sizes a small memory budget can scale them down to.
+const (
+	minRoundCmds = 128
+	minRoundData = 16 << 10
+	minPartSize  = 8 << 10
+)
+
+// queueSizes are the sizes of the queues of one RunParallel call: the
+// constants above, scaled down when a quarter of the memory budget could
+// not hold them for every worker.
+type queueSizes struct {
+	roundCmds, roundData, partSize int
+}
+
+// sizeQueues returns the queue sizes for workers workers within a memory
+// budget of memory bytes (0: none), and the bytes they hold at most.
+func sizeQueues(workers int, memory int64) (queueSizes, int64) {
+	q := queueSizes{roundCmds: roundCmds, roundData: roundData, partSize: partSize}
+	if memory > 0 {
+		if share := memory / 4 / int64(workers); share < queueBytes {
+			scale := func(n, least int) int { return max(least, int(int64(n)*share/queueBytes)) }
+			q = queueSizes{scale(roundCmds, minRoundCmds), scale(roundData, minRoundData), scale(partSize, minPartSize)}
+		}
+	}
+	per := roundsPerWorker*(2*int64(q.roundData)+int64(q.roundCmds)*int64(unsafe.Sizeof(command{}))) +
+		partsPerWorker*2*int64(q.partSize)
+	return q, int64(workers) * per
+}
 
 // SinkFactory makes the output stage of one worker of RunParallel: a sink
 // whose output goes to w, and flush, which writes anything the sink buffers
@@ -93,15 +145,38 @@ func RunParallel(src PacketSource, newSink SinkFactory, opts Options, out io.Wri
 	}
 	workers = min(workers, MaxWorkers)
 	if workers == 1 {
-		sink, flush := newSink(out)
-		st, err := Run(src, sink, opts)
-		if ferr := flush(); ferr != nil && err == nil {
-			err = fmt.Errorf("writing output: %w", ferr)
-		}
-		return st, err
+		return runSingle(src, newSink, opts, out)
 	}
-	p := newParallel(workers, newSink, opts)
-	return p.run(src, out)
+	q, qBytes := sizeQueues(workers, opts.Memory)
+	if opts.Memory > 0 && 4*qBytes > opts.Memory {
+		// Even at their smallest, the queues of so many workers would take
+		// more than a quarter of the budget: use fewer.
+		workers = max(1, int(opts.Memory/4/(qBytes/int64(workers))))
+		if workers == 1 {
+			return runSingle(src, newSink, opts, out)
+		}
+		q, qBytes = sizeQueues(workers, opts.Memory)
+	}
+	mem := withBudget(&opts)
+	p := newParallel(workers, newSink, opts, q)
+	if mem != nil {
+		// The queues between the reader, the workers and the merger are
+		// sized once: their bytes are taken from the budget up front.
+		mem.Reserve(qBytes)
+	}
+	st, err := p.run(src, out)
+	st.Memory = memStats(mem)
+	return st, err
+}
+
+// runSingle is RunParallel with one worker: Run.
+func runSingle(src PacketSource, newSink SinkFactory, opts Options, out io.Writer) (Stats, error) {
+	sink, flush := newSink(out)
+	st, err := Run(src, sink, opts)
+	if ferr := flush(); ferr != nil && err == nil {
+		err = fmt.Errorf("writing output: %w", ferr)
+	}
+	return st, err
 }
 
 // cmdKind is what a command asks a worker to do.
@@ -140,8 +215,16 @@ type command struct {
 type batch struct {
 	cmds []command
 	data []byte // payloads of the segments
-	out  []byte // rendered output, filled by the worker
-	ends []int  // out[:ends[i]] is the output up to command i
+}
+
+// part is a piece of one worker's rendered output on its way to the merger.
+// A worker's parts, in the order it sends them, hold its output in command
+// order: ends[i] is where the output of the i-th command that finished in
+// this part ends in out; bytes after the last end belong to the next
+// command, whose output continues in the next part.
+type part struct {
+	out  []byte
+	ends []int
 }
 
 // round is a run of consecutive commands spread over the workers.
@@ -149,20 +232,23 @@ type round struct {
 	batches []batch
 	route   []uint8 // the worker of each command, in order
 	data    int     // payload bytes in all batches
+	keep    int     // payload buffer bytes kept for reuse (see reset)
 	wg      sync.WaitGroup
 }
 
 // parallel is the state of one RunParallel call.
 type parallel struct {
 	opts    Options
+	q       queueSizes
 	workers []*worker
 	free    chan *round
 	work    []chan *round
 	merge   chan *round
 
 	mu   sync.Mutex
-	err  error       // first error of a worker or the merger
-	stop atomic.Bool // set on the first error
+	err  error         // first error of a worker or the merger
+	stop atomic.Bool   // set on the first error
+	quit chan struct{} // closed on the first error
 
 	// Reader state.
 	table *reassembly.Table[flow]
@@ -174,23 +260,61 @@ type parallel struct {
 // worker owns the connections hashed to it.
 type worker struct {
 	id    int
+	p     *parallel
 	asm   *reassembly.Assembler
 	dis   *dissect.Dissector
 	count countSink
 	flush func() error
 	out   memWriter
+
+	cur   *part      // the part being rendered into (its out is in out.b)
+	parts chan *part // filled parts, to the merger, in order
+	free  chan *part // parts the merger is done with
 }
 
-// countSink counts the records passed on to the worker's sink.
+// countSink counts the records passed on to the worker's sink and hands
+// the worker's output to the merger when it grows past partSize, so that a
+// packet rendering to megabytes is not held whole.
 type countSink struct {
 	next dissect.Sink
 	n    uint64
+	w    *worker
 }
 
 // Emit implements dissect.Sink.
 func (c *countSink) Emit(r *dissect.Record) error {
 	c.n++
-	return c.next.Emit(r)
+	err := c.next.Emit(r)
+	if w := c.w; err == nil && len(w.out.b) >= w.p.q.partSize {
+		if err = w.flush(); err == nil {
+			w.sendPart()
+		}
+	}
+	return err
+}
+
+// sendPart hands the current part to the merger and takes a free one,
+// waiting for the merger when all are in use: this is the back-pressure
+// that bounds the output awaiting the merger.
+func (w *worker) sendPart() {
+	pt := w.cur
+	pt.out = w.out.b
+	w.out.b = nil
+	select {
+	case w.parts <- pt:
+	case <-w.p.quit:
+		w.out.b = pt.out[:0]
+		pt.ends = pt.ends[:0]
+		return
+	}
+	select {
+	case pt = <-w.free:
+	case <-w.p.quit:
+		pt = &part{}
+	}
+	w.cur = pt
+	w.out.b = pt.out[:0]
+	pt.ends = pt.ends[:0]
 }
 
 // memWriter appends what is written to a byte slice. It implements
@@ -211,24 +335,31 @@ func (m *memWriter) Write(p []byte) (int, error) {
 }
 
 // newParallel sets up n workers, their sinks and the rounds in flight.
-func newParallel(n int, newSink SinkFactory, opts Options) *parallel {
+func newParallel(n int, newSink SinkFactory, opts Options, q queueSizes) *parallel {
 	cfg := opts.Reassembly
 	if cfg.MaxBufferedTotal <= 0 {
 		cfg.MaxBufferedTotal = reassembly.DefaultMaxBufferedTotal
 	}
 	cfg.MaxBufferedTotal = max(cfg.MaxBufferedTotal/int64(n), 1)
-	p := &parallel{opts: opts}
+	p := &parallel{opts: opts, q: q, quit: make(chan struct{})}
 	p.table = reassembly.NewTable(opts.Reassembly, (*flowEnder)(p))
 	nr := roundsPerWorker * n
 	p.free = make(chan *round, nr)
 	p.merge = make(chan *round, nr)
 	for range nr {
-		p.free <- newRound(n)
+		p.free <- newRound(n, q)
 	}
 	for i := range n {
-		w := &worker{id: i}
+		w := &worker{id: i, p: p}
+		w.parts = make(chan *part, partsPerWorker)
+		w.free = make(chan *part, partsPerWorker)
+		for range partsPerWorker - 1 {
+			w.free <- &part{}
+		}
+		w.cur = &part{}
 		sink, flush := newSink(&w.out)
 		w.count.next = sink
+		w.count.w = w
 		w.flush = flush
 		w.dis = dissect.New(&w.count, opts.Dissect)
 		w.asm = reassembly.New(w.dis, cfg)
@@ -245,6 +376,7 @@ func (p *parallel) fail(err error) {
 	if p.err == nil {
 		p.err = err
 		p.stop.Store(true)
+		close(p.quit)
 	}
 }
 
@@ -355,10 +487,10 @@ func (p *parallel) batch(w uint8, n int) *batch {
 	// that get work are allocated at all, and no more than twice what they
 	// hold (rounds × workers batches exist).
 	if len(b.cmds) == cap(b.cmds) {
-		b.cmds = slices.Grow(b.cmds, max(len(b.cmds), 2*roundCmds/len(r.batches)))
+		b.cmds = slices.Grow(b.cmds, max(len(b.cmds), 2*p.q.roundCmds/len(r.batches)))
 	}
 	if len(b.data)+n > cap(b.data) {
-		b.data = slices.Grow(b.data, max(len(b.data), 2*roundData/len(r.batches), n))
+		b.data = slices.Grow(b.data, max(len(b.data), 2*p.q.roundData/len(r.batches), n))
 	}
 	r.route = append(r.route, w)
 	r.data += n
@@ -367,7 +499,7 @@ func (p *parallel) batch(w uint8, n int) *batch {
 
 // pushed hands the current round over when it is full.
 func (p *parallel) pushed() {
-	if r := p.cur; len(r.route) >= roundCmds || r.data >= roundData {
+	if r := p.cur; len(r.route) >= p.q.roundCmds || r.data >= p.q.roundData {
 		p.dispatch()
 	}
 }
@@ -396,10 +528,9 @@ func (w *worker) run(p *parallel, in <-chan *round) {
 	}
 }
 
-// process runs a batch's commands, rendering their output into b.out.
+// process runs a batch's commands, rendering their output into parts for
+// the merger; the last part is sent when the batch is done.
 func (w *worker) process(p *parallel, b *batch) {
-	w.out.b = b.out[:0]
-	b.ends = b.ends[:0]
 	var seg netpkt.Segment
 	for i := range b.cmds {
 		c := &b.cmds[i]
@@ -433,27 +564,23 @@ func (w *worker) process(p *parallel, b *batch) {
 				break
 			}
 		}
-		b.ends = append(b.ends, len(w.out.b))
+		w.cur.ends = append(w.cur.ends, len(w.out.b))
 	}
-	b.out = w.out.b
-	w.out.b = nil
+	w.sendPart()
 }
 
 // mergeRounds writes the rounds' output to out in command order and
 // recycles the rounds.
 func (p *parallel) mergeRounds(out io.Writer) {
 	bw := bufio.NewWriterSize(out, 256<<10)
-	var next [MaxWorkers]int // per worker: the next command of its batch
-	var from [MaxWorkers]int // per worker: where its next output starts
+	m := merger{w: bw, p: p, at: make([]mergeAt, len(p.workers))}
 	for r := range p.merge {
-		r.wg.Wait()
 		if !p.failed() {
-			clear(next[:len(r.batches)])
-			clear(from[:len(r.batches)])
-			if err := writeRound(bw, r, next[:], from[:]); err != nil {
+			if err := m.writeRound(r); err != nil {
 				p.fail(fmt.Errorf("writing output: %w", err))
 			}
 		}
+		r.wg.Wait()
 		r.reset()
 		p.free <- r
 	}
@@ -464,69 +591,140 @@ func (p *parallel) mergeRounds(out io.Writer) {
 	}
 }
 
-// writeRound writes r's output in command order, each run of consecutive
-// commands of one worker in one piece.
-func writeRound(w io.Writer, r *round, next, from []int) error {
-	out := 0
-	for i := range r.batches {
-		out += len(r.batches[i].out)
-	}
-	if out == 0 {
-		return nil // nothing to order (-q, or a filter that matched nothing)
-	}
-	run, runFrom, runTo := -1, 0, 0
+// merger is the state of mergeRounds: where it stands in each worker's
+// parts.
+type merger struct {
+	w  io.Writer
+	p  *parallel
+	at []mergeAt // by worker
+	// run is the part whose bytes run[runFrom:runTo] are written next.
+	run            *part
+	runFrom, runTo int
+}
+
+// mergeAt is where the merger stands in one worker's output: in part pt,
+// the next command's output starts at from and ends at pt.ends[i].
+type mergeAt struct {
+	pt   *part
+	i    int
+	from int
+}
+
+// writeRound writes r's output in command order, taking each worker's
+// parts as they come, each run of consecutive output in one piece.
+func (m *merger) writeRound(r *round) error {
 	for _, wk := range r.route {
-		k := int(wk)
-		b := &r.batches[k]
-		end := b.ends[next[k]]
-		next[k]++
-		if k != run {
-			if runTo > runFrom {
-				if _, err := w.Write(r.batches[run].out[runFrom:runTo]); err != nil {
+		a := &m.at[wk]
+		for {
+			if a.pt == nil {
+				select {
+				case a.pt = <-m.p.workers[wk].parts:
+				case <-m.p.quit:
+					return nil
+				}
+				a.i, a.from = 0, 0
+			}
+			pt := a.pt
+			if a.i < len(pt.ends) {
+				end := pt.ends[a.i]
+				a.i++
+				if err := m.add(pt, a.from, end); err != nil {
 					return err
 				}
+				a.from = end
+				if a.i == len(pt.ends) && a.from == len(pt.out) {
+					if err := m.done(wk, pt); err != nil {
+						return err
+					}
+					a.pt = nil
+				}
+				break
 			}
-			run, runFrom = k, from[k]
+			// The command's output goes on in the worker's next part.
+			if err := m.add(pt, a.from, len(pt.out)); err != nil {
+				return err
+			}
+			if err := m.done(wk, pt); err != nil {
+				return err
+			}
+			a.pt = nil
 		}
-		runTo = end
-		from[k] = end
 	}
-	if run >= 0 && runTo > runFrom {
-		if _, err := w.Write(r.batches[run].out[runFrom:runTo]); err != nil {
+	return m.flushRun()
+}
+
+// add adds pt.out[from:to] to the output, extending the run of output
+// written next when it continues it.
+func (m *merger) add(pt *part, from, to int) error {
+	if to <= from {
+		return nil
+	}
+	if m.run == pt && m.runTo == from {
+		m.runTo = to
+		return nil
+	}
+	if err := m.flushRun(); err != nil {
+		return err
+	}
+	m.run, m.runFrom, m.runTo = pt, from, to
+	return nil
+}
+
+// flushRun writes the run of output collected.
+func (m *merger) flushRun() error {
+	pt := m.run
+	if pt == nil {
+		return nil
+	}
+	m.run = nil
+	_, err := m.w.Write(pt.out[m.runFrom:m.runTo])
+	return err
+}
+
+// done gives a part the merger has written back to worker wk, dropping a
+// very large buffer.
+func (m *merger) done(wk uint8, pt *part) error {
+	if m.run == pt {
+		if err := m.flushRun(); err != nil {
 			return err
 		}
+	}
+	if cap(pt.out) > 2*m.p.q.partSize {
+		pt.out = nil
+	}
+	pt.out, pt.ends = pt.out[:0], pt.ends[:0]
+	select {
+	case m.p.workers[wk].free <- pt:
+	default: // after an error a worker may have made parts of its own
 	}
 	return nil
 }
 
 // newRound returns an empty round for n workers. The batches get their
 // buffers when first used (see push).
-func newRound(n int) *round {
-	return &round{batches: make([]batch, n), route: make([]uint8, 0, roundCmds+64)}
+func newRound(n int, q queueSizes) *round {
+	return &round{batches: make([]batch, n), route: make([]uint8, 0, q.roundCmds+64), keep: 2 * q.roundData}
 }
 
-// reset empties a round for reuse, dropping very large buffers.
+// reset empties a round for reuse, dropping very large buffers and, beyond
+// roundKeep bytes of payload buffers in all, the rest.
 func (r *round) reset() {
 	r.route = r.route[:0]
 	r.data = 0
+	kept := 0
 	for i := range r.batches {
 		b := &r.batches[i]
 		// The old commands are not cleared: the flows they point to stay
 		// reachable until overwritten, which bounds what they hold to the
 		// rounds in flight, and clearing them cost ~1% of a run.
 		b.cmds = b.cmds[:0]
-		b.ends = b.ends[:0]
-		b.data = trim(b.data)
-		b.out = trim(b.out)
+		if c := cap(b.data); c > keepBuf || kept+c > r.keep {
+			b.data = nil
+		} else {
+			kept += c
+			b.data = b.data[:0]
+		}
 	}
-}
-
-// trim returns b emptied, or nil when its capacity is above keepBuf.
-func trim(b []byte) []byte {
-	if cap(b) > keepBuf {
-		return nil
-	}
-	return b[:0]
 }
 
 // flow is the reader's record of one tracked connection, an element of its

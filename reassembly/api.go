@@ -120,6 +120,10 @@ const (
 	ClosedEOF
 	// ClosedReused: a new connection (new SYN) reused the same addresses.
 	ClosedReused
+	// ClosedMemory: the memory budget (Config.Memory) was exhausted and the
+	// connection was the least recently active; later packets of it start
+	// a new connection.
+	ClosedMemory
 )
 
 // Handler consumes the two byte streams of one connection. Calls for one

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/wsdissect/wsdissect/internal/freelist"
+	"github.com/wsdissect/wsdissect/internal/membudget"
 	"github.com/wsdissect/wsdissect/netpkt"
 )
 
@@ -45,6 +46,8 @@ type Assembler struct {
 
 	buffered int64
 	stats    Stats
+	// mem is charged the memory of buffered pieces and rings.
+	mem *membudget.Account
 
 	// free holds piece buffers of capacity poolBufCap for reuse.
 	free [][]byte
@@ -70,7 +73,7 @@ type Assembler struct {
 // New returns an Assembler that asks f for a Handler for every new
 // connection. Zero fields of cfg take their defaults (see Config).
 func New(f Factory, cfg Config) *Assembler {
-	a := &Assembler{factory: f, cfg: cfg.withDefaults()}
+	a := &Assembler{factory: f, cfg: cfg.withDefaults(), mem: cfg.Memory.Account()}
 	a.conns.Max, a.tracks.Max, a.streams.Max = maxFreeConns, maxFreeConns, maxFreeConns
 	a.closedStream.c.closed = true
 	a.table.init(a.cfg, (*connEnder)(a))
@@ -418,7 +421,12 @@ func (a *Assembler) processStopped(c *conn, side Side, seg *netpkt.Segment, pkt 
 func (a *Assembler) deliver(c *conn, side Side, data []byte, pkt uint64, ts time.Time) bool {
 	h := &c.half[side]
 	off := h.nextOff
-	h.remember(off, data, a.cfg.RecentWindow, &a.rings)
+	if ring := len(h.ring); ring < a.cfg.RecentWindow {
+		h.remember(off, data, a.cfg.RecentWindow, &a.rings)
+		a.mem.Force(int64(len(h.ring) - ring))
+	} else {
+		h.remember(off, data, a.cfg.RecentWindow, &a.rings)
+	}
 	h.advance(uint64(len(data)))
 	a.stats.BytesDelivered += uint64(len(data))
 	a.chunk = Chunk{Data: data, Offset: off, Packet: pkt, Time: ts}
@@ -526,7 +534,7 @@ func (a *Assembler) enforceLimits(c *conn, side Side, pkt uint64, ts time.Time) 
 		}
 		a.skipHole(c, s, pkt, ts)
 	}
-	for a.buffered > a.cfg.MaxBufferedTotal {
+	for a.buffered > a.cfg.MaxBufferedTotal || (a.buffered > 0 && a.mem.Over()) {
 		v, s := c, side
 		if c.stopped || c.buffered == 0 {
 			v = a.buffering.front()
@@ -537,7 +545,11 @@ func (a *Assembler) enforceLimits(c *conn, side Side, pkt uint64, ts time.Time) 
 		} else if len(c.half[s].live()) == 0 {
 			s = s.Other()
 		}
-		a.skipHole(v, s, pkt, ts)
+		reason := GapBufferLimit
+		if a.buffered <= a.cfg.MaxBufferedTotal {
+			reason = GapMemory
+		}
+		a.skipHoleFor(v, s, reason, pkt, ts)
 	}
 	return !c.stopped
 }
@@ -545,11 +557,16 @@ func (a *Assembler) enforceLimits(c *conn, side Side, pkt uint64, ts time.Time) 
 // skipHole declares the first hole of side missing and delivers what follows
 // it.
 func (a *Assembler) skipHole(c *conn, side Side, pkt uint64, ts time.Time) {
+	a.skipHoleFor(c, side, GapBufferLimit, pkt, ts)
+}
+
+// skipHoleFor is skipHole with the gap's reason.
+func (a *Assembler) skipHoleFor(c *conn, side Side, reason string, pkt uint64, ts time.Time) {
 	p := c.half[side].live()
 	if len(p) == 0 {
 		return
 	}
-	a.gapTo(c, side, p[0].off, GapBufferLimit, pkt, ts)
+	a.gapTo(c, side, p[0].off, reason, pkt, ts)
 	a.drain(c, side, pkt, ts)
 }
 
@@ -617,6 +634,7 @@ func (a *Assembler) release(c *conn) {
 		}
 		a.addBuffered(c, Side(s), -h.buffered)
 		h.pieces, h.head = nil, 0
+		a.mem.Give(int64(len(h.ring)))
 		a.rings.put(h.ring)
 		h.ring, h.ringLen = nil, 0
 	}
@@ -659,6 +677,9 @@ func (a *Assembler) endConn(c *conn, reason CloseReason, pkt uint64, ts time.Tim
 			}
 		case ClosedRST:
 			gap = GapReset
+		case ClosedMemory:
+			gap = GapMemory
+			a.stats.Evictions++
 		}
 		a.end(c, reason, gap, pkt, ts)
 	}
@@ -677,6 +698,7 @@ func (a *Assembler) addBuffered(c *conn, side Side, delta int64) {
 	c.half[side].buffered += delta
 	c.buffered += delta
 	a.buffered += delta
+	a.mem.Force(delta)
 	if a.buffered > a.stats.PeakBuffered {
 		a.stats.PeakBuffered = a.buffered
 	}

@@ -1,6 +1,10 @@
 package reassembly
 
-import "time"
+import (
+	"time"
+
+	"github.com/wsdissect/wsdissect/internal/membudget"
+)
 
 // Defaults used by DefaultConfig and for the zero fields of a Config.
 const (
@@ -41,7 +45,16 @@ const (
 	// GapReused: a new connection reused the addresses with bytes of the old
 	// one still missing.
 	GapReused = "connection reused"
+	// GapMemory: the memory budget was exhausted, so the oldest hole was
+	// given up, or the connection was dropped (ClosedMemory), with bytes
+	// still missing.
+	GapMemory = "memory budget"
 )
+
+// ConnCost is what each tracked connection is charged against the memory
+// budget by the connection table: its table entry and the reassembler's
+// state of it (the handler's state is the handler's to count).
+const ConnCost = 1024
 
 // Config holds the reassembler's limits; the zero value of a field means its
 // default.
@@ -74,6 +87,13 @@ type Config struct {
 	// DefaultRecentWindow; negative disables the check for delivered data
 	// (buffered data is still compared).
 	RecentWindow int
+	// Memory, when set, is the memory budget the reassembler and the
+	// connection table charge what they hold to (out-of-order pieces by the
+	// memory they occupy, recent-window rings, ConnCost per tracked
+	// connection). When it is exhausted, the oldest holes are given up
+	// (GapMemory), and a new connection first ends the least recently active
+	// one (ClosedMemory).
+	Memory *membudget.Budget
 }
 
 // DefaultConfig returns a Config with every field set to its default:

@@ -324,8 +324,10 @@ type piece struct {
 // end returns the offset after the piece.
 func (p *piece) end() uint64 { return p.off + p.n }
 
-// cost returns what the piece counts against the buffer limits.
-func (p *piece) cost() int64 { return int64(len(p.data)) + pieceOverhead }
+// cost returns what the piece counts against the buffer limits: the memory
+// its bytes occupy (a 1,024-byte segment is kept in a 2,048-byte pooled
+// buffer) and its bookkeeping.
+func (p *piece) cost() int64 { return int64(cap(p.data)) + pieceOverhead }
 
 // diffRange collects the span of bytes that differ between two copies.
 type diffRange struct {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/wsdissect/wsdissect/internal/membudget"
 	"github.com/wsdissect/wsdissect/netpkt"
 )
 
@@ -222,7 +223,8 @@ type Table[T any] struct {
 	recent *[recentSlots]*Entry[T]
 
 	maxConns   int
-	idle       int64 // nanoseconds
+	mem        *membudget.Account // charged ConnCost per tracked connection
+	idle       int64              // nanoseconds
 	nextStream uint64
 	lastSweep  int64 // as by nanos
 	sweepInit  bool
@@ -244,6 +246,7 @@ func (t *Table[T]) init(cfg Config, ev Ender[T]) {
 		conns:    make(map[connKey]*Entry[T]),
 		recent:   new([recentSlots]*Entry[T]),
 		maxConns: cfg.MaxConns,
+		mem:      cfg.Memory.Account(),
 		idle:     int64(cfg.IdleTimeout),
 	}
 }
@@ -292,8 +295,12 @@ func (t *Table[T]) Track(seg *netpkt.Segment, pkt uint64, ts time.Time) (*T, Sid
 // Add starts tracking x, whose Entry is e, as the connection that seg (for
 // which Track returned nil) starts, with the next number. When the table is
 // full, the least recently active connections are ended first
-// (ClosedEvicted). It returns the side that sent seg: SideA is the sender of
-// a SYN, the receiver of a SYN-ACK, or else seg's source.
+// (ClosedEvicted). When the memory budget (Config.Memory) cannot pay for
+// the new connection, the least recently active one is ended first
+// (ClosedMemory): one per new connection, since what it frees may only be
+// returned later (by another goroutine's reassembler). It returns the side
+// that sent seg: SideA is the sender of a SYN, the receiver of a SYN-ACK, or
+// else seg's source.
 func (t *Table[T]) Add(x *T, e *Entry[T], seg *netpkt.Segment, pkt uint64, ts time.Time) Side {
 	for len(t.conns) >= t.maxConns {
 		old := t.lru.back()
@@ -302,6 +309,12 @@ func (t *Table[T]) Add(x *T, e *Entry[T], seg *netpkt.Segment, pkt uint64, ts ti
 		}
 		t.rememberEvicted(old.key)
 		t.end(old, ClosedEvicted, pkt, ts)
+	}
+	if !t.mem.Take(ConnCost) {
+		if old := t.lru.back(); old != nil {
+			t.end(old, ClosedMemory, pkt, ts)
+		}
+		t.mem.Force(ConnCost)
 	}
 	return t.insert(x, e, seg, pkt, ts)
 }
@@ -399,6 +412,7 @@ func (t *Table[T]) touch(e *Entry[T], now int64) {
 
 // end tells the Ender that e ends for reason and stops tracking it.
 func (t *Table[T]) end(e *Entry[T], reason CloseReason, pkt uint64, ts time.Time) {
+	t.mem.Give(ConnCost)
 	t.ev.EndConn(e.elem, reason, pkt, ts)
 	t.lru.remove(&e.lru)
 	if e.inExp {

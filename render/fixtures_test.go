@@ -181,7 +181,7 @@ func fixtures() []fixture {
 				Payload: seq(40), Truncated: true, Packets: []uint64{18, 19}}}},
 		{"binary-64bit-incomplete", dissect.Record{Kind: dissect.KindFrame, Conn: v6, Packet: 25, Time: at(1500 * time.Millisecond), Dir: dissect.ClientToServer, HasDir: true,
 			Frame: &dissect.Frame{Dir: dissect.ClientToServer, Fin: true, Masked: true, Opcode: dissect.OpBinary, LenCode: 127, Len: 70000, HeaderLen: 14,
-				MaskKey: [4]byte{1, 2, 3, 4}, Payload: []byte("\x00\x01binary\xff"), Incomplete: true, Packets: []uint64{23, 24, 25}},
+				MaskKey: [4]byte{1, 2, 3, 4}, Payload: []byte("\x00\x01binary\xff"), Wire: 9, Incomplete: true, Packets: []uint64{23, 24, 25}},
 			Anomalies: []dissect.Anomaly{{ID: "tcp-gap", Severity: dissect.SevError, Msg: "bytes missing from the capture", Offset: 9}}}},
 		{"close-c2s", dissect.Record{Kind: dissect.KindFrame, Conn: v4, Packet: 40, Time: at(2 * time.Second), Dir: dissect.ClientToServer, HasDir: true,
 			Frame: &dissect.Frame{Dir: dissect.ClientToServer, Fin: true, Masked: true, Opcode: dissect.OpClose, LenCode: 5, Len: 5, HeaderLen: 6,

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,6 +38,23 @@ type Stats struct {
 	framedIncomplete uint64
 	anomalies        map[string]anomalyCount // by id
 	bySeverity       [3]uint64
+	// memLimit and memPeak are the memory budget and its peak use.
+	memLimit, memPeak int64
+}
+
+// SetMemory records the run's memory budget (limit, 0 when none) and the
+// most of it used at once (see engine.Stats.Memory), shown by WriteTo.
+func (s *Stats) SetMemory(limit, peak int64) {
+	s.memLimit, s.memPeak = limit, peak
+}
+
+// satAdd returns a+b, or the largest uint64 when that overflows: totals of
+// lengths taken from hostile input must not wrap.
+func satAdd(a, b uint64) uint64 {
+	if c := a + b; c >= a {
+		return c
+	}
+	return math.MaxUint64
 }
 
 // anomalyCount is the tally of one anomaly id.
@@ -87,7 +105,13 @@ func (s *Stats) Emit(rec *dissect.Record) error {
 	case dissect.KindFrame:
 		if f := rec.Frame; f != nil {
 			s.frames[f.Opcode&0xf]++
-			s.frameBytes[f.Dir&1] += f.Len
+			// Count what was on the wire: an incomplete frame's length
+			// field may claim up to 2^64-1 bytes.
+			n := f.Len
+			if f.Incomplete {
+				n = min(f.Wire, f.Len)
+			}
+			s.frameBytes[f.Dir&1] = satAdd(s.frameBytes[f.Dir&1], n)
 			if f.Incomplete {
 				s.incompleteFrames++
 			}
@@ -104,7 +128,7 @@ func (s *Stats) Emit(rec *dissect.Record) error {
 	case dissect.KindMessage:
 		if m := rec.Message; m != nil {
 			s.messages[m.Opcode&0xf]++
-			s.messageBytes[m.Dir&1] += m.Len
+			s.messageBytes[m.Dir&1] = satAdd(s.messageBytes[m.Dir&1], m.Len)
 			if m.Incomplete {
 				s.incompleteMessages++
 			}
@@ -158,8 +182,8 @@ func (s *Stats) Merge(o *Stats) {
 	}
 	s.framedIncomplete += o.framedIncomplete
 	for i := range s.frameBytes {
-		s.frameBytes[i] += o.frameBytes[i]
-		s.messageBytes[i] += o.messageBytes[i]
+		s.frameBytes[i] = satAdd(s.frameBytes[i], o.frameBytes[i])
+		s.messageBytes[i] = satAdd(s.messageBytes[i], o.messageBytes[i])
 	}
 	s.incompleteFrames += o.incompleteFrames
 	s.truncatedFrames += o.truncatedFrames
@@ -349,6 +373,13 @@ func (s *Stats) WriteTo(w io.Writer) (int64, error) {
 		b = append(b, ')')
 	}
 	b = append(b, '\n')
+	if s.memLimit > 0 {
+		b = append(b, "  Memory:        peak "...)
+		b = appendMiB(b, s.memPeak)
+		b = append(b, " of the "...)
+		b = appendMiB(b, s.memLimit)
+		b = append(b, " budget\n"...)
+	}
 
 	type row struct {
 		id string
@@ -419,6 +450,12 @@ func appendDirBytes(b []byte, by [2]uint64) []byte {
 	b = append(b, " bytes, s2c "...)
 	b = strconv.AppendUint(b, by[dissect.ServerToClient], 10)
 	return append(b, " bytes\n"...)
+}
+
+// appendMiB appends n bytes in MiB with one decimal.
+func appendMiB(b []byte, n int64) []byte {
+	b = strconv.AppendFloat(b, float64(n)/(1<<20), 'f', 1, 64)
+	return append(b, " MiB"...)
 }
 
 // appendCount appends n and the singular or plural noun.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"maps"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -36,7 +37,7 @@ func TestStats(t *testing.T) {
 	}
 
 	const wantSummary = "4 connections (1 mid-stream, 1 rejected), 14 frames, 5 messages, " +
-		"70025 bytes c2s, 1121 bytes s2c, 9 anomalies (5 errors, 2 warnings, 2 info)"
+		"34 bytes c2s, 1121 bytes s2c, 9 anomalies (5 errors, 2 warnings, 2 info)"
 	if got := s.Summary(); got != wantSummary {
 		t.Errorf("Summary() =\n%q\nwant\n%q", got, wantSummary)
 	}
@@ -45,7 +46,7 @@ func TestStats(t *testing.T) {
   Connections:   4 (1 mid-stream, 1 rejected)
   Frames:        14 (continuation 1, text 6, binary 2, reserved(0x3) 1, close 2, ping 1, pong 1)
   Messages:      5 (text 2, binary 1, close 1, ping 1)
-  Frame bytes:   c2s 70025 bytes, s2c 1121 bytes
+  Frame bytes:   c2s 34 bytes, s2c 1121 bytes
   Message bytes: c2s 22 bytes, s2c 100020 bytes
   Incomplete:    1 message, 1 frame
   Truncated:     1 message, 1 frame
@@ -306,7 +307,7 @@ func TestStatsMessagesFromFrames(t *testing.T) {
 		{Opcode: dissect.OpContinuation, MessageOpcode: dissect.OpText, Fin: true, Len: 2},
 		{Opcode: dissect.OpBinary, MessageOpcode: dissect.OpBinary, Fin: true, Len: 4},
 		{Opcode: dissect.OpContinuation, MessageOpcode: dissect.OpContinuation, Fin: true, Len: 1},
-		{Opcode: dissect.OpBinary, MessageOpcode: dissect.OpBinary, Len: 9, Incomplete: true},
+		{Opcode: dissect.OpBinary, MessageOpcode: dissect.OpBinary, Len: 9, Wire: 9, Incomplete: true},
 	}
 	var a, b Stats
 	for i := range frames {
@@ -336,5 +337,64 @@ func TestStatsMessagesFromFrames(t *testing.T) {
 	}
 	if got, want := a.Summary(), "0 connections, 6 frames, 5 messages, 19 bytes c2s, 0 bytes s2c, 0 anomalies"; got != want {
 		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+}
+
+// TestStatsBytesDoNotWrap checks that byte totals count an incomplete
+// frame by the bytes that were on the wire, not its length field, and
+// saturate instead of wrapping.
+func TestStatsBytesDoNotWrap(t *testing.T) {
+	conn := &dissect.Conn{Status: 101}
+	tests := []struct {
+		name   string
+		frames []dissect.Frame
+		want   string
+	}{
+		{"2^64-1 length, 20 bytes seen", []dissect.Frame{
+			{Opcode: dissect.OpBinary, Len: math.MaxUint64, Wire: 20, Incomplete: true},
+		}, "20 bytes c2s"},
+		{"complete lengths that overflow", []dissect.Frame{
+			{Opcode: dissect.OpBinary, Fin: true, Len: 1 << 63},
+			{Opcode: dissect.OpBinary, Fin: true, Len: 1 << 63},
+			{Opcode: dissect.OpBinary, Fin: true, Len: 20},
+		}, "18446744073709551615 bytes c2s"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var a, b Stats
+			for i := range tc.frames {
+				s := &a
+				if i%2 == 1 {
+					s = &b
+				}
+				if err := s.Emit(&dissect.Record{Kind: dissect.KindFrame, Conn: conn, Frame: &tc.frames[i]}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a.Merge(&b)
+			if got := a.Summary(); !strings.Contains(got, tc.want) {
+				t.Errorf("Summary() = %q, want it to contain %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestStatsMemoryLine checks the -q statistics' memory line.
+func TestStatsMemoryLine(t *testing.T) {
+	var s Stats
+	var out bytes.Buffer
+	if _, err := s.WriteTo(&out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "Memory:") {
+		t.Errorf("memory line without a budget:\n%s", out.String())
+	}
+	s.SetMemory(1<<30, 3<<19)
+	out.Reset()
+	if _, err := s.WriteTo(&out); err != nil {
+		t.Fatal(err)
+	}
+	if want := "  Memory:        peak 1.5 MiB of the 1024.0 MiB budget\n"; !strings.Contains(out.String(), want) {
+		t.Errorf("WriteTo lacks %q:\n%s", want, out.String())
 	}
 }

@@ -52,6 +52,7 @@ type File struct {
 
 	pcap *pcapReader      // set for pcap input
 	ng   *pcapgo.NgReader // set for pcapng input
+	ngb  ngBlock          // the next pcapng block's header, for error messages
 
 	count  uint64       // packets returned so far
 	offset int64        // offset in the (decompressed) capture after the last packet
@@ -226,6 +227,7 @@ func (f *File) openPcapng(in *bufio.Reader, inside string) error {
 	r, err := pcapgo.NewNgReader(in, pcapgo.NgReaderOptions{WantMixedLinkType: true})
 	if err == nil {
 		f.ng = r
+		f.ngb.in = in
 		return nil
 	}
 	switch {

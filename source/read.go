@@ -37,6 +37,7 @@ func (f *File) Next(p *Packet) error {
 		link = f.pcap.link
 	} else {
 		var ci gopacket.CaptureInfo
+		f.ngb.peek(f.streamOffset())
 		data, ci, err = f.ng.ZeroCopyReadPacketData()
 		if err == nil {
 			iface, ierr := f.ng.Interface(ci.InterfaceIndex)
@@ -87,6 +88,14 @@ func (f *File) failure(err error) error {
 	where := ""
 	if f.gz != nil {
 		where = " of the decompressed data"
+	}
+	if f.ng != nil {
+		remaining := int64(-1)
+		if f.gz == nil && f.size >= 0 {
+			remaining = f.size - f.ngb.off
+		}
+		return fmt.Errorf("%s: %w: packet %d at byte offset %d%s: %s: %w",
+			f.name, ErrDamaged, f.count+1, f.ngb.off, where, f.ngb.describe(remaining, f.streamOffset(), err), err)
 	}
 	return fmt.Errorf("%s: %w: packet %d at byte offset %d%s: %w",
 		f.name, ErrDamaged, f.count+1, f.offset, where, err)

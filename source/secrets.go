@@ -10,13 +10,10 @@ import (
 	"os"
 )
 
-// pcapng block types and the TLS key log secrets type (pcapng spec,
-// Decryption Secrets Block).
+// pcapng block types beside those of ngblock.go, and the TLS key log
+// secrets type (pcapng spec, Decryption Secrets Block).
 const (
-	ngSectionHeader   = 0x0A0D0D0A
 	ngDecryptSecrets  = 0x0000000A
-	ngEnhancedPacket  = 0x00000006
-	ngSimplePacket    = 0x00000003
 	ngObsoletePacket  = 0x00000002
 	secretsTLSKeyLog  = 0x544c534b
 	maxSecretsScanned = 64 << 20

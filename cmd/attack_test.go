@@ -1,0 +1,210 @@
+package cmd
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wsdissect/wsdissect/internal/attackgen"
+)
+
+// attackBudget is the --memory the attack test runs with: small enough that
+// every attack would exceed it without the budget.
+const attackBudget = 4 << 20
+
+// attackHeapLimit is the most the heap may grow in a run under attackBudget
+// (see TestAttacksStayWithinBudget).
+const attackHeapLimit = 3 * attackBudget
+
+// heapSampler samples the bytes of live and not yet collected heap objects
+// while a run goes on, keeping the peak.
+type heapSampler struct {
+	stop chan struct{}
+	done sync.WaitGroup
+	peak uint64
+}
+
+const heapMetric = "/memory/classes/heap/objects:bytes"
+
+// readHeap returns the heap's object bytes now.
+func readHeap() uint64 {
+	s := []metrics.Sample{{Name: heapMetric}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// startHeapSampler samples every 100µs until stopped.
+func startHeapSampler() *heapSampler {
+	h := &heapSampler{stop: make(chan struct{})}
+	h.done.Go(func() {
+		s := []metrics.Sample{{Name: heapMetric}}
+		t := time.NewTicker(100 * time.Microsecond)
+		defer t.Stop()
+		for {
+			metrics.Read(s)
+			h.peak = max(h.peak, s[0].Value.Uint64())
+			select {
+			case <-h.stop:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return h
+}
+
+// Stop ends the sampling and returns the peak.
+func (h *heapSampler) Stop() uint64 {
+	close(h.stop)
+	h.done.Wait()
+	return max(h.peak, readHeap())
+}
+
+// TestAttacksStayWithinBudget runs `read` on every hostile capture of
+// attackgen in every output mode with 1, 2 and 8 workers, under a small
+// --memory, and checks that the heap stays within the budget, that the
+// attack is reported where the budget had to drop something, and that the
+// legitimate connections around it are decoded.
+func TestAttacksStayWithinBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("attack captures take a few seconds")
+	}
+	dir := t.TempDir()
+	modes := []struct {
+		name  string
+		flags []string
+	}{
+		{"summary", nil},
+		{"tree", []string{"-V"}},
+		{"hex", []string{"-x"}},
+		{"json", []string{"--json"}},
+		{"json-messages", []string{"--json", "--messages"}},
+		{"quiet", []string{"-q"}},
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, a := range attackgen.All() {
+		path := filepath.Join(dir, a.Name+".pcap")
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Write(f, 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		t.Run(a.Name, func(t *testing.T) {
+			for _, procs := range []int{1, 2, 8} {
+				for _, m := range modes {
+					if procs != 2 && m.name != "json" && m.name != "quiet" {
+						continue // every mode with 2 workers, two with 1 and 8
+					}
+					runtime.GOMAXPROCS(procs)
+					args := append([]string{"read", path, "--memory", fmt.Sprint(attackBudget)}, a.Flags...)
+					args = append(args, m.flags...)
+					out := newScanWriter(attackNeedles(a)...)
+					var errOut bytes.Buffer
+					runtime.GC()
+					base := readHeap()
+					h := startHeapSampler()
+					code := Execute(args, nil, out, &errOut)
+					peak := h.Stop()
+					name := fmt.Sprintf("%s/GOMAXPROCS=%d", m.name, procs)
+					if code != ExitOK {
+						t.Fatalf("%s: exit code %d: %s", name, code, errOut.String())
+					}
+					used := int64(peak) - int64(base)
+					t.Logf("%s %s: peak %.1f MiB", a.Name, name, float64(used)/(1<<20))
+					// The budget bounds what decoding holds; the heap also
+					// holds the process's fixed buffers (reading, inflate
+					// tables, pools) and garbage the collector has not
+					// reached yet, which on so small a budget are of its
+					// size. Without the budget, every attack here takes
+					// tens of MiB.
+					if used > attackHeapLimit {
+						t.Errorf("%s: heap peaked %.1f MiB above the start, over %d MiB (budget %d MiB)", name, float64(used)/(1<<20), attackHeapLimit>>20, attackBudget>>20)
+					}
+					checkAttackOutput(t, name, a, m.name, out)
+				}
+			}
+		})
+	}
+}
+
+// attackNeedles are the strings checkAttackOutput looks for.
+func attackNeedles(a attackgen.Attack) []string {
+	return append([]string{"Memory:", attackgen.Before, attackgen.After}, a.Anomalies...)
+}
+
+// checkAttackOutput checks that the legitimate messages were decoded and
+// the expected anomalies reported.
+func checkAttackOutput(t *testing.T, name string, a attackgen.Attack, mode string, out *scanWriter) {
+	t.Helper()
+	if mode == "quiet" {
+		if !out.saw("Memory:") {
+			t.Errorf("%s: statistics lack the memory line:\n%s", name, out.head)
+		}
+	} else {
+		for _, legit := range []string{attackgen.Before, attackgen.After} {
+			if !out.saw(legit) {
+				t.Errorf("%s: legitimate message %q not decoded", name, legit)
+			}
+		}
+	}
+	if len(a.Anomalies) == 0 {
+		return
+	}
+	for _, id := range a.Anomalies {
+		if out.saw(id) {
+			return
+		}
+	}
+	t.Errorf("%s: none of the anomalies %v reported; output starts:\n%s", name, a.Anomalies, out.head)
+}
+
+// scanWriter looks for needles in what is written to it, keeping only the
+// first bytes (for messages) and a short tail: the output of an attack can
+// be far larger than the budget under test.
+type scanWriter struct {
+	needles []string
+	found   map[string]bool
+	head    []byte
+	tail    []byte
+	buf     []byte
+}
+
+func newScanWriter(needles ...string) *scanWriter {
+	return &scanWriter{needles: needles, found: map[string]bool{}}
+}
+
+// Write implements io.Writer.
+func (s *scanWriter) Write(p []byte) (int, error) {
+	if n := min(len(p), 1000-len(s.head)); n > 0 {
+		s.head = append(s.head, p[:n]...)
+	}
+	s.buf = append(append(s.buf[:0], s.tail...), p...)
+	for _, n := range s.needles {
+		if !s.found[n] && bytes.Contains(s.buf, []byte(n)) {
+			s.found[n] = true
+		}
+	}
+	k := min(len(s.buf), 64)
+	s.tail = append(s.tail[:0], s.buf[len(s.buf)-k:]...)
+	if cap(s.buf) > 1<<20 {
+		s.buf = nil
+	}
+	return len(p), nil
+}
+
+// saw reports whether needle was written.
+func (s *scanWriter) saw(needle string) bool { return s.found[needle] }
+
+var _ io.Writer = (*scanWriter)(nil)

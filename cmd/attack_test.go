@@ -20,8 +20,11 @@ import (
 const attackBudget = 4 << 20
 
 // attackHeapLimit is the most the heap may grow in a run under attackBudget
-// (see TestAttacksStayWithinBudget).
-const attackHeapLimit = 3 * attackBudget
+// (see TestAttacksStayWithinBudget). Quiet runs peak at up to 7 MiB; on a
+// loaded machine the collector lags behind allocation and one run was seen
+// at 13.2 MiB, so the bound leaves room for that: without the budget every
+// attack takes tens of MiB, so it still tells the two apart.
+const attackHeapLimit = 5 * attackBudget
 
 // heapSampler samples the bytes of live and not yet collected heap objects
 // while a run goes on, keeping the peak.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/field"
+	"github.com/wsdissect/wsdissect/subproto/attach"
 )
 
 func (a *app) fieldsCmd() *cobra.Command {
@@ -42,6 +43,9 @@ func (a *app) fieldsCmd() *cobra.Command {
 // built-in layers' and those of every further layer this build decodes.
 func (a *app) registry() *field.Registry {
 	r := field.Builtin()
+	if err := r.Add(attach.Fields()...); err != nil {
+		panic(err) // a field declared twice: a programming error every test run shows
+	}
 	if err := r.Add(a.extraFields...); err != nil {
 		panic(err) // a layer declared a name twice: a programming error every test run shows
 	}
@@ -51,7 +55,7 @@ func (a *app) registry() *field.Registry {
 // anomalies returns the anomaly ids of every layer this build decodes.
 func (a *app) anomalies() *dissect.AnomalyRegistry {
 	var r dissect.AnomalyRegistry
-	for _, l := range [][]dissect.AnomalyInfo{dissect.Anomalies(), a.extraAnomalies} {
+	for _, l := range [][]dissect.AnomalyInfo{dissect.Anomalies(), attach.Anomalies(), a.extraAnomalies} {
 		if err := r.Add(l...); err != nil {
 			panic(err) // an id declared twice: a programming error every test run shows
 		}

@@ -16,6 +16,8 @@ import (
 	"github.com/wsdissect/wsdissect/field"
 	"github.com/wsdissect/wsdissect/filter"
 	"github.com/wsdissect/wsdissect/render"
+	"github.com/wsdissect/wsdissect/subproto"
+	"github.com/wsdissect/wsdissect/subproto/attach"
 )
 
 // outputFlags are the flags shared by read and live.
@@ -39,6 +41,7 @@ type outputFlags struct {
 	memory      string
 	idleTimeout time.Duration
 	noMidstream bool
+	decodeAs    string
 }
 
 func (o *outputFlags) register(root *cobra.Command) {
@@ -61,6 +64,7 @@ func (o *outputFlags) register(root *cobra.Command) {
 	pf.IntVar(&o.maxConns, "max-conns", 1<<20, "TCP connections tracked at once (the least recently active is dropped)")
 	pf.DurationVar(&o.idleTimeout, "idle-timeout", 2*time.Minute, "keep data-less connections and closed connections' tombstones this long (capture time); connections with data never expire")
 	pf.BoolVar(&o.noMidstream, "no-midstream", false, "do not look for WebSocket frames in connections whose handshake is missing")
+	pf.StringVar(&o.decodeAs, "decode-as", "", "decode the messages of every connection as this application protocol ("+strings.Join(subproto.Protocols(), ", ")+"), or none; default: by subprotocol, URL or content")
 }
 
 // parseSize parses sizes such as 65536, 64KiB, 64k, 16MiB, 1G.
@@ -89,6 +93,9 @@ func parseSize(s string) (int64, error) {
 // engineOptions turns the flags into engine options.
 func (o *outputFlags) engineOptions() (engine.Options, error) {
 	var opts engine.Options
+	if err := subproto.CheckForce(o.decodeAs); err != nil {
+		return opts, usageErr(err)
+	}
 	sizes := []struct {
 		flag string
 		val  string
@@ -247,6 +254,11 @@ func (a *app) newPipeline(w io.Writer, ro render.Options, f *filter.Filter) *pip
 			shown = filter.NewSink(f, shown)
 		}
 		p.sink = render.NewTee(p.stats, shown)
+		if a.out.decodeAs != subproto.None {
+			// Application protocols are decoded for what is shown; -q
+			// counts WebSocket records only.
+			p.sink = attach.NewSink(p.sink, a.out.decodeAs)
+		}
 	}
 	return p
 }

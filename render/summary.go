@@ -52,9 +52,10 @@ func (r *Renderer) appendSummary(b []byte, rec *dissect.Record) []byte {
 		return append(b, '\n')
 	}
 	for _, l := range rec.Layers {
-		b = append(b, "  "...)
-		r.layerBuf = l.AppendSummary(r.layerBuf[:0])
-		b = appendEscaped(b, r.layerBuf, false, -1)
+		if r.layerBuf = l.AppendSummary(r.layerBuf[:0]); len(r.layerBuf) > 0 {
+			b = append(b, "  "...)
+			b = appendEscaped(b, r.layerBuf, false, -1)
+		}
 	}
 	b = r.appendAnomalyMarks(b, rec.Anomalies)
 	return append(b, '\n')

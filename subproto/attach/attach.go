@@ -1,0 +1,363 @@
+// Package attach runs the application-protocol decoders of package subproto
+// on the WebSocket messages dissect emits and attaches what they decode to
+// the records, as a sink between dissect and the filter; it also declares
+// their filter fields and anomaly ids for the registries.
+package attach
+
+import (
+	"strings"
+
+	"github.com/wsdissect/wsdissect/dissect"
+	"github.com/wsdissect/wsdissect/field"
+	"github.com/wsdissect/wsdissect/subproto"
+	"github.com/wsdissect/wsdissect/subproto/app"
+)
+
+// connKey identifies a WebSocket connection: its TCP stream, and its
+// HTTP/2 stream when several share one TCP connection.
+type connKey struct {
+	stream uint64
+	h2     uint32
+}
+
+// maxConns bounds the connections whose decoder state is kept; a capture
+// with more open at once loses the application view of the oldest (their
+// WebSocket records are unaffected).
+const maxConns = 1 << 16
+
+// conn is one connection's decoder and what was said about its choice.
+type conn struct {
+	dec       *subproto.Conn
+	announced bool // the choice was attached to a record
+}
+
+// Sink decodes the application protocol of every connection's messages
+// and attaches the results to the records it passes on. It is not safe for
+// concurrent use; each worker runs its own (connections never span
+// workers).
+type Sink struct {
+	next  dissect.Sink
+	force string
+	conns map[connKey]*conn
+	order []connKey // in order of creation, for the bound
+
+	layers  []dissect.Layer
+	wrapped []recordLayer
+	an      []dissect.Anomaly
+	rec     dissect.Record
+	choice  choiceLayer
+}
+
+// NewSink returns a sink that decodes into next. force is --decode-as: ""
+// chooses by subprotocol, URL and sniffing, subproto.None turns decoding
+// off, a protocol name forces that decoder (validate it with
+// subproto.CheckForce first).
+func NewSink(next dissect.Sink, force string) *Sink {
+	return &Sink{next: next, force: force, conns: map[connKey]*conn{}}
+}
+
+// Emit implements dissect.Sink.
+func (s *Sink) Emit(r *dissect.Record) error {
+	if s.force == subproto.None || r.Conn == nil {
+		return s.next.Emit(r)
+	}
+	k := connKey{r.Conn.Stream, r.Conn.H2Stream}
+	switch r.Kind {
+	case dissect.KindConn:
+		c := s.open(k, r.Conn)
+		return s.pass(r, c, nil)
+	case dissect.KindEnd:
+		delete(s.conns, k)
+		return s.next.Emit(r)
+	case dissect.KindAnomaly:
+		if c := s.conns[k]; c != nil && r.HasDir && hasGap(r.Anomalies) {
+			return s.pass(r, c, c.dec.Gap(app.Dir(r.Dir)))
+		}
+		return s.next.Emit(r)
+	}
+	c := s.conns[k]
+	if c == nil {
+		// A connection whose conn record this sink did not see (it
+		// started before a limit dropped its state): start afresh.
+		c = s.open(k, r.Conn)
+	}
+	m, ok := messageOf(r)
+	if !ok {
+		return s.next.Emit(r)
+	}
+	if m.Incomplete || m.Truncated || m.NotInflated {
+		// Part of the message is missing or was not retained: the decoder
+		// must not join across the hole.
+		return s.pass(r, c, c.dec.Gap(app.Dir(r.Dir)))
+	}
+	return s.pass(r, c, c.dec.Decode(app.Message{Dir: app.Dir(r.Dir), Opcode: app.Opcode(m.Opcode), Payload: m.Payload, Time: r.Time}))
+}
+
+// open starts the decoder of a connection.
+func (s *Sink) open(k connKey, cn *dissect.Conn) *conn {
+	if old := s.conns[k]; old != nil {
+		return old
+	}
+	if len(s.conns) >= maxConns {
+		for len(s.order) > 0 && len(s.conns) >= maxConns/2 {
+			delete(s.conns, s.order[0])
+			s.order = s.order[1:]
+		}
+	}
+	c := &conn{dec: subproto.New(subproto.Config{Subprotocol: cn.Subprotocol, URL: cn.Path, Force: s.force})}
+	s.conns[k] = c
+	s.order = append(s.order, k)
+	if len(s.order) > 2*maxConns {
+		s.order = compact(s.order, s.conns)
+	}
+	return c
+}
+
+// compact drops the keys of connections that ended from order.
+func compact(order []connKey, live map[connKey]*conn) []connKey {
+	out := order[:0]
+	for _, k := range order {
+		if live[k] != nil {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// messageView is what the decoder is given of a record: a data message's
+// opcode and payload and whether all of it is there.
+type messageView struct {
+	Opcode                             uint8
+	Payload                            []byte
+	Incomplete, Truncated, NotInflated bool
+}
+
+// messageOf returns the complete data message a record ends: a message
+// record, or the frame record that completes a message (a single FIN
+// frame, or the last frame carrying the reassembled message).
+func messageOf(r *dissect.Record) (messageView, bool) {
+	switch r.Kind {
+	case dissect.KindMessage:
+		m := r.Message
+		if m == nil || (m.Opcode != dissect.OpText && m.Opcode != dissect.OpBinary) {
+			return messageView{}, false
+		}
+		return messageView{m.Opcode, m.Payload, m.Incomplete, m.Truncated, m.NotInflated}, true
+	case dissect.KindFrame:
+		f := r.Frame
+		if f == nil || !f.Fin {
+			return messageView{}, false
+		}
+		if m := f.Reassembled; m != nil {
+			if m.Opcode != dissect.OpText && m.Opcode != dissect.OpBinary {
+				return messageView{}, false
+			}
+			return messageView{m.Opcode, m.Payload, m.Incomplete, m.Truncated, m.NotInflated}, true
+		}
+		if f.Opcode != dissect.OpText && f.Opcode != dissect.OpBinary {
+			return messageView{}, false
+		}
+		return messageView{f.Opcode, f.Payload, f.Incomplete, f.Truncated, f.NotInflated}, true
+	}
+	return messageView{}, false
+}
+
+// hasGap reports whether the anomalies say bytes of the stream were lost.
+func hasGap(as []dissect.Anomaly) bool {
+	for _, a := range as {
+		if a.ID == dissect.AnTCPGap {
+			return true
+		}
+	}
+	return false
+}
+
+// pass sends r on with the application records attached (and the choice,
+// the first time it is known), plus a malformed anomaly per record that
+// did not parse.
+func (s *Sink) pass(r *dissect.Record, c *conn, recs []app.Record) error {
+	ch := c.dec.Choice()
+	announce := !c.announced && ch.Method != subproto.Undecided
+	if len(recs) == 0 && !announce {
+		return s.next.Emit(r)
+	}
+	s.rec = *r
+	s.layers = append(s.layers[:0], r.Layers...)
+	s.an = append(s.an[:0], r.Anomalies...)
+	if announce {
+		c.announced = true
+		s.choice = choiceLayer{ch}
+		s.layers = append(s.layers, &s.choice)
+	}
+	if cap(s.wrapped) < len(recs) {
+		s.wrapped = make([]recordLayer, len(recs))
+	}
+	s.wrapped = s.wrapped[:len(recs)]
+	n := 0
+	for _, ar := range recs {
+		why := ar.Malformed()
+		if why != "" && ar.Protocol() == subproto.JSON {
+			// Plain JSON is no protocol with rules: a message that is not
+			// JSON on a connection that carries JSON is just not JSON.
+			continue
+		}
+		s.wrapped[n] = recordLayer{ar}
+		s.layers = append(s.layers, &s.wrapped[n])
+		n++
+		if why != "" {
+			s.an = append(s.an, dissect.Anomaly{ID: subproto.Anomaly(ar.Protocol()), Severity: dissect.SevWarning,
+				Msg: ar.Protocol() + " message is malformed: " + why, Offset: -1})
+		}
+	}
+	s.rec.Layers, s.rec.Anomalies = s.layers, s.an
+	return s.next.Emit(&s.rec)
+}
+
+// recordLayer shows an application record as a layer of a WebSocket record.
+type recordLayer struct{ r app.Record }
+
+// LayerName is the protocol name, the record's NDJSON key.
+func (l *recordLayer) LayerName() string { return l.r.Protocol() }
+
+// AppendJSON appends the record's JSON object.
+func (l *recordLayer) AppendJSON(b []byte) []byte { return l.r.AppendJSON(b) }
+
+// AppendSummary appends the record's summary, except for plain JSON, which
+// the summary line shows already as the message text.
+func (l *recordLayer) AppendSummary(b []byte) []byte {
+	if l.r.Protocol() == subproto.JSON {
+		return b
+	}
+	return l.r.AppendSummary(b)
+}
+
+// TreeLines lists the record's tree as "name: value" lines.
+func (l *recordLayer) TreeLines(line func(int, string)) {
+	l.r.Tree(func(depth int, name, value string) {
+		if value == "" {
+			line(depth, name)
+			return
+		}
+		line(depth, name+": "+value)
+	})
+}
+
+// choiceLayer says which decoder a connection got and why (NDJSON
+// "decoder"), on the first record after the choice was made.
+type choiceLayer struct{ c subproto.Choice }
+
+// LayerName is the NDJSON key "decoder".
+func (l *choiceLayer) LayerName() string { return "decoder" }
+
+// AppendJSON appends the protocol, how it was chosen and why.
+func (l *choiceLayer) AppendJSON(b []byte) []byte {
+	b = append(b, `{"protocol":`...)
+	b = appendJSONString(b, l.c.Protocol)
+	b = append(b, `,"method":`...)
+	b = appendJSONString(b, l.c.Method.String())
+	b = append(b, `,"reason":`...)
+	b = appendJSONString(b, l.c.Reason)
+	return append(b, '}')
+}
+
+// AppendSummary adds nothing: the decoded records say what they are.
+func (l *choiceLayer) AppendSummary(b []byte) []byte { return b }
+
+// TreeLines shows the choice.
+func (l *choiceLayer) TreeLines(line func(int, string)) {
+	line(0, "Protocol: "+l.c.Protocol)
+	line(0, "Chosen by: "+l.c.Method.String()+" ("+l.c.Reason+")")
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+// Fields returns the filter fields of every application protocol, for the
+// field registry: each looks for its protocol's records among a record's
+// layers.
+func Fields() []field.Field {
+	var out []field.Field
+	for _, f := range subproto.Fields() {
+		if strings.HasPrefix(f.Name, "json.") {
+			// json.PATH is the filter's own syntax for JSON payloads.
+			continue
+		}
+		out = append(out, adapt(f))
+	}
+	return out
+}
+
+// kinds maps the decoders' value kinds to field types.
+var kinds = map[app.Kind]field.Type{
+	app.String: field.String, app.Bytes: field.Bytes, app.Uint: field.Number,
+	app.Bool: field.Bool, app.Duration: field.Number, app.Int: field.Number,
+}
+
+// adapt turns a decoder's field into a registry field.
+func adapt(f app.Field) field.Field {
+	proto := f.Name
+	for i := 0; i < len(proto); i++ {
+		if proto[i] == '.' {
+			proto = proto[:i]
+			break
+		}
+	}
+	desc := f.Desc
+	if f.Kind == app.Duration {
+		desc += " (nanoseconds)"
+	}
+	kind := f.Kind
+	get := f.Get
+	return field.Field{
+		Name: f.Name, Type: kinds[kind], Multi: true, Layer: proto, Description: desc,
+		Get: func(r *dissect.Record, i int, _ *[]byte) (field.Value, bool) {
+			var buf [4]app.Value
+			for _, l := range r.Layers {
+				rl, ok := l.(*recordLayer)
+				if !ok {
+					continue
+				}
+				vals := get(rl.r, buf[:0])
+				if i < len(vals) {
+					v := vals[i]
+					switch kind {
+					case app.String, app.Bytes:
+						return field.BytesValue(v.B)
+					case app.Bool:
+						return field.BoolValue(v.N != 0)
+					}
+					return field.NumValue(v.N)
+				}
+				i -= len(vals)
+			}
+			return field.Value{}, false
+		},
+	}
+}
+
+// Anomalies declares the malformed-message anomaly of every protocol.
+func Anomalies() []dissect.AnomalyInfo {
+	var out []dissect.AnomalyInfo
+	for _, p := range subproto.Protocols() {
+		if p == subproto.JSON {
+			continue // a message that is not JSON is not malformed JSON (see pass)
+		}
+		out = append(out, dissect.AnomalyInfo{ID: subproto.Anomaly(p), Severity: dissect.SevWarning, RFC: "-",
+			Summary: "a " + p + " message carried in WebSocket did not parse (the reason says where); the WebSocket record is kept"})
+	}
+	return out
+}

@@ -257,7 +257,9 @@ func (a *app) newPipeline(w io.Writer, ro render.Options, f *filter.Filter) *pip
 		if a.out.decodeAs != subproto.None {
 			// Application protocols are decoded for what is shown; -q
 			// counts WebSocket records only.
-			p.sink = attach.NewSink(p.sink, a.out.decodeAs)
+			as := attach.NewSink(p.sink, a.out.decodeAs)
+			as.PlainJSON = a.out.json || a.out.tree || a.out.decodeAs == subproto.JSON
+			p.sink = as
 		}
 	}
 	return p

@@ -38,6 +38,10 @@ type conn struct {
 type Sink struct {
 	next  dissect.Sink
 	force string
+	// PlainJSON decodes connections that carry plain JSON (no protocol
+	// above it): their records only add the value as an NDJSON object and
+	// tree lines, so summary output leaves it off and saves the parsing.
+	PlainJSON bool
 	conns map[connKey]*conn
 	order []connKey // in order of creation, for the bound
 
@@ -53,7 +57,7 @@ type Sink struct {
 // off, a protocol name forces that decoder (validate it with
 // subproto.CheckForce first).
 func NewSink(next dissect.Sink, force string) *Sink {
-	return &Sink{next: next, force: force, conns: map[connKey]*conn{}}
+	return &Sink{next: next, force: force, conns: map[connKey]*conn{}, PlainJSON: true}
 }
 
 // Emit implements dissect.Sink.
@@ -82,7 +86,7 @@ func (s *Sink) Emit(r *dissect.Record) error {
 		c = s.open(k, r.Conn)
 	}
 	m, ok := messageOf(r)
-	if !ok {
+	if !ok || !s.PlainJSON && c.dec.Choice().Protocol == subproto.JSON {
 		return s.next.Emit(r)
 	}
 	if m.Incomplete || m.Truncated || m.NotInflated {

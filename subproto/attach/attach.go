@@ -42,8 +42,8 @@ type Sink struct {
 	// above it): their records only add the value as an NDJSON object and
 	// tree lines, so summary output leaves it off and saves the parsing.
 	PlainJSON bool
-	conns map[connKey]*conn
-	order []connKey // in order of creation, for the bound
+	conns     map[connKey]*conn
+	order     []connKey // in order of creation, for the bound
 
 	layers  []dissect.Layer
 	wrapped []recordLayer

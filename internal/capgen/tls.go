@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"sync"
@@ -56,8 +57,20 @@ func (s *syncBuffer) Bytes() []byte {
 	return bytes.Clone(s.b.Bytes())
 }
 
+// Configs returns the server and client configurations of o, with a fresh
+// self-signed certificate; the client writes its key log to keyLog.
+// Generators that drive crypto/tls themselves (HTTP/2 over TLS, say) use it.
+func (o *TLSOptions) Configs(keyLog io.Writer) (srv, cli *tls.Config, err error) {
+	return o.configs(keyLog)
+}
+
 // tlsConfigs returns the server and client configurations of o.
 func (o *TLSOptions) tlsConfigs(kl *syncBuffer) (srv, cli *tls.Config, err error) {
+	return o.configs(kl)
+}
+
+// configs returns the server and client configurations of o.
+func (o *TLSOptions) configs(kl io.Writer) (srv, cli *tls.Config, err error) {
 	cert, err := selfSignedCert(o.RSA)
 	if err != nil {
 		return nil, nil, fmt.Errorf("certificate: %w", err)

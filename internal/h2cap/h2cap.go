@@ -27,6 +27,7 @@ package h2cap
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -50,6 +51,9 @@ type Output struct {
 	Pcap []byte
 	// Truth is its ground truth.
 	Truth *capgen.Truth
+	// KeyLog is the TLS key log of a capture over TLS (written as
+	// NAME.keylog), nil for cleartext.
+	KeyLog []byte
 }
 
 // Enabled reports whether this process can record x/net's extended CONNECT.
@@ -60,7 +64,11 @@ func Build(ctx context.Context) ([]Output, error) {
 	if !Enabled() {
 		return nil, fmt.Errorf("h2cap: x/net/http2 enables extended CONNECT only with GODEBUG=http2xconnect=1 in the environment at start-up")
 	}
-	x, err := buildXNet(ctx)
+	x, err := buildXNet(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	xt, err := buildXNet(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +76,7 @@ func Build(ctx context.Context) ([]Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []Output{x, h}, nil
+	return []Output{x, xt, h}, nil
 }
 
 // Write writes outs as NAME.pcap and NAME.truth.json in dir.
@@ -84,6 +92,11 @@ func Write(dir string, outs []Output) error {
 		}
 		if err := os.WriteFile(capgen.TruthPath(p), tj, 0o644); err != nil {
 			return fmt.Errorf("write truth of %s: %w", p, err)
+		}
+		if o.KeyLog != nil {
+			if err := os.WriteFile(dir+"/"+o.Name+".keylog", o.KeyLog, 0o644); err != nil {
+				return fmt.Errorf("write key log of %s: %w", p, err)
+			}
 		}
 	}
 	return nil
@@ -331,7 +344,21 @@ func (x *xnetScenario) closeBoth(conn int, first capgen.Side, cl, sv *session) e
 	return nil
 }
 
-func buildXNet(ctx context.Context) (Output, error) {
+// buildXNet records x/net/http2's server and client: in cleartext (h2c
+// prior knowledge), or, with overTLS, over crypto/tls with ALPN h2 and the
+// client's key log (what a browser's wss:// over HTTP/2 looks like).
+func buildXNet(ctx context.Context, overTLS bool) (Output, error) {
+	name := "h2c-xnet"
+	var srvTLS, cliTLS *tls.Config
+	var keyLog bytes.Buffer
+	if overTLS {
+		name = "h2-tls-xnet"
+		var err error
+		opts := capgen.TLSOptions{MinVersion: tls.VersionTLS13, ALPN: []string{"h2"}, ServerName: "h2.example"}
+		if srvTLS, cliTLS, err = opts.Configs(&keyLog); err != nil {
+			return Output{}, err
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -371,14 +398,30 @@ func buildXNet(ctx context.Context) (Output, error) {
 			return
 		}
 		srv := &http2.Server{}
-		srv.ServeConn(&recConn{Conn: c, side: capgen.Server, log: log}, &http2.ServeConnOpts{Context: ctx, Handler: mux})
+		var sc net.Conn = &recConn{Conn: c, side: capgen.Server, log: log}
+		if srvTLS != nil {
+			tc := tls.Server(sc, srvTLS)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				return
+			}
+			sc = tc
+		}
+		srv.ServeConn(sc, &http2.ServeConnOpts{Context: ctx, Handler: mux})
 	}()
 	raw, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		return Output{}, err
 	}
 	tr := &http2.Transport{AllowHTTP: true}
-	cc, err := tr.NewClientConn(&recConn{Conn: raw, side: capgen.Client, log: log})
+	var cconn net.Conn = &recConn{Conn: raw, side: capgen.Client, log: log}
+	if cliTLS != nil {
+		tc := tls.Client(cconn, cliTLS)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return Output{}, fmt.Errorf("%s: TLS handshake: %w", name, err)
+		}
+		cconn = tc
+	}
+	cc, err := tr.NewClientConn(cconn)
 	if err != nil {
 		return Output{}, err
 	}
@@ -490,17 +533,25 @@ func buildXNet(ctx context.Context) (Output, error) {
 	raw.Close()
 	<-srvDone
 	if steps != nil {
-		return Output{}, fmt.Errorf("h2c-xnet: %w", steps)
+		return Output{}, fmt.Errorf("%s: %w", name, steps)
 	}
 	log.mu.Lock()
 	writes := append([]capgen.Write(nil), log.writes...)
 	log.mu.Unlock()
-	pcap, err := wrapTCP(flightsOf(writes), "10.8.0.2:8080")
-	if err != nil {
-		return Output{}, fmt.Errorf("h2c-xnet: %w", err)
+	server := "10.8.0.2:8080"
+	note := "recorded from golang.org/x/net/http2 Server and Transport (GODEBUG=http2xconnect=1) over 127.0.0.1; TCP segmentation, addresses and timestamps are synthetic"
+	var kl []byte
+	if overTLS {
+		server = "10.8.0.2:8443"
+		note = "recorded from golang.org/x/net/http2 Server and Transport (GODEBUG=http2xconnect=1) over crypto/tls 1.3 with ALPN h2 over 127.0.0.1 (the client's key log is NAME.keylog); TCP segmentation, addresses and timestamps are synthetic"
+		kl = keyLog.Bytes()
 	}
-	return Output{Name: "h2c-xnet", Pcap: pcap, Truth: &capgen.Truth{Messages: x.truth, Notes: []string{
-		"recorded from golang.org/x/net/http2 Server and Transport (GODEBUG=http2xconnect=1) over 127.0.0.1; TCP segmentation, addresses and timestamps are synthetic",
+	pcap, err := wrapTCP(flightsOf(writes), server)
+	if err != nil {
+		return Output{}, fmt.Errorf("%s: %w", name, err)
+	}
+	return Output{Name: name, Pcap: pcap, KeyLog: kl, Truth: &capgen.Truth{Messages: x.truth, Notes: []string{
+		note,
 		"WebSocket frames inside the HTTP/2 streams written with capgen's frame encoder and Deflater; conn numbers the WebSocket sessions in HTTP/2 stream order (streams 1, 5, 7; stream 3 is a plain GET)",
 		"consecutive writes of a side form one TCP flight; every fifth flight under 4 KiB is cut into segments of 1-11 bytes",
 		"session 1 negotiates permessage-deflate; session 2's request carries a 20 KB cookie (HEADERS + CONTINUATION)",

@@ -12,6 +12,7 @@ import (
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/engine"
 	"github.com/wsdissect/wsdissect/source"
+	"github.com/wsdissect/wsdissect/tlsdecrypt"
 )
 
 // TestMain runs the tests again with GODEBUG=http2xconnect=1 when it is
@@ -36,11 +37,15 @@ func TestMain(m *testing.M) {
 type msgSink struct {
 	got map[string][]string // "h2stream/dir" -> "opcode:payload"
 	ids []uint32
+	tls int // sessions whose conn record says they ran over decrypted TLS
 }
 
 func (s *msgSink) Emit(r *dissect.Record) error {
 	if r.Kind == dissect.KindConn && r.Conn.Upgraded() {
 		s.ids = append(s.ids, r.Conn.H2Stream)
+		if r.Conn.TLS != nil && r.Conn.TLS.Decrypted && r.Conn.TLS.ALPN == "h2" {
+			s.tls++
+		}
 	}
 	if r.Kind != dissect.KindMessage {
 		return nil
@@ -73,8 +78,19 @@ func TestBuild(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := &msgSink{got: map[string][]string{}}
-			if _, err := engine.Run(src, s, engine.Options{Dissect: dissect.Options{Messages: true}}); err != nil {
+			opts := engine.Options{Dissect: dissect.Options{Messages: true}}
+			if o.KeyLog != nil {
+				kl := tlsdecrypt.NewKeyLog()
+				if err := kl.AddBytes(o.KeyLog, o.Name+".keylog"); err != nil {
+					t.Fatal(err)
+				}
+				opts.Dissect.KeyLog = kl
+			}
+			if _, err := engine.Run(src, s, opts); err != nil {
 				t.Fatal(err)
+			}
+			if o.KeyLog != nil && s.tls == 0 {
+				t.Error("no session carried the TLS description")
 			}
 			slices.Sort(s.ids)
 			want := map[string][]string{}

@@ -243,6 +243,35 @@ func collect(t *testing.T, h *Handle, quiet time.Duration, stop func(l4) bool, p
 	return nil
 }
 
+// noise sends a small TCP message over loopback every interval until the
+// test ends, standing in for other packages' tests that run at the same time.
+func noise(t *testing.T, interval time.Duration) {
+	t.Helper()
+	_, port := tcpServer(t)
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for range 10000 {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+			if err != nil {
+				continue
+			}
+			_ = c.SetDeadline(time.Now().Add(time.Second))
+			_, _ = c.Write([]byte("noise"))
+			_ = c.Close()
+		}
+	}()
+	t.Cleanup(func() { close(done); <-stopped })
+}
+
 func countPayload(pkts []l4, marker string) int {
 	n := 0
 	for _, p := range pkts {
@@ -314,6 +343,8 @@ func TestLiveFallbackNoFilter(t *testing.T) {
 	if !strings.Contains(h.Warning(), "AF_PACKET") {
 		t.Errorf("Warning() = %q, want it to mention AF_PACKET", h.Warning())
 	}
+	// Traffic of other tests on lo, which must not keep the capture going.
+	noise(t, 20*time.Millisecond)
 	marker1 := fmt.Sprintf("fallback-a-%d", time.Now().UnixNano())
 	marker2 := fmt.Sprintf("fallback-b-%d", time.Now().UnixNano())
 	sendTCP(t, portM, marker1)

@@ -92,8 +92,12 @@ func RunParallel(src PacketSource, newSink SinkFactory, opts Options, out io.Wri
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, MaxWorkers)
+	staller, _ := src.(Staller)
 	if workers == 1 {
 		sink, flush := newSink(out)
+		if staller != nil {
+			staller.OnStall(func() { _ = flush() })
+		}
 		st, err := Run(src, sink, opts)
 		if ferr := flush(); ferr != nil && err == nil {
 			err = fmt.Errorf("writing output: %w", ferr)
@@ -101,7 +105,33 @@ func RunParallel(src PacketSource, newSink SinkFactory, opts Options, out io.Wri
 		return st, err
 	}
 	p := newParallel(workers, newSink, opts)
+	if staller != nil {
+		staller.OnStall(p.flushOut)
+	}
 	return p.run(src, out)
+}
+
+// Staller is implemented by packet sources whose input can stall (a pipe):
+// OnStall sets a function that Next calls, in its caller's goroutine,
+// before it waits for more input. RunParallel uses it to write out the
+// records of the packets read so far instead of holding them until a
+// buffer is full.
+type Staller interface {
+	OnStall(fn func())
+}
+
+// flushOut hands the current round over (an empty one when there is none)
+// and has the merger flush its output after it. It runs in the reading
+// goroutine, between packets.
+func (p *parallel) flushOut() {
+	if p.failed() {
+		return
+	}
+	if p.cur == nil {
+		p.cur = <-p.free
+	}
+	p.cur.flush = true
+	p.dispatch()
 }
 
 // cmdKind is what a command asks a worker to do.
@@ -148,6 +178,7 @@ type round struct {
 	batches []batch
 	route   []uint8 // the worker of each command, in order
 	data    int     // payload bytes in all batches
+	flush   bool    // the merger flushes its output after this round
 	wg      sync.WaitGroup
 }
 
@@ -449,6 +480,10 @@ func (p *parallel) mergeRounds(out io.Writer) {
 			clear(from[:len(r.batches)])
 			if err := writeRound(bw, r, next[:], from[:]); err != nil {
 				p.fail(fmt.Errorf("writing output: %w", err))
+			} else if r.flush {
+				if err := bw.Flush(); err != nil {
+					p.fail(fmt.Errorf("writing output: %w", err))
+				}
 			}
 		}
 		r.reset()
@@ -506,6 +541,7 @@ func newRound(n int) *round {
 func (r *round) reset() {
 	r.route = r.route[:0]
 	r.data = 0
+	r.flush = false
 	for i := range r.batches {
 		b := &r.batches[i]
 		// The old commands are not cleared: the flows they point to stay

@@ -3,6 +3,7 @@ package cmd
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -22,21 +23,28 @@ func (a *app) fieldsCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			w := bufio.NewWriter(a.stdout)
-			defer w.Flush()
-			if anomalies {
-				fmt.Fprintf(w, "%-38s %-8s %-20s %s\n", "ID", "SEVERITY", "RFC", "MEANING")
-				for _, an := range dissect.Anomalies() {
-					fmt.Fprintf(w, "%-38s %-8s %-20s %s\n", an.ID, an.Severity, an.RFC, an.Summary)
-				}
-				return nil
-			}
-			fmt.Fprintf(w, "%-22s %-10s %-48s %s\n", "FIELD", "TYPE", "ALIASES", "DESCRIPTION")
-			for _, f := range filter.Fields() {
-				fmt.Fprintf(w, "%-22s %-10s %-48s %s\n", f.Name, f.Type, strings.Join(f.Aliases, ", "), f.Description)
+			a.writeFields(w, anomalies)
+			if err := w.Flush(); err != nil {
+				return outputError(err)
 			}
 			return nil
 		},
 	}
 	c.Flags().BoolVar(&anomalies, "anomalies", false, "list anomaly ids with severity and RFC section instead")
 	return c
+}
+
+// writeFields writes the field table, or the anomaly table.
+func (a *app) writeFields(w io.Writer, anomalies bool) {
+	if anomalies {
+		fmt.Fprintf(w, "%-38s %-8s %-20s %s\n", "ID", "SEVERITY", "RFC", "MEANING")
+		for _, an := range dissect.Anomalies() {
+			fmt.Fprintf(w, "%-38s %-8s %-20s %s\n", an.ID, an.Severity, an.RFC, an.Summary)
+		}
+		return
+	}
+	fmt.Fprintf(w, "%-22s %-10s %-48s %s\n", "FIELD", "TYPE", "ALIASES", "DESCRIPTION")
+	for _, f := range filter.Fields() {
+		fmt.Fprintf(w, "%-22s %-10s %-48s %s\n", f.Name, f.Type, strings.Join(f.Aliases, ", "), f.Description)
+	}
 }

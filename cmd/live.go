@@ -147,7 +147,8 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 		}
 	}
 
-	p := a.newPipeline(a.stdout, ro, flt)
+	out := &outWriter{w: a.stdout}
+	p := a.newPipeline(out, ro, flt)
 	sink := p.sink
 	if lf.count > 0 {
 		sink = &countSink{next: sink, left: lf.count, done: cancel, shown: p.shownCounter()}
@@ -172,7 +173,7 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 		}
 		if saver != nil {
 			if err := saver.Write(&pkt); err != nil {
-				runErr = fmt.Errorf("-w %s: %w", lf.write, err)
+				runErr = &saveError{fmt.Errorf("-w %s: %w", lf.write, err)}
 				break
 			}
 		}
@@ -188,18 +189,21 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 		runErr = err
 	}
 	if saver != nil {
-		if err := saver.Flush(); err != nil && runErr == nil {
-			runErr = err
+		if err := closeSaved(saver, saveBuf, saveFile); err != nil && runErr == nil {
+			runErr = &saveError{fmt.Errorf("-w %s: %w", lf.write, err)}
 		}
-		if err := saveBuf.Flush(); err != nil && runErr == nil {
-			runErr = err
-		}
-	}
-	if a.out.quiet {
-		p.stats.WriteTo(a.stdout)
 	}
 	es := e.Stats()
-	tot := p.stats.Totals()
+	p.stats.AddInput(a.inputOf(es, 0))
+	if flt != nil && a.out.quiet {
+		p.stats.SetFilter(a.out.filter)
+	}
+	if a.out.quiet && runErr == nil {
+		if err := a.writeStats(a.stdout, p.stats); err != nil {
+			runErr = err
+		}
+	}
+	// The same statistics as -q prints, in one line, after the capture's own.
 	line := fmt.Sprintf("%d packets captured", es.Packets)
 	if stErr == nil {
 		line += fmt.Sprintf(", %d received by filter, %d dropped by kernel", st.Received, st.Dropped)
@@ -207,15 +211,40 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 			line += fmt.Sprintf(", %d dropped by interface", st.IfDropped)
 		}
 	}
-	line += fmt.Sprintf("; %d WebSocket connections, %d frames, %d messages", tot.Conns, es.Dissect.Frames, es.Dissect.Messages)
+	line += "; " + p.stats.Summary()
 	fmt.Fprintln(a.stderr, line)
+	if es.UnsupportedLink > 0 {
+		fmt.Fprintf(a.stderr, "wsdissect: skipped %d packets of link type %d, which wsdissect cannot decode\n",
+			es.UnsupportedLink, es.UnsupportedLinkType)
+	}
 	if runErr != nil {
-		if isBrokenPipe(runErr) {
-			return nil
+		if out.err != nil {
+			return outputError(out.err)
+		}
+		var se *saveError
+		if errors.As(runErr, &se) {
+			return &exitError{code: ExitOutput, err: runErr}
 		}
 		return &exitError{code: ExitDamaged, err: runErr}
 	}
 	return nil
+}
+
+// saveError is a failure writing the -w file.
+type saveError struct{ error }
+
+func (e *saveError) Unwrap() error { return e.error }
+
+// closeSaved flushes and closes a -w file, returning the first error.
+func closeSaved(saver *capture.PcapWriter, buf *bufio.Writer, f *os.File) error {
+	err := saver.Flush()
+	if ferr := buf.Flush(); err == nil {
+		err = ferr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // listInterfaces prints the capture devices, like tcpdump -D.

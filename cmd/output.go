@@ -214,9 +214,13 @@ func (p *pipeline) shownCounter() func() uint64 {
 
 // newPipeline builds the sink chain writing to w.
 func (a *app) newPipeline(w io.Writer, ro render.Options, f *filter.Filter) *pipeline {
-	// Statistics count every record; the filter only selects what is shown.
+	// Statistics count every record, or with -q and a filter the records
+	// it selects (what would be shown without -q).
 	p := &pipeline{stats: render.NewStats()}
 	p.sink = p.stats
+	if a.out.quiet && f != nil {
+		p.sink = filter.NewSink(f, p.stats)
+	}
 	if !a.out.quiet {
 		p.renderer = render.New(w, ro)
 		p.shown = &counter{next: p.renderer}

@@ -64,8 +64,19 @@ func (a *app) runRead(files []string) error {
 		}
 		defer stop()
 	}
+	out := &outWriter{w: a.stdout}
+	sigs := catchSignals()
+	defer sigs.release()
+	total := render.NewStats()
+	if f != nil && a.out.quiet {
+		total.SetFilter(a.out.filter)
+	}
+	warnedLink := false
 	code := ExitOK
 	for _, name := range files {
+		if sigs.signal() != nil {
+			break
+		}
 		if len(files) > 1 {
 			ro.File = name
 		}
@@ -79,19 +90,38 @@ func (a *app) runRead(files []string) error {
 			}
 			continue
 		}
-		runErr := a.readOne(src, opts, ro, f, len(files) > 1)
+		sigs.watch(src)
+		st, es, runErr := a.readOne(src, out, opts, ro, f, len(files) > 1)
 		src.Close()
+		total.Merge(st)
+		if es.UnsupportedLink > 0 && !warnedLink {
+			warnedLink = true
+			fmt.Fprintf(a.stderr, "wsdissect: %s: skipped %d packets of link type %d, which wsdissect cannot decode\n",
+				name, es.UnsupportedLink, es.UnsupportedLinkType)
+		}
 		if runErr != nil {
+			if out.err != nil {
+				return outputError(out.err)
+			}
+			if errors.Is(runErr, source.ErrStopped) {
+				break
+			}
 			if errors.Is(runErr, source.ErrDamaged) {
 				fmt.Fprintf(a.stderr, "wsdissect: %v (everything before the damage was decoded)\n", runErr)
 				code = max(code, ExitDamaged)
 				continue
 			}
-			if errors.Is(runErr, io.ErrClosedPipe) || isBrokenPipe(runErr) {
-				return &exitError{code: ExitOK}
-			}
 			return &exitError{code: ExitUsage, err: fmt.Errorf("%s: %w", name, runErr)}
 		}
+	}
+	if a.out.quiet {
+		if err := a.writeStats(out, total); err != nil {
+			return outputError(err)
+		}
+	}
+	if sig := sigs.signal(); sig != nil {
+		fmt.Fprintf(a.stderr, "wsdissect: stopped by %s: %s\n", signalName(sig), statsLine(total))
+		return &exitError{code: exitCodeFor(sig)}
 	}
 	if code != ExitOK {
 		return &exitError{code: code}
@@ -100,8 +130,9 @@ func (a *app) runRead(files []string) error {
 }
 
 // readOne dissects one capture, spreading connections over the available
-// cores; the output is the same as with one core.
-func (a *app) readOne(src *source.File, opts engine.Options, ro render.Options, f *filter.Filter, several bool) error {
+// cores (the output is the same as with one core), and returns its
+// statistics.
+func (a *app) readOne(src *source.File, out io.Writer, opts engine.Options, ro render.Options, f *filter.Filter, several bool) (*render.Stats, engine.Stats, error) {
 	var pipes []*pipeline
 	newSink := func(w io.Writer) (dissect.Sink, func() error) {
 		ff := f
@@ -125,20 +156,16 @@ func (a *app) readOne(src *source.File, opts engine.Options, ro render.Options, 
 	if errFile, ok := a.stderr.(*os.File); ok && progress.IsTerminal(errFile) && src.Size() > 0 {
 		bar = progress.Start(a.stderr, func() (int64, int64) { return src.Pos(), src.Size() }, progress.Options{})
 	}
-	_, runErr := engine.RunParallel(src, newSink, opts, a.stdout)
+	es, runErr := engine.RunParallel(src, newSink, opts, out)
 	if bar != nil {
 		bar.Stop()
 	}
-	if a.out.quiet && len(pipes) > 0 {
-		total := pipes[0].stats
-		for _, p := range pipes[1:] {
-			total.Merge(p.stats)
-		}
-		if _, err := total.WriteTo(a.stdout); err != nil && runErr == nil {
-			runErr = err
-		}
+	st := render.NewStats()
+	for _, p := range pipes {
+		st.Merge(p.stats)
 	}
-	return runErr
+	st.AddInput(a.inputOf(es, 1))
+	return st, es, runErr
 }
 
 // startCPUProfile starts writing a CPU profile to path; stop ends it.

@@ -319,7 +319,7 @@ func (p *parallel) run(src PacketSource, out io.Writer) (Stats, error) {
 			p.segment(&seg, pk.Number, pk.Time)
 		case errors.Is(err, netpkt.ErrNotTCP):
 		default:
-			p.stats.Malformed++
+			p.stats.countFailure(err, pk.LinkType)
 		}
 	}
 	if !p.failed() {

@@ -153,7 +153,7 @@ func (a *app) readOne(src *source.File, out io.Writer, opts engine.Options, ro r
 		opts.Workers = 1
 	}
 	var bar *progress.Bar
-	if errFile, ok := a.stderr.(*os.File); ok && progress.IsTerminal(errFile) && src.Size() > 0 {
+	if errFile, ok := a.stderr.(*os.File); ok && src.Size() > 0 && showProgress(progress.IsTerminal(errFile), isTerminal(a.stdout), a.out.quiet) {
 		bar = progress.Start(a.stderr, func() (int64, int64) { return src.Pos(), src.Size() }, progress.Options{})
 	}
 	es, runErr := engine.RunParallel(src, newSink, opts, out)

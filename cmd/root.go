@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 // Exit codes, documented in README.md.
@@ -123,12 +124,16 @@ func version() string {
 	return v + " " + bi.GoVersion
 }
 
-// isTerminal reports whether w is a terminal.
+// isTerminal reports whether w, the stream actually written to, is a
+// terminal (/dev/null is a character device but not a terminal).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// showProgress decides whether read draws a progress line on stderr: only
+// on a terminal, and only when the records do not go to that terminal too
+// (they would be printed on the progress line) unless -q prints none.
+func showProgress(stderrTTY, stdoutTTY, quiet bool) bool {
+	return stderrTTY && (quiet || !stdoutTTY)
 }

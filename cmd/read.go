@@ -31,13 +31,14 @@ any port; connections whose handshake is missing are picked up mid-stream.`,
   wsdissect read x.pcap.gz --json --messages | jq -r 'select(.opcode_name=="text") | .text'
   tcpdump -w - port 80 | wsdissect read -`,
 		Args: func(c *cobra.Command, args []string) error {
-			if len(args) == 0 {
+			if len(args) == 0 && len(a.readFiles) == 0 {
 				return usageErr(fmt.Errorf("read needs at least one capture file (or - for stdin)\nRun 'wsdissect read --help' for usage"))
 			}
 			return nil
 		},
-		RunE: func(c *cobra.Command, args []string) error { return a.runRead(args) },
+		RunE: func(c *cobra.Command, args []string) error { return a.runRead(append(a.readFiles, args...)) },
 	}
+	a.registerReadFlags(c)
 	c.Flags().StringVar(&a.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to `FILE` (for performance work)")
 	_ = c.Flags().MarkHidden("cpuprofile")
 	return c
@@ -64,6 +65,15 @@ func (a *app) runRead(files []string) error {
 		}
 		defer stop()
 	}
+	if a.readCount < 0 {
+		return usageErr(errors.New("-c takes a positive number"))
+	}
+	if a.readCount > 0 {
+		// Counting shown records across workers would need them to agree;
+		// one worker shows them in order and stops at once.
+		opts.Workers = 1
+		a.counter = &countSink{left: a.readCount}
+	}
 	out := &outWriter{w: a.stdout}
 	sigs := catchSignals()
 	defer sigs.release()
@@ -74,7 +84,7 @@ func (a *app) runRead(files []string) error {
 	warnedLink := false
 	code := ExitOK
 	for _, name := range files {
-		if sigs.signal() != nil {
+		if sigs.signal() != nil || a.counter != nil && a.counter.left == 0 {
 			break
 		}
 		if len(files) > 1 {
@@ -104,6 +114,9 @@ func (a *app) runRead(files []string) error {
 				return outputError(out.err)
 			}
 			if errors.Is(runErr, source.ErrStopped) {
+				if sigs.signal() == nil {
+					continue // -c was reached
+				}
 				break
 			}
 			if errors.Is(runErr, source.ErrDamaged) {
@@ -141,6 +154,11 @@ func (a *app) readOne(src *source.File, out io.Writer, opts engine.Options, ro r
 		}
 		p := a.newPipeline(w, ro, ff)
 		pipes = append(pipes, p)
+		if a.counter != nil {
+			c := a.counter
+			c.next, c.done, c.shown = p.sink, src.Stop, p.shownCounter()
+			return c, p.flush
+		}
 		return p.sink, p.flush
 	}
 	opts.Epoch = func(t time.Time) {

@@ -44,6 +44,12 @@ type app struct {
 	stdout, stderr io.Writer
 	out            outputFlags
 	cpuProfile     string // read --cpuprofile
+
+	readFiles  []string   // read -r FILE (also at the top level)
+	readCount  int        // read -c N
+	counter    *countSink // counts the records read shows, with -c
+	listIfaces bool       // top-level -D
+	numeric    bool       // -n: accepted; no names are resolved anyway
 }
 
 // Execute runs the command line and returns the process exit code.
@@ -85,12 +91,34 @@ and inflated (permessage-deflate), with protocol violations reported.`,
 		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Like tshark and tcpdump: "wsdissect -r FILE" and
+		// "wsdissect FILE.pcap" read, "wsdissect -D" lists interfaces.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			switch {
+			case a.listIfaces:
+				return a.listInterfaces()
+			case len(args) > 0 || len(a.readFiles) > 0:
+				for _, f := range args {
+					if f != "-" {
+						if _, err := os.Stat(f); err != nil {
+							return usageErr(fmt.Errorf("unknown command or file %q\nRun 'wsdissect --help' for usage", f))
+						}
+					}
+				}
+				return a.runRead(append(a.readFiles, args...))
+			}
+			return c.Help()
+		},
 	}
+	root.Flags().BoolVarP(&a.listIfaces, "list-interfaces", "D", false, "list the interfaces that can be captured on (as live -D)")
+	a.registerReadFlags(root)
 	root.SetVersionTemplate("wsdissect {{.Version}}\n")
 	a.out.register(root)
 	root.AddCommand(a.readCmd())
 	root.AddCommand(a.fieldsCmd())
 	root.AddCommand(a.liveCmd())
+	root.PersistentFlags().BoolVarP(&a.numeric, "numeric", "n", false, "no name resolution (accepted for tshark/tcpdump habits: addresses are never resolved)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr(fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath()))
 	})
@@ -129,6 +157,13 @@ func version() string {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// registerReadFlags registers the flags of read on c (read, and the root
+// command, which reads when given files).
+func (a *app) registerReadFlags(c *cobra.Command) {
+	c.Flags().StringArrayVarP(&a.readFiles, "read", "r", nil, "read this capture `FILE` (repeatable; as tshark -r)")
+	c.Flags().IntVarP(&a.readCount, "count", "c", 0, "stop after this many frame (or, with --messages, message) records have been shown")
 }
 
 // showProgress decides whether read draws a progress line on stderr: only

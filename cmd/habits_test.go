@@ -1,0 +1,48 @@
+package cmd
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestTsharkHabits checks the tshark/tcpdump spellings: -r at the top level
+// and on read, a bare capture file, -c on read, -n.
+func TestTsharkHabits(t *testing.T) {
+	good := filepath.Join("..", "testdata", "coder-basic.pcap")
+	frames := func(s string) int { return strings.Count(s, "WebSocket ") - strings.Count(s, "WebSocket handshake") }
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		frames int // frame lines wanted; -1: any number above 2
+		stderr string
+	}{
+		{"top-level -r", []string{"-r", good}, ExitOK, -1, ""},
+		{"read -r", []string{"read", "-r", good}, ExitOK, -1, ""},
+		{"bare file", []string{good}, ExitOK, -1, ""},
+		{"read -c", []string{"read", good, "-c", "2"}, ExitOK, 2, ""},
+		{"top-level -c with a filter", []string{"-r", good, "-Y", "opcode == text", "-c", "1"}, ExitOK, 1, ""},
+		{"-c over several files", []string{"read", "-c", "3", good, good}, ExitOK, 3, ""},
+		{"-n accepted", []string{"-n", "-r", good, "-c", "1"}, ExitOK, 1, ""},
+		{"unknown word", []string{"nosuchthing"}, ExitUsage, 0, `unknown command or file "nosuchthing"`},
+		{"negative -c", []string{"read", good, "-c", "-1"}, ExitUsage, 0, "-c takes a positive number"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := Execute(tc.args, nil, &out, &errOut)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d (stderr %q)", code, tc.code, errOut.String())
+			}
+			if !strings.Contains(errOut.String(), tc.stderr) || tc.stderr == "" && errOut.Len() > 0 {
+				t.Errorf("stderr %q, want %q", errOut.String(), tc.stderr)
+			}
+			n := frames(out.String())
+			if tc.frames >= 0 && n != tc.frames || tc.frames < 0 && n <= 2 {
+				t.Errorf("%d frame lines, want %d:\n%s", n, tc.frames, out.String())
+			}
+		})
+	}
+}

@@ -38,7 +38,7 @@ type liveFlags struct {
 func (a *app) liveCmd() *cobra.Command {
 	var lf liveFlags
 	c := &cobra.Command{
-		Use:   "live -i IFACE [BPF EXPRESSION...]",
+		Use:   "live [-i IFACE] [BPF EXPRESSION...]",
 		Short: "Capture on an interface and dissect WebSocket traffic as it happens",
 		Long: `live captures on an interface and prints WebSocket frames (or messages) as
 they cross the wire: the moment they do when standard output is a terminal
@@ -57,7 +57,7 @@ messages are flushed and a summary line is printed on stderr.`,
 		RunE: func(c *cobra.Command, args []string) error { return a.runLive(&lf, args) },
 	}
 	f := c.Flags()
-	f.StringVarP(&lf.iface, "interface", "i", "", "interface to capture on (\"any\" for all; -D lists them)")
+	f.StringVarP(&lf.iface, "interface", "i", "", "interface to capture on (\"any\" for all; -D lists them; default: the first up, non-loopback one, as tcpdump)")
 	f.BoolVarP(&lf.list, "list-interfaces", "D", false, "list the interfaces that can be captured on, and exit")
 	f.IntVarP(&lf.snaplen, "snaplen", "s", capture.DefaultSnaplen, "bytes kept of each packet")
 	f.BoolVarP(&lf.noPromisc, "no-promiscuous-mode", "p", false, "do not put the interface in promiscuous mode")
@@ -76,7 +76,13 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 		return a.listInterfaces()
 	}
 	if lf.iface == "" {
-		return usageErr(errors.New("live needs an interface: -i IFACE (wsdissect live -D lists them)"))
+		ifs, err := capture.Interfaces()
+		if err != nil {
+			return usageErr(err)
+		}
+		if lf.iface, err = defaultInterface(ifs); err != nil {
+			return usageErr(err)
+		}
 	}
 	dur := lf.duration
 	for _, cond := range lf.autostop {

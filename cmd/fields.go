@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -34,17 +35,24 @@ func (a *app) fieldsCmd() *cobra.Command {
 	return c
 }
 
-// writeFields writes the field table, or the anomaly table.
+// writeFields writes the field table, or the anomaly table, in aligned
+// columns however long the names are.
 func (a *app) writeFields(w io.Writer, anomalies bool) {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	defer tw.Flush()
 	if anomalies {
-		fmt.Fprintf(w, "%-38s %-8s %-20s %s\n", "ID", "SEVERITY", "RFC", "MEANING")
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", "ID", "SEVERITY", "RFC", "MEANING")
 		for _, an := range dissect.Anomalies() {
-			fmt.Fprintf(w, "%-38s %-8s %-20s %s\n", an.ID, an.Severity, an.RFC, an.Summary)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", an.ID, an.Severity, an.RFC, an.Summary)
 		}
 		return
 	}
-	fmt.Fprintf(w, "%-22s %-10s %-48s %s\n", "FIELD", "TYPE", "ALIASES", "DESCRIPTION")
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", "FIELD", "TYPE", "ALIASES", "DESCRIPTION")
 	for _, f := range filter.Fields() {
-		fmt.Fprintf(w, "%-22s %-10s %-48s %s\n", f.Name, f.Type, strings.Join(f.Aliases, ", "), f.Description)
+		aliases := strings.Join(f.Aliases, ", ")
+		if aliases == "" {
+			aliases = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Name, f.Type, aliases, f.Description)
 	}
 }

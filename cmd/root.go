@@ -117,7 +117,9 @@ and inflated (permessage-deflate), with protocol violations reported.`,
 	a.out.register(root)
 	root.AddCommand(a.readCmd())
 	root.AddCommand(a.fieldsCmd())
-	root.AddCommand(a.liveCmd())
+	live := a.liveCmd()
+	root.AddCommand(live)
+	registerCompletions(root, live)
 	root.PersistentFlags().BoolVarP(&a.numeric, "numeric", "n", false, "no name resolution (accepted for tshark/tcpdump habits: addresses are never resolved)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr(fmt.Errorf("%w\nRun '%s --help' for usage", plainFlagError(err), c.CommandPath()))

@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -49,5 +51,26 @@ func TestFieldsAligned(t *testing.T) {
 				t.Errorf("%v: not aligned with the header's last column (%d):\n%s\n%s", args, last, string(head), l)
 			}
 		}
+	}
+}
+
+// TestManPages checks that man writes a page per command.
+func TestManPages(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	if code := Execute([]string{"man", "--dir", dir}, nil, &out, &errOut); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	for _, name := range []string{"wsdissect.1", "wsdissect-read.1", "wsdissect-live.1", "wsdissect-fields.1"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(b, []byte(".TH \"WSDISSECT\" \"1\"")) {
+			t.Errorf("%s is not a man page:\n%.200s", name, b)
+		}
+	}
+	if code := Execute([]string{"man"}, nil, &out, &errOut); code != ExitUsage {
+		t.Errorf("man without --dir: exit %d, want %d", code, ExitUsage)
 	}
 }

@@ -120,6 +120,7 @@ and inflated (permessage-deflate), with protocol violations reported.`,
 	live := a.liveCmd()
 	root.AddCommand(live)
 	registerCompletions(root, live)
+	root.AddCommand(a.manCmd(root))
 	root.PersistentFlags().BoolVarP(&a.numeric, "numeric", "n", false, "no name resolution (accepted for tshark/tcpdump habits: addresses are never resolved)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr(fmt.Errorf("%w\nRun '%s --help' for usage", plainFlagError(err), c.CommandPath()))

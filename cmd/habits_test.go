@@ -46,3 +46,31 @@ func TestTsharkHabits(t *testing.T) {
 		})
 	}
 }
+
+// TestTimeFormats checks tshark's -t time formats on the summary's time
+// column (packet 8 is 2024-01-02T03:04:05.007Z, 2 ms after packet 6).
+func TestTimeFormats(t *testing.T) {
+	good := filepath.Join("..", "testdata", "coder-basic.pcap")
+	for _, tc := range []struct {
+		format, want string
+	}{
+		{"r", "     8    0.007000  "},
+		{"u", "     8  03:04:05.007000  "},
+		{"ud", "     8  2024-01-02 03:04:05.007000  "},
+		{"e", "     8  1704164645.007000  "},
+		{"d", "     8    0.002000  "},
+	} {
+		var out, errOut bytes.Buffer
+		if code := Execute([]string{"-r", good, "-t", tc.format, "-c", "1"}, nil, &out, &errOut); code != ExitOK {
+			t.Fatalf("-t %s: exit %d: %s", tc.format, code, errOut.String())
+		}
+		lines := strings.Split(out.String(), "\n")
+		if len(lines) < 2 || !strings.HasPrefix(lines[1], tc.want) {
+			t.Errorf("-t %s: second line %q, want it to start %q", tc.format, lines[min(1, len(lines)-1)], tc.want)
+		}
+	}
+	var out, errOut bytes.Buffer
+	if code := Execute([]string{"-r", good, "-t", "x"}, nil, &out, &errOut); code != ExitUsage || !strings.Contains(errOut.String(), "unknown time format") {
+		t.Errorf("-t x: exit %d, stderr %q", code, errOut.String())
+	}
+}

@@ -26,6 +26,7 @@ type outputFlags struct {
 	quiet    bool
 	color    string
 	wsPorts  []uint
+	timeFmt  string
 
 	maxMessage  string
 	maxSearch   string
@@ -46,6 +47,7 @@ func (o *outputFlags) register(root *cobra.Command) {
 	pf.BoolVar(&o.messages, "messages", false, "one record per message instead of per frame (control frames count as messages)")
 	pf.BoolVarP(&o.quiet, "quiet", "q", false, "decode everything but print only the end-of-run summary")
 	pf.StringVar(&o.color, "color", "auto", "colour output: auto, always or never (NO_COLOR is honoured)")
+	pf.StringVarP(&o.timeFmt, "time-format", "t", "r", "time column of summary lines, as tshark -t: r (relative), a, ad (local), u, ud (UTC), e (epoch), d (delta)")
 	pf.UintSliceVar(&o.wsPorts, "ws-port", nil, "treat connections on this TCP port as WebSocket even without a handshake (repeatable)")
 	pf.StringVar(&o.maxMessage, "max-message", "64MiB", "retain at most this many payload bytes per message; also caps inflation")
 	pf.StringVar(&o.maxSearch, "max-search", "256KiB", "bytes buffered per direction while looking for a frame boundary")
@@ -169,7 +171,11 @@ func (o *outputFlags) renderOptions(w io.Writer) (render.Options, error) {
 	if o.json && o.tree {
 		return render.Options{}, usageErr(fmt.Errorf("--json and -V/--tree cannot be combined"))
 	}
-	ro := render.Options{Color: on, Hex: o.hex, Messages: o.messages}
+	tf, err := render.ParseTimeFormat(o.timeFmt)
+	if err != nil {
+		return render.Options{}, usageErr(fmt.Errorf("-t: %w", err))
+	}
+	ro := render.Options{Color: on, Hex: o.hex, Messages: o.messages, Time: tf}
 	switch {
 	case o.json:
 		ro.Format = render.FormatJSON

@@ -166,8 +166,9 @@ func (a *app) readOne(src *source.File, out io.Writer, opts engine.Options, ro r
 			p.epoch(t)
 		}
 	}
-	if several && ro.Format != render.FormatJSON {
-		// Each renderer prints the per-file heading itself.
+	if several && ro.Format != render.FormatJSON || ro.Time == render.TimeDelta {
+		// Each renderer prints the per-file heading itself, and -t d
+		// takes deltas between records in output order.
 		opts.Workers = 1
 	}
 	var bar *progress.Bar

@@ -13,10 +13,10 @@ import (
 func (a *app) manCmd(root *cobra.Command) *cobra.Command {
 	var dir string
 	c := &cobra.Command{
-		Use:   "man --dir DIR",
-		Short: "Write man pages for wsdissect and its commands into a directory",
+		Use:     "man --dir DIR",
+		Short:   "Write man pages for wsdissect and its commands into a directory",
 		Example: `  wsdissect man --dir /usr/local/share/man/man1 && man wsdissect-read`,
-		Args: cobra.NoArgs,
+		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if dir == "" {
 				return usageErr(fmt.Errorf("man needs --dir DIR"))

@@ -74,3 +74,36 @@ func TestTimeFormats(t *testing.T) {
 		t.Errorf("-t x: exit %d, stderr %q", code, errOut.String())
 	}
 }
+
+// TestFieldsOutput checks -T fields -e with tshark's -E options.
+func TestFieldsOutput(t *testing.T) {
+	good := filepath.Join("..", "testdata", "coder-basic.pcap")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"tab separated", []string{"-r", good, "-T", "fields", "-e", "packet", "-e", "text", "-c", "2"}, ExitOK,
+			"8\tHello from the coder client\n10\tHello from the coder server\n"},
+		{"header, separator, quotes, absent value", []string{"-r", good, "-T", "fields", "-e", "frame.number", "-e", "dir", "-e", "text",
+			"-E", "header=y", "-E", "separator=,", "-E", "quote=d", "-Y", "opcode == binary", "-c", "1"}, ExitOK,
+			"frame.number,dir,text\n\"12\",\"c2s\",\n"},
+		{"with a filter and messages", []string{"read", good, "--messages", "-T", "fields", "-e", "close.code", "-Y", "opcode == close"}, ExitOK,
+			"1000\n1000\n"},
+		{"unknown field", []string{"-r", good, "-T", "fields", "-e", "nosuch"}, ExitUsage, ""},
+		{"-e without -T", []string{"-r", good, "-e", "len"}, ExitUsage, ""},
+		{"-T fields without -e", []string{"-r", good, "-T", "fields"}, ExitUsage, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if code := Execute(tc.args, nil, &out, &errOut); code != tc.code {
+				t.Fatalf("exit %d, want %d: %s", code, tc.code, errOut.String())
+			}
+			if out.String() != tc.want {
+				t.Errorf("output %q, want %q", out.String(), tc.want)
+			}
+		})
+	}
+}

@@ -109,6 +109,9 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 		return err
 	}
 	ro.FlushEach = true
+	if a.fieldsOut, err = a.out.parseFieldsOutput(); err != nil {
+		return err
+	}
 
 	cfg := capture.DefaultConfig(lf.iface)
 	cfg.Filter = strings.Join(args, " ")
@@ -154,6 +157,11 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 	}
 
 	out := &outWriter{w: a.stdout}
+	if a.fieldsOut != nil && a.fieldsOut.header && !a.out.quiet {
+		if _, err := io.WriteString(out, strings.Join(a.fieldsOut.names, a.fieldsOut.separator)+"\n"); err != nil {
+			return outputError(err)
+		}
+	}
 	p := a.newPipeline(out, ro, flt)
 	sink := p.sink
 	if lf.count > 0 {

@@ -28,6 +28,10 @@ type outputFlags struct {
 	wsPorts  []uint
 	timeFmt  string
 
+	outFormat string   // -T
+	fields    []string // -e
+	fieldOpts []string // -E
+
 	maxMessage  string
 	maxSearch   string
 	maxHTTP     string
@@ -47,6 +51,9 @@ func (o *outputFlags) register(root *cobra.Command) {
 	pf.BoolVar(&o.messages, "messages", false, "one record per message instead of per frame (control frames count as messages)")
 	pf.BoolVarP(&o.quiet, "quiet", "q", false, "decode everything but print only the end-of-run summary")
 	pf.StringVar(&o.color, "color", "auto", "colour output: auto, always or never (NO_COLOR is honoured)")
+	pf.StringVarP(&o.outFormat, "output-format", "T", "", "\"fields\": print the values of the -e fields, one line per record (as tshark -T fields)")
+	pf.StringArrayVarP(&o.fields, "field", "e", nil, "a field to print with -T fields (repeatable; names as in -Y)")
+	pf.StringArrayVarP(&o.fieldOpts, "field-option", "E", nil, "-T fields option: separator=/t|/s|C, aggregator=C, header=y|n, quote=d|s|n")
 	pf.StringVarP(&o.timeFmt, "time-format", "t", "r", "time column of summary lines, as tshark -t: r (relative), a, ad (local), u, ud (UTC), e (epoch), d (delta)")
 	pf.UintSliceVar(&o.wsPorts, "ws-port", nil, "treat connections on this TCP port as WebSocket even without a handshake (repeatable)")
 	pf.StringVar(&o.maxMessage, "max-message", "64MiB", "retain at most this many payload bytes per message; also caps inflation")
@@ -189,6 +196,7 @@ func (o *outputFlags) renderOptions(w io.Writer) (render.Options, error) {
 type pipeline struct {
 	sink     dissect.Sink
 	renderer *render.Renderer
+	fields   *fieldsSink // -T fields, instead of the renderer
 	shown    *counter
 	stats    *render.Stats
 }
@@ -228,8 +236,17 @@ func (a *app) newPipeline(w io.Writer, ro render.Options, f *filter.Filter) *pip
 		p.sink = filter.NewSink(f, p.stats)
 	}
 	if !a.out.quiet {
-		p.renderer = render.New(w, ro)
-		p.shown = &counter{next: p.renderer}
+		var out dissect.Sink
+		if a.fieldsOut != nil {
+			// Checked by parseFieldsOutput, so the names resolve.
+			fs, _ := newFieldsSink(w, a.fieldsOut)
+			p.fields = fs
+			out = fs
+		} else {
+			p.renderer = render.New(w, ro)
+			out = p.renderer
+		}
+		p.shown = &counter{next: out}
 		var shown dissect.Sink = p.shown
 		if f != nil {
 			shown = filter.NewSink(f, shown)
@@ -248,6 +265,9 @@ func (p *pipeline) epoch(t time.Time) {
 
 // flush flushes the renderer.
 func (p *pipeline) flush() error {
+	if p.fields != nil {
+		return p.fields.flush()
+	}
 	if p.renderer != nil {
 		return p.renderer.Flush()
 	}

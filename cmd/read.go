@@ -65,6 +65,9 @@ func (a *app) runRead(files []string) error {
 		}
 		defer stop()
 	}
+	if a.fieldsOut, err = a.out.parseFieldsOutput(); err != nil {
+		return err
+	}
 	if a.readCount < 0 {
 		return usageErr(errors.New("-c takes a positive number"))
 	}
@@ -75,6 +78,15 @@ func (a *app) runRead(files []string) error {
 		a.counter = &countSink{left: a.readCount}
 	}
 	out := &outWriter{w: a.stdout}
+	if a.fieldsOut != nil && a.fieldsOut.header && !a.out.quiet {
+		hs, _ := newFieldsSink(out, a.fieldsOut)
+		if err := hs.writeHeader(); err == nil {
+			err = hs.flush()
+		}
+		if out.err != nil {
+			return outputError(out.err)
+		}
+	}
 	sigs := catchSignals()
 	defer sigs.release()
 	total := render.NewStats()

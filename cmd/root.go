@@ -45,11 +45,12 @@ type app struct {
 	out            outputFlags
 	cpuProfile     string // read --cpuprofile
 
-	readFiles  []string   // read -r FILE (also at the top level)
-	readCount  int        // read -c N
-	counter    *countSink // counts the records read shows, with -c
-	listIfaces bool       // top-level -D
-	numeric    bool       // -n: accepted; no names are resolved anyway
+	readFiles  []string      // read -r FILE (also at the top level)
+	readCount  int           // read -c N
+	counter    *countSink    // counts the records read shows, with -c
+	fieldsOut  *fieldsOutput // -T fields
+	listIfaces bool          // top-level -D
+	numeric    bool          // -n: accepted; no names are resolved anyway
 }
 
 // Execute runs the command line and returns the process exit code.

@@ -107,3 +107,34 @@ func TestFieldsOutput(t *testing.T) {
 		})
 	}
 }
+
+// TestReadWrite checks read -w: all packets without a filter (the copy
+// decodes the same), the packets of the shown records with -Y.
+func TestReadWrite(t *testing.T) {
+	good := filepath.Join("..", "testdata", "coder-basic.pcap")
+	dir := t.TempDir()
+	run := func(args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if code := Execute(args, nil, &out, &errOut); code != ExitOK {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut.String())
+		}
+		return out.String()
+	}
+	all := filepath.Join(dir, "all.pcap")
+	run("read", good, "-q", "-w", all)
+	if a, b := run("read", all, "--json"), run("read", good, "--json"); a != b {
+		t.Errorf("the copy decodes differently:\n%s\nwant\n%s", a, b)
+	}
+	texts := filepath.Join(dir, "texts.pcap")
+	run("-r", good, "-Y", "opcode == text", "-w", texts)
+	got := run("-r", texts, "-q", "--json")
+	// The text frames' packets (one frame spans two) and the handshake's.
+	if !strings.Contains(got, `"packets":6,`) || !strings.Contains(got, `"frames_by_opcode":{"text":4}`) {
+		t.Errorf("the filtered copy holds other packets: %s", got)
+	}
+	var out, errOut bytes.Buffer
+	if code := Execute([]string{"read", "-", "-w", filepath.Join(dir, "x.pcap")}, nil, &out, &errOut); code != ExitUsage {
+		t.Errorf("-w with stdin: exit %d, want %d", code, ExitUsage)
+	}
+}

@@ -196,7 +196,8 @@ func (o *outputFlags) renderOptions(w io.Writer) (render.Options, error) {
 type pipeline struct {
 	sink     dissect.Sink
 	renderer *render.Renderer
-	fields   *fieldsSink // -T fields, instead of the renderer
+	fields   *fieldsSink  // -T fields, instead of the renderer
+	marks    *packetMarks // read -w with a filter: the packets shown
 	shown    *counter
 	stats    *render.Stats
 }
@@ -233,7 +234,12 @@ func (a *app) newPipeline(w io.Writer, ro render.Options, f *filter.Filter) *pip
 	p := &pipeline{stats: render.NewStats()}
 	p.sink = p.stats
 	if a.out.quiet && f != nil {
-		p.sink = filter.NewSink(f, p.stats)
+		var next dissect.Sink = p.stats
+		if a.readWrite != "" {
+			p.marks = &packetMarks{next: next}
+			next = p.marks
+		}
+		p.sink = filter.NewSink(f, next)
 	}
 	if !a.out.quiet {
 		var out dissect.Sink
@@ -245,6 +251,10 @@ func (a *app) newPipeline(w io.Writer, ro render.Options, f *filter.Filter) *pip
 		} else {
 			p.renderer = render.New(w, ro)
 			out = p.renderer
+		}
+		if a.readWrite != "" && f != nil {
+			p.marks = &packetMarks{next: out}
+			out = p.marks
 		}
 		p.shown = &counter{next: out}
 		var shown dissect.Sink = p.shown

@@ -68,6 +68,15 @@ func (a *app) runRead(files []string) error {
 	if a.fieldsOut, err = a.out.parseFieldsOutput(); err != nil {
 		return err
 	}
+	var save *saver
+	if a.readWrite != "" {
+		for _, name := range files {
+			if name == "-" {
+				return usageErr(errors.New("-w needs capture files, not standard input (they are read a second time to copy the packets)"))
+			}
+		}
+		save = &saver{path: a.readWrite}
+	}
 	if a.readCount < 0 {
 		return usageErr(errors.New("-c takes a positive number"))
 	}
@@ -113,9 +122,23 @@ func (a *app) runRead(files []string) error {
 			continue
 		}
 		sigs.watch(src)
-		st, es, runErr := a.readOne(src, out, opts, ro, f, len(files) > 1)
+		st, es, marks, runErr := a.readOne(src, out, opts, ro, f, len(files) > 1)
 		src.Close()
 		total.Merge(st)
+		if save != nil && (runErr == nil || errors.Is(runErr, source.ErrDamaged) || errors.Is(runErr, source.ErrStopped)) {
+			keep := func(uint64) bool { return true }
+			if f != nil {
+				keep = marks.has
+			}
+			if errors.Is(runErr, source.ErrStopped) {
+				last := es.Packets
+				inner := keep
+				keep = func(n uint64) bool { return n <= last && inner(n) }
+			}
+			if err := save.save(name, nil, keep); err != nil {
+				return &exitError{code: ExitOutput, err: err}
+			}
+		}
 		if es.UnsupportedLink > 0 && !warnedLink {
 			warnedLink = true
 			fmt.Fprintf(a.stderr, "wsdissect: %s: skipped %d packets of link type %d, which wsdissect cannot decode\n",
@@ -139,6 +162,11 @@ func (a *app) runRead(files []string) error {
 			return &exitError{code: ExitUsage, err: fmt.Errorf("%s: %w", name, runErr)}
 		}
 	}
+	if save != nil {
+		if err := save.close(); err != nil {
+			return &exitError{code: ExitOutput, err: err}
+		}
+	}
 	if a.out.quiet {
 		if err := a.writeStats(out, total); err != nil {
 			return outputError(err)
@@ -157,7 +185,7 @@ func (a *app) runRead(files []string) error {
 // readOne dissects one capture, spreading connections over the available
 // cores (the output is the same as with one core), and returns its
 // statistics.
-func (a *app) readOne(src *source.File, out io.Writer, opts engine.Options, ro render.Options, f *filter.Filter, several bool) (*render.Stats, engine.Stats, error) {
+func (a *app) readOne(src *source.File, out io.Writer, opts engine.Options, ro render.Options, f *filter.Filter, several bool) (*render.Stats, engine.Stats, *packetMarks, error) {
 	var pipes []*pipeline
 	newSink := func(w io.Writer) (dissect.Sink, func() error) {
 		ff := f
@@ -192,11 +220,15 @@ func (a *app) readOne(src *source.File, out io.Writer, opts engine.Options, ro r
 		bar.Stop()
 	}
 	st := render.NewStats()
+	marks := &packetMarks{}
 	for _, p := range pipes {
 		st.Merge(p.stats)
+		if p.marks != nil {
+			marks.merge(p.marks)
+		}
 	}
 	st.AddInput(a.inputOf(es, 1))
-	return st, es, runErr
+	return st, es, marks, runErr
 }
 
 // startCPUProfile starts writing a CPU profile to path; stop ends it.

@@ -47,6 +47,7 @@ type app struct {
 
 	readFiles  []string      // read -r FILE (also at the top level)
 	readCount  int           // read -c N
+	readWrite  string        // read -w FILE
 	counter    *countSink    // counts the records read shows, with -c
 	fieldsOut  *fieldsOutput // -T fields
 	listIfaces bool          // top-level -D
@@ -168,6 +169,7 @@ func isTerminal(w io.Writer) bool {
 func (a *app) registerReadFlags(c *cobra.Command) {
 	c.Flags().StringArrayVarP(&a.readFiles, "read", "r", nil, "read this capture `FILE` (repeatable; as tshark -r)")
 	c.Flags().IntVarP(&a.readCount, "count", "c", 0, "stop after this many frame (or, with --messages, message) records have been shown")
+	c.Flags().StringVarP(&a.readWrite, "write", "w", "", "save the packets of the records shown (with -Y), or all packets, to this pcap `FILE`")
 }
 
 // showProgress decides whether read draws a progress line on stderr: only

@@ -270,6 +270,9 @@ func appendTextPreview[T ~string | ~[]byte](b []byte, p T) []byte {
 	b = append(b, '"')
 	b = appendEscaped(b, p, false, previewRunes)
 	b = append(b, '"')
+	if len(p) <= previewRunes {
+		return b // no more characters than bytes: nothing was cut
+	}
 	if rest := len(p) - prefixLen(p, previewRunes); rest > 0 {
 		b = append(b, " (+"...)
 		b = strconv.AppendInt(b, int64(rest), 10)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -53,5 +54,19 @@ func TestNumberFlagErrors(t *testing.T) {
 		if !strings.Contains(errOut.String(), tc.want) || strings.Contains(errOut.String(), "strconv") {
 			t.Errorf("%v: stderr %q, want %q and no strconv", tc.args, errOut.String(), tc.want)
 		}
+	}
+}
+
+// TestVersion checks that --version names the module version ((devel)
+// outside a release; the VCS revision follows when the build recorded one)
+// and the Go version.
+func TestVersion(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := Execute([]string{"--version"}, nil, &out, &errOut); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	got := out.String()
+	if !strings.HasPrefix(got, "wsdissect ") || !strings.Contains(got, runtime.Version()) {
+		t.Errorf("--version = %q, want wsdissect VERSION [REVISION] %s", got, runtime.Version())
 	}
 }

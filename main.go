@@ -4,7 +4,9 @@ package main
 
 import (
 	"os"
+	"os/signal"
 	"runtime/debug"
+	"syscall"
 
 	"github.com/wsdissect/wsdissect/cmd"
 )
@@ -17,6 +19,10 @@ import (
 const gcPercent = 400
 
 func main() {
+	// A reader that goes away (head) makes writes fail with EPIPE, which
+	// ends the run with exit code 0, instead of killing the process with
+	// SIGPIPE (exit 141, a failure under set -o pipefail).
+	signal.Ignore(syscall.SIGPIPE)
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(gcPercent)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -24,15 +25,11 @@ func (a *app) fieldsCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			w := bufio.NewWriter(a.stdout)
-			defer w.Flush()
-			if anomalies {
-				fmt.Fprintf(w, "%-38s %-8s %-20s %s\n", "ID", "SEVERITY", "RFC", "MEANING")
-				for _, an := range a.anomalies().List() {
-					fmt.Fprintf(w, "%-38s %-8s %-20s %s\n", an.ID, an.Severity, an.RFC, an.Summary)
-				}
-				return nil
+			a.writeFields(w, anomalies)
+			if err := w.Flush(); err != nil {
+				return outputError(err)
 			}
-			return writeFields(w, a.registry().Fields())
+			return nil
 		},
 	}
 	c.Flags().BoolVar(&anomalies, "anomalies", false, "list anomaly ids with severity and RFC section instead")
@@ -63,23 +60,24 @@ func (a *app) anomalies() *dissect.AnomalyRegistry {
 	return &r
 }
 
-// writeFields writes the field table of `wsdissect fields`, its columns
-// aligned to their widest entry.
-func writeFields(w io.Writer, fs []*field.Field) error {
-	rows := [][4]string{{"FIELD", "TYPE", "ALIASES", "DESCRIPTION"}}
-	for _, f := range fs {
-		rows = append(rows, [4]string{f.Name, f.Type.String(), strings.Join(f.Aliases, ", "), f.Description})
-	}
-	var width [3]int
-	for _, r := range rows {
-		for i := range width {
-			width[i] = max(width[i], len(r[i]))
+// writeFields writes the field table, or the anomaly table, in aligned
+// columns however long the names are.
+func (a *app) writeFields(w io.Writer, anomalies bool) {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	defer tw.Flush()
+	if anomalies {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", "ID", "SEVERITY", "RFC", "MEANING")
+		for _, an := range a.anomalies().List() {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", an.ID, an.Severity, an.RFC, an.Summary)
 		}
+		return
 	}
-	for _, r := range rows {
-		if _, err := fmt.Fprintf(w, "%-*s  %-*s  %-*s  %s\n", width[0], r[0], width[1], r[1], width[2], r[2], r[3]); err != nil {
-			return err
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", "FIELD", "TYPE", "ALIASES", "DESCRIPTION")
+	for _, f := range a.registry().Fields() {
+		aliases := strings.Join(f.Aliases, ", ")
+		if aliases == "" {
+			aliases = "-"
 		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Name, f.Type, aliases, f.Description)
 	}
-	return nil
 }

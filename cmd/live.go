@@ -38,7 +38,7 @@ type liveFlags struct {
 func (a *app) liveCmd() *cobra.Command {
 	var lf liveFlags
 	c := &cobra.Command{
-		Use:   "live -i IFACE [BPF EXPRESSION...]",
+		Use:   "live [-i IFACE] [BPF EXPRESSION...]",
 		Short: "Capture on an interface and dissect WebSocket traffic as it happens",
 		Long: `live captures on an interface and prints WebSocket frames (or messages) as
 they cross the wire: the moment they do when standard output is a terminal
@@ -57,7 +57,7 @@ messages are flushed and a summary line is printed on stderr.`,
 		RunE: func(c *cobra.Command, args []string) error { return a.runLive(&lf, args) },
 	}
 	f := c.Flags()
-	f.StringVarP(&lf.iface, "interface", "i", "", "interface to capture on (\"any\" for all; -D lists them)")
+	f.StringVarP(&lf.iface, "interface", "i", "", "interface to capture on (\"any\" for all; -D lists them; default: the first up, non-loopback one, as tcpdump)")
 	f.BoolVarP(&lf.list, "list-interfaces", "D", false, "list the interfaces that can be captured on, and exit")
 	f.IntVarP(&lf.snaplen, "snaplen", "s", capture.DefaultSnaplen, "bytes kept of each packet")
 	f.BoolVarP(&lf.noPromisc, "no-promiscuous-mode", "p", false, "do not put the interface in promiscuous mode")
@@ -76,7 +76,13 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 		return a.listInterfaces()
 	}
 	if lf.iface == "" {
-		return usageErr(errors.New("live needs an interface: -i IFACE (wsdissect live -D lists them)"))
+		ifs, err := capture.Interfaces()
+		if err != nil {
+			return usageErr(err)
+		}
+		if lf.iface, err = defaultInterface(ifs); err != nil {
+			return usageErr(err)
+		}
 	}
 	dur := lf.duration
 	for _, cond := range lf.autostop {
@@ -107,6 +113,9 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 		return err
 	}
 	ro.FlushEach = true
+	if a.fieldsOut, err = a.out.parseFieldsOutput(a.registry()); err != nil {
+		return err
+	}
 
 	cfg := capture.DefaultConfig(lf.iface)
 	cfg.Filter = strings.Join(args, " ")
@@ -151,7 +160,13 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 		}
 	}
 
-	p := a.newPipeline(a.stdout, ro, flt)
+	out := &outWriter{w: a.stdout}
+	if a.fieldsOut != nil && a.fieldsOut.header && !a.out.quiet {
+		if _, err := io.WriteString(out, strings.Join(a.fieldsOut.names, a.fieldsOut.separator)+"\n"); err != nil {
+			return outputError(err)
+		}
+	}
+	p := a.newPipeline(out, ro, flt)
 	sink := p.sink
 	if lf.count > 0 {
 		sink = &countSink{next: sink, left: lf.count, done: cancel, shown: p.shownCounter()}
@@ -176,7 +191,7 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 		}
 		if saver != nil {
 			if err := saver.Write(&pkt); err != nil {
-				runErr = fmt.Errorf("-w %s: %w", lf.write, err)
+				runErr = &saveError{fmt.Errorf("-w %s: %w", lf.write, err)}
 				break
 			}
 		}
@@ -192,18 +207,21 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 		runErr = err
 	}
 	if saver != nil {
-		if err := saver.Flush(); err != nil && runErr == nil {
-			runErr = err
+		if err := closeSaved(saver, saveBuf, saveFile); err != nil && runErr == nil {
+			runErr = &saveError{fmt.Errorf("-w %s: %w", lf.write, err)}
 		}
-		if err := saveBuf.Flush(); err != nil && runErr == nil {
-			runErr = err
-		}
-	}
-	if a.out.quiet {
-		p.stats.WriteTo(a.stdout)
 	}
 	es := e.Stats()
-	tot := p.stats.Totals()
+	p.stats.AddInput(a.inputOf(es, 0))
+	if flt != nil && a.out.quiet {
+		p.stats.SetFilter(a.out.filter)
+	}
+	if a.out.quiet && runErr == nil {
+		if err := a.writeStats(a.stdout, p.stats); err != nil {
+			runErr = err
+		}
+	}
+	// The same statistics as -q prints, in one line, after the capture's own.
 	line := fmt.Sprintf("%d packets captured", es.Packets)
 	if stErr == nil {
 		line += fmt.Sprintf(", %d received by filter, %d dropped by kernel", st.Received, st.Dropped)
@@ -211,15 +229,40 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 			line += fmt.Sprintf(", %d dropped by interface", st.IfDropped)
 		}
 	}
-	line += fmt.Sprintf("; %d WebSocket connections, %d frames, %d messages", tot.Conns, es.Dissect.Frames, es.Dissect.Messages)
+	line += "; " + p.stats.Summary()
 	fmt.Fprintln(a.stderr, line)
+	if es.UnsupportedLink > 0 {
+		fmt.Fprintf(a.stderr, "wsdissect: skipped %d packets of link type %d, which wsdissect cannot decode\n",
+			es.UnsupportedLink, es.UnsupportedLinkType)
+	}
 	if runErr != nil {
-		if isBrokenPipe(runErr) {
-			return nil
+		if out.err != nil {
+			return outputError(out.err)
+		}
+		var se *saveError
+		if errors.As(runErr, &se) {
+			return &exitError{code: ExitOutput, err: runErr}
 		}
 		return &exitError{code: ExitDamaged, err: runErr}
 	}
 	return nil
+}
+
+// saveError is a failure writing the -w file.
+type saveError struct{ error }
+
+func (e *saveError) Unwrap() error { return e.error }
+
+// closeSaved flushes and closes a -w file, returning the first error.
+func closeSaved(saver *capture.PcapWriter, buf *bufio.Writer, f *os.File) error {
+	err := saver.Flush()
+	if ferr := buf.Flush(); err == nil {
+		err = ferr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // listInterfaces prints the capture devices, like tcpdump -D.

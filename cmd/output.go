@@ -30,6 +30,11 @@ type outputFlags struct {
 	quiet    bool
 	color    string
 	wsPorts  []uint
+	timeFmt  string
+
+	outFormat string   // -T
+	fields    []string // -e
+	fieldOpts []string // -E
 
 	maxMessage  string
 	maxInflate  string
@@ -53,6 +58,10 @@ func (o *outputFlags) register(root *cobra.Command) {
 	pf.BoolVar(&o.messages, "messages", false, "one record per message instead of per frame (control frames count as messages)")
 	pf.BoolVarP(&o.quiet, "quiet", "q", false, "decode everything but print only the end-of-run summary")
 	pf.StringVar(&o.color, "color", "auto", "colour output: auto, always or never (NO_COLOR is honoured)")
+	pf.StringVarP(&o.outFormat, "output-format", "T", "", "\"fields\": print the values of the -e fields, one line per record (as tshark -T fields)")
+	pf.StringArrayVarP(&o.fields, "field", "e", nil, "a field to print with -T fields (repeatable; names as in -Y)")
+	pf.StringArrayVarP(&o.fieldOpts, "field-option", "E", nil, "-T fields option: separator=/t|/s|C, aggregator=C, header=y|n, quote=d|s|n")
+	pf.StringVarP(&o.timeFmt, "time-format", "t", "r", "time column of summary lines, as tshark -t: r (relative), a, ad (local), u, ud (UTC), e (epoch), d (delta)")
 	pf.UintSliceVar(&o.wsPorts, "ws-port", nil, "treat connections on this TCP port as WebSocket even without a handshake (repeatable)")
 	pf.StringVar(&o.maxMessage, "max-message", "64MiB", "retain at most this many payload bytes per message (longer messages are still decoded to their end)")
 	pf.StringVar(&o.maxInflate, "max-decompressed", "1GiB", "stop inflating a compressed message beyond this many bytes (decompression-bomb guard)")
@@ -198,7 +207,11 @@ func (o *outputFlags) renderOptions(w io.Writer) (render.Options, error) {
 	if o.json && o.tree {
 		return render.Options{}, usageErr(fmt.Errorf("--json and -V/--tree cannot be combined"))
 	}
-	ro := render.Options{Color: on, Hex: o.hex, Messages: o.messages}
+	tf, err := render.ParseTimeFormat(o.timeFmt)
+	if err != nil {
+		return render.Options{}, usageErr(fmt.Errorf("-t: %w", err))
+	}
+	ro := render.Options{Color: on, Hex: o.hex, Messages: o.messages, Time: tf}
 	switch {
 	case o.json:
 		ro.Format = render.FormatJSON
@@ -212,6 +225,8 @@ func (o *outputFlags) renderOptions(w io.Writer) (render.Options, error) {
 type pipeline struct {
 	sink     dissect.Sink
 	renderer *render.Renderer
+	fields   *fieldsSink  // -T fields, instead of the renderer
+	marks    *packetMarks // read -w with a filter: the packets shown
 	shown    *counter
 	stats    *render.Stats
 }
@@ -243,12 +258,34 @@ func (p *pipeline) shownCounter() func() uint64 {
 
 // newPipeline builds the sink chain writing to w.
 func (a *app) newPipeline(w io.Writer, ro render.Options, f *filter.Filter) *pipeline {
-	// Statistics count every record; the filter only selects what is shown.
+	// Statistics count every record, or with -q and a filter the records
+	// it selects (what would be shown without -q).
 	p := &pipeline{stats: render.NewStats()}
 	p.sink = p.stats
+	if a.out.quiet && f != nil {
+		var next dissect.Sink = p.stats
+		if a.readWrite != "" {
+			p.marks = &packetMarks{next: next}
+			next = p.marks
+		}
+		p.sink = filter.NewSink(f, next)
+	}
 	if !a.out.quiet {
-		p.renderer = render.New(w, ro)
-		p.shown = &counter{next: p.renderer}
+		var out dissect.Sink
+		if a.fieldsOut != nil {
+			// Checked by parseFieldsOutput, so the names resolve.
+			fs, _ := newFieldsSink(w, a.fieldsOut)
+			p.fields = fs
+			out = fs
+		} else {
+			p.renderer = render.New(w, ro)
+			out = p.renderer
+		}
+		if a.readWrite != "" && f != nil {
+			p.marks = &packetMarks{next: out}
+			out = p.marks
+		}
+		p.shown = &counter{next: out}
 		var shown dissect.Sink = p.shown
 		if f != nil {
 			shown = filter.NewSink(f, shown)
@@ -274,6 +311,9 @@ func (p *pipeline) epoch(t time.Time) {
 
 // flush flushes the renderer.
 func (p *pipeline) flush() error {
+	if p.fields != nil {
+		return p.fields.flush()
+	}
 	if p.renderer != nil {
 		return p.renderer.Flush()
 	}

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"github.com/wsdissect/wsdissect/progress"
 	"github.com/wsdissect/wsdissect/render"
 	"github.com/wsdissect/wsdissect/source"
+	"github.com/wsdissect/wsdissect/tlsdecrypt"
 )
 
 func (a *app) readCmd() *cobra.Command {
@@ -32,17 +34,18 @@ any port; connections whose handshake is missing are picked up mid-stream.`,
   wsdissect read x.pcap.gz --json --messages | jq -r 'select(.opcode_name=="text") | .text'
   tcpdump -w - port 80 | wsdissect read -`,
 		Args: func(c *cobra.Command, args []string) error {
-			if len(args) == 0 {
+			if len(args) == 0 && len(a.readFiles) == 0 {
 				return usageErr(fmt.Errorf("read needs at least one capture file (or - for stdin)\nRun 'wsdissect read --help' for usage"))
 			}
 			return nil
 		},
-		RunE: func(c *cobra.Command, args []string) error { return a.runRead(args) },
+		RunE: func(c *cobra.Command, args []string) error { return a.runRead(append(a.readFiles, args...)) },
 	}
+	a.registerReadFlags(c)
 	c.Flags().BoolVar(&a.separate, "separate", false, "read each file on its own (connections restart in every file) instead of as one capture continued across the files")
+	a.registerReadAudit(c.Flags())
 	c.Flags().StringVar(&a.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to `FILE` (for performance work)")
 	_ = c.Flags().MarkHidden("cpuprofile")
-	a.registerReadAudit(c.Flags())
 	return c
 }
 
@@ -71,6 +74,20 @@ func (a *app) runRead(files []string) error {
 		}
 		opts.Workers = 1
 	}
+	files, err = source.ExpandInputs(files)
+	if err != nil {
+		return usageErr(err)
+	}
+	inputs := make([]readInput, 0, len(files))
+	if ordered, ok := source.Rotated(files); ok && !a.separate {
+		// Rotated captures (tcpdump -C/-G, ring buffers) read as one, so
+		// that connections and their deflate contexts carry over.
+		inputs = append(inputs, readInput{name: ordered[0], chain: ordered})
+	} else {
+		for _, n := range files {
+			inputs = append(inputs, readInput{name: n})
+		}
+	}
 	if a.cpuProfile != "" {
 		stop, err := startCPUProfile(a.cpuProfile)
 		if err != nil {
@@ -78,21 +95,56 @@ func (a *app) runRead(files []string) error {
 		}
 		defer stop()
 	}
-	files, err = source.ExpandInputs(files)
-	if err != nil {
-		return usageErr(err)
+	if a.fieldsOut, err = a.out.parseFieldsOutput(a.registry()); err != nil {
+		return err
 	}
-	if !a.separate {
-		if ordered, ok := source.Rotated(files); ok {
-			return a.readChain(ordered, opts, ro, f, acfg)
+	var save *saver
+	if a.readWrite != "" {
+		for _, name := range files {
+			if name == "-" {
+				return usageErr(errors.New("-w needs capture files, not standard input (they are read a second time to copy the packets)"))
+			}
+		}
+		save = &saver{path: a.readWrite}
+	}
+	several := len(inputs) > 1
+	if a.readCount < 0 {
+		return usageErr(errors.New("-c takes a positive number"))
+	}
+	if a.readCount > 0 {
+		// Counting shown records across workers would need them to agree;
+		// one worker shows them in order and stops at once.
+		opts.Workers = 1
+		a.counter = &countSink{left: a.readCount}
+	}
+	out := &outWriter{w: a.stdout}
+	if a.fieldsOut != nil && a.fieldsOut.header && !a.out.quiet {
+		hs, _ := newFieldsSink(out, a.fieldsOut)
+		err := hs.writeHeader()
+		if err == nil {
+			err = hs.flush()
+		}
+		if err = cmp.Or(out.err, err); err != nil {
+			return outputError(err)
 		}
 	}
+	sigs := catchSignals()
+	defer sigs.release()
+	total := render.NewStats()
+	if f != nil && a.out.quiet {
+		total.SetFilter(a.out.filter)
+	}
+	warnedLink := false
 	code := ExitOK
-	for _, name := range files {
-		if len(files) > 1 {
+	for _, in := range inputs {
+		name := in.name
+		if sigs.signal() != nil || a.counter != nil && a.counter.left == 0 {
+			break
+		}
+		if several {
 			ro.File = name
 		}
-		src, err := source.Open(name, a.stdin)
+		src, err := in.open(a, opts.Dissect.KeyLog)
 		if err != nil {
 			fmt.Fprintf(a.stderr, "wsdissect: %v\n", err)
 			if errors.Is(err, source.ErrDamaged) {
@@ -102,28 +154,77 @@ func (a *app) runRead(files []string) error {
 			}
 			continue
 		}
-		if err := addCaptureSecrets(opts.Dissect.KeyLog, name); err != nil {
-			fmt.Fprintf(a.stderr, "wsdissect: %v\n", err)
-		}
+		sigs.watch(src)
 		aud := a.readAuditor(acfg)
-		runErr := a.readOne(src, opts, ro, f, len(files) > 1, aud)
+		st, es, marks, runErr := a.readOne(src, out, opts, ro, f, several, aud)
 		src.Close()
+		total.Merge(st)
 		if runErr == nil || errors.Is(runErr, source.ErrDamaged) {
 			if err := a.writeReadFindings(aud, ro); err != nil && runErr == nil {
 				runErr = err
 			}
 		}
+		if save != nil && (runErr == nil || errors.Is(runErr, source.ErrDamaged) || errors.Is(runErr, source.ErrStopped)) {
+			keep := func(uint64) bool { return true }
+			if f != nil {
+				keep = marks.has
+			}
+			if errors.Is(runErr, source.ErrStopped) {
+				last := es.Packets
+				inner := keep
+				keep = func(n uint64) bool { return n <= last && inner(n) }
+			}
+			saveErr := error(nil)
+			if in.chain != nil {
+				saveErr = save.saveChain(in.chain, keep)
+			} else {
+				saveErr = save.save(name, nil, keep)
+			}
+			if err := saveErr; err != nil {
+				return &exitError{code: ExitOutput, err: err}
+			}
+		}
+		if es.UnsupportedLink > 0 && !warnedLink {
+			warnedLink = true
+			fmt.Fprintf(a.stderr, "wsdissect: %s: skipped %d packets of link type %d, which wsdissect cannot decode\n",
+				name, es.UnsupportedLink, es.UnsupportedLinkType)
+		}
 		if runErr != nil {
+			if out.err != nil {
+				return outputError(out.err)
+			}
+			if errors.Is(runErr, source.ErrStopped) {
+				if sigs.signal() == nil {
+					continue // -c was reached
+				}
+				break
+			}
 			if errors.Is(runErr, source.ErrDamaged) {
+				if in.chain != nil {
+					fmt.Fprintf(a.stderr, "wsdissect: %v (everything before the damage, and the files after it, were decoded)\n", runErr)
+					code = max(code, ExitDamaged)
+					continue
+				}
 				fmt.Fprintf(a.stderr, "wsdissect: %v (everything before the damage was decoded)\n", runErr)
 				code = max(code, ExitDamaged)
 				continue
 			}
-			if errors.Is(runErr, io.ErrClosedPipe) || isBrokenPipe(runErr) {
-				return &exitError{code: ExitOK}
-			}
 			return &exitError{code: ExitUsage, err: fmt.Errorf("%s: %w", name, runErr)}
 		}
+	}
+	if save != nil {
+		if err := save.close(); err != nil {
+			return &exitError{code: ExitOutput, err: err}
+		}
+	}
+	if a.out.quiet {
+		if err := a.writeStats(out, total); err != nil {
+			return outputError(err)
+		}
+	}
+	if sig := sigs.signal(); sig != nil {
+		fmt.Fprintf(a.stderr, "wsdissect: stopped by %s: %s\n", signalName(sig), statsLine(total))
+		return &exitError{code: exitCodeFor(sig)}
 	}
 	if code != ExitOK {
 		return &exitError{code: code}
@@ -132,8 +233,9 @@ func (a *app) runRead(files []string) error {
 }
 
 // readOne dissects one capture, spreading connections over the available
-// cores; the output is the same as with one core.
-func (a *app) readOne(src sizedSource, opts engine.Options, ro render.Options, f *filter.Filter, several bool, aud *audit.Auditor) error {
+// cores (the output is the same as with one core), and returns its
+// statistics.
+func (a *app) readOne(src readSource, out io.Writer, opts engine.Options, ro render.Options, f *filter.Filter, several bool, aud *audit.Auditor) (*render.Stats, engine.Stats, *packetMarks, error) {
 	var pipes []*pipeline
 	newSink := func(w io.Writer) (dissect.Sink, func() error) {
 		ff := f
@@ -142,37 +244,84 @@ func (a *app) readOne(src sizedSource, opts engine.Options, ro render.Options, f
 		}
 		p := a.newPipeline(w, ro, ff)
 		pipes = append(pipes, p)
-		return auditTee(p.sink, aud), p.flush
+		sink := auditTee(p.sink, aud)
+		if a.counter != nil {
+			c := a.counter
+			c.next, c.done, c.shown = sink, src.Stop, p.shownCounter()
+			return c, p.flush
+		}
+		return sink, p.flush
 	}
 	opts.Epoch = func(t time.Time) {
 		for _, p := range pipes {
 			p.epoch(t)
 		}
 	}
-	if several && ro.Format != render.FormatJSON {
-		// Each renderer prints the per-file heading itself.
+	if several && ro.Format != render.FormatJSON || ro.Time == render.TimeDelta {
+		// Each renderer prints the per-file heading itself, and -t d
+		// takes deltas between records in output order.
 		opts.Workers = 1
 	}
 	var bar *progress.Bar
-	if errFile, ok := a.stderr.(*os.File); ok && progress.IsTerminal(errFile) && src.Size() > 0 {
+	if errFile, ok := a.stderr.(*os.File); ok && src.Size() > 0 && showProgress(progress.IsTerminal(errFile), isTerminal(a.stdout), a.out.quiet) {
 		bar = progress.Start(a.stderr, func() (int64, int64) { return src.Pos(), src.Size() }, progress.Options{})
 	}
-	st, runErr := engine.RunParallel(src, newSink, opts, a.stdout)
+	es, runErr := engine.RunParallel(src, newSink, opts, out)
 	if bar != nil {
 		bar.Stop()
 	}
-	if a.out.quiet && len(pipes) > 0 {
-		total := pipes[0].stats
-		for _, p := range pipes[1:] {
-			total.Merge(p.stats)
-		}
-		total.AddHTTP2Requests(st.Dissect.H2Requests)
-		total.SetMemory(st.Memory.Limit, st.Memory.Peak)
-		if _, err := total.WriteTo(a.stdout); err != nil && runErr == nil {
-			runErr = err
+	st := render.NewStats()
+	marks := &packetMarks{}
+	for _, p := range pipes {
+		st.Merge(p.stats)
+		if p.marks != nil {
+			marks.merge(p.marks)
 		}
 	}
-	return runErr
+	st.AddInput(a.inputOf(es, 1))
+	st.AddHTTP2Requests(es.Dissect.H2Requests)
+	st.SetMemory(es.Memory.Limit, es.Memory.Peak)
+	return st, es, marks, runErr
+}
+
+// readSource is what read decodes: one capture file or a chain of rotated
+// ones.
+type readSource interface {
+	engine.PacketSource
+	Size() int64
+	Pos() int64
+	Stop()
+	Close() error
+}
+
+// readInput is one input of read: a file, or rotated files read as one.
+type readInput struct {
+	name  string
+	chain []string
+}
+
+// open opens the input and adds the TLS secrets its files carry.
+func (in readInput) open(a *app, kl *tlsdecrypt.KeyLog) (readSource, error) {
+	names := in.chain
+	if names == nil {
+		names = []string{in.name}
+	}
+	for _, n := range names {
+		if n == "-" {
+			continue
+		}
+		if err := addCaptureSecrets(kl, n); err != nil {
+			fmt.Fprintf(a.stderr, "wsdissect: %v\n", err)
+		}
+	}
+	if in.chain != nil {
+		ch := source.NewChain(in.chain, a.stdin)
+		ch.Overlap = func(prev, name string) {
+			fmt.Fprintf(a.stderr, "wsdissect: %s starts before %s ends: the files overlap in time (merge them with mergecap, or read them with --separate)\n", name, prev)
+		}
+		return ch, nil
+	}
+	return source.Open(in.name, a.stdin)
 }
 
 // startCPUProfile starts writing a CPU profile to path; stop ends it.

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/field"
+	"golang.org/x/term"
 )
 
 // Exit codes, documented in README.md.
@@ -52,6 +53,14 @@ type app struct {
 	extraAnomalies []dissect.AnomalyInfo
 	separate       bool // read --separate
 	keys           keyLogFlags
+
+	readFiles  []string      // read -r FILE (also at the top level)
+	readCount  int           // read -c N
+	readWrite  string        // read -w FILE
+	counter    *countSink    // counts the records read shows, with -c
+	fieldsOut  *fieldsOutput // -T fields
+	listIfaces bool          // top-level -D
+	numeric    bool          // -n: accepted; no names are resolved anyway
 }
 
 // Execute runs the command line and returns the process exit code.
@@ -93,17 +102,42 @@ and inflated (permessage-deflate), with protocol violations reported.`,
 		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Like tshark and tcpdump: "wsdissect -r FILE" and
+		// "wsdissect FILE.pcap" read, "wsdissect -D" lists interfaces.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			switch {
+			case a.listIfaces:
+				return a.listInterfaces()
+			case len(args) > 0 || len(a.readFiles) > 0:
+				for _, f := range args {
+					if f != "-" {
+						if _, err := os.Stat(f); err != nil {
+							return usageErr(fmt.Errorf("unknown command or file %q\nRun 'wsdissect --help' for usage", f))
+						}
+					}
+				}
+				return a.runRead(append(a.readFiles, args...))
+			}
+			return c.Help()
+		},
 	}
+	root.Flags().BoolVarP(&a.listIfaces, "list-interfaces", "D", false, "list the interfaces that can be captured on (as live -D)")
+	a.registerReadFlags(root)
 	root.SetVersionTemplate("wsdissect {{.Version}}\n")
 	a.out.register(root)
 	a.keys.register(root)
 	root.AddCommand(a.readCmd())
 	root.AddCommand(a.fieldsCmd())
-	root.AddCommand(a.liveCmd())
+	live := a.liveCmd()
+	root.AddCommand(live)
+	registerCompletions(root, live, func() []*field.Field { return a.registry().Fields() })
+	root.AddCommand(a.manCmd(root))
+	root.PersistentFlags().BoolVarP(&a.numeric, "numeric", "n", false, "no name resolution (accepted for tshark/tcpdump habits: addresses are never resolved)")
 	root.AddCommand(a.auditCmd())
 	root.AddCommand(a.connsCmd(), a.followCmd(), a.exportCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageErr(fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath()))
+		return usageErr(fmt.Errorf("%w\nRun '%s --help' for usage", plainFlagError(err), c.CommandPath()))
 	})
 	return root
 }
@@ -135,12 +169,24 @@ func version() string {
 	return v + " " + bi.GoVersion
 }
 
-// isTerminal reports whether w is a terminal.
+// isTerminal reports whether w, the stream actually written to, is a
+// terminal (/dev/null is a character device but not a terminal).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// registerReadFlags registers the flags of read on c (read, and the root
+// command, which reads when given files).
+func (a *app) registerReadFlags(c *cobra.Command) {
+	c.Flags().StringArrayVarP(&a.readFiles, "read", "r", nil, "read this capture `FILE` (repeatable; as tshark -r)")
+	c.Flags().IntVarP(&a.readCount, "count", "c", 0, "stop after this many frame (or, with --messages, message) records have been shown")
+	c.Flags().StringVarP(&a.readWrite, "write", "w", "", "save the packets of the records shown (with -Y), or all packets, to this pcap `FILE`")
+}
+
+// showProgress decides whether read draws a progress line on stderr: only
+// on a terminal, and only when the records do not go to that terminal too
+// (they would be printed on the progress line) unless -q prints none.
+func showProgress(stderrTTY, stdoutTTY, quiet bool) bool {
+	return stderrTTY && (quiet || !stdoutTTY)
 }

@@ -59,6 +59,11 @@ type Stats struct {
 	// Packets counts packets read; TCP those that decoded to TCP; Malformed
 	// those whose headers were damaged.
 	Packets, TCP, Malformed uint64
+	// UnsupportedLink counts packets of a link type that cannot be decoded
+	// (they are not in Malformed); UnsupportedLinkType is the first such
+	// link type seen.
+	UnsupportedLink     uint64
+	UnsupportedLinkType source.LinkType
 	// Reassembly and Dissect are the stages' own counters.
 	Reassembly reassembly.Stats
 	Dissect    dissect.Stats
@@ -67,6 +72,18 @@ type Stats struct {
 	// Memory is the memory budget's limit and peak use (zero without a
 	// budget).
 	Memory MemoryStats
+}
+
+// countFailure counts a packet whose headers could not be decoded.
+func (s *Stats) countFailure(err error, link source.LinkType) {
+	if errors.Is(err, netpkt.ErrUnsupportedLink) {
+		if s.UnsupportedLink == 0 {
+			s.UnsupportedLinkType = link
+		}
+		s.UnsupportedLink++
+		return
+	}
+	s.Malformed++
 }
 
 // PacketSource yields packets; Next returns io.EOF at the end.
@@ -113,7 +130,7 @@ func (e *Engine) Packet(p *source.Packet) {
 		e.asm.Process(&e.seg, p.Number, p.Time)
 	case errors.Is(err, netpkt.ErrNotTCP):
 	default:
-		e.stats.Malformed++
+		e.stats.countFailure(err, p.LinkType)
 	}
 }
 

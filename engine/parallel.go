@@ -144,8 +144,9 @@ func RunParallel(src PacketSource, newSink SinkFactory, opts Options, out io.Wri
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, MaxWorkers)
+	staller, _ := src.(Staller)
 	if workers == 1 {
-		return runSingle(src, newSink, opts, out)
+		return runSingle(src, newSink, opts, out, staller)
 	}
 	q, qBytes := sizeQueues(workers, opts.Memory)
 	if opts.Memory > 0 && 4*qBytes > opts.Memory {
@@ -153,12 +154,15 @@ func RunParallel(src PacketSource, newSink SinkFactory, opts Options, out io.Wri
 		// more than a quarter of the budget: use fewer.
 		workers = max(1, int(opts.Memory/4/(qBytes/int64(workers))))
 		if workers == 1 {
-			return runSingle(src, newSink, opts, out)
+			return runSingle(src, newSink, opts, out, staller)
 		}
 		q, qBytes = sizeQueues(workers, opts.Memory)
 	}
 	mem := withBudget(&opts)
 	p := newParallel(workers, newSink, opts, q)
+	if staller != nil {
+		staller.OnStall(p.flushOut)
+	}
 	if mem != nil {
 		// The queues between the reader, the workers and the merger are
 		// sized once: their bytes are taken from the budget up front.
@@ -170,13 +174,39 @@ func RunParallel(src PacketSource, newSink SinkFactory, opts Options, out io.Wri
 }
 
 // runSingle is RunParallel with one worker: Run.
-func runSingle(src PacketSource, newSink SinkFactory, opts Options, out io.Writer) (Stats, error) {
+func runSingle(src PacketSource, newSink SinkFactory, opts Options, out io.Writer, staller Staller) (Stats, error) {
 	sink, flush := newSink(out)
+	if staller != nil {
+		staller.OnStall(func() { _ = flush() })
+	}
 	st, err := Run(src, sink, opts)
 	if ferr := flush(); ferr != nil && err == nil {
 		err = fmt.Errorf("writing output: %w", ferr)
 	}
 	return st, err
+}
+
+// Staller is implemented by packet sources whose input can stall (a pipe):
+// OnStall sets a function that Next calls, in its caller's goroutine,
+// before it waits for more input. RunParallel uses it to write out the
+// records of the packets read so far instead of holding them until a
+// buffer is full.
+type Staller interface {
+	OnStall(fn func())
+}
+
+// flushOut hands the current round over (an empty one when there is none)
+// and has the merger flush its output after it. It runs in the reading
+// goroutine, between packets.
+func (p *parallel) flushOut() {
+	if p.failed() {
+		return
+	}
+	if p.cur == nil {
+		p.cur = <-p.free
+	}
+	p.cur.flush = true
+	p.dispatch()
 }
 
 // cmdKind is what a command asks a worker to do.
@@ -233,6 +263,7 @@ type round struct {
 	route   []uint8 // the worker of each command, in order
 	data    int     // payload bytes in all batches
 	keep    int     // payload buffer bytes kept for reuse (see reset)
+	flush   bool    // the merger flushes its output after this round
 	wg      sync.WaitGroup
 }
 
@@ -421,7 +452,7 @@ func (p *parallel) run(src PacketSource, out io.Writer) (Stats, error) {
 			p.segment(&seg, pk.Number, pk.Time)
 		case errors.Is(err, netpkt.ErrNotTCP):
 		default:
-			p.stats.Malformed++
+			p.stats.countFailure(err, pk.LinkType)
 		}
 	}
 	if !p.failed() {
@@ -578,6 +609,10 @@ func (p *parallel) mergeRounds(out io.Writer) {
 		if !p.failed() {
 			if err := m.writeRound(r); err != nil {
 				p.fail(fmt.Errorf("writing output: %w", err))
+			} else if r.flush {
+				if err := bw.Flush(); err != nil {
+					p.fail(fmt.Errorf("writing output: %w", err))
+				}
 			}
 		}
 		r.wg.Wait()
@@ -712,6 +747,7 @@ func (r *round) reset() {
 	r.route = r.route[:0]
 	r.data = 0
 	kept := 0
+	r.flush = false
 	for i := range r.batches {
 		b := &r.batches[i]
 		// The old commands are not cleared: the flows they point to stay

@@ -26,8 +26,8 @@ func TestSummaryLines(t *testing.T) {
 	tests := []struct{ fixture, want string }{
 		{"conn-ipv4", "     6    0.002000  10.0.0.1:50000 → 10.0.0.2:80  WebSocket handshake GET /chat?room=1 → 101 Switching Protocols [subprotocol=chat] [extensions=permessage-deflate]"},
 		{"text-c2s", `    12    0.004512  10.0.0.1:50000 → 10.0.0.2:80  WebSocket Text [FIN] [MASKED] len=12 "Hello world!"`},
-		{"text-s2c-escapes", `    13    0.005000  10.0.0.1:50000 ← 10.0.0.2:80  WebSocket Text [FIN] len=33 "line1\nline2\r\t\"q\" \\ é€ \x1b[31m\u202e"`},
-		{"text-long", `    14    0.006000  10.0.0.1:50000 ← 10.0.0.2:80  WebSocket Text [FIN] len=70 "` + strings.Repeat("abcdefghij", 6) + `abcd…"`},
+		{"text-s2c-escapes", `    13    0.005000  10.0.0.1:50000 ← 10.0.0.2:80  WebSocket Text [FIN] len=33 "line1\nline2\r\t"q" \ é€ \x1b[31m\u202e"`},
+		{"text-long", `    14    0.006000  10.0.0.1:50000 ← 10.0.0.2:80  WebSocket Text [FIN] len=70 "` + strings.Repeat("abcdefghij", 6) + `abcd…" (+6 bytes)`},
 		{"text-invalid-utf8", `    15    0.007000  10.0.0.1:50000 ← 10.0.0.2:80  WebSocket Text [FIN] len=4 "ok\xff\xfe" [!] invalid-utf8`},
 		{"fragment-first", `    16    0.008000  10.0.0.1:50000 → 10.0.0.2:80  WebSocket Text [FRAGMENT] [MASKED] len=4 "frag"`},
 		{"fragment-cont", `    17    0.009000  10.0.0.1:50000 → 10.0.0.2:80  WebSocket Continuation [FIN] [MASKED] len=4 "ment"`},

@@ -59,6 +59,9 @@ type Options struct {
 	// File is the name of the capture file when several are read: JSON
 	// records get a "file" key and text output a heading line per file.
 	File string
+	// Time is the format of the time column of summary lines (tshark -t).
+	// TimeDelta needs the records in order: use it with one worker.
+	Time TimeFormat
 }
 
 // bufSize is the size of the Renderer's output buffer.
@@ -80,6 +83,7 @@ type Renderer struct {
 	pal  palette
 
 	epoch     time.Time // without a monotonic reading
+	prevTime  time.Time // the previous record's time, for TimeDelta
 	haveEpoch bool
 
 	// The JSON "ts" of the last record up to its seconds, reused while the

@@ -193,7 +193,7 @@ func TestFileHeadings(t *testing.T) {
 		`    12    0.004512  10.0.0.1:50000 → 10.0.0.2:80  WebSocket Text [FIN] [MASKED] len=12 "Hello world!"` + "\n" +
 		"\n==> b\\n.pcap <==\n" +
 		`    12    0.000000  10.0.0.1:50000 → 10.0.0.2:80  WebSocket Text [FIN] [MASKED] len=12 "Hello world!"` + "\n" +
-		`    13    0.000000  10.0.0.1:50000 ← 10.0.0.2:80  WebSocket Text [FIN] len=33 "line1\nline2\r\t\"q\" \\ é€ \x1b[31m\u202e"` + "\n"
+		`    13    0.000000  10.0.0.1:50000 ← 10.0.0.2:80  WebSocket Text [FIN] len=33 "line1\nline2\r\t"q" \ é€ \x1b[31m\u202e"` + "\n"
 	if got := out.String(); got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}

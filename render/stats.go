@@ -38,6 +38,10 @@ type Stats struct {
 	framedIncomplete uint64
 	anomalies        map[string]anomalyCount // by id
 	bySeverity       [3]uint64
+
+	input    Input  // see AddInput
+	hasInput bool   // AddInput was called
+	filter   string // see SetFilter
 	// memLimit and memPeak are the memory budget and its peak use.
 	memLimit, memPeak int64
 }
@@ -173,6 +177,7 @@ func (s *Stats) Merge(o *Stats) {
 	s.conns += o.conns
 	s.h2Sessions += o.h2Sessions
 	s.h2Requests += o.h2Requests
+	s.memLimit, s.memPeak = max(s.memLimit, o.memLimit), max(s.memPeak, o.memPeak)
 	s.midstream += o.midstream
 	s.rejected += o.rejected
 	for i := range s.frames {
@@ -191,6 +196,12 @@ func (s *Stats) Merge(o *Stats) {
 	s.truncatedMessages += o.truncatedMessages
 	for i := range s.bySeverity {
 		s.bySeverity[i] += o.bySeverity[i]
+	}
+	if o.hasInput {
+		s.AddInput(o.input)
+	}
+	if s.filter == "" {
+		s.filter = o.filter
 	}
 	if len(o.anomalies) == 0 {
 		return
@@ -254,8 +265,10 @@ func (s *Stats) Summary() string {
 		b = append(b, ')')
 	}
 	b = append(b, ", "...)
-	b = appendCount(b, t.Frames, "frame", "frames")
-	b = append(b, ", "...)
+	if s.framesCounted() {
+		b = appendCount(b, t.Frames, "frame", "frames")
+		b = append(b, ", "...)
+	}
 	msgs, _ := s.messageCounts()
 	b = appendCount(b, sum(msgs[:]), "message", "messages")
 	by := s.payloadBytes()
@@ -328,7 +341,15 @@ func (s *Stats) appendSeverities(b []byte) []byte {
 func (s *Stats) WriteTo(w io.Writer) (int64, error) {
 	t := s.Totals()
 	var b []byte
-	b = append(b, "WebSocket statistics\n"...)
+	b = append(b, "WebSocket statistics"...)
+	if s.filter != "" {
+		b = append(b, " of the records matching "...)
+		b = appendEscaped(b, s.filter, false, -1)
+	}
+	b = append(b, '\n')
+	if s.hasInput {
+		b = s.appendInput(b)
+	}
 	b = append(b, "  Connections:   "...)
 	b = strconv.AppendUint(b, t.Conns, 10)
 	b = append(b, " ("...)
@@ -345,7 +366,11 @@ func (s *Stats) WriteTo(w io.Writer) (int64, error) {
 	}
 
 	b = append(b, "  Frames:        "...)
-	b = appendByOpcode(b, &s.frames)
+	if !s.framesCounted() {
+		b = append(b, "not counted (--messages counts messages)\n"...)
+	} else {
+		b = appendByOpcode(b, &s.frames)
+	}
 	msgs, incompleteMsgs := s.messageCounts()
 	b = append(b, "  Messages:      "...)
 	b = appendByOpcode(b, msgs)

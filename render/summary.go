@@ -15,7 +15,7 @@ func (r *Renderer) appendSummary(b []byte, rec *dissect.Record) []byte {
 	b = appendPadded(b, strconv.AppendUint(num[:0], rec.Packet, 10), packetWidth)
 	b = append(b, ' ', ' ')
 	var ts [32]byte
-	b = appendPadded(b, appendRelTime(ts[:0], r.since(rec.Time)), timeWidth)
+	b = appendPadded(b, r.appendTime(ts[:0], rec.Time), timeWidth)
 	b = append(b, ' ', ' ')
 
 	switch rec.Kind {

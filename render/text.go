@@ -265,9 +265,35 @@ func appendBinaryPreview(b, p []byte) []byte {
 // appendTextPreview appends p as a quoted, escaped string cut at
 // previewRunes characters.
 func appendTextPreview[T ~string | ~[]byte](b []byte, p T) []byte {
+	// Quotes and backslashes stay as they are: JSON text reads as sent,
+	// not as a string literal.
 	b = append(b, '"')
-	b = appendEscaped(b, p, true, previewRunes)
-	return append(b, '"')
+	b = appendEscaped(b, p, false, previewRunes)
+	b = append(b, '"')
+	if len(p) <= previewRunes {
+		return b // no more characters than bytes: nothing was cut
+	}
+	if rest := len(p) - prefixLen(p, previewRunes); rest > 0 {
+		b = append(b, " (+"...)
+		b = strconv.AppendInt(b, int64(rest), 10)
+		b = append(b, " bytes)"...)
+	}
+	return b
+}
+
+// prefixLen is the length in bytes of the first n characters of s, as
+// appendEscaped counts them (a byte that is not UTF-8 is one character).
+func prefixLen[T ~string | ~[]byte](s T, n int) int {
+	i := 0
+	for ; n > 0 && i < len(s); n-- {
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		_, w := utf8.DecodeRuneInString(string(s[i:min(len(s), i+utf8.UTFMax)]))
+		i += w
+	}
+	return i
 }
 
 // appendCloseSummary appends "1000 Normal Closure" and the quoted reason,

@@ -36,6 +36,7 @@ type Chain struct {
 	size    int64        // total size, -1 when unknown
 	donePos atomic.Int64 // bytes of files already read
 	curFile atomic.Pointer[File]
+	stopped atomic.Bool
 
 	// Overlap, when set, is called when a file's first packet is older than
 	// the previous file's last packet: the files do not follow each other.
@@ -57,9 +58,22 @@ func NewChain(names []string, stdin io.Reader) *Chain {
 	return c
 }
 
+// Stop makes Next return an error wrapping ErrStopped from its next call
+// on (see File.Stop). It may be called from any goroutine.
+func (c *Chain) Stop() {
+	c.stopped.Store(true)
+	if f := c.curFile.Load(); f != nil {
+		f.Stop()
+	}
+}
+
 // Next returns the next packet of the chain (see File.Next).
 func (c *Chain) Next(p *Packet) error {
 	if c.err != nil {
+		return c.err
+	}
+	if c.stopped.Load() {
+		c.err = ErrStopped
 		return c.err
 	}
 	for {

@@ -54,6 +54,9 @@ type File struct {
 	ng   *pcapgo.NgReader // set for pcapng input
 	ngb  ngBlock          // the next pcapng block's header, for error messages
 
+	stream  *streamReader // reads a stream input; nil for regular files
+	stopped atomic.Bool   // set by Stop
+
 	count  uint64       // packets returned so far
 	offset int64        // offset in the (decompressed) capture after the last packet
 	pos    atomic.Int64 // input bytes consumed, for Pos
@@ -92,6 +95,12 @@ func Open(path string, stdin io.Reader) (*File, error) {
 		if stdin == nil {
 			return nil, errors.New("opening capture: no standard input to read from")
 		}
+		if fh, ok := stdin.(*os.File); ok {
+			// Standard input redirected from a file reads like the file.
+			if st, err := fh.Stat(); err == nil && st.Mode().IsRegular() {
+				return openReader(stdinName, fh, st.Size())
+			}
+		}
 		return OpenReader(stdinName, stdin)
 	}
 	fh, err := os.Open(path)
@@ -118,7 +127,8 @@ func Open(path string, stdin io.Reader) (*File, error) {
 }
 
 // OpenReader reads a capture from r, like Open; name is used in messages.
-// Size reports -1 for it. Closing the File does not close r.
+// Size reports -1 for it. Closing the File does not close r. r is read as a
+// stream that may stall (see OnStall), in a goroutine of its own.
 func OpenReader(name string, r io.Reader) (*File, error) {
 	return openReader(name, r, -1)
 }
@@ -126,6 +136,10 @@ func OpenReader(name string, r io.Reader) (*File, error) {
 // openReader detects the format of r and sets up the packet reader.
 func openReader(name string, r io.Reader, size int64) (*File, error) {
 	f := &File{name: name, size: size}
+	if size < 0 {
+		f.stream = newStreamReader(r)
+		r = f.stream
+	}
 	f.raw = &countingReader{r: r}
 	f.rawBuf = bufio.NewReaderSize(f.raw, bufSize)
 	in := f.rawBuf

@@ -25,6 +25,10 @@ func (f *File) Next(p *Packet) error {
 	if f.err != nil {
 		return f.err
 	}
+	if f.stopped.Load() {
+		f.err = fmt.Errorf("%s: %w after packet %d", f.name, ErrStopped, f.count)
+		return f.err
+	}
 	var (
 		data    []byte
 		ts      time.Time
@@ -132,6 +136,9 @@ func (f *File) readAhead() int64 {
 // calling Close again does nothing.
 func (f *File) Close() error {
 	f.err = errClosed
+	if f.stream != nil {
+		f.stream.Stop()
+	}
 	var err error
 	if f.gz != nil {
 		err = f.gz.Close()

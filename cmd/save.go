@@ -1,0 +1,145 @@
+package cmd
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/wsdissect/wsdissect/capture"
+	"github.com/wsdissect/wsdissect/dissect"
+	"github.com/wsdissect/wsdissect/engine"
+	"github.com/wsdissect/wsdissect/source"
+)
+
+// packetMarks remembers the packets of the records shown (read -w with -Y),
+// per file, one bit a packet.
+type packetMarks struct {
+	next dissect.Sink
+	bits []uint64
+}
+
+// mark records packet n.
+func (m *packetMarks) mark(n uint64) {
+	if n == 0 {
+		return
+	}
+	i := n / 64
+	if i >= uint64(len(m.bits)) {
+		m.bits = append(m.bits, make([]uint64, i+1-uint64(len(m.bits)))...)
+	}
+	m.bits[i] |= 1 << (n % 64)
+}
+
+// has reports whether packet n was marked.
+func (m *packetMarks) has(n uint64) bool {
+	i := n / 64
+	return i < uint64(len(m.bits)) && m.bits[i]&(1<<(n%64)) != 0
+}
+
+// merge adds o's marks.
+func (m *packetMarks) merge(o *packetMarks) {
+	for i, w := range o.bits {
+		if i >= len(m.bits) {
+			m.bits = append(m.bits, o.bits[i:]...)
+			return
+		}
+		m.bits[i] |= w
+	}
+}
+
+// Emit implements dissect.Sink: it marks the packets that carried the
+// record (a frame's packets; a message's first and last packet; the packet
+// of a connection or anomaly record).
+func (m *packetMarks) Emit(r *dissect.Record) error {
+	m.mark(r.Packet)
+	switch {
+	case r.Kind == dissect.KindFrame && r.Frame != nil:
+		for _, p := range r.Frame.Packets {
+			m.mark(p)
+		}
+	case r.Kind == dissect.KindMessage && r.Message != nil:
+		m.mark(r.Message.FirstPacket)
+	}
+	return m.next.Emit(r)
+}
+
+// saver writes the packets of read -w to one pcap file.
+type saver struct {
+	path string
+	f    *os.File
+	buf  *bufio.Writer
+	w    *capture.PcapWriter
+	link source.LinkType
+}
+
+// save copies the packets of the capture name that keep says to keep.
+func (s *saver) save(name string, stdin io.Reader, keep func(uint64) bool) error {
+	src, err := source.Open(name, stdin)
+	if err != nil {
+		return fmt.Errorf("-w: reading %s again: %w", name, err)
+	}
+	defer src.Close()
+	return s.copy(name, src, keep)
+}
+
+// saveChain is save for rotated files read as one capture (their packet
+// numbers continue from file to file).
+func (s *saver) saveChain(names []string, keep func(uint64) bool) error {
+	ch := source.NewChain(names, nil)
+	defer ch.Close()
+	return s.copy(names[0], ch, keep)
+}
+
+// copy writes the packets of src that keep selects.
+func (s *saver) copy(name string, src engine.PacketSource, keep func(uint64) bool) error {
+	var err error
+	var p source.Packet
+	for {
+		if err := src.Next(&p); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, source.ErrDamaged) {
+				return nil // the damage was reported by the first pass
+			}
+			return fmt.Errorf("-w: reading %s again: %w", name, err)
+		}
+		if !keep(p.Number) {
+			continue
+		}
+		if s.w == nil {
+			if s.f, err = os.Create(s.path); err != nil {
+				return &saveError{fmt.Errorf("-w: %w", err)}
+			}
+			s.buf = bufio.NewWriter(s.f)
+			if s.w, err = capture.NewPcapWriter(s.buf, p.LinkType, 0); err != nil {
+				return &saveError{fmt.Errorf("-w %s: %w", s.path, err)}
+			}
+			s.link = p.LinkType
+		}
+		if p.LinkType != s.link {
+			return &saveError{fmt.Errorf("-w %s: packet %d of %s has link type %d, the file has %d: a pcap file holds one", s.path, p.Number, name, p.LinkType, s.link)}
+		}
+		if err := s.w.Write(&p); err != nil {
+			return &saveError{fmt.Errorf("-w %s: %w", s.path, err)}
+		}
+	}
+}
+
+// close finishes the file; with no packet saved it is an empty pcap
+// (Ethernet).
+func (s *saver) close() error {
+	if s.w == nil {
+		var err error
+		if s.f, err = os.Create(s.path); err != nil {
+			return &saveError{fmt.Errorf("-w: %w", err)}
+		}
+		s.buf = bufio.NewWriter(s.f)
+		if s.w, err = capture.NewPcapWriter(s.buf, source.LinkEthernet, 0); err != nil {
+			return &saveError{fmt.Errorf("-w %s: %w", s.path, err)}
+		}
+	}
+	if err := closeSaved(s.w, s.buf, s.f); err != nil {
+		return &saveError{fmt.Errorf("-w %s: %w", s.path, err)}
+	}
+	return nil
+}

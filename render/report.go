@@ -101,6 +101,8 @@ type StatsJSON struct {
 	Anomalies              uint64            `json:"anomalies"`
 	AnomaliesBySeverity    map[string]uint64 `json:"anomalies_by_severity,omitempty"`
 	AnomaliesByID          map[string]uint64 `json:"anomalies_by_id,omitempty"`
+	WireBytes              uint64            `json:"wire_bytes"`
+	InflatedBytes          uint64            `json:"inflated_bytes"`
 	H2Sessions             uint64            `json:"h2_sessions,omitempty"`
 	H2Requests             uint64            `json:"h2_requests,omitempty"`
 	MemoryLimit            int64             `json:"memory_limit,omitempty"`
@@ -131,6 +133,8 @@ func (s *Stats) JSON() StatsJSON {
 		TruncatedMessages:      s.truncatedMessages,
 		TruncatedFrames:        s.truncatedFrames,
 		Anomalies:              sum(s.bySeverity[:]),
+		WireBytes:              s.wireBytes,
+		InflatedBytes:          s.appBytes,
 		H2Sessions:             s.h2Sessions,
 		H2Requests:             s.h2Requests,
 		MemoryLimit:            s.memLimit,

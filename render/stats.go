@@ -42,6 +42,9 @@ type Stats struct {
 	input    Input  // see AddInput
 	hasInput bool   // AddInput was called
 	filter   string // see SetFilter
+	// wireBytes and appBytes add up the end records' payload totals: as
+	// sent (compressed) and after inflating.
+	wireBytes, appBytes uint64
 	// memLimit and memPeak are the memory budget and its peak use.
 	memLimit, memPeak int64
 }
@@ -93,6 +96,15 @@ func (s *Stats) Emit(rec *dissect.Record) error {
 		return nil
 	}
 	switch rec.Kind {
+	case dissect.KindEnd:
+		// The connection's totals: payload on the wire and after
+		// inflating, for the compression ratio.
+		if e := rec.End; e != nil {
+			for _, t := range e.Totals {
+				s.wireBytes = satAdd(s.wireBytes, t.WireBytes)
+				s.appBytes = satAdd(s.appBytes, t.Bytes)
+			}
+		}
 	case dissect.KindConn:
 		s.conns++
 		if c := rec.Conn; c != nil {
@@ -177,6 +189,7 @@ func (s *Stats) Merge(o *Stats) {
 	s.conns += o.conns
 	s.h2Sessions += o.h2Sessions
 	s.h2Requests += o.h2Requests
+	s.wireBytes, s.appBytes = satAdd(s.wireBytes, o.wireBytes), satAdd(s.appBytes, o.appBytes)
 	s.memLimit, s.memPeak = max(s.memLimit, o.memLimit), max(s.memPeak, o.memPeak)
 	s.midstream += o.midstream
 	s.rejected += o.rejected
@@ -381,6 +394,16 @@ func (s *Stats) WriteTo(w io.Writer) (int64, error) {
 	if t.Messages > 0 {
 		b = append(b, "  Message bytes: "...)
 		b = appendDirBytes(b, s.messageBytes)
+	}
+	if s.appBytes != s.wireBytes && s.wireBytes > 0 {
+		// Some payload was compressed (permessage-deflate).
+		b = append(b, "  Compression:   "...)
+		b = strconv.AppendUint(b, s.wireBytes, 10)
+		b = append(b, " payload bytes on the wire, "...)
+		b = strconv.AppendUint(b, s.appBytes, 10)
+		b = append(b, " inflated (ratio "...)
+		b = strconv.AppendFloat(b, float64(s.appBytes)/float64(s.wireBytes), 'f', 2, 64)
+		b = append(b, ")\n"...)
 	}
 	b = append(b, "  Incomplete:    "...)
 	b = appendCount(b, incompleteMsgs, "message", "messages")

@@ -398,3 +398,43 @@ func TestStatsMemoryLine(t *testing.T) {
 		t.Errorf("WriteTo lacks %q:\n%s", want, out.String())
 	}
 }
+
+// TestStatsCompression checks that end records' totals give the
+// compression line and the JSON byte counts, summed over connections and
+// merged across workers.
+func TestStatsCompression(t *testing.T) {
+	conn := &dissect.Conn{Stream: 1}
+	end := func(wire, app uint64) *dissect.Record {
+		return &dissect.Record{Kind: dissect.KindEnd, Conn: conn, End: &dissect.End{Reason: dissect.EndFIN,
+			Totals: [2]dissect.DirTotals{{WireBytes: wire, Bytes: app}, {WireBytes: wire, Bytes: app}}}}
+	}
+	a, b := NewStats(), NewStats()
+	if err := a.Emit(end(100, 400)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Emit(end(50, 50)); err != nil {
+		t.Fatal(err)
+	}
+	a.Merge(b)
+	if j := a.JSON(); j.WireBytes != 300 || j.InflatedBytes != 900 {
+		t.Errorf("JSON wire %d inflated %d, want 300 and 900", j.WireBytes, j.InflatedBytes)
+	}
+	var out bytes.Buffer
+	if _, err := a.WriteTo(&out); err != nil {
+		t.Fatal(err)
+	}
+	if want := "  Compression:   300 payload bytes on the wire, 900 inflated (ratio 3.00)\n"; !strings.Contains(out.String(), want) {
+		t.Errorf("no %q in\n%s", want, out.String())
+	}
+	plain := NewStats()
+	if err := plain.Emit(end(70, 70)); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if _, err := plain.WriteTo(&out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "Compression") {
+		t.Errorf("a connection without compression shows a Compression line:\n%s", out.String())
+	}
+}

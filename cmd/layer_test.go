@@ -165,3 +165,17 @@ func TestREADMEListsEveryAnomaly(t *testing.T) {
 		}
 	}
 }
+
+// TestRelativeTimeField checks frame.time_relative in -Y and -T fields: the
+// same seconds as the summary's time column.
+func TestRelativeTimeField(t *testing.T) {
+	var out, errOut bytes.Buffer
+	args := []string{"read", "../testdata/coder-basic.pcap", "-Y", "frame.time_relative > 0.0085 && frame.time_relative < 0.0095",
+		"-T", "fields", "-e", "frame.time_relative", "-e", "frame.number"}
+	if code := Execute(args, nil, &out, &errOut); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if got, want := out.String(), "0.009000000\t10\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

@@ -223,6 +223,7 @@ func (o *outputFlags) renderOptions(w io.Writer) (render.Options, error) {
 
 // pipeline is the sink chain of one run: filter → renderer, plus statistics.
 type pipeline struct {
+	filter   *filter.Filter // the shown records' filter (nil: none)
 	sink     dissect.Sink
 	renderer *render.Renderer
 	fields   *fieldsSink  // -T fields, instead of the renderer
@@ -260,7 +261,7 @@ func (p *pipeline) shownCounter() func() uint64 {
 func (a *app) newPipeline(w io.Writer, ro render.Options, f *filter.Filter) *pipeline {
 	// Statistics count every record, or with -q and a filter the records
 	// it selects (what would be shown without -q).
-	p := &pipeline{stats: render.NewStats()}
+	p := &pipeline{stats: render.NewStats(), filter: f}
 	p.sink = p.stats
 	if a.out.quiet && f != nil {
 		var next dissect.Sink = p.stats
@@ -304,6 +305,10 @@ func (a *app) newPipeline(w io.Writer, ro render.Options, f *filter.Filter) *pip
 
 // epoch is the engine's Epoch callback.
 func (p *pipeline) epoch(t time.Time) {
+	p.filter.SetEpoch(t)
+	if p.fields != nil {
+		p.fields.setEpoch(t)
+	}
 	if p.renderer != nil {
 		p.renderer.SetEpoch(t)
 	}

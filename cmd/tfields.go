@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/field"
@@ -43,7 +44,7 @@ func (o *outputFlags) parseFieldsOutput(reg *field.Registry) (*fieldsOutput, err
 	}
 	fo := &fieldsOutput{reg: reg, names: o.fields, separator: "\t", aggregator: ","}
 	for _, name := range o.fields {
-		if _, err := fieldGetter(reg, name); err != nil {
+		if _, err := fieldGetter(reg, name, new(uint64)); err != nil {
 			return nil, usageErr(fmt.Errorf("-e: %w", err))
 		}
 	}
@@ -91,9 +92,10 @@ type getter func(dst []string, r *dissect.Record) []string
 // fieldGetter resolves a field name or alias of the registry (as -Y takes
 // them) to a getter of its values as a filter would write them: numbers in
 // decimal, bools 1 or 0, bytes as aa:bb:cc, text as it is, addresses in
-// their usual form, directions c2s or s2c. json.PATH fields and bare
-// protocol names have no value to print.
-func fieldGetter(reg *field.Registry, name string) (getter, error) {
+// their usual form, directions c2s or s2c, times in seconds (relative ones
+// from *epoch, which the first record sets when it is 0). json.PATH fields
+// and bare protocol names have no value to print.
+func fieldGetter(reg *field.Registry, name string, epoch *uint64) (getter, error) {
 	f := reg.Lookup(name)
 	if f == nil {
 		return nil, fmt.Errorf("unknown field %q (wsdissect fields lists them)", name)
@@ -102,6 +104,19 @@ func fieldGetter(reg *field.Registry, name string) (getter, error) {
 		return nil, fmt.Errorf("field %q has no value to print", name)
 	}
 	var scratch []byte
+	if f.Relative {
+		return func(dst []string, r *dissect.Record) []string {
+			v, ok := f.Get(r, 0, &scratch)
+			if !ok {
+				return dst
+			}
+			if *epoch == 0 {
+				*epoch = v.U
+			}
+			v.U -= min(v.U, *epoch)
+			return append(dst, string(f.AppendValue(nil, v)))
+		}, nil
+	}
 	return func(dst []string, r *dissect.Record) []string { return f.Values(dst, r, &scratch) }, nil
 }
 
@@ -124,6 +139,16 @@ type fieldsSink struct {
 	out     io.Writer
 	vals    []string
 	line    []byte
+	// epoch is the first packet's time in nanoseconds, for relative times
+	// (frame.time_relative); 0 until the engine gives it or a record does.
+	epoch uint64
+}
+
+// setEpoch sets the time relative times are measured from.
+func (s *fieldsSink) setEpoch(t time.Time) {
+	if ns := t.UnixNano(); !t.IsZero() && ns > 0 {
+		s.epoch = uint64(ns)
+	}
 }
 
 // newFieldsSink returns the sink and its flush function; header says whether
@@ -135,7 +160,7 @@ func newFieldsSink(w io.Writer, o *fieldsOutput) (*fieldsSink, error) {
 		s.out = s.w
 	}
 	for _, name := range o.names {
-		g, err := fieldGetter(s.o.reg, name)
+		g, err := fieldGetter(s.o.reg, name, &s.epoch)
 		if err != nil {
 			return nil, err
 		}

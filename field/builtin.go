@@ -73,6 +73,16 @@ func StrValue(s string) (Value, bool) {
 // BytesValue is a bytes or string value held in a byte slice.
 func BytesValue(b []byte) (Value, bool) { return Value{B: b, IsB: true}, true }
 
+// timeValue is the record's time in nanoseconds since 1970 (absent before
+// it).
+func timeValue(r *dissect.Record) (Value, bool) {
+	ns := r.Time.UnixNano()
+	if r.Time.IsZero() || ns < 0 {
+		return Value{}, false
+	}
+	return Value{U: uint64(ns)}, true
+}
+
 func addrValue(ap netip.AddrPort, v6only bool) (Value, bool) {
 	if !ap.IsValid() {
 		return Value{}, false
@@ -127,6 +137,12 @@ func TCP() []Field {
 		{Name: "stream", Aliases: []string{"tcp.stream"}, Type: Number, Layer: layer,
 			Description: "TCP connection number, as Wireshark's tcp.stream",
 			Get:         connGetter(func(c *dissect.Conn) (Value, bool) { return NumValue(c.Stream) })},
+		{Name: "frame.time_relative", Type: Seconds, Relative: true, Layer: layer,
+			Description: "seconds from the first packet of the capture to the packet that completed the record",
+			Get:         func(r *dissect.Record, _ int, _ *[]byte) (Value, bool) { return timeValue(r) }},
+		{Name: "frame.time_epoch", Type: Seconds, Layer: layer,
+			Description: "capture time of the packet that completed the record, in seconds since 1970",
+			Get:         func(r *dissect.Record, _ int, _ *[]byte) (Value, bool) { return timeValue(r) }},
 		{Name: "packet", Aliases: []string{"frame.number"}, Type: Number, Layer: layer,
 			Description: "number of the packet in which the record's last byte arrived",
 			Get:         func(r *dissect.Record, _ int, _ *[]byte) (Value, bool) { return NumValue(r.Packet) }},

@@ -28,6 +28,9 @@ const (
 	JSON
 	// Protocol is a protocol name: it can only be tested for presence.
 	Protocol
+	// Seconds is a time in nanoseconds (Value.U), written and compared in
+	// seconds with a fraction (1.5).
+	Seconds
 )
 
 // String returns the type name shown by `wsdissect fields` and in filter
@@ -50,6 +53,8 @@ func (t Type) String() string {
 		return "json"
 	case Protocol:
 		return "protocol"
+	case Seconds:
+		return "seconds"
 	}
 	return "unknown"
 }
@@ -97,6 +102,10 @@ type Field struct {
 	Multi bool
 	// Symbols are the names a Number field accepts besides numbers.
 	Symbols []Symbol
+	// Relative marks a Seconds field whose value is a time since the Unix
+	// epoch that the user sees relative to the first packet of the capture
+	// (the filter subtracts that, see filter.Filter.SetEpoch).
+	Relative bool
 	// Layer is the protocol layer the field belongs to ("websocket", "tcp",
 	// "http", "tls", ...), for listings.
 	Layer string
@@ -218,6 +227,11 @@ func (f *Field) AppendValue(b []byte, v Value) []byte {
 		return v.Addr.AppendTo(b)
 	case Direction:
 		return append(b, v.Dir.String()...)
+	case Seconds:
+		b = strconv.AppendUint(b, v.U/1e9, 10)
+		b = append(b, '.')
+		frac := strconv.AppendUint(nil, v.U%1e9+1e9, 10)
+		return append(b, frac[1:]...)
 	}
 	return b
 }

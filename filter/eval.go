@@ -188,6 +188,12 @@ func (t *test) eval(f *Filter, r *dissect.Record) bool {
 		if !ok {
 			break
 		}
+		if t.spec.Relative {
+			if f.epoch == 0 {
+				f.epoch = v.U
+			}
+			v.U -= min(v.U, f.epoch)
+		}
 		switch t.op {
 		case opExists:
 			if t.spec.Type == tBool && !t.presence {
@@ -227,7 +233,7 @@ func (t *test) match(v fval, o op) bool {
 	}
 	e := &t.elems[0]
 	switch t.spec.Type {
-	case tNumber:
+	case tNumber, tSecs:
 		return ordered(cmpU64(v.U, e.lo), o)
 	case tAddr:
 		return v.Addr.BitLen() == e.addr.BitLen() && ordered(v.Addr.Compare(e.addr), o)
@@ -249,7 +255,7 @@ func (t *test) match(v fval, o op) bool {
 // equal reports whether v equals (or lies in) e.
 func (t *test) equal(v fval, e *elem) bool {
 	switch t.spec.Type {
-	case tNumber:
+	case tNumber, tSecs:
 		if e.special != 0 {
 			return t.spec.Symbols[e.special-1].Group(v.U)
 		}
@@ -438,6 +444,12 @@ func plainKey(k string) bool {
 
 func (t *test) formatElem(b *strings.Builder, e *elem) {
 	switch t.spec.Type {
+	case tSecs:
+		b.Write(t.spec.AppendValue(nil, fval{U: e.lo}))
+		if e.isRange {
+			b.WriteString("..")
+			b.Write(t.spec.AppendValue(nil, fval{U: e.hi}))
+		}
 	case tNumber:
 		if e.special != 0 || len(t.spec.Symbols) > 0 && !e.isRange {
 			b.WriteString(t.symbolLiteral(e))

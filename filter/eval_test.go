@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wsdissect/wsdissect/dissect"
 )
@@ -270,5 +271,51 @@ func TestClone(t *testing.T) {
 	r := textFrame()
 	if !f.Match(r) || !c.Match(r) {
 		t.Error("clone does not match like the original")
+	}
+}
+
+// TestRelativeTime checks frame.time_relative (seconds since the first
+// packet, with fractions) and frame.time_epoch.
+func TestRelativeTime(t *testing.T) {
+	start := time.Unix(1700000000, 0)
+	rec := func(after time.Duration) *dissect.Record {
+		return &dissect.Record{Kind: dissect.KindFrame, Conn: &dissect.Conn{}, Frame: &dissect.Frame{}, Time: start.Add(after)}
+	}
+	tests := []struct {
+		expr  string
+		after time.Duration
+		want  bool
+	}{
+		{"frame.time_relative > 1.5", 2 * time.Second, true},
+		{"frame.time_relative > 1.5", 1500 * time.Millisecond, false},
+		{"frame.time_relative >= 1.5", 1500 * time.Millisecond, true},
+		{"frame.time_relative in {0..0.25}", 100 * time.Millisecond, true},
+		{"frame.time_relative == 0", 0, true},
+		{"frame.time_epoch > 1700000000.5", time.Second, true},
+		{"frame.time_epoch < 1700000000.5", time.Second, false},
+	}
+	for _, tc := range tests {
+		f, err := Compile(tc.expr)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.expr, err)
+		}
+		f.SetEpoch(start)
+		if got := f.Match(rec(tc.after)); got != tc.want {
+			t.Errorf("%s after %v = %v, want %v", tc.expr, tc.after, got, tc.want)
+		}
+	}
+	f, err := Compile("frame.time_relative < 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.String(); got != "frame.time_relative < 1.000000000" {
+		t.Errorf("canonical form %q", got)
+	}
+	// Without SetEpoch the first record sets it.
+	if !f.Match(rec(5*time.Second)) || f.Match(rec(7*time.Second)) {
+		t.Error("the first record does not set the epoch")
+	}
+	if _, err := Compile(`frame.time_relative > "x"`); err == nil {
+		t.Error("a string compared with seconds compiled")
 	}
 }

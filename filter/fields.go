@@ -14,6 +14,7 @@ const (
 	tDir    = field.Direction
 	tJSON   = field.JSON
 	tProto  = field.Protocol
+	tSecs   = field.Seconds
 )
 
 // fval is one value of a field.

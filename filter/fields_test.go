@@ -14,7 +14,7 @@ func TestFields(t *testing.T) {
 		t.Error("Fields() is not sorted by name")
 	}
 	seen := map[string]bool{}
-	types := map[string]bool{"number": true, "bool": true, "bytes": true, "string": true, "address": true, "direction": true, "json": true, "protocol": true}
+	types := map[string]bool{"number": true, "bool": true, "bytes": true, "string": true, "address": true, "direction": true, "json": true, "protocol": true, "seconds": true}
 	for _, f := range fields {
 		if f.Description == "" || strings.Contains(f.Description, "\n") {
 			t.Errorf("%s: bad description %q", f.Name, f.Description)

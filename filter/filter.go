@@ -2,6 +2,7 @@ package filter
 
 import (
 	"strings"
+	"time"
 
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/field"
@@ -23,6 +24,19 @@ type Filter struct {
 	// Scratch buffers for unescaping JSON keys and values and for joining
 	// the extensions list; they grow once and are then reused.
 	keyBuf, valBuf, joinBuf []byte
+	// epoch is the first packet's time in nanoseconds since 1970, for
+	// relative times (frame.time_relative); 0 until SetEpoch or the first
+	// record that needs it.
+	epoch uint64
+}
+
+// SetEpoch sets the time relative times are measured from: the first
+// packet of the capture (the engine's Epoch callback gives it). Without it,
+// the first record that needs a relative time sets it.
+func (f *Filter) SetEpoch(t time.Time) {
+	if f != nil && !t.IsZero() && t.UnixNano() > 0 {
+		f.epoch = uint64(t.UnixNano())
+	}
 }
 
 // Compile parses and type-checks expr once against the built-in fields
@@ -82,7 +96,7 @@ func (f *Filter) Clone() *Filter {
 	if f == nil {
 		return nil
 	}
-	return &Filter{root: f.root, canon: f.canon}
+	return &Filter{root: f.root, canon: f.canon, epoch: f.epoch}
 }
 
 // isJSON reports whether doc, the text payload of the record being matched,

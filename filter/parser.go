@@ -327,7 +327,7 @@ func (p *parser) jsonPath(t token) ([]pathStep, *Error) {
 // opsFor lists the operators a type supports, for error messages.
 func opsFor(t field.Type) string {
 	switch t {
-	case tNumber, tAddr:
+	case tNumber, tAddr, tSecs:
 		return "==, !=, <, <=, >, >= and in"
 	case tBool, tDir:
 		return "==, != and in"
@@ -339,7 +339,7 @@ func opsFor(t field.Type) string {
 func (p *parser) checkOp(t *test, opTok token) *Error {
 	ok := true
 	switch t.spec.Type {
-	case tNumber, tAddr:
+	case tNumber, tAddr, tSecs:
 		ok = t.op != opContains && t.op != opMatches
 	case tBool, tDir:
 		ok = t.op == opEq || t.op == opNe || t.op == opIn
@@ -471,7 +471,7 @@ func (p *parser) makeRange(t *test, e *elem, hi elem, loTok, hiTok token) *Error
 		return p.errAt(hiTok, "range %s..%s is empty", loTok.text, hiTok.text)
 	}
 	switch {
-	case t.spec.Type == tNumber && e.special == 0 && hi.special == 0:
+	case (t.spec.Type == tNumber || t.spec.Type == tSecs) && e.special == 0 && hi.special == 0:
 		if hi.hi < e.lo {
 			return bad()
 		}
@@ -505,6 +505,15 @@ func (p *parser) literal(t *test, v token) (elem, *Error) {
 		text = v.val
 	}
 	switch t.spec.Type {
+	case tSecs:
+		if !word {
+			break
+		}
+		if sec, err := strconv.ParseFloat(text, 64); err == nil && sec >= 0 && sec < 1<<33 && !strings.ContainsAny(text, "xXpPnN") {
+			e.lo = uint64(math.Round(sec * 1e9))
+			e.hi = e.lo
+			return e, nil
+		}
 	case tNumber:
 		for k, sym := range t.spec.Symbols {
 			if strings.EqualFold(text, sym.Name) {
@@ -623,6 +632,8 @@ func (p *parser) typeError(t *test, v token) *Error {
 	}
 	var takes string
 	switch t.spec.Type {
+	case tSecs:
+		takes = "seconds such as 5 or 1.25"
 	case tNumber:
 		takes = "numbers"
 		if len(t.spec.Symbols) > 0 {

@@ -115,7 +115,7 @@ func TestTreeRecords(t *testing.T) {
 		opts    Options
 		want    string
 	}{
-		{"text-c2s", Options{}, `Frame 12, stream 0: 10.0.0.1:50000 → 10.0.0.2:80 (c2s), 0.004512 s, packets 11,12
+		{"text-c2s", Options{}, `Packet 12, WebSocket frame 1, stream 0: 10.0.0.1:50000 → 10.0.0.2:80 (c2s), 0.004512 s, packets 11,12
 WebSocket
     1... .... = Fin: True
     .000 .... = Reserved: 0x0
@@ -127,7 +127,7 @@ WebSocket
         Text: Hello world!
 
 `},
-		{"text-c2s", Options{Hex: true}, `Frame 12, stream 0: 10.0.0.1:50000 → 10.0.0.2:80 (c2s), 0.004512 s, packets 11,12
+		{"text-c2s", Options{Hex: true}, `Packet 12, WebSocket frame 1, stream 0: 10.0.0.1:50000 → 10.0.0.2:80 (c2s), 0.004512 s, packets 11,12
 WebSocket
     1... .... = Fin: True
     .000 .... = Reserved: 0x0
@@ -141,7 +141,7 @@ WebSocket
 0000  48 65 6c 6c 6f 20 77 6f  72 6c 64 21              Hello world!
 
 `},
-		{"compressed", Options{}, `Frame 18, stream 0: 10.0.0.1:50000 ← 10.0.0.2:80 (s2c), 0.010000 s, packet 18
+		{"compressed", Options{}, `Packet 18, WebSocket frame 1, stream 0: 10.0.0.1:50000 ← 10.0.0.2:80 (s2c), 0.010000 s, packet 18
 WebSocket
     1... .... = Fin: True
     .100 .... = Reserved: 0x4
@@ -154,7 +154,7 @@ WebSocket
         Text: Hello
 
 `},
-		{"binary-16bit-truncated", Options{}, `Frame 19, stream 0: 10.0.0.1:50000 ← 10.0.0.2:80 (s2c), 0.011000 s, packets 18,19
+		{"binary-16bit-truncated", Options{}, `Packet 19, WebSocket frame 1, stream 0: 10.0.0.1:50000 ← 10.0.0.2:80 (s2c), 0.011000 s, packets 18,19
 WebSocket
     1... .... = Fin: True
     .000 .... = Reserved: 0x0
@@ -169,7 +169,7 @@ WebSocket
         0020  20 21 22 23 24 25 26 27                            !"#$%&'
 
 `},
-		{"binary-64bit-incomplete", Options{}, `Frame 25, stream 1: [2001:db8::1]:40000 → [2001:db8::2]:443 (c2s), 1.500000 s, packets 23,24,25
+		{"binary-64bit-incomplete", Options{}, `Packet 25, WebSocket frame 1, stream 1: [2001:db8::1]:40000 → [2001:db8::2]:443 (c2s), 1.500000 s, packets 23,24,25
 WebSocket
     1... .... = Fin: True
     .000 .... = Reserved: 0x0
@@ -184,7 +184,7 @@ WebSocket
     [Expert Info (Error/Protocol): bytes missing from the capture (tcp-gap)]
 
 `},
-		{"close-c2s", Options{}, `Frame 40, stream 0: 10.0.0.1:50000 → 10.0.0.2:80 (c2s), 2.000000 s, packet 40
+		{"close-c2s", Options{}, `Packet 40, WebSocket frame 1, stream 0: 10.0.0.1:50000 → 10.0.0.2:80 (c2s), 2.000000 s, packet 40
 WebSocket
     1... .... = Fin: True
     .000 .... = Reserved: 0x0
@@ -197,7 +197,7 @@ WebSocket
         Reason: bye
 
 `},
-		{"reserved-opcode", Options{}, `Frame 50, stream 3: 192.168.1.5:61000 ← 192.168.1.1:8080 (s2c), 3.000000 s, packet 50
+		{"reserved-opcode", Options{}, `Packet 50, WebSocket frame 1, stream 3: 192.168.1.5:61000 ← 192.168.1.1:8080 (s2c), 3.000000 s, packet 50
 WebSocket
     1... .... = Fin: True
     .011 .... = Reserved: 0x3
@@ -210,7 +210,7 @@ WebSocket
     [Expert Info (Warning/Protocol): RSV2 and RSV3 set without an extension (rsv-bits)]
 
 `},
-		{"reserved-opcode", Options{Color: true}, "Frame 50, stream 3: \x1b[34m192.168.1.5:61000 ← 192.168.1.1:8080\x1b[0m (s2c), 3.000000 s, packet 50\n" +
+		{"reserved-opcode", Options{Color: true}, "Packet 50, WebSocket frame 1, stream 3: \x1b[34m192.168.1.5:61000 ← 192.168.1.1:8080\x1b[0m (s2c), 3.000000 s, packet 50\n" +
 			"WebSocket\n" +
 			"    1... .... = Fin: True\n" +
 			"    .011 .... = Reserved: 0x3\n" +

@@ -97,9 +97,12 @@ type Renderer struct {
 
 	endpoints [endpointSlots]endpoints // endpoint text of recent connections
 
-	buf      []byte       // the record being formatted, reused
-	layerBuf []byte       // a layer's summary, reused
-	noConn   dissect.Conn // stands in for a missing Conn
+	buf []byte // the record being formatted, reused
+	// treePacket and treeFrame number the frames that end in one packet,
+	// for the tree's headings.
+	treePacket, treeFrame uint64
+	layerBuf              []byte       // a layer's summary, reused
+	noConn                dissect.Conn // stands in for a missing Conn
 }
 
 // Unbuffered is implemented by writers that need no buffer in front of them,

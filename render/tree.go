@@ -221,8 +221,16 @@ func appendH2Lines(b []byte, block string) []byte {
 // appendFrameTree appends a frame's header fields and payload.
 func (r *Renderer) appendFrameTree(b []byte, rec *dissect.Record, c *dissect.Conn) []byte {
 	f := rec.Frame
-	b = append(b, "Frame "...)
+	// Packet N, WebSocket frame K: the K-th frame record completed by
+	// packet N (several frames often end in one packet).
+	if rec.Packet != r.treePacket {
+		r.treePacket, r.treeFrame = rec.Packet, 0
+	}
+	r.treeFrame++
+	b = append(b, "Packet "...)
 	b = strconv.AppendUint(b, rec.Packet, 10)
+	b = append(b, ", WebSocket frame "...)
+	b = strconv.AppendUint(b, r.treeFrame, 10)
 	b = append(b, ", stream "...)
 	b = strconv.AppendUint(b, c.Stream, 10)
 	b = append(b, ':', ' ')

@@ -282,8 +282,8 @@ const maxClients = 1 << 16
 // dissect.Sink; it is not safe for concurrent use.
 type Auditor struct {
 	cfg      Config
-	conns    map[uint64]*connState
-	order    []uint64 // streams in order of first sight, for eviction
+	conns    map[connID]*connState
+	order    []connID // connections in order of first sight, for eviction
 	clients  map[netip.Addr]*rate
 	findings map[findingKey]*Finding
 	seq      []*Finding // in order of first sight
@@ -319,7 +319,7 @@ func New(cfg Config) *Auditor {
 	cfg.setDefaults()
 	return &Auditor{
 		cfg:      cfg,
-		conns:    map[uint64]*connState{},
+		conns:    map[connID]*connState{},
 		clients:  map[netip.Addr]*rate{},
 		findings: map[findingKey]*Finding{},
 	}
@@ -401,6 +401,12 @@ func (a *Auditor) Emit(r *dissect.Record) error {
 		}
 	}
 	switch r.Kind {
+	case dissect.KindEnd:
+		// The connection is over: its state can go.
+		if st := a.conns[idOf(c)]; st != nil {
+			a.release(st)
+			delete(a.conns, idOf(c))
+		}
 	case dissect.KindConn:
 		a.handshake(r)
 	case dissect.KindFrame:
@@ -412,6 +418,15 @@ func (a *Auditor) Emit(r *dissect.Record) error {
 	}
 	return nil
 }
+
+// connID identifies a WebSocket connection: its TCP stream and, for a
+// WebSocket over HTTP/2, its stream id (several share a TCP connection).
+type connID struct {
+	stream uint64
+	h2     uint32
+}
+
+func idOf(c *dissect.Conn) connID { return connID{c.Stream, c.H2Stream} }
 
 // connState is what the auditor keeps per connection.
 type connState struct {
@@ -440,7 +455,7 @@ type msgBuf struct {
 
 // state returns the state of c's connection, creating it.
 func (a *Auditor) state(c *dissect.Conn) *connState {
-	if st := a.conns[c.Stream]; st != nil {
+	if st := a.conns[idOf(c)]; st != nil {
 		return st
 	}
 	if len(a.conns) >= maxConnState {
@@ -458,8 +473,18 @@ func (a *Auditor) state(c *dissect.Conn) *connState {
 		st.takeover[dissect.ClientToServer] = !d.ClientNoContextTakeover
 		st.takeover[dissect.ServerToClient] = !d.ServerNoContextTakeover
 	}
-	a.conns[c.Stream] = st
-	a.order = append(a.order, c.Stream)
+	a.conns[idOf(c)] = st
+	a.order = append(a.order, idOf(c))
+	if len(a.order) > 2*maxConnState {
+		// Connections that ended left their ids behind: keep the live ones.
+		live := a.order[:0]
+		for _, id := range a.order {
+			if a.conns[id] != nil {
+				live = append(live, id)
+			}
+		}
+		a.order = live
+	}
 	return st
 }
 

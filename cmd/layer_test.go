@@ -179,3 +179,17 @@ func TestRelativeTimeField(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// TestQuietFilterOnApplicationField checks that -q -Y on a subprotocol's
+// field counts the records it selects (the application layer is decoded
+// for the filter even though -q shows nothing).
+func TestQuietFilterOnApplicationField(t *testing.T) {
+	var out, errOut bytes.Buffer
+	args := []string{"read", "../testdata/subproto/mqtt.pcap", "-q", "--json", "-Y", `mqtt.topic == "sensors/t1"`}
+	if code := Execute(args, nil, &out, &errOut); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), `"frames":2,`) {
+		t.Errorf("want the 2 frames carrying PUBLISH sensors/t1: %s", out.String())
+	}
+}

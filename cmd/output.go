@@ -292,13 +292,14 @@ func (a *app) newPipeline(w io.Writer, ro render.Options, f *filter.Filter) *pip
 			shown = filter.NewSink(f, shown)
 		}
 		p.sink = render.NewTee(p.stats, shown)
-		if a.out.decodeAs != subproto.None {
-			// Application protocols are decoded for what is shown; -q
-			// counts WebSocket records only.
-			as := attach.NewSink(p.sink, a.out.decodeAs)
-			as.PlainJSON = a.out.json || a.out.tree || a.out.decodeAs == subproto.JSON
-			p.sink = as
-		}
+	}
+	if a.out.decodeAs != subproto.None && (!a.out.quiet || f != nil) {
+		// Application protocols are decoded for what is shown and for a
+		// filter (-q -Y 'mqtt.topic == "x"' counts what it selects); plain
+		// -q counts WebSocket records only and skips them.
+		as := attach.NewSink(p.sink, a.out.decodeAs)
+		as.PlainJSON = !a.out.quiet && (a.out.json || a.out.tree) || a.out.decodeAs == subproto.JSON
+		p.sink = as
 	}
 	return p
 }

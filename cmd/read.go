@@ -15,7 +15,7 @@ import (
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/engine"
 	"github.com/wsdissect/wsdissect/filter"
-	"github.com/wsdissect/wsdissect/progress"
+	"github.com/wsdissect/wsdissect/internal/progress"
 	"github.com/wsdissect/wsdissect/render"
 	"github.com/wsdissect/wsdissect/source"
 	"github.com/wsdissect/wsdissect/tlsdecrypt"

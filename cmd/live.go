@@ -172,37 +172,15 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 		sink = &countSink{next: sink, left: lf.count, done: cancel, shown: p.shownCounter()}
 	}
 	opts.Epoch = p.epoch
-	e := engine.New(sink, opts)
 	what := "capturing on " + lf.iface
 	if cfg.Filter != "" {
 		what += " (" + cfg.Filter + ")"
 	}
 	fmt.Fprintf(a.stderr, "wsdissect: %s with %s, link type %d; Ctrl-C to stop\n", what, h.Backend(), h.LinkType())
 
-	var pkt source.Packet
-	var runErr error
-	for {
-		err := h.Next(ctx, &pkt)
-		if err != nil {
-			if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, io.EOF) {
-				runErr = err
-			}
-			break
-		}
-		if saver != nil {
-			if err := saver.Write(&pkt); err != nil {
-				runErr = &saveError{fmt.Errorf("-w %s: %w", lf.write, err)}
-				break
-			}
-		}
-		e.Packet(&pkt)
-		if err := e.Err(); err != nil {
-			runErr = err
-			break
-		}
-	}
+	// The same packet loop as read's (engine.Run), fed by the capture.
+	es, runErr := engine.Run(&liveSource{ctx: ctx, h: h, saver: saver, path: lf.write}, sink, opts)
 	st, stErr := h.Stats()
-	e.Finish()
 	if err := p.flush(); err != nil && runErr == nil {
 		runErr = err
 	}
@@ -211,7 +189,6 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 			runErr = &saveError{fmt.Errorf("-w %s: %w", lf.write, err)}
 		}
 	}
-	es := e.Stats()
 	p.stats.AddInput(a.inputOf(es, 0))
 	if flt != nil && a.out.quiet {
 		p.stats.SetFilter(a.out.filter)
@@ -321,4 +298,30 @@ func (c *countSink) Emit(r *dissect.Record) error {
 		}
 	}
 	return err
+}
+
+// liveSource is a live capture as the engine's packet source: the end of
+// the capture (Ctrl-C, -a duration, -c) is the end of input, and every
+// packet is saved first with -w.
+type liveSource struct {
+	ctx   context.Context
+	h     *capture.Handle
+	saver *capture.PcapWriter
+	path  string
+}
+
+// Next implements engine.PacketSource.
+func (l *liveSource) Next(p *source.Packet) error {
+	if err := l.h.Next(l.ctx, p); err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return io.EOF
+		}
+		return err
+	}
+	if l.saver != nil {
+		if err := l.saver.Write(p); err != nil {
+			return &saveError{fmt.Errorf("-w %s: %w", l.path, err)}
+		}
+	}
+	return nil
 }

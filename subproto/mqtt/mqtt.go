@@ -13,6 +13,7 @@ import (
 	"strconv"
 
 	"github.com/wsdissect/wsdissect/subproto/app"
+	"github.com/wsdissect/wsdissect/subproto/internal/carry"
 )
 
 // Control packet types.
@@ -135,9 +136,8 @@ type Decoder struct {
 }
 
 type dirState struct {
-	buf, spare []byte
-	msgs       int // messages that carried the bytes in buf
-	skip       int // bytes of an oversized packet still to discard
+	carry.Buffer     // bytes of an unfinished packet, and the messages that carried them
+	skip         int // bytes of an oversized packet still to discard
 }
 
 // NewDecoder returns a decoder that assumes protocol level 4 (3.1.1) until
@@ -175,11 +175,7 @@ func (d *Decoder) Decode(m app.Message) []app.Record {
 		data = data[st.skip:]
 		st.skip = 0
 	}
-	if len(st.buf) > 0 {
-		st.buf = append(st.buf, data...)
-		data = st.buf
-	}
-	st.msgs++
+	data = st.Join(data)
 	maxp := d.MaxPacket
 	if maxp <= 0 {
 		maxp = DefaultMaxPacket
@@ -194,7 +190,7 @@ func (d *Decoder) Decode(m app.Message) []app.Record {
 			p := d.next()
 			p.Type = data[i] >> 4
 			p.Flags = data[i] & 15
-			p.Messages = st.msgs
+			p.Messages = st.Msgs
 			p.err = "remaining length longer than 4 bytes"
 			i = len(data)
 			break
@@ -204,7 +200,7 @@ func (d *Decoder) Decode(m app.Message) []app.Record {
 			p.Type = data[i] >> 4
 			p.Flags = data[i] & 15
 			p.Length = rem
-			p.Messages = st.msgs
+			p.Messages = st.Msgs
 			p.err = "packet of " + strconv.Itoa(hl+rem) + " bytes exceeds the limit of " + strconv.Itoa(maxp)
 			if avail := len(data) - i; avail < hl+rem {
 				st.skip = hl + rem - avail
@@ -212,30 +208,20 @@ func (d *Decoder) Decode(m app.Message) []app.Record {
 			} else {
 				i += hl + rem
 			}
-			st.msgs = 1
+			st.Msgs = 1
 			continue
 		}
 		if len(data)-i < hl+rem {
 			break
 		}
 		p := d.next()
-		p.Messages = st.msgs
+		p.Messages = st.Msgs
 		d.parse(p, data[i], data[i+hl:i+hl+rem])
 		p.Length = rem
 		i += hl + rem
-		st.msgs = 1
+		st.Msgs = 1
 	}
-	if i >= len(data) {
-		st.buf = st.buf[:0]
-		st.msgs = 0
-	} else if len(st.buf) == 0 || &data[0] != &st.buf[0] {
-		st.buf = append(st.buf[:0], data[i:]...)
-	} else {
-		// keep the tail in the spare buffer so that records of this call,
-		// which may point into st.buf, stay intact until the next call.
-		st.spare = append(st.spare[:0], data[i:]...)
-		st.buf, st.spare = st.spare, st.buf
-	}
+	st.Keep(data, i)
 	return d.out
 }
 
@@ -496,23 +482,19 @@ func (d *Decoder) checkFlags(p *Packet, r *reader) {
 func (d *Decoder) Gap(dir app.Dir) []app.Record {
 	d.out = d.out[:0]
 	st := &d.dirs[dir&1]
-	if len(st.buf) > 0 {
+	if held := st.Held(); len(held) > 0 {
 		p := d.next()
-		p.Type, p.Flags = st.buf[0]>>4, st.buf[0]&15
-		p.Messages = st.msgs
-		rem, hl, state := fixedHeader(st.buf)
+		p.Type, p.Flags = held[0]>>4, held[0]&15
+		p.Messages = st.Msgs
+		rem, hl, state := fixedHeader(held)
 		if state == headerOK {
 			p.Length = rem
-			p.err = "packet cut by missing data: " + strconv.Itoa(len(st.buf)) + " of " + strconv.Itoa(hl+rem) + " bytes"
+			p.err = "packet cut by missing data: " + strconv.Itoa(len(held)) + " of " + strconv.Itoa(hl+rem) + " bytes"
 		} else {
 			p.err = "packet cut by missing data inside its fixed header"
 		}
-		// the record keeps the bytes: hand the buffer over
-		st.buf, st.spare = st.spare[:0], st.buf
 	}
-	if st.skip > 0 {
-		st.skip = 0
-	}
-	st.msgs = 0
+	st.Release() // the record keeps the bytes: Release leaves them intact
+	st.skip = 0
 	return d.out
 }

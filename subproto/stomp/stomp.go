@@ -14,6 +14,7 @@ import (
 	"strconv"
 
 	"github.com/wsdissect/wsdissect/subproto/app"
+	"github.com/wsdissect/wsdissect/subproto/internal/carry"
 )
 
 // Versions, as the decoder keeps them.
@@ -80,8 +81,7 @@ type Decoder struct {
 }
 
 type dirState struct {
-	buf, spare []byte
-	msgs       int
+	carry.Buffer // bytes of an unfinished frame, and the messages that carried them
 }
 
 // NewDecoder returns a decoder for version v (10, 11 or 12), as the
@@ -148,22 +148,17 @@ func (d *Decoder) Decode(m app.Message) []app.Record {
 	d.out = d.out[:0]
 	st := &d.dirs[m.Dir&1]
 	data := m.Payload
-	if len(st.buf) > 0 && startsFrame(data) {
+	if len(st.Held()) > 0 && startsFrame(data) {
 		// The held-back frame never got its NUL: report it and start over.
 		f := d.next()
-		f.Messages = st.msgs
-		d.parse(f, st.buf, true)
+		f.Messages = st.Msgs
+		d.parse(f, st.Held(), true)
 		if f.err == "" {
 			f.err = "frame without NUL terminator"
 		}
-		st.buf, st.spare = st.spare[:0], st.buf
-		st.msgs = 0
+		st.Release()
 	}
-	if len(st.buf) > 0 {
-		st.buf = append(st.buf, data...)
-		data = st.buf
-	}
-	st.msgs++
+	data = st.Join(data)
 	maxf := d.MaxFrame
 	if maxf <= 0 {
 		maxf = DefaultMaxFrame
@@ -179,7 +174,7 @@ func (d *Decoder) Decode(m app.Message) []app.Record {
 			if i == 0 && j == len(data) && len(d.out) == 0 {
 				f := d.next()
 				f.Heartbeat = true
-				f.Messages = st.msgs
+				f.Messages = st.Msgs
 			}
 			i = j
 			continue
@@ -188,7 +183,7 @@ func (d *Decoder) Decode(m app.Message) []app.Record {
 		if !ok {
 			if len(data)-i > maxf {
 				f := d.next()
-				f.Messages = st.msgs
+				f.Messages = st.Msgs
 				d.parse(f, data[i:], true)
 				f.err = "frame longer than " + strconv.Itoa(maxf) + " bytes without its end"
 				i = len(data)
@@ -196,20 +191,12 @@ func (d *Decoder) Decode(m app.Message) []app.Record {
 			break
 		}
 		f := d.next()
-		f.Messages = st.msgs
+		f.Messages = st.Msgs
 		d.parse(f, data[i:i+n], false)
 		i += n
-		st.msgs = 1
+		st.Msgs = 1
 	}
-	if i >= len(data) {
-		st.buf = st.buf[:0]
-		st.msgs = 0
-	} else if len(st.buf) == 0 || &data[0] != &st.buf[0] {
-		st.buf = append(st.buf[:0], data[i:]...)
-	} else {
-		st.spare = append(st.spare[:0], data[i:]...)
-		st.buf, st.spare = st.spare, st.buf
-	}
+	st.Keep(data, i)
 	return d.out
 }
 
@@ -409,13 +396,12 @@ func (d *Decoder) unescape(f *Frame, dst, s []byte, escape bool, fail func(strin
 func (d *Decoder) Gap(dir app.Dir) []app.Record {
 	d.out = d.out[:0]
 	st := &d.dirs[dir&1]
-	if len(st.buf) > 0 {
+	if held := st.Held(); len(held) > 0 {
 		f := d.next()
-		f.Messages = st.msgs
-		d.parse(f, st.buf, true)
+		f.Messages = st.Msgs
+		d.parse(f, held, true)
 		f.err = "frame cut by missing data"
-		st.buf, st.spare = st.spare[:0], st.buf
 	}
-	st.msgs = 0
+	st.Release()
 	return d.out
 }

@@ -247,7 +247,13 @@ type Handle struct {
 	timeout  time.Duration
 	warning  string
 	closeErr error
+	idle     func() // called by Next when it waited a poll period in vain
 }
+
+// OnIdle sets fn to be called by Next, in its caller's goroutine, each time
+// a poll period passes without a packet (a caller writes out what it holds
+// while the interface is quiet). Set it before the first Next.
+func (h *Handle) OnIdle(fn func()) { h.idle = fn }
 
 // Open starts capturing as cfg says. libpcap is used when it can be loaded;
 // otherwise the AF_PACKET fallback, which refuses a capture filter. Errors
@@ -307,6 +313,9 @@ func (h *Handle) Next(ctx context.Context, p *source.Packet) error {
 		ok, err := h.step(p)
 		if ok || err != nil {
 			return err
+		}
+		if h.idle != nil {
+			h.idle()
 		}
 	}
 }

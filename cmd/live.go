@@ -166,24 +166,28 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 			return outputError(err)
 		}
 	}
-	p := a.newPipeline(out, ro, flt)
-	sink := p.sink
-	if lf.count > 0 {
-		sink = &countSink{next: sink, left: lf.count, done: cancel, shown: p.shownCounter()}
+	// The same packet loop as read's, fed by the capture: one worker, so
+	// that records come out as their packets arrive, written after every
+	// packet and whenever the interface is quiet.
+	var p *pipeline
+	newSink := func(w io.Writer) (dissect.Sink, func() error) {
+		p = a.newPipeline(w, ro, flt)
+		sink := p.sink
+		if lf.count > 0 {
+			sink = &countSink{next: sink, left: lf.count, done: cancel, shown: p.shownCounter()}
+		}
+		return sink, p.flush
 	}
-	opts.Epoch = p.epoch
+	opts.Epoch = func(t time.Time) { p.epoch(t) }
+	opts.Workers, opts.FlushEach = 1, true
 	what := "capturing on " + lf.iface
 	if cfg.Filter != "" {
 		what += " (" + cfg.Filter + ")"
 	}
 	fmt.Fprintf(a.stderr, "wsdissect: %s with %s, link type %d; Ctrl-C to stop\n", what, h.Backend(), h.LinkType())
 
-	// The same packet loop as read's (engine.Run), fed by the capture.
-	es, runErr := engine.Run(&liveSource{ctx: ctx, h: h, saver: saver, path: lf.write}, sink, opts)
+	es, runErr := engine.RunParallel(&liveSource{ctx: ctx, h: h, saver: saver, path: lf.write}, newSink, opts, out)
 	st, stErr := h.Stats()
-	if err := p.flush(); err != nil && runErr == nil {
-		runErr = err
-	}
 	if saver != nil {
 		if err := closeSaved(saver, saveBuf, saveFile); err != nil && runErr == nil {
 			runErr = &saveError{fmt.Errorf("-w %s: %w", lf.write, err)}
@@ -309,6 +313,10 @@ type liveSource struct {
 	saver *capture.PcapWriter
 	path  string
 }
+
+// OnStall implements engine.Staller: fn runs whenever the interface has
+// been quiet for a poll period.
+func (l *liveSource) OnStall(fn func()) { l.h.OnIdle(fn) }
 
 // Next implements engine.PacketSource.
 func (l *liveSource) Next(p *source.Packet) error {

@@ -99,6 +99,8 @@ type Dissector struct {
 	pool  dirPool
 	tls   []*tlsdecrypt.Session // sessions of closed TLS connections, for reuse
 	mem   *membudget.Account
+	// searchers are the directions holding search bytes (watermark.go).
+	searchers searchers
 }
 
 // New returns a Dissector that emits records to sink.

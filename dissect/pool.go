@@ -62,6 +62,7 @@ func (d *Dissector) newDir(c *connState, dir Dir) *wsDir {
 
 // recycle keeps the buffers and inflater of a finished direction decoder.
 func (d *Dissector) recycle(w *wsDir) {
+	d.searchMoved()
 	if w.infl != nil && w.inflBits > 0 && w.inflBits < len(d.pool.infl) &&
 		len(d.pool.infl[w.inflBits]) < maxFreeInflaters {
 		d.pool.infl[w.inflBits] = append(d.pool.infl[w.inflBits], w.infl)

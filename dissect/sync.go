@@ -29,6 +29,7 @@ const (
 // startSearch puts the direction into search mode at the current offset.
 func (w *wsDir) startSearch() {
 	w.st = stSearch
+	w.c.d.searchMoved()
 	w.hbuf = w.hbuf[:0]
 	w.searchCut = false
 	w.search = w.search[:0]
@@ -47,6 +48,9 @@ func (w *wsDir) searchFeed(b []byte, pkt uint64, ts time.Time) {
 	w.search = append(w.search, b...)
 	w.off += uint64(len(b))
 	w.marks = append(w.marks, mark{end: len(w.search), pkt: pkt, ts: ts})
+	if len(w.marks) == 1 {
+		w.c.d.searching(w)
+	}
 	w.trySync(false)
 	if w.st == stSearch {
 		if limit := w.c.d.opts.MaxSearch; len(w.search) > limit {
@@ -62,6 +66,7 @@ func (w *wsDir) dropSearch(k int) {
 	}
 	k = min(k, len(w.search))
 	w.skipped += uint64(k)
+	w.c.d.searchMoved()
 	n := copy(w.search, w.search[k:])
 	w.search = w.search[:n]
 	j := 0
@@ -305,6 +310,7 @@ func (w *wsDir) syncAt(i int) {
 	data, marks := w.search, w.marks
 	w.search, w.marks = nil, nil
 	w.skipped = 0
+	c.d.searchMoved()
 	masked := data[i+1]&0x80 != 0
 	probe := c.mode == modeProbe
 	if probe {

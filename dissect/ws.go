@@ -85,6 +85,9 @@ type wsDir struct {
 	skipped    uint64
 	maskWant   int8 // -1 unknown, 0 unmasked, 1 masked
 	searchCut  bool // the budget cut this search (reported)
+	// searchEpoch is the registration of this search with the
+	// dissector's watermark (see watermark.go), 0 when not registered.
+	searchEpoch uint64
 
 	held int64 // buffer bytes charged to the memory budget (see budget.go)
 
@@ -865,6 +868,10 @@ func (w *wsDir) finish() {
 	case w.st == stSearch:
 		w.searchFinal()
 		if w.st == stSearch {
+			// Nothing was found: the held bytes are given up, and the
+			// search no longer holds the watermark back.
+			w.marks = w.marks[:0]
+			w.c.d.searchMoved()
 			return
 		}
 		w.c.drainHeld(true) // the bytes the search found frames in

@@ -42,6 +42,9 @@ type Options struct {
 	// formatted, garbage not yet collected, which a caller bounds with
 	// debug.SetMemoryLimit).
 	Memory int64
+	// FlushEach has RunParallel write its output after every packet (live
+	// capture) instead of in large pieces.
+	FlushEach bool
 }
 
 // DefaultMemory is the memory budget of the command line (--memory).
@@ -177,7 +180,12 @@ func memStats(b *membudget.Budget) MemoryStats {
 // packets (a damaged capture) is returned after everything decoded so far
 // has been flushed to the sink.
 func Run(src PacketSource, sink dissect.Sink, opts Options) (Stats, error) {
-	e := New(sink, opts)
+	return New(sink, opts).run(src, nil)
+}
+
+// run is the packet loop: it reads src to its end through e, calls after
+// (when not nil) after each packet that decoded to TCP, and finishes.
+func (e *Engine) run(src PacketSource, after func(ts time.Time) error) (Stats, error) {
 	var p source.Packet
 	var readErr error
 	for {
@@ -187,9 +195,15 @@ func Run(src PacketSource, sink dissect.Sink, opts Options) (Stats, error) {
 			}
 			break
 		}
+		tcp := e.stats.TCP
 		e.Packet(&p)
 		if err := e.Err(); err != nil {
 			return e.Stats(), fmt.Errorf("writing output: %w", err)
+		}
+		if after != nil && e.stats.TCP != tcp {
+			if err := after(p.Time); err != nil {
+				return e.Stats(), fmt.Errorf("writing output: %w", err)
+			}
 		}
 	}
 	e.Finish()

@@ -40,10 +40,49 @@ func midstreamBothWays(t *testing.T) []byte {
 	return writePcap(t, cp)
 }
 
+// midstreamBesideOther is a connection picked up in the middle of a
+// server frame, whose search for a frame boundary spans messages of another
+// connection: a small frame complete in the first packets is only known to
+// be a frame once the large one after it ends, packets later. The other
+// connection's records of the packets in between must not come out before
+// it.
+func midstreamBesideOther(t *testing.T) []byte {
+	t.Helper()
+	cp := capgen.NewCapture(capgen.CaptureOptions{})
+	client, server := synthAddrs(7)
+	a, err := capgen.NewConn(cp, capgen.ConnConfig{Client: client, Server: server, MSS: 500, Link: capgen.Link{Type: capgen.LinkEthernet}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stream []byte
+	stream = append(stream, capgen.Frame{Fin: true, Opcode: capgen.OpText, Payload: capgen.JSONText(200, 1)}.Bytes()...)
+	stream = append(stream, capgen.Frame{Fin: true, Opcode: capgen.OpText, Payload: capgen.JSONText(100, 2)}.Bytes()...)
+	stream = append(stream, capgen.Frame{Fin: true, Opcode: capgen.OpBinary, Payload: capgen.RandomBytes(3000, 5)}.Bytes()...)
+	for i := range 3 {
+		stream = append(stream, capgen.Frame{Fin: true, Opcode: capgen.OpText, Payload: capgen.JSONText(60, 3+i)}.Bytes()...)
+	}
+	a.StartAt(capgen.Server, 100)
+	a.Open()
+	a.Send(capgen.Server, stream[:800])
+	b := openSynth(t, cp, 8, false)
+	for i := range 4 {
+		b.message(capgen.Side(i & 1))
+	}
+	a.Send(capgen.Server, stream[800:])
+	b.message(capgen.Server)
+	a.Close(capgen.Server)
+	if err := a.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	b.close()
+	return writePcap(t, cp)
+}
+
 // TestRecordsInPacketOrder checks that records come out in the order of
 // the packets that complete them when a direction has to search for frame
-// boundaries (mid-stream pickup, also after an eviction), as frames and as
-// messages, with one and several workers.
+// boundaries (mid-stream pickup, also after an eviction), within a
+// connection and across connections, as frames and as messages, with one
+// and several workers.
 func TestRecordsInPacketOrder(t *testing.T) {
 	evicted := func() []byte {
 		cp := capgen.NewCapture(capgen.CaptureOptions{})
@@ -63,6 +102,7 @@ func TestRecordsInPacketOrder(t *testing.T) {
 		opts Options
 	}{
 		{"midstream-both-ways", midstreamBothWays(t), Options{}},
+		{"midstream-beside-other", midstreamBesideOther(t), Options{}},
 		{"after-eviction", evicted(), Options{Reassembly: reassembly.Config{MaxConns: 1}}},
 	}
 	for _, in := range inputs {

@@ -173,14 +173,31 @@ func RunParallel(src PacketSource, newSink SinkFactory, opts Options, out io.Wri
 	return st, err
 }
 
-// runSingle is RunParallel with one worker: Run.
+// runSingle is RunParallel with one worker: Run, with the output put in
+// packet order across connections (see order.go).
 func runSingle(src PacketSource, newSink SinkFactory, opts Options, out io.Writer, staller Staller) (Stats, error) {
-	sink, flush := newSink(out)
+	o := newOrderedOut(out, opts.Memory, opts.FlushEach)
+	sink, flush := newSink(o)
+	e := New(&orderSink{next: sink, out: o}, opts)
 	if staller != nil {
-		staller.OnStall(func() { _ = flush() })
+		staller.OnStall(func() {
+			if flush() == nil && o.ord.flush() == nil {
+				_ = o.writeOut()
+			}
+		})
 	}
-	st, err := Run(src, sink, opts)
-	if ferr := flush(); ferr != nil && err == nil {
+	st, err := e.run(src, func(ts time.Time) error {
+		wm, ok := e.dis.SearchFrom()
+		return o.step(ts, wm, ok)
+	})
+	ferr := o.ord.flush()
+	if ferr == nil {
+		ferr = flush()
+	}
+	if ferr == nil {
+		ferr = o.writeOut()
+	}
+	if ferr != nil && err == nil {
 		err = fmt.Errorf("writing output: %w", ferr)
 	}
 	return st, err
@@ -239,6 +256,9 @@ type command struct {
 	kind   cmdKind
 	reason reassembly.CloseReason // cmdEnd
 	side   reassembly.Side        // cmdSegment: the side that sent it
+	// group marks the first command of a TCP packet, or of the end of
+	// the input: the merger's orderer steps before it (order.go).
+	group bool
 }
 
 // batch is one worker's share of a round.
@@ -251,10 +271,25 @@ type batch struct {
 // A worker's parts, in the order it sends them, hold its output in command
 // order: ends[i] is where the output of the i-th command that finished in
 // this part ends in out; bytes after the last end belong to the next
-// command, whose output continues in the next part.
+// command, whose output continues in the next part. wms[i] is the worker's
+// watermark after that command (noMark: none), and tags say where each
+// record's output ends and to which packet it belongs (order.go).
 type part struct {
 	out  []byte
 	ends []int
+	wms  []uint64
+	tags []outTag
+}
+
+// outTag marks the end of one record's output in a part.
+type outTag struct {
+	end int
+	pkt uint64
+}
+
+// reset empties the part for reuse.
+func (pt *part) reset() {
+	pt.out, pt.ends, pt.wms, pt.tags = pt.out[:0], pt.ends[:0], pt.wms[:0], pt.tags[:0]
 }
 
 // round is a run of consecutive commands spread over the workers.
@@ -286,6 +321,7 @@ type parallel struct {
 	cur   *round
 	stats Stats
 	last  uint64
+	group bool // the next command starts a group (command.group)
 }
 
 // worker owns the connections hashed to it.
@@ -315,8 +351,13 @@ type countSink struct {
 // Emit implements dissect.Sink.
 func (c *countSink) Emit(r *dissect.Record) error {
 	c.n++
+	w := c.w
+	before := len(w.out.b)
 	err := c.next.Emit(r)
-	if w := c.w; err == nil && len(w.out.b) >= w.p.q.partSize {
+	if len(w.out.b) > before {
+		w.cur.tags = append(w.cur.tags, outTag{end: len(w.out.b), pkt: r.Packet})
+	}
+	if err == nil && len(w.out.b) >= w.p.q.partSize {
 		if err = w.flush(); err == nil {
 			w.sendPart()
 		}
@@ -334,8 +375,8 @@ func (w *worker) sendPart() {
 	select {
 	case w.parts <- pt:
 	case <-w.p.quit:
-		w.out.b = pt.out[:0]
-		pt.ends = pt.ends[:0]
+		pt.reset()
+		w.out.b = pt.out
 		return
 	}
 	select {
@@ -344,8 +385,8 @@ func (w *worker) sendPart() {
 		pt = &part{}
 	}
 	w.cur = pt
-	w.out.b = pt.out[:0]
-	pt.ends = pt.ends[:0]
+	pt.reset()
+	w.out.b = pt.out
 }
 
 // memWriter appends what is written to a byte slice. It implements
@@ -449,6 +490,7 @@ func (p *parallel) run(src PacketSource, out io.Writer) (Stats, error) {
 		switch {
 		case err == nil:
 			p.stats.TCP++
+			p.group = true
 			p.segment(&seg, pk.Number, pk.Time)
 		case errors.Is(err, netpkt.ErrNotTCP):
 		default:
@@ -456,6 +498,7 @@ func (p *parallel) run(src PacketSource, out io.Writer) (Stats, error) {
 		}
 	}
 	if !p.failed() {
+		p.group = true
 		p.table.EndAll(p.last, p.stats.Last)
 	}
 	if p.cur != nil {
@@ -528,6 +571,13 @@ func (p *parallel) batch(w uint8, n int) *batch {
 	return b
 }
 
+// takeGroup returns whether the command being made starts a group.
+func (p *parallel) takeGroup() bool {
+	g := p.group
+	p.group = false
+	return g
+}
+
 // pushed hands the current round over when it is full.
 func (p *parallel) pushed() {
 	if r := p.cur; len(r.route) >= p.q.roundCmds || r.data >= p.q.roundData {
@@ -596,23 +646,34 @@ func (w *worker) process(p *parallel, b *batch) {
 			}
 		}
 		w.cur.ends = append(w.cur.ends, len(w.out.b))
+		wm := uint64(noMark)
+		if pkt, ok := w.dis.SearchFrom(); ok {
+			wm = pkt
+		}
+		w.cur.wms = append(w.cur.wms, wm)
 	}
 	w.sendPart()
 }
 
-// mergeRounds writes the rounds' output to out in command order and
-// recycles the rounds.
+// mergeRounds writes the rounds' output to out in command order, put in
+// packet order across connections by an orderer, and recycles the rounds.
 func (p *parallel) mergeRounds(out io.Writer) {
 	bw := bufio.NewWriterSize(out, 256<<10)
-	m := merger{w: bw, p: p, at: make([]mergeAt, len(p.workers))}
+	m := merger{w: bw, p: p, at: make([]mergeAt, len(p.workers)), wm: make([]uint64, len(p.workers))}
+	for i := range m.wm {
+		m.wm[i] = noMark
+	}
+	m.ord = newOrderer(m.write, p.opts.Memory)
 	for r := range p.merge {
 		if !p.failed() {
-			if err := m.writeRound(r); err != nil {
-				p.fail(fmt.Errorf("writing output: %w", err))
-			} else if r.flush {
-				if err := bw.Flush(); err != nil {
-					p.fail(fmt.Errorf("writing output: %w", err))
+			err := m.writeRound(r)
+			if err == nil && r.flush {
+				if err = m.ord.flush(); err == nil {
+					err = bw.Flush()
 				}
+			}
+			if err != nil {
+				p.fail(fmt.Errorf("writing output: %w", err))
 			}
 		}
 		r.wg.Wait()
@@ -620,7 +681,11 @@ func (p *parallel) mergeRounds(out io.Writer) {
 		p.free <- r
 	}
 	if !p.failed() {
-		if err := bw.Flush(); err != nil {
+		err := m.ord.flush()
+		if err == nil {
+			err = bw.Flush()
+		}
+		if err != nil {
 			p.fail(fmt.Errorf("writing output: %w", err))
 		}
 	}
@@ -635,21 +700,43 @@ type merger struct {
 	// run is the part whose bytes run[runFrom:runTo] are written next.
 	run            *part
 	runFrom, runTo int
+
+	ord     *orderer
+	wm      []uint64  // each worker's watermark after its latest command
+	started bool      // a group was seen
+	groupTS time.Time // the time of the current group's packet
 }
 
 // mergeAt is where the merger stands in one worker's output: in part pt,
-// the next command's output starts at from and ends at pt.ends[i].
+// the next command's output starts at from and ends at pt.ends[i]; tag is
+// the next record tag of pt, and cmd the worker's next command in the
+// round.
 type mergeAt struct {
 	pt   *part
 	i    int
 	from int
+	tag  int
+	cmd  int
 }
 
 // writeRound writes r's output in command order, taking each worker's
 // parts as they come, each run of consecutive output in one piece.
 func (m *merger) writeRound(r *round) error {
+	for i := range m.at {
+		m.at[i].cmd = 0
+	}
 	for _, wk := range r.route {
 		a := &m.at[wk]
+		c := &r.batches[wk].cmds[a.cmd]
+		a.cmd++
+		if c.group {
+			if m.started {
+				if err := m.step(); err != nil {
+					return err
+				}
+			}
+			m.started, m.groupTS = true, c.ts
+		}
 		for {
 			if a.pt == nil {
 				select {
@@ -657,16 +744,16 @@ func (m *merger) writeRound(r *round) error {
 				case <-m.p.quit:
 					return nil
 				}
-				a.i, a.from = 0, 0
+				a.i, a.from, a.tag = 0, 0, 0
 			}
 			pt := a.pt
 			if a.i < len(pt.ends) {
 				end := pt.ends[a.i]
+				m.wm[wk] = pt.wms[a.i]
 				a.i++
-				if err := m.add(pt, a.from, end); err != nil {
+				if err := m.piece(a, end, c.pkt); err != nil {
 					return err
 				}
-				a.from = end
 				if a.i == len(pt.ends) && a.from == len(pt.out) {
 					if err := m.done(wk, pt); err != nil {
 						return err
@@ -676,7 +763,7 @@ func (m *merger) writeRound(r *round) error {
 				break
 			}
 			// The command's output goes on in the worker's next part.
-			if err := m.add(pt, a.from, len(pt.out)); err != nil {
+			if err := m.piece(a, len(pt.out), c.pkt); err != nil {
 				return err
 			}
 			if err := m.done(wk, pt); err != nil {
@@ -686,6 +773,55 @@ func (m *merger) writeRound(r *round) error {
 		}
 	}
 	return m.flushRun()
+}
+
+// step ends the current group: the orderer learns the least watermark of
+// the workers.
+func (m *merger) step() error {
+	wm := slices.Min(m.wm)
+	return m.ord.step(m.groupTS, wm, wm != noMark)
+}
+
+// piece passes on a.pt.out[a.from:to], output of a command of packet pkt,
+// record by record when the orderer may hold some, and moves a.from to to.
+func (m *merger) piece(a *mergeAt, to int, pkt uint64) error {
+	pt := a.pt
+	if !m.ord.wmOK {
+		// No search anywhere: everything goes out in turn.
+		for a.tag < len(pt.tags) && pt.tags[a.tag].end <= to {
+			a.tag++
+		}
+		err := m.add(pt, a.from, to)
+		a.from = to
+		return err
+	}
+	for a.from < to {
+		end, rp := to, pkt
+		if a.tag < len(pt.tags) && pt.tags[a.tag].end <= to {
+			end, rp = pt.tags[a.tag].end, pt.tags[a.tag].pkt
+			a.tag++
+		}
+		var err error
+		if m.ord.direct(rp) {
+			err = m.add(pt, a.from, end)
+		} else if err = m.flushRun(); err == nil {
+			err = m.ord.hold(rp, pt.out[a.from:end])
+		}
+		if err != nil {
+			return err
+		}
+		a.from = end
+	}
+	return nil
+}
+
+// write writes b after the run of output collected (the orderer's output).
+func (m *merger) write(b []byte) error {
+	if err := m.flushRun(); err != nil {
+		return err
+	}
+	_, err := m.w.Write(b)
+	return err
 }
 
 // add adds pt.out[from:to] to the output, extending the run of output
@@ -727,7 +863,7 @@ func (m *merger) done(wk uint8, pt *part) error {
 	if cap(pt.out) > 2*m.p.q.partSize {
 		pt.out = nil
 	}
-	pt.out, pt.ends = pt.out[:0], pt.ends[:0]
+	pt.reset()
 	select {
 	case m.p.workers[wk].free <- pt:
 	default: // after an error a worker may have made parts of its own
@@ -799,7 +935,7 @@ func (p *parallel) segment(seg *netpkt.Segment, pkt uint64, ts time.Time) {
 	f.Learn(side, seg)
 	b := p.batch(f.worker, len(seg.Payload))
 	b.cmds = append(b.cmds, command{
-		kind: cmdSegment, f: f, pkt: pkt, ts: ts, side: side,
+		kind: cmdSegment, f: f, pkt: pkt, ts: ts, side: side, group: p.takeGroup(),
 		seq: seg.Seq, ack: seg.Ack, flags: seg.Flags, window: seg.Window, wscale: seg.WScale,
 		off: uint32(len(b.data)), n: uint32(len(seg.Payload)),
 		plen: uint32(min(max(seg.PayloadLen, 0), math.MaxUint32)),
@@ -815,6 +951,6 @@ type flowEnder parallel
 func (e *flowEnder) EndConn(f *flow, reason reassembly.CloseReason, pkt uint64, ts time.Time) {
 	p := (*parallel)(e)
 	b := p.batch(f.worker, 0)
-	b.cmds = append(b.cmds, command{kind: cmdEnd, f: f, reason: reason, pkt: pkt, ts: ts, off: uint32(len(b.data))})
+	b.cmds = append(b.cmds, command{kind: cmdEnd, f: f, reason: reason, pkt: pkt, ts: ts, off: uint32(len(b.data)), group: p.takeGroup()})
 	p.pushed()
 }

@@ -1,0 +1,115 @@
+package engine
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestOrderer drives the orderer with records and steps and checks the
+// order of what it writes.
+func TestOrderer(t *testing.T) {
+	type ev struct {
+		rec  string // a record "<name>" of packet pkt, or empty for a step
+		pkt  uint64
+		ts   int // step: seconds
+		wm   uint64
+		wmOK bool
+	}
+	rec := func(name string, pkt uint64) ev { return ev{rec: name, pkt: pkt} }
+	step := func(ts int, wm uint64, ok bool) ev { return ev{ts: ts, wm: wm, wmOK: ok} }
+	tests := []struct {
+		name   string
+		memory int64
+		events []ev
+		want   string // records written, in order, before the final flush
+		final  string // after it
+	}{
+		{
+			name:   "no search: in turn",
+			events: []ev{rec("a", 1), step(0, 0, false), rec("b", 2), step(0, 0, false)},
+			want:   "a b",
+		},
+		{
+			name: "a search holds later packets until it decides",
+			events: []ev{
+				step(0, 10, true),
+				rec("b11", 11), step(0, 10, true),
+				rec("b12", 12), step(0, 10, true),
+				rec("a10", 10), rec("a13", 13), step(0, 0, false),
+			},
+			want: "a10 b11 b12 a13",
+		},
+		{
+			name: "output up to the watermark goes out, the rest waits",
+			events: []ev{
+				step(0, 5, true),
+				rec("x7", 7), rec("x5", 5), step(0, 6, true),
+				rec("x6", 6), step(0, 7, true),
+			},
+			want:  "x5 x6 x7",
+			final: "",
+		},
+		{
+			name: "equal packets keep their order",
+			events: []ev{
+				step(0, 1, true),
+				rec("p3a", 3), rec("p2", 2), rec("p3b", 3), step(0, 0, false),
+			},
+			want: "p2 p3a p3b",
+		},
+		{
+			name: "held too long in capture time: written out of order",
+			events: []ev{
+				step(0, 1, true),
+				rec("b2", 2), step(0, 1, true),
+				rec("b3", 3), step(2, 1, true),
+				rec("a1", 1), step(2, 0, false),
+			},
+			want: "b2 b3 a1",
+		},
+		{
+			name:   "too many bytes held: written out of order",
+			memory: 1, // the smallest limit, 64 KiB
+			events: []ev{
+				step(0, 1, true),
+				rec(strings.Repeat("b", 40<<10), 2), rec(strings.Repeat("c", 40<<10), 3), rec("a1", 1), step(0, 0, false),
+			},
+			want: strings.Repeat("b", 40<<10) + " " + strings.Repeat("c", 40<<10) + " a1",
+		},
+		{
+			name:   "the end writes what is still held",
+			events: []ev{step(0, 1, true), rec("b2", 2), step(0, 1, true)},
+			want:   "",
+			final:  "b2",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			o := newOrderer(func(b []byte) error { got = append(got, string(b)); return nil }, tt.memory)
+			base := time.Unix(1000, 0)
+			for _, e := range tt.events {
+				var err error
+				if e.rec != "" {
+					err = o.chunk(e.pkt, []byte(e.rec))
+				} else {
+					err = o.step(base.Add(time.Duration(e.ts)*time.Second), e.wm, e.wmOK)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if s := strings.Join(got, " "); s != tt.want {
+				t.Errorf("written %q, want %q", s, tt.want)
+			}
+			got = nil
+			if err := o.flush(); err != nil {
+				t.Fatal(err)
+			}
+			if s := strings.Join(got, " "); s != tt.final {
+				t.Errorf("at the end %q, want %q", s, tt.final)
+			}
+		})
+	}
+}

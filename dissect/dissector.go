@@ -88,6 +88,17 @@ type Stats struct {
 	H2Requests uint64
 }
 
+// Add adds the counters of o, from a dissector of other connections (a
+// worker's), to s.
+func (s *Stats) Add(o Stats) {
+	s.Conns += o.Conns
+	s.Midstream += o.Midstream
+	s.Frames += o.Frames
+	s.Messages += o.Messages
+	s.Anomalies += o.Anomalies
+	s.H2Requests += o.H2Requests
+}
+
 // Dissector turns reassembled TCP connections into WebSocket records. It
 // implements reassembly.Factory. It is not safe for concurrent use; run one
 // per worker.

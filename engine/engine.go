@@ -96,50 +96,95 @@ type PacketSource interface {
 
 // Engine processes packets one at a time. It is not safe for concurrent use.
 type Engine struct {
-	opts  Options
-	mem   *membudget.Budget
-	dis   *dissect.Dissector
-	asm   *reassembly.Assembler
-	seg   netpkt.Segment
-	stats Stats
-	last  uint64
+	opts Options
+	mem  *membudget.Budget
+	dis  *dissect.Dissector
+	asm  *reassembly.Assembler
+	rd   reader
 }
 
 // New returns an engine that emits records to sink.
 func New(sink dissect.Sink, opts Options) *Engine {
 	e := &Engine{opts: opts}
 	e.mem = withBudget(&e.opts)
-	opts = e.opts
-	e.dis = dissect.New(sink, opts.Dissect)
-	e.asm = reassembly.New(e.dis, opts.Reassembly)
+	e.dis, e.asm = newStages(sink, e.opts)
+	e.rd.epoch = e.opts.Epoch
 	return e
+}
+
+// newStages builds the stages that decode connections, for an engine or
+// for one worker of RunParallel: the WebSocket dissector (with the layers
+// under and over it) emitting to sink, behind the TCP reassembler.
+func newStages(sink dissect.Sink, opts Options) (*dissect.Dissector, *reassembly.Assembler) {
+	dis := dissect.New(sink, opts.Dissect)
+	return dis, reassembly.New(dis, opts.Reassembly)
 }
 
 // Packet processes one packet.
 func (e *Engine) Packet(p *source.Packet) {
-	if e.stats.Packets == 0 {
-		e.stats.First = p.Time
-		if e.opts.Epoch != nil {
-			e.opts.Epoch(p.Time)
-		}
-	}
-	e.stats.Packets++
-	e.stats.Last = p.Time
-	e.last = p.Number
-	err := netpkt.Decode(p.LinkType, p.Data, &e.seg)
-	switch {
-	case err == nil:
-		e.stats.TCP++
-		e.asm.Process(&e.seg, p.Number, p.Time)
-	case errors.Is(err, netpkt.ErrNotTCP):
-	default:
-		e.stats.countFailure(err, p.LinkType)
+	if e.rd.packet(p) {
+		e.asm.Process(&e.rd.seg, p.Number, p.Time)
 	}
 }
 
 // Finish flushes every connection (end of input).
 func (e *Engine) Finish() {
-	e.asm.FlushAll(e.last, e.stats.Last)
+	e.asm.FlushAll(e.rd.last, e.rd.stats.Last)
+}
+
+// reader is the front of the packet loop that Run and RunParallel share: it
+// counts the packets read and decodes their headers.
+type reader struct {
+	epoch func(time.Time) // Options.Epoch
+	stats Stats
+	seg   netpkt.Segment // the last TCP segment decoded
+	last  uint64         // the last packet number
+}
+
+// packet counts p and decodes its headers, reporting whether it is a TCP
+// segment (then in r.seg).
+func (r *reader) packet(p *source.Packet) bool {
+	if r.stats.Packets == 0 {
+		r.stats.First = p.Time
+		if r.epoch != nil {
+			r.epoch(p.Time)
+		}
+	}
+	r.stats.Packets++
+	r.stats.Last = p.Time
+	r.last = p.Number
+	err := netpkt.Decode(p.LinkType, p.Data, &r.seg)
+	switch {
+	case err == nil:
+		r.stats.TCP++
+		return true
+	case errors.Is(err, netpkt.ErrNotTCP):
+	default:
+		r.stats.countFailure(err, p.LinkType)
+	}
+	return false
+}
+
+// loop reads src to its end, or until stop (when not nil) reports true or
+// tcp returns an error, calling tcp with each TCP segment's packet (the
+// segment is in r.seg). It returns the read error, if any (not io.EOF), and
+// tcp's.
+func (r *reader) loop(src PacketSource, stop func() bool, tcp func(p *source.Packet) error) (readErr, err error) {
+	var p source.Packet
+	for stop == nil || !stop() {
+		if err := src.Next(&p); err != nil {
+			if !errors.Is(err, io.EOF) {
+				return err, nil
+			}
+			return nil, nil
+		}
+		if r.packet(&p) {
+			if err := tcp(&p); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return nil, nil
 }
 
 // Err returns the first error the sink reported.
@@ -147,7 +192,7 @@ func (e *Engine) Err() error { return e.dis.Err() }
 
 // Stats returns the counters so far.
 func (e *Engine) Stats() Stats {
-	s := e.stats
+	s := e.rd.stats
 	s.Reassembly = e.asm.Stats()
 	s.Dissect = e.dis.Stats()
 	s.Memory = memStats(e.mem)
@@ -186,25 +231,18 @@ func Run(src PacketSource, sink dissect.Sink, opts Options) (Stats, error) {
 // run is the packet loop: it reads src to its end through e, calls after
 // (when not nil) after each packet that decoded to TCP, and finishes.
 func (e *Engine) run(src PacketSource, after func(ts time.Time) error) (Stats, error) {
-	var p source.Packet
-	var readErr error
-	for {
-		if err := src.Next(&p); err != nil {
-			if !errors.Is(err, io.EOF) {
-				readErr = err
-			}
-			break
-		}
-		tcp := e.stats.TCP
-		e.Packet(&p)
+	readErr, err := e.rd.loop(src, nil, func(p *source.Packet) error {
+		e.asm.Process(&e.rd.seg, p.Number, p.Time)
 		if err := e.Err(); err != nil {
-			return e.Stats(), fmt.Errorf("writing output: %w", err)
+			return err
 		}
-		if after != nil && e.stats.TCP != tcp {
-			if err := after(p.Time); err != nil {
-				return e.Stats(), fmt.Errorf("writing output: %w", err)
-			}
+		if after != nil {
+			return after(p.Time)
 		}
+		return nil
+	})
+	if err != nil {
+		return e.Stats(), fmt.Errorf("writing output: %w", err)
 	}
 	e.Finish()
 	if err := e.Err(); err != nil {

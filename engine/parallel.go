@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -317,10 +316,9 @@ type parallel struct {
 	quit chan struct{} // closed on the first error
 
 	// Reader state.
+	rd    reader
 	table *reassembly.Table[flow]
 	cur   *round
-	stats Stats
-	last  uint64
 	group bool // the next command starts a group (command.group)
 }
 
@@ -433,8 +431,9 @@ func newParallel(n int, newSink SinkFactory, opts Options, q queueSizes) *parall
 		w.count.next = sink
 		w.count.w = w
 		w.flush = flush
-		w.dis = dissect.New(&w.count, opts.Dissect)
-		w.asm = reassembly.New(w.dis, cfg)
+		wopts := opts
+		wopts.Reassembly = cfg
+		w.dis, w.asm = newStages(&w.count, wopts)
 		p.workers = append(p.workers, w)
 		p.work = append(p.work, make(chan *round, nr))
 	}
@@ -467,39 +466,15 @@ func (p *parallel) run(src PacketSource, out io.Writer) (Stats, error) {
 	var mergeDone sync.WaitGroup
 	mergeDone.Go(func() { p.mergeRounds(out) })
 
-	var pk source.Packet
-	var seg netpkt.Segment
-	var readErr error
-	for !p.failed() {
-		if err := src.Next(&pk); err != nil {
-			if !errors.Is(err, io.EOF) {
-				readErr = err
-			}
-			break
-		}
-		if p.stats.Packets == 0 {
-			p.stats.First = pk.Time
-			if p.opts.Epoch != nil {
-				p.opts.Epoch(pk.Time)
-			}
-		}
-		p.stats.Packets++
-		p.stats.Last = pk.Time
-		p.last = pk.Number
-		err := netpkt.Decode(pk.LinkType, pk.Data, &seg)
-		switch {
-		case err == nil:
-			p.stats.TCP++
-			p.group = true
-			p.segment(&seg, pk.Number, pk.Time)
-		case errors.Is(err, netpkt.ErrNotTCP):
-		default:
-			p.stats.countFailure(err, pk.LinkType)
-		}
-	}
+	p.rd.epoch = p.opts.Epoch
+	readErr, _ := p.rd.loop(src, p.failed, func(pk *source.Packet) error {
+		p.group = true
+		p.segment(&p.rd.seg, pk.Number, pk.Time)
+		return nil
+	})
 	if !p.failed() {
 		p.group = true
-		p.table.EndAll(p.last, p.stats.Last)
+		p.table.EndAll(p.rd.last, p.rd.stats.Last)
 	}
 	if p.cur != nil {
 		p.dispatch()
@@ -511,39 +486,15 @@ func (p *parallel) run(src PacketSource, out io.Writer) (Stats, error) {
 	wg.Wait()
 	mergeDone.Wait()
 
-	st := p.stats
+	st := p.rd.stats
 	for _, w := range p.workers {
-		addReassembly(&st.Reassembly, w.asm.Stats())
-		ds := w.dis.Stats()
-		st.Dissect.Conns += ds.Conns
-		st.Dissect.Midstream += ds.Midstream
-		st.Dissect.Frames += ds.Frames
-		st.Dissect.Messages += ds.Messages
-		st.Dissect.Anomalies += ds.Anomalies
-		st.Dissect.H2Requests += ds.H2Requests
+		st.Reassembly.Add(w.asm.Stats())
+		st.Dissect.Add(w.dis.Stats())
 	}
 	if p.err != nil {
 		return st, p.err
 	}
 	return st, readErr
-}
-
-// addReassembly adds the counters of s to t.
-func addReassembly(t *reassembly.Stats, s reassembly.Stats) {
-	t.Conns += s.Conns
-	t.Active += s.Active
-	t.Packets += s.Packets
-	t.BytesDelivered += s.BytesDelivered
-	t.Gaps += s.Gaps
-	t.BytesLost += s.BytesLost
-	t.Retransmissions += s.Retransmissions
-	t.Evictions += s.Evictions
-	t.OutOfOrder += s.OutOfOrder
-	t.OldSegments += s.OldSegments
-	t.OutOfWindow += s.OutOfWindow
-	t.Ignored += s.Ignored
-	t.Buffered += s.Buffered
-	t.PeakBuffered += s.PeakBuffered
 }
 
 // batch returns worker w's batch of the current round, ready to take one

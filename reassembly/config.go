@@ -167,3 +167,23 @@ type Stats struct {
 	Buffered     int64
 	PeakBuffered int64
 }
+
+// Add adds the counters of o, from another reassembler over other
+// connections (a worker's), to s. Peaks add up too: the sum bounds the
+// peak of all together.
+func (s *Stats) Add(o Stats) {
+	s.Conns += o.Conns
+	s.Active += o.Active
+	s.Packets += o.Packets
+	s.BytesDelivered += o.BytesDelivered
+	s.Gaps += o.Gaps
+	s.BytesLost += o.BytesLost
+	s.Retransmissions += o.Retransmissions
+	s.Evictions += o.Evictions
+	s.OutOfOrder += o.OutOfOrder
+	s.OldSegments += o.OldSegments
+	s.OutOfWindow += o.OutOfWindow
+	s.Ignored += o.Ignored
+	s.Buffered += o.Buffered
+	s.PeakBuffered += o.PeakBuffered
+}

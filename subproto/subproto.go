@@ -74,7 +74,8 @@ type Method uint8
 
 // Methods.
 const (
-	// Undecided: still sniffing.
+	// Undecided: nothing at the handshake decided, the first messages
+	// are sniffed ("sniffing").
 	Undecided Method = iota
 	Forced
 	BySubprotocol
@@ -97,7 +98,7 @@ func (m Method) String() string {
 	case NotFound:
 		return "none"
 	}
-	return "undecided"
+	return "sniffing"
 }
 
 // Choice is the decoder chosen for a connection and why.
@@ -153,6 +154,8 @@ func New(cfg Config) *Conn {
 			c.set(p, BySubprotocol, "subprotocol "+strconv.Quote(cfg.Subprotocol), v)
 		} else if eio, ok := socketIOURL(cfg.URL); ok {
 			c.set(SocketIO, ByURL, "URL "+cfg.URL, eio)
+		} else {
+			c.choice.Reason = "no subprotocol or URL decides: sniffing the first " + strconv.Itoa(SniffMessages) + " messages"
 		}
 	}
 	return c

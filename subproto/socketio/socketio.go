@@ -525,3 +525,14 @@ func (d *Decoder) Gap(dir app.Dir) []app.Record {
 	}
 	return d.out
 }
+
+// Pending implements app.Pender: a binary packet of direction dir waiting
+// for its attachments.
+func (d *Decoder) Pending(dir app.Dir) (app.Pending, bool) {
+	pr := d.dirs[dir&1].pending
+	if pr == nil {
+		return app.Pending{}, false
+	}
+	return app.Pending{What: "Socket.IO " + TypeName(pr.Type), Have: len(pr.Attached), Want: pr.Attachments,
+		Unit: "attachments", Messages: pr.Messages}, true
+}

@@ -216,7 +216,11 @@ func (c *Conn) set(p string, how Method, why string, v int) {
 		if v == 0 {
 			v, _ = socketIOURL(c.cfg.URL) // 0 (decide from the traffic) when the URL says nothing
 		}
-		c.dec = socketio.NewDecoder(v)
+		d := socketio.NewDecoder(v)
+		if info, ok := socketio.ParseURL(c.cfg.URL); ok {
+			d.SetSID(info.SID) // a WebSocket upgraded from long-polling names its session
+		}
+		c.dec = d
 	case STOMP:
 		if v == 0 {
 			v = int(stomp.VersionFromSubprotocol(c.cfg.Subprotocol))

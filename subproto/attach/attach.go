@@ -11,6 +11,7 @@ import (
 	"github.com/wsdissect/wsdissect/field"
 	"github.com/wsdissect/wsdissect/subproto"
 	"github.com/wsdissect/wsdissect/subproto/app"
+	"github.com/wsdissect/wsdissect/subproto/socketio"
 )
 
 // connKey identifies a WebSocket connection: its TCP stream, and its
@@ -204,6 +205,9 @@ func (s *Sink) pass(r *dissect.Record, c *conn, recs []app.Record, decoded bool)
 		// decided says so.
 		c.announced = true
 		s.choice = choiceLayer{c: ch, conn: r.Kind == dissect.KindConn}
+		if d, ok := c.dec.Decoder().(*socketio.Decoder); ok {
+			s.choice.sid = d.SID()
+		}
 		s.layers = append(s.layers, &s.choice)
 	}
 	if cap(s.wrapped) < len(recs) {
@@ -272,7 +276,8 @@ func (l *recordLayer) TreeLines(line func(int, string)) {
 // a choice made later.
 type choiceLayer struct {
 	c    subproto.Choice
-	conn bool // on a conn record
+	conn bool   // on a conn record
+	sid  string // the Engine.IO session id the handshake URL named
 }
 
 // LayerName is the NDJSON key "decoder".
@@ -290,6 +295,10 @@ func (l *choiceLayer) AppendJSON(b []byte) []byte {
 	b = appendJSONString(b, l.c.Method.String())
 	b = append(b, `,"reason":`...)
 	b = appendJSONString(b, l.c.Reason)
+	if l.sid != "" {
+		b = append(b, `,"sid":`...)
+		b = appendJSONString(b, l.sid)
+	}
 	return append(b, '}')
 }
 
@@ -313,6 +322,9 @@ func (l *choiceLayer) TreeLines(line func(int, string)) {
 		line(0, "Protocol: "+l.c.Protocol)
 	}
 	line(0, "Chosen by: "+l.c.Method.String()+" ("+l.c.Reason+")")
+	if l.sid != "" {
+		line(0, "Engine.IO session id: "+l.sid)
+	}
 }
 
 // appendJSONString appends s as a JSON string.
@@ -342,9 +354,30 @@ func Fields() []field.Field {
 			// json.PATH is the filter's own syntax for JSON payloads.
 			continue
 		}
-		out = append(out, adapt(f))
+		a := adapt(f)
+		if f.Name == "socketio.sid" {
+			a.Get = withChoiceSID(a.Get)
+		}
+		out = append(out, a)
 	}
 	return append(out, appFields()...)
+}
+
+// withChoiceSID extends the socketio.sid getter to the conn record, whose
+// decoder choice carries the session id of the handshake URL.
+func withChoiceSID(get func(*dissect.Record, int, *[]byte) (field.Value, bool)) func(*dissect.Record, int, *[]byte) (field.Value, bool) {
+	return func(r *dissect.Record, i int, buf *[]byte) (field.Value, bool) {
+		if v, ok := get(r, i, buf); ok || i != 0 {
+			return v, ok
+		}
+		for _, l := range r.Layers {
+			if cl, ok := l.(*choiceLayer); ok && cl.sid != "" {
+				*buf = append((*buf)[:0], cl.sid...)
+				return field.BytesValue(*buf)
+			}
+		}
+		return field.Value{}, false
+	}
 }
 
 // kinds maps the decoders' value kinds to field types.

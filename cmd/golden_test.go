@@ -44,6 +44,8 @@ func TestGoldenOutputs(t *testing.T) {
 		{"subproto/mqtt.pcap", []mode{msgs}},
 		{"subproto/socketio.pcap", []mode{msgs}},
 		{"subproto/jsonrpc.pcap", []mode{msgsJSON}},
+		// long-polling exchanges, then the upgraded WebSocket, one sid
+		{"subproto/socketio-polling.pcap", []mode{msgs, msgsJSON, tree}},
 	}
 	for _, tc := range cases {
 		c := tc.capture

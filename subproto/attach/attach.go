@@ -45,6 +45,9 @@ type Sink struct {
 	PlainJSON bool
 	conns     map[connKey]*conn
 	order     []connKey // in order of creation, for the bound
+	// polls are the Engine.IO decoders of long-polling sessions, by sid
+	// (see polling).
+	polls map[string]*socketio.Decoder
 
 	layers  []dissect.Layer
 	wrapped []recordLayer
@@ -75,6 +78,8 @@ func (s *Sink) Emit(r *dissect.Record) error {
 	case dissect.KindEnd:
 		delete(s.conns, k)
 		return s.next.Emit(r)
+	case dissect.KindHTTP:
+		return s.polling(r)
 	case dissect.KindAnomaly:
 		if c := s.conns[k]; c != nil && r.HasDir && hasGap(r.Anomalies) {
 			return s.pass(r, c, c.dec.Gap(app.Dir(r.Dir)), false)
@@ -196,9 +201,7 @@ func (s *Sink) pass(r *dissect.Record, c *conn, recs []app.Record, decoded bool)
 	if len(recs) == 0 && !announce && !pending {
 		return s.next.Emit(r)
 	}
-	s.rec = *r
-	s.layers = append(s.layers[:0], r.Layers...)
-	s.an = append(s.an[:0], r.Anomalies...)
+	var choice *choiceLayer
 	if announce {
 		// The conn record says what the handshake (or --decode-as)
 		// decided; when nothing did, the first record after sniffing
@@ -208,7 +211,24 @@ func (s *Sink) pass(r *dissect.Record, c *conn, recs []app.Record, decoded bool)
 		if d, ok := c.dec.Decoder().(*socketio.Decoder); ok {
 			s.choice.sid = d.SID()
 		}
-		s.layers = append(s.layers, &s.choice)
+		choice = &s.choice
+	}
+	var p *app.Pending
+	if pending {
+		p = &pend
+	}
+	return s.attach(r, recs, choice, p)
+}
+
+// attach sends r on with the application records as layers, after the
+// decoder choice when given and before the pending note when given, plus a
+// malformed anomaly per record that did not parse.
+func (s *Sink) attach(r *dissect.Record, recs []app.Record, choice *choiceLayer, pend *app.Pending) error {
+	s.rec = *r
+	s.layers = append(s.layers[:0], r.Layers...)
+	s.an = append(s.an[:0], r.Anomalies...)
+	if choice != nil {
+		s.layers = append(s.layers, choice)
 	}
 	if cap(s.wrapped) < len(recs) {
 		s.wrapped = make([]recordLayer, len(recs))
@@ -230,8 +250,8 @@ func (s *Sink) pass(r *dissect.Record, c *conn, recs []app.Record, decoded bool)
 				Msg: ar.Protocol() + " message is malformed: " + why, Offset: -1})
 		}
 	}
-	if pending {
-		s.app = appLayer{pending: pend, hasPending: true}
+	if pend != nil {
+		s.app = appLayer{pending: *pend, hasPending: true}
 		s.layers = append(s.layers, &s.app)
 	}
 	s.rec.Layers, s.rec.Anomalies = s.layers, s.an

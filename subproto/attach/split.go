@@ -103,8 +103,9 @@ func (l *appLayer) TreeLines(line func(int, string)) {
 
 // Split is a sink that turns a message record carrying several application
 // messages (MQTT packets, STOMP frames, JSON values, JSON-RPC batch
-// elements) into one record per application message, each the message
-// record with one protocol layer and an "app" layer giving its index and
+// elements, the Engine.IO packets of a long-polling exchange) into one
+// record per application message, each the message or http record with
+// one protocol layer and an "app" layer giving its index and
 // the count; what the decoder holds for a later message is noted on the
 // last. The WebSocket message's own anomalies and the decoder choice go
 // with the first; each malformed anomaly goes with its record. Frame
@@ -125,7 +126,7 @@ func NewSplit(next dissect.Sink) *Split { return &Split{next: next} }
 
 // Emit implements dissect.Sink.
 func (s *Split) Emit(r *dissect.Record) error {
-	if r.Kind != dissect.KindMessage || len(r.Layers) < 2 {
+	if r.Kind != dissect.KindMessage && r.Kind != dissect.KindHTTP || len(r.Layers) < 2 {
 		return s.next.Emit(r)
 	}
 	n, bad := 0, 0

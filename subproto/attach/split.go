@@ -187,14 +187,14 @@ func (s *Split) Emit(r *dissect.Record) error {
 
 // appFields are the fields of the "app" layer.
 func appFields() []field.Field {
-	get := func(f func(l *appLayer) (field.Value, bool)) func(*dissect.Record, int, *[]byte) (field.Value, bool) {
-		return func(r *dissect.Record, i int, _ *[]byte) (field.Value, bool) {
+	get := func(f func(l *appLayer, scratch *[]byte) (field.Value, bool)) func(*dissect.Record, int, *[]byte) (field.Value, bool) {
+		return func(r *dissect.Record, i int, scratch *[]byte) (field.Value, bool) {
 			if i != 0 {
 				return field.Value{}, false
 			}
 			for _, l := range r.Layers {
 				if al, ok := l.(*appLayer); ok {
-					return f(al)
+					return f(al, scratch)
 				}
 			}
 			return field.Value{}, false
@@ -203,23 +203,24 @@ func appFields() []field.Field {
 	return []field.Field{
 		{Name: "app.index", Type: field.Number, Layer: "app",
 			Description: "with --messages, the place (from 1) of the record's application message among the several its WebSocket message carried",
-			Get: get(func(l *appLayer) (field.Value, bool) {
+			Get: get(func(l *appLayer, _ *[]byte) (field.Value, bool) {
 				v, _ := field.NumValue(uint64(l.index))
 				return v, l.count > 0
 			})},
 		{Name: "app.count", Type: field.Number, Layer: "app",
 			Description: "with --messages, how many application messages the record's WebSocket message carried (present when more than one)",
-			Get: get(func(l *appLayer) (field.Value, bool) {
+			Get: get(func(l *appLayer, _ *[]byte) (field.Value, bool) {
 				v, _ := field.NumValue(uint64(l.count))
 				return v, l.count > 0
 			})},
 		{Name: "app.pending", Type: field.String, Layer: "app",
 			Description: "what the message leaves unfinished for a later message to complete (\"MQTT PUBLISH packet\", \"STOMP frame\", \"Socket.IO BINARY_EVENT\")",
-			Get: get(func(l *appLayer) (field.Value, bool) {
+			Get: get(func(l *appLayer, scratch *[]byte) (field.Value, bool) {
 				if !l.hasPending {
 					return field.Value{}, false
 				}
-				return field.BytesValue([]byte(l.pending.What))
+				*scratch = append((*scratch)[:0], l.pending.What...)
+				return field.BytesValue(*scratch)
 			})},
 	}
 }

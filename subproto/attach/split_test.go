@@ -128,6 +128,16 @@ func TestSplitOneRecordPerApplicationMessage(t *testing.T) {
 			summary: []string{"(continued in a later message: MQTT PUBLISH packet, 1 byte)", "4 of 7 bytes", "[in 3 messages]"},
 		},
 		{
+			name: "a filter on app.pending and app.index", sub: "mqtt", filter: `app.pending == "MQTT PUBLISH packet" || app.index == 2`,
+			msgs: []wsMsg{{c2s, bin, "\x30"}, {c2s, bin, "\x05\x00\x02t1a"}, {c2s, bin, pubT1 + pubT2}},
+			json: [][]string{
+				{`"app":{"pending":{"what":"MQTT PUBLISH packet"`},
+				{`"topic":"t2"`, `"app":{"index":2,"count":2}`},
+			},
+			notJSON: [][]string{{`"mqtt"`}, {`"t1"`}},
+			summary: []string{"(continued in a later message", "(2 of 2)"},
+		},
+		{
 			name: "a Socket.IO binary event and its attachment are one application message", url: "/socket.io/?EIO=4&transport=websocket",
 			msgs: []wsMsg{{s2c, txt, `451-["file",{"_placeholder":true,"num":0}]`}, {s2c, bin, "\x01\x02"}},
 			json: [][]string{

@@ -402,6 +402,7 @@ func (c *connState) Gap(side reassembly.Side, g *reassembly.Gap) {
 			c.startProbe()
 			return
 		}
+		c.flushKept(g.Packet, g.Time, true)
 		if c.http[side].hold || c.hasUpgradePending() {
 			c.anomalyRecord(side, true, newAnomaly(AnTCPGap, int64(g.Offset),
 				fmt.Sprintf("%d bytes lost at stream offset %d during the HTTP handshake; looking for WebSocket frames instead", g.Len, g.Offset)), g.Packet, g.Time)
@@ -489,18 +490,7 @@ func (c *connState) Close(reason reassembly.CloseReason) {
 			}
 		}
 	case modeHTTP:
-		for s := range c.http {
-			// a kept response whose body ends with the connection, or
-			// whose end is not in the capture
-			if hs := &c.http[s]; hs.collect != nil && !hs.collectReq {
-				ex := hs.collect
-				hs.collect = nil
-				if hs.body != bodyUntilClose && hs.body != bodyNone {
-					ex.ResponseTruncated = true
-				}
-				c.emitHTTP(ex, c.lastPkt, c.lastTS)
-			}
-		}
+		c.flushKept(c.lastPkt, c.lastTS, false)
 		for _, r := range c.reqs {
 			if r.upgrade {
 				c.anomalyRecord(c.clientSide, false, newAnomaly(AnUpgradeUnanswered, -1,
@@ -849,6 +839,24 @@ func (c *connState) parseRequests(side reassembly.Side, hs *httpSide, pkt uint64
 				hs.collect, hs.collectReq = ex, true
 			}
 		}
+	}
+}
+
+// flushKept emits a kept exchange whose response is still being read:
+// its body ends with the connection (a body to the close) or, when gap is
+// set or the body had a length, is cut where the bytes stop.
+func (c *connState) flushKept(pkt uint64, ts time.Time, gap bool) {
+	for s := range c.http {
+		hs := &c.http[s]
+		if hs.collect == nil || hs.collectReq {
+			continue
+		}
+		ex := hs.collect
+		hs.collect = nil
+		if gap || hs.body != bodyUntilClose && hs.body != bodyNone {
+			ex.ResponseTruncated = true
+		}
+		c.emitHTTP(ex, pkt, ts)
 	}
 }
 

@@ -50,6 +50,12 @@ func TestKeepHTTP(t *testing.T) {
 			c2s([]byte("GET /keep HTTP/1.1\r\n\r\n")),
 			s2c([]byte("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")),
 		}, []string{`GET /keep 200 req=""/false resp="abc"/true pkt=1/2`}},
+		{"a gap in the response body", []step{
+			c2s([]byte("GET /keep HTTP/1.1\r\n\r\n")),
+			s2c([]byte("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")),
+			{side: s2c(nil).side, gap: 3},
+			s2c([]byte("ghij")),
+		}, []string{`GET /keep 200 req=""/false resp="abc"/true pkt=1/3`}},
 		{"not kept", []step{
 			c2s([]byte("GET /x HTTP/1.1\r\n\r\n")),
 			s2c([]byte("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nz")),

@@ -382,7 +382,10 @@ type Record struct {
 	Anomalies []Anomaly
 	// Layers are what decoders of further layers (an application protocol
 	// carried in a message, say) made of the record, in the order they were
-	// attached.
+	// attached. Like the record, they are valid during the sink call only,
+	// except on a conn record: there they stay valid until the
+	// connection's end record, because a filter holds a conn record back
+	// until a later record of its connection matches.
 	Layers []Layer
 }
 

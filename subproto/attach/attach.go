@@ -30,6 +30,9 @@ const maxConns = 1 << 16
 type conn struct {
 	dec       *subproto.Conn
 	announced bool // the choice was attached to a record
+	// choice is the layer that says it; it lives with the connection, as
+	// a conn record's layers must (a filter may hold the record back).
+	choice choiceLayer
 }
 
 // Sink decodes the application protocol of every connection's messages
@@ -53,7 +56,6 @@ type Sink struct {
 	wrapped []recordLayer
 	an      []dissect.Anomaly
 	rec     dissect.Record
-	choice  choiceLayer
 	app     appLayer
 }
 
@@ -207,11 +209,11 @@ func (s *Sink) pass(r *dissect.Record, c *conn, recs []app.Record, decoded bool)
 		// decided; when nothing did, the first record after sniffing
 		// decided says so.
 		c.announced = true
-		s.choice = choiceLayer{c: ch, conn: r.Kind == dissect.KindConn}
+		c.choice = choiceLayer{c: ch, conn: r.Kind == dissect.KindConn}
 		if d, ok := c.dec.Decoder().(*socketio.Decoder); ok {
-			s.choice.sid = d.SID()
+			c.choice.sid = d.SID()
 		}
-		choice = &s.choice
+		choice = &c.choice
 	}
 	var p *app.Pending
 	if pending {

@@ -136,8 +136,16 @@ func TestFields(t *testing.T) {
 	if _, err := engine.ReadFile("../../testdata/subproto/mqtt.pcap", engine.Options{Dissect: dissect.Options{Messages: true}}, sink); err != nil {
 		t.Fatal(err)
 	}
+	if err := c.r.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	if c.layers["mqtt"] == 0 {
 		t.Fatal("the filter selected no MQTT PUBLISH to sensors/t1")
+	}
+	// the conn record, held back by the filter until a record matched,
+	// keeps the decoder choice
+	if first := firstLine(c.json.String(), `"type":"conn"`); !strings.Contains(first, `"decoder":{"protocol":"mqtt"`) {
+		t.Errorf("held conn record without its decoder: %.300s", first)
 	}
 	for _, line := range strings.Split(strings.TrimSpace(c.json.String()), "\n") {
 		if strings.Contains(line, `"type":"message"`) && !strings.Contains(line, `"sensors/t1"`) {

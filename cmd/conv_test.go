@@ -107,6 +107,26 @@ func TestFollowRaw(t *testing.T) {
 	}
 }
 
+// TestFollowByApplicationField checks that follow -Y finds a connection by
+// an application-protocol field: the Socket.IO session id names the
+// WebSocket connection its long-polling upgraded to.
+func TestFollowByApplicationField(t *testing.T) {
+	cases := []struct{ filter, want string }{
+		{`socketio.sid == "q_dCe9Da_7bJQC1XAAAA"`, "Stream 3: 127.0.0.1:50123 → 127.0.0.1:8080 GET /socket.io/?EIO=4&transport=websocket&sid=q_dCe9Da_7bJQC1XAAAA"},
+		{`socketio.event == "after"`, "Stream 3: "},
+	}
+	for _, tc := range cases {
+		var out, errOut bytes.Buffer
+		args := []string{"follow", "../testdata/subproto/socketio-polling.pcap", "--color", "never", "-Y", tc.filter}
+		if code := Execute(args, nil, &out, &errOut); code != ExitOK {
+			t.Fatalf("%s: exit %d: %s", tc.filter, code, errOut.String())
+		}
+		if !strings.HasPrefix(out.String(), tc.want) {
+			t.Errorf("%s: output starts %q, want %q", tc.filter, out.String()[:min(120, out.Len())], tc.want)
+		}
+	}
+}
+
 // TestExportGoldens checks export's index and HAR on generated captures
 // (fragmented, compressed) against golden files, and that every message
 // file matches its index line.

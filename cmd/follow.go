@@ -15,6 +15,8 @@ import (
 	"github.com/wsdissect/wsdissect/conv"
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/filter"
+	"github.com/wsdissect/wsdissect/subproto"
+	"github.com/wsdissect/wsdissect/subproto/attach"
 )
 
 func (a *app) followCmd() *cobra.Command {
@@ -162,7 +164,13 @@ func (a *app) firstMatch(file string, fl *filter.Filter) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := a.runSink(file, opts, filter.NewSink(fl, found)); err != nil {
+	var sink dissect.Sink = filter.NewSink(fl, found)
+	if a.out.decodeAs != subproto.None {
+		// application fields (socketio.sid, mqtt.topic, ...) need the
+		// decoders
+		sink = attach.NewSink(sink, a.out.decodeAs)
+	}
+	if err := a.runSink(file, opts, sink); err != nil {
 		return 0, err
 	}
 	if !found.ok {

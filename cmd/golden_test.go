@@ -39,6 +39,13 @@ func TestGoldenOutputs(t *testing.T) {
 		{"coder-lost.pcap", []mode{summary}},
 		{"h2c-handbuilt.pcap", []mode{summary, tree, js, {"stats", []string{"-q"}}}},
 		{"h2c-xnet.pcap", []mode{msgs}},
+		// application protocols: one record per application message,
+		// the pending note, the decoder on the conn record
+		{"subproto/mqtt.pcap", []mode{msgs}},
+		{"subproto/socketio.pcap", []mode{msgs}},
+		{"subproto/jsonrpc.pcap", []mode{msgsJSON}},
+		// long-polling exchanges, then the upgraded WebSocket, one sid
+		{"subproto/socketio-polling.pcap", []mode{msgs, msgsJSON, tree}},
 	}
 	for _, tc := range cases {
 		c := tc.capture

@@ -19,6 +19,8 @@ import (
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/engine"
 	"github.com/wsdissect/wsdissect/source"
+	"github.com/wsdissect/wsdissect/subproto"
+	"github.com/wsdissect/wsdissect/subproto/attach"
 )
 
 // liveFlags are the flags of the live command.
@@ -107,6 +109,11 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 	flt, err := a.out.compileFilter(a.registry())
 	if err != nil {
 		return err
+	}
+	if a.out.decodeAs != subproto.None && (!a.out.quiet || flt != nil) {
+		// Socket.IO's long-polling exchanges become http records that
+		// the application decoders read.
+		opts.Dissect.KeepHTTP = attach.KeepHTTP
 	}
 	ro, err := a.out.renderOptions(a.stdout)
 	if err != nil {

@@ -263,13 +263,22 @@ func (a *app) newPipeline(w io.Writer, ro render.Options, f *filter.Filter) *pip
 	// it selects (what would be shown without -q).
 	p := &pipeline{stats: render.NewStats(), filter: f}
 	p.sink = p.stats
+	decode := a.out.decodeAs != subproto.None && (!a.out.quiet || f != nil)
+	// split gives each application message its own record, after the
+	// statistics (they count WebSocket messages) and before the filter.
+	split := func(next dissect.Sink) dissect.Sink {
+		if !decode {
+			return next
+		}
+		return attach.NewSplit(next)
+	}
 	if a.out.quiet && f != nil {
 		var next dissect.Sink = p.stats
 		if a.readWrite != "" {
 			p.marks = &packetMarks{next: next}
 			next = p.marks
 		}
-		p.sink = filter.NewSink(f, next)
+		p.sink = split(filter.NewSink(f, next))
 	}
 	if !a.out.quiet {
 		var out dissect.Sink
@@ -291,9 +300,9 @@ func (a *app) newPipeline(w io.Writer, ro render.Options, f *filter.Filter) *pip
 		if f != nil {
 			shown = filter.NewSink(f, shown)
 		}
-		p.sink = render.NewTee(p.stats, shown)
+		p.sink = render.NewTee(p.stats, split(shown))
 	}
-	if a.out.decodeAs != subproto.None && (!a.out.quiet || f != nil) {
+	if decode {
 		// Application protocols are decoded for what is shown and for a
 		// filter (-q -Y 'mqtt.topic == "x"' counts what it selects); plain
 		// -q counts WebSocket records only and skips them.

@@ -18,6 +18,8 @@ import (
 	"github.com/wsdissect/wsdissect/internal/progress"
 	"github.com/wsdissect/wsdissect/render"
 	"github.com/wsdissect/wsdissect/source"
+	"github.com/wsdissect/wsdissect/subproto"
+	"github.com/wsdissect/wsdissect/subproto/attach"
 	"github.com/wsdissect/wsdissect/tlsdecrypt"
 )
 
@@ -62,6 +64,11 @@ func (a *app) runRead(files []string) error {
 	f, err := a.out.compileFilter(a.registry())
 	if err != nil {
 		return err
+	}
+	if a.out.decodeAs != subproto.None && (!a.out.quiet || f != nil) {
+		// Socket.IO's long-polling exchanges become http records that
+		// the application decoders read.
+		opts.Dissect.KeepHTTP = attach.KeepHTTP
 	}
 	ro, err := a.out.renderOptions(a.stdout)
 	if err != nil {

@@ -177,7 +177,7 @@ func (s *fieldsSink) writeHeader() error {
 
 // Emit implements dissect.Sink.
 func (s *fieldsSink) Emit(r *dissect.Record) error {
-	if r.Kind != dissect.KindFrame && r.Kind != dissect.KindMessage {
+	if r.Kind != dissect.KindFrame && r.Kind != dissect.KindMessage && r.Kind != dissect.KindHTTP {
 		return nil
 	}
 	b := s.line[:0]

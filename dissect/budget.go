@@ -44,6 +44,17 @@ func (d *Dissector) tight() bool {
 // freeing large ones that are idle.
 func (c *connState) settle() {
 	http := int64(cap(c.http[0].buf) + cap(c.http[1].buf))
+	// bodies kept for http records (Options.KeepHTTP) until they go out
+	for _, r := range c.reqs {
+		if r.ex != nil {
+			http += int64(cap(r.ex.RequestBody))
+		}
+	}
+	for s := range c.http {
+		if ex := c.http[s].collect; ex != nil && !c.http[s].collectReq {
+			http += int64(cap(ex.RequestBody) + cap(ex.ResponseBody))
+		}
+	}
 	if d := http - c.httpHeld; d != 0 {
 		c.d.mem.Force(d)
 		c.httpHeld = http

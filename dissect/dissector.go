@@ -47,6 +47,10 @@ type Options struct {
 	// exhausted, buffers stop growing and what they would have held is
 	// dropped with a memory-budget anomaly.
 	Memory *membudget.Budget
+	// KeepHTTP, when set, selects the plain HTTP/1.1 requests (not
+	// upgrades) whose exchange becomes a KindHTTP record with its bodies,
+	// given the request's method and target; others are skipped as before.
+	KeepHTTP func(method, target string) bool
 	// PayloadCost is how many bytes of memory each retained payload byte
 	// stands for in the budget (0 means 1): a renderer that formats a
 	// record in memory holds its payload several times over (a hex dump
@@ -165,6 +169,7 @@ type pendingReq struct {
 	h2c     bool // the upgrade asks for h2c (RFC 7540 section 3.2)
 	pkt     uint64
 	ts      time.Time
+	ex      *HTTPExchange // a request KeepHTTP selected
 }
 
 // httpSide is the HTTP parsing state of one side.
@@ -178,6 +183,37 @@ type httpSide struct {
 	hold    bool // client waits for the upgrade's response
 	lastPkt uint64
 	lastTS  time.Time
+	// collect is the exchange whose body (the request's when collectReq)
+	// this side is reading, when KeepHTTP selected it.
+	collect    *HTTPExchange
+	collectReq bool
+	keepMax    int // MaxHTTPBody, or smallPayload while the memory budget is tight
+}
+
+// setKeepMax sets how much of a body keepBody keeps now.
+func (c *connState) setKeepMax(hs *httpSide) {
+	hs.keepMax = MaxHTTPBody
+	if c.d.tight() {
+		hs.keepMax = smallPayload
+	}
+}
+
+// keepBody adds body bytes b to the exchange being collected, up to
+// MaxHTTPBody.
+func (hs *httpSide) keepBody(b []byte) {
+	ex := hs.collect
+	if ex == nil || len(b) == 0 {
+		return
+	}
+	dst, cut := &ex.ResponseBody, &ex.ResponseTruncated
+	if hs.collectReq {
+		dst, cut = &ex.RequestBody, &ex.RequestTruncated
+	}
+	if room := hs.keepMax - len(*dst); len(b) > room {
+		b = b[:max(room, 0)]
+		*cut = true
+	}
+	*dst = append(*dst, b...)
 }
 
 // connState dissects one TCP connection; it implements reassembly.Handler.
@@ -379,6 +415,7 @@ func (c *connState) Gap(side reassembly.Side, g *reassembly.Gap) {
 			c.startProbe()
 			return
 		}
+		c.flushKept(g.Packet, g.Time, true)
 		if c.http[side].hold || c.hasUpgradePending() {
 			c.anomalyRecord(side, true, newAnomaly(AnTCPGap, int64(g.Offset),
 				fmt.Sprintf("%d bytes lost at stream offset %d during the HTTP handshake; looking for WebSocket frames instead", g.Len, g.Offset)), g.Packet, g.Time)
@@ -466,6 +503,7 @@ func (c *connState) Close(reason reassembly.CloseReason) {
 			}
 		}
 	case modeHTTP:
+		c.flushKept(c.lastPkt, c.lastTS, false)
 		for _, r := range c.reqs {
 			if r.upgrade {
 				c.anomalyRecord(c.clientSide, false, newAnomaly(AnUpgradeUnanswered, -1,
@@ -707,6 +745,7 @@ func (c *connState) notHTTP() {
 
 // skipBody consumes body bytes from hs.buf[*i:]; it reports whether the body
 // is finished.
+// A body KeepHTTP selected is kept on the way (hs.collect).
 func skipBody(hs *httpSide, i *int) bool {
 	switch hs.body {
 	case bodyNone:
@@ -716,6 +755,7 @@ func skipBody(hs *httpSide, i *int) bool {
 		if n > hs.left {
 			n = hs.left
 		}
+		hs.keepBody(hs.buf[*i : *i+int(n)])
 		*i += int(n)
 		hs.left -= n
 		if hs.left == 0 {
@@ -724,14 +764,18 @@ func skipBody(hs *httpSide, i *int) bool {
 		}
 		return false
 	case bodyChunked:
+		hs.chunk.keep = hs.collect != nil
 		*i += hs.chunk.consume(hs.buf[*i:])
+		hs.keepBody(hs.chunk.data)
+		hs.chunk.data = hs.chunk.data[:0]
 		if hs.chunk.done {
 			hs.body = bodyNone
-			hs.chunk = chunkSkipper{}
+			hs.chunk = chunkSkipper{data: hs.chunk.data}
 			return true
 		}
 		return false
 	}
+	hs.keepBody(hs.buf[*i:])
 	*i = len(hs.buf)
 	return false
 }
@@ -772,12 +816,14 @@ func (c *connState) nextHead(hs *httpSide, i *int, request bool) *httpHead {
 }
 
 func (c *connState) parseRequests(side reassembly.Side, hs *httpSide, pkt uint64, ts time.Time) {
+	c.setKeepMax(hs)
 	i := 0
 	defer func() { hs.compact(i) }()
 	for i < len(hs.buf) && !hs.hold {
 		if !skipBody(hs, &i) {
 			return
 		}
+		hs.collect = nil
 		h := c.nextHead(hs, &i, true)
 		if h == nil {
 			return
@@ -798,22 +844,67 @@ func (c *connState) parseRequests(side reassembly.Side, hs *httpSide, pkt uint64
 			return
 		}
 		hs.body, hs.left = requestBody(h)
+		if keep := c.d.opts.KeepHTTP; keep != nil && keep(h.method, h.target) {
+			ex := &HTTPExchange{Method: h.method, Target: h.target, Request: h.raw, RequestPacket: pkt, RequestTime: ts}
+			ex.Host, _ = h.get("host")
+			c.reqs[len(c.reqs)-1].ex = ex
+			if hs.body != bodyNone {
+				hs.collect, hs.collectReq = ex, true
+			}
+		}
 	}
 }
 
+// flushKept emits a kept exchange whose response is still being read:
+// its body ends with the connection (a body to the close) or, when gap is
+// set or the body had a length, is cut where the bytes stop.
+func (c *connState) flushKept(pkt uint64, ts time.Time, gap bool) {
+	for s := range c.http {
+		hs := &c.http[s]
+		if hs.collect == nil || hs.collectReq {
+			continue
+		}
+		ex := hs.collect
+		hs.collect = nil
+		if gap || hs.body != bodyUntilClose && hs.body != bodyNone {
+			ex.ResponseTruncated = true
+		}
+		c.emitHTTP(ex, pkt, ts)
+	}
+}
+
+// emitHTTP emits a kept exchange once its response is complete; a request
+// body still being read then is cut there.
+func (c *connState) emitHTTP(ex *HTTPExchange, pkt uint64, ts time.Time) {
+	if cs := &c.http[c.clientSide]; cs.collect == ex {
+		cs.collect = nil
+		if cs.body != bodyNone {
+			ex.RequestTruncated = true
+		}
+	}
+	c.rec = Record{Kind: KindHTTP, Conn: &c.conn, Packet: pkt, Time: ts, HTTP: ex}
+	c.d.emit(&c.rec)
+}
+
 func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint64, ts time.Time) {
+	c.setKeepMax(hs)
 	i := 0
 	defer func() {
 		if c.mode == modeHTTP {
 			hs.compact(i)
 		}
 	}()
-	for i < len(hs.buf) {
+	for i < len(hs.buf) || hs.collect != nil {
 		if !skipBody(hs, &i) {
-			if hs.body == bodyUntilClose {
+			if hs.body == bodyUntilClose && hs.collect == nil {
 				c.mode = modeIgnore
 			}
+			// (a kept body that runs to the close is emitted by Close)
 			return
+		}
+		if ex := hs.collect; ex != nil {
+			hs.collect = nil
+			c.emitHTTP(ex, pkt, ts)
 		}
 		h := c.nextHead(hs, &i, false)
 		if h == nil {
@@ -858,6 +949,10 @@ func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint6
 		}
 		if !req.upgrade {
 			hs.body, hs.left = responseBody(h, req.head.method)
+			if req.ex != nil {
+				req.ex.Status, req.ex.Response = h.status, h.raw
+				hs.collect, hs.collectReq = req.ex, false
+			}
 			continue
 		}
 		// The answer to an upgrade request.

@@ -31,9 +31,16 @@ func (s *fuzzSink) Emit(r *Record) error {
 		if len(r.Anomalies) != 1 {
 			s.t.Fatalf("anomaly record with %d anomalies", len(r.Anomalies))
 		}
+	case KindHTTP:
+		if x := r.HTTP; x == nil || len(x.RequestBody) > MaxHTTPBody || len(x.ResponseBody) > MaxHTTPBody {
+			s.t.Fatalf("bad http record: %+v", r.HTTP)
+		}
 	}
 	return nil
 }
+
+// keepAll keeps every plain HTTP exchange (fuzzing Options.KeepHTTP).
+func keepAll(string, string) bool { return true }
 
 // fuzzConn feeds the two streams to one connection in pieces chosen by
 // split, alternating directions, with a gap when gapAt hits.
@@ -75,9 +82,12 @@ func FuzzHandshake(f *testing.F) {
 	f.Add(upgradeReq("Sec-WebSocket-Extensions: permessage-deflate\r\n"), upgradeResp("Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=9\r\n"), uint16(1))
 	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"), []byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"), uint16(3))
 	f.Add(upgradeReq(""), []byte("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"), uint16(50))
+	f.Add([]byte("POST /socket.io/?EIO=4&transport=polling&sid=a HTTP/1.1\r\nContent-Length: 2\r\n\r\n40GET /x HTTP/1.1\r\n\r\n"),
+		[]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n\r\nto the close"), uint16(4))
 	f.Fuzz(func(t *testing.T, c2sData, s2cData []byte, split uint16) {
 		fuzzConn(t, Options{}, true, c2sData, s2cData, split, 0)
 		fuzzConn(t, Options{Messages: true}, true, c2sData, s2cData, split, 7)
+		fuzzConn(t, Options{KeepHTTP: keepAll}, true, c2sData, s2cData, split, 5)
 	})
 }
 

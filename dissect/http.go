@@ -379,6 +379,8 @@ type chunkSkipper struct {
 	left    int64
 	done    bool
 	invalid bool
+	keep    bool   // append the chunks' data to data
+	data    []byte // the data consume kept, for the caller to take
 }
 
 // consume eats bytes of the chunked body from b and returns how many it used.
@@ -422,6 +424,9 @@ func (c *chunkSkipper) consume(b []byte) int {
 			k := int64(len(b) - used)
 			if k > c.left {
 				k = c.left
+			}
+			if c.keep {
+				c.data = append(c.data, b[used:used+int(k)]...)
 			}
 			used += int(k)
 			c.left -= k

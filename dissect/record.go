@@ -41,6 +41,10 @@ const (
 	// KindEnd closes a connection that had a conn record: how it ended and
 	// what each direction carried.
 	KindEnd
+	// KindHTTP is one plain HTTP/1.1 request and its response, with their
+	// bodies, on a connection that is not WebSocket: only for the requests
+	// Options.KeepHTTP selects (Engine.IO long-polling, say).
+	KindHTTP
 )
 
 // String returns the JSON "type" value of the kind.
@@ -56,6 +60,8 @@ func (k Kind) String() string {
 		return "anomaly"
 	case KindEnd:
 		return "end"
+	case KindHTTP:
+		return "http"
 	}
 	return "unknown"
 }
@@ -369,12 +375,17 @@ type Record struct {
 	Message *Message
 	// End is set for KindEnd.
 	End *End
+	// HTTP is set for KindHTTP.
+	HTTP *HTTPExchange
 	// Anomalies lists the problems found on this record; a KindAnomaly record
 	// carries exactly one.
 	Anomalies []Anomaly
 	// Layers are what decoders of further layers (an application protocol
 	// carried in a message, say) made of the record, in the order they were
-	// attached.
+	// attached. Like the record, they are valid during the sink call only,
+	// except on a conn record: there they stay valid until the
+	// connection's end record, because a filter holds a conn record back
+	// until a later record of its connection matches.
 	Layers []Layer
 }
 
@@ -498,4 +509,29 @@ type End struct {
 // during the call.
 type Sink interface {
 	Emit(r *Record) error
+}
+
+// MaxHTTPBody is how many bytes of each body an HTTPExchange keeps.
+const MaxHTTPBody = 256 << 10
+
+// HTTPExchange is one plain HTTP/1.1 request and its response (a KindHTTP
+// record). Conn of its record has only the connection's stream and
+// endpoints: the exchange is not a WebSocket handshake.
+type HTTPExchange struct {
+	// Method, Target and Host are from the request.
+	Method, Target, Host string
+	// Status is the response's status code.
+	Status int
+	// Request and Response are the raw header blocks.
+	Request, Response string
+	// RequestBody and ResponseBody are the bodies (de-chunked), at most
+	// MaxHTTPBody bytes each (4 KiB while the memory budget is more than
+	// half used); the Truncated flags say when more was sent or when part
+	// of it is not in the capture.
+	RequestBody, ResponseBody           []byte
+	RequestTruncated, ResponseTruncated bool
+	// RequestPacket and RequestTime are of the packet that completed the
+	// request head; the record's Packet and Time are the response's end.
+	RequestPacket uint64
+	RequestTime   time.Time
 }

@@ -22,9 +22,10 @@ type connKey struct {
 }
 
 type heldConn struct {
-	shown bool
-	conn  dissect.Conn
-	rec   dissect.Record
+	shown  bool
+	conn   dissect.Conn
+	rec    dissect.Record
+	layers []dissect.Layer // the conn record's (valid until the connection ends)
 }
 
 // NewSink returns a Sink that sends the records matching f to next.
@@ -50,7 +51,8 @@ func (s *Sink) Emit(r *dissect.Record) error {
 		// A shallow copy is enough: the dissector replaces, never edits in
 		// place, the slices a Conn points to.
 		h.conn = *r.Conn
-		h.rec = dissect.Record{Kind: dissect.KindConn, Conn: &h.conn, Packet: r.Packet, Time: r.Time}
+		h.layers = append(h.layers[:0], r.Layers...)
+		h.rec = dissect.Record{Kind: dissect.KindConn, Conn: &h.conn, Packet: r.Packet, Time: r.Time, Layers: h.layers}
 		return nil
 	}
 	if r.Kind == dissect.KindEnd {
@@ -77,6 +79,7 @@ func (s *Sink) Emit(r *dissect.Record) error {
 			return err
 		}
 		h.conn = dissect.Conn{}
+		h.layers, h.rec.Layers = nil, nil
 	}
 	return s.next.Emit(r)
 }

@@ -72,6 +72,8 @@ func (r *Renderer) appendJSON(b []byte, rec *dissect.Record) []byte {
 		}
 	case dissect.KindEnd:
 		b = r.appendEndJSON(b, rec.End, rec.Time)
+	case dissect.KindHTTP:
+		b = appendHTTPJSON(b, rec.HTTP)
 	}
 
 	for _, l := range rec.Layers {

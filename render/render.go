@@ -257,6 +257,10 @@ func checkRecord(rec *dissect.Record) error {
 		if rec.End == nil {
 			return fmt.Errorf("render: end record without end: %w", ErrBadRecord)
 		}
+	case dissect.KindHTTP:
+		if rec.HTTP == nil {
+			return fmt.Errorf("render: http record without exchange: %w", ErrBadRecord)
+		}
 	default:
 		return fmt.Errorf("render: record of unknown kind %d: %w", rec.Kind, ErrBadRecord)
 	}

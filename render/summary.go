@@ -27,6 +27,10 @@ func (r *Renderer) appendSummary(b []byte, rec *dissect.Record) []byte {
 		b = r.appendEndpoints(b, c, rec.Frame.Dir, true, true)
 		b = append(b, ' ', ' ')
 		b = r.appendFrameSummary(b, rec.Frame)
+	case dissect.KindHTTP:
+		b = r.appendEndpoints(b, c, dissect.ClientToServer, true, false)
+		b = append(b, ' ', ' ')
+		b = appendHTTPSummary(b, rec.HTTP)
 	case dissect.KindMessage:
 		b = r.appendEndpoints(b, c, rec.Message.Dir, true, true)
 		b = append(b, ' ', ' ')

@@ -24,6 +24,8 @@ func (r *Renderer) appendTree(b []byte, rec *dissect.Record) []byte {
 		b = r.appendFrameTree(b, rec, c)
 	case dissect.KindMessage:
 		b = r.appendMessageTree(b, rec, c)
+	case dissect.KindHTTP:
+		b = r.appendHTTPTree(b, rec, c)
 	case dissect.KindAnomaly:
 		b = append(b, "Anomaly, stream "...)
 		b = strconv.AppendUint(b, c.Stream, 10)

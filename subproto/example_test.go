@@ -36,11 +36,11 @@ func Example() {
 	}
 	// Output:
 	// Engine.IO open {"sid":"s1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}
-	//   "socketio": {"eio":"open","eio_version":4,"data":{"sid":"s1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}}
+	//   "socketio": {"eio":"open","eio_version":4,"sid":"s1","data":{"sid":"s1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}}
 	// Socket.IO EVENT /chat "message" ["hi"]
-	//   "socketio": {"eio":"message","eio_version":4,"type":"EVENT","namespace":"/chat","event":"message","args":["hi"]}
+	//   "socketio": {"eio":"message","eio_version":4,"sid":"s1","type":"EVENT","namespace":"/chat","event":"message","args":["hi"]}
 	// Socket.IO EVENT /chat [malformed: payload is not JSON]
-	//   "socketio": {"eio":"message","eio_version":4,"type":"EVENT","namespace":"/chat","payload":"[\"oops\"","malformed":"payload is not JSON"}
+	//   "socketio": {"eio":"message","eio_version":4,"sid":"s1","type":"EVENT","namespace":"/chat","payload":"[\"oops\"","malformed":"payload is not JSON"}
 	//   anomaly socketio-malformed payload is not JSON
 	// socketio url URL /socket.io/?EIO=4&transport=websocket
 	// socketio.event string event name of EVENT and BINARY_EVENT

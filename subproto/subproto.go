@@ -74,7 +74,8 @@ type Method uint8
 
 // Methods.
 const (
-	// Undecided: still sniffing.
+	// Undecided: nothing at the handshake decided, the first messages
+	// are sniffed ("sniffing").
 	Undecided Method = iota
 	Forced
 	BySubprotocol
@@ -97,7 +98,7 @@ func (m Method) String() string {
 	case NotFound:
 		return "none"
 	}
-	return "undecided"
+	return "sniffing"
 }
 
 // Choice is the decoder chosen for a connection and why.
@@ -153,6 +154,8 @@ func New(cfg Config) *Conn {
 			c.set(p, BySubprotocol, "subprotocol "+strconv.Quote(cfg.Subprotocol), v)
 		} else if eio, ok := socketIOURL(cfg.URL); ok {
 			c.set(SocketIO, ByURL, "URL "+cfg.URL, eio)
+		} else {
+			c.choice.Reason = "no subprotocol or URL decides: sniffing the first " + strconv.Itoa(SniffMessages) + " messages"
 		}
 	}
 	return c
@@ -213,7 +216,11 @@ func (c *Conn) set(p string, how Method, why string, v int) {
 		if v == 0 {
 			v, _ = socketIOURL(c.cfg.URL) // 0 (decide from the traffic) when the URL says nothing
 		}
-		c.dec = socketio.NewDecoder(v)
+		d := socketio.NewDecoder(v)
+		if info, ok := socketio.ParseURL(c.cfg.URL); ok {
+			d.SetSID(info.SID) // a WebSocket upgraded from long-polling names its session
+		}
+		c.dec = d
 	case STOMP:
 		if v == 0 {
 			v = int(stomp.VersionFromSubprotocol(c.cfg.Subprotocol))

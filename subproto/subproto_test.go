@@ -39,7 +39,7 @@ func TestChoice(t *testing.T) {
 		{"sniff stomp after noise", Config{}, []msg{{c2s, app.Text, "hello"}, {c2s, app.Text, "CONNECT\naccept-version:1.2\n\n\x00"}}, STOMP, BySniffing, "sniffed: STOMP CONNECT frame in message 2 (c2s)", "STOMP CONNECT"},
 		{"sniff binary stomp", Config{}, []msg{{c2s, app.Binary, "CONNECT\naccept-version:1.2\n\n\x00"}}, STOMP, BySniffing, "sniffed: STOMP CONNECT frame in message 1 (c2s)", "STOMP CONNECT"},
 		{"sniff mqtt.js split connect", Config{}, []msg{{c2s, app.Binary, "\x10"}, {c2s, app.Binary, "\x10"}, {c2s, app.Binary, "\x00\x04MQTT\x04\x02\x00\x3c\x00\x04abcd"}}, MQTT, BySniffing, "sniffed: MQTT CONNECT in message 1 (c2s)", "MQTT CONNECT client=abcd v3.1.1 keepalive=60 clean [in 3 messages]"},
-		{"binary not mqtt", Config{}, []msg{{c2s, app.Binary, "\x10\x10\x00\x04MQTX"}}, "", Undecided, "", ""},
+		{"binary not mqtt", Config{}, []msg{{c2s, app.Binary, "\x10\x10\x00\x04MQTX"}}, "", Undecided, "no subprotocol or URL decides: sniffing the first 8 messages", ""},
 		{"sniff graphql", Config{}, []msg{{c2s, app.Text, `{"type":"connection_init"}`}}, GraphQL, BySniffing, `sniffed: graphql-ws "connection_init" in message 1 (c2s)`, "GraphQL connection_init"},
 		{"sniff jsonrpc batch", Config{}, []msg{{c2s, app.Text, `[{"jsonrpc":"2.0","method":"a","id":1}]`}}, JSONRPC, BySniffing, "sniffed: JSON-RPC 2.0 object in message 1 (c2s)", `JSON-RPC request a id=1 [batch 1/1]`},
 		{"sniff json", Config{}, []msg{{s2c, app.Text, `{"op":1}`}}, JSON, BySniffing, "sniffed: JSON text in message 1 (s2c)", `JSON object {"op":1}`},

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -40,6 +41,46 @@ type Vector struct {
 		B64    []byte `json:"b64"`
 	} `json:"messages"`
 	Truth []json.RawMessage `json:"truth"`
+	// Polling are the HTTP long-polling exchanges of an Engine.IO session
+	// that started with them, each placed before message Seq.
+	Polling []Exchange `json:"polling,omitempty"`
+}
+
+// Exchange is one recorded plain HTTP request and its response.
+type Exchange struct {
+	Seq         int    `json:"seq"`
+	Method      string `json:"method"`
+	URL         string `json:"url"`
+	Status      int    `json:"status"`
+	ContentType string `json:"content_type"`
+	Req         []byte `json:"req_b64"`
+	Resp        []byte `json:"resp_b64"`
+}
+
+// sendExchange writes one polling exchange on a TCP connection of its own
+// (client port 50200+i).
+func sendExchange(capt *capgen.Capture, i int, x Exchange) error {
+	conn, err := capgen.NewConn(capt, capgen.ConnConfig{
+		Client: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(50200+i)),
+		Server: netip.MustParseAddrPort("127.0.0.1:8080"),
+		Link:   capgen.Link{Type: capgen.LinkEthernet},
+	})
+	if err != nil {
+		return fmt.Errorf("polling exchange %d: %w", i, err)
+	}
+	conn.Open()
+	req := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n", x.Method, x.URL)
+	if len(x.Req) > 0 {
+		req += fmt.Sprintf("Content-Type: text/plain;charset=UTF-8\r\nContent-Length: %d\r\n", len(x.Req))
+	}
+	conn.Send(capgen.Client, append([]byte(req+"\r\n"), x.Req...))
+	resp := fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", x.Status, http.StatusText(x.Status), x.ContentType, len(x.Resp))
+	conn.Send(capgen.Server, append([]byte(resp), x.Resp...))
+	conn.Close(capgen.Client)
+	if err := conn.Finish(); err != nil {
+		return fmt.Errorf("polling exchange %d: %w", i, err)
+	}
+	return nil
 }
 
 // LoadVector reads a recording.
@@ -66,6 +107,20 @@ func Capture(name string, v *Vector) (pcap []byte, truth *capgen.Truth, err erro
 	h.Write([]byte(name))
 	rng := rand.New(rand.NewPCG(h.Sum64(), 0x5eb9))
 	capt := capgen.NewCapture(capgen.CaptureOptions{})
+	// polling exchanges made before any WebSocket message come before the
+	// WebSocket connection; the others where they were recorded
+	next := 0
+	polls := func(upTo int) error {
+		for ; next < len(v.Polling) && v.Polling[next].Seq <= upTo; next++ {
+			if err := sendExchange(capt, next, v.Polling[next]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := polls(0); err != nil {
+		return nil, nil, fmt.Errorf("capture %s: %w", name, err)
+	}
 	conn, err := capgen.NewConn(capt, capgen.ConnConfig{
 		Client: netip.MustParseAddrPort("127.0.0.1:50123"),
 		Server: netip.MustParseAddrPort("127.0.0.1:8080"),
@@ -117,8 +172,14 @@ func Capture(name string, v *Vector) (pcap []byte, truth *capgen.Truth, err erro
 		conn.Send(side, frames)
 		truth.Messages = append(truth.Messages, capgen.TruthMessage{Dir: dir, Opcode: opcode, Payload: bytes.Clone(payload)})
 	}
-	for _, m := range v.Messages {
+	for i, m := range v.Messages {
+		if err := polls(i); err != nil {
+			return nil, nil, fmt.Errorf("capture %s: %w", name, err)
+		}
 		send(m.Dir, m.Opcode, m.B64)
+	}
+	if err := polls(len(v.Messages)); err != nil {
+		return nil, nil, fmt.Errorf("capture %s: %w", name, err)
 	}
 	closing := capgen.ClosePayload(1000, "")
 	send("c2s", 8, closing)

@@ -139,3 +139,26 @@ func escapeControls(s string) string {
 type Gapper interface {
 	Gap(dir Dir) []Record
 }
+
+// Pending describes the part of an application message that a decoder
+// holds after a WebSocket message, waiting for later messages to complete
+// it: an MQTT packet or STOMP frame split over messages, a Socket.IO
+// binary packet waiting for its attachments.
+type Pending struct {
+	// What names what is unfinished: "MQTT PUBLISH packet", "STOMP frame",
+	// "Socket.IO BINARY_EVENT".
+	What string
+	// Have is how much of it was seen, Want how much it needs in all (0
+	// when not known yet), both in Unit ("bytes" or "attachments").
+	Have, Want int
+	Unit       string
+	// Messages is how many WebSocket messages carried it so far.
+	Messages int
+}
+
+// Pender is implemented by decoders that can hold part of an application
+// message between WebSocket messages (see Gapper). Pending reports what
+// direction dir holds after the last Decode call, ok false when nothing.
+type Pender interface {
+	Pending(dir Dir) (p Pending, ok bool)
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/wsdissect/wsdissect/field"
 	"github.com/wsdissect/wsdissect/subproto"
 	"github.com/wsdissect/wsdissect/subproto/app"
+	"github.com/wsdissect/wsdissect/subproto/socketio"
 )
 
 // connKey identifies a WebSocket connection: its TCP stream, and its
@@ -29,6 +30,9 @@ const maxConns = 1 << 16
 type conn struct {
 	dec       *subproto.Conn
 	announced bool // the choice was attached to a record
+	// choice is the layer that says it; it lives with the connection, as
+	// a conn record's layers must (a filter may hold the record back).
+	choice choiceLayer
 }
 
 // Sink decodes the application protocol of every connection's messages
@@ -44,12 +48,15 @@ type Sink struct {
 	PlainJSON bool
 	conns     map[connKey]*conn
 	order     []connKey // in order of creation, for the bound
+	// polls are the Engine.IO decoders of long-polling sessions, by sid
+	// (see polling).
+	polls map[string]*socketio.Decoder
 
 	layers  []dissect.Layer
 	wrapped []recordLayer
 	an      []dissect.Anomaly
 	rec     dissect.Record
-	choice  choiceLayer
+	app     appLayer
 }
 
 // NewSink returns a sink that decodes into next. force is --decode-as: ""
@@ -69,13 +76,15 @@ func (s *Sink) Emit(r *dissect.Record) error {
 	switch r.Kind {
 	case dissect.KindConn:
 		c := s.open(k, r.Conn)
-		return s.pass(r, c, nil)
+		return s.pass(r, c, nil, false)
 	case dissect.KindEnd:
 		delete(s.conns, k)
 		return s.next.Emit(r)
+	case dissect.KindHTTP:
+		return s.polling(r)
 	case dissect.KindAnomaly:
 		if c := s.conns[k]; c != nil && r.HasDir && hasGap(r.Anomalies) {
-			return s.pass(r, c, c.dec.Gap(app.Dir(r.Dir)))
+			return s.pass(r, c, c.dec.Gap(app.Dir(r.Dir)), false)
 		}
 		return s.next.Emit(r)
 	}
@@ -92,9 +101,9 @@ func (s *Sink) Emit(r *dissect.Record) error {
 	if m.Incomplete || m.Truncated || m.NotInflated {
 		// Part of the message is missing or was not retained: the decoder
 		// must not join across the hole.
-		return s.pass(r, c, c.dec.Gap(app.Dir(r.Dir)))
+		return s.pass(r, c, c.dec.Gap(app.Dir(r.Dir)), false)
 	}
-	return s.pass(r, c, c.dec.Decode(app.Message{Dir: app.Dir(r.Dir), Opcode: app.Opcode(m.Opcode), Payload: m.Payload, Time: r.Time}))
+	return s.pass(r, c, c.dec.Decode(app.Message{Dir: app.Dir(r.Dir), Opcode: app.Opcode(m.Opcode), Payload: m.Payload, Time: r.Time}), true)
 }
 
 // open starts the decoder of a connection.
@@ -178,20 +187,50 @@ func hasGap(as []dissect.Anomaly) bool {
 
 // pass sends r on with the application records attached (and the choice,
 // the first time it is known), plus a malformed anomaly per record that
-// did not parse.
-func (s *Sink) pass(r *dissect.Record, c *conn, recs []app.Record) error {
+// did not parse. decoded says r's message was just fed to the decoder:
+// what the decoder then holds for later messages of that direction is
+// noted on r (an "app" layer with "pending").
+func (s *Sink) pass(r *dissect.Record, c *conn, recs []app.Record, decoded bool) error {
 	ch := c.dec.Choice()
 	announce := !c.announced && ch.Method != subproto.Undecided
-	if len(recs) == 0 && !announce {
+	var pend app.Pending
+	pending := false
+	if decoded {
+		if pd, ok := c.dec.Decoder().(app.Pender); ok {
+			pend, pending = pd.Pending(app.Dir(r.Dir))
+		}
+	}
+	if len(recs) == 0 && !announce && !pending {
 		return s.next.Emit(r)
 	}
+	var choice *choiceLayer
+	if announce {
+		// The conn record says what the handshake (or --decode-as)
+		// decided; when nothing did, the first record after sniffing
+		// decided says so.
+		c.announced = true
+		c.choice = choiceLayer{c: ch, conn: r.Kind == dissect.KindConn}
+		if d, ok := c.dec.Decoder().(*socketio.Decoder); ok {
+			c.choice.sid = d.SID()
+		}
+		choice = &c.choice
+	}
+	var p *app.Pending
+	if pending {
+		p = &pend
+	}
+	return s.attach(r, recs, choice, p)
+}
+
+// attach sends r on with the application records as layers, after the
+// decoder choice when given and before the pending note when given, plus a
+// malformed anomaly per record that did not parse.
+func (s *Sink) attach(r *dissect.Record, recs []app.Record, choice *choiceLayer, pend *app.Pending) error {
 	s.rec = *r
 	s.layers = append(s.layers[:0], r.Layers...)
 	s.an = append(s.an[:0], r.Anomalies...)
-	if announce {
-		c.announced = true
-		s.choice = choiceLayer{ch}
-		s.layers = append(s.layers, &s.choice)
+	if choice != nil {
+		s.layers = append(s.layers, choice)
 	}
 	if cap(s.wrapped) < len(recs) {
 		s.wrapped = make([]recordLayer, len(recs))
@@ -205,7 +244,7 @@ func (s *Sink) pass(r *dissect.Record, c *conn, recs []app.Record) error {
 			// JSON on a connection that carries JSON is just not JSON.
 			continue
 		}
-		s.wrapped[n] = recordLayer{ar}
+		s.wrapped[n] = recordLayer{r: ar, bad: why != ""}
 		s.layers = append(s.layers, &s.wrapped[n])
 		n++
 		if why != "" {
@@ -213,12 +252,19 @@ func (s *Sink) pass(r *dissect.Record, c *conn, recs []app.Record) error {
 				Msg: ar.Protocol() + " message is malformed: " + why, Offset: -1})
 		}
 	}
+	if pend != nil {
+		s.app = appLayer{pending: *pend, hasPending: true}
+		s.layers = append(s.layers, &s.app)
+	}
 	s.rec.Layers, s.rec.Anomalies = s.layers, s.an
 	return s.next.Emit(&s.rec)
 }
 
 // recordLayer shows an application record as a layer of a WebSocket record.
-type recordLayer struct{ r app.Record }
+type recordLayer struct {
+	r   app.Record
+	bad bool // the record added a malformed anomaly (the record's last ones, in layer order)
+}
 
 // LayerName is the protocol name, the record's NDJSON key.
 func (l *recordLayer) LayerName() string { return l.r.Protocol() }
@@ -247,30 +293,60 @@ func (l *recordLayer) TreeLines(line func(int, string)) {
 }
 
 // choiceLayer says which decoder a connection got and why (NDJSON
-// "decoder"), on the first record after the choice was made.
-type choiceLayer struct{ c subproto.Choice }
+// "decoder"): on the conn record, with what the handshake decided (or
+// that the first messages will be sniffed), and on the first record after
+// a choice made later.
+type choiceLayer struct {
+	c    subproto.Choice
+	conn bool   // on a conn record
+	sid  string // the Engine.IO session id the handshake URL named
+}
 
 // LayerName is the NDJSON key "decoder".
 func (l *choiceLayer) LayerName() string { return "decoder" }
 
 // AppendJSON appends the protocol, how it was chosen and why.
 func (l *choiceLayer) AppendJSON(b []byte) []byte {
-	b = append(b, `{"protocol":`...)
-	b = appendJSONString(b, l.c.Protocol)
-	b = append(b, `,"method":`...)
+	b = append(b, '{')
+	if l.c.Protocol != "" {
+		b = append(b, `"protocol":`...)
+		b = appendJSONString(b, l.c.Protocol)
+		b = append(b, ',')
+	}
+	b = append(b, `"method":`...)
 	b = appendJSONString(b, l.c.Method.String())
 	b = append(b, `,"reason":`...)
 	b = appendJSONString(b, l.c.Reason)
+	if l.sid != "" {
+		b = append(b, `,"sid":`...)
+		b = appendJSONString(b, l.sid)
+	}
 	return append(b, '}')
 }
 
-// AppendSummary adds nothing: the decoded records say what they are.
-func (l *choiceLayer) AppendSummary(b []byte) []byte { return b }
+// AppendSummary names the decoder on a conn record when the handshake
+// (or --decode-as) chose it, "decoder=mqtt (subprotocol)"; elsewhere the
+// decoded records say what they are.
+func (l *choiceLayer) AppendSummary(b []byte) []byte {
+	if !l.conn || l.c.Protocol == "" {
+		return b
+	}
+	b = append(b, "decoder="...)
+	b = append(b, l.c.Protocol...)
+	b = append(b, " ("...)
+	b = append(b, l.c.Method.String()...)
+	return append(b, ')')
+}
 
 // TreeLines shows the choice.
 func (l *choiceLayer) TreeLines(line func(int, string)) {
-	line(0, "Protocol: "+l.c.Protocol)
+	if l.c.Protocol != "" {
+		line(0, "Protocol: "+l.c.Protocol)
+	}
 	line(0, "Chosen by: "+l.c.Method.String()+" ("+l.c.Reason+")")
+	if l.sid != "" {
+		line(0, "Engine.IO session id: "+l.sid)
+	}
 }
 
 // appendJSONString appends s as a JSON string.
@@ -300,9 +376,30 @@ func Fields() []field.Field {
 			// json.PATH is the filter's own syntax for JSON payloads.
 			continue
 		}
-		out = append(out, adapt(f))
+		a := adapt(f)
+		if f.Name == "socketio.sid" {
+			a.Get = withChoiceSID(a.Get)
+		}
+		out = append(out, a)
 	}
-	return out
+	return append(out, appFields()...)
+}
+
+// withChoiceSID extends the socketio.sid getter to the conn record, whose
+// decoder choice carries the session id of the handshake URL.
+func withChoiceSID(get func(*dissect.Record, int, *[]byte) (field.Value, bool)) func(*dissect.Record, int, *[]byte) (field.Value, bool) {
+	return func(r *dissect.Record, i int, buf *[]byte) (field.Value, bool) {
+		if v, ok := get(r, i, buf); ok || i != 0 {
+			return v, ok
+		}
+		for _, l := range r.Layers {
+			if cl, ok := l.(*choiceLayer); ok && cl.sid != "" {
+				*buf = append((*buf)[:0], cl.sid...)
+				return field.BytesValue(*buf)
+			}
+		}
+		return field.Value{}, false
+	}
 }
 
 // kinds maps the decoders' value kinds to field types.

@@ -136,8 +136,16 @@ func TestFields(t *testing.T) {
 	if _, err := engine.ReadFile("../../testdata/subproto/mqtt.pcap", engine.Options{Dissect: dissect.Options{Messages: true}}, sink); err != nil {
 		t.Fatal(err)
 	}
+	if err := c.r.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	if c.layers["mqtt"] == 0 {
 		t.Fatal("the filter selected no MQTT PUBLISH to sensors/t1")
+	}
+	// the conn record, held back by the filter until a record matched,
+	// keeps the decoder choice
+	if first := firstLine(c.json.String(), `"type":"conn"`); !strings.Contains(first, `"decoder":{"protocol":"mqtt"`) {
+		t.Errorf("held conn record without its decoder: %.300s", first)
 	}
 	for _, line := range strings.Split(strings.TrimSpace(c.json.String()), "\n") {
 		if strings.Contains(line, `"type":"message"`) && !strings.Contains(line, `"sensors/t1"`) {
@@ -160,4 +168,32 @@ func firstLine(s, sub string) string {
 		}
 	}
 	return ""
+}
+
+// TestChoiceOnConnRecord checks where the decoder choice is said: on the
+// conn record when the handshake or --decode-as decides, else on the
+// first record after sniffing decided.
+func TestChoiceOnConnRecord(t *testing.T) {
+	tests := []struct {
+		capture, force string
+		onConn         bool
+		want           string
+	}{
+		{"mqtt", "", true, `"decoder":{"protocol":"mqtt","method":"subprotocol","reason":"subprotocol \"mqtt\""}`},
+		{"socketio", "", true, `"decoder":{"protocol":"socketio","method":"url","reason":"URL /socket.io/?EIO=4&transport=websocket"}`},
+		{"jsonrpc", "json", true, `"decoder":{"protocol":"json","method":"forced","reason":"--decode-as json"}`},
+		{"jsonrpc", "", false, `"decoder":{"protocol":"jsonrpc","method":"sniffed","reason":"sniffed: JSON-RPC 2.0 object in message 1 (c2s)"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.capture+"/"+tt.force, func(t *testing.T) {
+			c := run(t, "../../testdata/subproto/"+tt.capture+".pcap", true, tt.force)
+			line := firstLine(c.json.String(), `"decoder"`)
+			if !strings.Contains(line, tt.want) {
+				t.Errorf("first record with a decoder lacks %s:\n%s", tt.want, line)
+			}
+			if got := strings.HasPrefix(line, `{"type":"conn"`); got != tt.onConn {
+				t.Errorf("choice on the conn record: %v, want %v", got, tt.onConn)
+			}
+		})
+	}
 }

@@ -16,6 +16,12 @@ type Record struct {
 	// for a message of one value).
 	Index, Count int
 	err          string
+	// compact is Value without whitespace and with strings made valid
+	// UTF-8, as NDJSON shows it: Value itself when it is compact already,
+	// else a part of the decoder's buffer. Decode makes it in the pass that
+	// validates Value.
+	compact []byte
+	at      int // where compact starts in the decoder's buffer, -1 for Value
 }
 
 // Protocol implements app.Record.
@@ -48,6 +54,7 @@ func (r *Record) Kind() string {
 type Decoder struct {
 	pool []*Record
 	out  []app.Record
+	buf  []byte // the compact forms of the values of the last message that needed one
 }
 
 // NewDecoder returns a JSON decoder.
@@ -78,24 +85,42 @@ func (d *Decoder) Decode(m app.Message) []app.Record {
 		r.err = "empty message"
 		return d.out
 	}
+	d.buf = d.buf[:0]
 	for i < len(p) {
-		end, err := jsonx.Skip(p, i)
-		if err != nil || len(d.out) >= MaxValues {
+		if len(d.out) >= MaxValues {
+			r := d.next()
+			r.Value = p[i:]
+			r.err = "more than 10000 JSON values in one message"
+			break
+		}
+		// one pass validates the value and makes its compact form
+		var end, at int
+		var err error
+		d.buf, end, at, err = jsonx.CompactValue(d.buf, p, i)
+		if err != nil {
 			r := d.next()
 			r.Value = p[i:]
 			r.err = "not valid JSON"
-			if err == nil {
-				r.err = "more than 10000 JSON values in one message"
-			}
 			break
 		}
 		r := d.next()
 		r.Value = p[i:end]
+		r.at = at
 		i = jsonx.SkipSpace(p, end)
 	}
-	for k, r := range d.out {
-		x := r.(*Record)
+	// d.buf may have moved while it grew: point into it only now
+	from := len(d.buf)
+	for k := len(d.out) - 1; k >= 0; k-- {
+		x := d.out[k].(*Record)
 		x.Index, x.Count = k, len(d.out)
+		switch {
+		case x.err != "":
+		case x.at < 0:
+			x.compact = x.Value
+		default:
+			x.compact = d.buf[x.at:from:from]
+			from = x.at
+		}
 	}
 	return d.out
 }
@@ -112,7 +137,7 @@ func (r *Record) AppendSummary(b []byte) []byte {
 	b = append(b, r.Kind()...)
 	b = append(b, ' ')
 	s := len(b)
-	b = jsonx.AppendCompact(b, r.Value)
+	b = append(b, r.compact...)
 	if len(b)-s > 200 {
 		n := s + 200
 		for n > s && b[n]&0xC0 == 0x80 {
@@ -129,7 +154,7 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	if r.err != "" {
 		return append(b, "null"...)
 	}
-	return jsonx.AppendCompact(b, r.Value)
+	return append(b, r.compact...)
 }
 
 // Tree implements app.Record: the value, members one level deeper.

@@ -14,6 +14,11 @@ func TestDecode(t *testing.T) {
 		{`[1,`, `JSON [malformed: not valid JSON] | null`},
 		{`  `, `JSON [malformed: empty message] | null`},
 		{"\"line\u2028sep\"", `JSON string "line\u2028sep" | "line\u2028sep"`},
+		// values needing compaction next to one that does not: each
+		// record keeps its own compact form
+		{"{ \"a\" : 1 } [ \"\xff\" ] 3 {\"b\":2}", `JSON object {"a":1} | {"a":1}` + "\n" + `JSON array ["\ufffd"] | ["\ufffd"]` +
+			"\n" + `JSON number 3 | 3` + "\n" + `JSON object {"b":2} | {"b":2}`},
+		{"[1, 2] [3", `JSON array [1,2] | [1,2]` + "\n" + `JSON [malformed: not valid JSON] | null`},
 	}
 	d := NewDecoder()
 	for _, tt := range tests {

@@ -498,3 +498,22 @@ func (d *Decoder) Gap(dir app.Dir) []app.Record {
 	st.skip = 0
 	return d.out
 }
+
+// Pending implements app.Pender: the bytes of an unfinished packet held
+// for the next message of direction dir, or of an oversized one still
+// being skipped.
+func (d *Decoder) Pending(dir app.Dir) (app.Pending, bool) {
+	st := &d.dirs[dir&1]
+	if st.skip > 0 {
+		return app.Pending{What: "oversized MQTT packet", Have: st.skip, Unit: "bytes still to skip", Messages: st.Msgs}, true
+	}
+	held := st.Held()
+	if len(held) == 0 {
+		return app.Pending{}, false
+	}
+	p := app.Pending{What: "MQTT " + TypeName(held[0]>>4) + " packet", Have: len(held), Unit: "bytes", Messages: st.Msgs}
+	if rem, hl, state := fixedHeader(held); state == headerOK {
+		p.Want = hl + rem
+	}
+	return p, true
+}

@@ -89,6 +89,10 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	b = append(b, EIOName(r.EIO)...)
 	b = append(b, `","eio_version":`...)
 	b = strconv.AppendUint(b, uint64(r.EIOVersion), 10)
+	if r.SID != "" {
+		b = append(b, `,"sid":`...)
+		b = jsonx.AppendStr(b, r.SID)
+	}
 	if r.Binary {
 		b = append(b, `,"binary":true`...)
 	}
@@ -155,6 +159,9 @@ func (r *Record) Tree(emit func(depth int, name, value string)) {
 	}
 	emit(1, "Engine.IO packet type", EIOName(r.EIO)+" ("+strconv.Itoa(int(r.EIO))+")")
 	emit(1, "Engine.IO version", strconv.Itoa(int(r.EIOVersion)))
+	if r.SID != "" {
+		emit(1, "Session id", r.SID)
+	}
 	if !r.HasSIO {
 		switch {
 		case r.Binary:
@@ -201,6 +208,12 @@ func get(r app.Record) *Record {
 // dissector; the names follow its style under "socketio.").
 func Fields() []app.Field {
 	return []app.Field{
+		{Name: "socketio.sid", Kind: app.String, Desc: "Engine.IO session id (from the handshake URL or the open packet), shared by the session's WebSocket connection and its long-polling requests", Get: func(r app.Record, d []app.Value) []app.Value {
+			if x := get(r); x != nil && x.SID != "" {
+				d = append(d, app.Value{B: []byte(x.SID)})
+			}
+			return d
+		}},
 		{Name: "socketio.eio_type", Kind: app.String, Desc: "Engine.IO packet type (open, close, ping, pong, message, upgrade, noop)", Get: func(r app.Record, d []app.Value) []app.Value {
 			if x := get(r); x != nil {
 				d = append(d, app.Value{B: []byte(EIOName(x.EIO))})

@@ -98,6 +98,10 @@ type Record struct {
 	Args []byte
 	// Messages is the number of WebSocket messages the record spans.
 	Messages int
+	// SID is the Engine.IO session id, which links the session's
+	// long-polling requests and its WebSocket connection: from the
+	// handshake URL (SetSID) or the open packet; "" while unknown.
+	SID string
 
 	err  string
 	buf  []byte // owned copy of a held-back packet's text
@@ -128,7 +132,16 @@ type Decoder struct {
 	npool          int
 	polling        []byte // decoded binary packets of a polling payload
 	auto           bool   // version not known from the URL yet
+	sid            string // the session id, once known
 }
+
+// SetSID sets the Engine.IO session id the records carry, as the sid
+// parameter of the handshake or polling URL gives it; an open packet's sid
+// replaces it.
+func (d *Decoder) SetSID(sid string) { d.sid = sid }
+
+// SID returns the session id known so far.
+func (d *Decoder) SID() string { return d.sid }
 
 type dirState struct {
 	pending *Record // a binary packet waiting for attachments
@@ -166,6 +179,7 @@ func (d *Decoder) rec() *Record {
 	r.reset()
 	r.EIOVersion = d.version
 	r.Messages = 1
+	r.SID = d.sid
 	return r
 }
 
@@ -263,6 +277,11 @@ func (d *Decoder) decode(m app.Message) []app.Record {
 	case Open:
 		if !jsonx.Valid(r.Data) {
 			r.err = "open packet without a JSON handshake"
+		} else if sid, ok := jsonx.Member(r.Data, "sid"); ok && jsonx.IsString(sid) {
+			if s := jsonx.AppendUnquote(nil, sid); string(s) != d.sid {
+				d.sid = string(s)
+			}
+			r.SID = d.sid
 		}
 	case Message:
 		d.parseSIO(r, st)
@@ -524,4 +543,15 @@ func (d *Decoder) Gap(dir app.Dir) []app.Record {
 		d.out = append(d.out, pr)
 	}
 	return d.out
+}
+
+// Pending implements app.Pender: a binary packet of direction dir waiting
+// for its attachments.
+func (d *Decoder) Pending(dir app.Dir) (app.Pending, bool) {
+	pr := d.dirs[dir&1].pending
+	if pr == nil {
+		return app.Pending{}, false
+	}
+	return app.Pending{What: "Socket.IO " + TypeName(pr.Type), Have: len(pr.Attached), Want: pr.Attachments,
+		Unit: "attachments", Messages: pr.Messages}, true
 }

@@ -49,11 +49,11 @@ func TestDecode(t *testing.T) {
 			{s2c, app.Text, `2`},
 			{c2s, app.Text, `3`},
 		}, []string{
-			`Engine.IO open {"sid":"abc","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000} | {"eio":"open","eio_version":4,"data":{"sid":"abc","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}}`,
-			`Socket.IO CONNECT / | {"eio":"message","eio_version":4,"type":"CONNECT","namespace":"/"}`,
-			`Socket.IO CONNECT / {"sid":"xyz"} | {"eio":"message","eio_version":4,"type":"CONNECT","namespace":"/","data":{"sid":"xyz"}}`,
-			`Engine.IO ping | {"eio":"ping","eio_version":4}`,
-			`Engine.IO pong | {"eio":"pong","eio_version":4}`,
+			`Engine.IO open {"sid":"abc","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000} | {"eio":"open","eio_version":4,"sid":"abc","data":{"sid":"abc","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}}`,
+			`Socket.IO CONNECT / | {"eio":"message","eio_version":4,"sid":"abc","type":"CONNECT","namespace":"/"}`,
+			`Socket.IO CONNECT / {"sid":"xyz"} | {"eio":"message","eio_version":4,"sid":"abc","type":"CONNECT","namespace":"/","data":{"sid":"xyz"}}`,
+			`Engine.IO ping | {"eio":"ping","eio_version":4,"sid":"abc"}`,
+			`Engine.IO pong | {"eio":"pong","eio_version":4,"sid":"abc"}`,
 		}},
 		{"event with namespace and ack", 4, []msg{
 			{c2s, app.Text, `42/chat,12["message", "hi", {"a": 1}]`},

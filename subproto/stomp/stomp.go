@@ -405,3 +405,20 @@ func (d *Decoder) Gap(dir app.Dir) []app.Record {
 	st.Release()
 	return d.out
 }
+
+// Pending implements app.Pender: the bytes of an unfinished frame held for
+// the next message of direction dir.
+func (d *Decoder) Pending(dir app.Dir) (app.Pending, bool) {
+	st := &d.dirs[dir&1]
+	held := st.Held()
+	if len(held) == 0 {
+		return app.Pending{}, false
+	}
+	what := "STOMP frame"
+	if i := bytes.IndexByte(held, '\n'); i > 0 {
+		if cmd := bytes.TrimSuffix(held[:i], []byte{'\r'}); knownCommand(cmd) {
+			what = "STOMP " + string(cmd) + " frame"
+		}
+	}
+	return app.Pending{What: what, Have: len(held), Unit: "bytes", Messages: st.Msgs}, true
+}

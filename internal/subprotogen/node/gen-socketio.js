@@ -77,6 +77,44 @@ async function eio3() {
   write(rec, 'socketio-eio3.json');
 }
 
+// polling records the default transports of socket.io 4: the session
+// starts with HTTP long-polling (a handshake GET, then POSTs and held GETs
+// on other TCP connections) and upgrades to WebSocket (the upgrade URL
+// carries the session id); packets sent before the upgrade travel in the
+// polling bodies, the rest over WebSocket.
+async function polling() {
+  const rec = newRecording('socketio', `socket.io ${require('socket.io/package.json').version}, socket.io-client ${require('socket.io-client/package.json').version} (polling, then WebSocket)`);
+  const httpServer = http.createServer();
+  const srv = new Server(httpServer, { parser: loggingParser('s2c', rec), pingInterval: 300, pingTimeout: 1000 });
+  srv.on('connection', (s) => {
+    s.on('message', (text, ack) => { if (typeof ack === 'function') ack({ ok: true, echo: text }); });
+    s.on('after', (n) => s.emit('after-upgrade', n, Buffer.from([7, 7])));
+    s.emit('news', { over: 'polling' });
+    s.emit('blob', Buffer.from([1, 2, 3]), 'two', Buffer.from('bin'));
+  });
+  await new Promise((r) => httpServer.listen(0, '127.0.0.1', r));
+  const proxy = await startProxy(httpServer.address().port, rec);
+  const url = `http://127.0.0.1:${proxy.port}`;
+  const sock = io(url, { parser: loggingParser('c2s', rec), reconnection: false });
+  const got = (s, ev) => new Promise((r) => s.once(ev, (...a) => r(a)));
+  const news = got(sock, 'news');
+  const blob = got(sock, 'blob');
+  await got(sock, 'connect');
+  await news;
+  await blob;
+  await sock.emitWithAck('message', 'over polling');
+  if (sock.io.engine.transport.name !== 'websocket') await got(sock.io.engine, 'upgrade');
+  const after = got(sock, 'after-upgrade');
+  sock.emit('after', 2);
+  await after;
+  await sleep(400); // ping/pong over WebSocket
+  sock.disconnect();
+  await sleep(100);
+  proxy.close();
+  srv.close();
+  write(rec, 'socketio-polling.json');
+}
+
 async function main() {
   const rec = newRecording('socketio', `socket.io ${require('socket.io/package.json').version}, socket.io-client ${require('socket.io-client/package.json').version}`);
   const httpServer = http.createServer();
@@ -122,7 +160,10 @@ async function main() {
   srv.close();
   write(rec, 'socketio.json');
   await eio3();
+  await polling();
   process.exit(0);
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+// `node gen-socketio.js polling` makes only the polling recording.
+const only = process.argv[2] === 'polling' ? polling().then(() => process.exit(0)) : main();
+only.catch((e) => { console.error(e); process.exit(1); });

@@ -42,6 +42,36 @@ function startProxy(targetPort, rec) {
       });
     });
   });
+  // Plain HTTP requests (Engine.IO long-polling) are forwarded as they are
+  // and logged to rec.polling as {seq, method, url, status, req_b64,
+  // resp_b64} when their response ends; seq is the number of WebSocket
+  // messages logged before, which places the exchange among them.
+  server.on('request', (req, res) => {
+    const body = [];
+    req.on('data', (c) => body.push(c));
+    req.on('end', () => {
+      const reqBody = Buffer.concat(body);
+      const headers = { ...req.headers };
+      delete headers['content-length'];
+      if (reqBody.length > 0) headers['content-length'] = String(reqBody.length);
+      const up = http.request({ host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers }, (ur) => {
+        const chunks = [];
+        ur.on('data', (c) => chunks.push(c));
+        ur.on('end', () => {
+          const respBody = Buffer.concat(chunks);
+          rec.polling.push({ seq: rec.messages.length, method: req.method, url: req.url, status: ur.statusCode,
+            content_type: ur.headers['content-type'] || '', req_b64: reqBody.toString('base64'), resp_b64: respBody.toString('base64') });
+          const h = { ...ur.headers };
+          delete h['transfer-encoding'];
+          h['content-length'] = String(respBody.length);
+          res.writeHead(ur.statusCode, h);
+          res.end(respBody);
+        });
+      });
+      up.on('error', () => res.destroy());
+      up.end(reqBody);
+    });
+  });
   wss.on('headers', () => {});
   // the chosen subprotocol is the upstream one
   wss.options.handleProtocols = (protocols) => {
@@ -53,6 +83,8 @@ function startProxy(targetPort, rec) {
 
 function newRecording(protocol, library) {
   const rec = { protocol, library, url: '', subprotocol: '', messages: [], truth: [] };
+  // long-polling exchanges, when the recording has them (see startProxy)
+  Object.defineProperty(rec, 'polling', { value: [], writable: true, enumerable: false });
   Object.defineProperty(rec, 'connections', { value: 0, writable: true, enumerable: false });
   return rec;
 }
@@ -72,10 +104,11 @@ function plain(v) {
 }
 
 function write(rec, file) {
+  if (rec.polling.length > 0) rec = { ...rec, polling: rec.polling };
   const out = path.resolve(__dirname, '../../../testdata/subproto', file);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify(rec, null, 1) + '\n');
-  console.log(`${out}: ${rec.messages.length} messages, ${rec.truth.length} truth records`);
+  console.log(`${out}: ${rec.messages.length} messages, ${(rec.polling || []).length} polling exchanges, ${rec.truth.length} truth records`);
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -96,3 +96,90 @@ func FuzzCompact(f *testing.F) {
 		}
 	})
 }
+
+// compactOnePass is CompactValue's result as bytes, nil when invalid.
+func compactOnePass(b []byte, i int) ([]byte, int, bool) {
+	out, end, at, err := CompactValue([]byte("prefix"), b, i)
+	if err != nil {
+		return nil, 0, false
+	}
+	if string(out[:6]) != "prefix" {
+		return []byte("dst prefix overwritten"), end, true
+	}
+	if at < 0 {
+		if len(out) != 6 {
+			return []byte("dst grew for a clean value"), end, true
+		}
+		return b[i:end], end, true
+	}
+	return out[at:], end, true
+}
+
+func TestCompactValueMatchesTwoPasses(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`{"a":1}`, `{"a":1}`},
+		{"{ \"a\" : [ 1 , \"x y\" ],\n \"b\" : \"\xff\" }", `{"a":[1,"x y"],"b":"\ufffd"}`},
+		{"[\"\u2028\u2029\", \"\xe2\x80\"]", `["\u2028\u2029","\ufffd\ufffd"]`},
+		{`"plain é"`, `"plain é"`},
+		{`[1, 2.5e-3, -0, true, false, null]`, `[1,2.5e-3,-0,true,false,null]`},
+		{`{"a":}`, ""},
+		{`[1,]`, ""},
+		{`"abc`, ""},
+		{strings.Repeat("[", 600) + strings.Repeat("]", 600), ""},
+	}
+	for _, tt := range tests {
+		got, end, ok := compactOnePass([]byte(tt.in), 0)
+		if tt.want == "" {
+			if ok {
+				t.Errorf("CompactValue(%q) accepted it as %q", tt.in, got)
+			}
+			continue
+		}
+		if !ok || string(got) != tt.want || end != len(tt.in) {
+			t.Errorf("CompactValue(%q) = %q end %d ok %v, want %q end %d", tt.in, got, end, ok, tt.want, len(tt.in))
+		}
+	}
+}
+
+func FuzzCompactValue(f *testing.F) {
+	f.Add([]byte(`{"a": [1, "x\u00e9"], "b": null} [2]`), 0)
+	f.Add([]byte("  \"\xff\u2028\""), 2)
+	f.Fuzz(func(t *testing.T, b []byte, i int) {
+		if i < 0 || i > len(b) {
+			return
+		}
+		end, err := Skip(b, i)
+		got, gotEnd, ok := compactOnePass(b, i)
+		if (err == nil) != ok {
+			t.Fatalf("Skip err %v, CompactValue ok %v on %q at %d", err, ok, b, i)
+		}
+		if !ok {
+			return
+		}
+		if want := AppendCompact(nil, b[i:end]); gotEnd != end || string(got) != string(want) {
+			t.Fatalf("CompactValue(%q, %d) = %q end %d, two passes give %q end %d", b, i, got, gotEnd, want, end)
+		}
+	})
+}
+
+func BenchmarkCompact(b *testing.B) {
+	msg := []byte(`{"op":"update","data":{"id":123,"name":"widget","tags":["a","b"],"price":9.99,"ok":true,"note":"caf\u00e9 ☕"}}`)
+	var out []byte
+	b.Run("two-passes", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			end, _ := Skip(msg, 0)
+			out = AppendCompact(out[:0], msg[:end])
+		}
+	})
+	b.Run("one-pass", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			var at int
+			out, _, at, _ = CompactValue(out[:0], msg, 0)
+			if at >= 0 {
+				b.Fatal("copied a compact value")
+			}
+		}
+	})
+}

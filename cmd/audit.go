@@ -132,9 +132,7 @@ func (a *app) runAudit(files []string) error {
 			}
 			continue
 		}
-		if err := addCaptureSecrets(opts.Dissect.KeyLog, name); err != nil {
-			fmt.Fprintf(a.stderr, "wsdissect: %v\n", err)
-		}
+		watchSecrets(src, opts.Dissect.KeyLog, a.stderr)
 		aud := audit.New(cfg)
 		_, runErr := engine.Run(src, aud, opts)
 		src.Close()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wsdissect/wsdissect/engine"
 	"github.com/wsdissect/wsdissect/source"
 	"github.com/wsdissect/wsdissect/tlsdecrypt"
 )
@@ -53,17 +54,16 @@ func (k *keyLogFlags) load(stderr io.Writer) (*tlsdecrypt.KeyLog, error) {
 	return kl, nil
 }
 
-// addCaptureSecrets adds the pcapng Decryption Secrets Blocks of a capture
-// file to kl.
-func addCaptureSecrets(kl *tlsdecrypt.KeyLog, name string) error {
-	secrets, err := source.DecryptionSecrets(name)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	for _, s := range secrets {
-		if err := kl.AddBytes(s, name+" (decryption secrets block)"); err != nil {
-			return err
-		}
-	}
-	return nil
+// secretsSource is a capture whose pcapng Decryption Secrets Blocks can be
+// watched (source.File, source.Chain).
+type secretsSource interface {
+	OnSecrets(fn func(source.Secrets))
+}
+
+// watchSecrets adds the TLS key logs of the Decryption Secrets Blocks of src
+// to kl as the reading meets them; what cannot be added is said on stderr.
+func watchSecrets(src secretsSource, kl *tlsdecrypt.KeyLog, stderr io.Writer) {
+	src.OnSecrets(engine.AddSecrets(kl, func(err error) {
+		fmt.Fprintf(stderr, "wsdissect: %v\n", err)
+	}))
 }

@@ -2,8 +2,12 @@ package cmd
 
 import (
 	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -59,5 +63,45 @@ func TestSSLKEYLOGFILE(t *testing.T) {
 	code, out, errs = runCmd(t, "read", "../testdata/wss-tls12-gcm.pcap")
 	if code != ExitOK || !strings.Contains(out, "not decrypted") || errs != "" {
 		t.Fatalf("unreadable SSLKEYLOGFILE: exit %d\nstdout: %.400s\nstderr: %s", code, out, errs)
+	}
+}
+
+// TestReadSecretsStdin reads captures with a Decryption Secrets Block from
+// standard input: the committed one (the block after the section header)
+// and the same with the block moved between the packets, before the
+// ClientHello's last segment, with one worker and several.
+func TestReadSecretsStdin(t *testing.T) {
+	t.Setenv("SSLKEYLOGFILE", "")
+	data, err := os.ReadFile("../testdata/wss-tls13-dsb.pcapng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Blocks: section header, secrets, interface, packets.
+	shb := int(binary.LittleEndian.Uint32(data[4:]))
+	dsbLen := int(binary.LittleEndian.Uint32(data[shb+4:]))
+	dsb := data[shb : shb+dsbLen]
+	rest := append(append([]byte(nil), data[:shb]...), data[shb+dsbLen:]...)
+	at := shb
+	for i := 0; i < 5; i++ { // the interface and packets 1-4
+		at += int(binary.LittleEndian.Uint32(rest[at+4:]))
+	}
+	mid := append(append(append([]byte(nil), rest[:at]...), dsb...), rest[at:]...)
+	for _, procs := range []int{1, 4} {
+		for name, in := range map[string][]byte{"committed": data, "mid-file": mid} {
+			t.Run(fmt.Sprintf("%s, %d workers", name, procs), func(t *testing.T) {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+				var out, errOut bytes.Buffer
+				pr, pw := io.Pipe()
+				go func() {
+					pw.Write(in)
+					pw.Close()
+				}()
+				code := Execute([]string{"read", "-", "--messages"}, pr, &out, &errOut)
+				pr.Close()
+				if code != ExitOK || !strings.Contains(out.String(), "Hello over wss from the client") || errOut.Len() != 0 {
+					t.Fatalf("exit %d\nstdout: %.600s\nstderr: %s", code, out.String(), errOut.String())
+				}
+			})
+		}
 	}
 }

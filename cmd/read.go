@@ -307,28 +307,23 @@ type readInput struct {
 	chain []string
 }
 
-// open opens the input and adds the TLS secrets its files carry.
+// open opens the input; the TLS secrets its files carry are added to kl as
+// the reading meets them.
 func (in readInput) open(a *app, kl *tlsdecrypt.KeyLog) (readSource, error) {
-	names := in.chain
-	if names == nil {
-		names = []string{in.name}
-	}
-	for _, n := range names {
-		if n == "-" {
-			continue
-		}
-		if err := addCaptureSecrets(kl, n); err != nil {
-			fmt.Fprintf(a.stderr, "wsdissect: %v\n", err)
-		}
-	}
 	if in.chain != nil {
 		ch := source.NewChain(in.chain, a.stdin)
 		ch.Overlap = func(prev, name string) {
 			fmt.Fprintf(a.stderr, "wsdissect: %s starts before %s ends: the files overlap in time (merge them with mergecap, or read them with --separate)\n", name, prev)
 		}
+		watchSecrets(ch, kl, a.stderr)
 		return ch, nil
 	}
-	return source.Open(in.name, a.stdin)
+	f, err := source.Open(in.name, a.stdin)
+	if err != nil {
+		return nil, err
+	}
+	watchSecrets(f, kl, a.stderr)
+	return f, nil
 }
 
 // startCPUProfile starts writing a CPU profile to path; stop ends it.

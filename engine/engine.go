@@ -253,28 +253,48 @@ func (e *Engine) run(src PacketSource, after func(ts time.Time) error) (Stats, e
 
 // ReadFile runs the capture at path ("-" is not accepted here) through a new
 // engine. The TLS key logs of a pcapng file's Decryption Secrets Blocks are
-// added to opts.Dissect.KeyLog (a new one when it is nil).
+// added to opts.Dissect.KeyLog (a new one when it is nil) as the reading
+// meets them, before the packets that follow them; the first that cannot be
+// added is returned as the error when nothing else went wrong.
 func ReadFile(path string, opts Options, sink dissect.Sink) (Stats, error) {
 	f, err := source.Open(path, nil)
 	if err != nil {
 		return Stats{}, err
 	}
-	// TLS key logs in pcapng Decryption Secrets Blocks are added to the key
-	// log (a new one when none was given).
-	secrets, err := source.DecryptionSecrets(path)
-	if err != nil {
-		f.Close()
-		return Stats{}, err
-	}
-	for _, s := range secrets {
-		if opts.Dissect.KeyLog == nil {
-			opts.Dissect.KeyLog = tlsdecrypt.NewKeyLog()
-		}
-		if err := opts.Dissect.KeyLog.AddBytes(s, path+" (decryption secrets block)"); err != nil {
-			f.Close()
-			return Stats{}, err
-		}
-	}
 	defer f.Close()
-	return Run(f, sink, opts)
+	if opts.Dissect.KeyLog == nil {
+		opts.Dissect.KeyLog = tlsdecrypt.NewKeyLog()
+	}
+	var secretsErr error
+	f.OnSecrets(AddSecrets(opts.Dissect.KeyLog, func(err error) {
+		if secretsErr == nil {
+			secretsErr = err
+		}
+	}))
+	st, err := Run(f, sink, opts)
+	if err == nil {
+		err = secretsErr
+	}
+	return st, err
+}
+
+// AddSecrets returns a function for source.File.OnSecrets (and
+// source.Chain.OnSecrets) that adds the TLS key logs of a capture's pcapng
+// Decryption Secrets Blocks to kl. What cannot be added, a malformed block
+// or key log line, is passed to report when it is not nil (the lines of a
+// key log before a bad one are added). RunParallel reads the packets in a
+// goroutine of its own, so the function runs there, while workers look
+// secrets up: KeyLog is safe for that.
+func AddSecrets(kl *tlsdecrypt.KeyLog, report func(error)) func(source.Secrets) {
+	return func(s source.Secrets) {
+		err := s.Err
+		if err == nil {
+			err = kl.AddBytes(s.KeyLog, fmt.Sprintf("%s (decryption secrets block at byte offset %d)", s.Name, s.Offset))
+		} else {
+			err = fmt.Errorf("%s: %w", s.Name, err)
+		}
+		if err != nil && report != nil {
+			report(err)
+		}
+	}
 }

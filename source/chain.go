@@ -38,6 +38,8 @@ type Chain struct {
 	curFile atomic.Pointer[File]
 	stopped atomic.Bool
 
+	onSecrets func(Secrets)
+
 	// Overlap, when set, is called when a file's first packet is older than
 	// the previous file's last packet: the files do not follow each other.
 	Overlap func(prev, name string)
@@ -89,6 +91,7 @@ func (c *Chain) Next(p *Packet) error {
 				return err
 			}
 			c.cur = f
+			f.OnSecrets(c.onSecrets)
 			c.curFile.Store(f)
 			c.base = c.count
 		}
@@ -115,6 +118,11 @@ func (c *Chain) Next(p *Packet) error {
 		c.cur = nil
 	}
 }
+
+// OnSecrets sets fn to be called with the TLS key logs of the files'
+// Decryption Secrets Blocks (see File.OnSecrets); call it before the first
+// Next.
+func (c *Chain) OnSecrets(fn func(Secrets)) { c.onSecrets = fn }
 
 // Close closes the file being read.
 func (c *Chain) Close() error {

@@ -54,6 +54,9 @@ type File struct {
 	ng   *pcapgo.NgReader // set for pcapng input
 	ngb  ngBlock          // the next pcapng block's header, for error messages
 
+	tap       *secretsTap   // follows pcapng blocks for their secrets; nil for pcap
+	onSecrets func(Secrets) // set by OnSecrets
+
 	stream  *streamReader // reads a stream input; nil for regular files
 	stopped atomic.Bool   // set by Stop
 
@@ -70,12 +73,16 @@ type countingReader struct {
 	r   io.Reader
 	n   int64
 	err error
+	tap *secretsTap // sees the bytes read, when set
 }
 
 // Read implements io.Reader.
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if c.tap != nil {
+		c.tap.feed(p[:n])
+	}
 	if err != nil && err != io.EOF {
 		c.err = err
 	}
@@ -238,6 +245,18 @@ func (f *File) openPcapng(in *bufio.Reader, inside string) error {
 	// WantMixedLinkType keeps packets of every interface, whatever its link
 	// type; without it pcapgo silently drops packets of interfaces whose link
 	// type differs from the first one's.
+	// The pcapng reader skips Decryption Secrets Blocks: a tap below the
+	// buffer follows the blocks for them, from the start of the capture
+	// (the bytes buffered so far, then every read).
+	f.tap = &secretsTap{}
+	src := f.raw
+	if f.dec != nil {
+		src = f.dec
+	}
+	if b, err := in.Peek(in.Buffered()); err == nil {
+		f.tap.feed(b)
+	}
+	src.tap = f.tap
 	r, err := pcapgo.NewNgReader(in, pcapgo.NgReaderOptions{WantMixedLinkType: true})
 	if err == nil {
 		f.ng = r

@@ -57,6 +57,9 @@ func (f *File) Next(p *Packet) error {
 		f.pos.Store(f.consumed())
 		return f.err
 	}
+	if f.tap != nil {
+		f.deliverSecrets(f.streamOffset())
+	}
 	f.count++
 	pos := f.consumed()
 	f.offset = pos

@@ -41,13 +41,17 @@ var labels = map[string]func(*Secrets) *[]byte{
 }
 
 // KeyLog holds the secrets of an NSS key log (the SSLKEYLOGFILE format),
-// merged from any number of sources. Build it with Add*, then share it
-// read-only: Lookup is safe for concurrent use once no Add runs. The
-// resumption cache (Remember, Resumed) is safe for concurrent use at any time.
+// merged from any number of sources. It is safe for concurrent use: secrets
+// may be added (a pcapng Decryption Secrets Block met while reading) while
+// other goroutines look secrets up. The Secrets a Lookup returns are never
+// changed afterwards; a later line for the same client random replaces them
+// with a new copy.
 type KeyLog struct {
-	m   map[[32]byte]*Secrets
+	smu sync.RWMutex
+	m   map[[32]byte]*Secrets // guarded by smu; the values are immutable
+
 	mu  sync.Mutex
-	res map[string][]byte // TLS 1.2 session id or ticket -> master secret
+	res map[string][]byte // guarded by mu: TLS 1.2 session id or ticket -> master secret
 }
 
 // NewKeyLog returns an empty key log.
@@ -60,6 +64,8 @@ func (k *KeyLog) Len() int {
 	if k == nil {
 		return 0
 	}
+	k.smu.RLock()
+	defer k.smu.RUnlock()
 	return len(k.m)
 }
 
@@ -68,6 +74,8 @@ func (k *KeyLog) Lookup(clientRandom [32]byte) (*Secrets, bool) {
 	if k == nil {
 		return nil, false
 	}
+	k.smu.RLock()
+	defer k.smu.RUnlock()
 	s, ok := k.m[clientRandom]
 	return s, ok
 }
@@ -93,9 +101,6 @@ func (k *KeyLog) AddBytes(b []byte, name string) error {
 // with a known label but malformed fields is an error naming its line number
 // (lines before it are kept).
 func (k *KeyLog) Add(r io.Reader, name string) error {
-	if k.m == nil {
-		k.m = map[[32]byte]*Secrets{}
-	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	line := 0
@@ -111,6 +116,7 @@ func (k *KeyLog) Add(r io.Reader, name string) error {
 	return nil
 }
 
+// addLine parses one key log line and stores its secret.
 func (k *KeyLog) addLine(l []byte) error {
 	l = bytes.TrimSpace(l)
 	if len(l) == 0 || l[0] == '#' {
@@ -142,12 +148,18 @@ func (k *KeyLog) addLine(l []byte) error {
 	} else if len(sec) != 32 && len(sec) != 48 {
 		return fmt.Errorf("%s: secret must be 32 or 48 bytes, got %d", f[0], len(sec))
 	}
-	s := k.m[cr]
-	if s == nil {
-		s = &Secrets{}
-		k.m[cr] = s
+	k.smu.Lock()
+	defer k.smu.Unlock()
+	if k.m == nil {
+		k.m = map[[32]byte]*Secrets{}
 	}
-	*field(s) = sec
+	// Copy on write: a session may hold the Secrets looked up before.
+	var s Secrets
+	if old := k.m[cr]; old != nil {
+		s = *old
+	}
+	*field(&s) = sec
+	k.m[cr] = &s
 	return nil
 }
 

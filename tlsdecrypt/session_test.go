@@ -3,7 +3,9 @@ package tlsdecrypt
 import (
 	"bytes"
 	"crypto/tls"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -300,5 +302,46 @@ func TestNoServerHello(t *testing.T) {
 	}
 	if s.Info().Reason != "no ServerHello in the capture" || s.Info().SNI != "wss.test" {
 		t.Fatalf("info %+v", s.Info())
+	}
+}
+
+// TestKeyLogConcurrentAdd adds secrets while other goroutines look them up
+// (RunParallel's reader adds a capture's Decryption Secrets Blocks while its
+// workers decrypt); run with -race. A looked-up Secrets never changes.
+func TestKeyLogConcurrentAdd(t *testing.T) {
+	kl := NewKeyLog()
+	var cr [32]byte
+	line := func(label string, b byte) []byte {
+		return []byte(label + " " + strings.Repeat("00", 32) + " " + strings.Repeat(fmt.Sprintf("%02x", b), 32) + "\n")
+	}
+	if err := kl.AddBytes(line("CLIENT_TRAFFIC_SECRET_0", 1), "first"); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := kl.Lookup(cr)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				if s, ok := kl.Lookup(cr); !ok || s.ClientTraffic0 == nil {
+					t.Error("lookup lost the secret")
+					return
+				}
+				_ = kl.Len()
+			}
+		}()
+	}
+	for i := range 200 {
+		if err := kl.AddBytes(line("SERVER_TRAFFIC_SECRET_0", byte(i)), "more"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	if first.ServerTraffic0 != nil {
+		t.Error("a looked-up Secrets changed")
+	}
+	if s, _ := kl.Lookup(cr); s.ServerTraffic0[0] != 199 || s.ClientTraffic0[0] != 1 {
+		t.Errorf("final secrets %+v", s)
 	}
 }

@@ -39,9 +39,14 @@ type Options struct {
 	NoMidstream bool
 	// KeyLog holds the TLS secrets used to decrypt connections that start
 	// with a TLS ClientHello (on any port); nil decrypts nothing, but such
-	// connections are still listed. It is only read, so one KeyLog can be
-	// shared by the Dissectors of several workers.
+	// connections are still listed. It is safe for concurrent use, so one
+	// KeyLog can be shared by the Dissectors of several workers.
 	KeyLog *tlsdecrypt.KeyLog
+	// WaitEarlier, when set, returns once everything before the current
+	// point of the single-threaded order was decoded by every Dissector
+	// running beside this one (see tlsdecrypt.EarlierWaiter). It is called
+	// by a TLS 1.2 connection resuming a session not remembered yet.
+	WaitEarlier func()
 	// Memory, when set, is the memory budget the dissector charges its
 	// connections' state and buffers to (see budget.go); when it is
 	// exhausted, buffers stop growing and what they would have held is

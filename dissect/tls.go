@@ -96,6 +96,14 @@ func (t *tlsConn) side(dir tlsdecrypt.Dir) reassembly.Side {
 	return t.client.Other()
 }
 
+// WaitEarlier implements tlsdecrypt.EarlierWaiter with the dissector's
+// Options.WaitEarlier.
+func (t *tlsConn) WaitEarlier() {
+	if w := t.d.opts.WaitEarlier; w != nil {
+		w()
+	}
+}
+
 // Data implements reassembly.Handler.
 func (t *tlsConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 	t.pkt, t.ts = ch.Packet, ch.Time

@@ -299,6 +299,11 @@ type round struct {
 	keep    int     // payload buffer bytes kept for reuse (see reset)
 	flush   bool    // the merger flushes its output after this round
 	wg      sync.WaitGroup
+	// seq numbers the round (from 1); prev[w] is the seq of the last
+	// earlier round that gave worker w commands (0: none). See
+	// worker.waitEarlier.
+	seq  uint32
+	prev []uint32
 }
 
 // parallel is the state of one RunParallel call.
@@ -314,6 +319,18 @@ type parallel struct {
 	err  error         // first error of a worker or the merger
 	stop atomic.Bool   // set on the first error
 	quit chan struct{} // closed on the first error
+
+	// Waits for earlier commands (worker.waitEarlier): waiters counts the
+	// workers waiting, on a cache line of its own since every worker reads
+	// it after every command; cond (on mu) wakes them.
+	_       [64]byte
+	waiters atomic.Int32
+	_       [60]byte
+	cond    *sync.Cond
+	// seq is the seq of the last round dispatched; lastRound[w] that of
+	// the last round that gave worker w commands (reader state).
+	seq       uint32
+	lastRound []uint32
 
 	// Reader state.
 	rd    reader
@@ -335,6 +352,13 @@ type worker struct {
 	cur   *part      // the part being rendered into (its out is in out.b)
 	parts chan *part // filled parts, to the merger, in order
 	free  chan *part // parts the merger is done with
+
+	// r is the round whose batch the worker processes and i the index of
+	// the command in hand; progress is what others may know of it (see
+	// publish).
+	r        *round
+	i        int
+	progress atomic.Uint64
 }
 
 // countSink counts the records passed on to the worker's sink and hands
@@ -367,6 +391,11 @@ func (c *countSink) Emit(r *dissect.Record) error {
 // waiting for the merger when all are in use: this is the back-pressure
 // that bounds the output awaiting the merger.
 func (w *worker) sendPart() {
+	if w.r != nil {
+		// A worker waiting for earlier commands may be waiting for those
+		// this one did before it blocks here.
+		w.publish(w.r.seq, uint32(w.i))
+	}
 	pt := w.cur
 	pt.out = w.out.b
 	w.out.b = nil
@@ -411,7 +440,8 @@ func newParallel(n int, newSink SinkFactory, opts Options, q queueSizes) *parall
 		cfg.MaxBufferedTotal = reassembly.DefaultMaxBufferedTotal
 	}
 	cfg.MaxBufferedTotal = max(cfg.MaxBufferedTotal/int64(n), 1)
-	p := &parallel{opts: opts, q: q, quit: make(chan struct{})}
+	p := &parallel{opts: opts, q: q, quit: make(chan struct{}), lastRound: make([]uint32, n)}
+	p.cond = sync.NewCond(&p.mu)
 	p.table = reassembly.NewTable(opts.Reassembly, (*flowEnder)(p))
 	nr := roundsPerWorker * n
 	p.free = make(chan *round, nr)
@@ -433,6 +463,7 @@ func newParallel(n int, newSink SinkFactory, opts Options, q queueSizes) *parall
 		w.flush = flush
 		wopts := opts
 		wopts.Reassembly = cfg
+		wopts.Dissect.WaitEarlier = w.waitEarlier
 		w.dis, w.asm = newStages(&w.count, wopts)
 		p.workers = append(p.workers, w)
 		p.work = append(p.work, make(chan *round, nr))
@@ -448,6 +479,7 @@ func (p *parallel) fail(err error) {
 		p.err = err
 		p.stop.Store(true)
 		close(p.quit)
+		p.cond.Broadcast()
 	}
 }
 
@@ -540,8 +572,12 @@ func (p *parallel) pushed() {
 func (p *parallel) dispatch() {
 	r := p.cur
 	p.cur = nil
+	p.seq++
+	r.seq = p.seq
+	copy(r.prev, p.lastRound) // before any worker has the round
 	for i := range r.batches {
 		if len(r.batches[i].cmds) > 0 {
+			p.lastRound[i] = r.seq
 			r.wg.Add(1)
 			p.work[i] <- r
 		}
@@ -553,9 +589,12 @@ func (p *parallel) dispatch() {
 func (w *worker) run(p *parallel, in <-chan *round) {
 	for r := range in {
 		b := &r.batches[w.id]
+		w.r, w.i = r, 0
 		if !p.failed() {
 			w.process(p, b)
 		}
+		w.publish(r.seq, batchDone)
+		w.r = nil
 		r.wg.Done()
 	}
 }
@@ -566,6 +605,7 @@ func (w *worker) process(p *parallel, b *batch) {
 	var seg netpkt.Segment
 	for i := range b.cmds {
 		c := &b.cmds[i]
+		w.i = i
 		before := w.count.n
 		f := c.f
 		switch c.kind {
@@ -602,8 +642,94 @@ func (w *worker) process(p *parallel, b *batch) {
 			wm = pkt
 		}
 		w.cur.wms = append(w.cur.wms, wm)
+		if p.waiters.Load() > 0 {
+			w.publish(w.r.seq, uint32(i+1))
+		}
 	}
 	w.sendPart()
+}
+
+// batchDone is the count of commands done published for a finished batch.
+const batchDone = math.MaxUint32
+
+// publish makes known that the worker did the first done commands of its
+// batch of round seq, and wakes the workers waiting for earlier commands.
+// Progress is published after every command while a worker waits, and
+// always before a worker blocks (in sendPart, in waitEarlier, at the end
+// of a batch), so a waiting worker never waits for one that is blocked
+// with progress it did not publish.
+func (w *worker) publish(seq, done uint32) {
+	w.progress.Store(uint64(seq)<<32 | uint64(done))
+	if p := w.p; p.waiters.Load() > 0 {
+		p.mu.Lock()
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	}
+}
+
+// waitEarlier returns once every other worker did all its commands that
+// come before the one in hand in the single-threaded order (or the run
+// failed): a TLS 1.2 connection resuming a session remembered by another
+// connection then sees what Run would have (dissect.Options.WaitEarlier).
+// It cannot deadlock with the merger's back-pressure: the worker hands its
+// output so far to the merger before it waits, so the merger can write
+// every command before this one, and any worker blocked on the merger has
+// published its progress first (see publish). The earliest waiting command
+// therefore always has its earlier commands done or in the hands of
+// running workers.
+func (w *worker) waitEarlier() {
+	p, r := w.p, w.r
+	if r == nil || p.failed() {
+		return
+	}
+	// need[o] is how many of worker o's commands of this round come before
+	// this one; the i-th command of a batch is the worker's i-th in route.
+	need := make([]uint32, len(p.workers))
+	mine := 0
+	for _, o := range r.route {
+		if int(o) != w.id {
+			need[o]++
+		} else if mine++; mine > w.i {
+			break
+		}
+	}
+	if len(w.out.b) > 0 || len(w.cur.ends) > 0 {
+		if err := w.flush(); err != nil {
+			p.fail(fmt.Errorf("writing output: %w", err))
+			return
+		}
+		w.sendPart()
+	}
+	w.publish(r.seq, uint32(w.i))
+	p.waiters.Add(1)
+	p.mu.Lock()
+	for !p.stop.Load() && !p.earlierDone(w.id, r, need) {
+		p.cond.Wait()
+	}
+	p.mu.Unlock()
+	p.waiters.Add(-1)
+}
+
+// earlierDone reports whether every worker but self did its commands of
+// rounds before r and its first need[o] commands of r.
+func (p *parallel) earlierDone(self int, r *round, need []uint32) bool {
+	for o, ow := range p.workers {
+		var want uint64
+		switch {
+		case o == self:
+			continue
+		case need[o] > 0:
+			want = uint64(r.seq)<<32 | uint64(need[o])
+		case r.prev[o] > 0:
+			want = uint64(r.prev[o])<<32 | batchDone
+		default:
+			continue
+		}
+		if ow.progress.Load() < want {
+			return false
+		}
+	}
+	return true
 }
 
 // mergeRounds writes the rounds' output to out in command order, put in
@@ -825,7 +951,7 @@ func (m *merger) done(wk uint8, pt *part) error {
 // newRound returns an empty round for n workers. The batches get their
 // buffers when first used (see push).
 func newRound(n int, q queueSizes) *round {
-	return &round{batches: make([]batch, n), route: make([]uint8, 0, q.roundCmds+64), keep: 2 * q.roundData}
+	return &round{batches: make([]batch, n), route: make([]uint8, 0, q.roundCmds+64), keep: 2 * q.roundData, prev: make([]uint32, n)}
 }
 
 // reset empties a round for reuse, dropping very large buffers and, beyond

@@ -86,6 +86,19 @@ type Handler interface {
 	Problem(p Problem)
 }
 
+// EarlierWaiter may be implemented by a Handler whose session is decoded
+// beside the sessions of other connections, in other goroutines (engine's
+// RunParallel). A TLS 1.2 abbreviated handshake resumes a session that
+// another connection set up, whose master secret the key log remembers
+// when that connection's handshake is decoded (KeyLog.Remember); when it is
+// not remembered yet, the session calls WaitEarlier, which returns once
+// everything before the current point of the single-threaded order was
+// decoded, and looks again, so that the outcome does not depend on how the
+// connections were spread.
+type EarlierWaiter interface {
+	WaitEarlier()
+}
+
 // Info describes the connection as far as the session has seen it.
 type Info struct {
 	// Version is the negotiated version (VersionTLS12, VersionTLS13), or 0
@@ -707,10 +720,10 @@ func (s *Session) serverHello12(off int64) {
 	if s.sec != nil && s.sec.Master != nil {
 		s.master = s.sec.Master
 	} else if abbreviated {
-		if m := s.kl.Resumed(ch.Ticket); m != nil {
-			s.master = m
-		} else {
-			s.master = s.kl.Resumed(sh.SessionID)
+		s.master = s.resumedMaster()
+		if w, ok := s.h.(EarlierWaiter); ok && s.master == nil {
+			w.WaitEarlier()
+			s.master = s.resumedMaster()
 		}
 	}
 	if s.master == nil {
@@ -730,6 +743,15 @@ func (s *Session) serverHello12(off int64) {
 		return
 	}
 	s.keys12 = k
+}
+
+// resumedMaster returns the master secret remembered for the session the
+// ClientHello's ticket or the ServerHello's session id resumes.
+func (s *Session) resumedMaster() []byte {
+	if m := s.kl.Resumed(s.ch.Ticket); m != nil {
+		return m
+	}
+	return s.kl.Resumed(s.sh.SessionID)
 }
 
 // resync looks for the next record of dir after a gap in b (at stream offset

@@ -103,3 +103,27 @@ func BenchmarkDecryptTLS12ChaCha(b *testing.B) {
 func BenchmarkDecryptTLS12CBC(b *testing.B) {
 	benchDecrypt(b, tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA)
 }
+
+// BenchmarkKeys13 derives the record keys of one TLS 1.3 traffic secret, as
+// every connection does four times (handshake and application, each way).
+func BenchmarkKeys13(b *testing.B) {
+	secret := bytes.Repeat([]byte{7}, 32)
+	b.ReportAllocs()
+	for range b.N {
+		if _, err := keys13(suites[0x1301], secret); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkKeys12 derives both directions' TLS 1.2 record keys from a master
+// secret, as every connection does once.
+func BenchmarkKeys12(b *testing.B) {
+	master := bytes.Repeat([]byte{7}, 48)
+	b.ReportAllocs()
+	for range b.N {
+		if _, err := keys12(suites[0xC02F], master, [32]byte{1}, [32]byte{2}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package tlsdecrypt
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -130,16 +129,28 @@ func CipherSuiteName(id uint16) string {
 
 // expandLabel is TLS 1.3's HKDF-Expand-Label with an empty context.
 func expandLabel(h func() hash.Hash, secret []byte, label string, n int) []byte {
-	info := make([]byte, 0, 4+6+len(label))
-	info = append(info, byte(n>>8), byte(n), byte(6+len(label)))
+	return expandLabelWith(hmac.New(h, secret), label, n, nil)
+}
+
+// expandLabelWith is HKDF-Expand-Label with an empty context, mac being
+// HMAC keyed with the secret (reset here, so one serves several labels),
+// for outputs no longer than the hash (every TLS 1.3 key, IV and secret):
+// HKDF-Expand is then one HMAC of the label info and the counter 1. The
+// output is appended to dst. crypto/hkdf keys a new HMAC and allocates for
+// every call, which cost a TLS 1.3 connection more than its records.
+func expandLabelWith(mac hash.Hash, label string, n int, dst []byte) []byte {
+	if n > mac.Size() {
+		panic("tlsdecrypt: HKDF-Expand-Label output longer than the hash")
+	}
+	var buf [64]byte
+	info := append(buf[:0], byte(n>>8), byte(n), byte(6+len(label)))
 	info = append(info, "tls13 "...)
 	info = append(info, label...)
-	info = append(info, 0)
-	out, err := hkdf.Expand(h, secret, string(info), n)
-	if err != nil {
-		panic("tlsdecrypt: hkdf: " + err.Error()) // n is always small
-	}
-	return out
+	info = append(info, 0, 1) // the empty context, then HKDF's counter
+	mac.Reset()
+	mac.Write(info)
+	var sum [64]byte
+	return append(dst, mac.Sum(sum[:0])[:n]...)
 }
 
 // prf12 is the TLS 1.2 PRF (RFC 5246 section 5) with the suite's hash.
@@ -195,12 +206,14 @@ func newAEAD(s *suite, key []byte) (cipher.AEAD, error) {
 // keys13 derives TLS 1.3 record keys from a traffic secret.
 func keys13(s *suite, secret []byte) (*recordKeys, error) {
 	k := &recordKeys{s: s, secret: secret}
-	a, err := newAEAD(s, expandLabel(s.hash, secret, "key", s.keyLen))
+	mac := hmac.New(s.hash, secret)
+	var key [32]byte
+	a, err := newAEAD(s, expandLabelWith(mac, "key", s.keyLen, key[:0]))
 	if err != nil {
 		return nil, err
 	}
 	k.aead = a
-	copy(k.iv[:], expandLabel(s.hash, secret, "iv", 12))
+	expandLabelWith(mac, "iv", 12, k.iv[:0])
 	return k, nil
 }
 

@@ -108,9 +108,10 @@ func BenchmarkDecryptTLS12CBC(b *testing.B) {
 // every connection does four times (handshake and application, each way).
 func BenchmarkKeys13(b *testing.B) {
 	secret := bytes.Repeat([]byte{7}, 32)
+	f := newKDF(suites[0x1301].hash)
 	b.ReportAllocs()
 	for range b.N {
-		if _, err := keys13(suites[0x1301], secret); err != nil {
+		if _, err := keys13(f, suites[0x1301], secret); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -126,4 +127,44 @@ func BenchmarkKeys12(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchHandshake decodes the handshake of a recorded conversation and its
+// first application record with a reused Session, as the dissector does for
+// every connection: the per-connection cost of TLS, key derivation
+// included.
+func benchHandshake(b *testing.B, ver, suite uint16) {
+	var kl bytes.Buffer
+	srv := &tls.Config{MaxVersion: ver}
+	cli := &tls.Config{MaxVersion: ver}
+	if suite != 0 {
+		srv.CipherSuites, cli.CipherSuites = []uint16{suite}, []uint16{suite}
+	}
+	conv := runGoTLS(b, srv, cli, &kl)
+	keys := keyLogOf(b, kl.Bytes())
+	h := &nopHandler{}
+	s := NewSession(keys, h)
+	n := 0 // pieces up to the first plaintext
+	for _, p := range conv.pieces {
+		n++
+		if s.Feed(p.dir, p.data); h.n > 0 {
+			break
+		}
+	}
+	if h.n == 0 {
+		b.Fatal("nothing decrypted")
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		s.Reset(keys, h)
+		for _, p := range conv.pieces[:n] {
+			s.Feed(p.dir, p.data)
+		}
+	}
+}
+
+func BenchmarkHandshakeTLS13(b *testing.B) { benchHandshake(b, tls.VersionTLS13, 0) }
+func BenchmarkHandshakeTLS12(b *testing.B) {
+	benchHandshake(b, tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)
 }

@@ -178,6 +178,18 @@ type Session struct {
 	stopped bool // decryption impossible; records are only framed
 	eeSeen  bool
 	dirs    [2]dirState
+
+	// kdf derives TLS 1.3 keys; kept across connections (Reset), replaced
+	// when a suite uses another hash.
+	kdf *kdf
+}
+
+// kdfFor returns the session's kdf for the negotiated suite's hash.
+func (s *Session) kdfFor() *kdf {
+	if s.kdf == nil || s.kdf.size != s.suite.hashLen {
+		s.kdf = newKDF(s.suite.hash)
+	}
+	return s.kdf
 }
 
 // NewSession returns a session that looks secrets up in kl (which may be
@@ -196,7 +208,7 @@ func (s *Session) Reset(kl *KeyLog, h Handler) {
 		d := &s.dirs[i]
 		bufs[i] = [3][]byte{d.in[:0], d.out[:0], d.hs[:0]}
 	}
-	*s = Session{kl: kl, h: h}
+	*s = Session{kl: kl, h: h, kdf: s.kdf}
 	for i := range s.dirs {
 		d := &s.dirs[i]
 		d.in, d.out, d.hs = bufs[i][0], bufs[i][1], bufs[i][2]
@@ -603,7 +615,7 @@ func (s *Session) message(dir Dir, typ byte, body []byte, off int64) {
 		d.keys, d.phase = s.hs13[Client], phaseHandshake
 	case typ == hsKeyUpdate && s.info.Version == VersionTLS13 && d.phase == phaseApp && d.keys != nil:
 		s.info.KeyUpdates++
-		s.rekey(dir, nextSecret13(s.suite, d.keys.secret), off)
+		s.rekey(dir, nextSecret13(s.kdfFor(), d.keys.secret), off)
 	case typ == hsNewSessionTicket && dir == Server && s.info.Version == VersionTLS12:
 		if s.master != nil {
 			s.kl.Remember(ticket12(body), s.master)
@@ -613,7 +625,7 @@ func (s *Session) message(dir Dir, typ byte, body []byte, off int64) {
 
 // rekey installs TLS 1.3 keys derived from secret on dir.
 func (s *Session) rekey(dir Dir, secret []byte, off int64) {
-	k, err := keys13(s.suite, secret)
+	k, err := keys13(s.kdfFor(), s.suite, secret)
 	if err != nil {
 		s.kill(dir, ProblemNoKey, off, fmt.Sprintf("bad traffic secret: %v", err))
 		return
@@ -691,7 +703,7 @@ func (s *Session) serverHello13(off int64) {
 			s.stop(ProblemNoKey, dir, off, s.noKeyReason(label))
 			return
 		}
-		k, err := keys13(s.suite, secret)
+		k, err := keys13(s.kdfFor(), s.suite, secret)
 		if err != nil {
 			s.stop(ProblemNoKey, dir, off, fmt.Sprintf("bad handshake secret: %v", err))
 			return
@@ -704,7 +716,7 @@ func (s *Session) serverHello13(off int64) {
 	if s.ch.EarlyData && !s.info.HelloRetry {
 		cd.phase = phaseEarly
 		if secret, _ := s.secretOf(Client, phaseEarly); secret != nil {
-			if k, err := keys13(s.suite, secret); err == nil {
+			if k, err := keys13(s.kdfFor(), s.suite, secret); err == nil {
 				cd.keys = k
 			}
 		}
@@ -830,7 +842,7 @@ func (s *Session) tryRecord(dir Dir, hdr, body []byte, atEnd bool, after []byte)
 	if tls13 && d.phase == phaseHandshake {
 		// The Finished may have been lost: try the application keys.
 		if secret, _ := s.secretOf(dir, phaseApp); secret != nil {
-			if k, err := keys13(s.suite, secret); err == nil && try(k, 0) {
+			if k, err := keys13(s.kdfFor(), s.suite, secret); err == nil && try(k, 0) {
 				d.keys, d.phase = k, phaseApp
 				return true
 			}

@@ -50,20 +50,21 @@ const (
 
 // suite describes a cipher suite this package can decrypt.
 type suite struct {
-	id     uint16
-	name   string
-	tls13  bool
-	kind   cipherKind
-	keyLen int
-	hash   func() hash.Hash // PRF / HKDF hash
-	mac    func() hash.Hash // CBC suites' record MAC
-	macLen int
+	id      uint16
+	name    string
+	tls13   bool
+	kind    cipherKind
+	keyLen  int
+	hash    func() hash.Hash // PRF / HKDF hash
+	hashLen int              // its output size
+	mac     func() hash.Hash // CBC suites' record MAC
+	macLen  int
 }
 
 var suites = func() map[uint16]*suite {
 	m := map[uint16]*suite{}
 	add := func(id uint16, name string, tls13 bool, kind cipherKind, keyLen int, h func() hash.Hash, mac func() hash.Hash, macLen int) {
-		m[id] = &suite{id: id, name: name, tls13: tls13, kind: kind, keyLen: keyLen, hash: h, mac: mac, macLen: macLen}
+		m[id] = &suite{id: id, name: name, tls13: tls13, kind: kind, keyLen: keyLen, hash: h, hashLen: h().Size(), mac: mac, macLen: macLen}
 	}
 	add(0x1301, "TLS_AES_128_GCM_SHA256", true, kindGCM, 16, sha256.New, nil, 0)
 	add(0x1302, "TLS_AES_256_GCM_SHA384", true, kindGCM, 32, sha512.New384, nil, 0)
@@ -127,30 +128,57 @@ func CipherSuiteName(id uint16) string {
 	return fmt.Sprintf("0x%04X", id)
 }
 
-// expandLabel is TLS 1.3's HKDF-Expand-Label with an empty context.
-func expandLabel(h func() hash.Hash, secret []byte, label string, n int) []byte {
-	return expandLabelWith(hmac.New(h, secret), label, n, nil)
+// kdf computes TLS 1.3's HKDF-Expand-Label with reusable digests: crypto/hkdf
+// and crypto/hmac key a new HMAC, with new digests, for every call, and
+// allocating them cost a TLS 1.3 connection (four key and IV pairs) more
+// than the rest of its handshake. A Session keeps one across connections.
+// It is not safe for concurrent use.
+type kdf struct {
+	inner, outer hash.Hash
+	block, size  int
+	pad          [128]byte // the key XOR ipad or opad
+	buf          [128]byte // the label info, then the inner hash
 }
 
-// expandLabelWith is HKDF-Expand-Label with an empty context, mac being
-// HMAC keyed with the secret (reset here, so one serves several labels),
-// for outputs no longer than the hash (every TLS 1.3 key, IV and secret):
-// HKDF-Expand is then one HMAC of the label info and the counter 1. The
-// output is appended to dst. crypto/hkdf keys a new HMAC and allocates for
-// every call, which cost a TLS 1.3 connection more than its records.
-func expandLabelWith(mac hash.Hash, label string, n int, dst []byte) []byte {
-	if n > mac.Size() {
+// newKDF returns a kdf for the hash h.
+func newKDF(h func() hash.Hash) *kdf {
+	k := &kdf{inner: h(), outer: h()}
+	k.block, k.size = k.inner.BlockSize(), k.inner.Size()
+	return k
+}
+
+// expandLabel appends HKDF-Expand-Label(secret, label, "", n) to dst. Every
+// TLS 1.3 key, IV and secret is no longer than the hash, so HKDF-Expand is
+// one HMAC of the label info and the counter 1 (RFC 5869, RFC 2104).
+func (k *kdf) expandLabel(secret []byte, label string, n int, dst []byte) []byte {
+	if n > k.size || len(label) > 64 {
 		panic("tlsdecrypt: HKDF-Expand-Label output longer than the hash")
 	}
-	var buf [64]byte
-	info := append(buf[:0], byte(n>>8), byte(n), byte(6+len(label)))
+	if len(secret) > k.block {
+		k.inner.Reset()
+		k.inner.Write(secret)
+		secret = k.inner.Sum(k.buf[:0])
+	}
+	clear(k.pad[:k.block])
+	copy(k.pad[:], secret)
+	for i := range k.block {
+		k.pad[i] ^= 0x36
+	}
+	info := append(k.buf[:0], byte(n>>8), byte(n), byte(6+len(label)))
 	info = append(info, "tls13 "...)
 	info = append(info, label...)
 	info = append(info, 0, 1) // the empty context, then HKDF's counter
-	mac.Reset()
-	mac.Write(info)
-	var sum [64]byte
-	return append(dst, mac.Sum(sum[:0])[:n]...)
+	k.inner.Reset()
+	k.inner.Write(k.pad[:k.block])
+	k.inner.Write(info)
+	sum := k.inner.Sum(k.buf[:0])
+	for i := range k.block {
+		k.pad[i] ^= 0x36 ^ 0x5c
+	}
+	k.outer.Reset()
+	k.outer.Write(k.pad[:k.block])
+	k.outer.Write(sum)
+	return append(dst, k.outer.Sum(k.buf[:0])[:n]...)
 }
 
 // prf12 is the TLS 1.2 PRF (RFC 5246 section 5) with the suite's hash.
@@ -203,23 +231,23 @@ func newAEAD(s *suite, key []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(b)
 }
 
-// keys13 derives TLS 1.3 record keys from a traffic secret.
-func keys13(s *suite, secret []byte) (*recordKeys, error) {
+// keys13 derives TLS 1.3 record keys from a traffic secret with f, a kdf
+// for the suite's hash.
+func keys13(f *kdf, s *suite, secret []byte) (*recordKeys, error) {
 	k := &recordKeys{s: s, secret: secret}
-	mac := hmac.New(s.hash, secret)
 	var key [32]byte
-	a, err := newAEAD(s, expandLabelWith(mac, "key", s.keyLen, key[:0]))
+	a, err := newAEAD(s, f.expandLabel(secret, "key", s.keyLen, key[:0]))
 	if err != nil {
 		return nil, err
 	}
 	k.aead = a
-	expandLabelWith(mac, "iv", 12, k.iv[:0])
+	f.expandLabel(secret, "iv", 12, k.iv[:0])
 	return k, nil
 }
 
 // nextSecret13 is the KeyUpdate step of a TLS 1.3 traffic secret.
-func nextSecret13(s *suite, secret []byte) []byte {
-	return expandLabel(s.hash, secret, "traffic upd", s.hash().Size())
+func nextSecret13(f *kdf, secret []byte) []byte {
+	return f.expandLabel(secret, "traffic upd", f.size, nil)
 }
 
 // keys12 derives both directions' TLS 1.2 record keys from the master

@@ -179,7 +179,7 @@ type Session struct {
 	eeSeen  bool
 	dirs    [2]dirState
 
-	// kdf derives TLS 1.3 keys; kept across connections (Reset), replaced
+	// kdf derives record keys; kept across connections (Reset), replaced
 	// when a suite uses another hash.
 	kdf *kdf
 }
@@ -749,7 +749,7 @@ func (s *Session) serverHello12(off int64) {
 	if !abbreviated {
 		s.kl.Remember(sh.SessionID, s.master)
 	}
-	k, err := keys12(s.suite, s.master, ch.Random, sh.Random)
+	k, err := keys12(s.kdfFor(), s.suite, s.master, ch.Random, sh.Random)
 	if err != nil {
 		s.stop(ProblemUnsupported, Server, off, fmt.Sprintf("key derivation: %v", err))
 		return

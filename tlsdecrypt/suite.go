@@ -128,16 +128,20 @@ func CipherSuiteName(id uint16) string {
 	return fmt.Sprintf("0x%04X", id)
 }
 
-// kdf computes TLS 1.3's HKDF-Expand-Label with reusable digests: crypto/hkdf
-// and crypto/hmac key a new HMAC, with new digests, for every call, and
-// allocating them cost a TLS 1.3 connection (four key and IV pairs) more
-// than the rest of its handshake. A Session keeps one across connections.
-// It is not safe for concurrent use.
+// kdf derives keys (TLS 1.3's HKDF-Expand-Label, TLS 1.2's PRF) with HMACs
+// computed on reusable digests: crypto/hkdf and crypto/hmac key new digests
+// for every call, and allocating them cost a TLS 1.3 connection (four key
+// and IV pairs) more than the rest of its handshake. A Session keeps one
+// across connections. It is not safe for concurrent use.
 type kdf struct {
 	inner, outer hash.Hash
 	block, size  int
+	key          [64]byte  // a key longer than the block, hashed
 	pad          [128]byte // the key XOR ipad or opad
-	buf          [128]byte // the label info, then the inner hash
+	sum          [64]byte  // the inner hash
+	buf          [128]byte // TLS 1.3 label info; TLS 1.2 label and seed
+	a            [64]byte  // TLS 1.2 PRF: A(i)
+	out          [256]byte // TLS 1.2 key block; TLS 1.3 HMAC output
 }
 
 // newKDF returns a kdf for the hash h.
@@ -147,55 +151,59 @@ func newKDF(h func() hash.Hash) *kdf {
 	return k
 }
 
-// expandLabel appends HKDF-Expand-Label(secret, label, "", n) to dst. Every
-// TLS 1.3 key, IV and secret is no longer than the hash, so HKDF-Expand is
-// one HMAC of the label info and the counter 1 (RFC 5869, RFC 2104).
-func (k *kdf) expandLabel(secret []byte, label string, n int, dst []byte) []byte {
-	if n > k.size || len(label) > 64 {
-		panic("tlsdecrypt: HKDF-Expand-Label output longer than the hash")
-	}
-	if len(secret) > k.block {
+// hmac appends HMAC(key, m1 || m2) to dst (RFC 2104). dst may share
+// memory with m1 or m2: they are read before dst is written.
+func (k *kdf) hmac(key, dst, m1, m2 []byte) []byte {
+	if len(key) > k.block {
 		k.inner.Reset()
-		k.inner.Write(secret)
-		secret = k.inner.Sum(k.buf[:0])
+		k.inner.Write(key)
+		key = k.inner.Sum(k.key[:0])
 	}
 	clear(k.pad[:k.block])
-	copy(k.pad[:], secret)
+	copy(k.pad[:], key)
 	for i := range k.block {
 		k.pad[i] ^= 0x36
 	}
-	info := append(k.buf[:0], byte(n>>8), byte(n), byte(6+len(label)))
-	info = append(info, "tls13 "...)
-	info = append(info, label...)
-	info = append(info, 0, 1) // the empty context, then HKDF's counter
 	k.inner.Reset()
 	k.inner.Write(k.pad[:k.block])
-	k.inner.Write(info)
-	sum := k.inner.Sum(k.buf[:0])
+	k.inner.Write(m1)
+	k.inner.Write(m2)
+	sum := k.inner.Sum(k.sum[:0])
 	for i := range k.block {
 		k.pad[i] ^= 0x36 ^ 0x5c
 	}
 	k.outer.Reset()
 	k.outer.Write(k.pad[:k.block])
 	k.outer.Write(sum)
-	return append(dst, k.outer.Sum(k.buf[:0])[:n]...)
+	return k.outer.Sum(dst)
 }
 
-// prf12 is the TLS 1.2 PRF (RFC 5246 section 5) with the suite's hash.
-func prf12(h func() hash.Hash, secret []byte, label string, seed []byte, n int) []byte {
-	ls := append([]byte(label), seed...)
-	mac := hmac.New(h, secret)
-	out := make([]byte, 0, n+64)
-	mac.Write(ls)
-	a := mac.Sum(nil)
+// expandLabel appends HKDF-Expand-Label(secret, label, "", n) to dst. Every
+// TLS 1.3 key, IV and secret is no longer than the hash, so HKDF-Expand is
+// one HMAC of the label info and the counter 1 (RFC 5869).
+func (k *kdf) expandLabel(secret []byte, label string, n int, dst []byte) []byte {
+	if n > k.size || len(label) > 64 {
+		panic("tlsdecrypt: HKDF-Expand-Label output longer than the hash")
+	}
+	info := append(k.buf[:0], byte(n>>8), byte(n), byte(6+len(label)))
+	info = append(info, "tls13 "...)
+	info = append(info, label...)
+	info = append(info, 0, 1) // the empty context, then HKDF's counter
+	return append(dst, k.hmac(secret, k.out[:0], info, nil)[:n]...)
+}
+
+// prf12 is the TLS 1.2 PRF (RFC 5246 section 5) with the kdf's hash, for
+// at most 192 bytes. The result is only valid until the next call.
+func (k *kdf) prf12(secret []byte, label string, seed []byte, n int) []byte {
+	if n > len(k.out)-k.size || len(label)+len(seed) > len(k.buf) {
+		panic("tlsdecrypt: TLS 1.2 PRF output or seed too long")
+	}
+	ls := append(append(k.buf[:0], label...), seed...)
+	a := k.hmac(secret, k.a[:0], ls, nil)
+	out := k.out[:0]
 	for len(out) < n {
-		mac.Reset()
-		mac.Write(a)
-		mac.Write(ls)
-		out = mac.Sum(out)
-		mac.Reset()
-		mac.Write(a)
-		a = mac.Sum(a[:0])
+		out = k.hmac(secret, out, a, ls)
+		a = k.hmac(secret, k.a[:0], a, nil)
 	}
 	return out[:n]
 }
@@ -251,8 +259,9 @@ func nextSecret13(f *kdf, secret []byte) []byte {
 }
 
 // keys12 derives both directions' TLS 1.2 record keys from the master
-// secret (index 0 client write, 1 server write).
-func keys12(s *suite, master []byte, clientRandom, serverRandom [32]byte) ([2]*recordKeys, error) {
+// secret (index 0 client write, 1 server write) with f, a kdf for the
+// suite's PRF hash.
+func keys12(f *kdf, s *suite, master []byte, clientRandom, serverRandom [32]byte) ([2]*recordKeys, error) {
 	var seed [64]byte
 	copy(seed[:32], serverRandom[:])
 	copy(seed[32:], clientRandom[:])
@@ -264,7 +273,7 @@ func keys12(s *suite, master []byte, clientRandom, serverRandom [32]byte) ([2]*r
 		ivLen = 12
 	}
 	n := 2*s.macLen + 2*s.keyLen + 2*ivLen
-	kb := prf12(s.hash, master, "key expansion", seed[:], n)
+	kb := f.prf12(master, "key expansion", seed[:], n)
 	var out [2]*recordKeys
 	macs := [2][]byte{kb[:s.macLen], kb[s.macLen : 2*s.macLen]}
 	kb = kb[2*s.macLen:]

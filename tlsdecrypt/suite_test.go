@@ -3,6 +3,7 @@ package tlsdecrypt
 import (
 	"bytes"
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/sha512"
 	"hash"
@@ -30,6 +31,40 @@ func TestExpandLabel(t *testing.T) {
 				}
 				if got := f.expandLabel(secret, tt.label, tt.n, []byte("x")); string(got) != "x"+string(want) {
 					t.Errorf("hash size %d, secret of %d bytes, %q: got %x, want %x", f.size, secretLen, tt.label, got[1:], want)
+				}
+			}
+		}
+	}
+}
+
+// TestPRF12 checks the kdf's TLS 1.2 PRF against P_hash written with
+// crypto/hmac (RFC 5246 section 5).
+func TestPRF12(t *testing.T) {
+	ref := func(h func() hash.Hash, secret []byte, label string, seed []byte, n int) []byte {
+		ls := append([]byte(label), seed...)
+		mac := hmac.New(h, secret)
+		mac.Write(ls)
+		a := mac.Sum(nil)
+		var out []byte
+		for len(out) < n {
+			mac.Reset()
+			mac.Write(a)
+			mac.Write(ls)
+			out = mac.Sum(out)
+			mac.Reset()
+			mac.Write(a)
+			a = mac.Sum(nil)
+		}
+		return out[:n]
+	}
+	for _, h := range []func() hash.Hash{sha256.New, sha512.New384} {
+		f := newKDF(h)
+		for _, secretLen := range []int{48, 200} {
+			secret := bytes.Repeat([]byte{byte(secretLen)}, secretLen)
+			seed := bytes.Repeat([]byte{3}, 64)
+			for _, n := range []int{1, 40, 72, 104, 192} {
+				if got, want := f.prf12(secret, "key expansion", seed, n), ref(h, secret, "key expansion", seed, n); !bytes.Equal(got, want) {
+					t.Errorf("hash size %d, secret of %d bytes, %d bytes: got %x, want %x", f.size, secretLen, n, got, want)
 				}
 			}
 		}

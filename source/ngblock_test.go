@@ -99,6 +99,7 @@ func FuzzPcapngBlocks(f *testing.F) {
 	f.Add(ng[offs[3]:])
 	f.Add(ng[offs[2] : len(ng)-5])
 	f.Add(append(bytes.Clone(ng[:offs[1]]), ng[offs[2]:]...)) // a second section header
+	f.Add(append(dsbBytes(binary.LittleEndian, secretsTLSKeyLog, []byte("CLIENT_RANDOM x y\n")), ng[offs[2]:]...))
 	f.Fuzz(func(t *testing.T, blocks []byte) {
 		data := append(bytes.Clone(head), blocks...)
 		r, err := OpenReader("fuzz.pcapng", bytes.NewReader(data))
@@ -106,6 +107,12 @@ func FuzzPcapngBlocks(f *testing.F) {
 			t.Fatalf("the header is valid, yet: %v", err)
 		}
 		defer r.Close()
+		// Decryption Secrets Blocks come from within the input.
+		r.OnSecrets(func(s Secrets) {
+			if s.Offset < int64(len(head)) || s.Offset+int64(len(s.KeyLog)) > int64(len(data)) || s.Err != nil && s.KeyLog != nil {
+				t.Fatalf("secrets at offset %d, %d bytes, error %v, from %d bytes of input", s.Offset, len(s.KeyLog), s.Err, len(data))
+			}
+		})
 		for range 1 << 12 {
 			var p Packet
 			err := r.Next(&p)

@@ -247,14 +247,6 @@ func (o *orderedOut) writeOut() error {
 	return o.err
 }
 
-// finish writes everything held and collected.
-func (o *orderedOut) finish() error {
-	if err := o.ord.flush(); err != nil {
-		return err
-	}
-	return o.writeOut()
-}
-
 // orderSink is the sink in front of a single-threaded run's output stage:
 // it tags each record's rendered output with the record's packet.
 type orderSink struct {

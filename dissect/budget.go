@@ -110,26 +110,73 @@ func (w *wsDir) idle(n int) bool {
 	return n > freeIdleAlways || (n > freeIdleMemTight && w.c.d.tight())
 }
 
-// room returns how many of the k bytes about to be appended to buf may be,
-// within the budget: all when they fit in its capacity or the budget can pay
-// for growing it, else what fits. What is refused marks the frame (and the
-// message) truncated, with a memory-budget anomaly once per frame.
-func (w *wsDir) room(buf []byte, k int64) int64 {
-	free := int64(cap(buf) - len(buf))
-	mem := w.c.d.mem
-	if k <= free || mem == nil || int64(len(buf))+k <= smallPayload {
+// room returns how many of the k bytes about to be appended to *buf may be,
+// within the budget, and makes room for them: all when they fit in its
+// capacity or the budget can pay for growing it, else what fits. What is
+// refused marks the frame (and the message) truncated, with a memory-budget
+// anomaly once per frame.
+//
+// The buffer grows here rather than in append: append grows a large slice
+// by a quarter at a time, so a 64 MiB payload left about 300 MiB of
+// garbage behind (each step copying the last); doubling, up to what the
+// buffer can still hold (the end of a frame whose length is known,
+// --max-message), allocates the payload's size about twice in all.
+func (w *wsDir) room(buf *[]byte, k int64) int64 {
+	b := *buf
+	free := int64(cap(b) - len(b))
+	if k <= free {
 		return k
 	}
-	// append grows a slice to about twice its size.
-	if grow := max(int64(len(buf))+k, 2*int64(cap(buf))) - int64(cap(buf)); grow*int64(w.c.d.opts.PayloadCost) <= mem.Avail() {
+	mem := w.c.d.mem
+	need := int64(len(b)) + k
+	size := w.growTo(int64(cap(b)), int64(len(b)), need)
+	if mem == nil || need <= smallPayload || (size-int64(cap(b)))*int64(w.c.d.opts.PayloadCost) <= mem.Avail() {
+		*buf = growCap(b, size)
 		return k
 	}
 	w.f.Truncated = true
 	if !w.isCtl {
 		w.msg.Truncated = true
 	}
-	w.budgetCut(int64(len(buf))+free, fmt.Sprintf("payload cut at %d bytes: the memory budget (--memory) is exhausted; the rest was not retained", int64(len(buf))+free))
+	w.budgetCut(int64(len(b))+free, fmt.Sprintf("payload cut at %d bytes: the memory budget (--memory) is exhausted; the rest was not retained", int64(len(b))+free))
 	return free
+}
+
+// growTo returns the capacity a retained-payload buffer of capacity c and
+// length n grows to when it must hold need bytes: twice c, or the end of
+// the current frame (its length is known) when that is nearer but still a
+// quarter more than c (so that a message of many small frames still grows
+// geometrically) or when a quarter of it has arrived, and no more than
+// --max-message.
+func (w *wsDir) growTo(c, n, need int64) int64 {
+	size := max(2*c, need, 512)
+	limit := w.c.d.opts.MaxMessage
+	// w.left still counts the bytes being appended.
+	if w.left < 1<<62 {
+		end := n + int64(w.left)
+		switch {
+		case end < size && end >= c+c/4:
+			size = end
+		case min(end, limit) > size && 4*need >= min(end, limit):
+			// A quarter of what the buffer will hold has arrived:
+			// allocate the rest at once rather than double twice more
+			// (a large payload is so copied once less, and its
+			// buffer and the one before it peak at 1.25 times it
+			// instead of 1.5).
+			size = min(end, limit)
+		}
+	}
+	return max(min(size, limit), need)
+}
+
+// growCap returns b with a capacity of at least size, its bytes copied.
+func growCap(b []byte, size int64) []byte {
+	if int64(cap(b)) >= size {
+		return b
+	}
+	nb := make([]byte, len(b), size)
+	copy(nb, b)
+	return nb
 }
 
 // inflateRoom returns how much output one inflation call may append to the

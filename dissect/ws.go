@@ -499,7 +499,7 @@ func (w *wsDir) appendPlain(buf *[]byte, b []byte, text, masked bool) {
 			w.msg.Truncated = true
 		}
 	}
-	k = w.room(*buf, k)
+	k = w.room(buf, k)
 	start := len(*buf)
 	*buf = append(*buf, b[:k]...)
 	if masked {

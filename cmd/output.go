@@ -15,6 +15,7 @@ import (
 	"github.com/wsdissect/wsdissect/engine"
 	"github.com/wsdissect/wsdissect/field"
 	"github.com/wsdissect/wsdissect/filter"
+	"github.com/wsdissect/wsdissect/internal/membudget"
 	"github.com/wsdissect/wsdissect/render"
 	"github.com/wsdissect/wsdissect/subproto"
 	"github.com/wsdissect/wsdissect/subproto/attach"
@@ -338,10 +339,23 @@ func (p *pipeline) flush() error {
 // minMemory is the smallest --memory accepted.
 const minMemory = 1 << 20
 
+// maxGCHeadroom is the most garbage the collector lets accumulate beyond
+// the live heap (see membudget.GCPacer): the lazy percentage main sets
+// (400) would otherwise let a live heap of a 64 MiB payload grow to five
+// times it.
+const maxGCHeadroom = 64 << 20
+
 // applyMemoryLimit makes the Go runtime's soft memory limit the memory
 // budget, so that the collector works harder instead of letting garbage
-// grow the heap past it; restore puts the previous limit back.
+// grow the heap past it, and paces the collector so that the garbage it
+// lets accumulate stays within a quarter of the budget and maxGCHeadroom,
+// however large the live heap; restore puts the previous limit and
+// percentage back.
 func applyMemoryLimit(n int64) (restore func()) {
 	prev := debug.SetMemoryLimit(n)
-	return func() { debug.SetMemoryLimit(prev) }
+	pacer := membudget.StartGCPacer(min(maxGCHeadroom, n/4))
+	return func() {
+		pacer.Stop()
+		debug.SetMemoryLimit(prev)
+	}
 }

@@ -121,6 +121,10 @@ type Dissector struct {
 	mem   *membudget.Account
 	// searchers are the directions holding search bytes (watermark.go).
 	searchers searchers
+	// rec is the record being emitted. Records are valid only during
+	// the sink call, so one serves every connection and direction: kept
+	// in each of them, it made an idle connection 384 bytes larger.
+	rec Record
 }
 
 // New returns a Dissector that emits records to sink.
@@ -234,13 +238,14 @@ type connState struct {
 	reqBuf     [1]pendingReq // backs reqs while it holds one request
 	ws         [2]*wsDir     // by Dir
 	connSent   bool
-	forced     bool   // a --ws-port connection
-	probed     uint64 // bytes searched before the connection proved to be WebSocket
-	h2         *h2State
-	httpHeld   int64 // header buffer bytes charged to the memory budget
-	rec        Record
+	forced     bool // a --ws-port connection
+	// headTooLarge: a header block exceeded --max-http-header; draining:
+	// the held events are being replayed (order.go).
+	headTooLarge, draining bool
 
-	headTooLarge bool // a header block exceeded --max-http-header
+	probed   uint64 // bytes searched before the connection proved to be WebSocket
+	h2       *h2State
+	httpHeld int64 // header buffer bytes charged to the memory budget
 
 	// Events held back so that records come out in packet order (order.go).
 	held      []heldItem
@@ -248,7 +253,6 @@ type connState struct {
 	heldFor   [2]int // held items by side
 	heldBytes int
 	heldTS    time.Time // the latest capture time seen (see maxHold)
-	draining  bool
 
 	// What the end record will say: the last packet seen, FINs, RST and
 	// close frames so far.
@@ -576,8 +580,8 @@ func (c *connState) emitEnd(reason EndReason) {
 	if c.rstSide != 0 {
 		e.HasRST, e.RSTFrom = true, c.dirOf(reassembly.Side(c.rstSide-1))
 	}
-	c.rec = Record{Kind: KindEnd, Conn: &c.conn, Packet: c.lastPkt, Time: c.lastTS, End: e}
-	c.d.emit(&c.rec)
+	c.d.rec = Record{Kind: KindEnd, Conn: &c.conn, Packet: c.lastPkt, Time: c.lastTS, End: e}
+	c.d.emit(&c.d.rec)
 }
 
 // anomalyRecord emits a KindAnomaly record.
@@ -586,14 +590,14 @@ func (c *connState) anomalyRecord(side reassembly.Side, hasDir bool, a Anomaly, 
 		c.setClient(reassembly.SideA)
 		c.sideKnown = false
 	}
-	c.rec = Record{Kind: KindAnomaly, Conn: &c.conn, Packet: pkt, Time: ts, HasDir: hasDir}
+	c.d.rec = Record{Kind: KindAnomaly, Conn: &c.conn, Packet: pkt, Time: ts, HasDir: hasDir}
 	if hasDir {
-		c.rec.Dir = c.dirOf(side)
+		c.d.rec.Dir = c.dirOf(side)
 	}
 	var one [1]Anomaly
 	one[0] = a
-	c.rec.Anomalies = one[:]
-	c.d.emit(&c.rec)
+	c.d.rec.Anomalies = one[:]
+	c.d.emit(&c.d.rec)
 }
 
 // emitConn emits the connection record, once.
@@ -604,8 +608,8 @@ func (c *connState) emitConn(pkt uint64, ts time.Time, an []Anomaly) {
 			c.end.Start = c.conn.RequestTime
 		}
 	}
-	c.rec = Record{Kind: KindConn, Conn: &c.conn, Packet: pkt, Time: ts}
-	c.d.emit(&c.rec)
+	c.d.rec = Record{Kind: KindConn, Conn: &c.conn, Packet: pkt, Time: ts}
+	c.d.emit(&c.d.rec)
 	c.connSent = true
 	if c.info.Evicted {
 		c.anomalyRecord(c.clientSide, false, newAnomaly(AnConnEvicted, -1,
@@ -887,8 +891,8 @@ func (c *connState) emitHTTP(ex *HTTPExchange, pkt uint64, ts time.Time) {
 			ex.RequestTruncated = true
 		}
 	}
-	c.rec = Record{Kind: KindHTTP, Conn: &c.conn, Packet: pkt, Time: ts, HTTP: ex}
-	c.d.emit(&c.rec)
+	c.d.rec = Record{Kind: KindHTTP, Conn: &c.conn, Packet: pkt, Time: ts, HTTP: ex}
+	c.d.emit(&c.d.rec)
 }
 
 func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint64, ts time.Time) {

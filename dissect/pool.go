@@ -46,13 +46,13 @@ type dirPool struct {
 func (d *Dissector) newDir(c *connState, dir Dir) *wsDir {
 	n := len(d.pool.dirs)
 	if n == 0 {
-		return &wsDir{c: c, dir: dir, need: 2, maskWant: -1}
+		return &wsDir{c: c, dir: dir, need: 2, maskWant: -1, rec: &d.rec}
 	}
 	old := d.pool.dirs[n-1]
 	d.pool.dirs[n-1] = nil
 	d.pool.dirs = d.pool.dirs[:n-1]
 	*old = wsDir{
-		c: c, dir: dir, need: 2, maskWant: -1,
+		c: c, dir: dir, need: 2, maskWant: -1, rec: &d.rec,
 		pkts: old.pkts[:0], fan: old.fan[:0], ctl: old.ctl[:0],
 		msgBuf: old.msgBuf[:0], man: old.man[:0], scratch: old.scratch[:0],
 		search: old.search[:0], marks: old.marks[:0], hbuf: old.hbuf[:0],
@@ -78,7 +78,7 @@ func (d *Dissector) recycle(w *wsDir) {
 	}
 	clear(w.fan[:cap(w.fan)]) // drop the anomaly strings
 	clear(w.man[:cap(w.man)])
-	w.c, w.rec, w.f, w.msg = nil, Record{}, Frame{}, Message{}
+	w.c, w.rec, w.f, w.msg = nil, nil, Frame{}, Message{}
 	d.pool.dirs = append(d.pool.dirs, w)
 }
 

@@ -277,6 +277,10 @@ type Frame struct {
 	HeaderLen int
 	// MaskKey is the masking key when Masked.
 	MaskKey [4]byte
+	// MessageOpcode is the opcode of the message the frame belongs to: the
+	// first frame's opcode for a data frame (0 when that frame is not in the
+	// capture), the frame's own for a control frame.
+	MessageOpcode uint8
 	// Offset is the offset of the frame's first header byte in its direction's
 	// byte stream (0 is the first byte after the handshake).
 	Offset uint64
@@ -312,10 +316,6 @@ type Frame struct {
 	// MessageIndex numbers the data messages of this direction from 0; it is
 	// the message this frame belongs to (control frames have their own).
 	MessageIndex uint64
-	// MessageOpcode is the opcode of the message the frame belongs to: the
-	// first frame's opcode for a data frame (0 when that frame is not in the
-	// capture), the frame's own for a control frame.
-	MessageOpcode uint8
 }
 
 // Message is one WebSocket message; a control frame is a message of one frame.

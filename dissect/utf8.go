@@ -5,11 +5,11 @@ import "unicode/utf8"
 // utf8Stream validates UTF-8 text that arrives in pieces (fragments, TCP
 // segments, inflated chunks), remembering the offset of the first bad byte.
 type utf8Stream struct {
-	pend   [utf8.UTFMax]byte
 	np     int
 	off    int64 // bytes seen so far
-	bad    bool
 	badOff int64
+	pend   [utf8.UTFMax]byte
+	bad    bool
 }
 
 // reset starts a new text.

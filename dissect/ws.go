@@ -34,7 +34,13 @@ type wsDir struct {
 	dir  Dir
 	side reassembly.Side
 	st   parseState
-	off  uint64 // stream offset of the next byte
+	// Flags of the groups below, kept here where they fill the padding.
+	isCtl   bool
+	inMsg   bool
+	utfSaid bool
+	ctxLost bool   // the sliding window may lack history the sender has
+	noHTTP  bool   // the bytes being replayed are a frame header after all
+	off     uint64 // stream offset of the next byte
 
 	hdr     [14]byte
 	hn      int
@@ -47,15 +53,12 @@ type wsDir struct {
 	pos     uint64 // payload bytes seen of the current frame
 	lost    uint64 // of which lost in gaps
 	fan     []Anomaly
-	isCtl   bool
 	ctl     []byte
 
-	inMsg      bool
 	msg        Message
 	msgBuf     []byte
 	man        []Anomaly
 	utf        utf8Stream
-	utfSaid    bool
 	frameStart int
 	msgCount   uint64
 	outCount   uint64 // messages (data and control) completed in this direction
@@ -67,15 +70,13 @@ type wsDir struct {
 	cut        bool // inflation stopped at --max-decompressed
 	infl       *inflate.Inflater
 	inflBits   int    // window bits infl was made for
-	ctxLost    bool   // the sliding window may lack history the sender has
 	hist       uint64 // bytes inflated into the window since it was last cleared
 	inflated   uint64 // bytes inflated for the current message
 	compIn     uint64 // compressed bytes fed for the current message (frame, for deflate-frame)
 	scratch    []byte
 
 	// an HTTP response in the frame stream (see httpFeed)
-	hbuf   []byte
-	noHTTP bool // the bytes being replayed are a frame header after all
+	hbuf []byte
 
 	// frame-boundary search (see sync.go)
 	search     []byte
@@ -95,7 +96,7 @@ type wsDir struct {
 	// record.
 	tot DirTotals
 
-	rec Record
+	rec *Record // the dissector's (see Dissector.rec)
 }
 
 // satAdd returns a+b, or the largest uint64 when that overflows.
@@ -687,9 +688,9 @@ func (w *wsDir) controlPayload() {
 // emitFrame sends the current frame record.
 func (w *wsDir) emitFrame() {
 	w.f.Packets = w.pkts // w.pkts may have grown since the header
-	w.rec = Record{Kind: KindFrame, Conn: &w.c.conn, Packet: w.lastPkt, Time: w.lastTS,
+	*w.rec = Record{Kind: KindFrame, Conn: &w.c.conn, Packet: w.lastPkt, Time: w.lastTS,
 		Dir: w.dir, HasDir: true, Frame: &w.f, Anomalies: w.fan}
-	w.c.d.emit(&w.rec)
+	w.c.d.emit(w.rec)
 }
 
 // emitControlMessage sends a control frame as a message record.
@@ -702,9 +703,9 @@ func (w *wsDir) emitControlMessage() {
 	if len(f.Packets) > 0 {
 		m.FirstPacket = f.Packets[0]
 	}
-	w.rec = Record{Kind: KindMessage, Conn: &w.c.conn, Packet: w.lastPkt, Time: w.lastTS,
+	*w.rec = Record{Kind: KindMessage, Conn: &w.c.conn, Packet: w.lastPkt, Time: w.lastTS,
 		Dir: w.dir, HasDir: true, Message: &m, Anomalies: w.fan}
-	w.c.d.emit(&w.rec)
+	w.c.d.emit(w.rec)
 	w.outCount++
 }
 
@@ -728,9 +729,9 @@ func (w *wsDir) endMessage(complete bool) {
 	}
 	if w.c.d.opts.Messages {
 		w.msg.Payload = w.msgBuf
-		w.rec = Record{Kind: KindMessage, Conn: &w.c.conn, Packet: w.lastPkt, Time: w.lastTS,
+		*w.rec = Record{Kind: KindMessage, Conn: &w.c.conn, Packet: w.lastPkt, Time: w.lastTS,
 			Dir: w.dir, HasDir: true, Message: &w.msg, Anomalies: w.man}
-		w.c.d.emit(&w.rec)
+		w.c.d.emit(w.rec)
 	}
 	if w.compressed && w.infl != nil {
 		perMsg, _, _ := w.deflateMode()

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"encoding/base64"
 	"net/netip"
 	"strconv"
 	"time"
@@ -62,9 +63,9 @@ func (r *Renderer) appendJSON(b []byte, rec *dissect.Record) []byte {
 	case dissect.KindConn:
 		b = appendConnJSON(b, c)
 	case dissect.KindFrame:
-		b = appendFrameJSON(b, rec.Frame)
+		b = r.appendFrameJSON(b, rec.Frame)
 	case dissect.KindMessage:
-		b = appendMessageJSON(b, rec.Message)
+		b = r.appendMessageJSON(b, rec.Message)
 	case dissect.KindAnomaly:
 		if rec.HasDir {
 			b = appendKey(b, "dir")
@@ -189,7 +190,7 @@ func appendConnJSON(b []byte, c *dissect.Conn) []byte {
 }
 
 // appendFrameJSON appends the keys of a frame record.
-func appendFrameJSON(b []byte, f *dissect.Frame) []byte {
+func (r *Renderer) appendFrameJSON(b []byte, f *dissect.Frame) []byte {
 	b = appendKey(b, "dir")
 	b = appendJSONString(b, f.Dir.String())
 	b = appendBoolKey(b, "fin", f.Fin)
@@ -220,7 +221,7 @@ func appendFrameJSON(b []byte, f *dissect.Frame) []byte {
 		}
 		b = append(b, ']')
 	}
-	b = appendPayloadJSON(b, f.Payload, f.IsText && f.Opcode != dissect.OpClose)
+	b = r.appendPayloadJSON(b, f.Payload, f.IsText && f.Opcode != dissect.OpClose)
 	if f.HasCloseCode {
 		b = appendKey(b, "close_code")
 		b = strconv.AppendUint(b, uint64(f.CloseCode), 10)
@@ -238,7 +239,7 @@ func appendFrameJSON(b []byte, f *dissect.Frame) []byte {
 		b = strconv.AppendInt(b, int64(m.Frames), 10)
 		b = appendKey(b, "first_packet")
 		b = strconv.AppendUint(b, m.FirstPacket, 10)
-		b = appendPayloadJSON(b, m.Payload, m.Opcode == dissect.OpText)
+		b = r.appendPayloadJSON(b, m.Payload, m.Opcode == dissect.OpText)
 		b = appendTrue(b, "truncated", m.Truncated)
 		b = appendTrue(b, "incomplete", m.Incomplete)
 		b = append(b, '}')
@@ -247,7 +248,7 @@ func appendFrameJSON(b []byte, f *dissect.Frame) []byte {
 }
 
 // appendMessageJSON appends the keys of a message record.
-func appendMessageJSON(b []byte, m *dissect.Message) []byte {
+func (r *Renderer) appendMessageJSON(b []byte, m *dissect.Message) []byte {
 	b = appendKey(b, "dir")
 	b = appendJSONString(b, m.Dir.String())
 	b = appendKey(b, "opcode")
@@ -260,7 +261,7 @@ func appendMessageJSON(b []byte, m *dissect.Message) []byte {
 	b = strconv.AppendInt(b, int64(m.Frames), 10)
 	b = appendKey(b, "first_packet")
 	b = strconv.AppendUint(b, m.FirstPacket, 10)
-	b = appendPayloadJSON(b, m.Payload, m.Opcode == dissect.OpText)
+	b = r.appendPayloadJSON(b, m.Payload, m.Opcode == dissect.OpText)
 	if m.HasCloseCode {
 		b = appendKey(b, "close_code")
 		b = strconv.AppendUint(b, uint64(m.CloseCode), 10)
@@ -284,16 +285,28 @@ func appendNotInflated(b []byte, raw bool) []byte {
 
 // appendPayloadJSON appends "text" when the payload is text and valid UTF-8,
 // "b64" otherwise.
-func appendPayloadJSON(b, p []byte, text bool) []byte {
+func (r *Renderer) appendPayloadJSON(b, p []byte, text bool) []byte {
 	if text && utf8.Valid(p) {
 		b = appendKey(b, "text")
 		b = append(b, '"')
-		b = appendValidJSONChars(b, p)
+		if len(p) < bigPayload {
+			b = appendValidJSONChars(b, p)
+		} else {
+			b = r.pieces(b, p, len(p)+len(p)/8, runeCut, func(b, q []byte, _ int) []byte {
+				return appendValidJSONChars(b, q)
+			})
+		}
 		return append(b, '"')
 	}
 	b = appendKey(b, "b64")
 	b = append(b, '"')
-	b = appendBase64(b, p)
+	if len(p) < bigPayload {
+		b = appendBase64(b, p)
+	} else {
+		b = r.pieces(b, p, base64.StdEncoding.EncodedLen(len(p)), byteCut, func(b, q []byte, _ int) []byte {
+			return appendBase64(b, q)
+		})
+	}
 	return append(b, '"')
 }
 

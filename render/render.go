@@ -76,9 +76,13 @@ const maxKeep = 1 << 20
 // done. A Renderer is not safe for
 // concurrent use.
 type Renderer struct {
-	out  io.Writer     // where records go: w, or the writer itself when unbuffered
-	w    *bufio.Writer // nil when the writer is Unbuffered
-	app  *[]byte       // the slice of an Appender writer, or nil
+	out   io.Writer     // where records go: w, or the writer itself when unbuffered
+	w     *bufio.Writer // nil when the writer is Unbuffered
+	app   *[]byte       // the slice of an Appender writer, or nil
+	spill Spiller       // the Appender writer when it is a Spiller
+	// err is the first error writing a piece of the record being
+	// formatted (see pieces).
+	err  error
 	opts Options
 	pal  palette
 
@@ -123,6 +127,20 @@ type Appender interface {
 	Buffer() *[]byte
 }
 
+// Spiller is implemented by Appenders that can pass on what was appended to
+// their slice in the middle of a record: a Renderer formats a large payload
+// (a hex dump, a tree's text, NDJSON's text or base64) a piece at a time
+// and calls Spill between pieces, so that the record is never held whole.
+// Without it, an Appender's slice grows to the whole record, reserved at
+// once. (Writers that are not Appenders get large records in pieces
+// anyway.)
+type Spiller interface {
+	Appender
+	// Spill passes on the bytes appended to the slice so far; the slice
+	// the Appender's Buffer points to may be empty or another afterwards.
+	Spill() error
+}
+
 // New returns a Renderer writing to w with the given options.
 func New(w io.Writer, opts Options) *Renderer {
 	r := &Renderer{
@@ -133,6 +151,7 @@ func New(w io.Writer, opts Options) *Renderer {
 	}
 	if a, ok := w.(Appender); ok {
 		r.app = a.Buffer()
+		r.spill, _ = w.(Spiller)
 	} else if _, ok := w.(Unbuffered); !ok {
 		r.w = bufio.NewWriterSize(w, bufSize)
 		r.out = r.w
@@ -194,7 +213,7 @@ func (r *Renderer) Emit(rec *dissect.Record) error {
 		b = r.appendTree(b, rec)
 		if p := recordPayload(rec); r.opts.Hex && len(p) > 0 {
 			b = append(b, '\n')
-			b = appendHexDump(b, p, "")
+			b = r.appendHexDump(b, p, "")
 		}
 		b = append(b, '\n')
 	default:
@@ -202,7 +221,7 @@ func (r *Renderer) Emit(rec *dissect.Record) error {
 		b = r.appendSummary(b, rec)
 		if r.opts.Hex {
 			if p := recordPayload(rec); len(p) > 0 {
-				b = appendHexDump(b, p, "")
+				b = r.appendHexDump(b, p, "")
 				b = append(b, '\n')
 			}
 		}
@@ -210,12 +229,15 @@ func (r *Renderer) Emit(rec *dissect.Record) error {
 	r.wrote = true
 	if r.app != nil {
 		*r.app = b
-		return nil
+		return r.pieceErr()
 	}
 	if cap(b) > maxKeep {
 		r.buf = make([]byte, 0, 4096)
 	} else {
 		r.buf = b
+	}
+	if err := r.pieceErr(); err != nil {
+		return err
 	}
 	if _, err := r.out.Write(b); err != nil {
 		return fmt.Errorf("render: write record: %w", err)

@@ -217,15 +217,33 @@ func appendHex(b, p []byte) []byte {
 //
 // Offsets have four hex digits, or eight when p is 64 KiB or longer.
 func appendHexDump(b, p []byte, indent string) []byte {
-	digits := 4
-	if len(p) > 0xffff {
-		digits = 8
+	return appendHexDumpAt(b, p, indent, 0, hexDumpDigits(len(p)))
+}
+
+// hexDumpDigits returns how many hex digits the offsets of a dump of n
+// bytes have.
+func hexDumpDigits(n int) int {
+	if n > 0xffff {
+		return 8
 	}
+	return 4
+}
+
+// hexDumpLen returns the length of the dump of n bytes.
+func hexDumpLen(n int, indent string) int {
+	// indent, offset, two spaces, 16 "xx " and one more space, a space,
+	// up to 16 characters and the newline.
+	return (n + 15) / 16 * (len(indent) + hexDumpDigits(n) + 2 + 49 + 1 + 16 + 1)
+}
+
+// appendHexDumpAt appends the dump of p, a part of a payload starting at
+// offset base (a multiple of 16), with offsets of digits hex digits.
+func appendHexDumpAt(b, p []byte, indent string, base, digits int) []byte {
 	for off := 0; off < len(p); off += 16 {
 		line := p[off:min(off+16, len(p))]
 		b = append(b, indent...)
 		for shift := (digits - 1) * 4; shift >= 0; shift -= 4 {
-			b = append(b, hexDigits[off>>uint(shift)&0xf])
+			b = append(b, hexDigits[(base+off)>>uint(shift)&0xf])
 		}
 		b = append(b, ' ', ' ')
 		for i := range 16 {

@@ -319,22 +319,22 @@ func (r *Renderer) appendFrameTree(b []byte, rec *dissect.Record, c *dissect.Con
 	}
 	b, more := appendPayloadMarkers(b, len(f.Payload), f.Truncated, f.Incomplete, f.Compressed, note)
 	if !more {
-		return appendReassembledTree(b, f.Reassembled)
+		return r.appendReassembledTree(b, f.Reassembled)
 	}
 	switch {
 	case f.Opcode == dissect.OpClose && f.HasCloseCode:
 		b = appendCloseTree(b, f.CloseCode, f.CloseReason)
 	case f.IsText && f.Opcode != dissect.OpClose:
-		b = appendTextTree(b, f.Payload)
+		b = r.appendTextTree(b, f.Payload)
 	default:
-		b = appendHexDump(b, f.Payload, indent2)
+		b = r.appendHexDump(b, f.Payload, indent2)
 	}
-	return appendReassembledTree(b, f.Reassembled)
+	return r.appendReassembledTree(b, f.Reassembled)
 }
 
 // appendReassembledTree appends the "Reassembled message" part of a
 // message's last frame.
-func appendReassembledTree(b []byte, m *dissect.Message) []byte {
+func (r *Renderer) appendReassembledTree(b []byte, m *dissect.Message) []byte {
 	if m == nil {
 		return b
 	}
@@ -350,9 +350,9 @@ func appendReassembledTree(b []byte, m *dissect.Message) []byte {
 		b = appendTruncated(b, len(m.Payload))
 	}
 	if m.Opcode == dissect.OpText {
-		return appendTextTree(b, m.Payload)
+		return r.appendTextTree(b, m.Payload)
 	}
-	return appendHexDump(b, m.Payload, indent2)
+	return r.appendHexDump(b, m.Payload, indent2)
 }
 
 // appendMessageTree appends a message's heading and payload.
@@ -397,9 +397,9 @@ func (r *Renderer) appendMessageTree(b []byte, rec *dissect.Record, c *dissect.C
 	case m.Opcode == dissect.OpClose && m.HasCloseCode:
 		b = appendCloseTree(b, m.CloseCode, m.CloseReason)
 	case m.Opcode == dissect.OpText:
-		b = appendTextTree(b, m.Payload)
+		b = r.appendTextTree(b, m.Payload)
 	default:
-		b = appendHexDump(b, m.Payload, indent2)
+		b = r.appendHexDump(b, m.Payload, indent2)
 	}
 	return b
 }
@@ -424,13 +424,19 @@ func appendTruncated(b []byte, n int) []byte {
 }
 
 // appendTextTree appends a text payload on one escaped line.
-func appendTextTree(b, p []byte) []byte {
+func (r *Renderer) appendTextTree(b, p []byte) []byte {
 	if len(p) == 0 {
 		return b
 	}
 	b = append(b, indent2...)
 	b = append(b, "Text: "...)
-	b = appendEscaped(b, p, false, -1)
+	if len(p) < bigPayload {
+		b = appendEscaped(b, p, false, -1)
+	} else {
+		b = r.pieces(b, p, len(p)+len(p)/8, runeCut, func(b, q []byte, _ int) []byte {
+			return appendEscaped(b, q, false, -1)
+		})
+	}
 	return append(b, '\n')
 }
 

@@ -1,0 +1,96 @@
+package render
+
+import (
+	"fmt"
+	"slices"
+	"unicode/utf8"
+)
+
+// A payload of bigPayload bytes or more is formatted a piece of
+// payloadChunk bytes at a time, and what is formatted is handed on between
+// pieces (written out, or passed to a Spiller): a 64 MiB payload in a hex
+// dump is about 300 MiB of text, which the renderer used to hold whole, a
+// copy of it more while growing its buffer. Smaller payloads are formatted
+// in one go, as before.
+const (
+	bigPayload = 256 << 10
+	// payloadChunk is a multiple of 16 (a hex dump line) and of 3 (a
+	// base64 quantum), so that the pieces' output joins up exactly.
+	payloadChunk = 48 << 10
+)
+
+// pieces appends fn's formatting of p, in pieces when the writer takes a
+// record in pieces: cut says how many bytes of what is left of p (at most
+// payloadChunk) make the next piece; fn formats one piece, given its offset
+// in p. Otherwise the whole output, about size bytes, is reserved at once,
+// so that the buffer grows once instead of copying itself as it goes.
+func (r *Renderer) pieces(b, p []byte, size int, cut func([]byte) int, fn func(b, q []byte, off int) []byte) []byte {
+	if r.app != nil && r.spill == nil {
+		return fn(slices.Grow(b, size), p, 0)
+	}
+	for off := 0; off < len(p); {
+		n := cut(p[off:])
+		b = fn(b, p[off:off+n], off)
+		off += n
+		b = r.handOn(b)
+	}
+	return b
+}
+
+// handOn passes on b, the start of the record being formatted, and returns
+// the buffer to go on appending to. The first error is kept for Emit.
+func (r *Renderer) handOn(b []byte) []byte {
+	if r.app != nil {
+		*r.app = b
+		if err := r.spill.Spill(); err != nil && r.err == nil {
+			r.err = err
+		}
+		return *r.app
+	}
+	if r.err == nil {
+		if _, err := r.out.Write(b); err != nil {
+			r.err = err
+		}
+	}
+	return b[:0]
+}
+
+// pieceErr returns (and clears) the error of handing on a piece of the
+// record just formatted.
+func (r *Renderer) pieceErr() error {
+	err := r.err
+	r.err = nil
+	if err != nil {
+		return fmt.Errorf("render: write record: %w", err)
+	}
+	return nil
+}
+
+// byteCut cuts a piece of payloadChunk bytes.
+func byteCut(p []byte) int { return min(len(p), payloadChunk) }
+
+// runeCut cuts a piece of at most payloadChunk bytes that ends before the
+// start of a character, so that no character is split between pieces (a
+// piece then escapes exactly as the same bytes do within the whole).
+func runeCut(p []byte) int {
+	if len(p) <= payloadChunk {
+		return len(p)
+	}
+	n := payloadChunk
+	for k := 0; k < utf8.UTFMax-1 && !utf8.RuneStart(p[n]); k++ {
+		n--
+	}
+	return n
+}
+
+// appendHexDump appends the hex dump of p (see appendHexDump), in pieces
+// when it is large.
+func (r *Renderer) appendHexDump(b, p []byte, indent string) []byte {
+	if len(p) < bigPayload {
+		return appendHexDump(b, p, indent)
+	}
+	digits := hexDumpDigits(len(p))
+	return r.pieces(b, p, hexDumpLen(len(p), indent), byteCut, func(b, q []byte, off int) []byte {
+		return appendHexDumpAt(b, q, indent, off, digits)
+	})
+}

@@ -1,0 +1,170 @@
+package render
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/wsdissect/wsdissect/dissect"
+)
+
+// pieceWriter is a plain writer that keeps what it is given and the
+// largest single write.
+type pieceWriter struct {
+	out     bytes.Buffer
+	largest int
+}
+
+func (w *pieceWriter) Write(p []byte) (int, error) {
+	w.largest = max(w.largest, len(p))
+	return w.out.Write(p)
+}
+
+// sliceWriter is an Appender; with spill set it is a Spiller that moves
+// what was appended to out at each Spill.
+type sliceWriter struct {
+	b       []byte
+	out     []byte
+	spills  int
+	largest int
+}
+
+func (w *sliceWriter) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
+func (w *sliceWriter) Unbuffered()                 {}
+func (w *sliceWriter) Buffer() *[]byte             { return &w.b }
+
+type spillWriter struct{ sliceWriter }
+
+func (w *spillWriter) Spill() error {
+	w.spills++
+	w.largest = max(w.largest, len(w.b))
+	w.out = append(w.out, w.b...)
+	w.b = w.b[:0]
+	return nil
+}
+
+// bigText returns at least n bytes of valid UTF-8 whose multi-byte characters
+// (2, 3 and 4 bytes) fall across every piece boundary somewhere.
+func bigText(n int) []byte {
+	var b []byte
+	for i := 0; len(b) < n; i++ {
+		b = append(b, strings.Repeat("a", i%7)...)
+		b = append(b, "é€😀\"\\\n"...)
+	}
+	return b
+}
+
+// TestLargePayloadPieces renders records with payloads above bigPayload
+// in every format through a plain writer (the record written in pieces),
+// an Appender (formatted whole, reserved at once) and a Spiller (handed on
+// in pieces), and checks that all three write the same bytes, that the
+// pieces stay small and that the payload comes out intact.
+func TestLargePayloadPieces(t *testing.T) {
+	v4, _, _, _ := newConns()
+	bin := seq(3*payloadChunk*2 + 7) // not a multiple of 16 or 3
+	text := bigText(8 * payloadChunk)
+	records := []struct {
+		name string
+		rec  dissect.Record
+		text bool
+	}{
+		{"binary frame", dissect.Record{Kind: dissect.KindFrame, Conn: v4, Time: at(0), Packet: 9,
+			Frame: &dissect.Frame{Opcode: dissect.OpBinary, Fin: true, Len: uint64(len(bin)), Payload: bin}}, false},
+		{"text message", dissect.Record{Kind: dissect.KindMessage, Conn: v4, Time: at(0), Packet: 9,
+			Message: &dissect.Message{Opcode: dissect.OpText, Len: uint64(len(text)), Frames: 1, Payload: text}}, true},
+		{"reassembled text", dissect.Record{Kind: dissect.KindFrame, Conn: v4, Time: at(0), Packet: 9,
+			Frame: &dissect.Frame{Opcode: dissect.OpContinuation, Fin: true, IsText: true, Len: 3, Payload: text[len(text)-3:],
+				Reassembled: &dissect.Message{Opcode: dissect.OpText, Len: uint64(len(text)), Frames: 2, Payload: text}}}, true},
+	}
+	formats := []struct {
+		name string
+		opts Options
+	}{
+		{"summary-hex", Options{Hex: true}},
+		{"tree", Options{Format: FormatTree}},
+		{"tree-hex", Options{Format: FormatTree, Hex: true}},
+		{"json", Options{Format: FormatJSON}},
+	}
+	for _, rc := range records {
+		for _, f := range formats {
+			t.Run(rc.name+"/"+f.name, func(t *testing.T) {
+				var plain pieceWriter
+				r := New(&plain, f.opts)
+				if err := r.Emit(&rc.rec); err != nil {
+					t.Fatal(err)
+				}
+				if err := r.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				var whole sliceWriter
+				if err := New(&whole, f.opts).Emit(&rc.rec); err != nil {
+					t.Fatal(err)
+				}
+				var sp spillWriter
+				if err := New(&sp, f.opts).Emit(&rc.rec); err != nil {
+					t.Fatal(err)
+				}
+				sp.out = append(sp.out, sp.b...)
+				if !bytes.Equal(plain.out.Bytes(), whole.b) || !bytes.Equal(sp.out, whole.b) {
+					t.Fatalf("the record differs when written in pieces: %d bytes plain, %d spilled, %d whole", plain.out.Len(), len(sp.out), len(whole.b))
+				}
+				const most = 512 << 10 // a piece's output and a bufio buffer
+				if plain.largest > most || sp.largest > most || (len(whole.b) > most && sp.spills < 2) {
+					t.Errorf("pieces of up to %d bytes (plain) and %d (%d spills), want at most %d", plain.largest, sp.largest, sp.spills, most)
+				}
+				if f.name == "json" {
+					checkJSONPayload(t, whole.b, rc.rec, rc.text)
+				}
+			})
+		}
+	}
+}
+
+// checkJSONPayload decodes the NDJSON record and compares its payload.
+func checkJSONPayload(t *testing.T, line []byte, rec dissect.Record, text bool) {
+	t.Helper()
+	var v struct {
+		Text    *string `json:"text"`
+		B64     *string `json:"b64"`
+		Message *struct {
+			Text *string `json:"text"`
+		} `json:"message"`
+	}
+	if err := json.Unmarshal(line, &v); err != nil {
+		t.Fatalf("invalid JSON: %v", err)
+	}
+	want := recordPayload(&rec)
+	var got []byte
+	switch {
+	case v.Message != nil && v.Message.Text != nil:
+		want, got = rec.Frame.Reassembled.Payload, []byte(*v.Message.Text)
+	case text && v.Text != nil:
+		got = []byte(*v.Text)
+	case !text && v.B64 != nil:
+		var err error
+		if got, err = base64.StdEncoding.DecodeString(*v.B64); err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Fatalf("no payload in %.200s", line)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("payload of %d bytes decodes to %d different bytes", len(want), len(got))
+	}
+}
+
+// TestLargePayloadPieceError checks that a failure to write a piece of a
+// record is returned by Emit.
+func TestLargePayloadPieceError(t *testing.T) {
+	v4, _, _, _ := newConns()
+	p := seq(4 * bigPayload)
+	rec := dissect.Record{Kind: dissect.KindFrame, Conn: v4, Time: at(0),
+		Frame: &dissect.Frame{Opcode: dissect.OpBinary, Fin: true, Len: uint64(len(p)), Payload: p}}
+	r := New(failWriter{}, Options{Hex: true})
+	if err := r.Emit(&rec); !errors.Is(err, errDisk) {
+		t.Errorf("Emit = %v, want %v", err, errDisk)
+	}
+}

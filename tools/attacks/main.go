@@ -1,7 +1,9 @@
 // Command attacks measures wsdissect on the hostile captures of
 // internal/attackgen and prints the README's table: for each attack, the
 // peak memory (maximum resident set size) of `wsdissect read --json` under
-// the default budget and a small one, and the anomalies reported.
+// the default budget and a small one, and the anomalies reported; then the
+// peak memory of each output mode on one 100 MiB frame with the default
+// flags.
 //
 //	go run ./tools/attacks -bin ./wsdissect [-before ./old-wsdissect] [-scale 16]
 //
@@ -96,6 +98,56 @@ func run(bin, before, small, only, dir string, scale int) error {
 		row += ids + " |"
 		fmt.Println(row)
 	}
+	if only == "" || slices.Contains(strings.Split(only, ","), "huge-frame") {
+		return hugeFrame(bin, dir)
+	}
+	return nil
+}
+
+// hugeFrameScale makes the huge-frame attack one 100 MiB frame.
+const hugeFrameScale = 25
+
+// hugeFrame prints the peak RSS of every output mode, on one core and two,
+// on one 100 MiB frame with the default flags: what --max-message (64 MiB)
+// lets a single frame cost.
+func hugeFrame(bin, dir string) error {
+	var huge attackgen.Attack
+	for _, a := range attackgen.All() {
+		if a.Name == "huge-frame" {
+			huge = a
+		}
+	}
+	path := filepath.Join(dir, "huge-frame-100MiB.pcap")
+	if err := write(huge, path, hugeFrameScale); err != nil {
+		return err
+	}
+	defer os.Remove(path)
+	debug.FreeOSMemory()
+	modes := []struct{ name, flag string }{
+		{"summary", ""}, {"`-q`", "-q"}, {"`--json`", "--json"}, {"`-x`", "-x"}, {"`-V`", "-V"},
+	}
+	fmt.Printf("\nOne %s with the default flags (`--max-message 64MiB`, `--memory 1GiB`): peak RSS and wall time by output mode.\n\n", huge.What(hugeFrameScale))
+	head := "| GOMAXPROCS |"
+	for _, m := range modes {
+		head += " " + m.name + " |"
+	}
+	fmt.Println(head)
+	fmt.Println(strings.Repeat("|---", len(modes)+1) + "|")
+	for _, procs := range []string{"1", "2"} {
+		row := "| " + procs + " | "
+		for _, m := range modes {
+			var flags []string
+			if m.flag != "" {
+				flags = append(flags, m.flag)
+			}
+			rss, d, err := measureEnv([]string{"GOMAXPROCS=" + procs}, bin, path, nil, flags...)
+			if err != nil {
+				return err
+			}
+			row += fmt.Sprintf("%s (%.1fs) | ", mb(rss), d.Seconds())
+		}
+		fmt.Println(row)
+	}
 	return nil
 }
 
@@ -120,10 +172,16 @@ func write(a attackgen.Attack, path string, scale int) error {
 // measure runs bin read path with flags under /usr/bin/time, output
 // discarded, and returns its peak RSS in bytes and its wall time.
 func measure(bin, path string, attackFlags []string, flags ...string) (int64, time.Duration, error) {
+	return measureEnv(nil, bin, path, attackFlags, flags...)
+}
+
+// measureEnv is measure with variables added to the environment.
+func measureEnv(env []string, bin, path string, attackFlags []string, flags ...string) (int64, time.Duration, error) {
 	// The child's own rusage would include this process's memory (Go
 	// starts children with vfork), so GNU time measures it.
 	args := append(append([]string{"-f", "%M", bin, "read", path}, attackFlags...), flags...)
 	cmd := exec.Command("/usr/bin/time", args...)
+	cmd.Env = append(os.Environ(), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	start := time.Now()

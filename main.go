@@ -15,7 +15,9 @@ import (
 // live heap of a run is small and flat (connection state, bounded buffers),
 // so letting the heap grow to five times it before collecting costs a few
 // tens of megabytes and saves most of the collector's work on captures with
-// many short connections.
+// many short connections. When the live heap is large, read and live lower
+// the percentage for as long as it is (membudget.GCPacer), so that garbage
+// stays within a fixed headroom.
 const gcPercent = 400
 
 func main() {

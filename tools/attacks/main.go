@@ -126,7 +126,7 @@ func hugeFrame(bin, dir string) error {
 	modes := []struct{ name, flag string }{
 		{"summary", ""}, {"`-q`", "-q"}, {"`--json`", "--json"}, {"`-x`", "-x"}, {"`-V`", "-V"},
 	}
-	fmt.Printf("\nOne %s with the default flags (`--max-message 64MiB`, `--memory 1GiB`): peak RSS and wall time by output mode.\n\n", huge.What(hugeFrameScale))
+	fmt.Printf("\nhuge-frame at scale %d (%s) with the default flags (`--max-message 64MiB`, `--memory 1GiB`): peak RSS and wall time by output mode.\n\n", hugeFrameScale, huge.What(hugeFrameScale))
 	head := "| GOMAXPROCS |"
 	for _, m := range modes {
 		head += " " + m.name + " |"
@@ -134,7 +134,7 @@ func hugeFrame(bin, dir string) error {
 	fmt.Println(head)
 	fmt.Println(strings.Repeat("|---", len(modes)+1) + "|")
 	for _, procs := range []string{"1", "2"} {
-		row := "| " + procs + " | "
+		row := "| " + procs + " |"
 		for _, m := range modes {
 			var flags []string
 			if m.flag != "" {
@@ -144,7 +144,7 @@ func hugeFrame(bin, dir string) error {
 			if err != nil {
 				return err
 			}
-			row += fmt.Sprintf("%s (%.1fs) | ", mb(rss), d.Seconds())
+			row += fmt.Sprintf(" %s (%.1fs) |", mb(rss), d.Seconds())
 		}
 		fmt.Println(row)
 	}

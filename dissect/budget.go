@@ -182,6 +182,7 @@ func growCap(b []byte, size int64) []byte {
 // inflateRoom returns how much output one inflation call may append to the
 // message buffer within the budget.
 func (w *wsDir) inflateRoom() int64 {
+	w.growForInflate()
 	mem := w.c.d.mem
 	if mem == nil {
 		return 1<<63 - 1
@@ -191,6 +192,39 @@ func (w *wsDir) inflateRoom() int64 {
 	// available as usable output.
 	return free + mem.Avail()/2/int64(w.c.d.opts.PayloadCost)
 }
+
+// growForInflate doubles a large message buffer ahead of an inflation
+// call likely to fill it: the inflater appends its output, and append would
+// grow the buffer a quarter at a time, copying it each time (a bomb
+// inflating to 64 MiB allocated ~300 MiB so). The call's output is
+// estimated from the chunk being inflated (w.scratch) and the message's
+// ratio so far; small buffers are left to append, and growth the budget
+// cannot pay for is not made ahead.
+func (w *wsDir) growForInflate() {
+	opts := &w.c.d.opts
+	c, n := int64(cap(w.msgBuf)), int64(len(w.msgBuf))
+	if c < bigInflate {
+		return
+	}
+	in := int64(len(w.scratch))
+	ratio := int64(4)
+	if before := int64(w.compIn) - in; before > 0 {
+		ratio = max(ratio, int64(w.inflated)/before)
+	}
+	end := n + min(opts.MaxMessage-n, opts.MaxDecompressed-int64(w.inflated))
+	if c-n >= in*ratio || c >= end {
+		return
+	}
+	size := min(max(2*c, n+in*ratio), end)
+	if mem := w.c.d.mem; mem != nil && (size-c)*int64(opts.PayloadCost) > mem.Avail()/2 {
+		return
+	}
+	w.msgBuf = growCap(w.msgBuf, size)
+}
+
+// bigInflate is the message buffer size from which growForInflate grows it
+// ahead of the inflater.
+const bigInflate = 256 << 10
 
 // budgetCut reports, once per frame, that the budget cut its payload at
 // offset off.

@@ -98,6 +98,14 @@ func (w *wsDir) settle() {
 	if w.idle(cap(w.scratch)) {
 		w.scratch = nil
 	}
+	if w.infl != nil && !w.inMsg && w.st != stPayload && !w.ctxLost && w.noContextTakeover() {
+		// Between messages of a sender that resets its window after each
+		// (no_context_takeover), the inflater keeps nothing the next
+		// message needs: an idle connection need not hold its window
+		// and tables (~40 KB a direction). The next compressed message
+		// takes one from the pool again.
+		d.putInflater(w)
+	}
 	held := int64(cap(w.msgBuf)+cap(w.ctl))*int64(d.opts.PayloadCost) + int64(cap(w.search)+cap(w.scratch))
 	if delta := held - w.held; delta != 0 {
 		d.mem.Force(delta)

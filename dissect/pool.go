@@ -63,11 +63,7 @@ func (d *Dissector) newDir(c *connState, dir Dir) *wsDir {
 // recycle keeps the buffers and inflater of a finished direction decoder.
 func (d *Dissector) recycle(w *wsDir) {
 	d.searchMoved()
-	if w.infl != nil && w.inflBits > 0 && w.inflBits < len(d.pool.infl) &&
-		len(d.pool.infl[w.inflBits]) < maxFreeInflaters {
-		d.pool.infl[w.inflBits] = append(d.pool.infl[w.inflBits], w.infl)
-	}
-	w.infl = nil
+	d.putInflater(w)
 	if len(d.pool.dirs) >= maxFreeDirs {
 		return
 	}
@@ -80,6 +76,15 @@ func (d *Dissector) recycle(w *wsDir) {
 	clear(w.man[:cap(w.man)])
 	w.c, w.rec, w.f, w.msg = nil, nil, Frame{}, Message{}
 	d.pool.dirs = append(d.pool.dirs, w)
+}
+
+// putInflater takes w's inflater (if any) for reuse.
+func (d *Dissector) putInflater(w *wsDir) {
+	if w.infl != nil && w.inflBits > 0 && w.inflBits < len(d.pool.infl) &&
+		len(d.pool.infl[w.inflBits]) < maxFreeInflaters {
+		d.pool.infl[w.inflBits] = append(d.pool.infl[w.inflBits], w.infl)
+	}
+	w.infl = nil
 }
 
 // httpBuf returns an empty buffer for an HTTP side's header bytes.

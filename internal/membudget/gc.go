@@ -1,6 +1,7 @@
 package membudget
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -20,8 +21,12 @@ import (
 // collector would run almost continuously on a large live heap.
 const minGCPercent = 25
 
-// liveMetric is the heap the last collection found live.
-const liveMetric = "/gc/heap/live:bytes"
+// liveMetric is the heap the last collection found live; gogcMetric the
+// percentage (GOGC) in force.
+const (
+	liveMetric = "/gc/heap/live:bytes"
+	gogcMetric = "/gc/gogc:percent"
+)
 
 // GCPacer adjusts the garbage collector's percentage (GOGC) after every
 // collection so that the heap may grow by at most its headroom beyond what
@@ -41,8 +46,14 @@ type GCPacer struct {
 // bytes. With the collector off (GOGC=off) or headroom <= 0 it does
 // nothing. Call Stop when done.
 func StartGCPacer(headroom int64) *GCPacer {
-	base := debug.SetGCPercent(100)
-	debug.SetGCPercent(base)
+	s := []metrics.Sample{{Name: gogcMetric}}
+	metrics.Read(s)
+	base := -1 // off, or a runtime without the metric: leave it alone
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		if v := s[0].Value.Uint64(); v <= math.MaxInt32 {
+			base = int(v)
+		}
+	}
 	p := &GCPacer{headroom: headroom, base: base, cur: base,
 		sample: []metrics.Sample{{Name: liveMetric}}}
 	if base < 0 || headroom <= 0 {

@@ -102,7 +102,7 @@ func (w *wsDir) settle() {
 		// Between messages of a sender that resets its window after each
 		// (no_context_takeover), the inflater keeps nothing the next
 		// message needs: an idle connection need not hold its window
-		// and tables (~40 KB a direction). The next compressed message
+		// and tables (~50 KB a direction). The next compressed message
 		// takes one from the pool again.
 		d.putInflater(w)
 	}
@@ -138,7 +138,15 @@ func (w *wsDir) room(buf *[]byte, k int64) int64 {
 	mem := w.c.d.mem
 	need := int64(len(b)) + k
 	size := w.growTo(int64(cap(b)), int64(len(b)), need)
-	if mem == nil || need <= smallPayload || (size-int64(cap(b)))*int64(w.c.d.opts.PayloadCost) <= mem.Avail() {
+	affordable := func(size int64) bool {
+		return mem == nil || need <= smallPayload || (size-int64(cap(b)))*int64(w.c.d.opts.PayloadCost) <= mem.Avail()
+	}
+	if !affordable(size) {
+		// Growing straight to the frame's end is more than the budget
+		// allows: doubling may still be within it.
+		size = max(min(2*int64(cap(b)), size), need)
+	}
+	if affordable(size) {
 		*buf = growCap(b, size)
 		return k
 	}

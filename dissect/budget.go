@@ -135,6 +135,11 @@ func (w *wsDir) room(buf *[]byte, k int64) int64 {
 	if k <= free {
 		return k
 	}
+	if w.budgetCutBefore() {
+		// Bytes after a cut would make the retained payload something
+		// other than its beginning.
+		return 0
+	}
 	mem := w.c.d.mem
 	need := int64(len(b)) + k
 	size := w.growTo(int64(cap(b)), int64(len(b)), need)
@@ -241,6 +246,20 @@ func (w *wsDir) growForInflate() {
 // bigInflate is the message buffer size from which growForInflate grows it
 // ahead of the inflater.
 const bigInflate = 256 << 10
+
+// budgetCutBefore reports whether the budget already cut the payload being
+// retained: the current frame's, or (for a data frame) its message's.
+func (w *wsDir) budgetCutBefore() bool {
+	cut := func(as []Anomaly) bool {
+		for i := range as {
+			if as[i].ID == AnMemoryBudget {
+				return true
+			}
+		}
+		return false
+	}
+	return cut(w.fan) || (!w.isCtl && w.inMsg && cut(w.man))
+}
 
 // budgetCut reports, once per frame, that the budget cut its payload at
 // offset off.

@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/wsdissect/wsdissect/internal/membudget"
 )
 
 // payloadLens is a sink that keeps only the payload lengths of the
@@ -68,4 +70,52 @@ func TestLargePayloadGrowth(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGrowthWithinBudget checks what a budget too small for a frame keeps
+// of it: a buffer the budget cannot grow straight to the frame's end still
+// doubles while the budget allows, and once the budget has cut the payload
+// nothing later is appended (a budget that frees up must not make the
+// retained payload anything but the frame's beginning).
+func TestGrowthWithinBudget(t *testing.T) {
+	const size = 16 << 20
+	bin := make([]byte, size)
+	for i := range bin {
+		bin[i] = byte(i / 1000)
+	}
+	steps := []step{c2s(upgradeReq("")), s2c(upgradeResp(""))}
+	frame := wsFrame{fin: true, op: OpBinary, payload: bin}.bytes()
+	for b := frame; len(b) > 0; b = b[min(len(b), 1448):] {
+		steps = append(steps, s2c(b[:min(len(b), 1448)]))
+	}
+	var sink payloadPrefix
+	sink.want = bin
+	d := New(&sink, Options{MaxMessage: size, Memory: membudget.New(10 << 20)})
+	feedConn(d, true, false, steps...)
+	if sink.frames == 0 {
+		t.Fatal("no frame")
+	}
+	if sink.kept < 4<<20 || sink.kept >= size {
+		t.Errorf("kept %d bytes of the 16 MiB frame under a 10 MiB budget, want between 4 and 16 MiB", sink.kept)
+	}
+	if !sink.prefix {
+		t.Errorf("the %d bytes kept are not the frame's first bytes", sink.kept)
+	}
+}
+
+// payloadPrefix checks that the last frame's payload is a prefix of want.
+type payloadPrefix struct {
+	want   []byte
+	frames int
+	kept   int
+	prefix bool
+}
+
+func (p *payloadPrefix) Emit(r *Record) error {
+	if r.Frame != nil {
+		p.frames++
+		p.kept = len(r.Frame.Payload)
+		p.prefix = len(r.Frame.Payload) <= len(p.want) && string(r.Frame.Payload) == string(p.want[:len(r.Frame.Payload)])
+	}
+	return nil
 }

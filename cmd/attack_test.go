@@ -248,12 +248,10 @@ func TestHugeFrameWithinMaxMessage(t *testing.T) {
 	// its buffer (the last step copies a quarter of it) and the
 	// collector's slack (the test runs with GOGC 100; the pacer keeps it
 	// within 64 MiB); with two workers the reading goroutine's buffers are
-	// garbage for the collector too. Only the formats that do not show
-	// the payload are held to a bound: the engine's output buffers (the
-	// single run's ordered output, a worker's part) still take a record
-	// whole, so a 64 MiB payload's NDJSON line (85 MiB) or hex dump
-	// (300 MiB) is held whole until they take records in pieces
-	// (render.Spiller).
+	// garbage for the collector too. The formats that show the payload
+	// format it in pieces that the engine's output buffers pass on
+	// (render.Spiller: the single run's ordered output, a worker's parts),
+	// so they are held to the same bounds.
 	modes := []struct {
 		name  string
 		procs int
@@ -262,8 +260,14 @@ func TestHugeFrameWithinMaxMessage(t *testing.T) {
 	}{
 		{"summary", 1, nil, 2},
 		{"quiet", 1, []string{"-q"}, 2},
+		{"json", 1, []string{"--json"}, 2},
+		{"hex", 1, []string{"-x"}, 2},
+		{"tree", 1, []string{"-V"}, 2},
 		{"summary", 2, nil, 4},
 		{"quiet", 2, []string{"-q"}, 4},
+		{"json", 2, []string{"--json"}, 4},
+		{"hex", 2, []string{"-x"}, 4},
+		{"tree", 2, []string{"-V"}, 4},
 	}
 	for _, m := range modes {
 		runtime.GOMAXPROCS(m.procs)

@@ -60,10 +60,15 @@ type orderer struct {
 	buf  []byte    // the bytes of held
 	seq  uint64
 
-	wm    uint64 // the watermark at the last step
-	wmOK  bool
-	now   time.Time // the latest packet time of a step
-	since time.Time // now when the oldest held output was held
+	wm   uint64 // the watermark at the last step
+	wmOK bool
+	// The open record (begin): its packet, whether its output is held,
+	// and the seq of its last held portion (0: none yet).
+	openPkt  uint64
+	openHeld bool
+	openSeq  uint64
+	now      time.Time // the latest packet time of a step
+	since    time.Time // now when the oldest held output was held
 }
 
 // newOrderer returns an orderer writing through write, holding at most the
@@ -100,15 +105,52 @@ func (o *orderer) hold(pkt uint64, b []byte) error {
 	return nil
 }
 
-// chunk passes on b, the output of a record of packet pkt.
+// chunk passes on b, the whole output of a record of packet pkt.
 func (o *orderer) chunk(pkt uint64, b []byte) error {
+	o.begin(pkt)
+	return o.part(b)
+}
+
+// begin starts the output of a record of packet pkt, which part passes on
+// in one or more portions (a large payload is formatted in pieces).
+func (o *orderer) begin(pkt uint64) {
+	o.openPkt, o.openHeld, o.openSeq = pkt, !o.direct(pkt), 0
+}
+
+// holding reports whether the open record's next portion is held: its
+// output is held and no earlier portion of it was let out (everything held
+// is let out when too much is held).
+func (o *orderer) holding() bool {
+	if !o.openHeld {
+		return false
+	}
+	if o.openSeq != 0 {
+		held := false
+		for i := len(o.held) - 1; i >= 0; i-- {
+			if o.held[i].seq == o.openSeq {
+				held = true
+				break
+			}
+		}
+		if !held {
+			o.openHeld = false
+		}
+	}
+	return o.openHeld
+}
+
+// part passes on a portion of the open record's output: written when the
+// record goes out at once (or its start already went out), else held just
+// after its earlier portions.
+func (o *orderer) part(b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
-	if o.direct(pkt) {
+	if !o.holding() {
 		return o.write(b)
 	}
-	return o.hold(pkt, b)
+	o.openSeq = o.seq + 1
+	return o.hold(o.openPkt, b)
 }
 
 // step ends a packet of time ts; wm is the watermark after it (ok false:
@@ -175,8 +217,9 @@ type orderedOut struct {
 	buf []byte // rendered output not yet written to out
 	ord *orderer
 	// each writes the output after every step (live capture).
-	each bool
-	err  error
+	each  bool
+	err   error
+	start int // where the open record's output not yet passed on starts
 }
 
 // outChunk is how much output orderedOut collects before writing it.
@@ -207,15 +250,40 @@ func (o *orderedOut) add(b []byte) error {
 	return nil
 }
 
-// record takes the output of one record, rendered at buf[start:], out of
-// line when it must be held.
-func (o *orderedOut) record(pkt uint64, start int) error {
-	if len(o.buf) == start || o.ord.direct(pkt) {
+// begin starts a record of packet pkt, rendered from the end of buf on.
+func (o *orderedOut) begin(pkt uint64) {
+	o.ord.begin(pkt)
+	o.start = len(o.buf)
+}
+
+// portion takes what the open record rendered since begin or the last
+// portion out of line when it must be held; what goes out at once stays
+// where it is.
+func (o *orderedOut) portion() error {
+	if len(o.buf) == o.start || !o.ord.holding() {
+		o.start = len(o.buf)
 		return nil
 	}
-	b := o.buf[start:]
-	o.buf = o.buf[:start]
-	return o.ord.hold(pkt, b)
+	b := o.buf[o.start:]
+	o.buf = o.buf[:o.start]
+	err := o.ord.part(b) // may append output it lets out
+	o.start = len(o.buf)
+	return err
+}
+
+// Spill implements render.Spiller: the part of a large record formatted
+// so far is passed on, and written out unless the record is held.
+func (o *orderedOut) Spill() error {
+	if err := o.portion(); err != nil {
+		return err
+	}
+	if !o.ord.holding() && len(o.buf) >= outChunk {
+		if err := o.writeOut(); err != nil {
+			return err
+		}
+		o.start = 0
+	}
+	return nil
 }
 
 // step ends a packet (see orderer.step) and writes the output when enough
@@ -256,9 +324,9 @@ type orderSink struct {
 
 // Emit implements dissect.Sink.
 func (s *orderSink) Emit(r *dissect.Record) error {
-	start := len(s.out.buf)
+	s.out.begin(r.Packet)
 	err := s.next.Emit(r)
-	if herr := s.out.record(r.Packet, start); err == nil {
+	if herr := s.out.portion(); err == nil {
 		err = herr
 	}
 	if err == nil && s.out.err != nil {

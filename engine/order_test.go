@@ -46,7 +46,7 @@ func midstreamBothWays(t *testing.T) []byte {
 // be a frame once the large one after it ends, packets later. The other
 // connection's records of the packets in between must not come out before
 // it.
-func midstreamBesideOther(t *testing.T) []byte {
+func midstreamBesideOther(t *testing.T, large bool) []byte {
 	t.Helper()
 	cp := capgen.NewCapture(capgen.CaptureOptions{})
 	client, server := synthAddrs(7)
@@ -67,6 +67,10 @@ func midstreamBesideOther(t *testing.T) []byte {
 	b := openSynth(t, cp, 8, false)
 	for i := range 4 {
 		b.message(capgen.Side(i & 1))
+	}
+	if large {
+		// Formatted in pieces, handed on part by part while held.
+		b.c.Send(capgen.Server, capgen.Frame{Fin: true, Opcode: capgen.OpBinary, Payload: capgen.RandomBytes(600<<10, 9)}.Bytes())
 	}
 	a.Send(capgen.Server, stream[800:])
 	b.message(capgen.Server)
@@ -102,7 +106,8 @@ func TestRecordsInPacketOrder(t *testing.T) {
 		opts Options
 	}{
 		{"midstream-both-ways", midstreamBothWays(t), Options{}},
-		{"midstream-beside-other", midstreamBesideOther(t), Options{}},
+		{"midstream-beside-other", midstreamBesideOther(t, false), Options{}},
+		{"midstream-beside-large", midstreamBesideOther(t, true), Options{}},
 		{"after-eviction", evicted(), Options{Reassembly: reassembly.Config{MaxConns: 1}}},
 	}
 	for _, in := range inputs {

@@ -113,3 +113,48 @@ func TestOrderer(t *testing.T) {
 		})
 	}
 }
+
+// TestOrdererPortions checks that a record passed on in portions (a large
+// payload formatted in pieces) stays in one piece in the output, held or
+// not, and that once its start went out (too much held) the rest follows
+// at once.
+func TestOrdererPortions(t *testing.T) {
+	var got []string
+	o := newOrderer(func(b []byte) error { got = append(got, string(b)); return nil }, 0)
+	ts := time.Unix(1000, 0)
+	step := func(wm uint64, ok bool) {
+		if err := o.step(ts, wm, ok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	part := func(s string) {
+		if err := o.part([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(5, true)
+	o.begin(7)
+	part("x7a")
+	part("x7b")
+	o.begin(6)
+	part("y6")
+	o.begin(5)
+	part("z5")
+	step(0, false)
+	if s := strings.Join(got, " "); s != "z5 y6 x7a x7b" {
+		t.Errorf("held portions: %q", s)
+	}
+
+	got = nil
+	o = newOrderer(func(b []byte) error { got = append(got, string(b)); return nil }, 1) // 64 KiB
+	step(5, true)
+	o.begin(6)
+	part("a6")
+	o.begin(7)
+	part(strings.Repeat("b", 40<<10))
+	part(strings.Repeat("c", 40<<10)) // over the limit: all goes out
+	part("d")                         // the rest of the record follows at once
+	if len(got) != 4 || got[0] != "a6" || got[3] != "d" {
+		t.Errorf("after the limit: %d writes, first %.8q, last %.8q", len(got), got[0], got[len(got)-1])
+	}
+}

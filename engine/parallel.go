@@ -280,10 +280,13 @@ type part struct {
 	tags []outTag
 }
 
-// outTag marks the end of one record's output in a part.
+// outTag marks the end of one record's output in a part, or with open
+// the end of a portion of it that goes on in the next part (a large
+// payload formatted in pieces).
 type outTag struct {
-	end int
-	pkt uint64
+	end  int
+	pkt  uint64
+	open bool
 }
 
 // reset empties the part for reuse.
@@ -374,9 +377,9 @@ type countSink struct {
 func (c *countSink) Emit(r *dissect.Record) error {
 	c.n++
 	w := c.w
-	before := len(w.out.b)
+	w.out.pkt, w.out.start = r.Packet, len(w.out.b)
 	err := c.next.Emit(r)
-	if len(w.out.b) > before {
+	if len(w.out.b) > w.out.start {
 		w.cur.tags = append(w.cur.tags, outTag{end: len(w.out.b), pkt: r.Packet})
 	}
 	if err == nil && len(w.out.b) >= w.p.q.partSize {
@@ -419,7 +422,30 @@ func (w *worker) sendPart() {
 // memWriter appends what is written to a byte slice. It implements
 // render.Appender, so a renderer formats records straight into it, without
 // a buffer of its own.
-type memWriter struct{ b []byte }
+type memWriter struct {
+	b []byte
+	// For Spill: the worker, the packet of the record being rendered and
+	// where its output not yet tagged starts in b.
+	w     *worker
+	pkt   uint64
+	start int
+}
+
+// Spill implements render.Spiller: once a part's worth of a large record
+// is formatted, it goes to the merger (tagged as a portion of the record)
+// instead of growing the buffer to the whole record.
+func (m *memWriter) Spill() error {
+	w := m.w
+	if len(m.b) < w.p.q.partSize {
+		return nil
+	}
+	if len(m.b) > m.start {
+		w.cur.tags = append(w.cur.tags, outTag{end: len(m.b), pkt: m.pkt, open: true})
+	}
+	w.sendPart()
+	m.start = len(m.b)
+	return nil
+}
 
 // Unbuffered implements render.Unbuffered.
 func (m *memWriter) Unbuffered() {}
@@ -457,6 +483,7 @@ func newParallel(n int, newSink SinkFactory, opts Options, q queueSizes) *parall
 			w.free <- &part{}
 		}
 		w.cur = &part{}
+		w.out.w = w
 		sink, flush := newSink(&w.out)
 		w.count.next = sink
 		w.count.w = w
@@ -779,6 +806,7 @@ type merger struct {
 	runFrom, runTo int
 
 	ord     *orderer
+	cont    bool      // the next output continues a record in portions
 	wm      []uint64  // each worker's watermark after its latest command
 	started bool      // a group was seen
 	groupTS time.Time // the time of the current group's packet
@@ -806,6 +834,7 @@ func (m *merger) writeRound(r *round) error {
 		a := &m.at[wk]
 		c := &r.batches[wk].cmds[a.cmd]
 		a.cmd++
+		m.cont = false
 		if c.group {
 			if m.started {
 				if err := m.step(); err != nil {
@@ -873,16 +902,21 @@ func (m *merger) piece(a *mergeAt, to int, pkt uint64) error {
 		return err
 	}
 	for a.from < to {
-		end, rp := to, pkt
+		end, rp, open := to, pkt, false
 		if a.tag < len(pt.tags) && pt.tags[a.tag].end <= to {
-			end, rp = pt.tags[a.tag].end, pt.tags[a.tag].pkt
+			t := pt.tags[a.tag]
+			end, rp, open = t.end, t.pkt, t.open
 			a.tag++
 		}
+		if !m.cont {
+			m.ord.begin(rp)
+		}
+		m.cont = open
 		var err error
-		if m.ord.direct(rp) {
+		if !m.ord.holding() {
 			err = m.add(pt, a.from, end)
 		} else if err = m.flushRun(); err == nil {
-			err = m.ord.hold(rp, pt.out[a.from:end])
+			err = m.ord.part(pt.out[a.from:end])
 		}
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/wsdissect/wsdissect/internal/membudget"
 	"github.com/wsdissect/wsdissect/reassembly"
 )
 
@@ -34,9 +35,9 @@ const (
 // the connection table, which the budget also trims).
 const smallPayload = 4 << 10
 
-// tight reports whether the budget is more than half used.
-func (d *Dissector) tight() bool {
-	b := d.mem.Budget()
+// tight reports whether the budget of account mem is more than half used.
+func tight(mem *membudget.Account) bool {
+	b := mem.Budget()
 	return b != nil && b.Limit() > 0 && 2*b.Used() > b.Limit()
 }
 
@@ -70,11 +71,11 @@ func (c *connState) release() {
 // settle charges the direction's buffers to the budget, first freeing
 // large buffers that hold nothing needed.
 func (w *wsDir) settle() {
-	d := w.c.d
+	opts, mem := w.s.options(), w.s.memory()
 	if w.st != stPayload && w.hn == 0 {
 		// Between frames: in frame mode the payload buffer is reset at
 		// the next frame, in message mode when no message is in progress.
-		if (!d.opts.Messages || !w.inMsg) && w.idle(cap(w.msgBuf)) {
+		if (!opts.Messages || !w.inMsg) && w.idle(cap(w.msgBuf)) {
 			w.msgBuf = nil
 		}
 		if w.idle(cap(w.ctl)) {
@@ -87,16 +88,16 @@ func (w *wsDir) settle() {
 	if w.idle(cap(w.scratch)) {
 		w.scratch = nil
 	}
-	held := int64(cap(w.msgBuf)+cap(w.ctl))*int64(d.opts.PayloadCost) + int64(cap(w.search)+cap(w.scratch))
+	held := int64(cap(w.msgBuf)+cap(w.ctl))*int64(opts.PayloadCost) + int64(cap(w.search)+cap(w.scratch))
 	if delta := held - w.held; delta != 0 {
-		d.mem.Force(delta)
+		mem.Force(delta)
 		w.held = held
 	}
 }
 
 // idle reports whether an unused buffer of capacity n should be freed.
 func (w *wsDir) idle(n int) bool {
-	return n > freeIdleAlways || (n > freeIdleMemTight && w.c.d.tight())
+	return n > freeIdleAlways || (n > freeIdleMemTight && tight(w.s.memory()))
 }
 
 // room returns how many of the k bytes about to be appended to buf may be,
@@ -105,12 +106,12 @@ func (w *wsDir) idle(n int) bool {
 // message) truncated, with a memory-budget anomaly once per frame.
 func (w *wsDir) room(buf []byte, k int64) int64 {
 	free := int64(cap(buf) - len(buf))
-	mem := w.c.d.mem
+	mem := w.s.memory()
 	if k <= free || mem == nil || int64(len(buf))+k <= smallPayload {
 		return k
 	}
 	// append grows a slice to about twice its size.
-	if grow := max(int64(len(buf))+k, 2*int64(cap(buf))) - int64(cap(buf)); grow*int64(w.c.d.opts.PayloadCost) <= mem.Avail() {
+	if grow := max(int64(len(buf))+k, 2*int64(cap(buf))) - int64(cap(buf)); grow*int64(w.s.options().PayloadCost) <= mem.Avail() {
 		return k
 	}
 	w.f.Truncated = true
@@ -124,14 +125,14 @@ func (w *wsDir) room(buf []byte, k int64) int64 {
 // inflateRoom returns how much output one inflation call may append to the
 // message buffer within the budget.
 func (w *wsDir) inflateRoom() int64 {
-	mem := w.c.d.mem
+	mem := w.s.memory()
 	if mem == nil {
 		return 1<<63 - 1
 	}
 	free := int64(cap(w.msgBuf) - len(w.msgBuf))
 	// Growing by append may double the buffer: count half of what is
 	// available as usable output.
-	return free + mem.Avail()/2/int64(w.c.d.opts.PayloadCost)
+	return free + mem.Avail()/2/int64(w.s.options().PayloadCost)
 }
 
 // budgetCut reports, once per frame, that the budget cut its payload at
@@ -149,7 +150,7 @@ func (w *wsDir) budgetCut(off int64, msg string) {
 // search buffer would have to grow and the budget cannot pay for it, the
 // oldest bytes are skipped instead (reported once per search).
 func (w *wsDir) searchRoom(n int, pkt uint64, ts time.Time) {
-	mem := w.c.d.mem
+	mem := w.s.memory()
 	free := cap(w.search) - len(w.search)
 	if n <= free || mem == nil {
 		return
@@ -165,7 +166,7 @@ func (w *wsDir) searchRoom(n int, pkt uint64, ts time.Time) {
 	w.dropSearch(drop)
 	if !w.searchCut {
 		w.searchCut = true
-		w.c.anomalyRecord(w.side, true, newAnomaly(AnMemoryBudget, int64(base),
+		w.s.anomalyRecord(w.side, true, newAnomaly(AnMemoryBudget, int64(base),
 			fmt.Sprintf("%d bytes skipped at stream offset %d while looking for a frame boundary: the memory budget (--memory) is exhausted", drop, base)), pkt, ts)
 	}
 }

@@ -41,18 +41,18 @@ type dirPool struct {
 	infl     [16][]*inflate.Inflater // by window bits
 }
 
-// newDir returns a direction decoder for c, reusing the buffers of a
-// recycled one when there is one.
-func (d *Dissector) newDir(c *connState, dir Dir) *wsDir {
+// newDir returns a direction decoder for session s, reusing the buffers
+// of a recycled one when there is one.
+func (d *Dissector) newDir(s wsSession, dir Dir) *wsDir {
 	n := len(d.pool.dirs)
 	if n == 0 {
-		return &wsDir{c: c, dir: dir, need: 2, maskWant: -1}
+		return newDecoder(s, dir, 0)
 	}
 	old := d.pool.dirs[n-1]
 	d.pool.dirs[n-1] = nil
 	d.pool.dirs = d.pool.dirs[:n-1]
 	*old = wsDir{
-		c: c, dir: dir, need: 2, maskWant: -1,
+		s: s, dir: dir, need: 2, maskWant: -1,
 		pkts: old.pkts[:0], fan: old.fan[:0], ctl: old.ctl[:0],
 		msgBuf: old.msgBuf[:0], man: old.man[:0], scratch: old.scratch[:0],
 		search: old.search[:0], marks: old.marks[:0], hbuf: old.hbuf[:0],
@@ -77,7 +77,7 @@ func (d *Dissector) recycle(w *wsDir) {
 	}
 	clear(w.fan[:cap(w.fan)]) // drop the anomaly strings
 	clear(w.man[:cap(w.man)])
-	w.c, w.rec, w.f, w.msg = nil, Record{}, Frame{}, Message{}
+	w.s, w.rec, w.f, w.msg = nil, Record{}, Frame{}, Message{}
 	d.pool.dirs = append(d.pool.dirs, w)
 }
 

@@ -1,0 +1,100 @@
+package dissect
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/wsdissect/wsdissect/internal/inflate"
+	"github.com/wsdissect/wsdissect/internal/membudget"
+	"github.com/wsdissect/wsdissect/reassembly"
+)
+
+// wsSession is all a WebSocket direction decoder (wsDir) knows of the
+// session it decodes: the session feeds it one direction's bytes and gaps,
+// and the decoder asks it only for what is below. A TCP connection after an
+// HTTP/1.1 upgrade (or picked up mid-stream, or decrypted TLS) is one
+// (*connState); a WebSocket on an HTTP/2 stream is another (a child
+// connState fed with the stream's DATA, see h2.go); a test drives the
+// decoder from plain byte slices with a session of its own.
+//
+// side, in anomalyRecord and syncPoint, is the opaque tag the session gave
+// the decoder (wsDir.side); the decoder only hands it back.
+type wsSession interface {
+	// wsConn is the session's description: the decoder reads the
+	// negotiated extensions (Deflate) and Midstream, and its records point
+	// to it.
+	wsConn() *Conn
+	// options are the limits and output mode the decoder works within.
+	options() *Options
+	// memory is the budget account its buffers are charged to (nil: no
+	// budget).
+	memory() *membudget.Account
+	// inflater returns an inflater with an empty window of 1<<bits bytes.
+	inflater(bits int) *inflate.Inflater
+	// probing reports whether the session has seen no handshake yet and
+	// is looking for frames (any data frame may then be compressed).
+	probing() bool
+
+	// emit hands a frame or message record to the sink.
+	emit(r *Record)
+	// anomalyRecord emits an anomaly that belongs to no frame.
+	anomalyRecord(side reassembly.Side, hasDir bool, a Anomaly, pkt uint64, ts time.Time)
+	// sawClose notes a close frame sent in direction d (the close
+	// handshake, for the end record).
+	sawClose(d Dir, f *Frame)
+
+	// synced is told that a frame-boundary search of w found its first
+	// frame; the session must feed the bytes of p from p.at on back to w
+	// (now or, to keep records in packet order, later).
+	synced(w *wsDir, p *syncPoint)
+	// drainHeld lets the session decode what it held back for ordering;
+	// the decoder calls it with force when it ends and its search found
+	// frames in its last bytes.
+	drainHeld(force bool)
+}
+
+// syncPoint is what a frame-boundary search hands its session when it
+// finds a frame boundary.
+type syncPoint struct {
+	data    []byte // the searched bytes; the first frame starts at data[at]
+	marks   []mark // which packet carried data up to each mark's end
+	at      int
+	base    uint64 // stream offset of data[0]
+	skipped uint64 // bytes skipped before data[at], this search's earlier drops included
+	masked  bool   // the first frame is masked (sent by the client)
+}
+
+// The connection state is the session of the WebSocket decoders of a TCP
+// connection (and, as a child, of an HTTP/2 stream).
+
+func (c *connState) wsConn() *Conn                       { return &c.conn }
+func (c *connState) options() *Options                   { return &c.d.opts }
+func (c *connState) memory() *membudget.Account          { return c.d.mem }
+func (c *connState) inflater(bits int) *inflate.Inflater { return c.d.inflater(bits) }
+func (c *connState) probing() bool                       { return c.mode == modeProbe }
+func (c *connState) emit(r *Record)                      { c.d.emit(r) }
+
+// synced implements wsSession: a mid-stream pickup becomes a WebSocket
+// connection, and the searched bytes are replayed in packet order with the
+// other direction's (see order.go).
+func (c *connState) synced(w *wsDir, p *syncPoint) {
+	probe := c.mode == modeProbe
+	if probe {
+		c.midstreamFound(w, p.masked)
+	}
+	items := make([]heldItem, 0, len(p.marks)+1)
+	prev := 0
+	for _, m := range p.marks {
+		lo := max(prev, p.at)
+		if m.end > lo {
+			if len(items) == 0 && (probe || p.skipped > 0) {
+				items = append(items, heldItem{kind: heldSync, side: w.side, pkt: m.pkt, ts: m.ts,
+					conn: probe, skipped: p.skipped, syncOff: p.base + uint64(p.at)})
+			}
+			items = append(items, heldItem{kind: heldData, side: w.side, pkt: m.pkt, ts: m.ts, data: bytes.Clone(p.data[lo:m.end])})
+		}
+		prev = m.end
+	}
+	c.holdFirst(items)
+	c.drainHeld(false)
+}

@@ -18,6 +18,9 @@ func TestCompletionValues(t *testing.T) {
 	}{
 		{[]string{"__complete", "read", "--color", ""}, []string{"auto", "always", "never"}, ""},
 		{[]string{"__complete", "read", "-Y", "close."}, []string{"close.code\t", "close.reason\t"}, "opcode"},
+		{[]string{"__complete", "-Y", "close."}, []string{"close.code\t"}, "opcode"},
+		{[]string{"__complete", "follow", "x.pcap", "-Y", "close."}, []string{"close.code\t"}, "opcode"},
+		{[]string{"__complete", "audit", "x.pcap", "--color", ""}, []string{"auto", "always", "never"}, ""},
 	} {
 		var out, errOut bytes.Buffer
 		if code := Execute(tc.args, nil, &out, &errOut); code != ExitOK {

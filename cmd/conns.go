@@ -55,6 +55,8 @@ Zeek-compatible websocket.log and websocket_messages.log files.`,
 	c.Flags().StringVar(&f.sort, "sort", "stream", "order rows by stream, start, duration, bytes or msgs (the last three largest first)")
 	c.Flags().StringVar(&f.zeekDir, "zeek", "", "also write Zeek-compatible websocket.log and websocket_messages.log into `DIR`")
 	c.Flags().BoolVar(&f.zeekJSON, "zeek-json", false, "write the --zeek logs as Zeek JSON (one object per line) instead of TSV")
+	a.out.register(c.Flags(), "json")
+	a.out.register(c.Flags(), decodeFlags...)
 	return c
 }
 

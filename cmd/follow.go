@@ -48,6 +48,8 @@ direction with -d c2s or -d s2c).`,
 	c.Flags().StringVar(&f.format, "format", "text", "transcript format: text, hex, raw or json")
 	c.Flags().StringVarP(&f.dir, "dir", "d", "", "show one direction only: c2s or s2c (needed with --format raw)")
 	c.Flags().BoolVar(&f.pretty, "pretty", false, "indent text messages that are JSON")
+	a.out.register(c.Flags(), "filter", "color")
+	a.out.register(c.Flags(), decodeFlags...)
 	return c
 }
 

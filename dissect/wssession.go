@@ -2,6 +2,7 @@ package dissect
 
 import (
 	"bytes"
+	"fmt"
 	"time"
 
 	"github.com/wsdissect/wsdissect/internal/inflate"
@@ -13,9 +14,9 @@ import (
 // session it decodes: the session feeds it one direction's bytes and gaps,
 // and the decoder asks it only for what is below. A TCP connection after an
 // HTTP/1.1 upgrade (or picked up mid-stream, or decrypted TLS) is one
-// (*connState); a WebSocket on an HTTP/2 stream is another (a child
-// connState fed with the stream's DATA, see h2.go); a test drives the
-// decoder from plain byte slices with a session of its own.
+// (*connState); a WebSocket on an HTTP/2 stream is another (*h2Session,
+// fed with the stream's DATA, see h2.go); a test drives the decoder from
+// plain byte slices with a session of its own.
 //
 // side, in anomalyRecord and syncPoint, is the opaque tag the session gave
 // the decoder (wsDir.side); the decoder only hands it back.
@@ -65,7 +66,7 @@ type syncPoint struct {
 }
 
 // The connection state is the session of the WebSocket decoders of a TCP
-// connection (and, as a child, of an HTTP/2 stream).
+// connection.
 
 func (c *connState) wsConn() *Conn                       { return &c.conn }
 func (c *connState) options() *Options                   { return &c.d.opts }
@@ -97,4 +98,11 @@ func (c *connState) synced(w *wsDir, p *syncPoint) {
 	}
 	c.holdFirst(items)
 	c.drainHeld(false)
+}
+
+// resyncAnomaly says that a search skipped bytes to the first verified
+// frame boundary at stream offset off.
+func resyncAnomaly(off, skipped uint64) Anomaly {
+	return newAnomaly(AnMidstreamResync, int64(off),
+		fmt.Sprintf("skipped %d bytes to the first verified frame boundary at stream offset %d", skipped, off))
 }

@@ -2,11 +2,13 @@ package dissect
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wsdissect/wsdissect/h2"
 	"github.com/wsdissect/wsdissect/internal/inflate"
 	"github.com/wsdissect/wsdissect/internal/membudget"
 	"github.com/wsdissect/wsdissect/reassembly"
@@ -216,5 +218,36 @@ func TestDecoderFromMemory(t *testing.T) {
 				t.Errorf("close frames seen from %v, want %v", s.closes, tt.closes)
 			}
 		})
+	}
+}
+
+// TestH2SessionResync drives the decoders of an HTTP/2 session (the other
+// wsSession) across lost bytes: the search that follows replays the frames
+// it found at once, after the anomaly saying what it skipped.
+func TestH2SessionResync(t *testing.T) {
+	sink := &h2Collect{}
+	d := New(sink, Options{Messages: true})
+	cs := d.newConnState(&reassembly.ConnInfo{SawSYN: true, Addr: [2]netip.AddrPort{
+		netip.MustParseAddrPort("10.0.0.1:1000"), netip.MustParseAddrPort("10.0.0.2:443")}})
+	cs.startHTTP2(reassembly.SideA)
+	ch := cs.h2.newSession(&h2.Stream{ID: 5})
+	w := d.newDir(ch, ServerToClient)
+	w.side = reassembly.SideB
+	ts := time.Unix(0, 0)
+	w.feed(text("before").bytes(), 1, ts)
+	w.gap(&reassembly.Gap{Offset: w.off, Len: 4, Packet: 2, Time: ts, Reason: "test"})
+	w.feed([]byte("junk"), 3, ts)
+	w.feed(cat(text("one"), text("two"), text("three")), 4, ts)
+	w.finish()
+	want := []string{
+		`msg h2=5 s2c text "before"`,
+		"anomaly h2=5 tcp-gap",
+		"anomaly h2=5 resync-skipped-bytes",
+		`msg h2=5 s2c text "one"`,
+		`msg h2=5 s2c text "two"`,
+		`msg h2=5 s2c text "three"`,
+	}
+	if !slices.Equal(sink.lines, want) {
+		t.Errorf("records\n%s\nwant\n%s", strings.Join(sink.lines, "\n"), strings.Join(want, "\n"))
 	}
 }

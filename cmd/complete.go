@@ -5,8 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wsdissect/wsdissect/capture"
 	"github.com/wsdissect/wsdissect/field"
+	"github.com/wsdissect/wsdissect/internal/capture"
 )
 
 // registerCompletions offers values for the flags that take a word from a

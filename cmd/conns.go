@@ -7,9 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wsdissect/wsdissect/conv"
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/engine"
+	"github.com/wsdissect/wsdissect/internal/conv"
 	"github.com/wsdissect/wsdissect/source"
 )
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wsdissect/wsdissect/conv"
+	"github.com/wsdissect/wsdissect/internal/conv"
 )
 
 func (a *app) exportCmd() *cobra.Command {

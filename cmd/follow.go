@@ -12,9 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wsdissect/wsdissect/conv"
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/filter"
+	"github.com/wsdissect/wsdissect/internal/conv"
 )
 
 func (a *app) followCmd() *cobra.Command {

@@ -15,9 +15,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wsdissect/wsdissect/capture"
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/engine"
+	"github.com/wsdissect/wsdissect/internal/capture"
 	"github.com/wsdissect/wsdissect/source"
 )
 

@@ -234,14 +234,7 @@ func (ch *h2Session) dirOf(s reassembly.Side) Dir {
 
 // anomalyRecord implements wsSession.
 func (ch *h2Session) anomalyRecord(side reassembly.Side, hasDir bool, a Anomaly, pkt uint64, ts time.Time) {
-	ch.rec = Record{Kind: KindAnomaly, Conn: &ch.conn, Packet: pkt, Time: ts, HasDir: hasDir}
-	if hasDir {
-		ch.rec.Dir = ch.dirOf(side)
-	}
-	var one [1]Anomaly
-	one[0] = a
-	ch.rec.Anomalies = one[:]
-	ch.p.d.emit(&ch.rec)
+	ch.p.d.emitAnomaly(&ch.rec, &ch.conn, ch.dirOf(side), hasDir, a, pkt, ts)
 }
 
 // synced implements wsSession: the stream's directions are not kept in
@@ -268,8 +261,7 @@ func (ch *h2Session) emitConn(pkt uint64, ts time.Time, an []Anomaly) {
 	ch.rec = Record{Kind: KindConn, Conn: &ch.conn, Packet: pkt, Time: ts}
 	ch.p.d.emit(&ch.rec)
 	if ch.p.info.Evicted {
-		ch.anomalyRecord(ch.clientSide, false, newAnomaly(AnConnEvicted, -1,
-			"the connection table was full (--max-conns): this connection's earlier packets were decoded under another stream number, and its handshake and compression context are lost"), pkt, ts)
+		ch.anomalyRecord(ch.clientSide, false, evictedEarlier(), pkt, ts)
 	}
 	for _, a := range an {
 		ch.anomalyRecord(ch.clientSide, false, a, pkt, ts)

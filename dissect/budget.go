@@ -106,8 +106,11 @@ func (w *wsDir) idle(n int) bool {
 // message) truncated, with a memory-budget anomaly once per frame.
 func (w *wsDir) room(buf []byte, k int64) int64 {
 	free := int64(cap(buf) - len(buf))
+	if k <= free || int64(len(buf))+k <= smallPayload {
+		return k
+	}
 	mem := w.s.memory()
-	if k <= free || mem == nil || int64(len(buf))+k <= smallPayload {
+	if mem == nil {
 		return k
 	}
 	// append grows a slice to about twice its size.

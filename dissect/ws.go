@@ -606,14 +606,14 @@ func (w *wsDir) endFrame() {
 	f := &w.f
 	w.tot.WireBytes = satAdd(w.tot.WireBytes, w.pos-w.lost)
 	w.st = stHeader
-	perMsg, perFrame, _ := w.deflateMode()
-	if !w.isCtl && w.compressed && !w.rawMode && ((perMsg && f.Fin) || perFrame) {
+	if !w.isCtl && w.compressed && !w.rawMode {
 		// An empty compressed payload is an empty message: appending the
 		// tail to nothing would leave the inflater inside a block header.
-		if !w.cut && w.compIn > 0 {
+		if perMsg, perFrame, _ := w.deflateMode(); ((perMsg && f.Fin) || perFrame) && !w.cut && w.compIn > 0 {
 			w.inflateChunk(deflateTail[:])
 		}
 	}
+	messages := w.s.options().Messages
 	if w.isCtl {
 		f.Payload = w.ctl
 		w.controlPayload()
@@ -632,7 +632,7 @@ func (w *wsDir) endFrame() {
 		w.msg.Frames++
 		w.man = append(w.man, w.fan...)
 	}
-	if !w.s.options().Messages {
+	if !messages {
 		if !w.isCtl && f.Fin && w.msg.Frames > 1 {
 			w.msg.Payload = w.msgBuf
 			f.Reassembled = &w.msg
@@ -641,7 +641,7 @@ func (w *wsDir) endFrame() {
 	}
 	switch {
 	case w.isCtl:
-		if w.s.options().Messages {
+		if messages {
 			w.emitControlMessage()
 		} else {
 			w.outCount++
@@ -726,8 +726,9 @@ func (w *wsDir) endMessage(complete bool) {
 	w.msg.Index = w.outCount
 	w.outCount++
 	if w.msg.Truncated && !w.cut {
-		w.man = append(w.man, newAnomaly(AnMessageTruncated, w.s.options().MaxMessage,
-			fmt.Sprintf("message of %d bytes cut at --max-message (%d bytes)", w.msg.Len, w.s.options().MaxMessage)))
+		limit := w.s.options().MaxMessage
+		w.man = append(w.man, newAnomaly(AnMessageTruncated, limit,
+			fmt.Sprintf("message of %d bytes cut at --max-message (%d bytes)", w.msg.Len, limit)))
 	}
 	if w.s.options().Messages {
 		w.msg.Payload = w.msgBuf

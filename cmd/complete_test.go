@@ -73,6 +73,20 @@ func TestManPages(t *testing.T) {
 			t.Errorf("%s is not a man page:\n%.200s", name, b)
 		}
 	}
+	// Each page lists the flags of its command only: the output flags are
+	// read's and live's, not fields'.
+	for _, tc := range []struct {
+		page string
+		has  bool
+	}{{"wsdissect-read.1", true}, {"wsdissect-live.1", true}, {"wsdissect-fields.1", false}, {"wsdissect-conns.1", false}} {
+		b, err := os.ReadFile(filepath.Join(dir, tc.page))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := bytes.Contains(b, []byte(`\fB--tree\fP`)); got != tc.has {
+			t.Errorf("%s lists --tree: %v, want %v", tc.page, got, tc.has)
+		}
+	}
 	if code := Execute([]string{"man"}, nil, &out, &errOut); code != ExitUsage {
 		t.Errorf("man without --dir: exit %d, want %d", code, ExitUsage)
 	}

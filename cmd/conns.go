@@ -56,6 +56,7 @@ Zeek-compatible websocket.log and websocket_messages.log files.`,
 	c.Flags().StringVar(&f.zeekDir, "zeek", "", "also write Zeek-compatible websocket.log and websocket_messages.log into `DIR`")
 	c.Flags().BoolVar(&f.zeekJSON, "zeek-json", false, "write the --zeek logs as Zeek JSON (one object per line) instead of TSV")
 	a.out.register(c.Flags(), "json")
+	c.Flags().Lookup("json").Usage = "write one JSON object per connection and line (for jq)"
 	a.out.register(c.Flags(), decodeFlags...)
 	return c
 }

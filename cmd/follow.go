@@ -49,6 +49,7 @@ direction with -d c2s or -d s2c).`,
 	c.Flags().StringVarP(&f.dir, "dir", "d", "", "show one direction only: c2s or s2c (needed with --format raw)")
 	c.Flags().BoolVar(&f.pretty, "pretty", false, "indent text messages that are JSON")
 	a.out.register(c.Flags(), "filter", "color")
+	c.Flags().Lookup("filter").Usage = "follow the first connection with a record matching this filter expression (see 'wsdissect fields')"
 	a.out.register(c.Flags(), decodeFlags...)
 	return c
 }

@@ -311,7 +311,7 @@ func (w *wsDir) syncAt(i int) {
 	w.hn, w.need = 0, 2
 	w.off = p.base + uint64(i)
 	w.s.synced(w, &p)
-	if w.search == nil {
+	if w.search == nil { // keep the buffer for the next search
 		w.search, w.marks = p.data[:0], p.marks[:0]
 	}
 }

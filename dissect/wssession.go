@@ -46,7 +46,9 @@ type wsSession interface {
 
 	// synced is told that a frame-boundary search of w found its first
 	// frame; the session must feed the bytes of p from p.at on back to w
-	// (now or, to keep records in packet order, later).
+	// (now or, to keep records in packet order, later). It may give w
+	// p.data back as its search buffer (w.search, when nil) only once
+	// nothing refers to those bytes any more.
 	synced(w *wsDir, p *syncPoint)
 	// drainHeld lets the session decode what it held back for ordering;
 	// the decoder calls it with force when it ends and its search found
@@ -97,6 +99,11 @@ func (c *connState) synced(w *wsDir, p *syncPoint) {
 		prev = m.end
 	}
 	c.holdFirst(items)
+	if w.search == nil {
+		// The held items are copies: the search buffer can be reused
+		// while they are decoded.
+		w.search, w.marks = p.data[:0], p.marks[:0]
+	}
 	c.drainHeld(false)
 }
 

@@ -71,7 +71,7 @@ func (c *connState) release() {
 // settle charges the direction's buffers to the budget, first freeing
 // large buffers that hold nothing needed.
 func (w *wsDir) settle() {
-	opts, mem := w.s.options(), w.s.memory()
+	opts, mem := w.opts, w.mem
 	if w.st != stPayload && w.hn == 0 {
 		// Between frames: in frame mode the payload buffer is reset at
 		// the next frame, in message mode when no message is in progress.
@@ -97,7 +97,7 @@ func (w *wsDir) settle() {
 
 // idle reports whether an unused buffer of capacity n should be freed.
 func (w *wsDir) idle(n int) bool {
-	return n > freeIdleAlways || (n > freeIdleMemTight && tight(w.s.memory()))
+	return n > freeIdleAlways || (n > freeIdleMemTight && tight(w.mem))
 }
 
 // room returns how many of the k bytes about to be appended to buf may be,
@@ -109,12 +109,12 @@ func (w *wsDir) room(buf []byte, k int64) int64 {
 	if k <= free || int64(len(buf))+k <= smallPayload {
 		return k
 	}
-	mem := w.s.memory()
+	mem := w.mem
 	if mem == nil {
 		return k
 	}
 	// append grows a slice to about twice its size.
-	if grow := max(int64(len(buf))+k, 2*int64(cap(buf))) - int64(cap(buf)); grow*int64(w.s.options().PayloadCost) <= mem.Avail() {
+	if grow := max(int64(len(buf))+k, 2*int64(cap(buf))) - int64(cap(buf)); grow*int64(w.opts.PayloadCost) <= mem.Avail() {
 		return k
 	}
 	w.f.Truncated = true
@@ -128,14 +128,14 @@ func (w *wsDir) room(buf []byte, k int64) int64 {
 // inflateRoom returns how much output one inflation call may append to the
 // message buffer within the budget.
 func (w *wsDir) inflateRoom() int64 {
-	mem := w.s.memory()
+	mem := w.mem
 	if mem == nil {
 		return 1<<63 - 1
 	}
 	free := int64(cap(w.msgBuf) - len(w.msgBuf))
 	// Growing by append may double the buffer: count half of what is
 	// available as usable output.
-	return free + mem.Avail()/2/int64(w.s.options().PayloadCost)
+	return free + mem.Avail()/2/int64(w.opts.PayloadCost)
 }
 
 // budgetCut reports, once per frame, that the budget cut its payload at
@@ -153,7 +153,7 @@ func (w *wsDir) budgetCut(off int64, msg string) {
 // search buffer would have to grow and the budget cannot pay for it, the
 // oldest bytes are skipped instead (reported once per search).
 func (w *wsDir) searchRoom(n int, pkt uint64, ts time.Time) {
-	mem := w.s.memory()
+	mem := w.mem
 	free := cap(w.search) - len(w.search)
 	if n <= free || mem == nil {
 		return

@@ -52,7 +52,7 @@ func (d *Dissector) newDir(s wsSession, dir Dir) *wsDir {
 	d.pool.dirs[n-1] = nil
 	d.pool.dirs = d.pool.dirs[:n-1]
 	*old = wsDir{
-		s: s, dir: dir, need: 2, maskWant: -1,
+		s: s, opts: s.options(), conn: s.wsConn(), mem: s.memory(), dir: dir, need: 2, maskWant: -1,
 		pkts: old.pkts[:0], fan: old.fan[:0], ctl: old.ctl[:0],
 		msgBuf: old.msgBuf[:0], man: old.man[:0], scratch: old.scratch[:0],
 		search: old.search[:0], marks: old.marks[:0], hbuf: old.hbuf[:0],
@@ -77,7 +77,8 @@ func (d *Dissector) recycle(w *wsDir) {
 	}
 	clear(w.fan[:cap(w.fan)]) // drop the anomaly strings
 	clear(w.man[:cap(w.man)])
-	w.s, w.rec, w.f, w.msg = nil, Record{}, Frame{}, Message{}
+	w.s, w.opts, w.conn, w.mem = nil, nil, nil, nil
+	w.rec, w.f, w.msg = Record{}, Frame{}, Message{}
 	d.pool.dirs = append(d.pool.dirs, w)
 }
 

@@ -48,7 +48,7 @@ func (w *wsDir) searchFeed(b []byte, pkt uint64, ts time.Time) {
 	w.marks = append(w.marks, mark{end: len(w.search), pkt: pkt, ts: ts})
 	w.trySync(false)
 	if w.st == stSearch {
-		if limit := w.s.options().MaxSearch; len(w.search) > limit {
+		if limit := w.opts.MaxSearch; len(w.search) > limit {
 			w.dropSearch(len(w.search) - limit/2)
 		}
 	}
@@ -269,7 +269,7 @@ func (w *wsDir) chainAt(i int, final bool) chainVerdict {
 		end := uint64(p) + uint64(hlen) + plen
 		if end > uint64(len(b)) {
 			// The frame runs past the data: wait unless it can never fit.
-			if final || plen > uint64(w.s.options().MaxSearch) {
+			if final || plen > uint64(w.opts.MaxSearch) {
 				if n >= 2 || (n >= 1 && score > 0) {
 					return chainAccept
 				}

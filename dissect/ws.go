@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wsdissect/wsdissect/internal/inflate"
+	"github.com/wsdissect/wsdissect/internal/membudget"
 	"github.com/wsdissect/wsdissect/reassembly"
 )
 
@@ -30,7 +31,13 @@ var deflateTail = [4]byte{0x00, 0x00, 0xff, 0xff}
 // connection, streaming: payload bytes are unmasked (and inflated) as they
 // arrive, and only the current frame or message is retained.
 type wsDir struct {
-	s    wsSession // what the decoder knows of its session
+	s wsSession // what the decoder knows of its session
+	// opts, conn and mem are the session's options, Conn and memory
+	// account (s.options(), s.wsConn(), s.memory()), which stay put for
+	// its life: asked once, not per frame.
+	opts *Options
+	conn *Conn
+	mem  *membudget.Account
 	dir  Dir
 	side reassembly.Side // the session's tag for this direction
 	st   parseState
@@ -127,7 +134,7 @@ func newWSDir(c *connState, d Dir) *wsDir { return c.d.newDir(c, d) }
 // whose events s tags with side. A field that needs a non-zero initial
 // value is set here (and in Dissector.newDir, which reuses old buffers).
 func newDecoder(s wsSession, d Dir, side reassembly.Side) *wsDir {
-	return &wsDir{s: s, dir: d, side: side, need: 2, maskWant: -1}
+	return &wsDir{s: s, opts: s.options(), conn: s.wsConn(), mem: s.memory(), dir: d, side: side, need: 2, maskWant: -1}
 }
 
 // feed consumes in-order stream bytes carried by packet pkt.
@@ -206,7 +213,7 @@ func (w *wsDir) httpFeed(b []byte, pkt uint64, ts time.Time) int {
 	}
 	end := headerEnd(w.hbuf, start-3) // the blank line may begin in earlier bytes
 	if end < 0 {
-		if len(w.hbuf) > w.s.options().MaxHTTPHeader {
+		if len(w.hbuf) > w.opts.MaxHTTPHeader {
 			w.skipHTTP(len(w.hbuf), pkt, ts)
 			w.startSearch()
 		}
@@ -289,7 +296,7 @@ func parseHeader(h []byte, f *Frame) {
 
 // deflateMode says how the connection compresses.
 func (w *wsDir) deflateMode() (perMessage, perFrame, unknown bool) {
-	c := w.s.wsConn()
+	c := w.conn
 	switch {
 	case c.Deflate != nil && c.Deflate.Name == "permessage-deflate":
 		return true, false, false
@@ -453,7 +460,7 @@ func (w *wsDir) startMessage(op uint8, compressed, unknown bool) {
 func (w *wsDir) prepareInflater(unknown bool) {
 	if w.infl == nil {
 		bits := 15
-		if p := w.s.wsConn().Deflate; p != nil {
+		if p := w.conn.Deflate; p != nil {
 			bits = p.ClientMaxWindowBits
 			if w.dir == ServerToClient {
 				bits = p.ServerMaxWindowBits
@@ -493,7 +500,7 @@ func (w *wsDir) payload(b []byte) {
 // when masked is set and validating them as text when text is set.
 func (w *wsDir) appendPlain(buf *[]byte, b []byte, text, masked bool) {
 	f := &w.f
-	room := w.s.options().MaxMessage - int64(len(*buf))
+	room := w.opts.MaxMessage - int64(len(*buf))
 	k := int64(len(b))
 	if k > room {
 		k = max(room, 0)
@@ -522,7 +529,7 @@ func (w *wsDir) inflateChunk(in []byte) {
 	if w.cut {
 		return
 	}
-	opts := w.s.options()
+	opts := w.opts
 	// What the memory budget lets the message buffer grow by during this
 	// call (see inflateRoom); past it, output is discarded like output past
 	// --max-message, and the cut is reported as memory-budget.
@@ -613,7 +620,7 @@ func (w *wsDir) endFrame() {
 			w.inflateChunk(deflateTail[:])
 		}
 	}
-	messages := w.s.options().Messages
+	messages := w.opts.Messages
 	if w.isCtl {
 		f.Payload = w.ctl
 		w.controlPayload()
@@ -690,7 +697,7 @@ func (w *wsDir) controlPayload() {
 // emitFrame sends the current frame record.
 func (w *wsDir) emitFrame() {
 	w.f.Packets = w.pkts // w.pkts may have grown since the header
-	w.rec = Record{Kind: KindFrame, Conn: w.s.wsConn(), Packet: w.lastPkt, Time: w.lastTS,
+	w.rec = Record{Kind: KindFrame, Conn: w.conn, Packet: w.lastPkt, Time: w.lastTS,
 		Dir: w.dir, HasDir: true, Frame: &w.f, Anomalies: w.fan}
 	w.s.emit(&w.rec)
 }
@@ -705,7 +712,7 @@ func (w *wsDir) emitControlMessage() {
 	if len(f.Packets) > 0 {
 		m.FirstPacket = f.Packets[0]
 	}
-	w.rec = Record{Kind: KindMessage, Conn: w.s.wsConn(), Packet: w.lastPkt, Time: w.lastTS,
+	w.rec = Record{Kind: KindMessage, Conn: w.conn, Packet: w.lastPkt, Time: w.lastTS,
 		Dir: w.dir, HasDir: true, Message: &m, Anomalies: w.fan}
 	w.s.emit(&w.rec)
 	w.outCount++
@@ -726,13 +733,13 @@ func (w *wsDir) endMessage(complete bool) {
 	w.msg.Index = w.outCount
 	w.outCount++
 	if w.msg.Truncated && !w.cut {
-		limit := w.s.options().MaxMessage
+		limit := w.opts.MaxMessage
 		w.man = append(w.man, newAnomaly(AnMessageTruncated, limit,
 			fmt.Sprintf("message of %d bytes cut at --max-message (%d bytes)", w.msg.Len, limit)))
 	}
-	if w.s.options().Messages {
+	if w.opts.Messages {
 		w.msg.Payload = w.msgBuf
-		w.rec = Record{Kind: KindMessage, Conn: w.s.wsConn(), Packet: w.lastPkt, Time: w.lastTS,
+		w.rec = Record{Kind: KindMessage, Conn: w.conn, Packet: w.lastPkt, Time: w.lastTS,
 			Dir: w.dir, HasDir: true, Message: &w.msg, Anomalies: w.man}
 		w.s.emit(&w.rec)
 	}
@@ -763,7 +770,7 @@ func (w *wsDir) endMessage(complete bool) {
 // noContextTakeover reports whether this direction's sender resets its
 // window after each message.
 func (w *wsDir) noContextTakeover() bool {
-	p := w.s.wsConn().Deflate
+	p := w.conn.Deflate
 	if p == nil {
 		return false
 	}
@@ -847,7 +854,7 @@ func (w *wsDir) emitPartial() {
 		f.Payload = w.ctl
 		w.controlPayload()
 		w.countControl()
-		if !w.s.options().Messages {
+		if !w.opts.Messages {
 			w.emitFrame()
 		} else {
 			w.emitControlMessage()
@@ -856,7 +863,7 @@ func (w *wsDir) emitPartial() {
 		f.Payload = w.msgBuf[w.frameStart:]
 		w.msg.Frames++
 		w.man = append(w.man, w.fan...)
-		if !w.s.options().Messages {
+		if !w.opts.Messages {
 			w.emitFrame()
 		}
 		w.endMessage(false)

@@ -23,12 +23,14 @@ import (
 type wsSession interface {
 	// wsConn is the session's description: the decoder reads the
 	// negotiated extensions (Deflate) and Midstream, and its records point
-	// to it.
+	// to it. The decoder asks once: the pointer must stay valid (the Conn
+	// may change) for the session's life.
 	wsConn() *Conn
-	// options are the limits and output mode the decoder works within.
+	// options are the limits and output mode the decoder works within
+	// (asked once, like wsConn).
 	options() *Options
 	// memory is the budget account its buffers are charged to (nil: no
-	// budget).
+	// budget; asked once, like wsConn).
 	memory() *membudget.Account
 	// inflater returns an inflater with an empty window of 1<<bits bytes.
 	inflater(bits int) *inflate.Inflater

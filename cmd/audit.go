@@ -80,6 +80,10 @@ above --fail-on is present (default high; none disables it).`,
 	}
 	c.Flags().StringVar(&a.audit.failOn, "fail-on", "high", "exit with code 3 when a finding of this severity or above is present: info, low, medium, high or none")
 	a.audit.register(c.Flags())
+	a.out.register(c.Flags(), "json", "color")
+	c.Flags().Lookup("json").Usage = "write the findings as NDJSON, one object per finding and line"
+	a.out.register(c.Flags(), decodeFlags...)
+	a.keys.register(c.Flags())
 	return c
 }
 

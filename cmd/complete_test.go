@@ -18,6 +18,9 @@ func TestCompletionValues(t *testing.T) {
 	}{
 		{[]string{"__complete", "read", "--color", ""}, []string{"auto", "always", "never"}, ""},
 		{[]string{"__complete", "read", "-Y", "close."}, []string{"close.code\t", "close.reason\t"}, "opcode"},
+		{[]string{"__complete", "-Y", "close."}, []string{"close.code\t"}, "opcode"},
+		{[]string{"__complete", "follow", "x.pcap", "-Y", "close."}, []string{"close.code\t"}, "opcode"},
+		{[]string{"__complete", "audit", "x.pcap", "--color", ""}, []string{"auto", "always", "never"}, ""},
 	} {
 		var out, errOut bytes.Buffer
 		if code := Execute(tc.args, nil, &out, &errOut); code != ExitOK {
@@ -68,6 +71,20 @@ func TestManPages(t *testing.T) {
 		}
 		if !bytes.Contains(b, []byte(".TH \"WSDISSECT\" \"1\"")) {
 			t.Errorf("%s is not a man page:\n%.200s", name, b)
+		}
+	}
+	// Each page lists the flags of its command only: the output flags are
+	// read's and live's, not fields'.
+	for _, tc := range []struct {
+		page string
+		has  bool
+	}{{"wsdissect-read.1", true}, {"wsdissect-live.1", true}, {"wsdissect-fields.1", false}, {"wsdissect-conns.1", false}} {
+		b, err := os.ReadFile(filepath.Join(dir, tc.page))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := bytes.Contains(b, []byte(`\fB--tree\fP`)); got != tc.has {
+			t.Errorf("%s lists --tree: %v, want %v", tc.page, got, tc.has)
 		}
 	}
 	if code := Execute([]string{"man"}, nil, &out, &errOut); code != ExitUsage {

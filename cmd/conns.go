@@ -7,9 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wsdissect/wsdissect/conv"
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/engine"
+	"github.com/wsdissect/wsdissect/internal/conv"
 	"github.com/wsdissect/wsdissect/source"
 )
 
@@ -55,6 +55,9 @@ Zeek-compatible websocket.log and websocket_messages.log files.`,
 	c.Flags().StringVar(&f.sort, "sort", "stream", "order rows by stream, start, duration, bytes or msgs (the last three largest first)")
 	c.Flags().StringVar(&f.zeekDir, "zeek", "", "also write Zeek-compatible websocket.log and websocket_messages.log into `DIR`")
 	c.Flags().BoolVar(&f.zeekJSON, "zeek-json", false, "write the --zeek logs as Zeek JSON (one object per line) instead of TSV")
+	a.out.register(c.Flags(), "json")
+	c.Flags().Lookup("json").Usage = "write one JSON object per connection and line (for jq)"
+	a.out.register(c.Flags(), decodeFlags...)
 	return c
 }
 

@@ -37,7 +37,9 @@ func TestConvGoldens(t *testing.T) {
 		t.Run(tc.golden, func(t *testing.T) {
 			args := append([]string{}, tc.args...)
 			args[1] = filepath.Join("..", "testdata", args[1])
-			args = append(args, "--color", "never")
+			if args[0] == "follow" { // conns has no colour, nor --color
+				args = append(args, "--color", "never")
+			}
 			var out, errOut bytes.Buffer
 			if code := Execute(args, nil, &out, &errOut); code != ExitOK {
 				t.Fatalf("exit %d: %s", code, errOut.String())

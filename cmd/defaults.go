@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"regexp"
 
-	"github.com/wsdissect/wsdissect/capture"
+	"github.com/wsdissect/wsdissect/internal/capture"
 )
 
 // defaultInterface picks the interface live captures on without -i, as

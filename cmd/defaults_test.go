@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wsdissect/wsdissect/capture"
+	"github.com/wsdissect/wsdissect/internal/capture"
 )
 
 // TestDefaultInterface checks the interface live picks without -i.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wsdissect/wsdissect/conv"
+	"github.com/wsdissect/wsdissect/internal/conv"
 )
 
 func (a *app) exportCmd() *cobra.Command {
@@ -46,6 +46,7 @@ Several files (or a directory or glob) are read as one rotated capture.`,
 	c.Flags().StringVar(&f.exportDir, "dir", "", "write every message as a file under `OUT` with OUT/index.ndjson")
 	c.Flags().StringVar(&f.har, "har", "", "write a HAR 1.2 file with the connections and their messages to `FILE`")
 	c.Flags().StringVar(&f.harMax, "har-max", "1GiB", "payload bytes kept in memory for --har; later messages get empty data")
+	a.out.register(c.Flags(), decodeFlags...)
 	return c
 }
 

@@ -12,9 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wsdissect/wsdissect/conv"
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/filter"
+	"github.com/wsdissect/wsdissect/internal/conv"
 	"github.com/wsdissect/wsdissect/subproto"
 	"github.com/wsdissect/wsdissect/subproto/attach"
 )
@@ -50,6 +50,9 @@ direction with -d c2s or -d s2c).`,
 	c.Flags().StringVar(&f.format, "format", "text", "transcript format: text, hex, raw or json")
 	c.Flags().StringVarP(&f.dir, "dir", "d", "", "show one direction only: c2s or s2c (needed with --format raw)")
 	c.Flags().BoolVar(&f.pretty, "pretty", false, "indent text messages that are JSON")
+	a.out.register(c.Flags(), "filter", "color")
+	c.Flags().Lookup("filter").Usage = "follow the first connection with a record matching this filter expression (see 'wsdissect fields')"
+	a.out.register(c.Flags(), decodeFlags...)
 	return c
 }
 

@@ -6,7 +6,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/wsdissect/wsdissect/engine"
 	"github.com/wsdissect/wsdissect/source"
@@ -19,8 +19,8 @@ type keyLogFlags struct {
 	prefs []string
 }
 
-func (k *keyLogFlags) register(root *cobra.Command) {
-	pf := root.PersistentFlags()
+// register adds the key log flags to fs (of the commands that decrypt).
+func (k *keyLogFlags) register(pf *pflag.FlagSet) {
 	pf.StringArrayVar(&k.files, "keylog", nil, "decrypt TLS (wss://) with the secrets of this NSS key log `FILE` (the SSLKEYLOGFILE format; repeatable)")
 	pf.StringArrayVarP(&k.prefs, "option", "o", nil, "tshark-style preference `NAME:VALUE`; tls.keylog_file:FILE is understood (same as --keylog)")
 }

@@ -15,9 +15,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wsdissect/wsdissect/capture"
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/engine"
+	"github.com/wsdissect/wsdissect/internal/capture"
 	"github.com/wsdissect/wsdissect/source"
 	"github.com/wsdissect/wsdissect/subproto"
 	"github.com/wsdissect/wsdissect/subproto/attach"
@@ -69,6 +69,7 @@ messages are flushed and a summary line is printed on stderr.`,
 	f.StringArrayVarP(&lf.autostop, "autostop", "a", nil, "stop condition, as tshark: duration:SECONDS")
 	f.DurationVar(&lf.duration, "duration", 0, "stop after this long (e.g. 30s, 5m)")
 	f.StringVarP(&lf.write, "write", "w", "", "also save the raw packets to this pcap file while decoding")
+	a.registerOutputFlags(c)
 	return c
 }
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/engine"
@@ -21,7 +21,8 @@ import (
 	"github.com/wsdissect/wsdissect/subproto/attach"
 )
 
-// outputFlags are the flags shared by read and live.
+// outputFlags are the flags shared by read and live, some of which other
+// commands take too (see selectionFlags and decodeFlags).
 type outputFlags struct {
 	filter   string
 	tree     bool
@@ -48,10 +49,41 @@ type outputFlags struct {
 	idleTimeout time.Duration
 	noMidstream bool
 	decodeAs    string
+	numeric     bool // -n: accepted; no names are resolved anyway
 }
 
-func (o *outputFlags) register(root *cobra.Command) {
-	pf := root.PersistentFlags()
+// Which commands take which of the shared flags. A command registers only
+// the flags it uses, so that one given to a command that would ignore it
+// (fields --json, completion bash -V) is a usage error; each is registered
+// on the command itself, and the top level, which reads when given files,
+// has read's, so the documented "wsdissect -Y EXPR read FILE" still parses
+// (cobra hands the flags before the subcommand's name to the subcommand).
+var (
+	// selectionFlags select and format the records shown: read and live.
+	selectionFlags = []string{"filter", "tree", "hex", "json", "messages", "quiet", "color",
+		"output-format", "field", "field-option", "time-format", "numeric", "decode-as"}
+	// decodeFlags bound and steer decoding: every command that decodes a
+	// capture.
+	decodeFlags = []string{"ws-port", "max-message", "max-decompressed", "max-search",
+		"max-http-header", "max-conn-buffer", "max-total-buffer", "memory", "max-conns",
+		"idle-timeout", "no-midstream"}
+)
+
+// register adds the named shared flags, bound to o, to fs.
+func (o *outputFlags) register(fs *pflag.FlagSet, names ...string) {
+	all := o.flagSet()
+	for _, n := range names {
+		f := all.Lookup(n)
+		if f == nil {
+			panic("cmd: no shared flag --" + n) // a typo in a list above
+		}
+		fs.AddFlag(f)
+	}
+}
+
+// flagSet returns every shared flag, bound to o.
+func (o *outputFlags) flagSet() *pflag.FlagSet {
+	pf := pflag.NewFlagSet("shared", pflag.ContinueOnError)
 	pf.StringVarP(&o.filter, "filter", "Y", "", "show only records matching this filter expression (see 'wsdissect fields')")
 	pf.BoolVarP(&o.tree, "tree", "V", false, "show a Wireshark-like protocol tree for each record")
 	pf.BoolVarP(&o.hex, "hex", "x", false, "add a hex and ASCII dump of each payload (unmasked, inflated)")
@@ -63,6 +95,7 @@ func (o *outputFlags) register(root *cobra.Command) {
 	pf.StringArrayVarP(&o.fields, "field", "e", nil, "a field to print with -T fields (repeatable; names as in -Y)")
 	pf.StringArrayVarP(&o.fieldOpts, "field-option", "E", nil, "-T fields option: separator=/t|/s|C, aggregator=C, header=y|n, quote=d|s|n")
 	pf.StringVarP(&o.timeFmt, "time-format", "t", "r", "time column of summary lines, as tshark -t: r (relative), a, ad (local), u, ud (UTC), e (epoch), d (delta)")
+	pf.BoolVarP(&o.numeric, "numeric", "n", false, "no name resolution (accepted for tshark/tcpdump habits: addresses are never resolved)")
 	pf.UintSliceVar(&o.wsPorts, "ws-port", nil, "treat connections on this TCP port as WebSocket even without a handshake (repeatable)")
 	pf.StringVar(&o.maxMessage, "max-message", "64MiB", "retain at most this many payload bytes per message (longer messages are still decoded to their end)")
 	pf.StringVar(&o.maxInflate, "max-decompressed", "1GiB", "stop inflating a compressed message beyond this many bytes (decompression-bomb guard)")
@@ -75,6 +108,7 @@ func (o *outputFlags) register(root *cobra.Command) {
 	pf.DurationVar(&o.idleTimeout, "idle-timeout", 2*time.Minute, "keep data-less connections and closed connections' tombstones this long (capture time); connections with data never expire")
 	pf.BoolVar(&o.noMidstream, "no-midstream", false, "do not look for WebSocket frames in connections whose handshake is missing")
 	pf.StringVar(&o.decodeAs, "decode-as", "", "decode the messages of every connection as this application protocol ("+strings.Join(subproto.Protocols(), ", ")+"), or none; default: by subprotocol, URL or content")
+	return pf
 }
 
 // parseSize parses sizes such as 65536, 64KiB, 64k, 16MiB, 1G.

@@ -44,6 +44,7 @@ any port; connections whose handshake is missing are picked up mid-stream.`,
 		RunE: func(c *cobra.Command, args []string) error { return a.runRead(append(a.readFiles, args...)) },
 	}
 	a.registerReadFlags(c)
+	a.registerOutputFlags(c)
 	c.Flags().BoolVar(&a.separate, "separate", false, "read each file on its own (connections restart in every file) instead of as one capture continued across the files")
 	a.registerReadAudit(c.Flags())
 	c.Flags().StringVar(&a.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to `FILE` (for performance work)")

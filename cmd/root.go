@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/field"
 	"golang.org/x/term"
@@ -60,7 +61,6 @@ type app struct {
 	counter    *countSink    // counts the records read shows, with -c
 	fieldsOut  *fieldsOutput // -T fields
 	listIfaces bool          // top-level -D
-	numeric    bool          // -n: accepted; no names are resolved anyway
 }
 
 // Execute runs the command line and returns the process exit code.
@@ -124,19 +124,20 @@ and inflated (permessage-deflate), with protocol violations reported.`,
 	}
 	root.Flags().BoolVarP(&a.listIfaces, "list-interfaces", "D", false, "list the interfaces that can be captured on (as live -D)")
 	a.registerReadFlags(root)
+	a.registerOutputFlags(root)
 	root.SetVersionTemplate("wsdissect {{.Version}}\n")
-	a.out.register(root)
-	a.keys.register(root)
 	root.AddCommand(a.readCmd())
 	root.AddCommand(a.fieldsCmd())
 	live := a.liveCmd()
 	root.AddCommand(live)
-	registerCompletions(root, live, func() []*field.Field { return a.registry().Fields() })
 	root.AddCommand(a.manCmd(root))
-	root.PersistentFlags().BoolVarP(&a.numeric, "numeric", "n", false, "no name resolution (accepted for tshark/tcpdump habits: addresses are never resolved)")
 	root.AddCommand(a.auditCmd())
 	root.AddCommand(a.connsCmd(), a.followCmd(), a.exportCmd())
+	registerCompletions(root, live, func() []*field.Field { return a.registry().Fields() })
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if e := notThisCommand(root, c, err); e != nil {
+			return usageErr(e)
+		}
 		return usageErr(fmt.Errorf("%w\nRun '%s --help' for usage", plainFlagError(err), c.CommandPath()))
 	})
 	return root
@@ -174,6 +175,67 @@ func version() string {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// registerOutputFlags registers the output, selection and decoding flags
+// on c (read, live, and the root command, which reads when given files).
+func (a *app) registerOutputFlags(c *cobra.Command) {
+	a.out.register(c.Flags(), selectionFlags...)
+	a.out.register(c.Flags(), decodeFlags...)
+	a.keys.register(c.Flags())
+}
+
+// notThisCommand explains an unknown flag that another command takes: it
+// was given to command c, which does not (wsdissect fields --json). It
+// returns nil for other errors and flags no command has.
+func notThisCommand(root, c *cobra.Command, err error) error {
+	name, ok := unknownFlag(err.Error())
+	if !ok {
+		return nil
+	}
+	var owners []string
+	for _, o := range append([]*cobra.Command{root}, root.Commands()...) {
+		if o == c || o.Hidden {
+			continue
+		}
+		var f *pflag.Flag
+		if len(name) == 1 {
+			f = o.Flags().ShorthandLookup(name)
+		} else {
+			f = o.Flags().Lookup(name)
+		}
+		if f == nil {
+			continue
+		}
+		if o == root {
+			owners = append(owners, "the top level (which reads)")
+		} else {
+			owners = append(owners, o.Name())
+		}
+	}
+	if len(owners) == 0 {
+		return nil
+	}
+	spell := "--" + name
+	if len(name) == 1 {
+		spell = "-" + name
+	}
+	return fmt.Errorf("%s is not a flag of '%s': it belongs to %s\nRun '%s --help' for usage",
+		spell, c.CommandPath(), strings.Join(owners, ", "), c.CommandPath())
+}
+
+// unknownFlag returns the name of the flag in pflag's "unknown flag: --NAME"
+// or "unknown shorthand flag: 'N' in -N..." error.
+func unknownFlag(msg string) (string, bool) {
+	if rest, ok := strings.CutPrefix(msg, "unknown flag: --"); ok {
+		return rest, rest != ""
+	}
+	if rest, ok := strings.CutPrefix(msg, "unknown shorthand flag: '"); ok {
+		if i := strings.IndexByte(rest, '\''); i > 0 {
+			return rest[:i], true
+		}
+	}
+	return "", false
 }
 
 // registerReadFlags registers the flags of read on c (read, and the root

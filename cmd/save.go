@@ -7,9 +7,9 @@ import (
 	"io"
 	"os"
 
-	"github.com/wsdissect/wsdissect/capture"
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/engine"
+	"github.com/wsdissect/wsdissect/internal/capture"
 	"github.com/wsdissect/wsdissect/source"
 )
 

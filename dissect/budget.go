@@ -5,6 +5,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/wsdissect/wsdissect/internal/membudget"
 	"github.com/wsdissect/wsdissect/reassembly"
 )
 
@@ -34,9 +35,9 @@ const (
 // the connection table, which the budget also trims).
 const smallPayload = 4 << 10
 
-// tight reports whether the budget is more than half used.
-func (d *Dissector) tight() bool {
-	b := d.mem.Budget()
+// tight reports whether the budget of account mem is more than half used.
+func tight(mem *membudget.Account) bool {
+	b := mem.Budget()
 	return b != nil && b.Limit() > 0 && 2*b.Used() > b.Limit()
 }
 
@@ -81,11 +82,11 @@ func (c *connState) release() {
 // settle charges the direction's buffers to the budget, first freeing
 // large buffers that hold nothing needed.
 func (w *wsDir) settle() {
-	d := w.c.d
+	opts, mem := w.opts, w.mem
 	if w.st != stPayload && w.hn == 0 {
 		// Between frames: in frame mode the payload buffer is reset at
 		// the next frame, in message mode when no message is in progress.
-		if (!d.opts.Messages || !w.inMsg) && w.idle(cap(w.msgBuf)) {
+		if (!opts.Messages || !w.inMsg) && w.idle(cap(w.msgBuf)) {
 			w.msgBuf = nil
 		}
 		if w.idle(cap(w.ctl)) {
@@ -104,18 +105,18 @@ func (w *wsDir) settle() {
 		// message needs: an idle connection need not hold its window
 		// and tables (~50 KB a direction). The next compressed message
 		// takes one from the pool again.
-		d.putInflater(w)
+		w.dropInflater()
 	}
-	held := int64(cap(w.msgBuf)+cap(w.ctl))*int64(d.opts.PayloadCost) + int64(cap(w.search)+cap(w.scratch))
+	held := int64(cap(w.msgBuf)+cap(w.ctl))*int64(opts.PayloadCost) + int64(cap(w.search)+cap(w.scratch))
 	if delta := held - w.held; delta != 0 {
-		d.mem.Force(delta)
+		mem.Force(delta)
 		w.held = held
 	}
 }
 
 // idle reports whether an unused buffer of capacity n should be freed.
 func (w *wsDir) idle(n int) bool {
-	return n > freeIdleAlways || (n > freeIdleMemTight && w.c.d.tight())
+	return n > freeIdleAlways || (n > freeIdleMemTight && tight(w.mem))
 }
 
 // room returns how many of the k bytes about to be appended to *buf may be,
@@ -140,11 +141,11 @@ func (w *wsDir) room(buf *[]byte, k int64) int64 {
 		// other than its beginning.
 		return 0
 	}
-	mem := w.c.d.mem
+	mem := w.mem
 	need := int64(len(b)) + k
 	size := w.growTo(int64(cap(b)), int64(len(b)), need)
 	affordable := func(size int64) bool {
-		return mem == nil || need <= smallPayload || (size-int64(cap(b)))*int64(w.c.d.opts.PayloadCost) <= mem.Avail()
+		return mem == nil || need <= smallPayload || (size-int64(cap(b)))*int64(w.opts.PayloadCost) <= mem.Avail()
 	}
 	if !affordable(size) {
 		// Growing straight to the frame's end is more than the budget
@@ -171,7 +172,7 @@ func (w *wsDir) room(buf *[]byte, k int64) int64 {
 // --max-message.
 func (w *wsDir) growTo(c, n, need int64) int64 {
 	size := max(2*c, need, 512)
-	limit := w.c.d.opts.MaxMessage
+	limit := w.opts.MaxMessage
 	// w.left still counts the bytes being appended.
 	if w.left < 1<<62 {
 		end := n + int64(w.left)
@@ -204,14 +205,14 @@ func growCap(b []byte, size int64) []byte {
 // message buffer within the budget.
 func (w *wsDir) inflateRoom() int64 {
 	w.growForInflate()
-	mem := w.c.d.mem
+	mem := w.mem
 	if mem == nil {
 		return 1<<63 - 1
 	}
 	free := int64(cap(w.msgBuf) - len(w.msgBuf))
 	// Growing by append may double the buffer: count half of what is
 	// available as usable output.
-	return free + mem.Avail()/2/int64(w.c.d.opts.PayloadCost)
+	return free + mem.Avail()/2/int64(w.opts.PayloadCost)
 }
 
 // growForInflate doubles a large message buffer ahead of an inflation
@@ -222,7 +223,7 @@ func (w *wsDir) inflateRoom() int64 {
 // ratio so far; small buffers are left to append, and growth the budget
 // cannot pay for is not made ahead.
 func (w *wsDir) growForInflate() {
-	opts := &w.c.d.opts
+	opts := w.opts
 	c, n := int64(cap(w.msgBuf)), int64(len(w.msgBuf))
 	if c < bigInflate {
 		return
@@ -237,7 +238,7 @@ func (w *wsDir) growForInflate() {
 		return
 	}
 	size := min(max(2*c, n+in*ratio), end)
-	if mem := w.c.d.mem; mem != nil && (size-c)*int64(opts.PayloadCost) > mem.Avail()/2 {
+	if mem := w.mem; mem != nil && (size-c)*int64(opts.PayloadCost) > mem.Avail()/2 {
 		return
 	}
 	w.msgBuf = growCap(w.msgBuf, size)
@@ -276,7 +277,7 @@ func (w *wsDir) budgetCut(off int64, msg string) {
 // search buffer would have to grow and the budget cannot pay for it, the
 // oldest bytes are skipped instead (reported once per search).
 func (w *wsDir) searchRoom(n int, pkt uint64, ts time.Time) {
-	mem := w.c.d.mem
+	mem := w.mem
 	free := cap(w.search) - len(w.search)
 	if n <= free || mem == nil {
 		return
@@ -292,7 +293,7 @@ func (w *wsDir) searchRoom(n int, pkt uint64, ts time.Time) {
 	w.dropSearch(drop)
 	if !w.searchCut {
 		w.searchCut = true
-		w.c.anomalyRecord(w.side, true, newAnomaly(AnMemoryBudget, int64(base),
+		w.s.anomalyRecord(w.side, true, newAnomaly(AnMemoryBudget, int64(base),
 			fmt.Sprintf("%d bytes skipped at stream offset %d while looking for a frame boundary: the memory budget (--memory) is exhausted", drop, base)), pkt, ts)
 	}
 }

@@ -202,7 +202,7 @@ type httpSide struct {
 // setKeepMax sets how much of a body keepBody keeps now.
 func (c *connState) setKeepMax(hs *httpSide) {
 	hs.keepMax = MaxHTTPBody
-	if c.d.tight() {
+	if tight(c.d.mem) {
 		hs.keepMax = smallPayload
 	}
 }
@@ -590,14 +590,27 @@ func (c *connState) anomalyRecord(side reassembly.Side, hasDir bool, a Anomaly, 
 		c.setClient(reassembly.SideA)
 		c.sideKnown = false
 	}
-	c.d.rec = Record{Kind: KindAnomaly, Conn: &c.conn, Packet: pkt, Time: ts, HasDir: hasDir}
+	c.d.emitAnomaly(&c.d.rec, &c.conn, c.dirOf(side), hasDir, a, pkt, ts)
+}
+
+// emitAnomaly emits a as an anomaly record of conn (in direction dir when
+// hasDir), built in rec.
+func (d *Dissector) emitAnomaly(rec *Record, conn *Conn, dir Dir, hasDir bool, a Anomaly, pkt uint64, ts time.Time) {
+	*rec = Record{Kind: KindAnomaly, Conn: conn, Packet: pkt, Time: ts, HasDir: hasDir}
 	if hasDir {
-		c.d.rec.Dir = c.dirOf(side)
+		rec.Dir = dir
 	}
 	var one [1]Anomaly
 	one[0] = a
-	c.d.rec.Anomalies = one[:]
-	c.d.emit(&c.d.rec)
+	rec.Anomalies = one[:]
+	d.emit(rec)
+}
+
+// evictedEarlier says that the connection's earlier packets were decoded
+// under another stream number (the table was full).
+func evictedEarlier() Anomaly {
+	return newAnomaly(AnConnEvicted, -1,
+		"the connection table was full (--max-conns): this connection's earlier packets were decoded under another stream number, and its handshake and compression context are lost")
 }
 
 // emitConn emits the connection record, once.
@@ -612,8 +625,7 @@ func (c *connState) emitConn(pkt uint64, ts time.Time, an []Anomaly) {
 	c.d.emit(&c.d.rec)
 	c.connSent = true
 	if c.info.Evicted {
-		c.anomalyRecord(c.clientSide, false, newAnomaly(AnConnEvicted, -1,
-			"the connection table was full (--max-conns): this connection's earlier packets were decoded under another stream number, and its handshake and compression context are lost"), pkt, ts)
+		c.anomalyRecord(c.clientSide, false, evictedEarlier(), pkt, ts)
 	}
 	for _, a := range an {
 		c.anomalyRecord(c.clientSide, false, a, pkt, ts)

@@ -9,6 +9,8 @@ import (
 	"golang.org/x/net/http2/hpack"
 
 	"github.com/wsdissect/wsdissect/h2"
+	"github.com/wsdissect/wsdissect/internal/inflate"
+	"github.com/wsdissect/wsdissect/internal/membudget"
 	"github.com/wsdissect/wsdissect/reassembly"
 )
 
@@ -18,16 +20,16 @@ import (
 // the connection preface (prior knowledge), after a 101 answer to
 // "Upgrade: h2c", or when the TLS layer calls startHTTP2 because ALPN chose
 // "h2". The h2 package turns the bytes into streams; each extended CONNECT
-// answered with 2xx becomes a session: a child connState with its own Conn
-// (same TCP stream number, H2Stream set) and two wsDir decoders fed with the
-// stream's DATA payloads. The parent connState's Conn (H2Stream 0) carries
+// answered with 2xx becomes a session (h2Session, the wsSession of its
+// decoders) with its own Conn (same TCP stream number, H2Stream set) and two
+// wsDir decoders fed with the stream's DATA payloads. The parent connState's Conn (H2Stream 0) carries
 // the anomalies of the HTTP/2 connection as a whole.
 
 // h2State is the HTTP/2 side of a connection.
 type h2State struct {
 	c        *connState
 	conn     *h2.Conn
-	sessions map[uint32]*connState
+	sessions map[uint32]*h2Session
 	lastPkt  uint64
 	lastTS   time.Time
 }
@@ -107,7 +109,7 @@ func looksLikeH2Settings(b []byte) bool {
 func (c *connState) startHTTP2(clientSide reassembly.Side) {
 	c.setClient(clientSide)
 	c.conn.HTTP2 = true
-	hs := &h2State{c: c, sessions: make(map[uint32]*connState)}
+	hs := &h2State{c: c, sessions: make(map[uint32]*h2Session)}
 	hs.conn = h2.NewConn(hs, h2.Limits{
 		MaxHeaderBlock: c.d.opts.MaxHTTPHeader,
 		MaxSearch:      c.d.opts.MaxSearch,
@@ -178,15 +180,97 @@ func (hs *h2State) Frame(*h2.Frame, h2.Meta) {}
 // Request implements h2.Handler: ordinary requests are counted only.
 func (hs *h2State) Request(*h2.Stream, h2.Meta) {}
 
-// newSession returns the child state of a WebSocket session on stream s.
-func (hs *h2State) newSession(s *h2.Stream) *connState {
+// h2Session is a WebSocket session on one HTTP/2 stream: the wsSession of
+// its two direction decoders, which are fed with the stream's DATA. Its
+// records carry their own Conn (the TCP connection's stream number and
+// addresses, H2Stream set).
+type h2Session struct {
+	p          *connState // the TCP connection's state
+	conn       Conn
+	clientSide reassembly.Side
+	ws         [2]*wsDir // by Dir
+	end        End
+	rec        Record
+}
+
+// newSession returns the session of the extended CONNECT on stream s.
+func (hs *h2State) newSession(s *h2.Stream) *h2Session {
 	p := hs.c
-	ch := &connState{d: p.d, info: p.info, mode: modeWS, connSent: true}
-	ch.setClient(p.clientSide)
+	ch := &h2Session{p: p, clientSide: p.clientSide}
 	ch.conn.Stream = p.conn.Stream
+	ch.conn.Client, ch.conn.Server = p.info.Addr[p.clientSide], p.info.Addr[p.clientSide.Other()]
 	ch.conn.HTTP2, ch.conn.H2Stream = true, s.ID
 	ch.conn.TLS = p.conn.TLS
 	return ch
+}
+
+func (ch *h2Session) wsConn() *Conn                       { return &ch.conn }
+func (ch *h2Session) options() *Options                   { return &ch.p.d.opts }
+func (ch *h2Session) memory() *membudget.Account          { return ch.p.d.mem }
+func (ch *h2Session) inflater(bits int) *inflate.Inflater { return ch.p.d.inflater(bits) }
+func (ch *h2Session) probing() bool                       { return false }
+func (ch *h2Session) emit(r *Record)                      { ch.p.d.emit(r) }
+func (ch *h2Session) record() *Record                     { return &ch.p.d.rec }
+func (ch *h2Session) watermark() *searchers               { return &ch.p.d.searchers }
+func (ch *h2Session) releaseInflater(infl *inflate.Inflater, bits int) {
+	ch.p.d.keepInflater(infl, bits)
+}
+
+// drainHeld implements wsSession: a session holds nothing back (synced
+// replays at once).
+func (ch *h2Session) drainHeld(bool) {}
+
+// sawClose implements wsSession.
+func (ch *h2Session) sawClose(d Dir, f *Frame) {
+	if ch.end.HasClose {
+		return
+	}
+	ch.end.HasClose, ch.end.CloseFrom = true, d
+	ch.end.HasCloseCode, ch.end.CloseCode = f.HasCloseCode, f.CloseCode
+}
+
+// dirOf maps a side of the TCP connection to a WebSocket direction.
+func (ch *h2Session) dirOf(s reassembly.Side) Dir {
+	if s == ch.clientSide {
+		return ClientToServer
+	}
+	return ServerToClient
+}
+
+// anomalyRecord implements wsSession.
+func (ch *h2Session) anomalyRecord(side reassembly.Side, hasDir bool, a Anomaly, pkt uint64, ts time.Time) {
+	ch.p.d.emitAnomaly(&ch.rec, &ch.conn, ch.dirOf(side), hasDir, a, pkt, ts)
+}
+
+// synced implements wsSession: the stream's directions are not kept in
+// order with each other, so the bytes are replayed at once, after the
+// anomaly saying what the search skipped.
+func (ch *h2Session) synced(w *wsDir, p *syncPoint) {
+	prev, first := 0, true
+	for _, m := range p.marks {
+		lo := max(prev, p.at)
+		if m.end > lo {
+			if first && p.skipped > 0 {
+				ch.anomalyRecord(w.side, true, resyncAnomaly(p.base+uint64(p.at), p.skipped), m.pkt, m.ts)
+			}
+			first = false
+			w.feed(p.data[lo:m.end], m.pkt, m.ts)
+		}
+		prev = m.end
+	}
+}
+
+// emitConn emits the session's connection record and the anomalies of its
+// handshake.
+func (ch *h2Session) emitConn(pkt uint64, ts time.Time, an []Anomaly) {
+	ch.rec = Record{Kind: KindConn, Conn: &ch.conn, Packet: pkt, Time: ts}
+	ch.p.d.emit(&ch.rec)
+	if ch.p.info.Evicted {
+		ch.anomalyRecord(ch.clientSide, false, evictedEarlier(), pkt, ts)
+	}
+	for _, a := range an {
+		ch.anomalyRecord(ch.clientSide, false, a, pkt, ts)
+	}
 }
 
 // Open implements h2.Handler: a WebSocket session starts.
@@ -195,7 +279,7 @@ func (hs *h2State) Open(s *h2.Stream, m h2.Meta) {
 	an := fillH2Handshake(&ch.conn, s)
 	ch.emitConn(m.Packet, m.Time, an)
 	for d := ClientToServer; d <= ServerToClient; d++ {
-		w := newWSDir(ch, d)
+		w := hs.c.d.newDir(ch, d)
 		w.side = ch.clientSide
 		if d == ServerToClient {
 			w.side = ch.clientSide.Other()
@@ -249,28 +333,32 @@ func (hs *h2State) End(s *h2.Stream, r h2.EndReason, m h2.Meta) {
 	}
 	ch.anomalyRecord(ch.clientSide, false, newAnomaly(AnH2StreamClosed, -1,
 		fmt.Sprintf("WebSocket session on HTTP/2 stream %d ended: %s", s.ID, r)), m.Packet, m.Time)
-	ch.collectTotals()
-	ch.lastPkt, ch.lastTS = m.Packet, m.Time
+	e := &ch.end
+	for _, w := range ch.ws {
+		e.Totals[w.dir] = addTotals(e.Totals[w.dir], w.tot)
+	}
 	switch r.Kind {
 	case h2.EndStream:
-		ch.emitEnd(EndH2Stream)
+		e.Reason = EndH2Stream
 	case h2.EndReset:
-		ch.rstSide = int8(ch.clientSide) + 1
+		e.Reason = EndH2Reset
+		e.HasRST, e.RSTFrom = true, ClientToServer
 		if r.By == h2.ServerToClient {
-			ch.rstSide = int8(ch.clientSide.Other()) + 1
+			e.RSTFrom = ServerToClient
 		}
-		ch.emitEnd(EndH2Reset)
 	case h2.EndGoAway:
-		ch.emitEnd(EndH2GoAway)
+		e.Reason = EndH2GoAway
 	default:
 		// The TCP connection ended with the session still open.
-		ch.emitEnd(hs.c.closeReason)
+		e.Reason = hs.c.closeReason
 	}
+	ch.rec = Record{Kind: KindEnd, Conn: &ch.conn, Packet: m.Packet, Time: m.Time, End: e}
+	ch.p.d.emit(&ch.rec)
 	hs.freeSession(ch)
 }
 
 // freeSession recycles a session's decoders.
-func (hs *h2State) freeSession(ch *connState) {
+func (hs *h2State) freeSession(ch *h2Session) {
 	delete(hs.sessions, ch.conn.H2Stream)
 	for i, w := range ch.ws {
 		if w != nil {
@@ -278,20 +366,20 @@ func (hs *h2State) freeSession(ch *connState) {
 			hs.c.d.recycle(w)
 		}
 	}
-	ch.mode = modeIgnore
 }
 
 // Anomaly implements h2.Handler.
 func (hs *h2State) Anomaly(d h2.Dir, stream uint32, a h2.Anomaly, m h2.Meta) {
-	c := hs.c
-	if ch := hs.sessions[stream]; ch != nil {
-		c = ch
-	}
-	side := c.clientSide
+	side := hs.c.clientSide
 	if d == h2.ServerToClient {
 		side = side.Other()
 	}
-	c.anomalyRecord(side, true, newAnomaly(a.ID, a.Offset, a.Msg), m.Packet, m.Time)
+	an := newAnomaly(a.ID, a.Offset, a.Msg)
+	if ch := hs.sessions[stream]; ch != nil {
+		ch.anomalyRecord(side, true, an, m.Packet, m.Time)
+		return
+	}
+	hs.c.anomalyRecord(side, true, an, m.Packet, m.Time)
 }
 
 // fillH2Handshake fills c from the extended CONNECT of stream s and returns

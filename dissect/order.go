@@ -2,7 +2,6 @@ package dissect
 
 import (
 	"bytes"
-	"fmt"
 	"slices"
 	"time"
 
@@ -191,7 +190,6 @@ func (c *connState) emitSync(w *wsDir, it *heldItem) {
 		c.emitConn(it.pkt, it.ts, nil)
 	}
 	if it.skipped > 0 {
-		c.anomalyRecord(it.side, true, newAnomaly(AnMidstreamResync, int64(it.syncOff),
-			fmt.Sprintf("skipped %d bytes to the first verified frame boundary at stream offset %d", it.skipped, it.syncOff)), it.pkt, it.ts)
+		c.anomalyRecord(it.side, true, resyncAnomaly(it.syncOff, it.skipped), it.pkt, it.ts)
 	}
 }

@@ -41,18 +41,18 @@ type dirPool struct {
 	infl     [16][]*inflate.Inflater // by window bits
 }
 
-// newDir returns a direction decoder for c, reusing the buffers of a
-// recycled one when there is one.
-func (d *Dissector) newDir(c *connState, dir Dir) *wsDir {
+// newDir returns a direction decoder for session s, reusing the buffers
+// of a recycled one when there is one.
+func (d *Dissector) newDir(s wsSession, dir Dir) *wsDir {
 	n := len(d.pool.dirs)
 	if n == 0 {
-		return &wsDir{c: c, dir: dir, need: 2, maskWant: -1, rec: &d.rec}
+		return newDecoder(s, dir, 0)
 	}
 	old := d.pool.dirs[n-1]
 	d.pool.dirs[n-1] = nil
 	d.pool.dirs = d.pool.dirs[:n-1]
 	*old = wsDir{
-		c: c, dir: dir, need: 2, maskWant: -1, rec: &d.rec,
+		s: s, opts: s.options(), conn: s.wsConn(), mem: s.memory(), rec: s.record(), wm: s.watermark(), dir: dir, need: 2, maskWant: -1,
 		pkts: old.pkts[:0], fan: old.fan[:0], ctl: old.ctl[:0],
 		msgBuf: old.msgBuf[:0], man: old.man[:0], scratch: old.scratch[:0],
 		search: old.search[:0], marks: old.marks[:0], hbuf: old.hbuf[:0],
@@ -62,8 +62,8 @@ func (d *Dissector) newDir(c *connState, dir Dir) *wsDir {
 
 // recycle keeps the buffers and inflater of a finished direction decoder.
 func (d *Dissector) recycle(w *wsDir) {
-	d.searchMoved()
-	d.putInflater(w)
+	d.searchers.moved()
+	w.dropInflater()
 	if len(d.pool.dirs) >= maxFreeDirs {
 		return
 	}
@@ -74,17 +74,16 @@ func (d *Dissector) recycle(w *wsDir) {
 	}
 	clear(w.fan[:cap(w.fan)]) // drop the anomaly strings
 	clear(w.man[:cap(w.man)])
-	w.c, w.rec, w.f, w.msg = nil, nil, Frame{}, Message{}
+	w.s, w.opts, w.conn, w.mem, w.rec, w.wm = nil, nil, nil, nil, nil, nil
+	w.f, w.msg = Frame{}, Message{}
 	d.pool.dirs = append(d.pool.dirs, w)
 }
 
-// putInflater takes w's inflater (if any) for reuse.
-func (d *Dissector) putInflater(w *wsDir) {
-	if w.infl != nil && w.inflBits > 0 && w.inflBits < len(d.pool.infl) &&
-		len(d.pool.infl[w.inflBits]) < maxFreeInflaters {
-		d.pool.infl[w.inflBits] = append(d.pool.infl[w.inflBits], w.infl)
+// keepInflater takes an inflater made for 1<<bits-byte windows for reuse.
+func (d *Dissector) keepInflater(infl *inflate.Inflater, bits int) {
+	if infl != nil && bits > 0 && bits < len(d.pool.infl) && len(d.pool.infl[bits]) < maxFreeInflaters {
+		d.pool.infl[bits] = append(d.pool.infl[bits], infl)
 	}
-	w.infl = nil
 }
 
 // httpBuf returns an empty buffer for an HTTP side's header bytes.

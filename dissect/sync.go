@@ -1,7 +1,6 @@
 package dissect
 
 import (
-	"bytes"
 	"encoding/binary"
 	"time"
 	"unicode/utf8"
@@ -29,7 +28,7 @@ const (
 // startSearch puts the direction into search mode at the current offset.
 func (w *wsDir) startSearch() {
 	w.st = stSearch
-	w.c.d.searchMoved()
+	w.wm.moved()
 	w.hbuf = w.hbuf[:0]
 	w.searchCut = false
 	w.search = w.search[:0]
@@ -49,11 +48,11 @@ func (w *wsDir) searchFeed(b []byte, pkt uint64, ts time.Time) {
 	w.off += uint64(len(b))
 	w.marks = append(w.marks, mark{end: len(w.search), pkt: pkt, ts: ts})
 	if len(w.marks) == 1 {
-		w.c.d.searching(w)
+		w.wm.add(w)
 	}
 	w.trySync(false)
 	if w.st == stSearch {
-		if limit := w.c.d.opts.MaxSearch; len(w.search) > limit {
+		if limit := w.opts.MaxSearch; len(w.search) > limit {
 			w.dropSearch(len(w.search) - limit/2)
 		}
 	}
@@ -66,7 +65,7 @@ func (w *wsDir) dropSearch(k int) {
 	}
 	k = min(k, len(w.search))
 	w.skipped += uint64(k)
-	w.c.d.searchMoved()
+	w.wm.moved()
 	n := copy(w.search, w.search[k:])
 	w.search = w.search[:n]
 	j := 0
@@ -275,7 +274,7 @@ func (w *wsDir) chainAt(i int, final bool) chainVerdict {
 		end := uint64(p) + uint64(hlen) + plen
 		if end > uint64(len(b)) {
 			// The frame runs past the data: wait unless it can never fit.
-			if final || plen > uint64(w.c.d.opts.MaxSearch) {
+			if final || plen > uint64(w.opts.MaxSearch) {
 				if n >= 2 || (n >= 1 && score > 0) {
 					return chainAccept
 				}
@@ -300,48 +299,27 @@ func (w *wsDir) chainAt(i int, final bool) chainVerdict {
 // op0 returns the opcode in a frame's first byte.
 func op0(b0 byte) uint8 { return b0 & 0x0f }
 
-// syncAt accepts offset i as a frame boundary and replays the buffered bytes
-// from there through the frame parser, in packet order with the other
-// direction's (see order.go).
+// syncAt accepts offset i as a frame boundary and has the session replay
+// the buffered bytes from there through the frame parser (a connection does
+// it in packet order with the other direction's, see order.go).
 func (w *wsDir) syncAt(i int) {
-	c := w.c
-	skipped := w.skipped + uint64(i)
-	base := w.searchBase()
-	data, marks := w.search, w.marks
+	p := syncPoint{data: w.search, marks: w.marks, at: i, base: w.searchBase(),
+		skipped: w.skipped + uint64(i), masked: w.search[i+1]&0x80 != 0}
 	w.search, w.marks = nil, nil
 	w.skipped = 0
-	c.d.searchMoved()
-	masked := data[i+1]&0x80 != 0
-	probe := c.mode == modeProbe
-	if probe {
-		c.midstreamFound(w, masked)
-	}
-	if masked {
+	w.wm.moved()
+	if p.masked {
 		w.maskWant = 1
 	} else {
 		w.maskWant = 0
 	}
 	w.st = stHeader
 	w.hn, w.need = 0, 2
-	w.off = base + uint64(i)
-	items := make([]heldItem, 0, len(marks)+1)
-	prev := 0
-	for _, m := range marks {
-		lo := max(prev, i)
-		if m.end > lo {
-			if len(items) == 0 && (probe || skipped > 0) {
-				items = append(items, heldItem{kind: heldSync, side: w.side, pkt: m.pkt, ts: m.ts,
-					conn: probe, skipped: skipped, syncOff: base + uint64(i)})
-			}
-			items = append(items, heldItem{kind: heldData, side: w.side, pkt: m.pkt, ts: m.ts, data: bytes.Clone(data[lo:m.end])})
-		}
-		prev = m.end
+	w.off = p.base + uint64(i)
+	w.s.synced(w, &p)
+	if w.search == nil { // keep the buffer for the next search
+		w.search, w.marks = p.data[:0], p.marks[:0]
 	}
-	c.holdFirst(items)
-	if w.search == nil {
-		w.search, w.marks = data[:0], marks[:0]
-	}
-	c.drainHeld(false)
 }
 
 // midstreamFound turns a probed connection into a WebSocket connection once

@@ -23,10 +23,13 @@ type searchers struct {
 	have  bool
 }
 
-// searching registers w, which has just buffered search bytes, unless it
-// is registered already.
-func (d *Dissector) searching(w *wsDir) {
-	s := &d.searchers
+// add registers w, which has just buffered search bytes, unless it is
+// registered already. A nil register (a decoder driven without a
+// dissector) does nothing.
+func (s *searchers) add(w *wsDir) {
+	if s == nil {
+		return
+	}
 	s.dirty = true
 	if w.searchEpoch != 0 {
 		return
@@ -36,9 +39,13 @@ func (d *Dissector) searching(w *wsDir) {
 	s.list = append(s.list, searcher{w: w, epoch: s.next})
 }
 
-// searchMoved notes that a search's first mark may have moved or that the
+// moved notes that a search's first mark may have moved or that the
 // search ended.
-func (d *Dissector) searchMoved() { d.searchers.dirty = true }
+func (s *searchers) moved() {
+	if s != nil {
+		s.dirty = true
+	}
+}
 
 // SearchFrom returns the packet number of the earliest bytes held by a
 // direction searching for a frame boundary, and whether any is: the records
@@ -55,7 +62,7 @@ func (d *Dissector) SearchFrom() (uint64, bool) {
 	j := 0
 	for _, e := range s.list {
 		w := e.w
-		if w.searchEpoch != e.epoch || w.c == nil || w.st != stSearch || len(w.marks) == 0 {
+		if w.searchEpoch != e.epoch || w.s == nil || w.st != stSearch || len(w.marks) == 0 {
 			if w.searchEpoch == e.epoch {
 				w.searchEpoch = 0
 			}

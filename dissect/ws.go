@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wsdissect/wsdissect/internal/inflate"
+	"github.com/wsdissect/wsdissect/internal/membudget"
 	"github.com/wsdissect/wsdissect/reassembly"
 )
 
@@ -30,9 +31,15 @@ var deflateTail = [4]byte{0x00, 0x00, 0xff, 0xff}
 // connection, streaming: payload bytes are unmasked (and inflated) as they
 // arrive, and only the current frame or message is retained.
 type wsDir struct {
-	c    *connState
+	s wsSession // what the decoder knows of its session
+	// opts, conn and mem are the session's options, Conn and memory
+	// account (s.options(), s.wsConn(), s.memory()), which stay put for
+	// its life: asked once, not per frame.
+	opts *Options
+	conn *Conn
+	mem  *membudget.Account
 	dir  Dir
-	side reassembly.Side
+	side reassembly.Side // the session's tag for this direction
 	st   parseState
 	// Flags of the groups below, kept here where they fill the padding.
 	isCtl   bool
@@ -96,7 +103,8 @@ type wsDir struct {
 	// record.
 	tot DirTotals
 
-	rec *Record // the dissector's (see Dissector.rec)
+	rec *Record    // where records are built: the session's (shared by a dissector's decoders)
+	wm  *searchers // the watermark its searches register with (nil: none)
 }
 
 // satAdd returns a+b, or the largest uint64 when that overflows.
@@ -112,7 +120,7 @@ func (w *wsDir) countControl() {
 	w.tot.Messages++
 	w.tot.Bytes = satAdd(w.tot.Bytes, w.f.Len)
 	if w.f.Opcode == OpClose {
-		w.c.sawClose(w.dir, &w.f)
+		w.s.sawClose(w.dir, &w.f)
 	}
 }
 
@@ -123,10 +131,25 @@ type mark struct {
 	ts  time.Time
 }
 
-// newWSDir returns a fresh direction decoder; see Dissector.newDir, which
-// reuses the buffers of closed connections' decoders (a field that needs a
-// non-zero initial value is set there).
+// newWSDir returns a fresh direction decoder of c; see Dissector.newDir,
+// which reuses the buffers of closed connections' decoders.
 func newWSDir(c *connState, d Dir) *wsDir { return c.d.newDir(c, d) }
+
+// newDecoder returns a direction decoder of session s for direction d,
+// whose events s tags with side. A field that needs a non-zero initial
+// value is set here (and in Dissector.newDir, which reuses old buffers).
+func newDecoder(s wsSession, d Dir, side reassembly.Side) *wsDir {
+	return &wsDir{s: s, opts: s.options(), conn: s.wsConn(), mem: s.memory(), rec: s.record(), wm: s.watermark(),
+		dir: d, side: side, need: 2, maskWant: -1}
+}
+
+// dropInflater gives the decoder's inflater back to its session.
+func (w *wsDir) dropInflater() {
+	if w.infl != nil {
+		w.s.releaseInflater(w.infl, w.inflBits)
+		w.infl = nil
+	}
+}
 
 // feed consumes in-order stream bytes carried by packet pkt.
 func (w *wsDir) feed(b []byte, pkt uint64, ts time.Time) {
@@ -204,7 +227,7 @@ func (w *wsDir) httpFeed(b []byte, pkt uint64, ts time.Time) int {
 	}
 	end := headerEnd(w.hbuf, start-3) // the blank line may begin in earlier bytes
 	if end < 0 {
-		if len(w.hbuf) > w.c.d.opts.MaxHTTPHeader {
+		if len(w.hbuf) > w.opts.MaxHTTPHeader {
 			w.skipHTTP(len(w.hbuf), pkt, ts)
 			w.startSearch()
 		}
@@ -222,7 +245,7 @@ func (w *wsDir) skipHTTP(n int, pkt uint64, ts time.Time) {
 		line = line[:i]
 	}
 	line = line[:min(len(line), 60)]
-	w.c.anomalyRecord(w.side, true, newAnomaly(AnUpgradeRepeated, int64(w.off),
+	w.s.anomalyRecord(w.side, true, newAnomaly(AnUpgradeRepeated, int64(w.off),
 		fmt.Sprintf("HTTP response %q at stream offset %d after the connection switched to WebSocket; skipped (%d bytes)", line, w.off, n)), pkt, ts)
 	w.off += uint64(n)
 	w.hbuf = w.hbuf[:0]
@@ -287,13 +310,13 @@ func parseHeader(h []byte, f *Frame) {
 
 // deflateMode says how the connection compresses.
 func (w *wsDir) deflateMode() (perMessage, perFrame, unknown bool) {
-	c := &w.c.conn
+	c := w.conn
 	switch {
 	case c.Deflate != nil && c.Deflate.Name == "permessage-deflate":
 		return true, false, false
 	case c.Deflate != nil:
 		return false, true, false
-	case c.Midstream || w.c.mode == modeProbe:
+	case c.Midstream || w.s.probing():
 		// No handshake seen: any data frame may be compressed.
 		return true, false, true
 	}
@@ -451,7 +474,7 @@ func (w *wsDir) startMessage(op uint8, compressed, unknown bool) {
 func (w *wsDir) prepareInflater(unknown bool) {
 	if w.infl == nil {
 		bits := 15
-		if p := w.c.conn.Deflate; p != nil {
+		if p := w.conn.Deflate; p != nil {
 			bits = p.ClientMaxWindowBits
 			if w.dir == ServerToClient {
 				bits = p.ServerMaxWindowBits
@@ -459,7 +482,7 @@ func (w *wsDir) prepareInflater(unknown bool) {
 		}
 		// zlib cannot make 8-bit windows and silently uses 9 (RFC 7692 7.1.2.1).
 		bits = max(bits, 9)
-		w.infl, w.inflBits = w.c.d.inflater(bits), bits
+		w.infl, w.inflBits = w.s.inflater(bits), bits
 		w.ctxLost = unknown
 	}
 }
@@ -491,7 +514,7 @@ func (w *wsDir) payload(b []byte) {
 // when masked is set and validating them as text when text is set.
 func (w *wsDir) appendPlain(buf *[]byte, b []byte, text, masked bool) {
 	f := &w.f
-	room := w.c.d.opts.MaxMessage - int64(len(*buf))
+	room := w.opts.MaxMessage - int64(len(*buf))
 	k := int64(len(b))
 	if k > room {
 		k = max(room, 0)
@@ -520,7 +543,7 @@ func (w *wsDir) inflateChunk(in []byte) {
 	if w.cut {
 		return
 	}
-	opts := &w.c.d.opts
+	opts := w.opts
 	// What the memory budget lets the message buffer grow by during this
 	// call (see inflateRoom); past it, output is discarded like output past
 	// --max-message, and the cut is reported as memory-budget.
@@ -604,14 +627,14 @@ func (w *wsDir) endFrame() {
 	f := &w.f
 	w.tot.WireBytes = satAdd(w.tot.WireBytes, w.pos-w.lost)
 	w.st = stHeader
-	perMsg, perFrame, _ := w.deflateMode()
-	if !w.isCtl && w.compressed && !w.rawMode && ((perMsg && f.Fin) || perFrame) {
+	if !w.isCtl && w.compressed && !w.rawMode {
 		// An empty compressed payload is an empty message: appending the
 		// tail to nothing would leave the inflater inside a block header.
-		if !w.cut && w.compIn > 0 {
+		if perMsg, perFrame, _ := w.deflateMode(); ((perMsg && f.Fin) || perFrame) && !w.cut && w.compIn > 0 {
 			w.inflateChunk(deflateTail[:])
 		}
 	}
+	messages := w.opts.Messages
 	if w.isCtl {
 		f.Payload = w.ctl
 		w.controlPayload()
@@ -630,7 +653,7 @@ func (w *wsDir) endFrame() {
 		w.msg.Frames++
 		w.man = append(w.man, w.fan...)
 	}
-	if !w.c.d.opts.Messages {
+	if !messages {
 		if !w.isCtl && f.Fin && w.msg.Frames > 1 {
 			w.msg.Payload = w.msgBuf
 			f.Reassembled = &w.msg
@@ -639,7 +662,7 @@ func (w *wsDir) endFrame() {
 	}
 	switch {
 	case w.isCtl:
-		if w.c.d.opts.Messages {
+		if messages {
 			w.emitControlMessage()
 		} else {
 			w.outCount++
@@ -688,9 +711,9 @@ func (w *wsDir) controlPayload() {
 // emitFrame sends the current frame record.
 func (w *wsDir) emitFrame() {
 	w.f.Packets = w.pkts // w.pkts may have grown since the header
-	*w.rec = Record{Kind: KindFrame, Conn: &w.c.conn, Packet: w.lastPkt, Time: w.lastTS,
+	*w.rec = Record{Kind: KindFrame, Conn: w.conn, Packet: w.lastPkt, Time: w.lastTS,
 		Dir: w.dir, HasDir: true, Frame: &w.f, Anomalies: w.fan}
-	w.c.d.emit(w.rec)
+	w.s.emit(w.rec)
 }
 
 // emitControlMessage sends a control frame as a message record.
@@ -703,9 +726,9 @@ func (w *wsDir) emitControlMessage() {
 	if len(f.Packets) > 0 {
 		m.FirstPacket = f.Packets[0]
 	}
-	*w.rec = Record{Kind: KindMessage, Conn: &w.c.conn, Packet: w.lastPkt, Time: w.lastTS,
+	*w.rec = Record{Kind: KindMessage, Conn: w.conn, Packet: w.lastPkt, Time: w.lastTS,
 		Dir: w.dir, HasDir: true, Message: &m, Anomalies: w.fan}
-	w.c.d.emit(w.rec)
+	w.s.emit(w.rec)
 	w.outCount++
 }
 
@@ -724,14 +747,15 @@ func (w *wsDir) endMessage(complete bool) {
 	w.msg.Index = w.outCount
 	w.outCount++
 	if w.msg.Truncated && !w.cut {
-		w.man = append(w.man, newAnomaly(AnMessageTruncated, w.c.d.opts.MaxMessage,
-			fmt.Sprintf("message of %d bytes cut at --max-message (%d bytes)", w.msg.Len, w.c.d.opts.MaxMessage)))
+		limit := w.opts.MaxMessage
+		w.man = append(w.man, newAnomaly(AnMessageTruncated, limit,
+			fmt.Sprintf("message of %d bytes cut at --max-message (%d bytes)", w.msg.Len, limit)))
 	}
-	if w.c.d.opts.Messages {
+	if w.opts.Messages {
 		w.msg.Payload = w.msgBuf
-		*w.rec = Record{Kind: KindMessage, Conn: &w.c.conn, Packet: w.lastPkt, Time: w.lastTS,
+		*w.rec = Record{Kind: KindMessage, Conn: w.conn, Packet: w.lastPkt, Time: w.lastTS,
 			Dir: w.dir, HasDir: true, Message: &w.msg, Anomalies: w.man}
-		w.c.d.emit(w.rec)
+		w.s.emit(w.rec)
 	}
 	if w.compressed && w.infl != nil {
 		perMsg, _, _ := w.deflateMode()
@@ -760,7 +784,7 @@ func (w *wsDir) endMessage(complete bool) {
 // noContextTakeover reports whether this direction's sender resets its
 // window after each message.
 func (w *wsDir) noContextTakeover() bool {
-	p := w.c.conn.Deflate
+	p := w.conn.Deflate
 	if p == nil {
 		return false
 	}
@@ -830,7 +854,7 @@ func (w *wsDir) gap(g *reassembly.Gap) {
 
 // gapRecord reports a gap as an anomaly record.
 func (w *wsDir) gapRecord(g *reassembly.Gap, broke string) {
-	w.c.anomalyRecord(w.side, true, newAnomaly(AnTCPGap, int64(g.Offset),
+	w.s.anomalyRecord(w.side, true, newAnomaly(AnTCPGap, int64(g.Offset),
 		fmt.Sprintf("%d bytes missing from the capture at stream offset %d (%s); lost %s", g.Len, g.Offset, g.Reason, broke)), g.Packet, g.Time)
 }
 
@@ -844,7 +868,7 @@ func (w *wsDir) emitPartial() {
 		f.Payload = w.ctl
 		w.controlPayload()
 		w.countControl()
-		if !w.c.d.opts.Messages {
+		if !w.opts.Messages {
 			w.emitFrame()
 		} else {
 			w.emitControlMessage()
@@ -853,7 +877,7 @@ func (w *wsDir) emitPartial() {
 		f.Payload = w.msgBuf[w.frameStart:]
 		w.msg.Frames++
 		w.man = append(w.man, w.fan...)
-		if !w.c.d.opts.Messages {
+		if !w.opts.Messages {
 			w.emitFrame()
 		}
 		w.endMessage(false)
@@ -872,10 +896,10 @@ func (w *wsDir) finish() {
 			// Nothing was found: the held bytes are given up, and the
 			// search no longer holds the watermark back.
 			w.marks = w.marks[:0]
-			w.c.d.searchMoved()
+			w.wm.moved()
 			return
 		}
-		w.c.drainHeld(true) // the bytes the search found frames in
+		w.s.drainHeld(true) // the bytes the search found frames in
 		w.finish()
 		return
 	case w.st == stHTTP:

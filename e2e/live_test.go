@@ -22,7 +22,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/wsdissect/wsdissect/capture"
+	"github.com/wsdissect/wsdissect/internal/capture"
 )
 
 // These tests run the built wsdissect binary as `wsdissect live -i lo ...`

@@ -3,8 +3,8 @@ package field
 import (
 	"net/netip"
 
-	"github.com/wsdissect/wsdissect/communityid"
 	"github.com/wsdissect/wsdissect/dissect"
+	"github.com/wsdissect/wsdissect/internal/communityid"
 )
 
 // Builtin returns a registry of the fields of the layers every run decodes:

@@ -3,8 +3,8 @@ package render
 import (
 	"net/netip"
 
-	"github.com/wsdissect/wsdissect/communityid"
 	"github.com/wsdissect/wsdissect/dissect"
+	"github.com/wsdissect/wsdissect/internal/communityid"
 )
 
 // endpointSlots is the number of connections whose endpoint text a Renderer

@@ -7,8 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/wsdissect/wsdissect/communityid"
 	"github.com/wsdissect/wsdissect/dissect"
+	"github.com/wsdissect/wsdissect/internal/communityid"
 )
 
 // tsSecLayout is the part of the "ts" layout, RFC 3339 in UTC with a fixed

@@ -99,4 +99,4 @@ func collect(t *testing.T, path string, opts Options) *Collector {
 }
 
 // testdataPath returns the path of a capture in the repository's testdata.
-func testdataPath(name string) string { return filepath.Join("..", "testdata", name) }
+func testdataPath(name string) string { return filepath.Join("..", "..", "testdata", name) }

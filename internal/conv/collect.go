@@ -18,8 +18,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wsdissect/wsdissect/communityid"
 	"github.com/wsdissect/wsdissect/dissect"
+	"github.com/wsdissect/wsdissect/internal/communityid"
 )
 
 // ErrMessageRecord is returned by Emit for message records: a Collector

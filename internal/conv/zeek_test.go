@@ -11,7 +11,7 @@ import (
 
 // corpusDir is the shared public capture corpus beside the repository
 // (WSDISSECT_CORPUS overrides it, for a checkout elsewhere).
-var corpusDir = cmp.Or(os.Getenv("WSDISSECT_CORPUS"), "../../shared/corpus")
+var corpusDir = cmp.Or(os.Getenv("WSDISSECT_CORPUS"), "../../../shared/corpus")
 
 // readZeekTSV parses a Zeek TSV log into its header lines and rows as
 // column-name maps.

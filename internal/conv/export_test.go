@@ -69,7 +69,7 @@ func TestFileExporter(t *testing.T) {
 
 // TestHAR checks the HAR's WebSocket entry against the shape Chrome DevTools
 // writes, and validates the file with har-validator when node and the
-// package (conv/testdata/harcheck, npm ci) are installed.
+// package (internal/conv/testdata/harcheck, npm ci) are installed.
 func TestHAR(t *testing.T) {
 	path, _ := knownCapture(t)
 	hc := NewHARCollector()
@@ -140,7 +140,7 @@ func validateHAR(t *testing.T, hars ...[]byte) {
 	}
 	dir, _ := filepath.Abs(filepath.Join("testdata", "harcheck"))
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "har-validator")); err != nil {
-		t.Skip("har-validator not installed (cd conv/testdata/harcheck && npm ci): HAR not validated")
+		t.Skip("har-validator not installed (cd internal/conv/testdata/harcheck && npm ci): HAR not validated")
 	}
 	args := []string{filepath.Join(dir, "check.js")}
 	for i, har := range hars {
@@ -176,7 +176,7 @@ func TestHARInvalidDetected(t *testing.T) {
 
 // TestHARTestdata validates the HAR of every testdata capture.
 func TestHARTestdata(t *testing.T) {
-	names, _ := filepath.Glob(filepath.Join("..", "testdata", "*.pcap"))
+	names, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "*.pcap"))
 	var hars [][]byte
 	for _, name := range names {
 		hc := NewHARCollector()

@@ -147,8 +147,11 @@ func (e *opensslEnv) server(t *testing.T, n int, rev bool, args ...string) strin
 
 // client runs s_client against addr, writing each line (a line "k" or "K"
 // is s_client's key update command) and waiting for its reversal; it
-// returns the application bytes the client sent.
-func (e *opensslEnv) client(t *testing.T, addr string, rev bool, lines []string, args ...string) []byte {
+// returns the application bytes the client sent. With sessOut set, the
+// client is kept open until it has written its session there (a TLS 1.3
+// ticket arrives after the handshake: a client closed first writes none,
+// and the next one, told to resume from it, would not even connect).
+func (e *opensslEnv) client(t *testing.T, addr string, rev bool, lines []string, sessOut string, args ...string) []byte {
 	t.Helper()
 	all := append([]string{"s_client", "-connect", addr, "-servername", "wss.test"}, args...)
 	cmd := exec.Command("openssl", all...)
@@ -198,6 +201,18 @@ func (e *opensslEnv) client(t *testing.T, addr string, rev bool, lines []string,
 				t.Fatalf("no answer to %q", l)
 			}
 			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if sessOut != "" {
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			if fi, err := os.Stat(sessOut); err == nil && fi.Size() > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("s_client wrote no session to %s", sessOut)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	}
 	in.Close()
@@ -251,8 +266,10 @@ func TestOpenSSL(t *testing.T) {
 			var sent [][]byte
 			for i := range n {
 				args := []string{"-keylogfile", keylog}
+				waitSess := ""
 				if n > 1 && i == 0 {
 					args = append(args, "-sess_out", sess)
+					waitSess = sess
 				}
 				if n > 1 && i > 0 {
 					args = append(args, "-sess_in", sess)
@@ -270,7 +287,7 @@ func TestOpenSSL(t *testing.T) {
 					}
 					args = append(args, "-early_data", ef)
 				}
-				s := e.client(t, ln.Addr().String(), rev, cl, args...)
+				s := e.client(t, ln.Addr().String(), rev, cl, waitSess, args...)
 				sent = append(sent, append(earlySent, s...))
 				time.Sleep(100 * time.Millisecond) // let s_server take its session ticket round trip
 			}

@@ -139,25 +139,11 @@ func (c *compactor) str(i int) (int, error) {
 		case ch == '"':
 			return i + 1, nil
 		case ch == '\\':
-			if i+1 >= len(b) {
-				return 0, ErrSyntax
+			n, err := escapeLen(b, i)
+			if err != nil {
+				return 0, err
 			}
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(b) {
-					return 0, ErrSyntax
-				}
-				for _, h := range b[i+2 : i+6] {
-					if unhex(h) < 0 {
-						return 0, ErrSyntax
-					}
-				}
-				i += 6
-			default:
-				return 0, ErrSyntax
-			}
+			i += n
 		case ch < 0x20:
 			return 0, ErrSyntax
 		case ch < utf8.RuneSelf:

@@ -182,30 +182,39 @@ func skipString(b []byte, i int) (int, error) {
 		case c == '"':
 			return i + 1, nil
 		case c == '\\':
-			if i+1 >= len(b) {
-				return 0, ErrSyntax
+			n, err := escapeLen(b, i)
+			if err != nil {
+				return 0, err
 			}
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(b) {
-					return 0, ErrSyntax
-				}
-				for _, h := range b[i+2 : i+6] {
-					if unhex(h) < 0 {
-						return 0, ErrSyntax
-					}
-				}
-				i += 6
-			default:
-				return 0, ErrSyntax
-			}
+			i += n
 		case c < 0x20:
 			return 0, ErrSyntax
 		default:
 			i++
 		}
+	}
+	return 0, ErrSyntax
+}
+
+// escapeLen validates the escape sequence at b[i] (a backslash) inside a
+// string and returns its length.
+func escapeLen(b []byte, i int) (int, error) {
+	if i+1 >= len(b) {
+		return 0, ErrSyntax
+	}
+	switch b[i+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 2, nil
+	case 'u':
+		if i+6 > len(b) {
+			return 0, ErrSyntax
+		}
+		for _, h := range b[i+2 : i+6] {
+			if unhex(h) < 0 {
+				return 0, ErrSyntax
+			}
+		}
+		return 6, nil
 	}
 	return 0, ErrSyntax
 }

@@ -58,6 +58,7 @@ Zeek-compatible websocket.log and websocket_messages.log files.`,
 	a.out.register(c.Flags(), "json")
 	c.Flags().Lookup("json").Usage = "write one JSON object per connection and line (for jq)"
 	a.out.register(c.Flags(), decodeFlags...)
+	a.keys.register(c.Flags())
 	return c
 }
 
@@ -102,13 +103,21 @@ func (a *app) runConns(files []string, f *convFlags) error {
 	return err
 }
 
-// runSink runs one capture through sink with the given engine options.
+// runSink runs one capture through sink with the given engine options,
+// decrypting TLS with the key log flags and the capture's Decryption
+// Secrets Blocks.
 func (a *app) runSink(name string, opts engine.Options, sink dissect.Sink) error {
+	kl, err := a.keys.load(a.stderr)
+	if err != nil {
+		return err
+	}
+	opts.Dissect.KeyLog = kl
 	src, err := source.Open(name, a.stdin)
 	if err != nil {
 		return usageErr(err)
 	}
 	defer src.Close()
+	watchSecrets(src, kl, a.stderr)
 	if _, err := engine.Run(src, sink, opts); err != nil && !errors.Is(err, source.ErrDamaged) {
 		return &exitError{code: ExitUsage, err: fmt.Errorf("%s: %w", name, err)}
 	}
@@ -126,6 +135,9 @@ func (a *app) collect(files []string, copts conv.Options) (*conv.Collector, erro
 		return col, err
 	}
 	opts.Dissect.Messages = false // the collector assembles messages from frames
+	if opts.Dissect.KeyLog, err = a.keys.load(a.stderr); err != nil {
+		return col, err
+	}
 	files, err = source.ExpandInputs(files)
 	if err != nil {
 		return col, usageErr(err)
@@ -137,6 +149,7 @@ func (a *app) collect(files []string, copts conv.Options) (*conv.Collector, erro
 			return col, usageErr(err)
 		}
 		defer f.Close()
+		watchSecrets(f, opts.Dissect.KeyLog, a.stderr)
 		src = f
 	} else {
 		ordered, ok := source.Rotated(files)
@@ -148,6 +161,7 @@ func (a *app) collect(files []string, copts conv.Options) (*conv.Collector, erro
 			fmt.Fprintf(a.stderr, "wsdissect: %s starts before %s ends: the files overlap in time\n", name, prev)
 		}
 		defer ch.Close()
+		watchSecrets(ch, opts.Dissect.KeyLog, a.stderr)
 		src = ch
 	}
 	_, runErr := engine.Run(src, col, opts)

@@ -47,6 +47,7 @@ Several files (or a directory or glob) are read as one rotated capture.`,
 	c.Flags().StringVar(&f.har, "har", "", "write a HAR 1.2 file with the connections and their messages to `FILE`")
 	c.Flags().StringVar(&f.harMax, "har-max", "1GiB", "payload bytes kept in memory for --har; later messages get empty data")
 	a.out.register(c.Flags(), decodeFlags...)
+	a.keys.register(c.Flags())
 	return c
 }
 

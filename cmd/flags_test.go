@@ -62,7 +62,7 @@ func TestFlagOfAnotherCommand(t *testing.T) {
 		{[]string{"conns", good, "-q"}, []string{"-q is not a flag of 'wsdissect conns'"}},
 		{[]string{"conns", good, "--color", "never"}, []string{"--color is not a flag of 'wsdissect conns'", "follow"}},
 		{[]string{"export", good, "--dir", "x", "--messages"}, []string{"--messages is not a flag of 'wsdissect export'"}},
-		{[]string{"follow", good, "0", "--keylog", "k"}, []string{"--keylog is not a flag of 'wsdissect follow'", "audit"}},
+		{[]string{"fields", "--keylog", "k"}, []string{"--keylog is not a flag of 'wsdissect fields'", "audit", "conns", "export", "follow"}},
 		{[]string{"man", "--dir", "x", "--max-message", "1"}, []string{"--max-message is not a flag of 'wsdissect man'"}},
 		// A flag no command has stays pflag's message.
 		{[]string{"fields", "--bogus"}, []string{"unknown flag: --bogus"}},

@@ -53,6 +53,7 @@ direction with -d c2s or -d s2c).`,
 	a.out.register(c.Flags(), "filter", "color")
 	c.Flags().Lookup("filter").Usage = "follow the first connection with a record matching this filter expression (see 'wsdissect fields')"
 	a.out.register(c.Flags(), decodeFlags...)
+	a.keys.register(c.Flags())
 	return c
 }
 

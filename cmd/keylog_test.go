@@ -105,3 +105,51 @@ func TestReadSecretsStdin(t *testing.T) {
 		}
 	}
 }
+
+// TestConversationCommandsDecrypt: conns, follow and export read the key
+// log flags like read, so a wss capture shows its messages there too; and
+// a connection that cannot be decrypted is one row that does not end
+// before it starts.
+func TestConversationCommandsDecrypt(t *testing.T) {
+	pcap := filepath.Join("..", "testdata", "wss-tls12-gcm.pcap")
+	keys := filepath.Join("..", "testdata", "wss-tls12-gcm.keylog")
+	t.Setenv("SSLKEYLOGFILE", "")
+	run := func(args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if code := Execute(args, nil, &out, &errOut); code != ExitOK {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut.String())
+		}
+		return out.String()
+	}
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"conns", pcap, "--keylog", keys, "--json"}, []string{`"path":"/ws"`, `"c2s":{"frames":5,"messages":5`}},
+		{[]string{"follow", pcap, "0", "--keylog", keys}, []string{"Hello over wss from the client", "Hello over wss from the server"}},
+		{[]string{"follow", pcap, "0", "-o", "tls.keylog_file:" + keys}, []string{"Hello over wss from the server"}},
+	}
+	for _, tc := range tests {
+		got := run(tc.args...)
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%v: output lacks %q:\n%s", tc.args, w, got)
+			}
+		}
+	}
+	dir := t.TempDir()
+	run("export", pcap, "--keylog", keys, "--dir", dir)
+	index, err := os.ReadFile(filepath.Join(dir, "index.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(index), "\n"); n != 9 {
+		t.Errorf("export wrote %d messages, want 9:\n%s", n, index)
+	}
+	// Without the key: one row, listed as TLS, with no negative duration.
+	got := run("conns", pcap, "--json")
+	if strings.Count(got, "\n") != 1 || strings.Contains(got, `"duration":-`) {
+		t.Errorf("conns without the key:\n%s", got)
+	}
+}

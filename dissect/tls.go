@@ -34,10 +34,13 @@ type tlsConn struct {
 	chunk    reassembly.Chunk
 	gap      reassembly.Gap
 
-	desc TLS
-	conn Conn // the connection's Conn until (unless) inner lists it
-	rec  Record
-	held []heldAnomaly // anomalies of a connection not listed yet
+	desc  TLS
+	conn  Conn // the connection's Conn until (unless) inner lists it
+	rec   Record
+	held  []heldAnomaly // anomalies of a connection not listed yet
+	start time.Time     // the first data's time
+	end   End
+	ans   []Anomaly // the held anomalies, on the conn record of list
 }
 
 // heldAnomaly is an anomaly waiting for its connection to be listed.
@@ -107,6 +110,9 @@ func (t *tlsConn) WaitEarlier() {
 // Data implements reassembly.Handler.
 func (t *tlsConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 	t.pkt, t.ts = ch.Packet, ch.Time
+	if t.start.IsZero() {
+		t.start = ch.Time
+	}
 	t.s.Feed(t.dir(side), ch.Data)
 	return !t.innerDone
 }
@@ -151,7 +157,7 @@ func (t *tlsConn) Close(reason reassembly.CloseReason) {
 	}
 	t.innerState = nil // back in the pool
 	if !listed {
-		t.list()
+		t.list(reason)
 	}
 	t.held = nil
 	if len(t.d.tls) < maxFreeConns {
@@ -179,12 +185,24 @@ func (t *tlsConn) update() {
 }
 
 // list emits the conn record of a TLS connection that was not dissected,
-// then the anomalies it held.
-func (t *tlsConn) list() {
+// when it ends (it carries the bytes each way), with the anomalies it held
+// (separate records after it would come out of packet order), then its end
+// record.
+func (t *tlsConn) list(reason reassembly.CloseReason) {
 	t.desc.ClientBytes, t.desc.ServerBytes = t.s.Bytes(tlsdecrypt.Client), t.s.Bytes(tlsdecrypt.Server)
-	t.rec = Record{Kind: KindConn, Conn: &t.conn, Packet: t.pkt, Time: t.ts}
+	t.ans = t.ans[:0]
+	for _, h := range t.held {
+		t.ans = append(t.ans, h.a)
+	}
+	t.held = t.held[:0]
+	t.rec = Record{Kind: KindConn, Conn: &t.conn, Packet: t.pkt, Time: t.ts, Anomalies: t.ans}
 	t.d.emit(&t.rec)
-	t.flushHeld()
+	t.end = End{Reason: EndCaptureEnd, Start: t.start}
+	if int(reason) < len(endReasons) {
+		t.end.Reason = endReasons[reason]
+	}
+	t.rec = Record{Kind: KindEnd, Conn: &t.conn, Packet: t.pkt, Time: t.ts, End: &t.end}
+	t.d.emit(&t.rec)
 }
 
 // listed reports whether the plaintext handler emitted the conn record.

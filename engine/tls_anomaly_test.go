@@ -128,7 +128,7 @@ func tlsAnomalyCases(t *testing.T) []anomalyCase {
 	unsupported = append(unsupported, 0, 0x00, 0x0A, 0) // TLS_RSA_WITH_3DES_EDE_CBC_SHA
 
 	return []anomalyCase{
-		{id: dissect.AnTLSNoKey, sends: real, at: firstServer},
+		{id: dissect.AnTLSNoKey, sends: real, at: firstServer, onConn: true},
 		{id: dissect.AnTLSDecryptFailed, sends: corrupt, at: target, opts: dissect.Options{KeyLog: kl}},
 		{id: dissect.AnTLSMalformed, sends: []send{{C, clientHello}, {S, []byte("HTTP/1.1 400 Bad Request\r\n\r\n")}}, at: 1},
 		{id: dissect.AnTLSResync, sends: junk, at: target + 1, opts: dissect.Options{KeyLog: kl}},

@@ -325,6 +325,11 @@ func (c *Collector) Emit(rec *dissect.Record) error {
 		return ErrMessageRecord
 	}
 	if rec.Kind == dissect.KindEnd && rec.End != nil {
+		if s := c.byStream[rec.Conn.Stream]; s != nil && !rec.End.Start.IsZero() && rec.End.Start.Before(s.Start) {
+			// A connection listed when it ended (TLS not decrypted) started
+			// before its conn record.
+			s.Start = rec.End.Start
+		}
 		c.Ended(rec.Conn.Stream, endReason(rec.End), rec.Packet, rec.Time)
 		return nil
 	}

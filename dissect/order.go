@@ -82,8 +82,14 @@ func (c *connState) blocked(side reassembly.Side, pkt uint64) bool {
 }
 
 // mustHold reports whether an event of side in packet pkt must be held.
+// No direction of the dissector searching with bytes held (its watermark
+// register is empty) means none of this connection's is: the common case
+// costs one comparison.
 func (c *connState) mustHold(side reassembly.Side, pkt uint64) bool {
-	return c.heldFor[side] > 0 || c.blocked(side, pkt)
+	if c.heldFor[side] > 0 {
+		return true
+	}
+	return len(c.d.searchers.list) > 0 && c.blocked(side, pkt)
 }
 
 // wsData hands bytes of side to its direction decoder, or holds them.

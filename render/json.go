@@ -33,9 +33,9 @@ func (r *Renderer) appendJSON(b []byte, rec *dissect.Record) []byte {
 		b = append(b, e.clientBytes()...)
 		b = append(b, `","server":"`...)
 		b = append(b, e.serverBytes()...)
-		if e.cidLen > 0 {
+		if cid := e.communityID(); len(cid) > 0 {
 			b = append(b, `","community_id":"`...)
-			b = append(b, e.communityID()...)
+			b = append(b, cid...)
 		}
 		b = append(b, '"')
 	} else {

@@ -63,6 +63,13 @@ func appendRelTime(b []byte, d time.Duration) []byte {
 // maxRunes is not negative, at most that many characters are written,
 // followed by "…" when s is longer.
 func appendEscaped[T ~string | ~[]byte](b []byte, s T, quoted bool, maxRunes int) []byte {
+	b, _ = appendEscapedN(b, s, quoted, maxRunes)
+	return b
+}
+
+// appendEscapedN is appendEscaped that also returns how many bytes of s it
+// wrote (all of s unless maxRunes cut it).
+func appendEscapedN[T ~string | ~[]byte](b []byte, s T, quoted bool, maxRunes int) ([]byte, int) {
 	plain := &termPlain
 	if quoted {
 		plain = &termPlainQuoted
@@ -74,7 +81,7 @@ func appendEscaped[T ~string | ~[]byte](b []byte, s T, quoted bool, maxRunes int
 	runes := 0
 	for i := 0; i < len(s); {
 		if runes == limit {
-			return append(b, "…"...)
+			return append(b, "…"...), i
 		}
 		// No more than escChunk bytes, nor more than the characters still
 		// to write can take.
@@ -87,7 +94,7 @@ func appendEscaped[T ~string | ~[]byte](b []byte, s T, quoted bool, maxRunes int
 		o := 0
 		for i < lim {
 			if runes == limit {
-				return append(b[:len(b)+o], "…"...)
+				return append(b[:len(b)+o], "…"...), i
 			}
 			// Printable ASCII, a byte a character, up to the limit.
 			j, o2 := copyTermPlain(dst, o, s[:min(lim, i+limit-runes)], i, plain)
@@ -100,7 +107,7 @@ func appendEscaped[T ~string | ~[]byte](b []byte, s T, quoted bool, maxRunes int
 		}
 		b = b[:len(b)+o]
 	}
-	return b
+	return b, len(s)
 }
 
 // copyTermPlain writes the bytes of s from i to dst at o up to the first
@@ -286,32 +293,14 @@ func appendTextPreview[T ~string | ~[]byte](b []byte, p T) []byte {
 	// Quotes and backslashes stay as they are: JSON text reads as sent,
 	// not as a string literal.
 	b = append(b, '"')
-	b = appendEscaped(b, p, false, previewRunes)
+	b, n := appendEscapedN(b, p, false, previewRunes)
 	b = append(b, '"')
-	if len(p) <= previewRunes {
-		return b // no more characters than bytes: nothing was cut
-	}
-	if rest := len(p) - prefixLen(p, previewRunes); rest > 0 {
+	if rest := len(p) - n; rest > 0 {
 		b = append(b, " (+"...)
 		b = strconv.AppendInt(b, int64(rest), 10)
 		b = append(b, " bytes)"...)
 	}
 	return b
-}
-
-// prefixLen is the length in bytes of the first n characters of s, as
-// appendEscaped counts them (a byte that is not UTF-8 is one character).
-func prefixLen[T ~string | ~[]byte](s T, n int) int {
-	i := 0
-	for ; n > 0 && i < len(s); n-- {
-		if s[i] < utf8.RuneSelf {
-			i++
-			continue
-		}
-		_, w := utf8.DecodeRuneInString(string(s[i:min(len(s), i+utf8.UTFMax)]))
-		i += w
-	}
-	return i
 }
 
 // appendCloseSummary appends "1000 Normal Closure" and the quoted reason,

@@ -156,12 +156,15 @@ func (o *orderer) part(b []byte) error {
 // step ends a packet of time ts; wm is the watermark after it (ok false:
 // none). Held output up to the watermark is written.
 func (o *orderer) step(ts time.Time, wm uint64, ok bool) error {
-	if ts.After(o.now) {
-		o.now = ts
-	}
 	o.wm, o.wmOK = wm, ok
 	if len(o.held) == 0 {
+		// Nothing waits: now only matters from the next hold on (the
+		// common case skips the comparison).
+		o.now = ts
 		return nil
+	}
+	if ts.After(o.now) {
+		o.now = ts
 	}
 	if !ok || o.now.Sub(o.since) > holdTime {
 		return o.release(len(o.held))

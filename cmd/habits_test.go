@@ -115,11 +115,8 @@ func TestReadWrite(t *testing.T) {
 	dir := t.TempDir()
 	run := func(args ...string) string {
 		t.Helper()
-		var out, errOut bytes.Buffer
-		if code := Execute(args, nil, &out, &errOut); code != ExitOK {
-			t.Fatalf("%v: exit %d: %s", args, code, errOut.String())
-		}
-		return out.String()
+		out, _ := runOK(t, args...)
+		return out
 	}
 	all := filepath.Join(dir, "all.pcap")
 	run("read", good, "-q", "-w", all)

@@ -116,11 +116,8 @@ func TestConversationCommandsDecrypt(t *testing.T) {
 	t.Setenv("SSLKEYLOGFILE", "")
 	run := func(args ...string) string {
 		t.Helper()
-		var out, errOut bytes.Buffer
-		if code := Execute(args, nil, &out, &errOut); code != ExitOK {
-			t.Fatalf("%v: exit %d: %s", args, code, errOut.String())
-		}
-		return out.String()
+		out, _ := runOK(t, args...)
+		return out
 	}
 	tests := []struct {
 		args []string

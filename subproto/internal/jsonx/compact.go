@@ -12,6 +12,7 @@ type compactor struct {
 	dst   []byte
 	from  int  // start of the run of b not yet copied to dst
 	dirty bool // something was dropped or replaced
+	check bool // only validate (Skip): nothing is cut or replaced
 }
 
 // cut copies the run before b[i] and skips b[i:j], writing rep instead.
@@ -25,7 +26,7 @@ func (c *compactor) cut(i, j int, rep string) {
 // space drops the whitespace at b[i:] and returns the index after it.
 func (c *compactor) space(i int) int {
 	j := SkipSpace(c.b, i)
-	if j > i {
+	if j > i && !c.check {
 		c.cut(i, j, "")
 	}
 	return j
@@ -131,6 +132,9 @@ func (c *compactor) value(i, depth int) (int, error) {
 // str validates the string at b[i] and replaces, as AppendCompact does,
 // invalid UTF-8 with \ufffd and U+2028/U+2029 with their escapes.
 func (c *compactor) str(i int) (int, error) {
+	if c.check {
+		return skipString(c.b, i)
+	}
 	b := c.b
 	i++
 	for i < len(b) {

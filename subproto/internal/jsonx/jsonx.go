@@ -47,83 +47,11 @@ func Valid(b []byte) bool {
 }
 
 // Skip returns the index just after the value starting at b[i] (i at the
-// value's first byte, not at space).
-func Skip(b []byte, i int) (int, error) { return skip(b, i, 0) }
-
-func skip(b []byte, i, depth int) (int, error) {
-	if depth > maxDepth {
-		return 0, ErrDepth
-	}
-	if i >= len(b) {
-		return 0, ErrSyntax
-	}
-	switch c := b[i]; {
-	case c == '"':
-		return skipString(b, i)
-	case c == '{':
-		i = SkipSpace(b, i+1)
-		if i < len(b) && b[i] == '}' {
-			return i + 1, nil
-		}
-		for {
-			if i >= len(b) || b[i] != '"' {
-				return 0, ErrSyntax
-			}
-			var err error
-			if i, err = skipString(b, i); err != nil {
-				return 0, err
-			}
-			i = SkipSpace(b, i)
-			if i >= len(b) || b[i] != ':' {
-				return 0, ErrSyntax
-			}
-			if i, err = skip(b, SkipSpace(b, i+1), depth+1); err != nil {
-				return 0, err
-			}
-			i = SkipSpace(b, i)
-			if i >= len(b) {
-				return 0, ErrSyntax
-			}
-			if b[i] == '}' {
-				return i + 1, nil
-			}
-			if b[i] != ',' {
-				return 0, ErrSyntax
-			}
-			i = SkipSpace(b, i+1)
-		}
-	case c == '[':
-		i = SkipSpace(b, i+1)
-		if i < len(b) && b[i] == ']' {
-			return i + 1, nil
-		}
-		for {
-			var err error
-			if i, err = skip(b, i, depth+1); err != nil {
-				return 0, err
-			}
-			i = SkipSpace(b, i)
-			if i >= len(b) {
-				return 0, ErrSyntax
-			}
-			if b[i] == ']' {
-				return i + 1, nil
-			}
-			if b[i] != ',' {
-				return 0, ErrSyntax
-			}
-			i = SkipSpace(b, i+1)
-		}
-	case c == 't':
-		return lit(b, i, "true")
-	case c == 'f':
-		return lit(b, i, "false")
-	case c == 'n':
-		return lit(b, i, "null")
-	case c == '-' || (c >= '0' && c <= '9'):
-		return skipNumber(b, i)
-	}
-	return 0, ErrSyntax
+// value's first byte, not at space). It walks the value as CompactValue
+// does, without compacting.
+func Skip(b []byte, i int) (int, error) {
+	c := compactor{b: b, check: true}
+	return c.value(i, 0)
 }
 
 func lit(b []byte, i int, s string) (int, error) {

@@ -23,8 +23,17 @@ func (c *compactor) cut(i, j int, rep string) {
 	c.dirty = true
 }
 
-// space drops the whitespace at b[i:] and returns the index after it.
+// space drops the whitespace at b[i:] and returns the index after it. The
+// common case, no whitespace at all, is one comparison (space is inlined).
 func (c *compactor) space(i int) int {
+	if i >= len(c.b) || c.b[i] > ' ' {
+		return i
+	}
+	return c.dropSpace(i)
+}
+
+// dropSpace is space where b[i] may be whitespace.
+func (c *compactor) dropSpace(i int) int {
 	j := SkipSpace(c.b, i)
 	if j > i && !c.check {
 		c.cut(i, j, "")
@@ -52,6 +61,15 @@ func CompactValue(dst, b []byte, i int) (out []byte, end, at int, err error) {
 	return c.dst, end, at, nil
 }
 
+// strPlain marks the bytes a string holds as they are, with nothing to
+// check: printable ASCII other than '"' and '\\'. Built once, never changed.
+var strPlain = func() (t [256]bool) {
+	for ch := 0x20; ch < utf8.RuneSelf; ch++ {
+		t[ch] = ch != '"' && ch != '\\'
+	}
+	return t
+}()
+
 func (c *compactor) value(i, depth int) (int, error) {
 	b := c.b
 	if depth > maxDepth {
@@ -60,10 +78,12 @@ func (c *compactor) value(i, depth int) (int, error) {
 	if i >= len(b) {
 		return 0, ErrSyntax
 	}
-	switch ch := b[i]; {
-	case ch == '"':
+	switch b[i] {
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return skipNumber(b, i)
+	case '"':
 		return c.str(i)
-	case ch == '{':
+	case '{':
 		i = c.space(i + 1)
 		if i < len(b) && b[i] == '}' {
 			return i + 1, nil
@@ -95,7 +115,7 @@ func (c *compactor) value(i, depth int) (int, error) {
 			}
 			i = c.space(i + 1)
 		}
-	case ch == '[':
+	case '[':
 		i = c.space(i + 1)
 		if i < len(b) && b[i] == ']' {
 			return i + 1, nil
@@ -117,14 +137,12 @@ func (c *compactor) value(i, depth int) (int, error) {
 			}
 			i = c.space(i + 1)
 		}
-	case ch == 't':
+	case 't':
 		return lit(b, i, "true")
-	case ch == 'f':
+	case 'f':
 		return lit(b, i, "false")
-	case ch == 'n':
+	case 'n':
 		return lit(b, i, "null")
-	case ch == '-' || (ch >= '0' && ch <= '9'):
-		return skipNumber(b, i)
 	}
 	return 0, ErrSyntax
 }
@@ -138,6 +156,13 @@ func (c *compactor) str(i int) (int, error) {
 	b := c.b
 	i++
 	for i < len(b) {
+		if strPlain[b[i]] {
+			i++
+			for i < len(b) && strPlain[b[i]] {
+				i++
+			}
+			continue
+		}
 		ch := b[i]
 		switch {
 		case ch == '"':

@@ -70,37 +70,37 @@ func skipNumber(b []byte, i int) (int, error) {
 	}
 	if b[i] == '0' {
 		i++
-	} else if b[i] >= '1' && b[i] <= '9' {
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+	} else if b[i]-'1' < 9 {
+		i = skipDigits(b, i+1)
 	} else {
 		return 0, ErrSyntax
 	}
 	if i < len(b) && b[i] == '.' {
-		i++
-		s := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == s {
+		s := i + 1
+		if i = skipDigits(b, s); i == s {
 			return 0, ErrSyntax
 		}
 	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+	if i < len(b) && b[i]|0x20 == 'e' {
 		i++
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
 		s := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == s {
+		if i = skipDigits(b, s); i == s {
 			return 0, ErrSyntax
 		}
 	}
 	return i, nil
+}
+
+// skipDigits returns the index of the first byte at or after i that is not
+// a decimal digit.
+func skipDigits(b []byte, i int) int {
+	for i < len(b) && b[i]-'0' < 10 {
+		i++
+	}
+	return i
 }
 
 func skipString(b []byte, i int) (int, error) {

@@ -2,6 +2,7 @@ package jsonx
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -182,4 +183,45 @@ func BenchmarkCompact(b *testing.B) {
 			}
 		}
 	})
+}
+
+// realisticJSON is what application traffic sends: a trade, a quote, a chat
+// line with non-ASCII words, and an order-book snapshot made mostly of
+// numbers (the shapes of bench/gen's realistic captures).
+func realisticJSON() [][]byte {
+	book := []byte(`{"type":"book","symbol":"BTC-USD","seq":311,"levels":[`)
+	for i := range 120 {
+		if i > 0 {
+			book = append(book, ',')
+		}
+		book = fmt.Appendf(book, `[%.2f,%.4f,%d]`, 40000+float64(i)*13.37, float64(i%7)*0.4321, i%40)
+	}
+	book = append(book, "]}"...)
+	return [][]byte{
+		[]byte(`{"type":"trade","symbol":"ETH-USD","price":2315.07,"qty":1.20453,"side":"buy","id":918273645501,"ts":1700000011322,"meta":"qhdkqpwmzrtl"}`),
+		[]byte(`{"type":"quote","symbol":"AAPL","bid":190.25,"ask":190.27,"seq":4512}`),
+		[]byte(`{"type":"chat","user":"Hal Pline","content":"the order is filled ünïcödé ✓ please check price update ok thanks deploy done later","id":77}`),
+		book,
+	}
+}
+
+func BenchmarkCompactRealistic(b *testing.B) {
+	msgs := realisticJSON()
+	n := 0
+	for _, m := range msgs {
+		n += len(m)
+	}
+	b.SetBytes(int64(n))
+	b.ReportAllocs()
+	var out []byte
+	for range b.N {
+		for _, m := range msgs {
+			var at int
+			var err error
+			out, _, at, err = CompactValue(out[:0], m, 0)
+			if err != nil || at >= 0 {
+				b.Fatal("bad or copied compact value", err)
+			}
+		}
+	}
 }

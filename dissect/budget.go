@@ -82,21 +82,32 @@ func (c *connState) release() {
 // settle charges the direction's buffers to the budget, first freeing
 // large buffers that hold nothing needed.
 func (w *wsDir) settle() {
-	opts, mem := w.opts, w.mem
+	opts := w.opts
+	// Idle buffers larger than this are freed.
+	limit := freeIdleAlways
+	if tight(w.mem) {
+		limit = freeIdleMemTight
+	}
+	if w.infl == nil && max(cap(w.msgBuf), cap(w.ctl), cap(w.search), cap(w.scratch)) <= limit {
+		// Nothing to free and no inflater to give back: the usual case
+		// costs the charge alone.
+		w.charge()
+		return
+	}
 	if w.st != stPayload && w.hn == 0 {
 		// Between frames: in frame mode the payload buffer is reset at
 		// the next frame, in message mode when no message is in progress.
-		if (!opts.Messages || !w.inMsg) && w.idle(cap(w.msgBuf)) {
+		if (!opts.Messages || !w.inMsg) && cap(w.msgBuf) > limit {
 			w.msgBuf = nil
 		}
-		if w.idle(cap(w.ctl)) {
+		if cap(w.ctl) > limit {
 			w.ctl = nil
 		}
-		if w.st != stSearch && w.idle(cap(w.search)) {
+		if w.st != stSearch && cap(w.search) > limit {
 			w.search, w.marks = nil, nil
 		}
 	}
-	if w.idle(cap(w.scratch)) {
+	if cap(w.scratch) > limit {
 		w.scratch = nil
 	}
 	if w.infl != nil && !w.inMsg && w.st != stPayload && !w.ctxLost && w.noContextTakeover() {
@@ -107,16 +118,17 @@ func (w *wsDir) settle() {
 		// takes one from the pool again.
 		w.dropInflater()
 	}
-	held := int64(cap(w.msgBuf)+cap(w.ctl))*int64(opts.PayloadCost) + int64(cap(w.search)+cap(w.scratch))
-	if delta := held - w.held; delta != 0 {
-		mem.Force(delta)
-		w.held = held
-	}
+	w.charge()
 }
 
-// idle reports whether an unused buffer of capacity n should be freed.
-func (w *wsDir) idle(n int) bool {
-	return n > freeIdleAlways || (n > freeIdleMemTight && tight(w.mem))
+// charge brings what the direction is charged to what its buffers occupy
+// now (retained payload counted PayloadCost times).
+func (w *wsDir) charge() {
+	held := int64(cap(w.msgBuf)+cap(w.ctl))*int64(w.opts.PayloadCost) + int64(cap(w.search)+cap(w.scratch))
+	if delta := held - w.held; delta != 0 {
+		w.mem.Force(delta)
+		w.held = held
+	}
 }
 
 // room returns how many of the k bytes about to be appended to *buf may be,

@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -297,6 +298,10 @@ func BenchmarkJSONChars(b *testing.B) {
 		sb.WriteString(`,"event":"tick","status":"ok"},`)
 	}
 	jsonText := []byte(sb.String())
+	book := []byte(`{"type":"book","symbol":"BTC-USD","seq":311,"levels":[`)
+	for i := 0; len(book) < 1400; i++ {
+		book = fmt.Appendf(book, `[%.2f,%.4f,%d],`, 40000+float64(i)*13.37, float64(i%7)*0.4321, i%40)
+	}
 	uni := []byte(strings.Repeat("status: ünïcödé ✓ — 日本語 — all systems nominal ", 20))
 	bin := make([]byte, 3500)
 	for i := range bin {
@@ -309,6 +314,7 @@ func BenchmarkJSONChars(b *testing.B) {
 		p    []byte
 	}{
 		{"json-text", func(b []byte) []byte { return appendValidJSONChars(b, jsonText) }, jsonText},
+		{"json-numbers", func(b []byte) []byte { return appendValidJSONChars(b, book) }, book},
 		{"unicode-text", func(b []byte) []byte { return appendValidJSONChars(b, uni) }, uni},
 		{"unicode-unvalidated", func(b []byte) []byte { return appendJSONChars(b, uni) }, uni},
 		{"base64", func(b []byte) []byte { return appendBase64(b, bin) }, bin},

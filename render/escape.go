@@ -96,9 +96,10 @@ func appendJSONEscaped[T ~string | ~[]byte](b []byte, s T, valid bool) []byte {
 //
 //go:noinline
 func copyJSONPlain[T ~string | ~[]byte](dst []byte, o int, s T, i int, plain *[256]bool, valid bool) (int, int) {
+	tbl := plain[:] // one nil check, not one per byte
 	for ; i < len(s); i++ {
 		c := s[i]
-		if plain[c] {
+		if tbl[c] {
 			dst[o] = c
 			o++
 			continue

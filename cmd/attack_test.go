@@ -164,8 +164,8 @@ func checkAttackOutput(t *testing.T, name string, a attackgen.Attack, mode strin
 			}
 		}
 	}
-	if len(a.Anomalies) == 0 {
-		return
+	if len(a.Anomalies) == 0 || mode == "quiet" && a.Payload {
+		return // -q keeps no payload: nothing for the budget to cut
 	}
 	for _, id := range a.Anomalies {
 		if out.saw(id) {

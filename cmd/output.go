@@ -194,6 +194,8 @@ func (o *outputFlags) engineOptions() (engine.Options, error) {
 	case o.json:
 		opts.Dissect.PayloadCost = 4
 	}
+	// -q without a filter shows no record: payloads need not be kept.
+	opts.Dissect.DiscardPayload = o.quiet && o.filter == ""
 	opts.Dissect.NoMidstream = o.noMidstream
 	for _, p := range o.wsPorts {
 		if p == 0 || p > 65535 {

@@ -62,6 +62,14 @@ type Options struct {
 	// about five times), so retaining less of it keeps the whole within
 	// the budget.
 	PayloadCost int
+	// DiscardPayload decodes data frames without keeping their payload:
+	// text is still unmasked and validated as UTF-8 as it passes, and
+	// lengths, anomalies and compression are unchanged, but frame and
+	// message records carry no payload bytes of uncompressed messages
+	// (control frames and inflated messages keep theirs). For runs that
+	// only count records (-q without a filter), where copying every
+	// payload into a buffer was a sixth of the time.
+	DiscardPayload bool
 }
 
 // Default limits.

@@ -514,6 +514,12 @@ func (w *wsDir) payload(b []byte) {
 // when masked is set and validating them as text when text is set.
 func (w *wsDir) appendPlain(buf *[]byte, b []byte, text, masked bool) {
 	f := &w.f
+	if w.opts.DiscardPayload && buf == &w.msgBuf {
+		if text {
+			w.checkText(b, masked)
+		}
+		return
+	}
 	room := w.opts.MaxMessage - int64(len(*buf))
 	k := int64(len(b))
 	if k > room {
@@ -531,6 +537,22 @@ func (w *wsDir) appendPlain(buf *[]byte, b []byte, text, masked bool) {
 	}
 	if text {
 		w.utf.write((*buf)[start:])
+	}
+}
+
+// checkText validates text bytes that are not retained (DiscardPayload),
+// unmasking them first, a piece at a time, when masked.
+func (w *wsDir) checkText(b []byte, masked bool) {
+	if !masked {
+		w.utf.write(b)
+		return
+	}
+	var tmp [512]byte
+	for pos := w.pos; len(b) > 0; {
+		n := copy(tmp[:], b)
+		maskBytes(tmp[:n], w.f.MaskKey, pos)
+		w.utf.write(tmp[:n])
+		b, pos = b[n:], pos+uint64(n)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsdissect/wsdissect/http1"
 	"github.com/wsdissect/wsdissect/internal/membudget"
 	"github.com/wsdissect/wsdissect/reassembly"
 	"github.com/wsdissect/wsdissect/tlsdecrypt"
@@ -181,7 +182,7 @@ const (
 
 // pendingReq is a request awaiting its response.
 type pendingReq struct {
-	head    *httpHead
+	head    *http1.Head
 	upgrade bool
 	h2c     bool // the upgrade asks for h2c (RFC 7540 section 3.2)
 	pkt     uint64
@@ -193,9 +194,9 @@ type pendingReq struct {
 type httpSide struct {
 	buf     []byte
 	scan    int
-	body    bodyKind
+	body    http1.BodyKind
 	left    int64
-	chunk   chunkSkipper
+	chunk   http1.ChunkSkipper
 	role    int8 // 0 unknown, 1 client, 2 server, 3 HTTP/2 server settings before the client preface
 	hold    bool // client waits for the upgrade's response
 	lastPkt uint64
@@ -524,7 +525,7 @@ func (c *connState) Close(reason reassembly.CloseReason) {
 		for _, r := range c.reqs {
 			if r.upgrade {
 				c.anomalyRecord(c.clientSide, false, newAnomaly(AnUpgradeUnanswered, -1,
-					fmt.Sprintf("upgrade request for %s got no response in the capture", r.head.target)), r.pkt, r.ts)
+					fmt.Sprintf("upgrade request for %s got no response in the capture", r.head.Target)), r.pkt, r.ts)
 			}
 		}
 	}
@@ -684,8 +685,8 @@ func (c *connState) httpData(side reassembly.Side, b []byte, pkt uint64, ts time
 		}
 	}
 	if hs.role == 0 {
-		req, reqDecided := looksLikeRequest(hs.buf)
-		resp, respDecided := looksLikeResponse(hs.buf)
+		req, reqDecided := http1.LooksLikeRequest(hs.buf)
+		resp, respDecided := http1.LooksLikeResponse(hs.buf)
 		switch {
 		case req:
 			if c.http[side.Other()].role == 1 {
@@ -777,9 +778,9 @@ func (c *connState) notHTTP() {
 // A body KeepHTTP selected is kept on the way (hs.collect).
 func skipBody(hs *httpSide, i *int) bool {
 	switch hs.body {
-	case bodyNone:
+	case http1.BodyNone:
 		return true
-	case bodyLength:
+	case http1.BodyLength:
 		n := int64(len(hs.buf) - *i)
 		if n > hs.left {
 			n = hs.left
@@ -788,18 +789,18 @@ func skipBody(hs *httpSide, i *int) bool {
 		*i += int(n)
 		hs.left -= n
 		if hs.left == 0 {
-			hs.body = bodyNone
+			hs.body = http1.BodyNone
 			return true
 		}
 		return false
-	case bodyChunked:
-		hs.chunk.keep = hs.collect != nil
-		*i += hs.chunk.consume(hs.buf[*i:])
-		hs.keepBody(hs.chunk.data)
-		hs.chunk.data = hs.chunk.data[:0]
-		if hs.chunk.done {
-			hs.body = bodyNone
-			hs.chunk = chunkSkipper{data: hs.chunk.data}
+	case http1.BodyChunked:
+		hs.chunk.Keep = hs.collect != nil
+		*i += hs.chunk.Consume(hs.buf[*i:])
+		hs.keepBody(hs.chunk.Data)
+		hs.chunk.Data = hs.chunk.Data[:0]
+		if hs.chunk.Done {
+			hs.body = http1.BodyNone
+			hs.chunk = http1.ChunkSkipper{Data: hs.chunk.Data}
 			return true
 		}
 		return false
@@ -822,11 +823,11 @@ func (hs *httpSide) compact(i int) {
 // nextHead parses the header block starting at hs.buf[*i] and advances *i
 // past it. It returns nil when the block is not complete yet, or when it is
 // not HTTP or too large (then the connection is given up).
-func (c *connState) nextHead(hs *httpSide, i *int, request bool) *httpHead {
+func (c *connState) nextHead(hs *httpSide, i *int, request bool) *http1.Head {
 	if *i >= len(hs.buf) {
 		return nil
 	}
-	end := headerEnd(hs.buf[*i:], hs.scan-*i-3)
+	end := http1.HeaderEnd(hs.buf[*i:], hs.scan-*i-3)
 	if end < 0 {
 		hs.scan = len(hs.buf)
 		if len(hs.buf)-*i > c.d.opts.MaxHTTPHeader {
@@ -834,7 +835,7 @@ func (c *connState) nextHead(hs *httpSide, i *int, request bool) *httpHead {
 		}
 		return nil
 	}
-	h, ok := parseHead(hs.buf[*i:*i+end], request)
+	h, ok := http1.Parse(hs.buf[*i:*i+end], request)
 	*i += end
 	hs.scan = *i
 	if !ok {
@@ -862,7 +863,7 @@ func (c *connState) parseRequests(side reassembly.Side, hs *httpSide, pkt uint64
 			return
 		}
 		up := isUpgradeRequest(h)
-		h2c := !up && h.hasToken("upgrade", "h2c")
+		h2c := !up && h.HasToken("upgrade", "h2c")
 		up = up || h2c
 		if len(c.reqs) == 0 {
 			c.reqs = c.reqBuf[:0] // the usual single request needs no allocation
@@ -872,12 +873,12 @@ func (c *connState) parseRequests(side reassembly.Side, hs *httpSide, pkt uint64
 			hs.hold = true
 			return
 		}
-		hs.body, hs.left = requestBody(h)
-		if keep := c.d.opts.KeepHTTP; keep != nil && keep(h.method, h.target) {
-			ex := &HTTPExchange{Method: h.method, Target: h.target, Request: h.raw, RequestPacket: pkt, RequestTime: ts}
-			ex.Host, _ = h.get("host")
+		hs.body, hs.left = http1.RequestBody(h)
+		if keep := c.d.opts.KeepHTTP; keep != nil && keep(h.Method, h.Target) {
+			ex := &HTTPExchange{Method: h.Method, Target: h.Target, Request: h.Raw, RequestPacket: pkt, RequestTime: ts}
+			ex.Host, _ = h.Get("host")
 			c.reqs[len(c.reqs)-1].ex = ex
-			if hs.body != bodyNone {
+			if hs.body != http1.BodyNone {
 				hs.collect, hs.collectReq = ex, true
 			}
 		}
@@ -895,7 +896,7 @@ func (c *connState) flushKept(pkt uint64, ts time.Time, gap bool) {
 		}
 		ex := hs.collect
 		hs.collect = nil
-		if gap || hs.body != bodyUntilClose && hs.body != bodyNone {
+		if gap || hs.body != http1.BodyUntilClose && hs.body != http1.BodyNone {
 			ex.ResponseTruncated = true
 		}
 		c.emitHTTP(ex, pkt, ts)
@@ -907,7 +908,7 @@ func (c *connState) flushKept(pkt uint64, ts time.Time, gap bool) {
 func (c *connState) emitHTTP(ex *HTTPExchange, pkt uint64, ts time.Time) {
 	if cs := &c.http[c.clientSide]; cs.collect == ex {
 		cs.collect = nil
-		if cs.body != bodyNone {
+		if cs.body != http1.BodyNone {
 			ex.RequestTruncated = true
 		}
 	}
@@ -925,7 +926,7 @@ func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint6
 	}()
 	for i < len(hs.buf) || hs.collect != nil {
 		if !skipBody(hs, &i) {
-			if hs.body == bodyUntilClose && hs.collect == nil {
+			if hs.body == http1.BodyUntilClose && hs.collect == nil {
 				c.mode = modeIgnore
 			}
 			// (a kept body that runs to the close is emitted by Close)
@@ -943,7 +944,7 @@ func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint6
 			c.setClient(side.Other())
 		}
 		if len(c.reqs) == 0 {
-			if h.status == 101 && h.hasToken("upgrade", "websocket") {
+			if h.Status == 101 && h.HasToken("upgrade", "websocket") {
 				// The upgrade request is not in the capture: decode the
 				// connection as picked up mid-stream, with what the
 				// response negotiated.
@@ -956,16 +957,16 @@ func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint6
 				return
 			}
 			// A response to a request we did not see: skip it.
-			hs.body, hs.left = responseBody(h, "GET")
+			hs.body, hs.left = http1.ResponseBody(h, "GET")
 			continue
 		}
 		req := c.reqs[0]
-		if h.status >= 100 && h.status < 200 && h.status != 101 {
+		if h.Status >= 100 && h.Status < 200 && h.Status != 101 {
 			continue // interim response; the final one follows
 		}
 		c.reqs = c.reqs[1:]
 		if req.h2c {
-			if h.status == 101 {
+			if h.Status == 101 {
 				c.upgradeH2C(req, hs.buf[i:], pkt, ts)
 				i = len(hs.buf)
 				return
@@ -977,9 +978,9 @@ func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint6
 			defer c.parseRequests(side.Other(), cs, cs.lastPkt, cs.lastTS)
 		}
 		if !req.upgrade {
-			hs.body, hs.left = responseBody(h, req.head.method)
+			hs.body, hs.left = http1.ResponseBody(h, req.head.Method)
 			if req.ex != nil {
-				req.ex.Status, req.ex.Response = h.status, h.raw
+				req.ex.Status, req.ex.Response = h.Status, h.Raw
 				hs.collect, hs.collectReq = req.ex, false
 			}
 			continue
@@ -990,14 +991,14 @@ func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint6
 		c.conn.RequestPacket, c.conn.RequestTime = req.pkt, req.ts
 		c.conn.ResponsePacket, c.conn.ResponseTime = pkt, ts
 		an := fillResponse(&c.conn, req.head, h)
-		if h.status == 101 {
+		if h.Status == 101 {
 			c.emitConn(pkt, ts, an)
 			c.upgrade(hs.buf[i:], pkt, ts)
 			i = len(hs.buf)
 			return
 		}
 		c.emitConn(pkt, ts, an)
-		hs.body, hs.left = responseBody(h, req.head.method)
+		hs.body, hs.left = http1.ResponseBody(h, req.head.Method)
 		// The client may try again on the same connection.
 		cs := &c.http[side.Other()]
 		cs.hold = false

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/net/http2/hpack"
 
 	"github.com/wsdissect/wsdissect/h2"
+	"github.com/wsdissect/wsdissect/http1"
 	"github.com/wsdissect/wsdissect/internal/inflate"
 	"github.com/wsdissect/wsdissect/internal/membudget"
 	"github.com/wsdissect/wsdissect/reassembly"
@@ -123,8 +124,8 @@ func (c *connState) upgradeH2C(req pendingReq, rest []byte, pkt uint64, ts time.
 	c.startHTTP2(c.clientSide)
 	c.mode = modeH2
 	h := req.head
-	fields := []hpack.HeaderField{{Name: ":method", Value: h.method}, {Name: ":path", Value: h.target}}
-	for _, f := range h.headers {
+	fields := []hpack.HeaderField{{Name: ":method", Value: h.Method}, {Name: ":path", Value: h.Target}}
+	for _, f := range h.Headers {
 		fields = append(fields, hpack.HeaderField{Name: f.Name, Value: f.Value})
 	}
 	c.h2.conn.UpgradeStream1(fields, h2.Meta{Packet: req.pkt, Time: req.ts})
@@ -404,10 +405,10 @@ func fillH2Handshake(c *Conn, s *h2.Stream) []Anomaly {
 	c.RequestHeaders, c.Request = h2Headers(s.Request)
 	c.ResponseHeaders, c.Response = h2Headers(s.Response)
 	if v := joined(c.RequestHeaders, "sec-websocket-protocol"); v != "" {
-		c.SubprotocolsOffered = splitList(v)
+		c.SubprotocolsOffered = http1.SplitList(v)
 	}
 	if v := joined(c.RequestHeaders, "sec-websocket-extensions"); v != "" {
-		c.ExtensionsOffered = splitList(v)
+		c.ExtensionsOffered = http1.SplitList(v)
 	}
 	c.RequestPacket, c.RequestTime = s.RequestMeta.Packet, s.RequestMeta.Time
 	c.ResponsePacket, c.ResponseTime = s.ResponseMeta.Packet, s.ResponseMeta.Time
@@ -419,7 +420,7 @@ func fillH2Handshake(c *Conn, s *h2.Stream) []Anomaly {
 	}
 	c.Subprotocol = joined(c.ResponseHeaders, "sec-websocket-protocol")
 	if v := joined(c.ResponseHeaders, "sec-websocket-extensions"); v != "" {
-		c.Extensions = splitList(v)
+		c.Extensions = http1.SplitList(v)
 	}
 	an = append(an, negotiationAnomalies(c)...)
 	return an

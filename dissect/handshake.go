@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/wsdissect/wsdissect/http1"
 )
 
 // websocketGUID is the fixed GUID of RFC 6455 section 1.3.
@@ -51,49 +53,49 @@ func validKey(key string) bool {
 }
 
 // isUpgradeRequest reports whether h asks for a WebSocket upgrade.
-func isUpgradeRequest(h *httpHead) bool {
-	return h.hasToken("upgrade", "websocket")
+func isUpgradeRequest(h *http1.Head) bool {
+	return h.HasToken("upgrade", "websocket")
 }
 
 // fillRequest records the request's handshake fields in c.
-func fillRequest(c *Conn, h *httpHead) {
-	c.Method, c.Path = h.method, h.target
-	c.Host, _ = h.get("host")
-	c.Origin, _ = h.get("origin")
+func fillRequest(c *Conn, h *http1.Head) {
+	c.Method, c.Path = h.Method, h.Target
+	c.Host, _ = h.Get("host")
+	c.Origin, _ = h.Get("origin")
 	if c.Origin == "" {
-		c.Origin, _ = h.get("sec-websocket-origin")
+		c.Origin, _ = h.Get("sec-websocket-origin")
 	}
-	c.UserAgent, _ = h.get("user-agent")
-	_, c.HasCookie = h.get("cookie")
-	c.Version, _ = h.get("sec-websocket-version")
-	c.Key, _ = h.get("sec-websocket-key")
-	if v, ok := h.get("sec-websocket-protocol"); ok {
-		c.SubprotocolsOffered = splitList(v)
+	c.UserAgent, _ = h.Get("user-agent")
+	_, c.HasCookie = h.Get("cookie")
+	c.Version, _ = h.Get("sec-websocket-version")
+	c.Key, _ = h.Get("sec-websocket-key")
+	if v, ok := h.Get("sec-websocket-protocol"); ok {
+		c.SubprotocolsOffered = http1.SplitList(v)
 	}
-	if v, ok := h.get("sec-websocket-extensions"); ok {
-		c.ExtensionsOffered = splitList(v)
+	if v, ok := h.Get("sec-websocket-extensions"); ok {
+		c.ExtensionsOffered = http1.SplitList(v)
 	}
-	c.RequestHeaders = h.headers
-	c.Request = h.raw
+	c.RequestHeaders = h.Headers
+	c.Request = h.Raw
 }
 
 // fillResponse records the response fields in c and returns the handshake
 // anomalies (RFC 6455 section 4).
-func fillResponse(c *Conn, req, resp *httpHead) []Anomaly {
+func fillResponse(c *Conn, req, resp *http1.Head) []Anomaly {
 	var an []Anomaly
 	add := func(id, msg string) { an = append(an, newAnomaly(id, -1, msg)) }
-	c.Status, c.Reason = resp.status, resp.reason
-	c.ResponseHeaders = resp.headers
-	c.Response = resp.raw
-	c.Accept, _ = resp.get("sec-websocket-accept")
-	c.Subprotocol, _ = resp.get("sec-websocket-protocol")
-	if v, ok := resp.get("sec-websocket-extensions"); ok {
-		c.Extensions = splitList(v)
+	c.Status, c.Reason = resp.Status, resp.Reason
+	c.ResponseHeaders = resp.Headers
+	c.Response = resp.Raw
+	c.Accept, _ = resp.Get("sec-websocket-accept")
+	c.Subprotocol, _ = resp.Get("sec-websocket-protocol")
+	if v, ok := resp.Get("sec-websocket-extensions"); ok {
+		c.Extensions = http1.SplitList(v)
 	}
-	if req.method != "GET" {
-		add(AnMethodNotGet, fmt.Sprintf("upgrade request method is %s, not GET", req.method))
+	if req.Method != "GET" {
+		add(AnMethodNotGet, fmt.Sprintf("upgrade request method is %s, not GET", req.Method))
 	}
-	if !req.hasToken("connection", "upgrade") {
+	if !req.HasToken("connection", "upgrade") {
 		add(AnConnTokenMissing, "request Connection header lacks the \"Upgrade\" token")
 	}
 	switch {
@@ -111,14 +113,14 @@ func fillResponse(c *Conn, req, resp *httpHead) []Anomaly {
 		}
 		add(AnVersionNot13, "Sec-WebSocket-Version is "+v+", not 13")
 	}
-	if resp.status != 101 {
-		add(AnUpgradeRejected, fmt.Sprintf("server answered the upgrade with %d %s", resp.status, resp.reason))
+	if resp.Status != 101 {
+		add(AnUpgradeRejected, fmt.Sprintf("server answered the upgrade with %d %s", resp.Status, resp.Reason))
 		return an
 	}
-	if !resp.hasToken("upgrade", "websocket") {
+	if !resp.HasToken("upgrade", "websocket") {
 		add(AnUpgradeTokenMissing, "101 response lacks \"Upgrade: websocket\"")
 	}
-	if !resp.hasToken("connection", "upgrade") {
+	if !resp.HasToken("connection", "upgrade") {
 		add(AnConnTokenMissing, "101 response Connection header lacks the \"Upgrade\" token")
 	}
 	switch {
@@ -177,14 +179,14 @@ func negotiationAnomalies(c *Conn) []Anomaly {
 
 // fillResponseAlone fills c from a 101 response whose request is not in the
 // capture: what the response says, and permessage-deflate as it selects it.
-func fillResponseAlone(c *Conn, resp *httpHead) []Anomaly {
-	c.Status, c.Reason = resp.status, resp.reason
-	c.ResponseHeaders = resp.headers
-	c.Response = resp.raw
-	c.Accept, _ = resp.get("sec-websocket-accept")
-	c.Subprotocol, _ = resp.get("sec-websocket-protocol")
-	if v, ok := resp.get("sec-websocket-extensions"); ok {
-		c.Extensions = splitList(v)
+func fillResponseAlone(c *Conn, resp *http1.Head) []Anomaly {
+	c.Status, c.Reason = resp.Status, resp.Reason
+	c.ResponseHeaders = resp.Headers
+	c.Response = resp.Raw
+	c.Accept, _ = resp.Get("sec-websocket-accept")
+	c.Subprotocol, _ = resp.Get("sec-websocket-protocol")
+	if v, ok := resp.Get("sec-websocket-extensions"); ok {
+		c.Extensions = http1.SplitList(v)
 	}
 	an := []Anomaly{newAnomaly(AnUpgradeRequestMissing, -1,
 		"101 Switching Protocols without its upgrade request in the capture; decoding with what the response negotiated")}

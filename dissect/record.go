@@ -5,6 +5,8 @@ package dissect
 import (
 	"net/netip"
 	"time"
+
+	"github.com/wsdissect/wsdissect/http1"
 )
 
 // Dir is the direction of travel of a frame or message on a WebSocket connection.
@@ -137,11 +139,8 @@ type Anomaly struct {
 }
 
 // Header is one HTTP header field; Name is lower-case and repeated fields are
-// joined with ", ".
-type Header struct {
-	Name  string
-	Value string
-}
+// joined with ", ". It is the http1 layer's type.
+type Header = http1.Header
 
 // Conn describes one TCP connection that carries (or tried to carry) WebSocket.
 // A Conn is shared by every record of the connection and is updated as the

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/wsdissect/wsdissect/http1"
 	"github.com/wsdissect/wsdissect/internal/inflate"
 	"github.com/wsdissect/wsdissect/internal/membudget"
 	"github.com/wsdissect/wsdissect/reassembly"
@@ -225,7 +226,7 @@ func (w *wsDir) httpFeed(b []byte, pkt uint64, ts time.Time) int {
 		}
 		return 0
 	}
-	end := headerEnd(w.hbuf, start-3) // the blank line may begin in earlier bytes
+	end := http1.HeaderEnd(w.hbuf, start-3) // the blank line may begin in earlier bytes
 	if end < 0 {
 		if len(w.hbuf) > w.opts.MaxHTTPHeader {
 			w.skipHTTP(len(w.hbuf), pkt, ts)

@@ -1,4 +1,8 @@
-package dissect
+// Package http1 parses HTTP/1.1 message heads (request and status lines,
+// header fields) found in a byte stream and says how their bodies are
+// delimited, without allocating beyond the head it returns: the layer
+// through which an HTTP/1.1 Upgrade opens a WebSocket session.
+package http1
 
 import (
 	"bytes"
@@ -9,42 +13,55 @@ import (
 	"unsafe"
 )
 
-// httpHead is a parsed HTTP/1.x request or response header block.
-type httpHead struct {
-	// request line parts, or response parts
-	method, target, version string
-	status                  int
-	reason                  string
-	headers                 []Header
-	raw                     string
+// Header is one HTTP header field; Name is lower-case and repeated fields are
+// joined with ", ".
+type Header struct {
+	Name  string
+	Value string
+}
+
+// Head is a parsed HTTP/1.x request or response header block. Its strings
+// point into one copy of the block, made by Parse.
+type Head struct {
+	// Method, Target and Version are the request line's parts (Version
+	// is also the status line's).
+	Method, Target, Version string
+	// Status and Reason are the status line's code and reason phrase.
+	Status int
+	Reason string
+	// Headers are the header fields in order of first appearance, names
+	// lower-cased, repeated fields joined.
+	Headers []Header
+	// Raw is the block as it came, blank line included.
+	Raw string
 	// names has nameBit(n) set for the name n of each header, so that
 	// looking up or merging a header that is not there, the usual case,
 	// skips the comparisons.
 	names uint64
 }
 
-// nameBit returns the bit of header name n (not empty) in httpHead.names.
+// nameBit returns the bit of header name n (not empty) in Head.names.
 func nameBit(n string) uint64 {
 	return 1 << ((uint(len(n))*5 + uint(n[0]) + uint(n[len(n)-1])) & 63)
 }
 
-// get returns the (joined) value of the lower-case header name.
-func (h *httpHead) get(name string) (string, bool) {
+// Get returns the (joined) value of the lower-case header name.
+func (h *Head) Get(name string) (string, bool) {
 	if name == "" || h.names&nameBit(name) == 0 {
 		return "", false
 	}
-	for i := range h.headers {
-		if h.headers[i].Name == name {
-			return h.headers[i].Value, true
+	for i := range h.Headers {
+		if h.Headers[i].Name == name {
+			return h.Headers[i].Value, true
 		}
 	}
 	return "", false
 }
 
-// hasToken reports whether the comma-separated header value list of name
+// HasToken reports whether the comma-separated header value list of name
 // contains token (case-insensitive).
-func (h *httpHead) hasToken(name, token string) bool {
-	v, ok := h.get(name)
+func (h *Head) HasToken(name, token string) bool {
+	v, ok := h.Get(name)
 	if !ok {
 		return false
 	}
@@ -56,8 +73,8 @@ func (h *httpHead) hasToken(name, token string) bool {
 	return false
 }
 
-// splitList splits a comma-separated header value into trimmed, non-empty items.
-func splitList(v string) []string {
+// SplitList splits a comma-separated header value into trimmed, non-empty items.
+func SplitList(v string) []string {
 	var out []string
 	for part := range strings.SplitSeq(v, ",") {
 		if p := strings.TrimSpace(part); p != "" {
@@ -67,9 +84,9 @@ func splitList(v string) []string {
 	return out
 }
 
-// headerEnd returns the index just past the blank line ending a header block
+// HeaderEnd returns the index just past the blank line ending a header block
 // in b, searching from from, or -1. Bare LF line ends are tolerated.
-func headerEnd(b []byte, from int) int {
+func HeaderEnd(b []byte, from int) int {
 	if from < 0 {
 		from = 0
 	}
@@ -89,10 +106,10 @@ func headerEnd(b []byte, from int) int {
 	return -1
 }
 
-// looksLikeRequest reports whether b (the first bytes of a stream) can be the
-// start of an HTTP request line: a method token and a space. ok is false when
-// more bytes are needed to decide.
-func looksLikeRequest(b []byte) (yes, decided bool) {
+// LooksLikeRequest reports whether b (the first bytes of a stream) can be the
+// start of an HTTP request line: a method token and a space. decided is
+// false when more bytes are needed to decide.
+func LooksLikeRequest(b []byte) (yes, decided bool) {
 	for i, c := range b {
 		if c == ' ' {
 			return i > 0, true
@@ -107,8 +124,8 @@ func looksLikeRequest(b []byte) (yes, decided bool) {
 	return false, false
 }
 
-// looksLikeResponse is looksLikeRequest for a status line ("HTTP/").
-func looksLikeResponse(b []byte) (yes, decided bool) {
+// LooksLikeResponse is LooksLikeRequest for a status line ("HTTP/").
+func LooksLikeResponse(b []byte) (yes, decided bool) {
 	const p = "HTTP/"
 	n := min(len(b), len(p))
 	if string(b[:n]) != p[:n] {
@@ -117,7 +134,7 @@ func looksLikeResponse(b []byte) (yes, decided bool) {
 	return n == len(p), n == len(p)
 }
 
-// parseHead parses a complete header block (including the blank line).
+// Parse parses a complete header block (including the blank line).
 // request selects request-line or status-line parsing. The result keeps the
 // block as it came (raw) and, in the same allocation, a copy in which the
 // header names are lower-cased; all its strings point into that copy. So a
@@ -129,7 +146,7 @@ func looksLikeResponse(b []byte) (yes, decided bool) {
 // their ends), lower-cases names in place and trims with ASCII loops; the
 // Unicode-aware strings functions run only on the rare non-ASCII name or
 // edge. parseHeadSimple in the tests is the plain version it must agree with.
-func parseHead(raw []byte, request bool) (*httpHead, bool) {
+func Parse(raw []byte, request bool) (*Head, bool) {
 	body := bytes.TrimRight(raw, "\r\n")
 	if len(body) == 0 {
 		return nil, false // no request or status line
@@ -173,7 +190,7 @@ func parseHead(raw []byte, request bool) (*httpHead, bool) {
 	}
 	// buf is not written from here on: share it as a string.
 	both := unsafe.String(unsafe.SliceData(buf), len(buf))
-	h := &httpHead{raw: both[:len(raw)]}
+	h := &Head{Raw: both[:len(raw)]}
 	text := both[len(raw):]
 	if !parseFirstLine(h, text[:firstEnd], request) {
 		return nil, false
@@ -181,7 +198,7 @@ func parseHead(raw []byte, request bool) (*httpHead, bool) {
 	if nl < 0 {
 		return h, true
 	}
-	h.headers = make([]Header, 0, len(lines))
+	h.Headers = make([]Header, 0, len(lines))
 	for _, l := range lines {
 		line := text[l.start:l.end]
 		var name string
@@ -191,9 +208,9 @@ func parseHead(raw []byte, request bool) (*httpHead, bool) {
 			if !l.ascii {
 				name = strings.ToLower(name)
 			}
-		case len(h.headers) > 0:
+		case len(h.Headers) > 0:
 			// obsolete line folding: continue the previous value
-			last := &h.headers[len(h.headers)-1]
+			last := &h.Headers[len(h.Headers)-1]
 			last.Value += " " + trimSpace(line)
 			continue
 		default:
@@ -212,20 +229,20 @@ func parseHead(raw []byte, request bool) (*httpHead, bool) {
 		value := trimSpace(text[l.colon+1 : l.end])
 		if bit := nameBit(name); h.names&bit == 0 {
 			h.names |= bit
-			h.headers = append(h.headers, Header{Name: name, Value: value})
+			h.Headers = append(h.Headers, Header{Name: name, Value: value})
 		} else if i := h.index(name); i >= 0 {
-			h.headers[i].Value += ", " + value
+			h.Headers[i].Value += ", " + value
 		} else {
-			h.headers = append(h.headers, Header{Name: name, Value: value})
+			h.Headers = append(h.Headers, Header{Name: name, Value: value})
 		}
 	}
 	return h, true
 }
 
 // index returns the index of the header called name, or -1.
-func (h *httpHead) index(name string) int {
-	for i := range h.headers {
-		if h.headers[i].Name == name {
+func (h *Head) index(name string) int {
+	for i := range h.Headers {
+		if h.Headers[i].Name == name {
 			return i
 		}
 	}
@@ -243,7 +260,7 @@ type lineSpan struct {
 
 // parseFirstLine fills h from the request or status line first, which may
 // end in carriage returns; it reports whether the line is one.
-func parseFirstLine(h *httpHead, first string, request bool) bool {
+func parseFirstLine(h *Head, first string, request bool) bool {
 	first = strings.TrimRight(first, "\r")
 	p0, p12, ok := strings.Cut(first, " ")
 	p1, p2, three := strings.Cut(p12, " ")
@@ -251,7 +268,7 @@ func parseFirstLine(h *httpHead, first string, request bool) bool {
 		if !ok || !three || !strings.HasPrefix(p2, "HTTP/") {
 			return false
 		}
-		h.method, h.target, h.version = p0, p1, p2
+		h.Method, h.Target, h.Version = p0, p1, p2
 		return true
 	}
 	if !ok || !strings.HasPrefix(p0, "HTTP/") {
@@ -261,9 +278,9 @@ func parseFirstLine(h *httpHead, first string, request bool) bool {
 	if err != nil || code < 100 || code > 999 {
 		return false
 	}
-	h.version, h.status = p0, code
+	h.Version, h.Status = p0, code
 	if three {
-		h.reason = p2
+		h.Reason = p2
 	}
 	return true
 }
@@ -321,79 +338,86 @@ func lowerASCII(b []byte) bool {
 	return seen&high == 0
 }
 
-// bodyKind says how an HTTP message body is delimited.
-type bodyKind uint8
+// BodyKind says how an HTTP message body is delimited.
+type BodyKind uint8
 
+// How a body is delimited (RFC 9112 section 6).
 const (
-	bodyNone bodyKind = iota
-	bodyLength
-	bodyChunked
-	bodyUntilClose
+	BodyNone       BodyKind = iota // no body
+	BodyLength                     // Content-Length bytes
+	BodyChunked                    // chunked transfer coding
+	BodyUntilClose                 // until the connection closes
 )
 
-// requestBody returns how the body of request h is delimited.
-func requestBody(h *httpHead) (bodyKind, int64) {
-	if te, ok := h.get("transfer-encoding"); ok && strings.Contains(strings.ToLower(te), "chunked") {
-		return bodyChunked, 0
+// RequestBody returns how the body of request h is delimited, and its
+// length for BodyLength.
+func RequestBody(h *Head) (BodyKind, int64) {
+	if te, ok := h.Get("transfer-encoding"); ok && strings.Contains(strings.ToLower(te), "chunked") {
+		return BodyChunked, 0
 	}
-	if cl, ok := h.get("content-length"); ok {
+	if cl, ok := h.Get("content-length"); ok {
 		n, err := strconv.ParseInt(strings.TrimSpace(strings.Split(cl, ",")[0]), 10, 64)
 		if err == nil && n > 0 {
-			return bodyLength, n
+			return BodyLength, n
 		}
 	}
-	return bodyNone, 0
+	return BodyNone, 0
 }
 
-// responseBody returns how the body of response h to a request with method
-// is delimited (RFC 9112 section 6.3).
-func responseBody(h *httpHead, method string) (bodyKind, int64) {
-	if method == "HEAD" || h.status < 200 || h.status == 204 || h.status == 304 {
-		return bodyNone, 0
+// ResponseBody returns how the body of response h to a request with method
+// is delimited (RFC 9112 section 6.3), and its length for BodyLength.
+func ResponseBody(h *Head, method string) (BodyKind, int64) {
+	if method == "HEAD" || h.Status < 200 || h.Status == 204 || h.Status == 304 {
+		return BodyNone, 0
 	}
-	if method == "CONNECT" && h.status/100 == 2 {
-		return bodyUntilClose, 0
+	if method == "CONNECT" && h.Status/100 == 2 {
+		return BodyUntilClose, 0
 	}
-	if te, ok := h.get("transfer-encoding"); ok {
+	if te, ok := h.Get("transfer-encoding"); ok {
 		if strings.Contains(strings.ToLower(te), "chunked") {
-			return bodyChunked, 0
+			return BodyChunked, 0
 		}
-		return bodyUntilClose, 0
+		return BodyUntilClose, 0
 	}
-	if cl, ok := h.get("content-length"); ok {
+	if cl, ok := h.Get("content-length"); ok {
 		n, err := strconv.ParseInt(strings.TrimSpace(strings.Split(cl, ",")[0]), 10, 64)
 		if err == nil {
 			if n == 0 {
-				return bodyNone, 0
+				return BodyNone, 0
 			}
-			return bodyLength, n
+			return BodyLength, n
 		}
 	}
-	return bodyUntilClose, 0
+	return BodyUntilClose, 0
 }
 
-// chunkSkipper consumes a chunked body incrementally.
-type chunkSkipper struct {
-	state   uint8 // 0 size line, 1 data, 2 CRLF after data, 3 trailers
-	line    []byte
-	left    int64
-	done    bool
-	invalid bool
-	keep    bool   // append the chunks' data to data
-	data    []byte // the data consume kept, for the caller to take
+// ChunkSkipper consumes a chunked body incrementally. Its zero value is
+// ready to read a body from its start.
+type ChunkSkipper struct {
+	// Keep asks Consume to append the chunks' data to Data.
+	Keep bool
+	// Data is the data Consume kept, for the caller to take.
+	Data []byte
+	// Done is set when the last chunk and the trailers were consumed;
+	// Invalid when the coding is broken (nothing more is consumed).
+	Done, Invalid bool
+
+	state uint8 // 0 size line, 1 data, 2 CRLF after data, 3 trailers
+	line  []byte
+	left  int64
 }
 
-// consume eats bytes of the chunked body from b and returns how many it used.
-func (c *chunkSkipper) consume(b []byte) int {
+// Consume eats bytes of the chunked body from b and returns how many it used.
+func (c *ChunkSkipper) Consume(b []byte) int {
 	used := 0
-	for used < len(b) && !c.done && !c.invalid {
+	for used < len(b) && !c.Done && !c.Invalid {
 		switch c.state {
 		case 0, 3:
 			i := bytes.IndexByte(b[used:], '\n')
 			if i < 0 {
 				c.line = append(c.line, b[used:]...)
 				if len(c.line) > 4096 {
-					c.invalid = true
+					c.Invalid = true
 				}
 				return len(b)
 			}
@@ -403,7 +427,7 @@ func (c *chunkSkipper) consume(b []byte) int {
 			c.line = c.line[:0]
 			if c.state == 3 {
 				if line == "" {
-					c.done = true
+					c.Done = true
 				}
 				continue
 			}
@@ -412,7 +436,7 @@ func (c *chunkSkipper) consume(b []byte) int {
 			}
 			n, err := strconv.ParseInt(line, 16, 64)
 			if err != nil || n < 0 {
-				c.invalid = true
+				c.Invalid = true
 				return used
 			}
 			if n == 0 {
@@ -425,8 +449,8 @@ func (c *chunkSkipper) consume(b []byte) int {
 			if k > c.left {
 				k = c.left
 			}
-			if c.keep {
-				c.data = append(c.data, b[used:used+int(k)]...)
+			if c.Keep {
+				c.Data = append(c.Data, b[used:used+int(k)]...)
 			}
 			used += int(k)
 			c.left -= k

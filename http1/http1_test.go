@@ -1,4 +1,4 @@
-package dissect
+package http1
 
 import (
 	"bytes"
@@ -8,10 +8,10 @@ import (
 	"testing"
 )
 
-// parseHeadSimple is a straightforward version of parseHead (split into
+// parseHeadSimple is a straightforward version of Parse (split into
 // lines, convert each) that the allocation-saving one must agree with.
-func parseHeadSimple(raw []byte, request bool) (*httpHead, bool) {
-	h := &httpHead{raw: string(raw)}
+func parseHeadSimple(raw []byte, request bool) (*Head, bool) {
+	h := &Head{Raw: string(raw)}
 	lines := bytes.Split(bytes.TrimRight(raw, "\r\n"), []byte("\n"))
 	first := strings.TrimRight(string(lines[0]), "\r")
 	parts := strings.SplitN(first, " ", 3)
@@ -19,7 +19,7 @@ func parseHeadSimple(raw []byte, request bool) (*httpHead, bool) {
 		if len(parts) != 3 || !strings.HasPrefix(parts[2], "HTTP/") {
 			return nil, false
 		}
-		h.method, h.target, h.version = parts[0], parts[1], parts[2]
+		h.Method, h.Target, h.Version = parts[0], parts[1], parts[2]
 	} else {
 		if len(parts) < 2 || !strings.HasPrefix(parts[0], "HTTP/") {
 			return nil, false
@@ -28,9 +28,9 @@ func parseHeadSimple(raw []byte, request bool) (*httpHead, bool) {
 		if err != nil || code < 100 || code > 999 {
 			return nil, false
 		}
-		h.version, h.status = parts[0], code
+		h.Version, h.Status = parts[0], code
 		if len(parts) == 3 {
-			h.reason = parts[2]
+			h.Reason = parts[2]
 		}
 	}
 	for _, ln := range lines[1:] {
@@ -38,8 +38,8 @@ func parseHeadSimple(raw []byte, request bool) (*httpHead, bool) {
 		if line == "" {
 			continue
 		}
-		if (line[0] == ' ' || line[0] == '\t') && len(h.headers) > 0 {
-			last := &h.headers[len(h.headers)-1]
+		if (line[0] == ' ' || line[0] == '\t') && len(h.Headers) > 0 {
+			last := &h.Headers[len(h.Headers)-1]
 			last.Value += " " + strings.TrimSpace(line)
 			continue
 		}
@@ -53,15 +53,15 @@ func parseHeadSimple(raw []byte, request bool) (*httpHead, bool) {
 			continue
 		}
 		merged := false
-		for i := range h.headers {
-			if h.headers[i].Name == name {
-				h.headers[i].Value += ", " + value
+		for i := range h.Headers {
+			if h.Headers[i].Name == name {
+				h.Headers[i].Value += ", " + value
 				merged = true
 				break
 			}
 		}
 		if !merged {
-			h.headers = append(h.headers, Header{Name: name, Value: value})
+			h.Headers = append(h.Headers, Header{Name: name, Value: value})
 		}
 	}
 	return h, true
@@ -70,16 +70,16 @@ func parseHeadSimple(raw []byte, request bool) (*httpHead, bool) {
 // sameHead reports whether two parse results are equal (a nil and an empty
 // header list count as equal); b.names is taken to be what its headers
 // imply, as parseHeadSimple does not set it.
-func sameHead(a, b *httpHead) bool {
+func sameHead(a, b *Head) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
 	x, y := *a, *b
-	for _, hd := range y.headers {
+	for _, hd := range y.Headers {
 		y.names |= nameBit(hd.Name)
 	}
-	if len(x.headers) == 0 && len(y.headers) == 0 {
-		x.headers, y.headers = nil, nil
+	if len(x.Headers) == 0 && len(y.Headers) == 0 {
+		x.Headers, y.Headers = nil, nil
 	}
 	return reflect.DeepEqual(x, y)
 }
@@ -102,26 +102,26 @@ var headSeeds = []string{
 func TestParseHeadMatchesSimple(t *testing.T) {
 	for _, s := range headSeeds {
 		for _, req := range []bool{true, false} {
-			got, gok := parseHead([]byte(s), req)
+			got, gok := Parse([]byte(s), req)
 			want, wok := parseHeadSimple([]byte(s), req)
 			if gok != wok || !sameHead(got, want) {
-				t.Errorf("parseHead(%q, %v) = %+v, %v; want %+v, %v", s, req, got, gok, want, wok)
+				t.Errorf("Parse(%q, %v) = %+v, %v; want %+v, %v", s, req, got, gok, want, wok)
 			}
 		}
 	}
 }
 
-// FuzzParseHead checks parseHead against parseHeadSimple.
+// FuzzParseHead checks Parse against parseHeadSimple.
 func FuzzParseHead(f *testing.F) {
 	for _, s := range headSeeds {
 		f.Add([]byte(s), true)
 		f.Add([]byte(s), false)
 	}
 	f.Fuzz(func(t *testing.T, raw []byte, request bool) {
-		got, gok := parseHead(raw, request)
+		got, gok := Parse(raw, request)
 		want, wok := parseHeadSimple(raw, request)
 		if gok != wok || !sameHead(got, want) {
-			t.Errorf("parseHead(%q, %v) = %+v, %v; want %+v, %v", raw, request, got, gok, want, wok)
+			t.Errorf("Parse(%q, %v) = %+v, %v; want %+v, %v", raw, request, got, gok, want, wok)
 		}
 	})
 }
@@ -133,10 +133,10 @@ func TestParseHeadAllocs(t *testing.T) {
 	raw := []byte("GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://example.com\r\n" +
 		"User-Agent: Go-http-client/1.1\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n")
-	var h *httpHead
+	var h *Head
 	n := testing.AllocsPerRun(100, func() {
-		h, _ = parseHead(raw, true)
-		if !h.hasToken("connection", "upgrade") {
+		h, _ = Parse(raw, true)
+		if !h.HasToken("connection", "upgrade") {
 			t.Fatal("no upgrade token")
 		}
 	})

@@ -84,14 +84,7 @@ func fillRequest(c *Conn, h *http1.Head) {
 func fillResponse(c *Conn, req, resp *http1.Head) []Anomaly {
 	var an []Anomaly
 	add := func(id, msg string) { an = append(an, newAnomaly(id, -1, msg)) }
-	c.Status, c.Reason = resp.Status, resp.Reason
-	c.ResponseHeaders = resp.Headers
-	c.Response = resp.Raw
-	c.Accept, _ = resp.Get("sec-websocket-accept")
-	c.Subprotocol, _ = resp.Get("sec-websocket-protocol")
-	if v, ok := resp.Get("sec-websocket-extensions"); ok {
-		c.Extensions = http1.SplitList(v)
-	}
+	copyResponse(c, resp)
 	if req.Method != "GET" {
 		add(AnMethodNotGet, fmt.Sprintf("upgrade request method is %s, not GET", req.Method))
 	}
@@ -177,9 +170,8 @@ func negotiationAnomalies(c *Conn) []Anomaly {
 	return an
 }
 
-// fillResponseAlone fills c from a 101 response whose request is not in the
-// capture: what the response says, and permessage-deflate as it selects it.
-func fillResponseAlone(c *Conn, resp *http1.Head) []Anomaly {
+// copyResponse records what the response head says in c.
+func copyResponse(c *Conn, resp *http1.Head) {
 	c.Status, c.Reason = resp.Status, resp.Reason
 	c.ResponseHeaders = resp.Headers
 	c.Response = resp.Raw
@@ -188,6 +180,12 @@ func fillResponseAlone(c *Conn, resp *http1.Head) []Anomaly {
 	if v, ok := resp.Get("sec-websocket-extensions"); ok {
 		c.Extensions = http1.SplitList(v)
 	}
+}
+
+// fillResponseAlone fills c from a 101 response whose request is not in the
+// capture: what the response says, and permessage-deflate as it selects it.
+func fillResponseAlone(c *Conn, resp *http1.Head) []Anomaly {
+	copyResponse(c, resp)
 	an := []Anomaly{newAnomaly(AnUpgradeRequestMissing, -1,
 		"101 Switching Protocols without its upgrade request in the capture; decoding with what the response negotiated")}
 	for _, e := range c.Extensions {

@@ -104,29 +104,48 @@ func BenchmarkDecryptTLS12CBC(b *testing.B) {
 	benchDecrypt(b, tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA)
 }
 
-// BenchmarkKeys13 derives the record keys of one TLS 1.3 traffic secret, as
-// every connection does four times (handshake and application, each way).
+// BenchmarkKeys13 derives the record keys of one TLS 1.3 traffic secret and
+// builds its AEAD, as every connection does four times (handshake and
+// application, each way).
 func BenchmarkKeys13(b *testing.B) {
 	secret := bytes.Repeat([]byte{7}, 32)
 	f := newKDF(suites[0x1301].hash)
+	var k recordKeys
 	b.ReportAllocs()
-	for range b.N {
-		if _, err := keys13(f, suites[0x1301], secret); err != nil {
-			b.Fatal(err)
+	for i := range b.N {
+		secret[0] = byte(i) // a new secret each time, as in a capture
+		if k.set13(f, suites[0x1301], secret); !k.ready() {
+			b.Fatal("no AEAD")
 		}
 	}
 }
 
 // BenchmarkKeys12 derives both directions' TLS 1.2 record keys from a master
-// secret, as every connection does once.
+// secret and builds their AEADs, as every connection does once.
 func BenchmarkKeys12(b *testing.B) {
 	master := bytes.Repeat([]byte{7}, 48)
 	f := newKDF(suites[0xC02F].hash)
+	var c, s recordKeys
 	b.ReportAllocs()
-	for range b.N {
-		if _, err := keys12(f, suites[0xC02F], master, [32]byte{1}, [32]byte{2}); err != nil {
-			b.Fatal(err)
+	for i := range b.N {
+		master[0] = byte(i)
+		set12(f, suites[0xC02F], master, [32]byte{1}, [32]byte{2}, &c, &s)
+		if !c.ready() || !s.ready() {
+			b.Fatal("no AEAD")
 		}
+	}
+}
+
+// BenchmarkDerive13 is BenchmarkKeys13 without building the AEAD: the key
+// schedule alone.
+func BenchmarkDerive13(b *testing.B) {
+	secret := bytes.Repeat([]byte{7}, 32)
+	f := newKDF(suites[0x1301].hash)
+	var k recordKeys
+	b.ReportAllocs()
+	for i := range b.N {
+		secret[0] = byte(i)
+		k.set13(f, suites[0x1301], secret)
 	}
 }
 

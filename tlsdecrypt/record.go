@@ -42,7 +42,7 @@ func (k *recordKeys) xorNonce(seq uint64) {
 // dst (which must not overlap body). It returns the plaintext and the
 // content type (for TLS 1.3 the inner type, padding removed).
 func (k *recordKeys) open(dst, hdr, body []byte, seq uint64, tls13, etm bool) ([]byte, byte, bool) {
-	if k == nil {
+	if k == nil || !k.ready() {
 		return nil, 0, false
 	}
 	if tls13 {

@@ -172,17 +172,31 @@ type Session struct {
 	suite   *suite
 	ch      *ClientHello
 	sh      *ServerHello
-	hs13    [2]*recordKeys
-	keys12  [2]*recordKeys
+	hs13    [2]*recordKeys // in slots
+	keys12  [2]*recordKeys // in slots
 	master  []byte
 	stopped bool // decryption impossible; records are only framed
 	eeSeen  bool
 	dirs    [2]dirState
 
+	// slots hold the connection's record keys (hs13, keys12 and the
+	// directions' keys point into it); see the slot constants.
+	slots [slotCount]recordKeys
+
 	// kdf derives record keys; kept across connections (Reset), replaced
 	// when a suite uses another hash.
 	kdf *kdf
 }
+
+// Slots of Session.slots: TLS 1.3 handshake and application keys and
+// TLS 1.2 keys (each + Dir), and TLS 1.3 0-RTT keys.
+const (
+	slotHS13  = 0
+	slotApp13 = 2
+	slot12    = 4
+	slotEarly = 6
+	slotCount = 7
+)
 
 // kdfFor returns the session's kdf for the negotiated suite's hash.
 func (s *Session) kdfFor() *kdf {
@@ -610,12 +624,12 @@ func (s *Session) message(dir Dir, typ byte, body []byte, off int64) {
 			s.kill(dir, ProblemNoKey, off, s.noKeyReason(label))
 			return
 		}
-		s.rekey(dir, secret, off)
+		s.rekey(dir, secret)
 	case typ == hsEndOfEarlyData && dir == Client && d.phase == phaseEarly:
 		d.keys, d.phase = s.hs13[Client], phaseHandshake
 	case typ == hsKeyUpdate && s.info.Version == VersionTLS13 && d.phase == phaseApp && d.keys != nil:
 		s.info.KeyUpdates++
-		s.rekey(dir, nextSecret13(s.kdfFor(), d.keys.secret), off)
+		s.rekey(dir, nextSecret13(s.kdfFor(), d.keys.secret))
 	case typ == hsNewSessionTicket && dir == Server && s.info.Version == VersionTLS12:
 		if s.master != nil {
 			s.kl.Remember(ticket12(body), s.master)
@@ -623,13 +637,10 @@ func (s *Session) message(dir Dir, typ byte, body []byte, off int64) {
 	}
 }
 
-// rekey installs TLS 1.3 keys derived from secret on dir.
-func (s *Session) rekey(dir Dir, secret []byte, off int64) {
-	k, err := keys13(s.kdfFor(), s.suite, secret)
-	if err != nil {
-		s.kill(dir, ProblemNoKey, off, fmt.Sprintf("bad traffic secret: %v", err))
-		return
-	}
+// rekey installs TLS 1.3 application keys derived from secret on dir.
+func (s *Session) rekey(dir Dir, secret []byte) {
+	k := &s.slots[slotApp13+int(dir)]
+	k.set13(s.kdfFor(), s.suite, secret)
 	s.dirs[dir].keys = k
 }
 
@@ -703,11 +714,8 @@ func (s *Session) serverHello13(off int64) {
 			s.stop(ProblemNoKey, dir, off, s.noKeyReason(label))
 			return
 		}
-		k, err := keys13(s.kdfFor(), s.suite, secret)
-		if err != nil {
-			s.stop(ProblemNoKey, dir, off, fmt.Sprintf("bad handshake secret: %v", err))
-			return
-		}
+		k := &s.slots[slotHS13+int(dir)]
+		k.set13(s.kdfFor(), s.suite, secret)
 		s.hs13[dir] = k
 	}
 	sd := &s.dirs[Server]
@@ -716,9 +724,8 @@ func (s *Session) serverHello13(off int64) {
 	if s.ch.EarlyData && !s.info.HelloRetry {
 		cd.phase = phaseEarly
 		if secret, _ := s.secretOf(Client, phaseEarly); secret != nil {
-			if k, err := keys13(s.kdfFor(), s.suite, secret); err == nil {
-				cd.keys = k
-			}
+			cd.keys = &s.slots[slotEarly]
+			cd.keys.set13(s.kdfFor(), s.suite, secret)
 		}
 		return
 	}
@@ -749,12 +756,8 @@ func (s *Session) serverHello12(off int64) {
 	if !abbreviated {
 		s.kl.Remember(sh.SessionID, s.master)
 	}
-	k, err := keys12(s.kdfFor(), s.suite, s.master, ch.Random, sh.Random)
-	if err != nil {
-		s.stop(ProblemUnsupported, Server, off, fmt.Sprintf("key derivation: %v", err))
-		return
-	}
-	s.keys12 = k
+	s.keys12 = [2]*recordKeys{&s.slots[slot12+int(Client)], &s.slots[slot12+int(Server)]}
+	set12(s.kdfFor(), s.suite, s.master, ch.Random, sh.Random, s.keys12[Client], s.keys12[Server])
 }
 
 // resumedMaster returns the master secret remembered for the session the
@@ -842,7 +845,8 @@ func (s *Session) tryRecord(dir Dir, hdr, body []byte, atEnd bool, after []byte)
 	if tls13 && d.phase == phaseHandshake {
 		// The Finished may have been lost: try the application keys.
 		if secret, _ := s.secretOf(dir, phaseApp); secret != nil {
-			if k, err := keys13(s.kdfFor(), s.suite, secret); err == nil && try(k, 0) {
+			k := &s.slots[slotApp13+int(dir)]
+			if k.set13(s.kdfFor(), s.suite, secret); try(k, 0) {
 				d.keys, d.phase = k, phaseApp
 				return true
 			}

@@ -285,43 +285,77 @@ type cbcMode interface {
 	SetIV([]byte)
 }
 
-// recordKeys protect one direction's records.
+// recordKeys protect one direction's records. A Session keeps its keys in
+// slots of its own, reused from connection to connection; the cipher
+// objects (crypto/aes and crypto/cipher's cannot be re-keyed) are built
+// when the first record needs them, so that keys no record uses (0-RTT
+// keys of rejected early data, a connection cut short) cost only their
+// derivation.
 type recordKeys struct {
 	s      *suite
-	aead   cipher.AEAD
+	aead   cipher.AEAD // AEAD suites, once built
+	cbc    cbcMode     // CBC suites, once built
+	mac    hash.Hash   // CBC suites' record MAC, once built
+	macBuf []byte
+	key    [32]byte
+	macKey [48]byte // CBC suites
 	iv     [12]byte // TLS 1.3 and ChaCha: full nonce IV; TLS 1.2 GCM: 4-byte salt
 	nonce  [12]byte // per-record nonce (a field, so it does not escape per call)
 	aad    [13]byte // TLS 1.2 additional data
-	cbc    cbcMode
-	mac    hash.Hash
-	macBuf []byte
 	seq    uint64
 	secret []byte // TLS 1.3 traffic secret, for KeyUpdate
 }
 
-func newAEAD(s *suite, key []byte) (cipher.AEAD, error) {
-	if s.kind == kindChaCha {
-		return chacha20poly1305.New(key)
+// ready builds k's cipher objects unless they are built; it reports
+// whether k can open records.
+func (k *recordKeys) ready() bool {
+	if k.aead != nil || k.cbc != nil {
+		return true
 	}
-	b, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
+	key := k.key[:k.s.keyLen]
+	switch k.s.kind {
+	case kindChaCha:
+		a, err := chacha20poly1305.New(key)
+		if err != nil {
+			return false
+		}
+		k.aead = a
+	case kindGCM:
+		b, err := aes.NewCipher(key)
+		if err != nil {
+			return false
+		}
+		a, err := cipher.NewGCM(b)
+		if err != nil {
+			return false
+		}
+		k.aead = a
+	case kindCBC:
+		b, err := aes.NewCipher(key)
+		if err != nil {
+			return false
+		}
+		var zero [16]byte
+		cm, ok := cipher.NewCBCDecrypter(b, zero[:]).(cbcMode)
+		if !ok {
+			return false // crypto/cipher's decrypter can reset its IV
+		}
+		k.cbc = cm
+		k.mac = hmac.New(k.s.mac, k.macKey[:k.s.macLen])
+		k.macBuf = make([]byte, 0, k.s.macLen)
+	default:
+		return false
 	}
-	return cipher.NewGCM(b)
+	return true
 }
 
-// keys13 derives TLS 1.3 record keys from a traffic secret with f, a kdf
-// for the suite's hash.
-func keys13(f *kdf, s *suite, secret []byte) (*recordKeys, error) {
-	k := &recordKeys{s: s, secret: secret}
-	var key [32]byte
-	a, err := newAEAD(s, f.expandLabel(secret, "key", s.keyLen, key[:0]))
-	if err != nil {
-		return nil, err
-	}
-	k.aead = a
+// set13 makes k the TLS 1.3 record keys of a traffic secret, derived
+// with f, a kdf for the suite's hash. The cipher objects are built by
+// ready.
+func (k *recordKeys) set13(f *kdf, s *suite, secret []byte) {
+	*k = recordKeys{s: s, secret: secret}
+	f.expandLabel(secret, "key", s.keyLen, k.key[:0])
 	f.expandLabel(secret, "iv", 12, k.iv[:0])
-	return k, nil
 }
 
 // nextSecret13 is the KeyUpdate step of a TLS 1.3 traffic secret.
@@ -329,10 +363,10 @@ func nextSecret13(f *kdf, secret []byte) []byte {
 	return f.expandLabel(secret, "traffic upd", f.size, nil)
 }
 
-// keys12 derives both directions' TLS 1.2 record keys from the master
-// secret (index 0 client write, 1 server write) with f, a kdf for the
-// suite's PRF hash.
-func keys12(f *kdf, s *suite, master []byte, clientRandom, serverRandom [32]byte) ([2]*recordKeys, error) {
+// set12 makes client and server both directions' TLS 1.2 record keys,
+// derived from the master secret with f, a kdf for the suite's PRF hash.
+// The cipher objects are built by ready.
+func set12(f *kdf, s *suite, master []byte, clientRandom, serverRandom [32]byte, client, server *recordKeys) {
 	var seed [64]byte
 	copy(seed[:32], serverRandom[:])
 	copy(seed[32:], clientRandom[:])
@@ -345,37 +379,12 @@ func keys12(f *kdf, s *suite, master []byte, clientRandom, serverRandom [32]byte
 	}
 	n := 2*s.macLen + 2*s.keyLen + 2*ivLen
 	kb := f.prf12(master, "key expansion", seed[:], n)
-	var out [2]*recordKeys
-	macs := [2][]byte{kb[:s.macLen], kb[s.macLen : 2*s.macLen]}
-	kb = kb[2*s.macLen:]
-	keys := [2][]byte{kb[:s.keyLen], kb[s.keyLen : 2*s.keyLen]}
-	kb = kb[2*s.keyLen:]
-	ivs := [2][]byte{kb[:ivLen], kb[ivLen : 2*ivLen]}
-	for i := range out {
-		k := &recordKeys{s: s}
-		copy(k.iv[:], ivs[i])
-		switch s.kind {
-		case kindCBC:
-			b, err := aes.NewCipher(keys[i])
-			if err != nil {
-				return out, err
-			}
-			var zero [16]byte
-			cm, ok := cipher.NewCBCDecrypter(b, zero[:]).(cbcMode)
-			if !ok {
-				return out, fmt.Errorf("CBC decrypter cannot reset its IV")
-			}
-			k.cbc = cm
-			k.mac = hmac.New(s.mac, macs[i])
-			k.macBuf = make([]byte, 0, s.macLen)
-		default:
-			a, err := newAEAD(s, keys[i])
-			if err != nil {
-				return out, err
-			}
-			k.aead = a
-		}
-		out[i] = k
+	for i, k := range [2]*recordKeys{client, server} {
+		*k = recordKeys{s: s}
+		copy(k.macKey[:], kb[i*s.macLen:(i+1)*s.macLen])
+		ks := kb[2*s.macLen:]
+		copy(k.key[:], ks[i*s.keyLen:(i+1)*s.keyLen])
+		ivs := ks[2*s.keyLen:]
+		copy(k.iv[:], ivs[i*ivLen:(i+1)*ivLen])
 	}
-	return out, nil
 }

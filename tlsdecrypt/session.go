@@ -186,6 +186,10 @@ type Session struct {
 	// kdf derives record keys; kept across connections (Reset), replaced
 	// when a suite uses another hash.
 	kdf *kdf
+	// chBuf and shBuf are the hellos ch and sh point to, kept across
+	// connections (Reset) for their memory and strings.
+	chBuf ClientHello
+	shBuf ServerHello
 }
 
 // Slots of Session.slots: TLS 1.3 handshake and application keys and
@@ -222,7 +226,7 @@ func (s *Session) Reset(kl *KeyLog, h Handler) {
 		d := &s.dirs[i]
 		bufs[i] = [3][]byte{d.in[:0], d.out[:0], d.hs[:0]}
 	}
-	*s = Session{kl: kl, h: h, kdf: s.kdf}
+	*s = Session{kl: kl, h: h, kdf: s.kdf, chBuf: s.chBuf, shBuf: s.shBuf}
 	for i := range s.dirs {
 		d := &s.dirs[i]
 		d.in, d.out, d.hs = bufs[i][0], bufs[i][1], bufs[i][2]
@@ -518,21 +522,47 @@ var alertNames = map[byte]string{
 	116: "certificate_required", 120: "no_application_protocol",
 }
 
+// alertTexts holds the Problem text of every known alert at both levels,
+// keyed by alertKey, so that reporting one (a close_notify ends most
+// connections) does not format a string.
+var alertTexts = func() map[uint16]string {
+	m := make(map[uint16]string, 2*len(alertNames))
+	for code, name := range alertNames {
+		for _, fatal := range []bool{false, true} {
+			m[alertKey(fatal, code)] = formatAlert(fatal, name, code)
+		}
+	}
+	return m
+}()
+
+func alertKey(fatal bool, code byte) uint16 {
+	if fatal {
+		return 1<<8 | uint16(code)
+	}
+	return uint16(code)
+}
+
+// formatAlert returns the text of an alert: "fatal alert
+// handshake_failure (40)".
+func formatAlert(fatal bool, name string, code byte) string {
+	lvl := "warning"
+	if fatal {
+		lvl = "fatal"
+	}
+	return fmt.Sprintf("%s alert %s (%d)", lvl, name, code)
+}
+
 func (s *Session) alert(dir Dir, b []byte, off int64) {
 	if len(b) < 2 {
 		s.problem(ProblemMalformed, dir, off, "alert record with %d bytes", len(b))
 		return
 	}
-	name := alertNames[b[1]]
-	if name == "" {
-		name = "unknown"
-	}
 	p := Problem{Kind: ProblemAlert, Dir: dir, Offset: off, Fatal: b[0] == 2, CloseNotify: b[1] == 0}
-	lvl := "warning"
-	if p.Fatal {
-		lvl = "fatal"
+	msg, ok := alertTexts[alertKey(p.Fatal, b[1])]
+	if !ok {
+		msg = formatAlert(p.Fatal, "unknown", b[1])
 	}
-	p.Msg = fmt.Sprintf("%s alert %s (%d)", lvl, name, b[1])
+	p.Msg = msg
 	s.h.Problem(p)
 }
 
@@ -588,13 +618,18 @@ func (s *Session) message(dir Dir, typ byte, body []byte, off int64) {
 	d := &s.dirs[dir]
 	switch {
 	case typ == hsClientHello && dir == Client:
-		ch, err := ParseClientHello(body)
-		if err != nil {
-			s.problem(ProblemMalformed, dir, off, "%v", err)
+		if s.ch != nil {
+			// The second ClientHello after a HelloRetryRequest: checked,
+			// not kept.
+			if _, err := ParseClientHello(body); err != nil {
+				s.problem(ProblemMalformed, dir, off, "%v", err)
+			}
 			return
 		}
-		if s.ch != nil {
-			return // the second ClientHello after a HelloRetryRequest
+		ch := &s.chBuf
+		if err := parseClientHello(ch, body); err != nil {
+			s.problem(ProblemMalformed, dir, off, "%v", err)
+			return
 		}
 		s.ch = ch
 		s.info.HelloSeen = true
@@ -664,8 +699,11 @@ func (s *Session) secretOf(dir Dir, p phase) ([]byte, string) {
 }
 
 func (s *Session) serverHello(body []byte, off int64) {
-	sh, err := ParseServerHello(body)
-	if err != nil {
+	sh := &s.shBuf
+	if s.sh != nil {
+		sh = new(ServerHello) // a ServerHello after the one kept
+	}
+	if err := parseServerHello(sh, body); err != nil {
 		s.problem(ProblemMalformed, Server, off, "%v", err)
 		return
 	}

@@ -29,6 +29,34 @@ func benchDecrypt(b *testing.B, ver, suite uint16) {
 	}
 }
 
+// benchDecryptSegmented is benchDecrypt with the records cut into TCP
+// segments of 1448 bytes, as a capture delivers them: a record spans
+// segments, and a segment holds the end of one record and the start of
+// the next.
+func benchDecryptSegmented(b *testing.B, ver, suite uint16) {
+	s, h, rec, seq := steadyState(b, ver, suite)
+	d := &s.dirs[Server]
+	b.SetBytes(int64(len(rec)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		d.keys.seq = seq
+		feedSegments(s, rec, 1448)
+	}
+	if h.n == 0 {
+		b.Fatal("nothing decrypted")
+	}
+}
+
+// feedSegments feeds b to the server direction of s in pieces of n bytes.
+func feedSegments(s *Session, b []byte, n int) {
+	for len(b) > 0 {
+		k := min(n, len(b))
+		s.Feed(Server, b[:k])
+		b = b[k:]
+	}
+}
+
 // TestSteadyStateAllocs checks that decrypting records costs no allocation
 // once the buffers have grown.
 func TestSteadyStateAllocs(t *testing.T) {
@@ -41,6 +69,13 @@ func TestSteadyStateAllocs(t *testing.T) {
 		})
 		if allocs != 0 || h.n == 0 {
 			t.Errorf("%s: %v allocations per run (%d bytes decrypted)", CipherSuiteName(suite), allocs, h.n)
+		}
+		allocs = testing.AllocsPerRun(50, func() {
+			d.keys.seq = seq
+			feedSegments(s, rec, 1448)
+		})
+		if allocs != 0 || len(d.in) != 0 {
+			t.Errorf("%s, in segments: %v allocations per run (%d bytes held)", CipherSuiteName(suite), allocs, len(d.in))
 		}
 	}
 }
@@ -96,6 +131,12 @@ func steadyState(b testing.TB, ver, suite uint16) (*Session, *nopHandler, []byte
 func BenchmarkDecryptTLS13AESGCM(b *testing.B) { benchDecrypt(b, tls.VersionTLS13, 0) }
 func BenchmarkDecryptTLS12AESGCM(b *testing.B) {
 	benchDecrypt(b, tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)
+}
+func BenchmarkDecryptSegmentedTLS13AESGCM(b *testing.B) {
+	benchDecryptSegmented(b, tls.VersionTLS13, 0)
+}
+func BenchmarkDecryptSegmentedTLS12AESGCM(b *testing.B) {
+	benchDecryptSegmented(b, tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)
 }
 func BenchmarkDecryptTLS12ChaCha(b *testing.B) {
 	benchDecrypt(b, tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256)

@@ -258,7 +258,7 @@ func TestDecryptGoTLS(t *testing.T) {
 				cli.CipherSuites = []uint16{tt.suite}
 			}
 			conv := runGoTLS(t, srv, cli, &kl)
-			for _, split := range []int{0, 1, 7, 1000} {
+			for _, split := range []int{0, 1, 4, 5, 6, 7, 333, 1000, 1449} {
 				col, s := decode(keyLogOf(t, kl.Bytes()), conv.pieces, split)
 				checkConv(t, col, s, conv)
 			}

@@ -269,6 +269,11 @@ func (s *Session) kill(dir Dir, k ProblemKind, off int64, reason string) {
 }
 
 // Feed hands the session the next bytes of one direction.
+//
+// Records wholly inside data are decrypted where they are; only a record
+// that continues in a later Feed is copied, into the direction's buffer,
+// and the next Feed completes it with just the bytes it lacks, so that
+// the records after it in that data are not copied too.
 func (s *Session) Feed(dir Dir, data []byte) {
 	d := &s.dirs[dir]
 	d.bytes += uint64(len(data))
@@ -276,15 +281,19 @@ func (s *Session) Feed(dir Dir, data []byte) {
 		d.off += int64(len(data))
 		return
 	}
-	if len(d.in) == 0 {
+	for len(d.in) > 0 && len(data) > 0 {
+		take := s.completing(d, len(data))
+		d.in = append(d.in, data[:take]...)
+		d.off += int64(take)
+		data = data[take:]
+		s.compact(dir, s.consume(dir, d.in, d.inOff))
+	}
+	if len(data) > 0 {
 		n := s.consume(dir, data, d.off)
 		d.in = append(d.in[:0], data[n:]...)
 		d.inOff = d.off + int64(n)
-	} else {
-		d.in = append(d.in, data...)
-		s.compact(dir, s.consume(dir, d.in, d.inOff))
+		d.off += int64(len(data))
 	}
-	d.off += int64(len(data))
 	if len(d.in) > 4*maxRecord && !d.resync {
 		// Records held back for keys that never came.
 		s.kill(dir, ProblemNoKey, d.inOff, "records held for keys that were never derived (no ServerHello?)")
@@ -294,6 +303,27 @@ func (s *Session) Feed(dir Dir, data []byte) {
 	if dir == Server && len(s.dirs[Client].in) > 0 {
 		s.compact(Client, s.consume(Client, s.dirs[Client].in, s.dirs[Client].inOff))
 	}
+}
+
+// completing returns how many of the avail bytes fed next to d (which
+// holds bytes) to append to its buffer: those that complete the header or
+// the record it holds, or all of them when that record is complete (it
+// waits for keys) or the session looks for a record boundary.
+func (s *Session) completing(d *dirState, avail int) int {
+	if d.resync {
+		return avail
+	}
+	if len(d.in) < 5 {
+		return min(5-len(d.in), avail)
+	}
+	if !plausibleHeader(d.in[:5]) {
+		return avail
+	}
+	n := 5 + (int(d.in[3])<<8 | int(d.in[4]))
+	if n <= len(d.in) {
+		return avail
+	}
+	return min(n-len(d.in), avail)
 }
 
 func (s *Session) compact(dir Dir, n int) {

@@ -117,7 +117,7 @@ type Dissector struct {
 	err   error
 	stats Stats
 	pool  dirPool
-	tls   []*tlsdecrypt.Session // sessions of closed TLS connections, for reuse
+	tls   []*tlsConn // TLS layers (and sessions) of closed connections, for reuse
 	mem   *membudget.Account
 	// searchers are the directions holding search bytes (watermark.go).
 	searchers searchers

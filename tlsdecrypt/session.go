@@ -290,7 +290,10 @@ func (s *Session) Feed(dir Dir, data []byte) {
 	}
 	if len(data) > 0 {
 		n := s.consume(dir, data, d.off)
-		d.in = append(d.in[:0], data[n:]...)
+		d.in = d.in[:0]
+		if n < len(data) {
+			d.in = append(d.in, data[n:]...)
+		}
 		d.inOff = d.off + int64(n)
 		d.off += int64(len(data))
 	}

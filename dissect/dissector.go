@@ -125,6 +125,9 @@ type Dissector struct {
 	// the sink call, so one serves every connection and direction: kept
 	// in each of them, it made an idle connection 384 bytes larger.
 	rec Record
+	// tlsScratch is the plaintext buffer and key derivation state all the
+	// dissector's TLS sessions share (one goroutine feeds them).
+	tlsScratch tlsdecrypt.Scratch
 }
 
 // New returns a Dissector that emits records to sink.

@@ -55,7 +55,8 @@ type heldAnomaly struct {
 // newTLSConn returns the TLS layer of a connection whose side client sent a
 // ClientHello. It reuses a closed connection's layer and session when there
 // is one: zeroed but for the session, whose buffers and parsed hellos are
-// kept (Session.Reset).
+// kept (Session.Reset). Every session of the dissector decrypts into its
+// one tlsdecrypt.Scratch.
 func (d *Dissector) newTLSConn(info *reassembly.ConnInfo, client reassembly.Side) *tlsConn {
 	var t *tlsConn
 	if n := len(d.tls); n > 0 {
@@ -67,6 +68,7 @@ func (d *Dissector) newTLSConn(info *reassembly.ConnInfo, client reassembly.Side
 	} else {
 		t = &tlsConn{}
 		t.s = tlsdecrypt.NewSession(d.opts.KeyLog, t)
+		t.s.SetScratch(&d.tlsScratch)
 	}
 	t.d, t.info, t.client = d, info, client
 	t.conn = Conn{Stream: info.Stream, Client: info.Addr[client], Server: info.Addr[client.Other()], TLS: &t.desc}

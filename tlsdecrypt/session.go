@@ -147,7 +147,6 @@ type dirState struct {
 	off     int64  // stream offset of the next byte fed
 	in      []byte // bytes not consumed yet (a partial record, or records waiting for keys)
 	inOff   int64  // stream offset of in[0]
-	out     []byte // plaintext buffer
 	hs      []byte // handshake message reassembly
 	hsSkip  int    // bytes of an uninteresting handshake message still to skip
 	keys    *recordKeys
@@ -183,9 +182,10 @@ type Session struct {
 	// directions' keys point into it); see the slot constants.
 	slots [slotCount]recordKeys
 
-	// kdf derives record keys; kept across connections (Reset), replaced
-	// when a suite uses another hash.
-	kdf *kdf
+	// sc holds the plaintext buffer and the key derivation state: the
+	// session's own, or shared with other sessions (SetScratch). Kept
+	// across connections (Reset).
+	sc *Scratch
 	// chBuf and shBuf are the hellos ch and sh point to, kept across
 	// connections (Reset) for their memory and strings.
 	chBuf ClientHello
@@ -202,34 +202,63 @@ const (
 	slotCount = 7
 )
 
+// Scratch is working memory of Sessions that one goroutine feeds one at a
+// time (a worker's connections): the buffer records are decrypted into and
+// the key derivation state. A record's plaintext is only valid during the
+// Handler's Plaintext call, so such sessions can share one buffer, which
+// then stays in the processor's caches however many connections are open,
+// where a buffer per session would be cold for each connection's next
+// record. Sessions sharing a Scratch must not be used concurrently, and a
+// Handler must not feed another of them from within its calls. The zero
+// Scratch is ready to use.
+type Scratch struct {
+	out []byte
+	kdf [2]*kdf // by hash: SHA-256, SHA-384
+}
+
 // kdfFor returns the session's kdf for the negotiated suite's hash.
 func (s *Session) kdfFor() *kdf {
-	if s.kdf == nil || s.kdf.size != s.suite.hashLen {
-		s.kdf = newKDF(s.suite.hash)
+	i := 0
+	if s.suite.hashLen != 32 {
+		i = 1
 	}
-	return s.kdf
+	if s.sc.kdf[i] == nil || s.sc.kdf[i].size != s.suite.hashLen {
+		s.sc.kdf[i] = newKDF(s.suite.hash)
+	}
+	return s.sc.kdf[i]
 }
 
 // NewSession returns a session that looks secrets up in kl (which may be
 // nil: nothing is decrypted, but the handshake is still read) and reports
-// to h.
+// to h. It has a Scratch of its own until SetScratch gives it another.
 func NewSession(kl *KeyLog, h Handler) *Session {
 	s := &Session{}
 	s.Reset(kl, h)
 	return s
 }
 
-// Reset prepares s for a new connection, keeping its buffers.
-func (s *Session) Reset(kl *KeyLog, h Handler) {
-	var bufs [2][3][]byte
-	for i := range s.dirs {
-		d := &s.dirs[i]
-		bufs[i] = [3][]byte{d.in[:0], d.out[:0], d.hs[:0]}
+// SetScratch makes s use sc, which other sessions fed by the same
+// goroutine may share (see Scratch), instead of its own.
+func (s *Session) SetScratch(sc *Scratch) {
+	if sc != nil {
+		s.sc = sc
 	}
-	*s = Session{kl: kl, h: h, kdf: s.kdf, chBuf: s.chBuf, shBuf: s.shBuf}
+}
+
+// Reset prepares s for a new connection, keeping its buffers and Scratch.
+func (s *Session) Reset(kl *KeyLog, h Handler) {
+	var bufs [2][2][]byte
 	for i := range s.dirs {
 		d := &s.dirs[i]
-		d.in, d.out, d.hs = bufs[i][0], bufs[i][1], bufs[i][2]
+		bufs[i] = [2][]byte{d.in[:0], d.hs[:0]}
+	}
+	*s = Session{kl: kl, h: h, sc: s.sc, chBuf: s.chBuf, shBuf: s.shBuf}
+	if s.sc == nil {
+		s.sc = new(Scratch)
+	}
+	for i := range s.dirs {
+		d := &s.dirs[i]
+		d.in, d.hs = bufs[i][0], bufs[i][1]
 	}
 }
 
@@ -454,12 +483,12 @@ func (s *Session) decrypt(dir Dir, hdr, body []byte, off int64, tls13 bool) {
 	if d.keys != nil {
 		seq = d.keys.seq
 	}
-	pt, typ, ok := d.keys.open(d.out[:0], hdr, body, seq, tls13, etm)
+	pt, typ, ok := d.keys.open(s.sc.out[:0], hdr, body, seq, tls13, etm)
 	if !ok && tls13 && dir == Client && d.phase == phaseEarly {
 		// Rejected or undecryptable 0-RTT data ends where the client's
 		// handshake keys start to work.
 		if hk := s.hs13[Client]; hk != nil {
-			if pt, typ, ok = hk.open(d.out[:0], hdr, body, 0, true, false); ok {
+			if pt, typ, ok = hk.open(s.sc.out[:0], hdr, body, 0, true, false); ok {
 				d.keys, d.phase = hk, phaseHandshake
 			}
 		}
@@ -487,8 +516,8 @@ func (s *Session) decrypt(dir Dir, hdr, body []byte, off int64, tls13 bool) {
 		}
 		return
 	}
-	if cap(pt) > cap(d.out) {
-		d.out = pt[:0]
+	if cap(pt) > cap(s.sc.out) {
+		s.sc.out = pt[:0]
 	}
 	d.keys.seq++
 	d.fails = 0
@@ -896,14 +925,14 @@ func (s *Session) tryRecord(dir Dir, hdr, body []byte, atEnd bool, after []byte)
 				seq = seq<<8 | uint64(c)
 			}
 			if seq >= from && seq-from <= window {
-				if _, _, ok := k.open(d.out[:0], hdr, body, seq, false, etm); ok {
+				if _, _, ok := k.open(s.sc.out[:0], hdr, body, seq, false, etm); ok {
 					k.seq = seq
 					return true
 				}
 			}
 		}
 		for seq := from; seq <= from+window; seq++ {
-			if _, _, ok := k.open(d.out[:0], hdr, body, seq, tls13, etm); ok {
+			if _, _, ok := k.open(s.sc.out[:0], hdr, body, seq, tls13, etm); ok {
 				k.seq = seq
 				return true
 			}

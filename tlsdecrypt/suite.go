@@ -133,8 +133,8 @@ func CipherSuiteName(id uint16) string {
 // kdf derives keys (TLS 1.3's HKDF-Expand-Label, TLS 1.2's PRF) with HMACs
 // computed on reusable digests: crypto/hkdf and crypto/hmac key new digests
 // for every call, and allocating them cost a TLS 1.3 connection (four key
-// and IV pairs) more than the rest of its handshake. A Session keeps one
-// across connections. It is not safe for concurrent use.
+// and IV pairs) more than the rest of its handshake. A Scratch keeps one per
+// hash for the sessions that share it. It is not safe for concurrent use.
 //
 // Every HMAC under one key starts with the same two blocks, the key XOR
 // ipad and the key XOR opad. The kdf hashes them once per key and saves the

@@ -126,7 +126,7 @@ type Dissector struct {
 	err   error
 	stats Stats
 	pool  dirPool
-	tls   []*tlsdecrypt.Session // sessions of closed TLS connections, for reuse
+	tls   []*tlsConn // TLS layers (and sessions) of closed connections, for reuse
 	mem   *membudget.Account
 	// searchers are the directions holding search bytes (watermark.go).
 	searchers searchers
@@ -134,6 +134,9 @@ type Dissector struct {
 	// the sink call, so one serves every connection and direction: kept
 	// in each of them, it made an idle connection 384 bytes larger.
 	rec Record
+	// tlsScratch is the plaintext buffer and key derivation state all the
+	// dissector's TLS sessions share (one goroutine feeds them).
+	tlsScratch tlsdecrypt.Scratch
 }
 
 // New returns a Dissector that emits records to sink.

@@ -53,16 +53,24 @@ type heldAnomaly struct {
 }
 
 // newTLSConn returns the TLS layer of a connection whose side client sent a
-// ClientHello.
+// ClientHello. It reuses a closed connection's layer and session when there
+// is one: zeroed but for the session, whose buffers and parsed hellos are
+// kept (Session.Reset). Every session of the dissector decrypts into its
+// one tlsdecrypt.Scratch.
 func (d *Dissector) newTLSConn(info *reassembly.ConnInfo, client reassembly.Side) *tlsConn {
-	t := &tlsConn{d: d, info: info, client: client}
+	var t *tlsConn
 	if n := len(d.tls); n > 0 {
-		t.s = d.tls[n-1]
+		t = d.tls[n-1]
+		d.tls[n-1] = nil
 		d.tls = d.tls[:n-1]
+		*t = tlsConn{s: t.s}
 		t.s.Reset(d.opts.KeyLog, t)
 	} else {
+		t = &tlsConn{}
 		t.s = tlsdecrypt.NewSession(d.opts.KeyLog, t)
+		t.s.SetScratch(&d.tlsScratch)
 	}
+	t.d, t.info, t.client = d, info, client
 	t.conn = Conn{Stream: info.Stream, Client: info.Addr[client], Server: info.Addr[client.Other()], TLS: &t.desc}
 	return t
 }
@@ -160,11 +168,11 @@ func (t *tlsConn) Close(reason reassembly.CloseReason) {
 		t.list(reason)
 	}
 	t.held = nil
+	t.inner, t.innerState = nil, nil
 	if len(t.d.tls) < maxFreeConns {
 		t.s.Reset(nil, nil)
-		t.d.tls = append(t.d.tls, t.s)
+		t.d.tls = append(t.d.tls, t)
 	}
-	t.s, t.inner, t.innerState = nil, nil, nil
 }
 
 // update copies the session's view of the handshake into the description.

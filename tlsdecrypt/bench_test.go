@@ -29,6 +29,34 @@ func benchDecrypt(b *testing.B, ver, suite uint16) {
 	}
 }
 
+// benchDecryptSegmented is benchDecrypt with the records cut into TCP
+// segments of 1448 bytes, as a capture delivers them: a record spans
+// segments, and a segment holds the end of one record and the start of
+// the next.
+func benchDecryptSegmented(b *testing.B, ver, suite uint16) {
+	s, h, rec, seq := steadyState(b, ver, suite)
+	d := &s.dirs[Server]
+	b.SetBytes(int64(len(rec)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		d.keys.seq = seq
+		feedSegments(s, rec, 1448)
+	}
+	if h.n == 0 {
+		b.Fatal("nothing decrypted")
+	}
+}
+
+// feedSegments feeds b to the server direction of s in pieces of n bytes.
+func feedSegments(s *Session, b []byte, n int) {
+	for len(b) > 0 {
+		k := min(n, len(b))
+		s.Feed(Server, b[:k])
+		b = b[k:]
+	}
+}
+
 // TestSteadyStateAllocs checks that decrypting records costs no allocation
 // once the buffers have grown.
 func TestSteadyStateAllocs(t *testing.T) {
@@ -41,6 +69,13 @@ func TestSteadyStateAllocs(t *testing.T) {
 		})
 		if allocs != 0 || h.n == 0 {
 			t.Errorf("%s: %v allocations per run (%d bytes decrypted)", CipherSuiteName(suite), allocs, h.n)
+		}
+		allocs = testing.AllocsPerRun(50, func() {
+			d.keys.seq = seq
+			feedSegments(s, rec, 1448)
+		})
+		if allocs != 0 || len(d.in) != 0 {
+			t.Errorf("%s, in segments: %v allocations per run (%d bytes held)", CipherSuiteName(suite), allocs, len(d.in))
 		}
 	}
 }
@@ -97,6 +132,12 @@ func BenchmarkDecryptTLS13AESGCM(b *testing.B) { benchDecrypt(b, tls.VersionTLS1
 func BenchmarkDecryptTLS12AESGCM(b *testing.B) {
 	benchDecrypt(b, tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)
 }
+func BenchmarkDecryptSegmentedTLS13AESGCM(b *testing.B) {
+	benchDecryptSegmented(b, tls.VersionTLS13, 0)
+}
+func BenchmarkDecryptSegmentedTLS12AESGCM(b *testing.B) {
+	benchDecryptSegmented(b, tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)
+}
 func BenchmarkDecryptTLS12ChaCha(b *testing.B) {
 	benchDecrypt(b, tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256)
 }
@@ -104,29 +145,48 @@ func BenchmarkDecryptTLS12CBC(b *testing.B) {
 	benchDecrypt(b, tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA)
 }
 
-// BenchmarkKeys13 derives the record keys of one TLS 1.3 traffic secret, as
-// every connection does four times (handshake and application, each way).
+// BenchmarkKeys13 derives the record keys of one TLS 1.3 traffic secret and
+// builds its AEAD, as every connection does four times (handshake and
+// application, each way).
 func BenchmarkKeys13(b *testing.B) {
 	secret := bytes.Repeat([]byte{7}, 32)
 	f := newKDF(suites[0x1301].hash)
+	var k recordKeys
 	b.ReportAllocs()
-	for range b.N {
-		if _, err := keys13(f, suites[0x1301], secret); err != nil {
-			b.Fatal(err)
+	for i := range b.N {
+		secret[0] = byte(i) // a new secret each time, as in a capture
+		if k.set13(f, suites[0x1301], secret); !k.ready() {
+			b.Fatal("no AEAD")
 		}
 	}
 }
 
 // BenchmarkKeys12 derives both directions' TLS 1.2 record keys from a master
-// secret, as every connection does once.
+// secret and builds their AEADs, as every connection does once.
 func BenchmarkKeys12(b *testing.B) {
 	master := bytes.Repeat([]byte{7}, 48)
 	f := newKDF(suites[0xC02F].hash)
+	var c, s recordKeys
 	b.ReportAllocs()
-	for range b.N {
-		if _, err := keys12(f, suites[0xC02F], master, [32]byte{1}, [32]byte{2}); err != nil {
-			b.Fatal(err)
+	for i := range b.N {
+		master[0] = byte(i)
+		set12(f, suites[0xC02F], master, [32]byte{1}, [32]byte{2}, &c, &s)
+		if !c.ready() || !s.ready() {
+			b.Fatal("no AEAD")
 		}
+	}
+}
+
+// BenchmarkDerive13 is BenchmarkKeys13 without building the AEAD: the key
+// schedule alone.
+func BenchmarkDerive13(b *testing.B) {
+	secret := bytes.Repeat([]byte{7}, 32)
+	f := newKDF(suites[0x1301].hash)
+	var k recordKeys
+	b.ReportAllocs()
+	for i := range b.N {
+		secret[0] = byte(i)
+		k.set13(f, suites[0x1301], secret)
 	}
 }
 

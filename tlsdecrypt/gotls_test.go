@@ -258,7 +258,7 @@ func TestDecryptGoTLS(t *testing.T) {
 				cli.CipherSuites = []uint16{tt.suite}
 			}
 			conv := runGoTLS(t, srv, cli, &kl)
-			for _, split := range []int{0, 1, 7, 1000} {
+			for _, split := range []int{0, 1, 4, 5, 6, 7, 333, 1000, 1449} {
 				col, s := decode(keyLogOf(t, kl.Bytes()), conv.pieces, split)
 				checkConv(t, col, s, conv)
 			}
@@ -284,5 +284,40 @@ func checkConv(t *testing.T, col *collector, s *Session, conv conversation) {
 	}
 	if in.SNI != "wss.test" || in.ALPN != conv.state.NegotiatedProtocol || !in.Decrypted || in.Reason != "" {
 		t.Errorf("info %+v, want SNI wss.test, ALPN %q, decrypted", in, conv.state.NegotiatedProtocol)
+	}
+}
+
+// TestSharedScratch decodes two conversations (TLS 1.3 with SHA-256 and
+// TLS 1.2 with SHA-384, so that both of the Scratch's kdfs are used) with
+// sessions that share one Scratch, their pieces interleaved.
+func TestSharedScratch(t *testing.T) {
+	var kl13, kl12 bytes.Buffer
+	conv13 := runGoTLS(t, &tls.Config{MinVersion: tls.VersionTLS13}, &tls.Config{}, &kl13)
+	suite := []uint16{tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384}
+	conv12 := runGoTLS(t, &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: suite},
+		&tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: suite}, &kl12)
+	var sc Scratch
+	convs := []conversation{conv13, conv12}
+	cols := []*collector{{}, {}}
+	sessions := []*Session{NewSession(keyLogOf(t, kl13.Bytes()), cols[0]), NewSession(keyLogOf(t, kl12.Bytes()), cols[1])}
+	for i, s := range sessions {
+		s.SetScratch(&sc)
+		if s.sc != &sc {
+			t.Fatalf("session %d does not use the shared Scratch", i)
+		}
+	}
+	for i := 0; i < len(conv13.pieces) || i < len(conv12.pieces); i++ {
+		for c, conv := range convs {
+			if i < len(conv.pieces) {
+				sessions[c].Feed(conv.pieces[i].dir, conv.pieces[i].data)
+			}
+		}
+	}
+	for c, s := range sessions {
+		s.Close()
+		checkConv(t, cols[c], s, convs[c])
+	}
+	if sc.kdf[0] == nil || sc.kdf[1] == nil {
+		t.Errorf("kdfs of the shared Scratch: %v", sc.kdf)
 	}
 }

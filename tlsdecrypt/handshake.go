@@ -89,20 +89,37 @@ type ClientHello struct {
 // ParseClientHello parses a ClientHello message body (without the 4-byte
 // handshake header).
 func ParseClientHello(b []byte) (*ClientHello, error) {
+	ch := &ClientHello{}
+	if err := parseClientHello(ch, b); err != nil {
+		return nil, err
+	}
+	return ch, nil
+}
+
+// parseClientHello parses a ClientHello body into ch, reusing the memory
+// of ch's slices (a Session parses every connection's ClientHello into the
+// same one). Its strings and ALPN list are immutable and shared: when the
+// server name or the ALPN list are those of ch's previous hello, which is
+// usual for the connections of one client, they are kept, not allocated
+// again. On error ch is left partly filled.
+func parseClientHello(ch *ClientHello, b []byte) error {
+	prevSNI, prevALPN := ch.SNI, ch.ALPN
+	*ch = ClientHello{SessionID: ch.SessionID[:0], CipherSuites: ch.CipherSuites[:0],
+		Versions: ch.Versions[:0], Ticket: ch.Ticket[:0]}
 	r := reader{b: b}
-	ch := &ClientHello{Version: uint16(r.u16())}
+	ch.Version = uint16(r.u16())
 	copy(ch.Random[:], r.bytes(32))
-	ch.SessionID = append([]byte(nil), r.vec8()...)
+	ch.SessionID = append(ch.SessionID, r.vec8()...)
 	cs := reader{b: r.vec16()}
 	for len(cs.b) >= 2 {
 		ch.CipherSuites = append(ch.CipherSuites, uint16(cs.u16()))
 	}
 	r.vec8() // compression methods
 	if r.bad {
-		return nil, errors.New("ClientHello truncated")
+		return errors.New("ClientHello truncated")
 	}
 	if len(r.b) == 0 {
-		return ch, nil
+		return nil
 	}
 	exts := reader{b: r.vec16()}
 	for len(exts.b) > 0 && !exts.bad {
@@ -115,18 +132,26 @@ func ParseClientHello(b []byte) (*ClientHello, error) {
 				kind := list.u8()
 				name := list.vec16()
 				if kind == 0 && ch.SNI == "" {
-					ch.SNI = string(name)
+					ch.SNI = prevSNI
+					if string(name) != prevSNI {
+						ch.SNI = string(name)
+					}
 				}
 			}
 		case extALPN:
-			ch.ALPN = parseALPN(e.vec16())
+			raw := e.vec16()
+			if sameALPN(raw, prevALPN) {
+				ch.ALPN = prevALPN
+			} else {
+				ch.ALPN = parseALPN(raw)
+			}
 		case extSupportedVersion:
 			vs := reader{b: e.vec8()}
 			for len(vs.b) >= 2 {
 				ch.Versions = append(ch.Versions, uint16(vs.u16()))
 			}
 		case extSessionTicket:
-			ch.Ticket = append([]byte(nil), e.b...)
+			ch.Ticket = append(ch.Ticket, e.b...)
 		case extPreSharedKey:
 			ch.PSK = true
 		case extEarlyData:
@@ -134,9 +159,25 @@ func ParseClientHello(b []byte) (*ClientHello, error) {
 		}
 	}
 	if exts.bad {
-		return nil, errors.New("ClientHello extensions truncated")
+		return errors.New("ClientHello extensions truncated")
 	}
-	return ch, nil
+	return nil
+}
+
+// sameALPN reports whether the protocol name list raw (the ALPN
+// extension's, without its length) holds exactly the names of list, which
+// is not empty.
+func sameALPN(raw []byte, list []string) bool {
+	if len(list) == 0 {
+		return false
+	}
+	r := reader{b: raw}
+	for _, p := range list {
+		if string(r.vec8()) != p || r.bad {
+			return false
+		}
+	}
+	return len(r.b) == 0
 }
 
 func parseALPN(b []byte) []string {
@@ -166,18 +207,31 @@ type ServerHello struct {
 
 // ParseServerHello parses a ServerHello message body.
 func ParseServerHello(b []byte) (*ServerHello, error) {
+	sh := &ServerHello{}
+	if err := parseServerHello(sh, b); err != nil {
+		return nil, err
+	}
+	return sh, nil
+}
+
+// parseServerHello parses a ServerHello body into sh, reusing the memory of
+// its session id, and its ALPN string when the protocol is the same. On
+// error sh is left partly filled.
+func parseServerHello(sh *ServerHello, b []byte) error {
+	prevALPN := sh.ALPN
+	*sh = ServerHello{SessionID: sh.SessionID[:0]}
 	r := reader{b: b}
-	sh := &ServerHello{Version: uint16(r.u16())}
+	sh.Version = uint16(r.u16())
 	copy(sh.Random[:], r.bytes(32))
-	sh.SessionID = append([]byte(nil), r.vec8()...)
+	sh.SessionID = append(sh.SessionID, r.vec8()...)
 	sh.CipherSuite = uint16(r.u16())
 	r.u8() // compression
 	if r.bad {
-		return nil, errors.New("ServerHello truncated")
+		return errors.New("ServerHello truncated")
 	}
 	sh.HelloRetry = sh.Random == helloRetryRandom
 	if len(r.b) == 0 {
-		return sh, nil
+		return nil
 	}
 	exts := reader{b: r.vec16()}
 	for len(exts.b) > 0 && !exts.bad {
@@ -189,8 +243,12 @@ func ParseServerHello(b []byte) (*ServerHello, error) {
 				sh.Version = uint16(v)
 			}
 		case extALPN:
-			if l := parseALPN(e.vec16()); len(l) > 0 {
-				sh.ALPN = l[0]
+			l := reader{b: e.vec16()}
+			if p := l.vec8(); !l.bad && len(p) > 0 {
+				sh.ALPN = prevALPN
+				if string(p) != prevALPN {
+					sh.ALPN = string(p)
+				}
 			}
 		case extEncryptThenMAC:
 			sh.EncryptThenMAC = true
@@ -201,9 +259,9 @@ func ParseServerHello(b []byte) (*ServerHello, error) {
 		}
 	}
 	if exts.bad {
-		return nil, errors.New("ServerHello extensions truncated")
+		return errors.New("ServerHello extensions truncated")
 	}
-	return sh, nil
+	return nil
 }
 
 // encryptedExtensions returns the ALPN protocol and whether early data was

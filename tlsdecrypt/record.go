@@ -3,6 +3,7 @@ package tlsdecrypt
 import (
 	"crypto/hmac"
 	"crypto/subtle"
+	"encoding/binary"
 	"slices"
 )
 
@@ -22,27 +23,18 @@ func plausibleHeader(h []byte) bool {
 	return n > 0 && n <= maxRecord
 }
 
-// setSeq writes seq big-endian into b[:8].
-func setSeq(b []byte, seq uint64) {
-	for i := range 8 {
-		b[i] = byte(seq >> (56 - 8*uint(i)))
-	}
-}
-
 // xorNonce sets k.nonce to the IV XOR the sequence number (TLS 1.3, and
 // TLS 1.2 ChaCha20-Poly1305).
 func (k *recordKeys) xorNonce(seq uint64) {
 	k.nonce = k.iv
-	for i := range 8 {
-		k.nonce[4+i] ^= byte(seq >> (56 - 8*uint(i)))
-	}
+	binary.BigEndian.PutUint64(k.nonce[4:], binary.BigEndian.Uint64(k.iv[4:])^seq)
 }
 
 // open decrypts and authenticates one record with sequence number seq into
 // dst (which must not overlap body). It returns the plaintext and the
 // content type (for TLS 1.3 the inner type, padding removed).
 func (k *recordKeys) open(dst, hdr, body []byte, seq uint64, tls13, etm bool) ([]byte, byte, bool) {
-	if k == nil {
+	if k == nil || !k.ready() {
 		return nil, 0, false
 	}
 	if tls13 {
@@ -64,7 +56,7 @@ func (k *recordKeys) open(dst, hdr, body []byte, seq uint64, tls13, etm bool) ([
 		return pt[:j], pt[j], true
 	}
 	typ := hdr[0]
-	setSeq(k.aad[:], seq)
+	binary.BigEndian.PutUint64(k.aad[:8], seq)
 	k.aad[8], k.aad[9], k.aad[10] = typ, hdr[1], hdr[2]
 	switch k.s.kind {
 	case kindGCM:

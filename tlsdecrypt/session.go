@@ -147,7 +147,6 @@ type dirState struct {
 	off     int64  // stream offset of the next byte fed
 	in      []byte // bytes not consumed yet (a partial record, or records waiting for keys)
 	inOff   int64  // stream offset of in[0]
-	out     []byte // plaintext buffer
 	hs      []byte // handshake message reassembly
 	hsSkip  int    // bytes of an uninteresting handshake message still to skip
 	keys    *recordKeys
@@ -172,46 +171,94 @@ type Session struct {
 	suite   *suite
 	ch      *ClientHello
 	sh      *ServerHello
-	hs13    [2]*recordKeys
-	keys12  [2]*recordKeys
+	hs13    [2]*recordKeys // in slots
+	keys12  [2]*recordKeys // in slots
 	master  []byte
 	stopped bool // decryption impossible; records are only framed
 	eeSeen  bool
 	dirs    [2]dirState
 
-	// kdf derives record keys; kept across connections (Reset), replaced
-	// when a suite uses another hash.
-	kdf *kdf
+	// slots hold the connection's record keys (hs13, keys12 and the
+	// directions' keys point into it); see the slot constants.
+	slots [slotCount]recordKeys
+
+	// sc holds the plaintext buffer and the key derivation state: the
+	// session's own, or shared with other sessions (SetScratch). Kept
+	// across connections (Reset).
+	sc *Scratch
+	// chBuf and shBuf are the hellos ch and sh point to, kept across
+	// connections (Reset) for their memory and strings.
+	chBuf ClientHello
+	shBuf ServerHello
+}
+
+// Slots of Session.slots: TLS 1.3 handshake and application keys and
+// TLS 1.2 keys (each + Dir), and TLS 1.3 0-RTT keys.
+const (
+	slotHS13  = 0
+	slotApp13 = 2
+	slot12    = 4
+	slotEarly = 6
+	slotCount = 7
+)
+
+// Scratch is working memory of Sessions that one goroutine feeds one at a
+// time (a worker's connections): the buffer records are decrypted into and
+// the key derivation state. A record's plaintext is only valid during the
+// Handler's Plaintext call, so such sessions can share one buffer, which
+// then stays in the processor's caches however many connections are open,
+// where a buffer per session would be cold for each connection's next
+// record. Sessions sharing a Scratch must not be used concurrently, and a
+// Handler must not feed another of them from within its calls. The zero
+// Scratch is ready to use.
+type Scratch struct {
+	out []byte
+	kdf [2]*kdf // by hash: SHA-256, SHA-384
 }
 
 // kdfFor returns the session's kdf for the negotiated suite's hash.
 func (s *Session) kdfFor() *kdf {
-	if s.kdf == nil || s.kdf.size != s.suite.hashLen {
-		s.kdf = newKDF(s.suite.hash)
+	i := 0
+	if s.suite.hashLen != 32 {
+		i = 1
 	}
-	return s.kdf
+	if s.sc.kdf[i] == nil || s.sc.kdf[i].size != s.suite.hashLen {
+		s.sc.kdf[i] = newKDF(s.suite.hash)
+	}
+	return s.sc.kdf[i]
 }
 
 // NewSession returns a session that looks secrets up in kl (which may be
 // nil: nothing is decrypted, but the handshake is still read) and reports
-// to h.
+// to h. It has a Scratch of its own until SetScratch gives it another.
 func NewSession(kl *KeyLog, h Handler) *Session {
 	s := &Session{}
 	s.Reset(kl, h)
 	return s
 }
 
-// Reset prepares s for a new connection, keeping its buffers.
-func (s *Session) Reset(kl *KeyLog, h Handler) {
-	var bufs [2][3][]byte
-	for i := range s.dirs {
-		d := &s.dirs[i]
-		bufs[i] = [3][]byte{d.in[:0], d.out[:0], d.hs[:0]}
+// SetScratch makes s use sc, which other sessions fed by the same
+// goroutine may share (see Scratch), instead of its own.
+func (s *Session) SetScratch(sc *Scratch) {
+	if sc != nil {
+		s.sc = sc
 	}
-	*s = Session{kl: kl, h: h, kdf: s.kdf}
+}
+
+// Reset prepares s for a new connection, keeping its buffers and Scratch.
+func (s *Session) Reset(kl *KeyLog, h Handler) {
+	var bufs [2][2][]byte
 	for i := range s.dirs {
 		d := &s.dirs[i]
-		d.in, d.out, d.hs = bufs[i][0], bufs[i][1], bufs[i][2]
+		bufs[i] = [2][]byte{d.in[:0], d.hs[:0]}
+	}
+	*s = Session{kl: kl, h: h, sc: s.sc, chBuf: s.chBuf, shBuf: s.shBuf}
+	if s.sc == nil {
+		s.sc = new(Scratch)
+	}
+	for i := range s.dirs {
+		d := &s.dirs[i]
+		d.in, d.hs = bufs[i][0], bufs[i][1]
 	}
 }
 
@@ -251,6 +298,11 @@ func (s *Session) kill(dir Dir, k ProblemKind, off int64, reason string) {
 }
 
 // Feed hands the session the next bytes of one direction.
+//
+// Records wholly inside data are decrypted where they are; only a record
+// that continues in a later Feed is copied, into the direction's buffer,
+// and the next Feed completes it with just the bytes it lacks, so that
+// the records after it in that data are not copied too.
 func (s *Session) Feed(dir Dir, data []byte) {
 	d := &s.dirs[dir]
 	d.bytes += uint64(len(data))
@@ -258,15 +310,22 @@ func (s *Session) Feed(dir Dir, data []byte) {
 		d.off += int64(len(data))
 		return
 	}
-	if len(d.in) == 0 {
-		n := s.consume(dir, data, d.off)
-		d.in = append(d.in[:0], data[n:]...)
-		d.inOff = d.off + int64(n)
-	} else {
-		d.in = append(d.in, data...)
+	for len(d.in) > 0 && len(data) > 0 {
+		take := s.completing(d, len(data))
+		d.in = append(d.in, data[:take]...)
+		d.off += int64(take)
+		data = data[take:]
 		s.compact(dir, s.consume(dir, d.in, d.inOff))
 	}
-	d.off += int64(len(data))
+	if len(data) > 0 {
+		n := s.consume(dir, data, d.off)
+		d.in = d.in[:0]
+		if n < len(data) {
+			d.in = append(d.in, data[n:]...)
+		}
+		d.inOff = d.off + int64(n)
+		d.off += int64(len(data))
+	}
 	if len(d.in) > 4*maxRecord && !d.resync {
 		// Records held back for keys that never came.
 		s.kill(dir, ProblemNoKey, d.inOff, "records held for keys that were never derived (no ServerHello?)")
@@ -276,6 +335,27 @@ func (s *Session) Feed(dir Dir, data []byte) {
 	if dir == Server && len(s.dirs[Client].in) > 0 {
 		s.compact(Client, s.consume(Client, s.dirs[Client].in, s.dirs[Client].inOff))
 	}
+}
+
+// completing returns how many of the avail bytes fed next to d (which
+// holds bytes) to append to its buffer: those that complete the header or
+// the record it holds, or all of them when that record is complete (it
+// waits for keys) or the session looks for a record boundary.
+func (s *Session) completing(d *dirState, avail int) int {
+	if d.resync {
+		return avail
+	}
+	if len(d.in) < 5 {
+		return min(5-len(d.in), avail)
+	}
+	if !plausibleHeader(d.in[:5]) {
+		return avail
+	}
+	n := 5 + (int(d.in[3])<<8 | int(d.in[4]))
+	if n <= len(d.in) {
+		return avail
+	}
+	return min(n-len(d.in), avail)
 }
 
 func (s *Session) compact(dir Dir, n int) {
@@ -403,12 +483,12 @@ func (s *Session) decrypt(dir Dir, hdr, body []byte, off int64, tls13 bool) {
 	if d.keys != nil {
 		seq = d.keys.seq
 	}
-	pt, typ, ok := d.keys.open(d.out[:0], hdr, body, seq, tls13, etm)
+	pt, typ, ok := d.keys.open(s.sc.out[:0], hdr, body, seq, tls13, etm)
 	if !ok && tls13 && dir == Client && d.phase == phaseEarly {
 		// Rejected or undecryptable 0-RTT data ends where the client's
 		// handshake keys start to work.
 		if hk := s.hs13[Client]; hk != nil {
-			if pt, typ, ok = hk.open(d.out[:0], hdr, body, 0, true, false); ok {
+			if pt, typ, ok = hk.open(s.sc.out[:0], hdr, body, 0, true, false); ok {
 				d.keys, d.phase = hk, phaseHandshake
 			}
 		}
@@ -436,8 +516,8 @@ func (s *Session) decrypt(dir Dir, hdr, body []byte, off int64, tls13 bool) {
 		}
 		return
 	}
-	if cap(pt) > cap(d.out) {
-		d.out = pt[:0]
+	if cap(pt) > cap(s.sc.out) {
+		s.sc.out = pt[:0]
 	}
 	d.keys.seq++
 	d.fails = 0
@@ -504,21 +584,47 @@ var alertNames = map[byte]string{
 	116: "certificate_required", 120: "no_application_protocol",
 }
 
+// alertTexts holds the Problem text of every known alert at both levels,
+// keyed by alertKey, so that reporting one (a close_notify ends most
+// connections) does not format a string.
+var alertTexts = func() map[uint16]string {
+	m := make(map[uint16]string, 2*len(alertNames))
+	for code, name := range alertNames {
+		for _, fatal := range []bool{false, true} {
+			m[alertKey(fatal, code)] = formatAlert(fatal, name, code)
+		}
+	}
+	return m
+}()
+
+func alertKey(fatal bool, code byte) uint16 {
+	if fatal {
+		return 1<<8 | uint16(code)
+	}
+	return uint16(code)
+}
+
+// formatAlert returns the text of an alert: "fatal alert
+// handshake_failure (40)".
+func formatAlert(fatal bool, name string, code byte) string {
+	lvl := "warning"
+	if fatal {
+		lvl = "fatal"
+	}
+	return fmt.Sprintf("%s alert %s (%d)", lvl, name, code)
+}
+
 func (s *Session) alert(dir Dir, b []byte, off int64) {
 	if len(b) < 2 {
 		s.problem(ProblemMalformed, dir, off, "alert record with %d bytes", len(b))
 		return
 	}
-	name := alertNames[b[1]]
-	if name == "" {
-		name = "unknown"
-	}
 	p := Problem{Kind: ProblemAlert, Dir: dir, Offset: off, Fatal: b[0] == 2, CloseNotify: b[1] == 0}
-	lvl := "warning"
-	if p.Fatal {
-		lvl = "fatal"
+	msg, ok := alertTexts[alertKey(p.Fatal, b[1])]
+	if !ok {
+		msg = formatAlert(p.Fatal, "unknown", b[1])
 	}
-	p.Msg = fmt.Sprintf("%s alert %s (%d)", lvl, name, b[1])
+	p.Msg = msg
 	s.h.Problem(p)
 }
 
@@ -574,13 +680,18 @@ func (s *Session) message(dir Dir, typ byte, body []byte, off int64) {
 	d := &s.dirs[dir]
 	switch {
 	case typ == hsClientHello && dir == Client:
-		ch, err := ParseClientHello(body)
-		if err != nil {
-			s.problem(ProblemMalformed, dir, off, "%v", err)
+		if s.ch != nil {
+			// The second ClientHello after a HelloRetryRequest: checked,
+			// not kept.
+			if _, err := ParseClientHello(body); err != nil {
+				s.problem(ProblemMalformed, dir, off, "%v", err)
+			}
 			return
 		}
-		if s.ch != nil {
-			return // the second ClientHello after a HelloRetryRequest
+		ch := &s.chBuf
+		if err := parseClientHello(ch, body); err != nil {
+			s.problem(ProblemMalformed, dir, off, "%v", err)
+			return
 		}
 		s.ch = ch
 		s.info.HelloSeen = true
@@ -610,12 +721,12 @@ func (s *Session) message(dir Dir, typ byte, body []byte, off int64) {
 			s.kill(dir, ProblemNoKey, off, s.noKeyReason(label))
 			return
 		}
-		s.rekey(dir, secret, off)
+		s.rekey(dir, secret)
 	case typ == hsEndOfEarlyData && dir == Client && d.phase == phaseEarly:
 		d.keys, d.phase = s.hs13[Client], phaseHandshake
 	case typ == hsKeyUpdate && s.info.Version == VersionTLS13 && d.phase == phaseApp && d.keys != nil:
 		s.info.KeyUpdates++
-		s.rekey(dir, nextSecret13(s.kdfFor(), d.keys.secret), off)
+		s.rekey(dir, nextSecret13(s.kdfFor(), d.keys.secret))
 	case typ == hsNewSessionTicket && dir == Server && s.info.Version == VersionTLS12:
 		if s.master != nil {
 			s.kl.Remember(ticket12(body), s.master)
@@ -623,13 +734,10 @@ func (s *Session) message(dir Dir, typ byte, body []byte, off int64) {
 	}
 }
 
-// rekey installs TLS 1.3 keys derived from secret on dir.
-func (s *Session) rekey(dir Dir, secret []byte, off int64) {
-	k, err := keys13(s.kdfFor(), s.suite, secret)
-	if err != nil {
-		s.kill(dir, ProblemNoKey, off, fmt.Sprintf("bad traffic secret: %v", err))
-		return
-	}
+// rekey installs TLS 1.3 application keys derived from secret on dir.
+func (s *Session) rekey(dir Dir, secret []byte) {
+	k := &s.slots[slotApp13+int(dir)]
+	k.set13(s.kdfFor(), s.suite, secret)
 	s.dirs[dir].keys = k
 }
 
@@ -653,8 +761,11 @@ func (s *Session) secretOf(dir Dir, p phase) ([]byte, string) {
 }
 
 func (s *Session) serverHello(body []byte, off int64) {
-	sh, err := ParseServerHello(body)
-	if err != nil {
+	sh := &s.shBuf
+	if s.sh != nil {
+		sh = new(ServerHello) // a ServerHello after the one kept
+	}
+	if err := parseServerHello(sh, body); err != nil {
 		s.problem(ProblemMalformed, Server, off, "%v", err)
 		return
 	}
@@ -703,11 +814,8 @@ func (s *Session) serverHello13(off int64) {
 			s.stop(ProblemNoKey, dir, off, s.noKeyReason(label))
 			return
 		}
-		k, err := keys13(s.kdfFor(), s.suite, secret)
-		if err != nil {
-			s.stop(ProblemNoKey, dir, off, fmt.Sprintf("bad handshake secret: %v", err))
-			return
-		}
+		k := &s.slots[slotHS13+int(dir)]
+		k.set13(s.kdfFor(), s.suite, secret)
 		s.hs13[dir] = k
 	}
 	sd := &s.dirs[Server]
@@ -716,9 +824,8 @@ func (s *Session) serverHello13(off int64) {
 	if s.ch.EarlyData && !s.info.HelloRetry {
 		cd.phase = phaseEarly
 		if secret, _ := s.secretOf(Client, phaseEarly); secret != nil {
-			if k, err := keys13(s.kdfFor(), s.suite, secret); err == nil {
-				cd.keys = k
-			}
+			cd.keys = &s.slots[slotEarly]
+			cd.keys.set13(s.kdfFor(), s.suite, secret)
 		}
 		return
 	}
@@ -749,12 +856,8 @@ func (s *Session) serverHello12(off int64) {
 	if !abbreviated {
 		s.kl.Remember(sh.SessionID, s.master)
 	}
-	k, err := keys12(s.kdfFor(), s.suite, s.master, ch.Random, sh.Random)
-	if err != nil {
-		s.stop(ProblemUnsupported, Server, off, fmt.Sprintf("key derivation: %v", err))
-		return
-	}
-	s.keys12 = k
+	s.keys12 = [2]*recordKeys{&s.slots[slot12+int(Client)], &s.slots[slot12+int(Server)]}
+	set12(s.kdfFor(), s.suite, s.master, ch.Random, sh.Random, s.keys12[Client], s.keys12[Server])
 }
 
 // resumedMaster returns the master secret remembered for the session the
@@ -822,14 +925,14 @@ func (s *Session) tryRecord(dir Dir, hdr, body []byte, atEnd bool, after []byte)
 				seq = seq<<8 | uint64(c)
 			}
 			if seq >= from && seq-from <= window {
-				if _, _, ok := k.open(d.out[:0], hdr, body, seq, false, etm); ok {
+				if _, _, ok := k.open(s.sc.out[:0], hdr, body, seq, false, etm); ok {
 					k.seq = seq
 					return true
 				}
 			}
 		}
 		for seq := from; seq <= from+window; seq++ {
-			if _, _, ok := k.open(d.out[:0], hdr, body, seq, tls13, etm); ok {
+			if _, _, ok := k.open(s.sc.out[:0], hdr, body, seq, tls13, etm); ok {
 				k.seq = seq
 				return true
 			}
@@ -842,7 +945,8 @@ func (s *Session) tryRecord(dir Dir, hdr, body []byte, atEnd bool, after []byte)
 	if tls13 && d.phase == phaseHandshake {
 		// The Finished may have been lost: try the application keys.
 		if secret, _ := s.secretOf(dir, phaseApp); secret != nil {
-			if k, err := keys13(s.kdfFor(), s.suite, secret); err == nil && try(k, 0) {
+			k := &s.slots[slotApp13+int(dir)]
+			if k.set13(s.kdfFor(), s.suite, secret); try(k, 0) {
 				d.keys, d.phase = k, phaseApp
 				return true
 			}

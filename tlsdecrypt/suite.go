@@ -7,6 +7,8 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding"
+	"encoding/binary"
 	"fmt"
 	"hash"
 
@@ -131,50 +133,117 @@ func CipherSuiteName(id uint16) string {
 // kdf derives keys (TLS 1.3's HKDF-Expand-Label, TLS 1.2's PRF) with HMACs
 // computed on reusable digests: crypto/hkdf and crypto/hmac key new digests
 // for every call, and allocating them cost a TLS 1.3 connection (four key
-// and IV pairs) more than the rest of its handshake. A Session keeps one
-// across connections. It is not safe for concurrent use.
+// and IV pairs) more than the rest of its handshake. A Scratch keeps one per
+// hash for the sessions that share it. It is not safe for concurrent use.
+//
+// Every HMAC under one key starts with the same two blocks, the key XOR
+// ipad and the key XOR opad. The kdf hashes them once per key and saves the
+// digests' states after them (when the hash can marshal its state, as the
+// standard library's do), so that each further HMAC under that key costs
+// only the blocks of its message: a TLS 1.3 secret yields its key and IV
+// in 6 compressions instead of 8, a TLS 1.2 AES-128-GCM key block in 13
+// instead of 23 (with SHA-256).
 type kdf struct {
 	inner, outer hash.Hash
 	block, size  int
-	key          [64]byte  // a key longer than the block, hashed
-	pad          [128]byte // the key XOR ipad or opad
-	sum          [64]byte  // the inner hash
-	buf          [128]byte // TLS 1.3 label info; TLS 1.2 label and seed
-	a            [64]byte  // TLS 1.2 PRF: A(i)
-	out          [256]byte // TLS 1.2 key block; TLS 1.3 HMAC output
+	// The saved states, when the digests support it (saving is false
+	// otherwise, and every HMAC hashes its pads).
+	saving         bool
+	innerU, outerU encoding.BinaryUnmarshaler
+	innerA, outerA encoding.BinaryAppender
+	keyed          bool      // innerState and outerState are those of key[:keyLen]
+	keyLen         int       // length of the key the states belong to
+	key            [256]byte // that key, when it is at most 256 bytes
+	innerState     [256]byte // inner digest state after key XOR ipad
+	outerState     [256]byte // outer digest state after key XOR opad
+	innerLen       int
+	outerLen       int
+
+	pad [128]byte // the key XOR ipad or opad
+	sum [64]byte  // the inner hash; a long key's hash
+	buf [128]byte // TLS 1.3 label info; TLS 1.2 label and seed
+	a   [64]byte  // TLS 1.2 PRF: A(i)
+	out [256]byte // TLS 1.2 key block; TLS 1.3 HMAC output
 }
 
 // newKDF returns a kdf for the hash h.
 func newKDF(h func() hash.Hash) *kdf {
 	k := &kdf{inner: h(), outer: h()}
 	k.block, k.size = k.inner.BlockSize(), k.inner.Size()
+	var ok [4]bool
+	k.innerU, ok[0] = k.inner.(encoding.BinaryUnmarshaler)
+	k.outerU, ok[1] = k.outer.(encoding.BinaryUnmarshaler)
+	k.innerA, ok[2] = k.inner.(encoding.BinaryAppender)
+	k.outerA, ok[3] = k.outer.(encoding.BinaryAppender)
+	k.saving = ok[0] && ok[1] && ok[2] && ok[3]
 	return k
+}
+
+// setKey makes key the HMAC key of the following hmac calls: it hashes the
+// pads and saves the digests' states, unless they are key's already.
+func (k *kdf) setKey(key []byte) {
+	if !k.saving {
+		return
+	}
+	if k.keyed && k.keyLen == len(key) && string(k.key[:k.keyLen]) == string(key) {
+		return
+	}
+	k.keyed = false
+	if len(key) > len(k.key) {
+		return // not saved: hmac hashes the pads itself
+	}
+	k.startPads(key)
+	is, err1 := k.innerA.AppendBinary(k.innerState[:0])
+	os, err2 := k.outerA.AppendBinary(k.outerState[:0])
+	if err1 != nil || err2 != nil || len(is) > len(k.innerState) || len(os) > len(k.outerState) {
+		return // the states did not fit (or would not marshal): not saved
+	}
+	k.innerLen, k.outerLen = len(is), len(os)
+	k.keyLen = copy(k.key[:], key)
+	k.keyed = true
+}
+
+// startPads resets both digests and writes the key XOR ipad into the
+// inner one and the key XOR opad into the outer one (RFC 2104).
+func (k *kdf) startPads(key []byte) {
+	if len(key) > k.block {
+		k.inner.Reset()
+		k.inner.Write(key)
+		key = k.inner.Sum(k.sum[:0])
+	}
+	clear(k.pad[:k.block])
+	copy(k.pad[:], key)
+	xorPad(k.pad[:k.block], 0x36)
+	k.inner.Reset()
+	k.inner.Write(k.pad[:k.block])
+	xorPad(k.pad[:k.block], 0x36^0x5c)
+	k.outer.Reset()
+	k.outer.Write(k.pad[:k.block])
+}
+
+// xorPad XORs every byte of p (a hash block: a multiple of 8 bytes) with c.
+func xorPad(p []byte, c byte) {
+	m := uint64(c) * 0x0101010101010101
+	for i := 0; i+8 <= len(p); i += 8 {
+		binary.LittleEndian.PutUint64(p[i:], binary.LittleEndian.Uint64(p[i:])^m)
+	}
 }
 
 // hmac appends HMAC(key, m1 || m2) to dst (RFC 2104). dst may share
 // memory with m1 or m2: they are read before dst is written.
 func (k *kdf) hmac(key, dst, m1, m2 []byte) []byte {
-	if len(key) > k.block {
-		k.inner.Reset()
-		k.inner.Write(key)
-		key = k.inner.Sum(k.key[:0])
+	k.setKey(key)
+	if k.keyed {
+		// The states were saved by the kdf's own digests, for this key:
+		// restoring them cannot fail.
+		_ = k.innerU.UnmarshalBinary(k.innerState[:k.innerLen])
+		_ = k.outerU.UnmarshalBinary(k.outerState[:k.outerLen])
+	} else {
+		k.startPads(key)
 	}
-	clear(k.pad[:k.block])
-	copy(k.pad[:], key)
-	for i := range k.block {
-		k.pad[i] ^= 0x36
-	}
-	k.inner.Reset()
-	k.inner.Write(k.pad[:k.block])
 	k.inner.Write(m1)
 	k.inner.Write(m2)
-	sum := k.inner.Sum(k.sum[:0])
-	for i := range k.block {
-		k.pad[i] ^= 0x36 ^ 0x5c
-	}
-	k.outer.Reset()
-	k.outer.Write(k.pad[:k.block])
-	k.outer.Write(sum)
+	k.outer.Write(k.inner.Sum(k.sum[:0]))
 	return k.outer.Sum(dst)
 }
 
@@ -201,11 +270,13 @@ func (k *kdf) prf12(secret []byte, label string, seed []byte, n int) []byte {
 	ls := append(append(k.buf[:0], label...), seed...)
 	a := k.hmac(secret, k.a[:0], ls, nil)
 	out := k.out[:0]
-	for len(out) < n {
+	for {
 		out = k.hmac(secret, out, a, ls)
+		if len(out) >= n {
+			return out[:n]
+		}
 		a = k.hmac(secret, k.a[:0], a, nil)
 	}
-	return out[:n]
 }
 
 // cbcMode is a CBC decrypter whose IV can be reset (crypto/cipher's can).
@@ -214,43 +285,77 @@ type cbcMode interface {
 	SetIV([]byte)
 }
 
-// recordKeys protect one direction's records.
+// recordKeys protect one direction's records. A Session keeps its keys in
+// slots of its own, reused from connection to connection; the cipher
+// objects (crypto/aes and crypto/cipher's cannot be re-keyed) are built
+// when the first record needs them, so that keys no record uses (0-RTT
+// keys of rejected early data, a connection cut short) cost only their
+// derivation.
 type recordKeys struct {
 	s      *suite
-	aead   cipher.AEAD
+	aead   cipher.AEAD // AEAD suites, once built
+	cbc    cbcMode     // CBC suites, once built
+	mac    hash.Hash   // CBC suites' record MAC, once built
+	macBuf []byte
+	key    [32]byte
+	macKey [48]byte // CBC suites
 	iv     [12]byte // TLS 1.3 and ChaCha: full nonce IV; TLS 1.2 GCM: 4-byte salt
 	nonce  [12]byte // per-record nonce (a field, so it does not escape per call)
 	aad    [13]byte // TLS 1.2 additional data
-	cbc    cbcMode
-	mac    hash.Hash
-	macBuf []byte
 	seq    uint64
 	secret []byte // TLS 1.3 traffic secret, for KeyUpdate
 }
 
-func newAEAD(s *suite, key []byte) (cipher.AEAD, error) {
-	if s.kind == kindChaCha {
-		return chacha20poly1305.New(key)
+// ready builds k's cipher objects unless they are built; it reports
+// whether k can open records.
+func (k *recordKeys) ready() bool {
+	if k.aead != nil || k.cbc != nil {
+		return true
 	}
-	b, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
+	key := k.key[:k.s.keyLen]
+	switch k.s.kind {
+	case kindChaCha:
+		a, err := chacha20poly1305.New(key)
+		if err != nil {
+			return false
+		}
+		k.aead = a
+	case kindGCM:
+		b, err := aes.NewCipher(key)
+		if err != nil {
+			return false
+		}
+		a, err := cipher.NewGCM(b)
+		if err != nil {
+			return false
+		}
+		k.aead = a
+	case kindCBC:
+		b, err := aes.NewCipher(key)
+		if err != nil {
+			return false
+		}
+		var zero [16]byte
+		cm, ok := cipher.NewCBCDecrypter(b, zero[:]).(cbcMode)
+		if !ok {
+			return false // crypto/cipher's decrypter can reset its IV
+		}
+		k.cbc = cm
+		k.mac = hmac.New(k.s.mac, k.macKey[:k.s.macLen])
+		k.macBuf = make([]byte, 0, k.s.macLen)
+	default:
+		return false
 	}
-	return cipher.NewGCM(b)
+	return true
 }
 
-// keys13 derives TLS 1.3 record keys from a traffic secret with f, a kdf
-// for the suite's hash.
-func keys13(f *kdf, s *suite, secret []byte) (*recordKeys, error) {
-	k := &recordKeys{s: s, secret: secret}
-	var key [32]byte
-	a, err := newAEAD(s, f.expandLabel(secret, "key", s.keyLen, key[:0]))
-	if err != nil {
-		return nil, err
-	}
-	k.aead = a
+// set13 makes k the TLS 1.3 record keys of a traffic secret, derived
+// with f, a kdf for the suite's hash. The cipher objects are built by
+// ready.
+func (k *recordKeys) set13(f *kdf, s *suite, secret []byte) {
+	*k = recordKeys{s: s, secret: secret}
+	f.expandLabel(secret, "key", s.keyLen, k.key[:0])
 	f.expandLabel(secret, "iv", 12, k.iv[:0])
-	return k, nil
 }
 
 // nextSecret13 is the KeyUpdate step of a TLS 1.3 traffic secret.
@@ -258,10 +363,10 @@ func nextSecret13(f *kdf, secret []byte) []byte {
 	return f.expandLabel(secret, "traffic upd", f.size, nil)
 }
 
-// keys12 derives both directions' TLS 1.2 record keys from the master
-// secret (index 0 client write, 1 server write) with f, a kdf for the
-// suite's PRF hash.
-func keys12(f *kdf, s *suite, master []byte, clientRandom, serverRandom [32]byte) ([2]*recordKeys, error) {
+// set12 makes client and server both directions' TLS 1.2 record keys,
+// derived from the master secret with f, a kdf for the suite's PRF hash.
+// The cipher objects are built by ready.
+func set12(f *kdf, s *suite, master []byte, clientRandom, serverRandom [32]byte, client, server *recordKeys) {
 	var seed [64]byte
 	copy(seed[:32], serverRandom[:])
 	copy(seed[32:], clientRandom[:])
@@ -274,37 +379,12 @@ func keys12(f *kdf, s *suite, master []byte, clientRandom, serverRandom [32]byte
 	}
 	n := 2*s.macLen + 2*s.keyLen + 2*ivLen
 	kb := f.prf12(master, "key expansion", seed[:], n)
-	var out [2]*recordKeys
-	macs := [2][]byte{kb[:s.macLen], kb[s.macLen : 2*s.macLen]}
-	kb = kb[2*s.macLen:]
-	keys := [2][]byte{kb[:s.keyLen], kb[s.keyLen : 2*s.keyLen]}
-	kb = kb[2*s.keyLen:]
-	ivs := [2][]byte{kb[:ivLen], kb[ivLen : 2*ivLen]}
-	for i := range out {
-		k := &recordKeys{s: s}
-		copy(k.iv[:], ivs[i])
-		switch s.kind {
-		case kindCBC:
-			b, err := aes.NewCipher(keys[i])
-			if err != nil {
-				return out, err
-			}
-			var zero [16]byte
-			cm, ok := cipher.NewCBCDecrypter(b, zero[:]).(cbcMode)
-			if !ok {
-				return out, fmt.Errorf("CBC decrypter cannot reset its IV")
-			}
-			k.cbc = cm
-			k.mac = hmac.New(s.mac, macs[i])
-			k.macBuf = make([]byte, 0, s.macLen)
-		default:
-			a, err := newAEAD(s, keys[i])
-			if err != nil {
-				return out, err
-			}
-			k.aead = a
-		}
-		out[i] = k
+	for i, k := range [2]*recordKeys{client, server} {
+		*k = recordKeys{s: s}
+		copy(k.macKey[:], kb[i*s.macLen:(i+1)*s.macLen])
+		ks := kb[2*s.macLen:]
+		copy(k.key[:], ks[i*s.keyLen:(i+1)*s.keyLen])
+		ivs := ks[2*s.keyLen:]
+		copy(k.iv[:], ivs[i*ivLen:(i+1)*ivLen])
 	}
-	return out, nil
 }

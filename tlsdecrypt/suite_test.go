@@ -70,3 +70,36 @@ func TestPRF12(t *testing.T) {
 		}
 	}
 }
+
+// plainHash hides the state marshaling of the hash it wraps, so that the
+// kdf hashes the HMAC pads for every call.
+type plainHash struct{ hash.Hash }
+
+// TestKDFSavedStates checks the kdf's HMACs against crypto/hmac when keys
+// of the same length alternate (the saved pad states must follow the key),
+// with keys too long to be saved, and with a hash whose state cannot be
+// saved.
+func TestKDFSavedStates(t *testing.T) {
+	hashes := []func() hash.Hash{sha256.New, sha512.New384,
+		func() hash.Hash { return plainHash{sha256.New()} }}
+	for hi, h := range hashes {
+		f := newKDF(h)
+		if f.saving != (hi < 2) {
+			t.Fatalf("hash %d: saving = %v", hi, f.saving)
+		}
+		for i := range 12 {
+			n := 48
+			if i%4 == 3 {
+				n = 300 // longer than the saved key
+			}
+			key := bytes.Repeat([]byte{byte(i / 2 % 3)}, n) // each key twice in a row
+			mac := hmac.New(h, key)
+			mac.Write([]byte("label"))
+			mac.Write([]byte("seed"))
+			want := mac.Sum(nil)
+			if got := f.hmac(key, nil, []byte("label"), []byte("seed")); !bytes.Equal(got, want) {
+				t.Errorf("hash %d, call %d (key of %d bytes): got %x, want %x", hi, i, n, got, want)
+			}
+		}
+	}
+}

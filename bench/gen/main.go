@@ -7,6 +7,7 @@
 //	go run ./bench/gen -out bench/out -kind deflate -size 200MB
 //	go run ./bench/gen -out bench/out -kind conns -count 20000
 //	go run ./bench/gen -out bench/out -kind wss -size 200MB
+//	go run ./bench/gen -out bench/out -kind real-wss -size 200MB
 //
 // It records one realistic session per library with internal/capgen (real
 // github.com/coder/websocket and github.com/gorilla/websocket peers over
@@ -35,6 +36,9 @@
 //	         session is the same TLS connection (same client random), so
 //	         the small key log decrypts them all. TLS handshakes are not
 //	         deterministic.
+//	real-wss the real sessions over TLS the same way: the coder half over
+//	         TLS 1.3, the gorilla half over TLS 1.2 ECDHE AES-128-GCM, the
+//	         key log in FILE.keylog
 //
 // The file is written as DIR/KIND-SIZE.pcap (conns: DIR/conns-COUNT.pcap)
 // unless -o names it.
@@ -83,7 +87,7 @@ func run(args []string) error {
 	var c config
 	fs.StringVar(&c.dir, "out", "bench/out", "output directory")
 	fs.StringVar(&c.out, "o", "", "output file (default DIR/KIND-SIZE.pcap)")
-	fs.StringVar(&c.kind, "kind", "plain", "capture kind: plain, deflate, conns, real or real-deflate")
+	fs.StringVar(&c.kind, "kind", "plain", "capture kind: plain, deflate, conns, real, real-deflate, wss or real-wss")
 	fs.StringVar(&c.sizeLabel, "size", "200MB", "target file size for plain and deflate (e.g. 50MB, 200MB, 1GB)")
 	fs.IntVar(&c.count, "count", 20000, "connections for -kind conns")
 	fs.IntVar(&c.concurrent, "concurrent", 0, "connections interleaved at a time (default 16, conns 64)")
@@ -103,10 +107,10 @@ func run(args []string) error {
 		return errors.New("-step must be positive")
 	}
 	switch c.kind {
-	case "plain", "deflate", "real", "real-deflate", "wss":
+	case "plain", "deflate", "real", "real-deflate", "wss", "real-wss":
 		if c.concurrent == 0 {
 			c.concurrent = 16
-			if c.kind == "real" || c.kind == "real-deflate" {
+			if c.kind == "real" || c.kind == "real-deflate" || c.kind == "real-wss" {
 				c.concurrent = 200
 			}
 		}
@@ -124,7 +128,7 @@ func run(args []string) error {
 			c.out = filepath.Join(c.dir, "conns-"+strconv.Itoa(c.count)+".pcap")
 		}
 	default:
-		return fmt.Errorf("unknown -kind %q (plain, deflate, conns, real, real-deflate or wss)", c.kind)
+		return fmt.Errorf("unknown -kind %q (plain, deflate, conns, real, real-deflate, wss or real-wss)", c.kind)
 	}
 	if c.concurrent < 1 {
 		return errors.New("-concurrent must be at least 1")
@@ -141,7 +145,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	if c.kind == "wss" {
+	if c.kind == "wss" || c.kind == "real-wss" {
 		var kl []byte
 		for _, r := range recs {
 			kl = append(kl, r.KeyLog...)
@@ -196,9 +200,15 @@ func record(kind string) ([]*capgen.Recording, error) {
 		}
 	case "wss":
 		scs = []capgen.Scenario{plainSession(capgen.Coder), plainSession(capgen.Gorilla)}
-		scs[0].Name, scs[0].TLS = "bench-wss-coder", &capgen.TLSOptions{MinVersion: tls.VersionTLS13}
-		scs[1].Name, scs[1].TLS = "bench-wss-gorilla", &capgen.TLSOptions{MaxVersion: tls.VersionTLS12,
-			CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}
+		scs[0].Name, scs[0].TLS = "bench-wss-coder", tls13Options()
+		scs[1].Name, scs[1].TLS = "bench-wss-gorilla", tls12Options()
+	case "real-wss":
+		// The real kind's sessions (same seeds, so the same messages).
+		scs = []capgen.Scenario{
+			realisticSession("bench-real-wss-coder", capgen.Coder, capgen.NoCompression, 1),
+			realisticSession("bench-real-wss-gorilla", capgen.Gorilla, capgen.NoCompression, 2),
+		}
+		scs[0].TLS, scs[1].TLS = tls13Options(), tls12Options()
 	default:
 		scs = []capgen.Scenario{shortSession()}
 	}
@@ -214,6 +224,18 @@ func record(kind string) ([]*capgen.Recording, error) {
 		recs = append(recs, r)
 	}
 	return recs, nil
+}
+
+// tls13Options puts a wss kind's coder sessions over TLS 1.3.
+func tls13Options() *capgen.TLSOptions {
+	return &capgen.TLSOptions{MinVersion: tls.VersionTLS13}
+}
+
+// tls12Options puts a wss kind's gorilla sessions over TLS 1.2 with ECDHE
+// and AES-128-GCM.
+func tls12Options() *capgen.TLSOptions {
+	return &capgen.TLSOptions{MaxVersion: tls.VersionTLS12,
+		CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}
 }
 
 // plainSession is a conversation of about 50 kB: text (JSON, UTF-8) and

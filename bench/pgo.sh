@@ -8,9 +8,10 @@
 #
 # It builds wsdissect without PGO, generates the benchmark captures with
 # bench/gen when they are missing (the same files compare.sh uses), runs the
-# main output modes on them with the hidden --cpuprofile flag, on one core and
-# on all, and merges the profiles into default.pgo. Re-run it when the hot
-# path changes a lot; a stale profile costs a little speed, never correctness.
+# main output modes on them (and on the real sessions over TLS) with the hidden
+# --cpuprofile flag, on one core and on all, and merges the profiles into
+# default.pgo. Re-run it when the hot path changes a lot; a stale profile
+# costs a little speed, never correctness.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +20,7 @@ for arg in "$@"; do
   case $arg in
     --quick) QUICK=1 ;;
     -h | --help)
-      sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -36,6 +37,10 @@ rm -f "$PROF"/*.prof
 
 # shellcheck source=bench/captures.sh
 . bench/captures.sh
+
+# wss: the real sessions over TLS, with the key log bench/gen writes beside.
+REALWSS=$OUT/real-wss-$SIZE.pcap
+gen "$REALWSS" -kind real-wss -size "$SIZE" -concurrent "$REALCONC"
 
 echo "== building without PGO" >&2
 go build -pgo=off -o "$OUT/wsdissect-nopgo" .
@@ -58,6 +63,13 @@ for procs in "$(nproc)" 1; do
     profile "$procs" "$DEFLATE" --json
     profile "$procs" "$MANY"
     profile "$procs" "$MANY" --json
+    profile "$procs" "$REAL"
+    profile "$procs" "$REAL" -q
+    profile "$procs" "$REAL" --json
+    profile "$procs" "$REALDEF"
+    profile "$procs" "$REALDEF" --json
+    profile "$procs" "$REALWSS" -q --keylog "$REALWSS.keylog"
+    profile "$procs" "$REALWSS" --keylog "$REALWSS.keylog"
   done
 done
 profile "$(nproc)" "$PLAIN" -V

@@ -100,7 +100,7 @@ func (c *compactor) value(i, depth int) (int, error) {
 			if i >= len(b) || b[i] != ':' {
 				return 0, ErrSyntax
 			}
-			if i, err = c.value(c.space(i+1), depth+1); err != nil {
+			if i, err = c.member(c.space(i+1), depth+1); err != nil {
 				return 0, err
 			}
 			i = c.space(i)
@@ -122,7 +122,7 @@ func (c *compactor) value(i, depth int) (int, error) {
 		}
 		for {
 			var err error
-			if i, err = c.value(i, depth+1); err != nil {
+			if i, err = c.member(i, depth+1); err != nil {
 				return 0, err
 			}
 			i = c.space(i)
@@ -145,6 +145,21 @@ func (c *compactor) value(i, depth int) (int, error) {
 		return lit(b, i, "null")
 	}
 	return 0, ErrSyntax
+}
+
+// member validates the value at b[i] inside an object or array: numbers
+// and strings, most of the members of real messages, without the call to
+// value and its checks.
+func (c *compactor) member(i, depth int) (int, error) {
+	if i < len(c.b) {
+		switch ch := c.b[i]; {
+		case ch-'0' < 10 || ch == '-':
+			return skipNumber(c.b, i)
+		case ch == '"':
+			return c.str(i)
+		}
+	}
+	return c.value(i, depth)
 }
 
 // str validates the string at b[i] and replaces, as AppendCompact does,

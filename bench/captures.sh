@@ -3,7 +3,8 @@
 # 20,000) and generates the missing ones with bench/gen from real library
 # traffic. After it, PLAIN, DEFLATE, MANY, REAL and REALDEF (traffic shaped
 # like real-time applications: 200 concurrent connections of small messages,
-# plain and with permessage-deflate) hold their paths and gen FILE ARGS...
+# plain and with permessage-deflate), REALWSS and WSS (the real and the plain
+# sessions over TLS, key log in FILE.keylog) hold their paths and gen FILE ARGS...
 # generates any other capture.
 # shellcheck shell=bash
 
@@ -26,3 +27,9 @@ gen "$DEFLATE" -kind deflate -size "$SIZE"
 gen "$MANY" -kind conns -count "$CONNS"
 gen "$REAL" -kind real -size "$SIZE" -concurrent "$REALCONC"
 gen "$REALDEF" -kind real-deflate -size "$SIZE" -concurrent "$REALCONC"
+# The same sessions over TLS, each with the key log bench/gen writes beside it
+# (FILE.keylog): the real ones, and the plain capture's (wss).
+REALWSS=$OUT/real-wss-$SIZE.pcap
+WSS=$OUT/wss-$SIZE.pcap
+gen "$REALWSS" -kind real-wss -size "$SIZE" -concurrent "$REALCONC"
+gen "$WSS" -kind wss -size "$SIZE"

@@ -192,6 +192,15 @@ for cap in "$PLAIN" "$DEFLATE" "$REAL" "$REALDEF" "$MANY"; do
       ;;
   esac
 done
+# wss against the same sessions in clear: what decryption adds.
+for tc in "$REALWSS:$REAL" "$WSS:$PLAIN"; do
+  tls=${tc%%:*}
+  clear=${tc#*:}
+  k=$(basename "$tls" .pcap)
+  echo "== $k: -q against the same traffic in clear" >&2
+  pair "$k.tls" "$WSD read $tls -q --keylog $tls.keylog" "$WSD read $clear -q"
+  row "wss \`-q\` vs the same sessions in clear ($(basename "$clear"))" "$tls" "$k.tls" "wss" "clear" a/b "≤ 1.5×"
+done
 # Two cores against one: on the 20,000 short connections, and on the plain
 # capture's fewer, longer ones (4,048 in the 200 MB one).
 for cap in "$MANY" "$PLAIN" "$REAL"; do

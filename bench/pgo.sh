@@ -38,10 +38,6 @@ rm -f "$PROF"/*.prof
 # shellcheck source=bench/captures.sh
 . bench/captures.sh
 
-# wss: the real sessions over TLS, with the key log bench/gen writes beside.
-REALWSS=$OUT/real-wss-$SIZE.pcap
-gen "$REALWSS" -kind real-wss -size "$SIZE" -concurrent "$REALCONC"
-
 echo "== building without PGO" >&2
 go build -pgo=off -o "$OUT/wsdissect-nopgo" .
 

@@ -130,3 +130,62 @@ func TestBuildTableIncomplete(t *testing.T) {
 		}
 	}
 }
+
+// messageCodes returns the code lengths (literal/length and distance) of
+// the last dynamic block of each message of a benchmark case, as the
+// Inflater recorded them for table reuse.
+func messageCodes(b *testing.B, tc messageCase) (lit, dist [][]uint8) {
+	s := tc.stream(b)
+	z := New(15)
+	var dst []byte
+	for _, p := range s.payloads {
+		if !tc.takeover {
+			z.Reset(false)
+		}
+		var err error
+		if dst, err = z.Append(dst[:0], p, 1<<20); err != nil {
+			b.Fatal(err)
+		}
+		lens := make([]uint8, z.dynNlit+z.dynNdist)
+		for i, u := range z.dynUsed[:z.dynNused] {
+			lens[u] = z.dynUsedLens[i]
+		}
+		lit = append(lit, lens[:z.dynNlit])
+		dist = append(dist, lens[z.dynNlit:])
+	}
+	return lit, dist
+}
+
+// BenchmarkBuild builds the decoding tables of the messages' dynamic blocks
+// (realistic JSON at level 1), as a dynamic block header does: the
+// per-message setup that BenchmarkMessages pays, without reading it.
+func BenchmarkBuild(b *testing.B) {
+	var tc messageCase
+	for _, c := range messageCases() {
+		if c.name == "realistic/level1/no-takeover" {
+			tc = c
+		}
+	}
+	lits, dists := messageCodes(b, tc)
+	usedOf := func(lens []uint8) []uint16 {
+		return usedSymbols(make([]uint16, len(lens)), lens)
+	}
+	litUsed, distUsed := make([][]uint16, len(lits)), make([][]uint16, len(dists))
+	for i := range lits {
+		litUsed[i], distUsed[i] = usedOf(lits[i]), usedOf(dists[i])
+	}
+	var lt litTable
+	var dt distTable
+	var sorted [maxLitSyms + 2]uint16
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		for i := range lits {
+			if !build(lt[:], lits[i], litUsed[i], sorted[:], litInfo[:], litRootBits) ||
+				!build(dt[:], dists[i], distUsed[i], sorted[:], distInfo[:], distRootBits) {
+				b.Fatal("bad code")
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lits)), "ns/block")
+}

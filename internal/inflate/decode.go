@@ -207,7 +207,7 @@ func (z *Inflater) fast(in []byte, p int, b uint64, nb uint, full []byte, wpos, 
 			full[wpos] = byte(e >> entValShift)
 			wpos++
 			// Up to three more literals whose codes fit the primary
-			// table (at most 10 bits each).
+			// table (at most litRootBits bits each).
 			e = lit[b&litRootMask]
 			if e&(fLiteral|fLink) != fLiteral {
 				goto next

@@ -96,6 +96,19 @@ func TestBuildTableRandomCodes(t *testing.T) {
 	}
 }
 
+// TestBucketOffsets checks that build's buckets have the room their
+// comment promises.
+func TestBucketOffsets(t *testing.T) {
+	for l := 1; l <= maxCodeLen; l++ {
+		if room := int(bucketOff[l] - bucketOff[l-1]); room < min(1<<(l-1), maxSyms) {
+			t.Errorf("bucket %d has room for %d symbols", l-1, room)
+		}
+	}
+	if got := int(bucketOff[maxCodeLen]) + maxSyms; got != bucketsSize {
+		t.Errorf("bucketOff[maxCodeLen]+maxSyms = %d, bucketsSize = %d", got, bucketsSize)
+	}
+}
+
 func TestBuildTableIncomplete(t *testing.T) {
 	tests := []struct {
 		name string
@@ -124,8 +137,10 @@ func TestBuildTableIncomplete(t *testing.T) {
 		}
 		if tc.ok && tc.lens[1] == 1 && tc.lens[0] == 0 {
 			// The unused pattern "1" is a one-bit hole.
-			if e := tab[1]; e != holeEntry {
-				t.Errorf("%s: pattern 1 decodes to %#x, want hole", tc.name, e)
+			for i := 1; i < 1<<litRootBits; i += 2 {
+				if e := tab[i]; e != holeEntry {
+					t.Errorf("%s: pattern %#x decodes to %#x, want hole", tc.name, i, e)
+				}
 			}
 		}
 	}
@@ -176,13 +191,13 @@ func BenchmarkBuild(b *testing.B) {
 	}
 	var lt litTable
 	var dt distTable
-	var sorted [maxLitSyms + 2]uint16
+	var bk buckets
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
 		for i := range lits {
-			if !build(lt[:], lits[i], litUsed[i], sorted[:], litInfo[:], litRootBits) ||
-				!build(dt[:], dists[i], distUsed[i], sorted[:], distInfo[:], distRootBits) {
+			if !build(lt[:], lits[i], litUsed[i], &bk, litInfo[:], litRootBits) ||
+				!build(dt[:], dists[i], distUsed[i], &bk, distInfo[:], distRootBits) {
 				b.Fatal("bad code")
 			}
 		}

@@ -111,7 +111,7 @@ type Inflater struct {
 	lens   [maxLitSyms + maxDstSyms]uint8
 	used   [maxLitSyms + maxDstSyms]uint16 // indexes of nonzero lengths, ascending
 	nused  int                             // entries of used filled so far
-	sorted [maxLitSyms + maxDstSyms]uint16 // scratch for build
+	bk     buckets                         // scratch for build
 	clLens [numCLSyms]uint8
 
 	lit     *litTable  // current literal/length table: litDyn or fixedLit
@@ -484,7 +484,7 @@ func (z *Inflater) codeLenLens() stop {
 		z.idx++
 	}
 	used := usedSymbols(z.used[:numCLSyms], z.clLens[:])
-	if !build(z.clTab[:], z.clLens[:], used, z.sorted[:], clInfo[:], clRootBits) {
+	if !build(z.clTab[:], z.clLens[:], used, &z.bk, clInfo[:], clRootBits) {
 		return z.fail(ErrCorrupt, z.blockStart, "invalid code-length code")
 	}
 	z.idx, z.nused = 0, 0
@@ -600,10 +600,10 @@ func (z *Inflater) codeLens() stop {
 		nl--
 		used[nl] -= uint16(z.nlit)
 	}
-	if !build(z.litDyn[:], z.lens[:z.nlit], used[:nl], z.sorted[:], litInfo[:], litRootBits) {
+	if !build(z.litDyn[:], z.lens[:z.nlit], used[:nl], &z.bk, litInfo[:], litRootBits) {
 		return z.fail(ErrCorrupt, z.blockStart, "invalid literal/length code lengths")
 	}
-	if !build(z.distDyn[:], z.lens[z.nlit:n], used[nl:nu], z.sorted[:], distInfo[:], distRootBits) {
+	if !build(z.distDyn[:], z.lens[z.nlit:n], used[nl:nu], &z.bk, distInfo[:], distRootBits) {
 		return z.fail(ErrCorrupt, z.blockStart, "invalid distance code lengths")
 	}
 	z.dynOK = true

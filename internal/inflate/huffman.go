@@ -124,11 +124,21 @@ func makeDistInfo() [32]uint32 {
 	return t
 }
 
+// fRepeatPrev marks, in the code-length code's table, symbol 16: repeat
+// the previous length (the flag is fEOB's, which that table has no use for).
+const fRepeatPrev = fEOB
+
+// makeCLInfo describes the code-length code's symbols: 0-15 are lengths
+// (fLiteral), 16-18 repeat counts with their base and extra bits (fBase),
+// of the previous length (16, fRepeatPrev) or of zeros (17, 18).
 func makeCLInfo() [numCLSyms]uint32 {
 	var t [numCLSyms]uint32
-	for s := range t {
+	for s := range 16 {
 		t[s] = fLiteral | uint32(s)<<entValShift
 	}
+	t[16] = fBase | fRepeatPrev | 3<<entValShift | 2<<entExtShift
+	t[17] = fBase | 3<<entValShift | 3<<entExtShift
+	t[18] = fBase | 11<<entValShift | 7<<entExtShift
 	return t
 }
 

@@ -162,8 +162,8 @@ func messageCodes(b *testing.B, tc messageCase) (lit, dist [][]uint8) {
 			b.Fatal(err)
 		}
 		lens := make([]uint8, z.dynNlit+z.dynNdist)
-		for i, u := range z.dynUsed[:z.dynNused] {
-			lens[u] = z.dynUsedLens[i]
+		for _, u := range z.dynUsed[:z.dynNused] {
+			lens[u] = z.dynLens[u]
 		}
 		lit = append(lit, lens[:z.dynNlit])
 		dist = append(dist, lens[z.dynNlit:])

@@ -477,11 +477,23 @@ func (z *Inflater) dynHeader() stop {
 
 func (z *Inflater) codeLenLens() stop {
 	for z.idx < z.nclen {
-		if !z.fill(3) {
-			return needInput
+		// All the remaining lengths at once when the input has them (at
+		// most 18, 54 bits, per round), else one at a time.
+		k := min(z.nclen-z.idx, 18)
+		if !z.fill(uint(k) * 3) {
+			if !z.fill(3) {
+				return needInput
+			}
+			k = 1
 		}
-		z.clLens[clOrder[z.idx]] = uint8(z.take(3))
-		z.idx++
+		v := z.bits
+		for _, s := range clOrder[z.idx : z.idx+k] {
+			z.clLens[s] = uint8(v & 7)
+			v >>= 3
+		}
+		z.bits = v
+		z.nbits -= uint(k) * 3
+		z.idx += k
 	}
 	used := usedSymbols(z.used[:numCLSyms], z.clLens[:])
 	if !build(z.clTab[:], z.clLens[:], used, &z.bk, clInfo[:], clRootBits) {

@@ -178,7 +178,8 @@ const (
 // eight input bytes remain at p and wpos is at most wlim (so that a longest
 // match fits before the end of the ring and of the budget). It returns the
 // advanced state and why it stopped; on an error p and nb locate the bad
-// unit. full is the ring with the copySlack bytes after it.
+// unit (and b is meaningless). full is the ring with the copySlack bytes
+// after it.
 //
 // After a refill all 64 bits of b are input (at least 56 of them counted in
 // nb), and an iteration consumes at most 48 of them (one length/distance
@@ -207,7 +208,7 @@ func (z *Inflater) fast(in []byte, p int, b uint64, nb uint, full []byte, wpos, 
 			full[wpos] = byte(e >> entValShift)
 			wpos++
 			// Up to three more literals whose codes fit the primary
-			// table (at most 10 bits each).
+			// table (at most litRootBits bits each).
 			e = lit[b&litRootMask]
 			if e&(fLiteral|fLink) != fLiteral {
 				goto next
@@ -243,14 +244,14 @@ func (z *Inflater) fast(in []byte, p int, b uint64, nb uint, full []byte, wpos, 
 				d = dist[d>>entValShift+uint32(t>>distRootBits)&(1<<(d&entLenMask)-1)]
 			}
 			if d&fBase == 0 {
-				return p, b, nb, wpos, fastBadDist
+				return p, 0, nb, wpos, fastBadDist
 			}
 			dn := uint(d & entLenMask)
 			t >>= dn
 			dext := uint(d>>entExtShift) & entExtMask
 			dv := int(d>>entValShift) + int(t&(1<<dext-1))
 			if dv > wpos+z.hist || dv > z.window {
-				return p, b, nb, wpos, fastFar
+				return p, 0, nb, wpos, fastFar
 			}
 			b = t >> dext
 			nb -= n + ext + dn + dext
@@ -273,6 +274,14 @@ func (z *Inflater) fast(in []byte, p int, b uint64, nb uint, full []byte, wpos, 
 				v := uint64(full[src]) * 0x0101010101010101
 				for k := 0; k < length; k += 8 {
 					binary.LittleEndian.PutUint64(full[wpos+k:], v)
+				}
+			case src >= 0:
+				// Overlapping, dv from 2 to 7: the eight bytes read at
+				// src+k overlap the write at wpos+k, of which only the
+				// first dv are right, so the next write starts dv bytes
+				// on.
+				for k := 0; k < length; k += dv {
+					binary.LittleEndian.PutUint64(full[wpos+k:], binary.LittleEndian.Uint64(full[src+k:]))
 				}
 			default:
 				copyMatch(full[:len(full)-copySlack], wpos, dv, length)

@@ -39,7 +39,7 @@ const (
 )
 
 const (
-	litRootBits  = 10
+	litRootBits  = 9
 	litRootMask  = 1<<litRootBits - 1
 	distRootBits = 8
 	distRootMask = 1<<distRootBits - 1
@@ -47,13 +47,13 @@ const (
 	clRootMask   = 1<<clRootBits - 1
 
 	// Table capacities: the primary table plus room for every sub-table an
-	// acceptable code can need. For 286 symbols, a 10-bit root and 15-bit
-	// codes the worst case is 1332 entries (the figure zlib's enough.c
-	// computes for the same sizing rule). For distances, a complete
+	// acceptable code can need. For 286 symbols, a 9-bit root and 15-bit
+	// codes the worst case is 852 entries (the figure zlib's enough.c
+	// computes for the same sizing rule; zlib's ENOUGH_LENS). For distances, a complete
 	// sub-table of 2^s entries needs at least s+1 codes, so 30 codes fill
 	// at most 30*128/8 = 480 sub-table entries beyond the 256 root entries.
 	// buildTable checks the bound anyway and rejects rather than overflows.
-	litTableSize  = 1332
+	litTableSize  = 852
 	distTableSize = 1<<distRootBits + 480
 	clTableSize   = 1 << clRootBits
 
@@ -81,6 +81,19 @@ var (
 	// Tables for fixed-Huffman blocks (RFC 1951 3.2.6), built once, read-only.
 	fixedLit, fixedDist = makeFixedTables()
 )
+
+// rev9 holds every 9-bit number bit-reversed: the primary index of a code
+// c of length l <= 9 is rev9[c<<(9-l)]. One load costs less than
+// bits.Reverse16's two.
+var rev9 = makeRev9()
+
+func makeRev9() [1 << 9]uint16 {
+	var t [1 << 9]uint16
+	for c := range t {
+		t[c] = bits.Reverse16(uint16(c)) >> 7
+	}
+	return t
+}
 
 // clOrder is the order in which code-length code lengths are transmitted.
 var clOrder = [numCLSyms]uint8{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15}
@@ -124,11 +137,21 @@ func makeDistInfo() [32]uint32 {
 	return t
 }
 
+// fRepeatPrev marks, in the code-length code's table, symbol 16: repeat
+// the previous length (the flag is fEOB's, which that table has no use for).
+const fRepeatPrev = fEOB
+
+// makeCLInfo describes the code-length code's symbols: 0-15 are lengths
+// (fLiteral), 16-18 repeat counts with their base and extra bits (fBase),
+// of the previous length (16, fRepeatPrev) or of zeros (17, 18).
 func makeCLInfo() [numCLSyms]uint32 {
 	var t [numCLSyms]uint32
-	for s := range t {
+	for s := range 16 {
 		t[s] = fLiteral | uint32(s)<<entValShift
 	}
+	t[16] = fBase | fRepeatPrev | 3<<entValShift | 2<<entExtShift
+	t[17] = fBase | 3<<entValShift | 3<<entExtShift
+	t[18] = fBase | 11<<entValShift | 7<<entExtShift
 	return t
 }
 
@@ -160,17 +183,18 @@ func makeFixedTables() (*litTable, *distTable) {
 
 // buildTable fills tab with a decoding table for the canonical Huffman code
 // given by lens (one length per symbol, 0 = unused; every length at most
-// maxCodeLen; at most maxLitSyms+2 symbols). info[s] supplies the entry bits
+// maxCodeLen; at most maxSyms symbols). info[s] supplies the entry bits
 // for symbol s. It reports false when the lengths do not form an acceptable
 // code: over-subscribed, or incomplete other than the empty code and the
 // single one-bit code (both of which zlib and compress/flate accept; unused
 // patterns then decode as invalid).
 func buildTable(tab []uint32, lens []uint8, info []uint32, rootBits uint) bool {
-	var used, scratch [maxLitSyms + 2]uint16
+	var used [maxSyms]uint16
+	var bk buckets
 	if len(lens) > len(used) {
 		return false
 	}
-	return build(tab, lens, usedSymbols(used[:], lens), scratch[:], info, rootBits)
+	return build(tab, lens, usedSymbols(used[:], lens), &bk, info, rootBits)
 }
 
 // usedSymbols stores the symbols of lens whose length is not zero in dst,
@@ -186,25 +210,61 @@ func usedSymbols(dst []uint16, lens []uint8) []uint16 {
 	return dst[:n]
 }
 
+// maxSyms is the most symbols a code handed to build may have.
+const maxSyms = maxLitSyms + 2
+
+// buckets is build's scratch space: the symbols of each code length, in
+// increasing order, the bucket of length l starting at bucketOff[l].
+type buckets [bucketsSize]uint16
+
+// A code that is not over-subscribed has at most 1<<l codes of length l, so
+// that is the room of the short lengths' buckets; the long lengths get room
+// for every symbol. A bucket of an over-subscribed length may run over into
+// the next ones, which is harmless as build then rejects the code; the last
+// bucket has room for maxSyms symbols, so no write leaves the array.
+var bucketOff = makeBucketOff()
+
+// bucketsSize is bucketOff[maxCodeLen] + maxSyms: 1<<l for l = 0..8, maxSyms
+// for l = 9..15 (TestBucketOffsets).
+const bucketsSize = 1<<9 - 1 + (maxCodeLen-8)*maxSyms
+
+func makeBucketOff() [maxCodeLen + 1]uint16 {
+	var off [maxCodeLen + 1]uint16
+	for l := 1; l <= maxCodeLen; l++ {
+		off[l] = off[l-1] + uint16(min(1<<(l-1), maxSyms))
+	}
+	return off
+}
+
 // build is buildTable given, in used, the symbols whose length is not zero,
 // in increasing order (the dynamic header decoder collects them as it reads
 // the lengths, which spares a pass over the many unused symbols), and
-// scratch space of at least len(used) entries.
+// scratch space bk.
 //
-// The table is built without clearing it first: for a complete code every
-// primary entry and every sub-table entry is written (each bit pattern
-// starts with exactly one code, or with the primary prefix of longer ones),
-// and only the two acceptable incomplete codes need holes filled in. The
-// primary entries of codes up to rootBits long are written once each, in a
-// table of 1<<l entries for codes of length l that is then doubled by
-// copying as the lengths grow (the index is the code bit-reversed, so the
-// bits that follow a code are the high bits of the index).
-func build(tab []uint32, lens []uint8, used, scratch []uint16, info []uint32, rootBits uint) bool {
+// One pass over used counts the lengths and sorts the symbols by length
+// into buckets, which puts them in canonical code order: by length, then
+// by symbol. The table is built without clearing it first: for a complete
+// code every primary entry and every sub-table entry is written (each bit
+// pattern starts with exactly one code, or with the primary prefix of
+// longer ones), and only the two acceptable incomplete codes need holes
+// filled in. The primary entries of codes up to rootBits long are written
+// once each, in a table of 1<<l entries for codes of length l that is then
+// doubled by copying as the lengths grow (the index is the code
+// bit-reversed, so the bits that follow a code are the high bits of the
+// index).
+func build(tab []uint32, lens []uint8, used []uint16, bk *buckets, info []uint32, rootBits uint) bool {
+	if len(used) > maxSyms {
+		return false
+	}
 	var count [maxCodeLen + 1]uint16
 	for _, s := range used {
-		count[lens[s]&maxCodeLen]++
+		l := lens[s] & maxCodeLen
+		bk[bucketOff[l]+count[l]] = s
+		count[l]++
 	}
-	count[0] = 0
+	if count[0] != 0 {
+		return false // a length of zero or above maxCodeLen among used
+	}
 
 	left := 1 // unassigned code space, in units of the current length
 	minLen, maxLen := uint(0), uint(0)
@@ -225,47 +285,28 @@ func build(tab []uint32, lens []uint8, used, scratch []uint16, info []uint32, ro
 	}
 
 	rootSize := 1 << rootBits
-	if len(tab) < rootSize {
+	if len(tab) < rootSize || rootBits > 9 { // 9: rev9's reach
 		return false
 	}
 	root := tab[:rootSize]
-	if left != 0 {
+	if maxLen == 0 { // the empty code: every pattern is a hole
 		for i := range root {
 			root[i] = holeEntry
 		}
-		if maxLen == 0 {
-			return true
-		}
-	}
-
-	// Symbols sorted by (length, symbol): canonical code order.
-	var start [maxCodeLen + 2]uint16
-	for l := 1; l <= maxCodeLen; l++ {
-		start[l+1] = start[l] + count[l]
-	}
-	n := int(start[maxCodeLen+1])
-	if n != len(used) {
-		return false // a length of zero or above maxCodeLen among used
-	}
-	sorted := scratch[:n]
-	for _, s := range used {
-		l := lens[s] & maxCodeLen
-		sorted[start[l]] = s
-		start[l]++
+		return true
 	}
 
 	// Codes of at most rootBits bits, shortest first, with the table grown
 	// by doubling between lengths.
-	i := 0    // next symbol of sorted
-	code := 0 // canonical code (MSB first) of sorted[i] at length codeLen
+	code := 0 // canonical code (MSB first) of the next symbol, at length codeLen
 	codeLen := minLen
 	if minLen <= rootBits {
 		short := min(maxLen, rootBits)
 		size := 1 << minLen
 		for l := minLen; ; l++ {
-			for range count[l] {
-				root[bits.Reverse16(uint16(code))>>(16-l)] = info[sorted[i]] | uint32(l)
-				i++
+			off := bucketOff[l]
+			for _, s := range bk[off : off+count[l]] {
+				root[rev9[(code<<(9-l))&(1<<9-1)]] = info[s] | uint32(l)
 				code++
 			}
 			if l == short {
@@ -276,17 +317,33 @@ func build(tab []uint32, lens []uint8, used, scratch []uint16, info []uint32, ro
 			code <<= 1
 		}
 		codeLen = short
+		if left != 0 {
+			// The single one-bit code 0: pattern 1 is a hole, copied
+			// with the rest as the table doubles.
+			root[1] = holeEntry
+		}
 		for ; size < rootSize; size <<= 1 {
 			copy(root[size:2*size], root[:size])
 		}
+		if maxLen <= rootBits {
+			return true
+		}
 	}
 
-	// Longer codes go to sub-tables behind link entries.
+	// Longer codes go to sub-tables behind link entries. Their buckets are
+	// first joined into one list in canonical order (moving each down, to
+	// just after the previous one).
+	first := max(minLen, rootBits+1)
+	n := int(bucketOff[first] + count[first])
+	for l := first + 1; l <= maxLen; l++ {
+		off := int(bucketOff[l])
+		n += copy(bk[n:], bk[off:off+int(count[l])])
+	}
+	sorted := bk[bucketOff[first]:n]
 	next := rootSize // next free sub-table slot
 	curPrefix := -1  // primary index of the sub-table being filled
 	subOff, subBits := 0, uint(0)
-	for ; i < n; i++ {
-		sym := sorted[i]
+	for i, sym := range sorted {
 		l := uint(lens[sym])
 		code <<= l - codeLen
 		codeLen = l
@@ -298,8 +355,8 @@ func build(tab []uint32, lens []uint8, used, scratch []uint16, info []uint32, ro
 			top := code >> (l - rootBits)
 			maxL := l
 			c, cl := code, l
-			for j := i + 1; j < n; j++ {
-				nl := uint(lens[sorted[j]])
+			for _, s := range sorted[i+1:] {
+				nl := uint(lens[s])
 				c = (c + 1) << (nl - cl)
 				cl = nl
 				if c>>(cl-rootBits) != top {

@@ -96,6 +96,19 @@ func TestBuildTableRandomCodes(t *testing.T) {
 	}
 }
 
+// TestBucketOffsets checks that build's buckets have the room their
+// comment promises.
+func TestBucketOffsets(t *testing.T) {
+	for l := 1; l <= maxCodeLen; l++ {
+		if room := int(bucketOff[l] - bucketOff[l-1]); room < min(1<<(l-1), maxSyms) {
+			t.Errorf("bucket %d has room for %d symbols", l-1, room)
+		}
+	}
+	if got := int(bucketOff[maxCodeLen]) + maxSyms; got != bucketsSize {
+		t.Errorf("bucketOff[maxCodeLen]+maxSyms = %d, bucketsSize = %d", got, bucketsSize)
+	}
+}
+
 func TestBuildTableIncomplete(t *testing.T) {
 	tests := []struct {
 		name string
@@ -124,9 +137,70 @@ func TestBuildTableIncomplete(t *testing.T) {
 		}
 		if tc.ok && tc.lens[1] == 1 && tc.lens[0] == 0 {
 			// The unused pattern "1" is a one-bit hole.
-			if e := tab[1]; e != holeEntry {
-				t.Errorf("%s: pattern 1 decodes to %#x, want hole", tc.name, e)
+			for i := 1; i < 1<<litRootBits; i += 2 {
+				if e := tab[i]; e != holeEntry {
+					t.Errorf("%s: pattern %#x decodes to %#x, want hole", tc.name, i, e)
+				}
 			}
 		}
 	}
+}
+
+// messageCodes returns the code lengths (literal/length and distance) of
+// the last dynamic block of each message of a benchmark case, as the
+// Inflater recorded them for table reuse.
+func messageCodes(b *testing.B, tc messageCase) (lit, dist [][]uint8) {
+	s := tc.stream(b)
+	z := New(15)
+	var dst []byte
+	for _, p := range s.payloads {
+		if !tc.takeover {
+			z.Reset(false)
+		}
+		var err error
+		if dst, err = z.Append(dst[:0], p, 1<<20); err != nil {
+			b.Fatal(err)
+		}
+		lens := make([]uint8, z.dynNlit+z.dynNdist)
+		for _, u := range z.dynUsed[:z.dynNused] {
+			lens[u] = z.dynLens[u]
+		}
+		lit = append(lit, lens[:z.dynNlit])
+		dist = append(dist, lens[z.dynNlit:])
+	}
+	return lit, dist
+}
+
+// BenchmarkBuild builds the decoding tables of the messages' dynamic blocks
+// (realistic JSON at level 1), as a dynamic block header does: the
+// per-message setup that BenchmarkMessages pays, without reading it.
+func BenchmarkBuild(b *testing.B) {
+	var tc messageCase
+	for _, c := range messageCases() {
+		if c.name == "realistic/level1/no-takeover" {
+			tc = c
+		}
+	}
+	lits, dists := messageCodes(b, tc)
+	usedOf := func(lens []uint8) []uint16 {
+		return usedSymbols(make([]uint16, len(lens)), lens)
+	}
+	litUsed, distUsed := make([][]uint16, len(lits)), make([][]uint16, len(dists))
+	for i := range lits {
+		litUsed[i], distUsed[i] = usedOf(lits[i]), usedOf(dists[i])
+	}
+	var lt litTable
+	var dt distTable
+	var bk buckets
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		for i := range lits {
+			if !build(lt[:], lits[i], litUsed[i], &bk, litInfo[:], litRootBits) ||
+				!build(dt[:], dists[i], distUsed[i], &bk, distInfo[:], distRootBits) {
+				b.Fatal("bad code")
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lits)), "ns/block")
 }

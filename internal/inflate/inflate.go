@@ -111,7 +111,7 @@ type Inflater struct {
 	lens   [maxLitSyms + maxDstSyms]uint8
 	used   [maxLitSyms + maxDstSyms]uint16 // indexes of nonzero lengths, ascending
 	nused  int                             // entries of used filled so far
-	sorted [maxLitSyms + maxDstSyms]uint16 // scratch for build
+	bk     buckets                         // scratch for build
 	clLens [numCLSyms]uint8
 
 	lit     *litTable  // current literal/length table: litDyn or fixedLit
@@ -124,13 +124,13 @@ type Inflater struct {
 	// a dynamic block with the same code lengths reuses them. In streams of
 	// similar messages most blocks repeat the previous block's code, and
 	// building the tables was a tenth of the inflater's time.
-	dynOK       bool
-	dynNlit     int
-	dynNdist    int
-	dynNused    int
-	dynUsed     [maxLitSyms + maxDstSyms]uint16 // as used before the split
-	dynUsedLens [maxLitSyms + maxDstSyms]uint8  // the lengths at dynUsed
-	dynReused   uint64                          // blocks that reused the tables
+	dynOK     bool
+	dynNlit   int
+	dynNdist  int
+	dynNused  int
+	dynUsed   [maxLitSyms + maxDstSyms]uint16 // as used before the split
+	dynLens   [maxLitSyms + maxDstSyms]uint8  // as lens, valid at dynUsed
+	dynReused uint64                          // blocks that reused the tables
 }
 
 // New returns an Inflater whose sliding window is 1<<windowBits bytes
@@ -477,14 +477,26 @@ func (z *Inflater) dynHeader() stop {
 
 func (z *Inflater) codeLenLens() stop {
 	for z.idx < z.nclen {
-		if !z.fill(3) {
-			return needInput
+		// All the remaining lengths at once when the input has them (at
+		// most 18, 54 bits, per round), else one at a time.
+		k := min(z.nclen-z.idx, 18)
+		if !z.fill(uint(k) * 3) {
+			if !z.fill(3) {
+				return needInput
+			}
+			k = 1
 		}
-		z.clLens[clOrder[z.idx]] = uint8(z.take(3))
-		z.idx++
+		v := z.bits
+		for _, s := range clOrder[z.idx : z.idx+k] {
+			z.clLens[s] = uint8(v & 7)
+			v >>= 3
+		}
+		z.bits = v
+		z.nbits -= uint(k) * 3
+		z.idx += k
 	}
 	used := usedSymbols(z.used[:numCLSyms], z.clLens[:])
-	if !build(z.clTab[:], z.clLens[:], used, z.sorted[:], clInfo[:], clRootBits) {
+	if !build(z.clTab[:], z.clLens[:], used, &z.bk, clInfo[:], clRootBits) {
 		return z.fail(ErrCorrupt, z.blockStart, "invalid code-length code")
 	}
 	z.idx, z.nused = 0, 0
@@ -501,6 +513,9 @@ func (z *Inflater) codeLens() stop {
 	idx := z.idx
 	used, nu := &z.used, z.nused
 	st := goOn
+	// bad says why the input is corrupt. It is reported after the loop, so
+	// that the loop makes no calls and its variables stay in registers.
+	bad := ""
 	for idx < n {
 		// A code (<= 7 bits) and its extra bits (<= 7) need at most 14
 		// bits; near the end of the input the refill may come up short.
@@ -523,46 +538,36 @@ func (z *Inflater) codeLens() stop {
 			st = needInput
 			break
 		}
-		if e&fInvalid != 0 {
-			st = z.failBits(ErrCorrupt, p, nb, "invalid code-length code")
-			break
-		}
-		sym := e >> entValShift
-		if sym < 16 {
+		if e&fLiteral != 0 {
 			b >>= l
 			nb -= l
+			sym := e >> entValShift
 			lens[idx] = uint8(sym)
 			used[nu] = uint16(idx)
-			if sym != 0 {
-				nu++
-			}
+			nu += int(sym+15) >> 4 // counted if not zero, without a branch
 			idx++
 			continue
 		}
-		var extra, rep uint
-		var val uint8
-		switch sym {
-		case 16:
-			if idx == 0 {
-				st = z.failBits(ErrCorrupt, p, nb, "code length repeat with no previous length")
-				break
-			}
-			extra, rep, val = 2, 3, lens[idx-1]
-		case 17:
-			extra, rep = 3, 3
-		default:
-			extra, rep = 7, 11
-		}
-		if st != goOn {
+		if e&fInvalid != 0 {
+			bad = "invalid code-length code"
 			break
 		}
+		extra := uint(e>>entExtShift) & entExtMask
 		if l+extra > nb {
 			st = needInput
 			break
 		}
-		rep += uint(b>>l) & (1<<extra - 1)
-		if idx+int(rep) > n {
-			st = z.failBits(ErrCorrupt, p, nb, "code length repeat overflows")
+		rep := int(e>>entValShift) + int(uint(b>>l)&(1<<extra-1))
+		var val uint8
+		if e&fRepeatPrev != 0 {
+			if idx == 0 {
+				bad = "code length repeat with no previous length"
+				break
+			}
+			val = lens[idx-1]
+		}
+		if idx+rep > n {
+			bad = "code length repeat overflows"
 			break
 		}
 		b >>= l + extra
@@ -570,7 +575,7 @@ func (z *Inflater) codeLens() stop {
 		if val == 0 {
 			// Of a run of zeros only the last is stored, for a
 			// following repeat code; see Inflater.lens.
-			idx += int(rep)
+			idx += rep
 			lens[idx-1] = 0
 			continue
 		}
@@ -580,6 +585,9 @@ func (z *Inflater) codeLens() stop {
 			nu++
 			idx++
 		}
+	}
+	if bad != "" {
+		st = z.failBits(ErrCorrupt, p, nb, bad)
 	}
 	z.p, z.idx, z.nused = p, idx, nu
 	z.bits, z.nbits = b&(1<<nb-1), nb
@@ -600,10 +608,10 @@ func (z *Inflater) codeLens() stop {
 		nl--
 		used[nl] -= uint16(z.nlit)
 	}
-	if !build(z.litDyn[:], z.lens[:z.nlit], used[:nl], z.sorted[:], litInfo[:], litRootBits) {
+	if !build(z.litDyn[:], z.lens[:z.nlit], used[:nl], &z.bk, litInfo[:], litRootBits) {
 		return z.fail(ErrCorrupt, z.blockStart, "invalid literal/length code lengths")
 	}
-	if !build(z.distDyn[:], z.lens[z.nlit:n], used[nl:nu], z.sorted[:], distInfo[:], distRootBits) {
+	if !build(z.distDyn[:], z.lens[z.nlit:n], used[nl:nu], &z.bk, distInfo[:], distRootBits) {
 		return z.fail(ErrCorrupt, z.blockStart, "invalid distance code lengths")
 	}
 	z.dynOK = true
@@ -619,8 +627,9 @@ func (z *Inflater) sameCode(nu int) bool {
 	if !z.dynOK || z.nlit != z.dynNlit || z.ndist != z.dynNdist || nu != z.dynNused {
 		return false
 	}
+	// With the same used symbols, the old lengths are at the same indexes.
 	for i, u := range z.used[:nu] {
-		if z.dynUsed[i] != u || z.dynUsedLens[i] != z.lens[u] {
+		if z.dynUsed[i] != u || z.dynLens[u] != z.lens[u] {
 			return false
 		}
 	}
@@ -629,12 +638,11 @@ func (z *Inflater) sameCode(nu int) bool {
 
 // keepCode records the code of the dynamic block just read (see sameCode)
 // before its tables are built; they are only known valid, and z.dynOK set,
-// once both builds succeed.
+// once both builds succeed. It copies the lengths wholesale, stale entries
+// too, rather than gathering the used ones: two block copies cost less.
 func (z *Inflater) keepCode(nu int) {
 	z.dynOK = false
 	z.dynNlit, z.dynNdist, z.dynNused = z.nlit, z.ndist, nu
-	for i, u := range z.used[:nu] {
-		z.dynUsed[i] = u
-		z.dynUsedLens[i] = z.lens[u]
-	}
+	copy(z.dynUsed[:nu], z.used[:nu])
+	copy(z.dynLens[:], z.lens[:z.nlit+z.ndist])
 }

@@ -15,18 +15,7 @@ func (h *nopHandler) Problem(Problem)           {}
 // benchDecrypt replays the server's application records of one conversation
 // after its handshake, over and over, with the sequence number rewound.
 func benchDecrypt(b *testing.B, ver, suite uint16) {
-	s, h, rec, seq := steadyState(b, ver, suite)
-	d := &s.dirs[Server]
-	b.SetBytes(int64(len(rec)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		d.keys.seq = seq
-		s.Feed(Server, rec)
-	}
-	if h.n == 0 {
-		b.Fatal("nothing decrypted")
-	}
+	benchFeed(b, ver, suite, func(s *Session, rec []byte) { s.Feed(Server, rec) })
 }
 
 // benchDecryptSegmented is benchDecrypt with the records cut into TCP
@@ -34,6 +23,12 @@ func benchDecrypt(b *testing.B, ver, suite uint16) {
 // segments, and a segment holds the end of one record and the start of
 // the next.
 func benchDecryptSegmented(b *testing.B, ver, suite uint16) {
+	benchFeed(b, ver, suite, func(s *Session, rec []byte) { feedSegments(s, rec, 1448) })
+}
+
+// benchFeed times feed handing the records to the session, the sequence
+// number rewound before each round.
+func benchFeed(b *testing.B, ver, suite uint16, feed func(s *Session, rec []byte)) {
 	s, h, rec, seq := steadyState(b, ver, suite)
 	d := &s.dirs[Server]
 	b.SetBytes(int64(len(rec)))
@@ -41,7 +36,7 @@ func benchDecryptSegmented(b *testing.B, ver, suite uint16) {
 	b.ResetTimer()
 	for range b.N {
 		d.keys.seq = seq
-		feedSegments(s, rec, 1448)
+		feed(s, rec)
 	}
 	if h.n == 0 {
 		b.Fatal("nothing decrypted")

@@ -75,9 +75,9 @@ func TestSteadyStateAllocs(t *testing.T) {
 	}
 }
 
-// steadyState returns a session past its handshake and whole server records
-// to feed it again and again (rewinding the sequence number to seq).
-func steadyState(b testing.TB, ver, suite uint16) (*Session, *nopHandler, []byte, uint64) {
+// recordTLS records a Go crypto/tls conversation of version ver (and
+// cipher suite suite, when not 0) and returns it with its key log.
+func recordTLS(b testing.TB, ver, suite uint16) (conversation, *KeyLog) {
 	var kl bytes.Buffer
 	srv := &tls.Config{MaxVersion: ver}
 	cli := &tls.Config{MaxVersion: ver}
@@ -85,7 +85,13 @@ func steadyState(b testing.TB, ver, suite uint16) (*Session, *nopHandler, []byte
 		srv.CipherSuites, cli.CipherSuites = []uint16{suite}, []uint16{suite}
 	}
 	conv := runGoTLS(b, srv, cli, &kl)
-	keys := keyLogOf(b, kl.Bytes())
+	return conv, keyLogOf(b, kl.Bytes())
+}
+
+// steadyState returns a session past its handshake and whole server records
+// to feed it again and again (rewinding the sequence number to seq).
+func steadyState(b testing.TB, ver, suite uint16) (*Session, *nopHandler, []byte, uint64) {
+	conv, keys := recordTLS(b, ver, suite)
 	h := &nopHandler{}
 	s := NewSession(keys, h)
 	// Feed the handshake and the first application records, then loop
@@ -190,14 +196,7 @@ func BenchmarkDerive13(b *testing.B) {
 // every connection: the per-connection cost of TLS, key derivation
 // included.
 func benchHandshake(b *testing.B, ver, suite uint16) {
-	var kl bytes.Buffer
-	srv := &tls.Config{MaxVersion: ver}
-	cli := &tls.Config{MaxVersion: ver}
-	if suite != 0 {
-		srv.CipherSuites, cli.CipherSuites = []uint16{suite}, []uint16{suite}
-	}
-	conv := runGoTLS(b, srv, cli, &kl)
-	keys := keyLogOf(b, kl.Bytes())
+	conv, keys := recordTLS(b, ver, suite)
 	h := &nopHandler{}
 	s := NewSession(keys, h)
 	n := 0 // pieces up to the first plaintext

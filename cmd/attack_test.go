@@ -116,17 +116,8 @@ func TestAttacksStayWithinBudget(t *testing.T) {
 					args := append([]string{"read", path, "--memory", fmt.Sprint(attackBudget)}, a.Flags...)
 					args = append(args, m.flags...)
 					out := newScanWriter(attackNeedles(a)...)
-					var errOut bytes.Buffer
-					runtime.GC()
-					base := readHeap()
-					h := startHeapSampler()
-					code := Execute(args, nil, out, &errOut)
-					peak := h.Stop()
 					name := fmt.Sprintf("%s/GOMAXPROCS=%d", m.name, procs)
-					if code != ExitOK {
-						t.Fatalf("%s: exit code %d: %s", name, code, errOut.String())
-					}
-					used := int64(peak) - int64(base)
+					used := runMeasured(t, name, args, out)
 					t.Logf("%s %s: peak %.1f MiB", a.Name, name, float64(used)/(1<<20))
 					// The budget bounds what decoding holds; the heap also
 					// holds the process's fixed buffers (reading, inflate
@@ -145,6 +136,23 @@ func TestAttacksStayWithinBudget(t *testing.T) {
 }
 
 // attackNeedles are the strings checkAttackOutput looks for.
+// runMeasured runs the command line args, writing to out, and returns how
+// far the heap rose above its level before the run (sampled, peak); a run
+// that does not exit 0 fails the test.
+func runMeasured(t *testing.T, name string, args []string, out io.Writer) int64 {
+	t.Helper()
+	var errOut bytes.Buffer
+	runtime.GC()
+	base := readHeap()
+	h := startHeapSampler()
+	code := Execute(args, nil, out, &errOut)
+	peak := h.Stop()
+	if code != ExitOK {
+		t.Fatalf("%s: exit code %d: %s", name, code, errOut.String())
+	}
+	return int64(peak) - int64(base)
+}
+
 func attackNeedles(a attackgen.Attack) []string {
 	return append([]string{"Memory:", attackgen.Before, attackgen.After}, a.Anomalies...)
 }
@@ -274,16 +282,7 @@ func TestHugeFrameWithinMaxMessage(t *testing.T) {
 		name := fmt.Sprintf("%s/GOMAXPROCS=%d", m.name, m.procs)
 		args := append([]string{"read", path, "--max-message", fmt.Sprint(hugeFrameMaxMessage)}, m.flags...)
 		out := newScanWriter(attackgen.Before, attackgen.After)
-		var errOut bytes.Buffer
-		runtime.GC()
-		base := readHeap()
-		h := startHeapSampler()
-		code := Execute(args, nil, out, &errOut)
-		peak := h.Stop()
-		if code != ExitOK {
-			t.Fatalf("%s: exit code %d: %s", name, code, errOut.String())
-		}
-		used := int64(peak) - int64(base)
+		used := runMeasured(t, name, args, out)
 		t.Logf("%s: peak %.1f MiB", name, float64(used)/(1<<20))
 		if limit := m.bound * hugeFrameMaxMessage; used > limit {
 			t.Errorf("%s: heap peaked %.1f MiB above the start, over %d MiB (%d × --max-message)", name, float64(used)/(1<<20), limit>>20, m.bound)

@@ -63,8 +63,15 @@ type wsDir struct {
 	fan     []Anomaly
 	ctl     []byte
 
-	msg        Message
-	msgBuf     []byte
+	msg    Message
+	msgBuf []byte
+	// lent is set instead of msgBuf holding the payload when a message
+	// is one unmasked frame whose whole payload came in one delivery:
+	// the record shows the delivered bytes themselves (records live only
+	// during the sink call), saving their copy and the growth of msgBuf
+	// to the largest such message of the direction. Set by payload,
+	// cleared by endMessage, which endFrame always reaches for it.
+	lent       []byte
 	man        []Anomaly
 	utf        utf8Stream
 	frameStart int
@@ -497,6 +504,15 @@ func (w *wsDir) payload(b []byte) {
 		return
 	}
 	if !w.compressed || w.rawMode {
+		if w.canLend(b) {
+			w.lent = b
+			if w.msg.Opcode == OpText {
+				w.utf.write(b)
+			}
+			w.msg.Len += uint64(len(b))
+			w.pos += uint64(len(b))
+			return
+		}
 		w.appendPlain(&w.msgBuf, b, w.msg.Opcode == OpText && !w.rawMode, f.Masked)
 		w.msg.Len += uint64(len(b))
 		w.pos += uint64(len(b))
@@ -509,6 +525,24 @@ func (w *wsDir) payload(b []byte) {
 	w.pos += uint64(len(b))
 	w.compIn += uint64(len(b))
 	w.inflateChunk(w.scratch)
+}
+
+// canLend reports whether the payload bytes b can be shown as they are
+// (wsDir.lent): they are the whole payload of an unmasked, uncompressed final
+// frame that starts its message (or follows only empty frames of it), within
+// --max-message, and payloads are retained at all.
+func (w *wsDir) canLend(b []byte) bool {
+	f := &w.f
+	return w.pos == 0 && uint64(len(b)) == w.left && f.Fin && !f.Masked && !w.rawMode &&
+		len(w.msgBuf) == 0 && !w.opts.DiscardPayload && int64(len(b)) <= w.opts.MaxMessage
+}
+
+// msgBytes returns the current message's retained payload.
+func (w *wsDir) msgBytes() []byte {
+	if w.lent != nil {
+		return w.lent
+	}
+	return w.msgBuf
 }
 
 // appendPlain appends bytes to buf within the retention cap, unmasking them
@@ -663,7 +697,7 @@ func (w *wsDir) endFrame() {
 		w.controlPayload()
 		w.countControl()
 	} else {
-		f.Payload = w.msgBuf[w.frameStart:]
+		f.Payload = w.msgBytes()[w.frameStart:]
 		if w.msg.Opcode == OpText && f.Fin && !w.rawMode {
 			if ok, bad := w.utf.end(); !ok && !w.utfSaid {
 				w.utfSaid = true
@@ -678,7 +712,7 @@ func (w *wsDir) endFrame() {
 	}
 	if !messages {
 		if !w.isCtl && f.Fin && w.msg.Frames > 1 {
-			w.msg.Payload = w.msgBuf
+			w.msg.Payload = w.msgBytes()
 			f.Reassembled = &w.msg
 		}
 		w.emitFrame()
@@ -775,7 +809,7 @@ func (w *wsDir) endMessage(complete bool) {
 			fmt.Sprintf("message of %d bytes cut at --max-message (%d bytes)", w.msg.Len, limit)))
 	}
 	if w.opts.Messages {
-		w.msg.Payload = w.msgBuf
+		w.msg.Payload = w.msgBytes()
 		*w.rec = Record{Kind: KindMessage, Conn: w.conn, Packet: w.lastPkt, Time: w.lastTS,
 			Dir: w.dir, HasDir: true, Message: &w.msg, Anomalies: w.man}
 		w.s.emit(w.rec)
@@ -800,6 +834,7 @@ func (w *wsDir) endMessage(complete bool) {
 		}
 	}
 	w.msgBuf = w.msgBuf[:0]
+	w.lent = nil
 	w.compressed = false
 	w.rawMode = false
 }
@@ -897,7 +932,7 @@ func (w *wsDir) emitPartial() {
 			w.emitControlMessage()
 		}
 	} else {
-		f.Payload = w.msgBuf[w.frameStart:]
+		f.Payload = w.msgBytes()[w.frameStart:]
 		w.msg.Frames++
 		w.man = append(w.man, w.fan...)
 		if !w.opts.Messages {

@@ -109,7 +109,7 @@ func anomalyCases() []anomalyCase {
 		{id: dissect.AnDecompressLimit, sends: dws(send{S, sf(true, 2, string(bomb()), rsv1)}), at: 2, opts: dissect.Options{MaxMessage: 16 << 10, MaxDecompressed: 64 << 10}},
 		// A 30,000-byte frame (one packet) with a 16 KiB budget: its
 		// payload cannot be retained.
-		{id: dissect.AnMemoryBudget, sends: ws(send{S, sf(true, 2, strings.Repeat("m", 30000))}), at: 2, opts: dissect.Options{Memory: membudget.New(16 << 10)}},
+		{id: dissect.AnMemoryBudget, sends: ws(send{C, cf(true, 2, strings.Repeat("m", 30000))}), at: 2, opts: dissect.Options{Memory: membudget.New(16 << 10)}},
 		{id: dissect.AnMessageTruncated, sends: ws(send{S, sf(true, 1, strings.Repeat("long ", 10))}), at: 2, opts: dissect.Options{MaxMessage: 16, Messages: true}},
 		{id: dissect.AnAcceptMissing, sends: []send{{C, req()}, {S, []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")}}, at: 1},
 		{id: dissect.AnAcceptMismatch, sends: []send{{C, req()}, {S, bytes.Replace(resp(), []byte(dissect.AcceptFor(anKey)), []byte("s3pPLMBiTxaQ9kYGzzhZRbK+xOX="), 1)}}, at: 1},

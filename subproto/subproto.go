@@ -134,6 +134,9 @@ type Conn struct {
 	choice Choice
 	dec    app.Decoder
 	seen   int
+	// sniffed is set when Choose sniffed a message and found nothing: the
+	// Decode of the same message that may follow must not sniff it again.
+	sniffed bool
 }
 
 // New returns the decoder state for one connection, with the choice made
@@ -178,20 +181,46 @@ func (c *Conn) Decode(m app.Message) []app.Record {
 		return nil
 	}
 	if c.dec == nil {
-		if c.choice.Method != Undecided {
+		if c.sniffed {
+			c.sniffed = false // Choose saw m: nothing to decode it with
 			return nil
 		}
-		c.seen++
-		p, v, why := Sniff(m, c.cfg.URL)
-		if p == "" {
-			if c.seen >= SniffMessages {
-				c.choice = Choice{Method: NotFound, Reason: "no protocol recognised in the first " + strconv.Itoa(SniffMessages) + " messages"}
-			}
+		if c.sniff(m); c.dec == nil {
 			return nil
 		}
-		c.set(p, BySniffing, "sniffed: "+why+" in message "+strconv.Itoa(c.seen)+" ("+m.Dir.String()+")", v)
 	}
 	return c.dec.Decode(m)
+}
+
+// Choose makes the choice from data message m as Decode would before
+// decoding it, and returns the choice, so that a caller can leave m
+// undecoded for some protocols (plain JSON in summary output). A Decode(m)
+// that follows decodes m without sniffing it again; a caller that does not
+// decode m calls Choose or Decode next with the following message.
+func (c *Conn) Choose(m app.Message) Choice {
+	c.sniffed = false
+	if c.dec == nil && (m.Opcode == app.Text || m.Opcode == app.Binary) {
+		c.sniff(m)
+		c.sniffed = c.dec == nil
+	}
+	return c.choice
+}
+
+// sniff looks for the protocol in m while the connection is undecided,
+// installing its decoder when found.
+func (c *Conn) sniff(m app.Message) {
+	if c.choice.Method != Undecided {
+		return
+	}
+	c.seen++
+	p, v, why := Sniff(m, c.cfg.URL)
+	if p == "" {
+		if c.seen >= SniffMessages {
+			c.choice = Choice{Method: NotFound, Reason: "no protocol recognised in the first " + strconv.Itoa(SniffMessages) + " messages"}
+		}
+		return
+	}
+	c.set(p, BySniffing, "sniffed: "+why+" in message "+strconv.Itoa(c.seen)+" ("+m.Dir.String()+")", v)
 }
 
 // Gap tells the decoder that data of direction dir is missing: call it

@@ -1,6 +1,7 @@
 package subproto
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -47,24 +48,52 @@ func TestChoice(t *testing.T) {
 		{"give up", Config{}, []msg{{c2s, app.Text, "a"}, {c2s, app.Text, "b"}, {c2s, app.Text, "c"}, {c2s, app.Text, "d"}, {c2s, app.Text, "e"}, {c2s, app.Text, "f"}, {c2s, app.Text, "g"}, {c2s, app.Text, "h"}, {c2s, app.Text, "{}"}}, "", NotFound, "no protocol recognised in the first 8 messages", ""},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := New(tt.cfg)
-			var first string
-			for _, m := range tt.msgs {
-				for _, r := range c.Decode(app.Message{Dir: m.dir, Opcode: m.op, Payload: []byte(m.p)}) {
-					if first == "" {
-						first = app.Summary(r)
+		// Choose before each Decode must change nothing: it only makes
+		// the choice Decode would make first.
+		for _, choose := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/choose=%v", tt.name, choose), func(t *testing.T) {
+				c := New(tt.cfg)
+				var first string
+				for _, m := range tt.msgs {
+					am := app.Message{Dir: m.dir, Opcode: m.op, Payload: []byte(m.p)}
+					if choose {
+						if ch := c.Choose(am); ch != c.Choice() {
+							t.Fatalf("Choose returned %+v, Choice says %+v", ch, c.Choice())
+						}
+					}
+					for _, r := range c.Decode(am) {
+						if first == "" {
+							first = app.Summary(r)
+						}
 					}
 				}
-			}
-			ch := c.Choice()
-			if ch.Protocol != tt.proto || ch.Method != tt.method || ch.Reason != tt.reason {
-				t.Errorf("choice %+v, want %s %v %q", ch, tt.proto, tt.method, tt.reason)
-			}
-			if first != tt.first {
-				t.Errorf("first record %q, want %q", first, tt.first)
-			}
-		})
+				ch := c.Choice()
+				if ch.Protocol != tt.proto || ch.Method != tt.method || ch.Reason != tt.reason {
+					t.Errorf("choice %+v, want %s %v %q", ch, tt.proto, tt.method, tt.reason)
+				}
+				if first != tt.first {
+					t.Errorf("first record %q, want %q", first, tt.first)
+				}
+			})
+		}
+	}
+}
+
+// TestChooseWithoutDecode checks that messages only chosen from, never
+// decoded, count towards the sniffing limit once each.
+func TestChooseWithoutDecode(t *testing.T) {
+	c := New(Config{})
+	for i := range SniffMessages - 1 {
+		if ch := c.Choose(app.Message{Opcode: app.Text, Payload: []byte("noise")}); ch.Method != Undecided {
+			t.Fatalf("message %d: choice %+v", i+1, ch)
+		}
+	}
+	ch := c.Choose(app.Message{Opcode: app.Text, Payload: []byte(`{"op":1}`)})
+	if want := "sniffed: JSON text in message 8 (c2s)"; ch.Protocol != JSON || ch.Reason != want {
+		t.Fatalf("choice %+v, want JSON %q", ch, want)
+	}
+	if r := c.Decode(app.Message{Opcode: app.Text, Payload: []byte(`{"op":2}`)}); len(r) != 1 {
+		t.Fatalf("the message after the choice gave %d records", len(r))
 	}
 }
 

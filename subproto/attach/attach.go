@@ -142,7 +142,13 @@ func (s *Sink) Emit(r *dissect.Record) error {
 		// must not join across the hole.
 		return s.pass(r, c, c.dec.Gap(app.Dir(r.Dir)), false)
 	}
-	return s.pass(r, c, c.dec.Decode(app.Message{Dir: app.Dir(r.Dir), Opcode: app.Opcode(m.Opcode), Payload: m.Payload, Time: r.Time}), true)
+	am := app.Message{Dir: app.Dir(r.Dir), Opcode: app.Opcode(m.Opcode), Payload: m.Payload, Time: r.Time}
+	if !s.PlainJSON && c.dec.Choice().Method == subproto.Undecided && c.dec.Choose(am).Protocol == subproto.JSON {
+		// Sniffing found plain JSON: like the connection's later
+		// messages, this one is not decoded (its choice is announced).
+		return s.pass(r, c, nil, false)
+	}
+	return s.pass(r, c, c.dec.Decode(am), true)
 }
 
 // open starts the decoder of a connection.

@@ -126,6 +126,7 @@ type Dissector struct {
 	err   error
 	stats Stats
 	pool  dirPool
+	bufs  bufPool    // message buffers shared by the directions
 	tls   []*tlsConn // TLS layers (and sessions) of closed connections, for reuse
 	mem   *membudget.Account
 	// searchers are the directions holding search bytes (watermark.go).
@@ -143,6 +144,7 @@ type Dissector struct {
 func New(sink Sink, opts Options) *Dissector {
 	opts.setDefaults()
 	d := &Dissector{sink: sink, opts: opts, mem: opts.Memory.Account()}
+	d.bufs.mem = d.mem
 	d.pool.conns.Max, d.pool.lazy.Max = maxFreeConns, maxFreeConns
 	return d
 }

@@ -213,6 +213,7 @@ func (ch *h2Session) probing() bool                       { return false }
 func (ch *h2Session) emit(r *Record)                      { ch.p.d.emit(r) }
 func (ch *h2Session) record() *Record                     { return &ch.p.d.rec }
 func (ch *h2Session) watermark() *searchers               { return &ch.p.d.searchers }
+func (ch *h2Session) buffers() *bufPool                   { return &ch.p.d.bufs }
 func (ch *h2Session) releaseInflater(infl *inflate.Inflater, bits int) {
 	ch.p.d.keepInflater(infl, bits)
 }

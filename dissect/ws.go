@@ -113,6 +113,9 @@ type wsDir struct {
 
 	rec *Record    // where records are built: the session's (shared by a dissector's decoders)
 	wm  *searchers // the watermark its searches register with (nil: none)
+	// bufs is the pool its large message buffers go back to between
+	// messages (nil: none).
+	bufs *bufPool
 }
 
 // satAdd returns a+b, or the largest uint64 when that overflows.
@@ -147,7 +150,7 @@ func newWSDir(c *connState, d Dir) *wsDir { return c.d.newDir(c, d) }
 // whose events s tags with side. A field that needs a non-zero initial
 // value is set here (and in Dissector.newDir, which reuses old buffers).
 func newDecoder(s wsSession, d Dir, side reassembly.Side) *wsDir {
-	return &wsDir{s: s, opts: s.options(), conn: s.wsConn(), mem: s.memory(), rec: s.record(), wm: s.watermark(),
+	return &wsDir{s: s, opts: s.options(), conn: s.wsConn(), mem: s.memory(), rec: s.record(), wm: s.watermark(), bufs: s.buffers(),
 		dir: d, side: side, need: 2, maskWant: -1}
 }
 
@@ -604,6 +607,11 @@ func (w *wsDir) inflateChunk(in []byte) {
 	// What the memory budget lets the message buffer grow by during this
 	// call (see inflateRoom); past it, output is discarded like output past
 	// --max-message, and the cut is reported as memory-budget.
+	if cap(w.msgBuf) == 0 && w.bufs != nil {
+		// Large buffers go back to the pool after each message: take one
+		// before the inflater's appends allocate one.
+		w.msgBuf = w.bufs.take()
+	}
 	room, base := w.inflateRoom(), len(w.msgBuf)
 	for {
 		bomb := opts.MaxDecompressed - int64(w.inflated)
@@ -833,7 +841,12 @@ func (w *wsDir) endMessage(complete bool) {
 			}
 		}
 	}
-	w.msgBuf = w.msgBuf[:0]
+	if cap(w.msgBuf) > keepMsgBuf && w.bufs != nil {
+		w.bufs.put(w.msgBuf)
+		w.msgBuf, w.msg.Payload = nil, nil
+	} else {
+		w.msgBuf = w.msgBuf[:0]
+	}
 	w.lent = nil
 	w.compressed = false
 	w.rawMode = false

@@ -44,6 +44,9 @@ type wsSession interface {
 	// join, so that output can be put in packet order across sessions
 	// (watermark.go); nil for none. Asked once, like wsConn.
 	watermark() *searchers
+	// buffers is the pool of message buffers the decoder's large ones go
+	// back to between messages (nil: none). Asked once, like wsConn.
+	buffers() *bufPool
 	// probing reports whether the session has seen no handshake yet and
 	// is looking for frames (any data frame may then be compressed).
 	probing() bool
@@ -90,6 +93,7 @@ func (c *connState) probing() bool                       { return c.mode == mode
 func (c *connState) emit(r *Record)                      { c.d.emit(r) }
 func (c *connState) record() *Record                     { return &c.d.rec }
 func (c *connState) watermark() *searchers               { return &c.d.searchers }
+func (c *connState) buffers() *bufPool                   { return &c.d.bufs }
 func (c *connState) releaseInflater(infl *inflate.Inflater, bits int) {
 	c.d.keepInflater(infl, bits)
 }

@@ -34,6 +34,7 @@ func (s *memSession) drainHeld(bool)                         {}
 func (s *memSession) sawClose(d Dir, f *Frame)               { s.closes = append(s.closes, d) }
 func (s *memSession) record() *Record                        { return &s.rec }
 func (s *memSession) watermark() *searchers                  { return nil }
+func (s *memSession) buffers() *bufPool                      { return nil }
 func (s *memSession) releaseInflater(*inflate.Inflater, int) {}
 
 // emit keeps a one-line summary of each record (records are valid only

@@ -196,6 +196,12 @@ func (o *outputFlags) engineOptions() (engine.Options, error) {
 	}
 	// -q without a filter shows no record: payloads need not be kept.
 	opts.Dissect.DiscardPayload = o.quiet && o.filter == ""
+	// Summary lines without a filter show a payload's first characters
+	// and its length: the rest need not be kept (application protocols
+	// still get whole messages: attach.Sink is the PreviewPolicy).
+	if o.summaryOnly() {
+		opts.Dissect.PreviewBytes = render.SummaryPayloadBytes
+	}
 	opts.Dissect.NoMidstream = o.noMidstream
 	for _, p := range o.wsPorts {
 		if p == 0 || p > 65535 {
@@ -204,6 +210,12 @@ func (o *outputFlags) engineOptions() (engine.Options, error) {
 		opts.Dissect.WSPorts = append(opts.Dissect.WSPorts, uint16(p))
 	}
 	return opts, nil
+}
+
+// summaryOnly reports whether the records are shown as summary lines and
+// nothing else reads their payloads (no filter, no -T fields).
+func (o *outputFlags) summaryOnly() bool {
+	return !o.quiet && !o.tree && !o.hex && !o.json && o.filter == "" && o.outFormat == ""
 }
 
 // colorOn decides whether to colour output written to w.

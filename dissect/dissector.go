@@ -71,6 +71,23 @@ type Options struct {
 	// only count records (-q without a filter), where copying every
 	// payload into a buffer was a sixth of the time.
 	DiscardPayload bool
+	// PreviewBytes, when positive (and below MaxMessage), keeps only the
+	// first PreviewBytes bytes of each uncompressed data frame's payload
+	// (of each message's, with Messages) for connections whose sink says
+	// it needs no more (a PreviewPolicy; a sink that is none gets whole
+	// payloads): a summary line shows a preview and the length. Text is still
+	// unmasked and validated as it passes, lengths and anomalies are
+	// unchanged, and Frame.Preview and Message.Preview mark the records.
+	// Payloads that arrive whole in one delivery are shown whole.
+	PreviewBytes int
+}
+
+// PreviewPolicy is implemented by a Sink that knows, per connection,
+// whether its records need whole payloads when Options.PreviewBytes is set
+// (an application-protocol decoder does; a summary of plain JSON does not).
+// WholePayload is asked at the start of each data message.
+type PreviewPolicy interface {
+	WholePayload(c *Conn) bool
 }
 
 // Default limits.
@@ -126,9 +143,11 @@ type Dissector struct {
 	err   error
 	stats Stats
 	pool  dirPool
-	bufs  bufPool    // message buffers shared by the directions
-	tls   []*tlsConn // TLS layers (and sessions) of closed connections, for reuse
-	mem   *membudget.Account
+	bufs  bufPool // message buffers shared by the directions
+	// policy is the sink as a PreviewPolicy, nil when it is none.
+	policy PreviewPolicy
+	tls    []*tlsConn // TLS layers (and sessions) of closed connections, for reuse
+	mem    *membudget.Account
 	// searchers are the directions holding search bytes (watermark.go).
 	searchers searchers
 	// rec is the record being emitted. Records are valid only during
@@ -140,11 +159,19 @@ type Dissector struct {
 	tlsScratch tlsdecrypt.Scratch
 }
 
+// previewOnly reports whether the records of a data message of c starting
+// now may carry only a preview of its payload.
+func (d *Dissector) previewOnly(c *Conn) bool {
+	return d.opts.PreviewBytes > 0 && int64(d.opts.PreviewBytes) < d.opts.MaxMessage &&
+		d.policy != nil && !d.policy.WholePayload(c)
+}
+
 // New returns a Dissector that emits records to sink.
 func New(sink Sink, opts Options) *Dissector {
 	opts.setDefaults()
 	d := &Dissector{sink: sink, opts: opts, mem: opts.Memory.Account()}
 	d.bufs.mem = d.mem
+	d.policy, _ = sink.(PreviewPolicy)
 	d.pool.conns.Max, d.pool.lazy.Max = maxFreeConns, maxFreeConns
 	return d
 }

@@ -214,6 +214,7 @@ func (ch *h2Session) emit(r *Record)                      { ch.p.d.emit(r) }
 func (ch *h2Session) record() *Record                     { return &ch.p.d.rec }
 func (ch *h2Session) watermark() *searchers               { return &ch.p.d.searchers }
 func (ch *h2Session) buffers() *bufPool                   { return &ch.p.d.bufs }
+func (ch *h2Session) previewOnly() bool                   { return ch.p.d.previewOnly(&ch.conn) }
 func (ch *h2Session) releaseInflater(infl *inflate.Inflater, bits int) {
 	ch.p.d.keepInflater(infl, bits)
 }

@@ -289,6 +289,10 @@ type Frame struct {
 	Payload []byte
 	// Truncated is true when Payload holds fewer bytes than were decoded.
 	Truncated bool
+	// Preview is true when Payload holds only the first bytes of the
+	// frame's payload, as Options.PreviewBytes asked (not a truncation:
+	// Len is the whole length).
+	Preview bool
 	// Incomplete is true when some of the frame's bytes are missing from the
 	// capture (a TCP gap or the end of the capture).
 	Incomplete bool
@@ -334,6 +338,9 @@ type Message struct {
 	Payload []byte
 	// Truncated is true when Payload holds fewer than Len bytes.
 	Truncated bool
+	// Preview is true when Payload holds only the first bytes of the
+	// message, as Options.PreviewBytes asked (not a truncation).
+	Preview bool
 	// Incomplete is true when part of the message is not in the capture.
 	Incomplete bool
 	// Compressed is true when the message was sent compressed (RSV1).

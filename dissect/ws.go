@@ -71,7 +71,10 @@ type wsDir struct {
 	// during the sink call), saving their copy and the growth of msgBuf
 	// to the largest such message of the direction. Set by payload,
 	// cleared by endMessage, which endFrame always reaches for it.
-	lent       []byte
+	lent []byte
+	// preview is set when the current message's records may carry only
+	// a preview of its payload (Options.PreviewBytes).
+	preview    bool
 	man        []Anomaly
 	utf        utf8Stream
 	frameStart int
@@ -460,6 +463,7 @@ func (w *wsDir) startMessage(op uint8, compressed, unknown bool) {
 	}
 	w.inMsg = true
 	w.msg = Message{Dir: w.dir, Opcode: op, FirstPacket: first, Index: w.msgCount, Compressed: compressed}
+	w.preview = w.s.previewOnly()
 	w.msgCount++
 	w.msgBuf = w.msgBuf[:0]
 	w.man = w.man[:0]
@@ -552,11 +556,32 @@ func (w *wsDir) msgBytes() []byte {
 // when masked is set and validating them as text when text is set.
 func (w *wsDir) appendPlain(buf *[]byte, b []byte, text, masked bool) {
 	f := &w.f
-	if w.opts.DiscardPayload && buf == &w.msgBuf {
-		if text {
-			w.checkText(b, masked)
+	if buf == &w.msgBuf {
+		if w.opts.DiscardPayload {
+			if text {
+				w.checkText(b, masked, w.pos)
+			}
+			return
 		}
-		return
+		if w.preview {
+			// Keep what the preview still takes; the rest is only
+			// validated, after the kept bytes.
+			base := 0
+			if !w.opts.Messages {
+				base = w.frameStart
+			}
+			if keep := max(w.opts.PreviewBytes-(len(w.msgBuf)-base), 0); len(b) > keep {
+				f.Preview, w.msg.Preview = true, true
+				rest, pos := b[keep:], w.pos+uint64(keep)
+				if keep > 0 {
+					w.appendPlain(buf, b[:keep], text, masked)
+				}
+				if text {
+					w.checkText(rest, masked, pos)
+				}
+				return
+			}
+		}
 	}
 	room := w.opts.MaxMessage - int64(len(*buf))
 	k := int64(len(b))
@@ -578,15 +603,16 @@ func (w *wsDir) appendPlain(buf *[]byte, b []byte, text, masked bool) {
 	}
 }
 
-// checkText validates text bytes that are not retained (DiscardPayload),
-// unmasking them first, a piece at a time, when masked.
-func (w *wsDir) checkText(b []byte, masked bool) {
+// checkText validates text bytes that are not retained (DiscardPayload,
+// PreviewBytes), unmasking them first, a piece at a time, when masked; pos
+// is the offset of b in the frame's payload.
+func (w *wsDir) checkText(b []byte, masked bool, pos uint64) {
 	if !masked {
 		w.utf.write(b)
 		return
 	}
 	var tmp [512]byte
-	for pos := w.pos; len(b) > 0; {
+	for len(b) > 0 {
 		n := copy(tmp[:], b)
 		maskBytes(tmp[:n], w.f.MaskKey, pos)
 		w.utf.write(tmp[:n])

@@ -47,6 +47,10 @@ type wsSession interface {
 	// buffers is the pool of message buffers the decoder's large ones go
 	// back to between messages (nil: none). Asked once, like wsConn.
 	buffers() *bufPool
+	// previewOnly reports whether the records of the data message
+	// starting now may carry only a preview of its payload
+	// (Options.PreviewBytes).
+	previewOnly() bool
 	// probing reports whether the session has seen no handshake yet and
 	// is looking for frames (any data frame may then be compressed).
 	probing() bool
@@ -94,6 +98,7 @@ func (c *connState) emit(r *Record)                      { c.d.emit(r) }
 func (c *connState) record() *Record                     { return &c.d.rec }
 func (c *connState) watermark() *searchers               { return &c.d.searchers }
 func (c *connState) buffers() *bufPool                   { return &c.d.bufs }
+func (c *connState) previewOnly() bool                   { return c.d.previewOnly(&c.conn) }
 func (c *connState) releaseInflater(infl *inflate.Inflater, bits int) {
 	c.d.keepInflater(infl, bits)
 }

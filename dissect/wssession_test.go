@@ -35,6 +35,7 @@ func (s *memSession) sawClose(d Dir, f *Frame)               { s.closes = append
 func (s *memSession) record() *Record                        { return &s.rec }
 func (s *memSession) watermark() *searchers                  { return nil }
 func (s *memSession) buffers() *bufPool                      { return nil }
+func (s *memSession) previewOnly() bool                      { return false }
 func (s *memSession) releaseInflater(*inflate.Inflater, int) {}
 
 // emit keeps a one-line summary of each record (records are valid only

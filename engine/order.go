@@ -325,6 +325,16 @@ type orderSink struct {
 	out  *orderedOut
 }
 
+// WholePayload implements dissect.PreviewPolicy for the sink it wraps.
+func (s *orderSink) WholePayload(cn *dissect.Conn) bool { return wholePayload(s.next, cn) }
+
+// wholePayload asks sink, when it is a dissect.PreviewPolicy, whether cn's
+// records need whole payloads; a sink that cannot say gets them whole.
+func wholePayload(sink dissect.Sink, cn *dissect.Conn) bool {
+	p, ok := sink.(dissect.PreviewPolicy)
+	return !ok || p.WholePayload(cn)
+}
+
 // Emit implements dissect.Sink.
 func (s *orderSink) Emit(r *dissect.Record) error {
 	s.out.begin(r.Packet)

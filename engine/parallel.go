@@ -373,6 +373,9 @@ type countSink struct {
 	w    *worker
 }
 
+// WholePayload implements dissect.PreviewPolicy for the worker's sink.
+func (c *countSink) WholePayload(cn *dissect.Conn) bool { return wholePayload(c.next, cn) }
+
 // Emit implements dissect.Sink.
 func (c *countSink) Emit(r *dissect.Record) error {
 	c.n++

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"math"
 	"strconv"
 
 	"github.com/wsdissect/wsdissect/dissect"
@@ -152,10 +153,10 @@ func (r *Renderer) appendFrameSummary(b []byte, f *dissect.Frame) []byte {
 	case len(f.Payload) == 0:
 	case f.IsText && f.Opcode != dissect.OpClose:
 		b = append(b, ' ')
-		b = appendTextPreview(b, f.Payload)
+		b = appendTextPreview(b, f.Payload, previewTotal(len(f.Payload), f.Preview, f.Len))
 	default:
 		b = append(b, ' ')
-		b = appendBinaryPreview(b, f.Payload)
+		b = appendBinaryPreview(b, f.Payload, previewTotal(len(f.Payload), f.Preview, f.Len))
 	}
 	return b
 }
@@ -177,12 +178,22 @@ func (r *Renderer) appendMessageSummary(b []byte, m *dissect.Message) []byte {
 	case len(m.Payload) == 0:
 	case m.Opcode == dissect.OpText:
 		b = append(b, ' ')
-		b = appendTextPreview(b, m.Payload)
+		b = appendTextPreview(b, m.Payload, previewTotal(len(m.Payload), m.Preview, m.Len))
 	default:
 		b = append(b, ' ')
-		b = appendBinaryPreview(b, m.Payload)
+		b = appendBinaryPreview(b, m.Payload, previewTotal(len(m.Payload), m.Preview, m.Len))
 	}
 	return b
+}
+
+// previewTotal is the length a summary line counts a payload of n retained
+// bytes as: its whole length when the payload is a preview
+// (dissect.Options.PreviewBytes).
+func previewTotal(n int, preview bool, whole uint64) int {
+	if preview {
+		return int(min(whole, math.MaxInt32))
+	}
+	return n
 }
 
 // appendMarks appends the [COMPRESSED], [INCOMPLETE] and [TRUNCATED]

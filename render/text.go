@@ -22,6 +22,12 @@ const (
 // previewRunes is how many characters of text a summary line shows.
 const previewRunes = 64
 
+// SummaryPayloadBytes is how many bytes of a payload a summary line needs:
+// its longest preview (previewRunes characters of up to four bytes; binary
+// previews are shorter) and one more, to know whether more follows. It is
+// the dissect.Options.PreviewBytes for summary output.
+const SummaryPayloadBytes = previewRunes*utf8.UTFMax + 1
+
 // previewBytes is how many bytes of binary payload a summary line shows.
 const previewBytes = 16
 
@@ -277,25 +283,25 @@ func appendHexDumpAt(b, p []byte, indent string, base, digits int) []byte {
 
 // appendBinaryPreview appends the first bytes of p in hex, then "…" and the
 // number of further bytes when p is longer.
-func appendBinaryPreview(b, p []byte) []byte {
-	if len(p) <= previewBytes {
+func appendBinaryPreview(b, p []byte, total int) []byte {
+	if total <= previewBytes {
 		return appendHex(b, p)
 	}
-	b = appendHex(b, p[:previewBytes])
+	b = appendHex(b, p[:min(len(p), previewBytes)])
 	b = append(b, "… (+"...)
-	b = strconv.AppendInt(b, int64(len(p)-previewBytes), 10)
+	b = strconv.AppendInt(b, int64(total-min(len(p), previewBytes)), 10)
 	return append(b, " bytes)"...)
 }
 
 // appendTextPreview appends p as a quoted, escaped string cut at
 // previewRunes characters.
-func appendTextPreview[T ~string | ~[]byte](b []byte, p T) []byte {
+func appendTextPreview[T ~string | ~[]byte](b []byte, p T, total int) []byte {
 	// Quotes and backslashes stay as they are: JSON text reads as sent,
 	// not as a string literal.
 	b = append(b, '"')
 	b, n := appendEscapedN(b, p, false, previewRunes)
 	b = append(b, '"')
-	if rest := len(p) - n; rest > 0 {
+	if rest := total - n; rest > 0 {
 		b = append(b, " (+"...)
 		b = strconv.AppendInt(b, int64(rest), 10)
 		b = append(b, " bytes)"...)
@@ -311,7 +317,7 @@ func appendCloseSummary(b []byte, code uint16, reason string) []byte {
 	b = append(b, dissect.CloseCodeName(code)...)
 	if reason != "" {
 		b = append(b, ' ')
-		b = appendTextPreview(b, reason)
+		b = appendTextPreview(b, reason, len(reason))
 	}
 	return b
 }

@@ -151,6 +151,29 @@ func (s *Sink) Emit(r *dissect.Record) error {
 	return s.pass(r, c, c.dec.Decode(am), true)
 }
 
+// WholePayload implements dissect.PreviewPolicy: a connection's messages
+// must be whole while its decoder is undecided (sniffing) or decodes them;
+// the records of plain JSON that is not decoded (PlainJSON off), of
+// connections where no protocol was found and of --decode-as none pass
+// through as they are.
+func (s *Sink) WholePayload(cn *dissect.Conn) bool {
+	if s.force == subproto.None {
+		return false
+	}
+	c := s.lookup(connKey{cn.Stream, cn.H2Stream})
+	if c == nil {
+		return true // opened, and sniffing, at its first record
+	}
+	switch ch := c.dec.Choice(); {
+	case ch.Method == subproto.Undecided:
+		return true
+	case ch.Protocol == subproto.JSON:
+		return s.PlainJSON
+	default:
+		return ch.Protocol != ""
+	}
+}
+
 // open starts the decoder of a connection.
 func (s *Sink) open(k connKey, cn *dissect.Conn) *conn {
 	if old := s.lookup(k); old != nil {

@@ -38,7 +38,14 @@ type Head struct {
 	// looking up or merging a header that is not there, the usual case,
 	// skips the comparisons.
 	names uint64
+	// inline holds Headers when there are no more than inlineHeaders.
+	inline [inlineHeaders]Header
 }
+
+// inlineHeaders is how many header fields a Head holds without allocating
+// its list: enough for the handshakes of WebSocket libraries and for
+// responses (a browser's request has a dozen).
+const inlineHeaders = 8
 
 // nameBit returns the bit of header name n (not empty) in Head.names.
 func nameBit(n string) uint64 {
@@ -136,75 +143,84 @@ func LooksLikeResponse(b []byte) (yes, decided bool) {
 
 // Parse parses a complete header block (including the blank line).
 // request selects request-line or status-line parsing. The result keeps the
-// block as it came (raw) and, in the same allocation, a copy in which the
-// header names are lower-cased; all its strings point into that copy. So a
-// head costs three allocations: the result, the two copies of the block and
-// the header list (sized to the header lines; connections keep their heads).
+// block as it came (Raw) and, in the same allocation, a lower-cased copy of
+// each header name; all its strings point into that buffer. So a head costs
+// two allocations: the buffer and the Head, whose own array holds the
+// header list when it has no more than inlineHeaders fields (a third
+// allocation holds longer lists).
 //
 // On captures of many short connections parsing handshakes is a large part
 // of the work, so it makes one pass over the lines (bytes.IndexByte finds
-// their ends), lower-cases names in place and trims with ASCII loops; the
-// Unicode-aware strings functions run only on the rare non-ASCII name or
-// edge. parseHeadSimple in the tests is the plain version it must agree with.
+// their ends), lower-cases names eight bytes at a time and trims with ASCII
+// loops; the Unicode-aware strings functions run only on the rare
+// non-ASCII name or edge. parseHeadSimple in the tests is the plain version
+// it must agree with.
 func Parse(raw []byte, request bool) (*Head, bool) {
 	body := bytes.TrimRight(raw, "\r\n")
 	if len(body) == 0 {
 		return nil, false // no request or status line
 	}
-	buf := make([]byte, len(raw)+len(body))
-	copy(buf, raw)
-	low := buf[len(raw):]
-	copy(low, body)
-
-	// Find the header lines and lower-case their names in place; nothing
-	// reads buf before this is done.
+	// Find the header lines, and how many bytes their names take.
 	var stack [32]lineSpan
 	lines := stack[:0]
-	nl := bytes.IndexByte(low, '\n')
-	firstEnd := len(low)
+	names := 0
+	nl := bytes.IndexByte(body, '\n')
+	firstEnd := len(body)
 	if nl >= 0 {
 		firstEnd = nl
-		for i := nl + 1; i < len(low); {
-			start, end := i, len(low)
-			if n := bytes.IndexByte(low[i:], '\n'); n >= 0 {
+		for i := nl + 1; i < len(body); {
+			start, end := i, len(body)
+			if n := bytes.IndexByte(body[i:], '\n'); n >= 0 {
 				end = i + n
 			}
 			i = end + 1
-			for end > start && low[end-1] == '\r' {
+			for end > start && body[end-1] == '\r' {
 				end--
 			}
 			if end == start {
 				continue
 			}
-			if c := low[start]; c == ' ' || c == '\t' {
+			if c := body[start]; c == ' ' || c == '\t' {
 				lines = append(lines, lineSpan{start: start, colon: -1, end: end})
 				continue
 			}
-			colon := bytes.IndexByte(low[start:end], ':')
+			colon := bytes.IndexByte(body[start:end], ':')
 			if colon < 0 {
 				continue // not a header; folds after it continue the header before
 			}
-			ascii := lowerASCII(low[start : start+colon])
-			lines = append(lines, lineSpan{start: start, colon: start + colon, end: end, ascii: ascii})
+			lines = append(lines, lineSpan{start: start, colon: start + colon, end: end})
+			names += colon
 		}
 	}
-	// buf is not written from here on: share it as a string.
-	both := unsafe.String(unsafe.SliceData(buf), len(buf))
-	h := &Head{Raw: both[:len(raw)]}
-	text := both[len(raw):]
+	// The block, then the names lower-cased; nothing writes buf after this.
+	buf := make([]byte, len(raw), len(raw)+names)
+	copy(buf, raw)
+	for i := range lines {
+		if l := &lines[i]; l.colon >= 0 {
+			l.name = len(buf)
+			buf = append(buf, raw[l.start:l.colon]...)
+			l.ascii = lowerASCII(buf[l.name:])
+		}
+	}
+	text := unsafe.String(unsafe.SliceData(buf), len(buf))
+	h := &Head{Raw: text[:len(raw)]}
 	if !parseFirstLine(h, text[:firstEnd], request) {
 		return nil, false
 	}
 	if nl < 0 {
 		return h, true
 	}
-	h.Headers = make([]Header, 0, len(lines))
+	if len(lines) <= len(h.inline) {
+		h.Headers = h.inline[:0:len(lines)]
+	} else {
+		h.Headers = make([]Header, 0, len(lines))
+	}
 	for _, l := range lines {
 		line := text[l.start:l.end]
 		var name string
 		switch {
 		case l.colon >= 0:
-			name = trimSpace(text[l.start:l.colon])
+			name = trimSpace(text[l.name : l.name+l.colon-l.start])
 			if !l.ascii {
 				name = strings.ToLower(name)
 			}
@@ -249,13 +265,14 @@ func (h *Head) index(name string) int {
 	return -1
 }
 
-// lineSpan locates one header line in the text of a head: [start, end)
+// lineSpan locates one header line in a head's block: [start, end)
 // without its line end, colon the index of its first colon (or -1 for a
-// line that starts with a space or tab); ascii tells whether the name
-// before the colon is ASCII.
+// line that starts with a space or tab); name is where the lower-cased copy
+// of the name before the colon starts in Parse's buffer, and ascii tells
+// whether that name is ASCII.
 type lineSpan struct {
-	start, colon, end int
-	ascii             bool
+	start, colon, end, name int
+	ascii                   bool
 }
 
 // parseFirstLine fills h from the request or status line first, which may

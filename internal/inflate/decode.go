@@ -203,9 +203,12 @@ func (z *Inflater) fast(in []byte, p int, b uint64, nb uint, full []byte, wpos, 
 		}
 		n := uint(e & entLenMask)
 		if e&fLiteral != 0 {
+			// One bounds check for up to four literals (wpos is at most
+			// wlim, where a longest match fits).
+			w := full[wpos : wpos+4 : wpos+4]
 			b >>= e & entShiftMask
 			nb -= uint(e & entShiftMask)
-			full[wpos] = byte(e >> entValShift)
+			w[0] = byte(e >> entValShift)
 			wpos++
 			// Up to three more literals whose codes fit the primary
 			// table (at most litRootBits bits each).
@@ -215,7 +218,7 @@ func (z *Inflater) fast(in []byte, p int, b uint64, nb uint, full []byte, wpos, 
 			}
 			b >>= e & entShiftMask
 			nb -= uint(e & entShiftMask)
-			full[wpos] = byte(e >> entValShift)
+			w[1] = byte(e >> entValShift)
 			wpos++
 			e = lit[b&litRootMask]
 			if e&(fLiteral|fLink) != fLiteral {
@@ -223,7 +226,7 @@ func (z *Inflater) fast(in []byte, p int, b uint64, nb uint, full []byte, wpos, 
 			}
 			b >>= e & entShiftMask
 			nb -= uint(e & entShiftMask)
-			full[wpos] = byte(e >> entValShift)
+			w[2] = byte(e >> entValShift)
 			wpos++
 			e = lit[b&litRootMask]
 			if e&(fLiteral|fLink) != fLiteral {
@@ -231,7 +234,7 @@ func (z *Inflater) fast(in []byte, p int, b uint64, nb uint, full []byte, wpos, 
 			}
 			b >>= e & entShiftMask
 			nb -= uint(e & entShiftMask)
-			full[wpos] = byte(e >> entValShift)
+			w[3] = byte(e >> entValShift)
 			wpos++
 			e = lit[b&litRootMask]
 		} else if e&fBase != 0 {

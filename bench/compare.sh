@@ -197,9 +197,11 @@ for tc in "$REALWSS:$REAL" "$WSS:$PLAIN"; do
   tls=${tc%%:*}
   clear=${tc#*:}
   k=$(basename "$tls" .pcap)
-  echo "== $k: -q against the same traffic in clear" >&2
+  echo "== $k: -q and summary against the same traffic in clear" >&2
   pair "$k.tls" "$WSD read $tls -q --keylog $tls.keylog" "$WSD read $clear -q"
   row "wss \`-q\` vs the same sessions in clear ($(basename "$clear"))" "$tls" "$k.tls" "wss" "clear" a/b "≤ 1.5×"
+  pair "$k.tlssum" "$WSD read $tls --keylog $tls.keylog" "$WSD read $clear"
+  row "wss summary vs the same sessions in clear ($(basename "$clear"))" "$tls" "$k.tlssum" "wss" "clear" a/b "≤ 1.5×"
 done
 # Two cores against one: on the 20,000 short connections, and on the plain
 # capture's fewer, longer ones (4,048 in the 200 MB one).

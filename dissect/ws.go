@@ -463,7 +463,7 @@ func (w *wsDir) startMessage(op uint8, compressed, unknown bool) {
 	}
 	w.inMsg = true
 	w.msg = Message{Dir: w.dir, Opcode: op, FirstPacket: first, Index: w.msgCount, Compressed: compressed}
-	w.preview = w.s.previewOnly()
+	w.preview = w.opts.PreviewBytes > 0 && w.s.previewOnly()
 	w.msgCount++
 	w.msgBuf = w.msgBuf[:0]
 	w.man = w.man[:0]
@@ -540,8 +540,8 @@ func (w *wsDir) payload(b []byte) {
 // --max-message, and payloads are retained at all.
 func (w *wsDir) canLend(b []byte) bool {
 	f := &w.f
-	return w.pos == 0 && uint64(len(b)) == w.left && f.Fin && !f.Masked && !w.rawMode &&
-		len(w.msgBuf) == 0 && !w.opts.DiscardPayload && int64(len(b)) <= w.opts.MaxMessage
+	return !w.opts.DiscardPayload && w.pos == 0 && uint64(len(b)) == w.left && f.Fin && !f.Masked &&
+		!w.rawMode && len(w.msgBuf) == 0 && int64(len(b)) <= w.opts.MaxMessage
 }
 
 // msgBytes returns the current message's retained payload.

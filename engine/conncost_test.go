@@ -16,7 +16,7 @@ import (
 )
 
 // maxConnCost is the most live heap an open, idle WebSocket connection may
-// take (README, "Performance"; 5.3 KB measured): its connection table
+// take (README, "Performance"; 5.1 KB measured): its connection table
 // entry, reassembly stream and recent-window rings, connection state with
 // its two handshake heads, and two direction decoders.
 const maxConnCost = 5632

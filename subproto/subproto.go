@@ -115,6 +115,15 @@ type Choice struct {
 // SniffMessages is how many messages are looked at before giving up.
 const SniffMessages = 8
 
+// The choice's reasons while sniffing and after giving up: constants (the
+// digit spelled out, checked by a test against SniffMessages), so that a
+// connection's decoder costs no string building.
+const (
+	sniffMessagesText = "8"
+	reasonSniffing    = "no subprotocol or URL decides: sniffing the first " + sniffMessagesText + " messages"
+	reasonGaveUp      = "no protocol recognised in the first " + sniffMessagesText + " messages"
+)
+
 // Config says what is known about a connection when it starts.
 type Config struct {
 	// Subprotocol is the Sec-WebSocket-Protocol the server selected.
@@ -158,7 +167,7 @@ func New(cfg Config) *Conn {
 		} else if eio, ok := socketIOURL(cfg.URL); ok {
 			c.set(SocketIO, ByURL, "URL "+cfg.URL, eio)
 		} else {
-			c.choice.Reason = "no subprotocol or URL decides: sniffing the first " + strconv.Itoa(SniffMessages) + " messages"
+			c.choice.Reason = reasonSniffing
 		}
 	}
 	return c
@@ -216,7 +225,7 @@ func (c *Conn) sniff(m app.Message) {
 	p, v, why := Sniff(m, c.cfg.URL)
 	if p == "" {
 		if c.seen >= SniffMessages {
-			c.choice = Choice{Method: NotFound, Reason: "no protocol recognised in the first " + strconv.Itoa(SniffMessages) + " messages"}
+			c.choice = Choice{Method: NotFound, Reason: reasonGaveUp}
 		}
 		return
 	}

@@ -79,6 +79,13 @@ func TestChoice(t *testing.T) {
 	}
 }
 
+// TestSniffMessagesText checks the digit the choice's reasons spell out.
+func TestSniffMessagesText(t *testing.T) {
+	if sniffMessagesText != fmt.Sprint(SniffMessages) {
+		t.Errorf("sniffMessagesText %q, SniffMessages %d", sniffMessagesText, SniffMessages)
+	}
+}
+
 // TestChooseWithoutDecode checks that messages only chosen from, never
 // decoded, count towards the sniffing limit once each.
 func TestChooseWithoutDecode(t *testing.T) {

@@ -39,6 +39,26 @@ func (s *fuzzSink) Emit(r *Record) error {
 	return nil
 }
 
+// previewFuzzSink is a fuzzSink and a PreviewPolicy that wants every other
+// message whole; a record with a preview must hold at most limit bytes.
+type previewFuzzSink struct {
+	fuzzSink
+	limit int
+	flip  bool
+}
+
+func (s *previewFuzzSink) WholePayload(*Conn) bool { s.flip = !s.flip; return s.flip }
+
+func (s *previewFuzzSink) Emit(r *Record) error {
+	if f := r.Frame; r.Kind == KindFrame && f.Preview && len(f.Payload) > s.limit {
+		s.t.Fatalf("frame preview of %d bytes, limit %d", len(f.Payload), s.limit)
+	}
+	if m := r.Message; r.Kind == KindMessage && m.Preview && len(m.Payload) > s.limit {
+		s.t.Fatalf("message preview of %d bytes, limit %d", len(m.Payload), s.limit)
+	}
+	return s.fuzzSink.Emit(r)
+}
+
 // keepAll keeps every plain HTTP exchange (fuzzing Options.KeepHTTP).
 func keepAll(string, string) bool { return true }
 
@@ -105,6 +125,11 @@ func FuzzFrames(f *testing.F) {
 		s := append(upgradeResp(ext), s2cFrames...)
 		fuzzConn(t, Options{}, true, c, s, split, gapAt)
 		fuzzConn(t, Options{Messages: true}, true, c, s, split, gapAt)
+		// Previews, for every other message (the policy flips).
+		for _, messages := range []bool{false, true} {
+			ps := &previewFuzzSink{fuzzSink: fuzzSink{t: t, max: 1 << 16}, limit: 13}
+			fuzzConnWith(t, ps, Options{Messages: messages, PreviewBytes: ps.limit}, true, c, s, split, gapAt)
+		}
 		// The same frames with no handshake: the mid-stream search.
 		fuzzConn(t, Options{}, false, c2sFrames, s2cFrames, split, gapAt)
 	})

@@ -117,3 +117,28 @@ func TestPreviewPayload(t *testing.T) {
 		}
 	}
 }
+
+// TestPreviewKeepsInflatedWhole checks that on a permessage-deflate
+// connection a compressed message is kept whole while an uncompressed one
+// is cut to its preview.
+func TestPreviewKeepsInflatedWhole(t *testing.T) {
+	long := strings.Repeat("compressed text, ", 10)
+	comp := deflateMsgs(t, true, long)
+	ext := "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+	for _, messages := range []bool{false, true} {
+		s := &previewCollect{}
+		feedConn(New(s, Options{Messages: messages, PreviewBytes: 15}), true, true,
+			c2s(upgradeReq(ext)), s2c(upgradeResp(ext)),
+			s2c(cat(wsFrame{fin: true, rsv1: true, op: OpText, payload: comp[0]}, text(long))))
+		var got []string
+		for i, r := range s.recs {
+			if r.op == OpText {
+				got = append(got, fmt.Sprintf("%d %v", len(r.payload), s.flags[i]))
+			}
+		}
+		want := []string{fmt.Sprintf("%d false", len(long)), "15 true"}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("messages=%v: text records (bytes, preview) %q, want %q", messages, got, want)
+		}
+	}
+}

@@ -463,7 +463,16 @@ func (w *wsDir) startMessage(op uint8, compressed, unknown bool) {
 	}
 	w.inMsg = true
 	w.msg = Message{Dir: w.dir, Opcode: op, FirstPacket: first, Index: w.msgCount, Compressed: compressed}
-	w.preview = w.opts.PreviewBytes > 0 && w.s.previewOnly()
+	// Previews cut uncompressed messages only: inflated output is kept
+	// whole, and a message whose frames may each be compressed or not
+	// (a per-frame extension, or an unknown one mid-stream) could
+	// otherwise hold a cut plain part followed by inflated bytes.
+	if w.opts.PreviewBytes > 0 && !compressed && !unknown {
+		_, perFrame, _ := w.deflateMode()
+		w.preview = !perFrame && w.s.previewOnly()
+	} else {
+		w.preview = false
+	}
 	w.msgCount++
 	w.msgBuf = w.msgBuf[:0]
 	w.man = w.man[:0]
@@ -563,7 +572,7 @@ func (w *wsDir) appendPlain(buf *[]byte, b []byte, text, masked bool) {
 			}
 			return
 		}
-		if w.preview {
+		if w.preview && !w.compressed {
 			// Keep what the preview still takes; the rest is only
 			// validated, after the kept bytes.
 			base := 0

@@ -165,7 +165,7 @@ func (w *wsDir) room(buf *[]byte, k int64) int64 {
 		size = max(min(2*int64(cap(b)), size), need)
 	}
 	if affordable(size) {
-		if buf == &w.msgBuf && w.bufs != nil {
+		if buf == &w.msgBuf {
 			*buf = w.bufs.grow(b, size)
 		} else {
 			*buf = growCap(b, size)
@@ -257,11 +257,7 @@ func (w *wsDir) growForInflate() {
 	if mem := w.mem; mem != nil && (size-c)*int64(opts.PayloadCost) > mem.Avail()/2 {
 		return
 	}
-	if w.bufs != nil {
-		w.msgBuf = w.bufs.grow(w.msgBuf, size)
-	} else {
-		w.msgBuf = growCap(w.msgBuf, size)
-	}
+	w.msgBuf = w.bufs.grow(w.msgBuf, size)
 }
 
 // bigInflate is the message buffer size from which growForInflate grows it

@@ -75,9 +75,13 @@ func (p *bufPool) put(b []byte) {
 }
 
 // grow returns a buffer holding b's bytes with a capacity of at least size:
-// a pooled one when one is large enough, else a new one. b goes to the
-// pool when it is larger than a direction keeps.
+// a pooled one when one is large enough, else a new one (growCap, as a nil
+// pool always does). b goes to the pool when it is larger than a direction
+// keeps.
 func (p *bufPool) grow(b []byte, size int64) []byte {
+	if p == nil {
+		return growCap(b, size)
+	}
 	var nb []byte
 	for k := bits.Len64(uint64(size)); k < poolClasses && nb == nil; k++ {
 		if s := p.byClass[k]; len(s) > 0 && int64(cap(s[len(s)-1])) >= size {

@@ -251,6 +251,25 @@ func (tc messageCase) stream(b *testing.B) messageStream {
 	return s
 }
 
+// inflate feeds the stream's messages to z in order, as a receiver does (a
+// reset before each one without context takeover), calling each, when set,
+// after every message; it returns the last message, inflated into dst.
+func (s *messageStream) inflate(b *testing.B, z *Inflater, takeover bool, dst []byte, each func()) []byte {
+	for _, p := range s.payloads {
+		if !takeover {
+			z.Reset(false)
+		}
+		var err error
+		if dst, err = z.Append(dst[:0], p, 1<<20); err != nil {
+			b.Fatal(err)
+		}
+		if each != nil {
+			each()
+		}
+	}
+	return dst
+}
+
 // report adds the message benchmarks' own metrics: time per message and
 // compression ratio.
 func (s *messageStream) report(b *testing.B) {
@@ -275,15 +294,7 @@ func BenchmarkMessages(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				z.Reset(false)
-				for _, p := range s.payloads {
-					if !tc.takeover {
-						z.Reset(false)
-					}
-					var err error
-					if dst, err = z.Append(dst[:0], p, 1<<20); err != nil {
-						b.Fatal(err)
-					}
-				}
+				dst = s.inflate(b, z, tc.takeover, dst, nil)
 			}
 			b.StopTimer()
 			s.report(b)

@@ -152,22 +152,14 @@ func TestBuildTableIncomplete(t *testing.T) {
 func messageCodes(b *testing.B, tc messageCase) (lit, dist [][]uint8) {
 	s := tc.stream(b)
 	z := New(15)
-	var dst []byte
-	for _, p := range s.payloads {
-		if !tc.takeover {
-			z.Reset(false)
-		}
-		var err error
-		if dst, err = z.Append(dst[:0], p, 1<<20); err != nil {
-			b.Fatal(err)
-		}
+	s.inflate(b, z, tc.takeover, nil, func() {
 		lens := make([]uint8, z.dynNlit+z.dynNdist)
 		for _, u := range z.dynUsed[:z.dynNused] {
 			lens[u] = z.dynLens[u]
 		}
 		lit = append(lit, lens[:z.dynNlit])
 		dist = append(dist, lens[z.dynNlit:])
-	}
+	})
 	return lit, dist
 }
 

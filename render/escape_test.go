@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strconv"
@@ -327,5 +328,33 @@ func BenchmarkJSONChars(b *testing.B) {
 				buf = tc.f(buf[:0])
 			}
 		})
+	}
+}
+
+// BenchmarkTextPreview measures a summary line's preview of a JSON text
+// payload: the first previewRunes characters, escaped for a terminal.
+func BenchmarkTextPreview(b *testing.B) {
+	p := []byte(`{"type":"chat","room":"general","from":"user-17","text":"deploy done later meeting at noon status green","ts":1733500000123}`)
+	buf := make([]byte, 0, 1024)
+	b.SetBytes(previewRunes)
+	for b.Loop() {
+		buf = appendTextPreview(buf[:0], p, len(p))
+	}
+}
+
+// TestPrintableASCII puts every byte value at every position of a word of
+// printable filler and compares the word test with the byte test.
+func TestPrintableASCII(t *testing.T) {
+	for _, fill := range []byte{' ', 'a', '~'} {
+		for pos := range 8 {
+			for c := range 256 {
+				w := bytes.Repeat([]byte{fill}, 8)
+				w[pos] = byte(c)
+				want := c >= 0x20 && c < 0x7f
+				if got := printableASCII(binary.LittleEndian.Uint64(w)); got != want {
+					t.Errorf("printableASCII(% x) = %v, want %v", w, got, want)
+				}
+			}
+		}
 	}
 }

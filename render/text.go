@@ -1,6 +1,7 @@
 package render
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"net/netip"
 	"slices"
@@ -124,6 +125,18 @@ func appendEscapedN[T ~string | ~[]byte](b []byte, s T, quoted bool, maxRunes in
 //
 //go:noinline
 func copyTermPlain[T ~string | ~[]byte](dst []byte, o int, s T, i int, plain *[256]uint8) (int, int) {
+	if plain == &termPlain {
+		// Unquoted, printable ASCII goes as it is: eight bytes at a time
+		// while a word holds nothing else.
+		for ; i+8 <= len(s) && o+8 <= len(dst); i, o = i+8, o+8 {
+			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if !printableASCII(x) {
+				break
+			}
+			binary.LittleEndian.PutUint64(dst[o:], x)
+		}
+	}
 	for ; i < len(s); i++ {
 		c := s[i]
 		switch plain[c] {
@@ -138,6 +151,16 @@ func copyTermPlain[T ~string | ~[]byte](dst []byte, o int, s T, i int, plain *[2
 		}
 	}
 	return i, o
+}
+
+// printableASCII reports whether every byte of x is printable ASCII (0x20
+// to 0x7e): none is below 0x20 (subtracting 0x20 from it borrows into its top
+// bit) and none is 0x7f or above (adding 1 sets its top bit, or it was set).
+func printableASCII(x uint64) bool {
+	const ones, tops = 0x0101010101010101, 0x8080808080808080
+	below := (x - 0x20*ones) &^ x
+	above := (x + ones) | x
+	return (below|above)&tops == 0
 }
 
 // Kinds of bytes in the tables of copyTermPlain.

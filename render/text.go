@@ -129,8 +129,8 @@ func copyTermPlain[T ~string | ~[]byte](dst []byte, o int, s T, i int, plain *[2
 		// Unquoted, printable ASCII goes as it is: eight bytes at a time
 		// while a word holds nothing else.
 		for ; i+8 <= len(s) && o+8 <= len(dst); i, o = i+8, o+8 {
-			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			// (A no-op conversion for byte slices, a stack copy for strings.)
+			x := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
 			if !printableASCII(x) {
 				break
 			}

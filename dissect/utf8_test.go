@@ -81,3 +81,25 @@ func TestASCIILen(t *testing.T) {
 		}
 	}
 }
+
+// TestMaskedASCIILen masks texts with a non-ASCII byte at every position,
+// from every payload position modulo the key's length, and compares with
+// asciiLen of the text in clear.
+func TestMaskedASCIILen(t *testing.T) {
+	key := [4]byte{0x8a, 0x13, 0xf0, 0x7c} // top bits set and clear
+	for n := range 70 {
+		for at := -1; at < n; at++ {
+			text := []byte(strings.Repeat("y", n))
+			if at >= 0 {
+				text[at] = 0xc3
+			}
+			for pos := range uint64(5) {
+				masked := append([]byte(nil), text...)
+				maskBytes(masked, key, pos)
+				if got, want := maskedASCIILen(masked, key, pos), asciiLen(text); got != want {
+					t.Fatalf("n=%d at=%d pos=%d: maskedASCIILen = %d, want %d", n, at, pos, got, want)
+				}
+			}
+		}
+	}
+}

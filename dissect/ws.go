@@ -620,6 +620,13 @@ func (w *wsDir) checkText(b []byte, masked bool, pos uint64) {
 		w.utf.write(b)
 		return
 	}
+	if w.utf.np == 0 {
+		// The ASCII prefix needs neither unmasking into tmp nor the
+		// validator: its masked words, XORed with the key, show it.
+		k := maskedASCIILen(b, w.f.MaskKey, pos)
+		w.utf.off += int64(k)
+		b, pos = b[k:], pos+uint64(k)
+	}
 	var tmp [512]byte
 	for len(b) > 0 {
 		n := copy(tmp[:], b)

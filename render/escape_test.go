@@ -304,6 +304,10 @@ func BenchmarkJSONChars(b *testing.B) {
 		book = fmt.Appendf(book, `[%.2f,%.4f,%d],`, 40000+float64(i)*13.37, float64(i%7)*0.4321, i%40)
 	}
 	uni := []byte(strings.Repeat("status: ünïcödé ✓ — 日本語 — all systems nominal ", 20))
+	// Messages shaped like bench/gen's realistic traffic: a chat line and
+	// a quote with a long opaque field.
+	chat := []byte(`{"type":"chat","user":"dave","content":"is price ok ünïcödé meeting filled thanks deploy later filled the later please ✓ thanks deploy the ✓ the price noon check green the ok order ünïcödé update ok at at ✓ the price at done","id":5,"meta":"utprkijw"}`)
+	quote := []byte(`{"type":"quote","symbol":"BTC-USD","bid":33596.98,"ask":23809.08,"seq":5,"meta":"` + strings.Repeat("gqvfvjndxyredpenoumrnbrsljjyiqce", 24) + `"}`)
 	bin := make([]byte, 3500)
 	for i := range bin {
 		bin[i] = byte(i * 7)
@@ -317,6 +321,8 @@ func BenchmarkJSONChars(b *testing.B) {
 		{"json-text", func(b []byte) []byte { return appendValidJSONChars(b, jsonText) }, jsonText},
 		{"json-numbers", func(b []byte) []byte { return appendValidJSONChars(b, book) }, book},
 		{"unicode-text", func(b []byte) []byte { return appendValidJSONChars(b, uni) }, uni},
+		{"realistic-chat", func(b []byte) []byte { return appendValidJSONChars(b, chat) }, chat},
+		{"realistic-quote", func(b []byte) []byte { return appendValidJSONChars(b, quote) }, quote},
 		{"unicode-unvalidated", func(b []byte) []byte { return appendJSONChars(b, uni) }, uni},
 		{"base64", func(b []byte) []byte { return appendBase64(b, bin) }, bin},
 		{"base64-stdlib", func(b []byte) []byte { return base64.StdEncoding.AppendEncode(b, bin) }, bin},

@@ -69,6 +69,21 @@ func FuzzInflate(f *testing.F) {
 			t.Fatalf("Discard: %d, %v; Append: %d, %v", n, derr, len(out), err)
 		}
 
+		// Visit must show exactly what Append produced and fail the same
+		// way.
+		zv := New(15)
+		var seen []byte
+		see := func(p []byte) { seen = append(seen, p...) }
+		n, verr := zv.Visit(data[:s], limit, see)
+		if verr == nil {
+			var m int
+			m, verr = zv.Visit(data[s:], limit-n, see)
+			n += m
+		}
+		if n != len(out) || !bytes.Equal(seen, out) || (verr == nil) != (err == nil) || zv.Final() != z.Final() {
+			t.Fatalf("Visit: %d bytes (%d seen), %v; Append: %d, %v", n, len(seen), verr, len(out), err)
+		}
+
 		ref, rerr := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(data)), limit+1))
 		flateOK := rerr == nil && len(ref) <= limit
 		// LimitReader ends with io.EOF at the limit too; only a shorter

@@ -84,8 +84,9 @@ type Inflater struct {
 	// Per-call state.
 	in      []byte // input of the current call
 	p       int    // next byte of in to load
-	out     []byte // destination of the current Append
-	discard bool   // current call is Discard: count output, do not copy it
+	out     []byte       // destination of the current Append
+	discard bool         // current call is Discard or Visit: do not copy output
+	visit   func([]byte) // the current Visit's function, else nil
 	budget  int    // output bytes the current call may still produce
 
 	inOff      int64  // input bytes consumed before the current call
@@ -223,6 +224,19 @@ func (z *Inflater) Discard(in []byte, limit int) (n int, err error) {
 	return int(z.total - before), err
 }
 
+// Visit decodes in like Discard but shows the output to fn, in pieces that
+// are valid only during the call (they alias the sliding window), in order,
+// without copying it: for a caller that only looks at the output once. n is
+// the number of output bytes produced by this call; ErrLimit and the other
+// errors are as for Discard. fn must not call the Inflater.
+func (z *Inflater) Visit(in []byte, limit int, fn func([]byte)) (n int, err error) {
+	z.discard, z.visit = true, fn
+	before := z.total
+	err = z.run(in, limit)
+	z.visit = nil
+	return int(z.total - before), err
+}
+
 // Pending reports how many input bytes are held back undecoded (at most 8).
 // It is 0 after the final block and after a failure.
 func (z *Inflater) Pending() int {
@@ -317,7 +331,10 @@ func (z *Inflater) flush() {
 	if n == 0 {
 		return
 	}
-	if !z.discard {
+	switch {
+	case z.visit != nil:
+		z.visit(z.win[z.rpos:z.wpos])
+	case !z.discard:
 		z.out = append(z.out, z.win[z.rpos:z.wpos]...)
 	}
 	z.total += uint64(n)

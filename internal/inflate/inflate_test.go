@@ -225,6 +225,21 @@ func TestRoundTrip(t *testing.T) {
 						t.Fatalf("after stream: Final %v AtBlockBoundary %v Pending %d Total %d",
 							z.Final(), z.AtBlockBoundary(), z.Pending(), z.Total())
 					}
+					// Visit shows the same bytes, in order, across the
+					// window's wraps.
+					zv := New(15)
+					var seen []byte
+					off := 0
+					for _, k := range sp.pieces {
+						n, err := zv.Visit(comp[off:off+k], 1<<30, func(p []byte) { seen = append(seen, p...) })
+						if err != nil || n < 0 {
+							t.Fatalf("Visit at %d: %d, %v", off, n, err)
+						}
+						off += k
+					}
+					if !bytes.Equal(seen, in.data) || !zv.Final() {
+						t.Fatalf("Visit showed %d bytes (Final %v), want %d", len(seen), zv.Final(), len(in.data))
+					}
 				})
 			}
 		}

@@ -4,14 +4,16 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 )
 
 // TestDiscardPayload checks that decoding without keeping payloads
 // (Options.DiscardPayload, -q) finds exactly what decoding with them finds
-// (UTF-8 anomalies and their offsets in masked and unmasked text, across
-// fragments, byte-by-byte deliveries and the unmasking pieces), and that
-// only the payloads of uncompressed data frames are left out.
+// (UTF-8 anomalies and their offsets in masked, unmasked and inflated text,
+// across fragments, byte-by-byte deliveries and the unmasking pieces;
+// truncation past --max-message; inflation failures), and that only the
+// payloads of data frames are left out.
 func TestDiscardPayload(t *testing.T) {
 	// High bits in the key: text validated still masked would not be UTF-8.
 	k := []byte{0x81, 0x42, 0xc3, 0x24}
@@ -19,14 +21,22 @@ func TestDiscardPayload(t *testing.T) {
 	badLate := append(bytes.Clone(long), 0xff, 'x') // bad byte past the first pieces
 	splitRune := bytes.Repeat([]byte("a"), 511)     // "€" straddles the 512-byte piece boundary
 	splitRune = append(splitRune, "€ ok"...)
-	comp := deflateMsgs(t, true, "compressed text stays")
+	comp := deflateMsgs(t, true, "compressed text goes too", "bad \xff inflated", strings.Repeat("big message ✓ ", 300), "é-")
+	// A message with context takeover split over two frames, the second
+	// starting inside "é": its inflated text straddles the inflater calls.
+	split2 := comp[3]
 	ext := "Sec-WebSocket-Extensions: permessage-deflate\r\n"
 	tests := []struct {
-		name     string
-		ext      string
-		client   []byte
-		server   []byte
-		messages bool
+		name       string
+		ext        string
+		client     []byte
+		server     []byte
+		messages   bool
+		maxMessage int64
+		// What the records must show (so that agreeing cannot mean both
+		// missed it): these anomaly ids, and a truncated record.
+		mustSee   []string
+		truncated bool
 	}{
 		{name: "masked text", client: wsFrame{fin: true, op: OpText, key: k, payload: []byte("hello ✓")}.bytes()},
 		{name: "masked long text", client: wsFrame{fin: true, op: OpText, key: k, payload: long}.bytes()},
@@ -41,7 +51,16 @@ func TestDiscardPayload(t *testing.T) {
 			server: closeF(1000, "bye", nil).bytes()},
 		{name: "messages mode", messages: true, client: cat(wsFrame{op: OpText, key: k, payload: []byte("ab")},
 			wsFrame{fin: true, op: OpContinuation, key: k, payload: []byte("\xff")}), server: text("fine").bytes()},
-		{name: "compressed kept", ext: ext, server: cat(wsFrame{fin: true, rsv1: true, op: OpText, payload: comp[0]})},
+		{name: "compressed", ext: ext, server: cat(wsFrame{fin: true, rsv1: true, op: OpText, payload: comp[0]})},
+		{name: "compressed, bad text and past max-message", ext: ext, maxMessage: 1000,
+			mustSee: []string{AnInvalidUTF8}, truncated: true, server: cat(
+				wsFrame{fin: true, rsv1: true, op: OpText, payload: comp[0]},
+				wsFrame{fin: true, rsv1: true, op: OpText, payload: comp[1]},
+				wsFrame{fin: true, rsv1: true, op: OpText, payload: comp[2]},
+				wsFrame{rsv1: true, op: OpText, payload: split2[:len(split2)/2]},
+				wsFrame{fin: true, op: OpContinuation, payload: split2[len(split2)/2:]})},
+		{name: "compressed, masked, corrupt", ext: ext, mustSee: []string{AnDecompressFailed}, client: cat(
+			wsFrame{fin: true, rsv1: true, op: OpText, key: k, payload: []byte{0xff, 0xff, 0xff, 0xff}})},
 	}
 	for _, tc := range tests {
 		for _, split := range []bool{false, true} {
@@ -53,14 +72,28 @@ func TestDiscardPayload(t *testing.T) {
 				if tc.server != nil {
 					steps = append(steps, s2c(tc.server))
 				}
-				kept := feed(t, Options{Messages: tc.messages}, true, split, steps...)
-				gone := feed(t, Options{Messages: tc.messages, DiscardPayload: true}, true, split, steps...)
+				kept := feed(t, Options{Messages: tc.messages, MaxMessage: tc.maxMessage}, true, split, steps...)
+				gone := feed(t, Options{Messages: tc.messages, MaxMessage: tc.maxMessage, DiscardPayload: true}, true, split, steps...)
+				var seen []string
+				truncated := false
+				for _, r := range gone {
+					seen = append(seen, r.anomalies...)
+					truncated = truncated || r.truncated
+				}
+				for _, id := range tc.mustSee {
+					if !slices.Contains(seen, id) {
+						t.Errorf("no %s anomaly in %v", id, seen)
+					}
+				}
+				if tc.truncated && !truncated {
+					t.Error("no truncated record")
+				}
 				if len(kept) != len(gone) {
 					t.Fatalf("%d records without payloads, %d with", len(gone), len(kept))
 				}
 				for i := range kept {
 					want := kept[i]
-					if (want.kind == "frame" || want.kind == "message") && want.op < 8 && !want.compressed {
+					if (want.kind == "frame" || want.kind == "message") && want.op < 8 {
 						want.payload = ""
 					}
 					g := gone[i]

@@ -66,10 +66,12 @@ type Options struct {
 	// DiscardPayload decodes data frames without keeping their payload:
 	// text is still unmasked and validated as UTF-8 as it passes, and
 	// lengths, anomalies and compression are unchanged, but frame and
-	// message records carry no payload bytes of uncompressed messages
-	// (control frames and inflated messages keep theirs). For runs that
-	// only count records (-q without a filter), where copying every
-	// payload into a buffer was a sixth of the time.
+	// message records carry no payload bytes of data messages (control
+	// frames keep theirs; compressed messages are inflated and validated
+	// straight from the inflater's window, and marked truncated past
+	// MaxMessage as when kept). For runs that only count records (-q
+	// without a filter), where copying every payload into a buffer was a
+	// sixth of the time.
 	DiscardPayload bool
 	// PreviewBytes, when positive (and below MaxMessage), keeps only the
 	// first PreviewBytes bytes of each uncompressed data frame's payload

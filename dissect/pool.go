@@ -155,6 +155,7 @@ func (d *Dissector) newDir(s wsSession, dir Dir) *wsDir {
 		pkts: old.pkts[:0], fan: old.fan[:0], ctl: old.ctl[:0],
 		msgBuf: old.msgBuf[:0], man: old.man[:0], scratch: old.scratch[:0],
 		search: old.search[:0], marks: old.marks[:0], hbuf: old.hbuf[:0],
+		visitFn: old.visitFn, // bound to old, which stays the decoder
 	}
 	return old
 }

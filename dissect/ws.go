@@ -92,6 +92,9 @@ type wsDir struct {
 	inflated   uint64 // bytes inflated for the current message
 	compIn     uint64 // compressed bytes fed for the current message (frame, for deflate-frame)
 	scratch    []byte
+	// visitFn is w.visitInflated as a func value, made once per decoder
+	// (a method value passed each time would be allocated each time).
+	visitFn func([]byte)
 
 	// an HTTP response in the frame stream (see httpFeed)
 	hbuf []byte
@@ -645,6 +648,10 @@ func (w *wsDir) inflateChunk(in []byte) {
 	if w.cut {
 		return
 	}
+	if w.opts.DiscardPayload {
+		w.inflateUnkept(in)
+		return
+	}
 	opts := w.opts
 	// What the memory budget lets the message buffer grow by during this
 	// call (see inflateRoom); past it, output is discarded like output past
@@ -684,35 +691,65 @@ func (w *wsDir) inflateChunk(in []byte) {
 		}
 		w.inflated += uint64(n)
 		w.msg.Len += uint64(n)
-		switch {
-		case err == nil:
-			return
-		case errors.Is(err, inflate.ErrLimit):
-			if int64(w.inflated) < opts.MaxDecompressed {
-				// The retention cap (or the budget) was reached: go on
-				// discarding.
-				w.f.Truncated, w.msg.Truncated = true, true
-				in = in[len(in)-w.infl.Unconsumed():]
-				continue
-			}
+		if errors.Is(err, inflate.ErrLimit) && int64(w.inflated) < opts.MaxDecompressed {
+			// The retention cap (or the budget) was reached: go on
+			// discarding.
 			w.f.Truncated, w.msg.Truncated = true, true
-			w.frameAnomaly(AnDecompressLimit, int64(w.inflated), fmt.Sprintf("message inflates past --max-decompressed (%d bytes); cut off there", opts.MaxDecompressed))
-			w.cut = true
-			w.ctxLost = true
-			w.hist = 0
-			w.infl.Reset(false)
-			return
-		default:
-			if w.ctxLost {
-				w.frameAnomaly(AnDeflateContextLost, int64(w.inflated), "compressed message refers to data not in the capture (context takeover history lost); shown compressed")
-			} else {
-				w.frameAnomaly(AnDecompressFailed, int64(w.inflated), fmt.Sprintf("inflation failed after %d bytes: %v", w.inflated, err))
-			}
-			w.giveUpInflate()
-			w.appendPlain(&w.msgBuf, in, false, false) // show the raw (already unmasked) bytes
-			w.msg.Len += uint64(len(in))
-			return
+			in = in[len(in)-w.infl.Unconsumed():]
+			continue
 		}
+		w.inflateEnded(in, err)
+		return
+	}
+}
+
+// inflateUnkept is inflateChunk for DiscardPayload: the output is validated
+// as text straight from the inflater's window and not retained. Past
+// --max-message the frame and message are marked truncated, as when
+// retaining; past --max-decompressed the message is cut off.
+func (w *wsDir) inflateUnkept(in []byte) {
+	if w.visitFn == nil {
+		w.visitFn = w.visitInflated
+	}
+	bomb := w.opts.MaxDecompressed - int64(w.inflated)
+	n, err := w.infl.Visit(in, int(min(bomb, math.MaxInt32)), w.visitFn)
+	w.inflated += uint64(n)
+	w.msg.Len += uint64(n)
+	if n > 0 && int64(w.inflated) > w.opts.MaxMessage {
+		w.f.Truncated, w.msg.Truncated = true, true
+	}
+	w.inflateEnded(in, err)
+}
+
+// visitInflated validates inflated output that is not retained.
+func (w *wsDir) visitInflated(p []byte) {
+	if w.msg.Opcode == OpText {
+		w.utf.write(p)
+	}
+}
+
+// inflateEnded handles how a call of the inflater on in ended: nothing to do
+// without an error; past --max-decompressed (ErrLimit) the message is cut
+// off; on corrupt input or lost context the message is shown compressed.
+func (w *wsDir) inflateEnded(in []byte, err error) {
+	switch {
+	case err == nil:
+	case errors.Is(err, inflate.ErrLimit):
+		w.f.Truncated, w.msg.Truncated = true, true
+		w.frameAnomaly(AnDecompressLimit, int64(w.inflated), fmt.Sprintf("message inflates past --max-decompressed (%d bytes); cut off there", w.opts.MaxDecompressed))
+		w.cut = true
+		w.ctxLost = true
+		w.hist = 0
+		w.infl.Reset(false)
+	default:
+		if w.ctxLost {
+			w.frameAnomaly(AnDeflateContextLost, int64(w.inflated), "compressed message refers to data not in the capture (context takeover history lost); shown compressed")
+		} else {
+			w.frameAnomaly(AnDecompressFailed, int64(w.inflated), fmt.Sprintf("inflation failed after %d bytes: %v", w.inflated, err))
+		}
+		w.giveUpInflate()
+		w.appendPlain(&w.msgBuf, in, false, false) // show the raw (already unmasked) bytes
+		w.msg.Len += uint64(len(in))
 	}
 }
 

@@ -36,9 +36,10 @@ type Attack struct {
 	// Anomalies are ids at least one of which a small memory budget makes
 	// the attack report (empty: it stays within any budget without drops).
 	Anomalies []string
-	// Payload says that what fills the budget is retained payload of
-	// uncompressed frames: a run that keeps none (-q without a filter)
-	// decodes the attack within any budget, without those anomalies.
+	// Payload says that what fills the budget is retained payload of data
+	// frames (inflated or not): a run that keeps none (-q without a
+	// filter) decodes the attack within any budget, without those
+	// anomalies.
 	Payload bool
 	build   func(g *gen, scale int)
 }
@@ -63,7 +64,7 @@ func All() []Attack {
 		}, Anomalies: []string{"memory-budget"}, Payload: true, build: length63},
 		{Name: "deflate-bomb", What: func(s int) string {
 			return fmt.Sprintf("a %d KiB compressed message inflating to %d MiB", 32*s, 5*s)
-		}, Anomalies: []string{"memory-budget"}, build: deflateBomb},
+		}, Anomalies: []string{"memory-budget"}, Payload: true, build: deflateBomb},
 		{Name: "out-of-order", What: func(s int) string {
 			return fmt.Sprintf("%d connections of 1,024-byte segments after a hole, %d KiB each", 16*s, 256)
 		}, Anomalies: []string{"tcp-gap"}, build: outOfOrder},

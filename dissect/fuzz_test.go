@@ -125,6 +125,7 @@ func FuzzFrames(f *testing.F) {
 		s := append(upgradeResp(ext), s2cFrames...)
 		fuzzConn(t, Options{}, true, c, s, split, gapAt)
 		fuzzConn(t, Options{Messages: true}, true, c, s, split, gapAt)
+		fuzzConn(t, Options{DiscardPayload: true}, true, c, s, split, gapAt) // -q
 		// Previews, for every other message (the policy flips).
 		for _, messages := range []bool{false, true} {
 			ps := &previewFuzzSink{fuzzSink: fuzzSink{t: t, max: 1 << 16}, limit: 13}

@@ -82,12 +82,12 @@ type Inflater struct {
 	nbits uint   // number of valid bits in bits (<= 63)
 
 	// Per-call state.
-	in      []byte // input of the current call
-	p       int    // next byte of in to load
+	in      []byte       // input of the current call
+	p       int          // next byte of in to load
 	out     []byte       // destination of the current Append
 	discard bool         // current call is Discard or Visit: do not copy output
 	visit   func([]byte) // the current Visit's function, else nil
-	budget  int    // output bytes the current call may still produce
+	budget  int          // output bytes the current call may still produce
 
 	inOff      int64  // input bytes consumed before the current call
 	blockStart int64  // bit offset of the current block's header

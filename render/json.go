@@ -230,6 +230,7 @@ func (r *Renderer) appendFrameJSON(b []byte, f *dissect.Frame) []byte {
 	b = appendTrue(b, "compressed", f.Compressed)
 	b = appendNotInflated(b, f.Compressed && f.NotInflated)
 	b = appendTrue(b, "truncated", f.Truncated)
+	b = appendTrue(b, "preview", f.Preview)
 	b = appendTrue(b, "incomplete", f.Incomplete)
 	if m := f.Reassembled; m != nil {
 		b = appendKey(b, "message")
@@ -241,6 +242,7 @@ func (r *Renderer) appendFrameJSON(b []byte, f *dissect.Frame) []byte {
 		b = strconv.AppendUint(b, m.FirstPacket, 10)
 		b = r.appendPayloadJSON(b, m.Payload, m.Opcode == dissect.OpText)
 		b = appendTrue(b, "truncated", m.Truncated)
+		b = appendTrue(b, "preview", m.Preview)
 		b = appendTrue(b, "incomplete", m.Incomplete)
 		b = append(b, '}')
 	}
@@ -269,6 +271,7 @@ func (r *Renderer) appendMessageJSON(b []byte, m *dissect.Message) []byte {
 	}
 	b = appendTrue(b, "incomplete", m.Incomplete)
 	b = appendTrue(b, "truncated", m.Truncated)
+	b = appendTrue(b, "preview", m.Preview)
 	b = appendTrue(b, "compressed", m.Compressed)
 	return appendNotInflated(b, m.Compressed && m.NotInflated)
 }

@@ -57,3 +57,52 @@ func TestSummaryOfPreview(t *testing.T) {
 		}
 	}
 }
+
+// TestPreviewMarked checks that JSON and tree output say when a payload is
+// a preview (a library may combine dissect.Options.PreviewBytes with them;
+// the command line does not), and say nothing when it is whole.
+func TestPreviewMarked(t *testing.T) {
+	v4, _, _, _ := newConns()
+	p := []byte("first bytes")
+	whole := &dissect.Message{Dir: dissect.ServerToClient, Opcode: dissect.OpText, Len: 500, Frames: 2, FirstPacket: 7, Payload: p}
+	cut := *whole
+	cut.Preview = true
+	for _, tc := range []struct {
+		name string
+		rec  func(m *dissect.Message) dissect.Record
+	}{
+		{"frame", func(m *dissect.Message) dissect.Record {
+			return dissect.Record{Kind: dissect.KindFrame, Conn: v4, Packet: 9, Time: at(time.Second), Dir: dissect.ServerToClient, HasDir: true,
+				Frame: &dissect.Frame{Dir: dissect.ServerToClient, Fin: true, Opcode: dissect.OpText, LenCode: 126, Len: 500, HeaderLen: 4,
+					Payload: p, IsText: true, Preview: m.Preview}}
+		}},
+		{"message", func(m *dissect.Message) dissect.Record {
+			return dissect.Record{Kind: dissect.KindMessage, Conn: v4, Packet: 9, Time: at(time.Second), Dir: dissect.ServerToClient, HasDir: true, Message: m}
+		}},
+		{"reassembled", func(m *dissect.Message) dissect.Record {
+			return dissect.Record{Kind: dissect.KindFrame, Conn: v4, Packet: 9, Time: at(time.Second), Dir: dissect.ServerToClient, HasDir: true,
+				Frame: &dissect.Frame{Dir: dissect.ServerToClient, Fin: true, Opcode: dissect.OpContinuation, LenCode: 5, Len: 5, HeaderLen: 2,
+					Payload: p[:5], IsText: true, Reassembled: m}}
+		}},
+	} {
+		for _, f := range []struct {
+			format Format
+			mark   string
+		}{{FormatJSON, `"preview":true`}, {FormatTree, "[Preview: first 11 bytes kept]"}} {
+			got, err := renderAll(Options{Format: f.format}, []fixture{{tc.name, tc.rec(&cut)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(got, []byte(f.mark)) {
+				t.Errorf("%s, format %d: no %q in\n%s", tc.name, f.format, f.mark, got)
+			}
+			got, err = renderAll(Options{Format: f.format}, []fixture{{tc.name, tc.rec(whole)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(got, []byte("review")) {
+				t.Errorf("%s, format %d, whole payload: a preview mark in\n%s", tc.name, f.format, got)
+			}
+		}
+	}
+}

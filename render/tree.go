@@ -317,7 +317,7 @@ func (r *Renderer) appendFrameTree(b []byte, rec *dissect.Record, c *dissect.Con
 	if f.NotInflated {
 		note = notInflatedNote
 	}
-	b, more := appendPayloadMarkers(b, len(f.Payload), f.Truncated, f.Incomplete, f.Compressed, note)
+	b, more := appendPayloadMarkers(b, len(f.Payload), f.Truncated, f.Preview, f.Incomplete, f.Compressed, note)
 	if !more {
 		return r.appendReassembledTree(b, f.Reassembled)
 	}
@@ -348,6 +348,9 @@ func (r *Renderer) appendReassembledTree(b []byte, m *dissect.Message) []byte {
 	b = append(b, " bytes]\n"...)
 	if m.Truncated {
 		b = appendTruncated(b, len(m.Payload))
+	}
+	if m.Preview {
+		b = appendPreview(b, len(m.Payload))
 	}
 	if m.Opcode == dissect.OpText {
 		return r.appendTextTree(b, m.Payload)
@@ -389,7 +392,7 @@ func (r *Renderer) appendMessageTree(b []byte, rec *dissect.Record, c *dissect.C
 	if m.NotInflated {
 		note = notInflatedNote
 	}
-	b, more := appendPayloadMarkers(b, len(m.Payload), m.Truncated, m.Incomplete, m.Compressed, note)
+	b, more := appendPayloadMarkers(b, len(m.Payload), m.Truncated, m.Preview, m.Incomplete, m.Compressed, note)
 	if !more {
 		return b
 	}
@@ -421,6 +424,15 @@ func appendTruncated(b []byte, n int) []byte {
 	b = append(b, "[Truncated at "...)
 	b = strconv.AppendInt(b, int64(n), 10)
 	return append(b, " bytes]\n"...)
+}
+
+// appendPreview appends the "[Preview: first N bytes kept]" line of a
+// payload kept only in part (dissect.Options.PreviewBytes).
+func appendPreview(b []byte, n int) []byte {
+	b = append(b, indent2...)
+	b = append(b, "[Preview: first "...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	return append(b, " bytes kept]\n"...)
 }
 
 // appendTextTree appends a text payload on one escaped line.
@@ -489,15 +501,18 @@ func appendBits(b []byte, v uint8, n int) []byte {
 const notInflatedNote = "[Compressed: NOT inflated, compressed bytes shown as sent]\n"
 
 // appendPayloadMarkers writes the payload heading of a frame or message and
-// its truncated, compressed and incomplete markers. more is false when there
-// is nothing to show (an empty payload with no marker).
-func appendPayloadMarkers(b []byte, n int, truncated, incomplete, compressed bool, compressedNote string) (out []byte, more bool) {
-	if n == 0 && !truncated && !incomplete && !compressed {
+// its truncated, preview, compressed and incomplete markers. more is false
+// when there is nothing to show (an empty payload with no marker).
+func appendPayloadMarkers(b []byte, n int, truncated, preview, incomplete, compressed bool, compressedNote string) (out []byte, more bool) {
+	if n == 0 && !truncated && !preview && !incomplete && !compressed {
 		return b, false
 	}
 	b = appendPayloadHeading(b, n)
 	if truncated {
 		b = appendTruncated(b, n)
+	}
+	if preview {
+		b = appendPreview(b, n)
 	}
 	if compressed {
 		b = append(b, indent2...)

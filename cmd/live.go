@@ -177,6 +177,11 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 	// The same packet loop as read's, fed by the capture: one worker, so
 	// that records come out as their packets arrive, written after every
 	// packet and whenever the interface is quiet.
+	var engOut io.Writer = out
+	dw := a.deltaOutput(&ro, out)
+	if dw != nil {
+		engOut = dw
+	}
 	var p *pipeline
 	newSink := func(w io.Writer) (dissect.Sink, func() error) {
 		p = a.newPipeline(w, ro, flt)
@@ -194,7 +199,12 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 	}
 	fmt.Fprintf(a.stderr, "wsdissect: %s with %s, link type %d; Ctrl-C to stop\n", what, h.Backend(), h.LinkType())
 
-	es, runErr := engine.RunParallel(&liveSource{ctx: ctx, h: h, saver: saver, path: lf.write}, newSink, opts, out)
+	es, runErr := engine.RunParallel(&liveSource{ctx: ctx, h: h, saver: saver, path: lf.write}, newSink, opts, engOut)
+	if dw != nil {
+		if err := dw.Flush(); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
 	st, stErr := h.Stats()
 	if saver != nil {
 		if err := closeSaved(saver, saveBuf, saveFile); err != nil && runErr == nil {

@@ -244,6 +244,10 @@ func (a *app) runRead(files []string) error {
 // cores (the output is the same as with one core), and returns its
 // statistics.
 func (a *app) readOne(src readSource, out io.Writer, opts engine.Options, ro render.Options, f *filter.Filter, several bool, aud *audit.Auditor) (*render.Stats, engine.Stats, *packetMarks, error) {
+	dw := a.deltaOutput(&ro, out)
+	if dw != nil {
+		out = dw
+	}
 	var pipes []*pipeline
 	newSink := func(w io.Writer) (dissect.Sink, func() error) {
 		ff := f
@@ -265,9 +269,8 @@ func (a *app) readOne(src readSource, out io.Writer, opts engine.Options, ro ren
 			p.epoch(t)
 		}
 	}
-	if several && ro.Format != render.FormatJSON || ro.Time == render.TimeDelta {
-		// Each renderer prints the per-file heading itself, and -t d
-		// takes deltas between records in output order.
+	if several && ro.Format != render.FormatJSON {
+		// Each renderer prints the per-file heading itself.
 		opts.Workers = 1
 	}
 	var bar *progress.Bar
@@ -277,6 +280,11 @@ func (a *app) readOne(src readSource, out io.Writer, opts engine.Options, ro ren
 	es, runErr := engine.RunParallel(src, newSink, opts, out)
 	if bar != nil {
 		bar.Stop()
+	}
+	if dw != nil {
+		if err := dw.Flush(); err != nil && runErr == nil {
+			runErr = err
+		}
 	}
 	st := render.NewStats()
 	marks := &packetMarks{}
@@ -341,4 +349,17 @@ func startCPUProfile(path string) (stop func(), err error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
+}
+
+// deltaOutput returns, for summary lines with -t d, the writer that fills in
+// their time column as they are written (render.DeltaWriter over out), and
+// sets ro to leave it to that writer: the engine may put records in order
+// after they are rendered, so only the written order says which line came
+// before. Otherwise it returns nil.
+func (a *app) deltaOutput(ro *render.Options, out io.Writer) *render.DeltaWriter {
+	if ro.Time != render.TimeDelta || ro.Format != render.FormatSummary || a.fieldsOut != nil {
+		return nil
+	}
+	ro.DeltaMarks = true
+	return render.NewDeltaWriter(out)
 }

@@ -60,8 +60,15 @@ type Options struct {
 	// records get a "file" key and text output a heading line per file.
 	File string
 	// Time is the format of the time column of summary lines (tshark -t).
-	// TimeDelta needs the records in order: use it with one worker.
+	// TimeDelta takes the time since the record rendered before, which is
+	// the line before only when records are written as they are rendered:
+	// see DeltaMarks.
 	Time TimeFormat
+	// DeltaMarks, with TimeDelta, leaves the time column of summary lines
+	// to a DeltaWriter that the output goes through after whatever puts it
+	// in order (the engine's orderer): each line gets the time since the
+	// line written before it. Output rendered so must go through one.
+	DeltaMarks bool
 }
 
 // bufSize is the size of the Renderer's output buffer.

@@ -15,8 +15,12 @@ func (r *Renderer) appendSummary(b []byte, rec *dissect.Record) []byte {
 	var num [24]byte
 	b = appendPadded(b, strconv.AppendUint(num[:0], rec.Packet, 10), packetWidth)
 	b = append(b, ' ', ' ')
-	var ts [32]byte
-	b = appendPadded(b, r.appendTime(ts[:0], rec.Time), timeWidth)
+	if r.opts.DeltaMarks && r.opts.Time == TimeDelta {
+		b = appendDeltaMark(b, rec.Time)
+	} else {
+		var ts [32]byte
+		b = appendPadded(b, r.appendTime(ts[:0], rec.Time), timeWidth)
+	}
 	b = append(b, ' ', ' ')
 
 	switch rec.Kind {

@@ -32,11 +32,27 @@ func appendDeltaMark(b []byte, t time.Time) []byte {
 // only where it is written is "the line before" known. It writes once per
 // Write call. Not safe for concurrent use.
 type DeltaWriter struct {
-	w    io.Writer
+	w     io.Writer
+	clock deltaClock
+	part  []byte // a mark cut by the end of the last Write
+	buf   []byte
+}
+
+// deltaClock gives the time since the time it was given before (0 the
+// first time): -t d's column, for the Renderer and the DeltaWriter.
+type deltaClock struct {
 	prev time.Time
-	seen bool   // a mark was replaced: prev is set
-	part []byte // a mark cut by the end of the last Write
-	buf  []byte
+	seen bool // prev is set
+}
+
+// next returns t minus the time given before, and remembers t.
+func (c *deltaClock) next(t time.Time) time.Duration {
+	var d time.Duration
+	if c.seen {
+		d = t.Sub(c.prev)
+	}
+	c.prev, c.seen = t, true
+	return d
 }
 
 // NewDeltaWriter returns a DeltaWriter writing to w.
@@ -98,11 +114,6 @@ func (d *DeltaWriter) appendDelta(b, mark []byte) []byte {
 		return append(b, mark...)
 	}
 	t := time.Unix(int64(binary.BigEndian.Uint64(mark[2:10])), int64(binary.BigEndian.Uint32(mark[10:14])))
-	var delta time.Duration
-	if d.seen {
-		delta = t.Sub(d.prev)
-	}
-	d.prev, d.seen = t, true
 	var col [32]byte
-	return appendPadded(b, appendRelTime(col[:0], delta), timeWidth)
+	return appendPadded(b, appendRelTime(col[:0], d.clock.next(t)), timeWidth)
 }

@@ -93,8 +93,8 @@ type Renderer struct {
 	opts Options
 	pal  palette
 
-	epoch     time.Time // without a monotonic reading
-	prevTime  time.Time // the previous record's time, for TimeDelta
+	epoch     time.Time  // without a monotonic reading
+	delta     deltaClock // the previous record's time, for TimeDelta
 	haveEpoch bool
 
 	// The JSON "ts" of the last record up to its seconds, reused while the

@@ -72,12 +72,7 @@ func (r *Renderer) appendTime(b []byte, t time.Time) []byte {
 		}
 		return append(b, f[:]...)
 	case TimeDelta:
-		d := time.Duration(0)
-		if !r.prevTime.IsZero() {
-			d = t.Sub(r.prevTime)
-		}
-		r.prevTime = t
-		return appendRelTime(b, d)
+		return appendRelTime(b, r.delta.next(t))
 	}
 	return appendRelTime(b, r.since(t))
 }

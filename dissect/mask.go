@@ -8,10 +8,7 @@ import (
 // maskBytes XORs b in place with the masking key, starting at payload
 // position pos (RFC 6455 section 5.3). Masking and unmasking are the same.
 func maskBytes(b []byte, key [4]byte, pos uint64) {
-	var k [4]byte
-	for i := range 4 {
-		k[i] = key[(pos+uint64(i))&3]
-	}
+	k := keyAt(key, pos)
 	if len(b) >= 16 {
 		k32 := binary.LittleEndian.Uint32(k[:])
 		k64 := uint64(k32) | uint64(k32)<<32
@@ -26,15 +23,18 @@ func maskBytes(b []byte, key [4]byte, pos uint64) {
 	}
 }
 
+// keyAt returns the masking key turned to payload position pos: its byte i
+// masks the payload byte at pos+i.
+func keyAt(key [4]byte, pos uint64) [4]byte {
+	return [4]byte{key[pos&3], key[(pos+1)&3], key[(pos+2)&3], key[(pos+3)&3]}
+}
+
 // maskedASCIILen returns the length of the prefix of b, masked with key from
 // payload position pos, whose unmasked bytes are ASCII. b is not changed.
 func maskedASCIILen(b []byte, key [4]byte, pos uint64) int {
 	const high = 0x8080808080808080 // each byte's top bit
 	// k's byte i masks the payload byte at pos+i, and at pos+i+4.
-	var kb [4]byte
-	for i := range 4 {
-		kb[i] = key[(pos+uint64(i))&3]
-	}
+	kb := keyAt(key, pos)
 	k := uint64(binary.LittleEndian.Uint32(kb[:]))
 	k |= k << 32
 	q := b[:len(b):len(b)]

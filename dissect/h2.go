@@ -266,6 +266,10 @@ func (ch *h2Session) synced(w *wsDir, p *syncPoint) {
 // emitConn emits the session's connection record and the anomalies of its
 // handshake.
 func (ch *h2Session) emitConn(pkt uint64, ts time.Time, an []Anomaly) {
+	ch.end.Start = ts
+	if !ch.conn.RequestTime.IsZero() {
+		ch.end.Start = ch.conn.RequestTime
+	}
 	ch.rec = Record{Kind: KindConn, Conn: &ch.conn, Packet: pkt, Time: ts}
 	ch.p.d.emit(&ch.rec)
 	if ch.p.info.Evicted {
@@ -292,16 +296,19 @@ func (hs *h2State) Open(s *h2.Stream, m h2.Meta) {
 	hs.sessions[s.ID] = ch
 }
 
-// Rejected implements h2.Handler.
+// Rejected implements h2.Handler: the session has its connection record
+// now and, like every session, an end record when its stream ends (it has
+// no decoders: no WebSocket data follows a refusal).
 func (hs *h2State) Rejected(s *h2.Stream, m h2.Meta) {
 	ch := hs.newSession(s)
 	an := fillH2Handshake(&ch.conn, s)
 	ch.emitConn(m.Packet, m.Time, an)
+	hs.sessions[s.ID] = ch
 }
 
 // Data implements h2.Handler.
 func (hs *h2State) Data(s *h2.Stream, d h2.Dir, b []byte, m h2.Meta) {
-	if ch := hs.sessions[s.ID]; ch != nil {
+	if ch := hs.sessions[s.ID]; ch != nil && ch.ws[Dir(d)] != nil {
 		ch.ws[Dir(d)].feed(b, m.Packet, m.Time)
 	}
 }
@@ -309,7 +316,7 @@ func (hs *h2State) Data(s *h2.Stream, d h2.Dir, b []byte, m h2.Meta) {
 // DataGap implements h2.Handler.
 func (hs *h2State) DataGap(s *h2.Stream, d h2.Dir, n uint64, exact bool, m h2.Meta) {
 	ch := hs.sessions[s.ID]
-	if ch == nil {
+	if ch == nil || ch.ws[Dir(d)] == nil {
 		return
 	}
 	w := ch.ws[Dir(d)]
@@ -331,14 +338,16 @@ func (hs *h2State) End(s *h2.Stream, r h2.EndReason, m h2.Meta) {
 	if ch == nil {
 		return
 	}
-	for _, w := range ch.ws {
-		w.finish()
-	}
-	ch.anomalyRecord(ch.clientSide, false, newAnomaly(AnH2StreamClosed, -1,
-		fmt.Sprintf("WebSocket session on HTTP/2 stream %d ended: %s", s.ID, r)), m.Packet, m.Time)
 	e := &ch.end
-	for _, w := range ch.ws {
-		e.Totals[w.dir] = addTotals(e.Totals[w.dir], w.tot)
+	if !s.Rejected {
+		for _, w := range ch.ws {
+			w.finish()
+		}
+		ch.anomalyRecord(ch.clientSide, false, newAnomaly(AnH2StreamClosed, -1,
+			fmt.Sprintf("WebSocket session on HTTP/2 stream %d ended: %s", s.ID, r)), m.Packet, m.Time)
+		for _, w := range ch.ws {
+			e.Totals[w.dir] = addTotals(e.Totals[w.dir], w.tot)
+		}
 	}
 	switch r.Kind {
 	case h2.EndStream:

@@ -40,6 +40,18 @@ type msgCollector struct {
 	msgs      []decodedMsg
 	anomalies map[string]dissect.Severity
 	midstream bool
+	// conns and ends count the connection and end records per session
+	// (TCP stream, HTTP/2 stream); badEnds lists end records whose start
+	// is missing or after their end.
+	conns, ends map[sessionKey]int
+	badEnds     []string
+}
+
+// sessionKey identifies a WebSocket session: an HTTP/1.1 connection, or
+// one HTTP/2 stream of a connection.
+type sessionKey struct {
+	stream uint64
+	h2     uint32
 }
 
 func (c *msgCollector) Emit(r *dissect.Record) error {
@@ -49,6 +61,13 @@ func (c *msgCollector) Emit(r *dissect.Record) error {
 	switch r.Kind {
 	case dissect.KindConn:
 		c.midstream = c.midstream || r.Conn.Midstream
+		c.conns[sessionKey{r.Conn.Stream, r.Conn.H2Stream}]++
+	case dissect.KindEnd:
+		k := sessionKey{r.Conn.Stream, r.Conn.H2Stream}
+		c.ends[k]++
+		if r.End.Start.IsZero() || r.End.Start.After(r.Time) {
+			c.badEnds = append(c.badEnds, fmt.Sprintf("%v: start %v, end %v", k, r.End.Start, r.Time))
+		}
 	case dissect.KindMessage:
 		m := r.Message
 		d := decodedMsg{stream: r.Conn.Stream, h2stream: r.Conn.H2Stream, dir: m.Dir.String(), opcode: m.Opcode,
@@ -100,7 +119,7 @@ func TestTestdataMatchesTruth(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := &msgCollector{anomalies: map[string]dissect.Severity{}}
+			c := newMsgCollector()
 			opts := dissect.Options{Messages: true}
 			// wss captures come with their key log.
 			if kp := filepath.Join(filepath.Dir(path), name+".keylog"); fileExists(kp) {
@@ -113,6 +132,7 @@ func TestTestdataMatchesTruth(t *testing.T) {
 				t.Fatalf("decode: %v", err)
 			}
 			compareTruth(t, name, truth, c)
+			checkEnds(t, c)
 			var loud []string
 			for id, sev := range c.anomalies {
 				if sev >= dissect.SevWarning {
@@ -126,6 +146,31 @@ func TestTestdataMatchesTruth(t *testing.T) {
 				t.Errorf("warning/error anomalies %v, want %v", loud, want)
 			}
 		})
+	}
+}
+
+func newMsgCollector() *msgCollector {
+	return &msgCollector{anomalies: map[string]dissect.Severity{},
+		conns: map[sessionKey]int{}, ends: map[sessionKey]int{}}
+}
+
+// checkEnds checks that every session with a connection record (an HTTP/1.1
+// connection, or an HTTP/2 stream's extended CONNECT, accepted or not) has
+// exactly one end record, with its start.
+func checkEnds(t *testing.T, c *msgCollector) {
+	t.Helper()
+	for k := range c.conns {
+		if c.ends[k] != 1 {
+			t.Errorf("session %v: %d end records, want 1", k, c.ends[k])
+		}
+	}
+	for k, n := range c.ends {
+		if c.conns[k] == 0 {
+			t.Errorf("session %v: %d end records without a connection record", k, n)
+		}
+	}
+	for _, b := range c.badEnds {
+		t.Errorf("end record without a valid start: %s", b)
 	}
 }
 

@@ -51,7 +51,7 @@ func TestWSSGapInsideRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	col := &msgCollector{anomalies: map[string]dissect.Severity{}}
+	col := newMsgCollector()
 	if _, err := engine.Run(src, col, engine.Options{Dissect: dissect.Options{Messages: true, KeyLog: kl}}); err != nil {
 		t.Fatal(err)
 	}

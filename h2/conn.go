@@ -133,6 +133,9 @@ type Stream struct {
 	WebSocket bool
 	// Open is true while its WebSocket session is open.
 	Open bool
+	// Rejected is true once the extended CONNECT was answered with a
+	// status other than 2xx.
+	Rejected bool
 	// Anomalies found on the request or response headers, reported with
 	// the session's opening.
 	Anomalies []Anomaly
@@ -206,7 +209,8 @@ type Handler interface {
 	// exact is false when the count is only an upper bound (the frame
 	// layer lost its place).
 	DataGap(s *Stream, d Dir, n uint64, exact bool, m Meta)
-	// End is called once when a session ends.
+	// End is called once when the stream of a session that Open or
+	// Rejected reported ends.
 	End(s *Stream, r EndReason, m Meta)
 	// Anomaly reports a problem; stream is 0 when it is connection-wide.
 	Anomaly(d Dir, stream uint32, a Anomaly, m Meta)
@@ -842,6 +846,7 @@ func (c *Conn) answer(s *Stream, m Meta) {
 	held := s.pending
 	s.pending, s.pendLen = nil, 0
 	if s.Status < 200 || s.Status > 299 {
+		s.Rejected = true
 		c.h.Rejected(s, m)
 		return
 	}
@@ -873,7 +878,7 @@ func (c *Conn) finishStream(s *Stream, r EndReason, m Meta) {
 		return
 	}
 	s.closed = true
-	if s.Open {
+	if s.Open || s.Rejected {
 		s.Open = false
 		c.h.End(s, r, m)
 	}

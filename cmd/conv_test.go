@@ -25,6 +25,9 @@ func TestConvGoldens(t *testing.T) {
 		{"conns-gorilla-impaired.txt", []string{"conns", "gorilla-impaired.pcap"}},
 		{"conns-mixed-linktypes.txt", []string{"conns", "mixed-linktypes.pcapng", "--sort", "bytes"}},
 		{"conns-edge-violations.txt", []string{"conns", "edge-violations.pcap"}},
+		// Over HTTP/2 each WebSocket session is a row (accepted, refused).
+		{"conns-h2c-handbuilt.txt", []string{"conns", "h2c-handbuilt.pcap"}},
+		{"conns-h2c-xnet.json", []string{"conns", "h2c-xnet.pcap", "--json"}},
 		{"follow-coder-basic.txt", []string{"follow", "coder-basic.pcap", "0"}},
 		{"follow-coder-basic.hex", []string{"follow", "coder-basic.pcap", "0", "--format", "hex"}},
 		{"follow-coder-fragmented.txt", []string{"follow", "coder-fragmented.pcap"}},
@@ -32,6 +35,9 @@ func TestConvGoldens(t *testing.T) {
 		{"follow-coder-deflate-takeover.pretty", []string{"follow", "coder-deflate-takeover.pcap", "0", "--pretty", "-d", "s2c"}},
 		{"follow-coder-midstream.txt", []string{"follow", "coder-midstream.pcap", "0"}},
 		{"follow-coder-lost.txt", []string{"follow", "coder-lost.pcap", "0"}},
+		{"follow-h2c-handbuilt-5.txt", []string{"follow", "h2c-handbuilt.pcap", "0/5"}},
+		// The TCP stream alone names an HTTP/2 connection's only session.
+		{"follow-h2c-single.txt", []string{"follow", "h2c-single.pcap", "0"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.golden, func(t *testing.T) {
@@ -80,6 +86,9 @@ func TestFollowUsage(t *testing.T) {
 		{[]string{"follow", "../testdata/coder-basic.pcap", "0", "--format", "xml"}, "--format must be one of"},
 		{[]string{"follow", "../testdata/coder-basic.pcap", "x"}, "is not a stream number"},
 		{[]string{"follow", "../testdata/coder-basic.pcap", "5"}, "no WebSocket connection with stream number 5"},
+		{[]string{"follow", "../testdata/h2c-handbuilt.pcap", "0"}, "stream 0 is an HTTP/2 connection with 3 WebSocket sessions; name one as 0/M"},
+		{[]string{"follow", "../testdata/h2c-handbuilt.pcap", "0/9"}, "no WebSocket connection with stream number 0/9"},
+		{[]string{"follow", "../testdata/h2c-handbuilt.pcap", "0/0"}, "is not an HTTP/2 stream id"},
 		{[]string{"conns", "../testdata/coder-basic.pcap", "--sort", "size"}, "unknown sort key"},
 	}
 	for _, tc := range cases {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -84,89 +83,129 @@ func (a *app) runFollow(args []string, f *convFlags) error {
 	if file == "-" {
 		return usageErr(fmt.Errorf("follow reads its capture twice at most; give a file, not -"))
 	}
-	stream, err := a.chooseStream(file, args[1:])
+	id, err := a.chooseStream(file, args[1:])
 	if err != nil {
 		return err
 	}
-	tr := conv.NewTranscript(a.stdout, topts)
-	col, err := a.collect([]string{file}, conv.Options{OnMessage: func(s *conv.Session, m *conv.Message) error {
-		if s.Stream != stream {
-			return nil
-		}
-		return tr.Message(s, m)
-	}, Payloads: func(s uint64) bool { return s == stream }})
-	if ferr := tr.Flush(); ferr != nil && err == nil {
-		if isBrokenPipe(ferr) {
-			return &exitError{code: ExitOK}
-		}
-		err = &exitError{code: ExitUsage, err: ferr}
-	}
+	col, err := a.followPass(file, id, topts)
 	if err != nil {
 		return err
 	}
-	switch s := col.Session(stream); {
+	s := col.Session(id)
+	if s == nil && id.H2Stream == 0 {
+		// A TCP stream number alone names the session of an HTTP/2
+		// connection that has only one: read the capture again for it.
+		var ss []*conv.Session
+		for _, s := range col.Sessions() {
+			if s.Stream == id.Stream {
+				ss = append(ss, s)
+			}
+		}
+		switch len(ss) {
+		case 0:
+		case 1:
+			id = ss[0].ID()
+			if col, err = a.followPass(file, id, topts); err != nil {
+				return err
+			}
+			s = col.Session(id)
+		default:
+			var table bytes.Buffer
+			if err := conv.WriteConnsTable(&table, ss); err != nil {
+				return err
+			}
+			return usageErr(fmt.Errorf("stream %d is an HTTP/2 connection with %d WebSocket sessions; name one as %d/M (M its HTTP/2 stream):\n%s",
+				id.Stream, len(ss), id.Stream, table.String()))
+		}
+	}
+	switch {
 	case s == nil:
-		return usageErr(fmt.Errorf("%s has no WebSocket connection with stream number %d (see 'wsdissect conns %s')", file, stream, file))
+		return usageErr(fmt.Errorf("%s has no WebSocket connection with stream number %s (see 'wsdissect conns %s')", file, id, file))
 	case s.Msgs() == 0:
-		fmt.Fprintf(a.stderr, "wsdissect: stream %d has no WebSocket messages\n", stream)
+		fmt.Fprintf(a.stderr, "wsdissect: stream %s has no WebSocket messages\n", id)
 	}
 	return nil
 }
 
-// chooseStream returns the stream to follow: the argument, the first
-// connection matching -Y, or one picked from the list of connections.
-func (a *app) chooseStream(file string, args []string) (uint64, error) {
-	if len(args) == 1 {
-		n, err := strconv.ParseUint(args[0], 10, 64)
-		if err != nil {
-			return 0, usageErr(fmt.Errorf("stream %q is not a stream number (see 'wsdissect conns %s')", args[0], file))
+// followPass reads the capture once, writing the transcript of session id.
+func (a *app) followPass(file string, id conv.ID, topts conv.TranscriptOptions) (*conv.Collector, error) {
+	tr := conv.NewTranscript(a.stdout, topts)
+	col, err := a.collect([]string{file}, conv.Options{OnMessage: func(s *conv.Session, m *conv.Message) error {
+		if s.ID() != id {
+			return nil
 		}
-		return n, nil
+		return tr.Message(s, m)
+	}, Payloads: func(s conv.ID) bool { return s == id }})
+	if ferr := tr.Flush(); ferr != nil && err == nil {
+		if isBrokenPipe(ferr) {
+			return col, &exitError{code: ExitOK}
+		}
+		err = &exitError{code: ExitUsage, err: ferr}
+	}
+	return col, err
+}
+
+// chooseStream returns the session to follow: the argument (N, or N/M for
+// HTTP/2 stream M of TCP stream N), the first session matching -Y, or one
+// picked from the list of sessions.
+func (a *app) chooseStream(file string, args []string) (conv.ID, error) {
+	if len(args) == 1 {
+		id, err := conv.ParseID(args[0])
+		if err != nil {
+			return id, usageErr(fmt.Errorf("stream %w (see 'wsdissect conns %s')", err, file))
+		}
+		return id, nil
 	}
 	fl, err := a.out.compileFilter(a.registry())
 	if err != nil {
-		return 0, err
+		return conv.ID{}, err
 	}
 	if fl != nil {
 		return a.firstMatch(file, fl)
 	}
+	return a.pickStream(file)
+}
+
+// pickStream returns the only session of the capture, or on a terminal
+// the one the user picks from the list.
+func (a *app) pickStream(file string) (conv.ID, error) {
 	col, err := a.collect([]string{file}, conv.Options{})
 	if err != nil {
-		return 0, err
+		return conv.ID{}, err
 	}
 	ss := col.Sessions()
 	switch {
 	case len(ss) == 0:
-		return 0, usageErr(fmt.Errorf("%s has no WebSocket connections", file))
+		return conv.ID{}, usageErr(fmt.Errorf("%s has no WebSocket connections", file))
 	case len(ss) == 1:
-		return ss[0].Stream, nil
+		return ss[0].ID(), nil
 	}
 	var table bytes.Buffer
 	if err := conv.WriteConnsTable(&table, ss); err != nil {
-		return 0, err
+		return conv.ID{}, err
 	}
 	if !isTerminal(a.stdout) || !readerIsTerminal(a.stdin) {
-		return 0, usageErr(fmt.Errorf("follow needs a stream number (or -Y FILTER); %s has %d connections:\n%s", file, len(ss), table.String()))
+		return conv.ID{}, usageErr(fmt.Errorf("follow needs a stream number (or -Y FILTER); %s has %d connections:\n%s", file, len(ss), table.String()))
 	}
 	fmt.Fprint(a.stdout, table.String())
 	fmt.Fprint(a.stdout, "Stream to follow: ")
 	line, err := bufio.NewReader(a.stdin).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
-		return 0, usageErr(err)
+		return conv.ID{}, usageErr(err)
 	}
-	n, err := strconv.ParseUint(strings.TrimSpace(line), 10, 64)
+	id, err := conv.ParseID(strings.TrimSpace(line))
 	if err != nil {
-		return 0, usageErr(fmt.Errorf("%q is not a stream number", strings.TrimSpace(line)))
+		return id, usageErr(err)
 	}
-	return n, nil
+	return id, nil
 }
 
-// firstMatch returns the stream of the first record matching the filter.
-func (a *app) firstMatch(file string, fl *filter.Filter) (uint64, error) {
+// firstMatch returns the session of the first record matching the filter.
+func (a *app) firstMatch(file string, fl *filter.Filter) (conv.ID, error) {
 	found := &firstStream{}
 	opts, err := a.out.engineOptions()
 	if err != nil {
-		return 0, err
+		return conv.ID{}, err
 	}
 	var sink dissect.Sink = filter.NewSink(fl, found)
 	if a.out.decodeAs != subproto.None {
@@ -175,24 +214,24 @@ func (a *app) firstMatch(file string, fl *filter.Filter) (uint64, error) {
 		sink = attach.NewSink(sink, a.out.decodeAs)
 	}
 	if err := a.runSink(file, opts, sink); err != nil {
-		return 0, err
+		return conv.ID{}, err
 	}
 	if !found.ok {
-		return 0, usageErr(fmt.Errorf("no record in %s matches the filter", file))
+		return conv.ID{}, usageErr(fmt.Errorf("no record in %s matches the filter", file))
 	}
-	return found.stream, nil
+	return found.id, nil
 }
 
-// firstStream remembers the stream of the first record it is given.
+// firstStream remembers the session of the first record it is given.
 type firstStream struct {
-	ok     bool
-	stream uint64
+	ok bool
+	id conv.ID
 }
 
 // Emit implements dissect.Sink.
 func (f *firstStream) Emit(r *dissect.Record) error {
 	if !f.ok && r.Conn != nil {
-		f.ok, f.stream = true, r.Conn.Stream
+		f.ok, f.id = true, conv.ID{Stream: r.Conn.Stream, H2Stream: r.Conn.H2Stream}
 	}
 	return nil
 }

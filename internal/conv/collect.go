@@ -13,8 +13,10 @@ package conv
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,20 +35,56 @@ const maxRTTSamples = 4096
 // maxPendingPings bounds the unanswered pings remembered per connection.
 const maxPendingPings = 64
 
+// ID names a session: the TCP connection's stream number and, for a
+// WebSocket over HTTP/2 (RFC 8441), the HTTP/2 stream that carries it (0
+// over HTTP/1.1, where a connection carries one session). Several sessions
+// of one HTTP/2 connection share Stream.
+type ID struct {
+	Stream   uint64
+	H2Stream uint32
+}
+
+// String returns the ID as the conns table shows it and follow takes it:
+// "7", or "7/3" for HTTP/2 stream 3 of TCP stream 7.
+func (id ID) String() string {
+	if id.H2Stream == 0 {
+		return strconv.FormatUint(id.Stream, 10)
+	}
+	return strconv.FormatUint(id.Stream, 10) + "/" + strconv.FormatUint(uint64(id.H2Stream), 10)
+}
+
+// ParseID parses the form String returns.
+func ParseID(text string) (ID, error) {
+	st, h2, isH2 := strings.Cut(text, "/")
+	n, err := strconv.ParseUint(st, 10, 64)
+	if err != nil {
+		return ID{}, fmt.Errorf("%q is not a stream number (N, or N/M for HTTP/2 stream M of TCP stream N)", text)
+	}
+	id := ID{Stream: n}
+	if isH2 {
+		m, err := strconv.ParseUint(h2, 10, 31)
+		if err != nil || m == 0 {
+			return ID{}, fmt.Errorf("%q: %q is not an HTTP/2 stream id (1 to 2^31-1)", text, h2)
+		}
+		id.H2Stream = uint32(m)
+	}
+	return id, nil
+}
+
 // Options configure a Collector.
 type Options struct {
-	// Keep reports whether the messages of a connection are kept, payloads
+	// Keep reports whether the messages of a session are kept, payloads
 	// included, in Session.Messages; nil keeps none.
-	Keep func(stream uint64) bool
+	Keep func(id ID) bool
 	// OnMessage, when set, is called with every completed message of every
 	// connection, in completion order (the message and its payload are valid
 	// during the call only, unless the session keeps them). An error stops
 	// the run: Emit returns it.
 	OnMessage func(s *Session, m *Message) error
-	// Payloads, when set, says which connections' data messages OnMessage
+	// Payloads, when set, says which sessions' data messages OnMessage
 	// gets with their payloads; the others' payloads are not assembled (nil
 	// in OnMessage). Nil means all.
-	Payloads func(stream uint64) bool
+	Payloads func(id ID) bool
 }
 
 // Message is one WebSocket message, assembled from its frames; a control
@@ -169,27 +207,33 @@ func (r *RTTs) add(d time.Duration) {
 // End describes how the TCP connection ended, as far as the records tell.
 type End struct {
 	// Reason is "fin", "rst", "idle", "evicted", "reused" or "capture-end"
-	// once the dissector reports the connection's end (its end record, or
-	// Collector.Ended), followed for fin and rst by ":" and the direction
-	// that sent the first FIN or the RST ("fin:s2c"); empty while the
-	// records do not tell.
+	// (over HTTP/2 "h2-end-stream", "h2-rst-stream" or "h2-goaway", how the
+	// session's stream ended) once the dissector reports the end (its end
+	// record, or Collector.Ended), followed for fin and rst by ":" and the
+	// direction that sent the first FIN or the RST ("fin:s2c"); empty while
+	// the records do not tell.
 	Reason string
 	// Time and Packet are when it ended (zero when unknown).
 	Time   time.Time
 	Packet uint64
 }
 
-// Session is one WebSocket connection: its handshake, statistics and,
-// when kept, its messages.
+// Session is one WebSocket connection (or, over HTTP/2, one session of a
+// connection): its handshake, statistics and, when kept, its messages.
 type Session struct {
 	// Stream is the TCP connection number (Wireshark's tcp.stream).
 	Stream uint64
+	// H2Stream is the HTTP/2 stream id of a WebSocket over HTTP/2
+	// (Wireshark's http2.streamid), 0 over HTTP/1.1.
+	H2Stream uint32
 	// Client and Server are the endpoints; CommunityID is the connection's
 	// Community ID v1.
 	Client, Server netip.AddrPort
 	CommunityID    string
 	// Midstream is true when no handshake was seen.
 	Midstream bool
+	// TLS is true when the connection runs over TLS (wss://).
+	TLS bool
 	// Status and StatusText are the HTTP status code and reason phrase of
 	// the upgrade response (0 and "" when none).
 	Status     int
@@ -222,8 +266,9 @@ type Session struct {
 	// direction that sent a close first (valid when either Closes[i].Seen).
 	Closes      [2]Close
 	FirstCloser dissect.Dir
-	// Anomalies counts the anomalies on the connection's records; AnomalyIDs
-	// counts them by id.
+	// Anomalies counts the anomalies on the connection's records (over
+	// HTTP/2, the session's and those of the HTTP/2 connection itself);
+	// AnomalyIDs counts them by id.
 	Anomalies  int
 	AnomalyIDs map[string]int
 	// End is how the TCP connection ended, when the records tell.
@@ -237,6 +282,18 @@ type Session struct {
 	partial  [2]partial
 	pings    []ping
 }
+
+// Accepted reports whether the server accepted the handshake: 101 over
+// HTTP/1.1, 2xx for an extended CONNECT over HTTP/2.
+func (s *Session) Accepted() bool {
+	if s.H2Stream != 0 {
+		return s.Status >= 200 && s.Status <= 299
+	}
+	return s.Status == 101
+}
+
+// ID returns the session's name.
+func (s *Session) ID() ID { return ID{Stream: s.Stream, H2Stream: s.H2Stream} }
 
 // Duration is the time from Start to Last.
 func (s *Session) Duration() time.Duration { return s.Last.Sub(s.Start) }
@@ -284,34 +341,43 @@ type ping struct {
 type Collector struct {
 	opts     Options
 	sessions []*Session
-	byStream map[uint64]*Session
+	byID     map[ID]*Session
+	// h2Anomalies counts, by TCP stream, the anomalies of HTTP/2
+	// connections themselves, added to each of their sessions by Finish.
+	h2Anomalies map[uint64]map[string]int
 }
 
 // New returns an empty Collector.
 func New(opts Options) *Collector {
-	return &Collector{opts: opts, byStream: make(map[uint64]*Session)}
+	return &Collector{opts: opts, byID: make(map[ID]*Session)}
 }
 
-// Sessions returns the sessions in stream order of first appearance.
+// Sessions returns the sessions in order of first appearance.
 func (c *Collector) Sessions() []*Session { return c.sessions }
 
-// Session returns the session of a stream, or nil.
-func (c *Collector) Session(stream uint64) *Session { return c.byStream[stream] }
+// Session returns the session named id, or nil.
+func (c *Collector) Session(id ID) *Session { return c.byID[id] }
+
+// idOf returns the ID of the session rec belongs to.
+func idOf(rec *dissect.Record) ID {
+	return ID{Stream: rec.Conn.Stream, H2Stream: rec.Conn.H2Stream}
+}
 
 // session returns the session of rec's connection, creating it.
 func (c *Collector) session(rec *dissect.Record) *Session {
-	if s := c.byStream[rec.Conn.Stream]; s != nil {
+	id := idOf(rec)
+	if s := c.byID[id]; s != nil {
 		return s
 	}
 	cn := rec.Conn
 	s := &Session{
-		Stream: cn.Stream, Client: cn.Client, Server: cn.Server,
+		Stream: cn.Stream, H2Stream: cn.H2Stream, Client: cn.Client, Server: cn.Server,
 		CommunityID: communityid.V1(cn.Client, cn.Server, communityid.ProtoTCP, 0),
 		Start:       rec.Time, FirstPacket: rec.Packet,
 	}
-	s.kept = c.opts.Keep != nil && c.opts.Keep(cn.Stream)
-	s.payloads = c.opts.OnMessage != nil && (c.opts.Payloads == nil || c.opts.Payloads(cn.Stream))
-	c.byStream[cn.Stream] = s
+	s.kept = c.opts.Keep != nil && c.opts.Keep(id)
+	s.payloads = c.opts.OnMessage != nil && (c.opts.Payloads == nil || c.opts.Payloads(id))
+	c.byID[id] = s
 	c.sessions = append(c.sessions, s)
 	return s
 }
@@ -325,22 +391,36 @@ func (c *Collector) Emit(rec *dissect.Record) error {
 		return ErrMessageRecord
 	}
 	if rec.Kind == dissect.KindEnd && rec.End != nil {
-		if s := c.byStream[rec.Conn.Stream]; s != nil && !rec.End.Start.IsZero() && rec.End.Start.Before(s.Start) {
+		if s := c.byID[idOf(rec)]; s != nil && !rec.End.Start.IsZero() && rec.End.Start.Before(s.Start) {
 			// A connection listed when it ended (TLS not decrypted) started
 			// before its conn record.
 			s.Start = rec.End.Start
 		}
-		c.Ended(rec.Conn.Stream, endReason(rec.End), rec.Packet, rec.Time)
+		c.Ended(idOf(rec), endReason(rec.End), rec.Packet, rec.Time)
+		return nil
+	}
+	if rec.Conn.HTTP2 && rec.Conn.H2Stream == 0 {
+		// An anomaly of an HTTP/2 connection itself (preface, settings,
+		// framing, lost bytes): no session of its own.
+		if len(rec.Anomalies) > 0 {
+			if c.h2Anomalies == nil {
+				c.h2Anomalies = make(map[uint64]map[string]int)
+			}
+			m := c.h2Anomalies[rec.Conn.Stream]
+			if m == nil {
+				m = make(map[string]int)
+				c.h2Anomalies[rec.Conn.Stream] = m
+			}
+			for _, a := range rec.Anomalies {
+				m[a.ID]++
+			}
+		}
 		return nil
 	}
 	s := c.session(rec)
 	s.Last, s.LastPacket = rec.Time, rec.Packet
 	for _, a := range rec.Anomalies {
-		s.Anomalies++
-		if s.AnomalyIDs == nil {
-			s.AnomalyIDs = make(map[string]int)
-		}
-		s.AnomalyIDs[a.ID]++
+		s.countAnomaly(a.ID, 1)
 	}
 	switch rec.Kind {
 	case dissect.KindConn:
@@ -357,6 +437,7 @@ func (c *Collector) Emit(rec *dissect.Record) error {
 func (c *Collector) conn(s *Session, rec *dissect.Record) {
 	cn := rec.Conn
 	s.Midstream = cn.Midstream
+	s.TLS = cn.TLS != nil
 	s.Status, s.StatusText = cn.Status, strings.Clone(cn.Reason)
 	s.Method, s.Host, s.Path = strings.Clone(cn.Method), strings.Clone(cn.Host), strings.Clone(cn.Path)
 	s.Origin, s.UserAgent = strings.Clone(cn.Origin), strings.Clone(cn.UserAgent)
@@ -393,6 +474,15 @@ func cloneHeaders(in []dissect.Header) []dissect.Header {
 		out[i] = dissect.Header{Name: strings.Clone(h.Name), Value: strings.Clone(h.Value)}
 	}
 	return out
+}
+
+// countAnomaly adds n anomalies with id.
+func (s *Session) countAnomaly(id string, n int) {
+	s.Anomalies += n
+	if s.AnomalyIDs == nil {
+		s.AnomalyIDs = make(map[string]int)
+	}
+	s.AnomalyIDs[id] += n
 }
 
 // frame counts a frame and adds it to its message.
@@ -572,12 +662,13 @@ func (c *Collector) finish(s *Session, m *Message, payload []byte, owned bool) e
 	return nil
 }
 
-// Ended records how a connection's TCP connection ended: reason is "fin",
-// "rst", "idle", "evicted", "reused" or "capture-end". It is meant for the
-// dissector's connection-end record; connections never ended this way keep
-// an empty End.
-func (c *Collector) Ended(stream uint64, reason string, packet uint64, t time.Time) {
-	if s := c.byStream[stream]; s != nil {
+// Ended records how a session's TCP connection (or HTTP/2 stream) ended:
+// reason is "fin", "rst", "idle", "evicted", "reused", "capture-end" or, over
+// HTTP/2, "h2-end-stream", "h2-rst-stream" or "h2-goaway". It is meant for
+// the dissector's end record; sessions never ended this way keep an empty
+// End.
+func (c *Collector) Ended(id ID, reason string, packet uint64, t time.Time) {
+	if s := c.byID[id]; s != nil {
 		s.End = End{Reason: reason, Packet: packet, Time: t}
 		if t.After(s.Last) {
 			s.Last, s.LastPacket = t, packet
@@ -599,9 +690,15 @@ func endReason(e *dissect.End) string {
 }
 
 // Finish completes the messages still in progress (their last frame is not
-// in the capture) and counts unanswered pings; call it once after the run.
+// in the capture), counts unanswered pings and adds the anomalies of HTTP/2
+// connections to their sessions; call it once after the run.
 func (c *Collector) Finish() error {
 	for _, s := range c.sessions {
+		if s.H2Stream != 0 {
+			for id, n := range c.h2Anomalies[s.Stream] {
+				s.countAnomaly(id, n)
+			}
+		}
 		for i := range s.partial {
 			if p := &s.partial[i]; p.active {
 				p.m.Incomplete = true

@@ -78,7 +78,7 @@ func TestKeepOnlySelected(t *testing.T) {
 	if n := len(none.Sessions()[0].Messages); n != 0 {
 		t.Errorf("nothing kept, yet %d messages held", n)
 	}
-	col := collect(t, path, Options{Keep: func(stream uint64) bool { return stream == 0 }})
+	col := collect(t, path, Options{Keep: func(id ID) bool { return id.Stream == 0 }})
 	ms := col.Sessions()[0].Messages
 	if len(ms) != 12 {
 		t.Fatalf("%d messages, want 12", len(ms))
@@ -126,7 +126,7 @@ func TestOnMessageStreaming(t *testing.T) {
 func TestIncompleteMessages(t *testing.T) {
 	for _, name := range []string{"coder-lost.pcap", "coder-midstream.pcap", "coder-fragmented.pcap", "gorilla-impaired.pcap",
 		"edge-violations.pcap", "edge-split-frames.pcap", "coder-deflate-lost.pcap", "edge-64bit-len.pcap"} {
-		col := collect(t, testdataPath(name), Options{Keep: func(uint64) bool { return true }})
+		col := collect(t, testdataPath(name), Options{Keep: func(ID) bool { return true }})
 		if len(col.Sessions()) == 0 {
 			t.Errorf("%s: no sessions", name)
 			continue
@@ -156,8 +156,8 @@ func TestEnded(t *testing.T) {
 		t.Fatalf("end from the end record: %+v, want fin:s2c", s.End)
 	}
 	at := s.Last.Add(time.Second)
-	col.Ended(0, "fin", 999, at)
-	col.Ended(7, "rst", 1000, at) // an unknown stream is ignored
+	col.Ended(ID{Stream: 0}, "fin", 999, at)
+	col.Ended(ID{Stream: 7}, "rst", 1000, at) // an unknown stream is ignored
 	if s.End.Reason != "fin" || s.JSON().TCPEnd != "fin" || !s.Last.Equal(at) || s.LastPacket != 999 {
 		t.Errorf("after Ended: %+v, last %v %d", s.End, s.Last, s.LastPacket)
 	}
@@ -185,7 +185,7 @@ func TestCorpusSessions(t *testing.T) {
 		t.Skipf("corpus not found at %s", corpusDir)
 	}
 	for _, name := range names {
-		col := collect(t, name, Options{Keep: func(uint64) bool { return true }})
+		col := collect(t, name, Options{Keep: func(ID) bool { return true }})
 		for _, s := range col.Sessions() {
 			if uint64(len(s.Messages)) != s.Msgs() {
 				t.Errorf("%s stream %d: %d messages kept, %d counted", filepath.Base(name), s.Stream, len(s.Messages), s.Msgs())
@@ -203,7 +203,7 @@ func TestPayloadsSelected(t *testing.T) {
 	path := testdataPath("mixed-linktypes.pcapng")
 	var with, without int
 	collect(t, path, Options{
-		Payloads: func(stream uint64) bool { return stream == 1 },
+		Payloads: func(id ID) bool { return id.Stream == 1 },
 		OnMessage: func(s *Session, m *Message) error {
 			if s.Stream == 1 && len(m.Payload) == int(m.Len) {
 				with++

@@ -24,7 +24,7 @@ func SortSessions(ss []*Session, key string) error {
 	var f func(a, b *Session) int
 	switch key {
 	case "", "stream":
-		f = func(a, b *Session) int { return cmp.Compare(a.Stream, b.Stream) }
+		f = func(a, b *Session) int { return compareIDs(a, b) }
 	case "start":
 		f = func(a, b *Session) int { return a.Start.Compare(b.Start) }
 	case "duration":
@@ -40,15 +40,21 @@ func SortSessions(ss []*Session, key string) error {
 		if c := f(a, b); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.Stream, b.Stream)
+		return compareIDs(a, b)
 	})
 	return nil
+}
+
+// compareIDs orders sessions by TCP stream, then HTTP/2 stream.
+func compareIDs(a, b *Session) int {
+	return cmp.Or(cmp.Compare(a.Stream, b.Stream), cmp.Compare(a.H2Stream, b.H2Stream))
 }
 
 // SessionJSON is the JSON form of a session written by WriteConnsJSON (one
 // object per line). Durations are in seconds, times RFC 3339 in UTC.
 type SessionJSON struct {
 	Stream              uint64         `json:"stream"`
+	H2Stream            uint32         `json:"h2_stream,omitempty"`
 	Client              string         `json:"client"`
 	Server              string         `json:"server"`
 	CommunityID         string         `json:"community_id,omitempty"`
@@ -150,7 +156,7 @@ func closeJSON(c *Close) *CloseJSON {
 // JSON returns the session's JSON form.
 func (s *Session) JSON() SessionJSON {
 	j := SessionJSON{
-		Stream: s.Stream, Client: s.Client.String(), Server: s.Server.String(), CommunityID: s.CommunityID,
+		Stream: s.Stream, H2Stream: s.H2Stream, Client: s.Client.String(), Server: s.Server.String(), CommunityID: s.CommunityID,
 		Midstream: s.Midstream, Status: s.Status, Host: s.Host, Path: s.Path, UserAgent: s.UserAgent,
 		SubprotocolsOffered: s.SubprotocolsOffered, Subprotocol: s.Subprotocol,
 		ExtensionsOffered: s.ExtensionsOffered, Extensions: s.Extensions,
@@ -202,7 +208,7 @@ func ConnsRows(ss []*Session) [][]string {
 		host, path := orDash(Printable(s.Host)), orDash(Printable(s.Path))
 		if s.Midstream {
 			host, path = "(midstream)", "-"
-		} else if s.Status != 0 && s.Status != 101 {
+		} else if s.Status != 0 && !s.Accepted() {
 			path += " [" + strconv.Itoa(s.Status) + "]"
 		}
 		c, v := &s.Dirs[0], &s.Dirs[1]
@@ -215,7 +221,7 @@ func ConnsRows(ss []*Session) [][]string {
 			rtt = fmtDur(s.RTT.Min) + "/" + fmtDur(s.RTT.Median()) + "/" + fmtDur(s.RTT.Max)
 		}
 		rows = append(rows, []string{
-			strconv.FormatUint(s.Stream, 10), s.Client.String(), s.Server.String(), host, path,
+			s.ID().String(), s.Client.String(), s.Server.String(), host, path,
 			orDash(Printable(s.Subprotocol)), ext, s.Start.UTC().Format("15:04:05.000"), fmtDur(s.Duration()),
 			fmt.Sprintf("%d/%d", c.Messages, v.Messages),
 			HumanBytes(c.WireBytes) + "/" + HumanBytes(v.WireBytes),

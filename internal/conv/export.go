@@ -19,7 +19,8 @@ import (
 )
 
 // FileExporter writes every message as a file OUT/<stream>/<n>-<dir>.<ext>
-// and one line per message into OUT/index.ndjson, as the messages complete;
+// (OUT/<stream>/<h2 stream>/... for a WebSocket over HTTP/2) and one line
+// per message into OUT/index.ndjson, as the messages complete;
 // it keeps nothing in memory. The extension follows the content: .json for
 // a text message that is valid JSON, .txt for other text, .bin for binary
 // and control messages (the raw payload; a close message's starts with its
@@ -28,7 +29,7 @@ type FileExporter struct {
 	dir   string
 	index *os.File
 	w     *bufio.Writer
-	made  map[uint64]bool
+	made  map[ID]bool
 	err   error
 }
 
@@ -42,11 +43,12 @@ func NewFileExporter(dir string) (*FileExporter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (export into an empty directory)", err)
 	}
-	return &FileExporter{dir: dir, index: f, w: bufio.NewWriter(f), made: make(map[uint64]bool)}, nil
+	return &FileExporter{dir: dir, index: f, w: bufio.NewWriter(f), made: make(map[ID]bool)}, nil
 }
 
 // MessageFile returns the file name (relative to the export directory) of a
-// message: <stream>/<n, six digits>-<dir>.<ext>.
+// message: <stream>/<n, six digits>-<dir>.<ext>, or over HTTP/2
+// <stream>/<h2 stream>/<n>-<dir>.<ext>.
 func MessageFile(s *Session, m *Message) string {
 	ext := ".bin"
 	if m.Opcode != dissect.OpClose && m.Text && utf8.Valid(m.Payload) {
@@ -55,7 +57,17 @@ func MessageFile(s *Session, m *Message) string {
 			ext = ".json"
 		}
 	}
-	return filepath.Join(strconv.FormatUint(s.Stream, 10), fmt.Sprintf("%06d-%s%s", m.N, m.Dir, ext))
+	return filepath.Join(sessionDir(s), fmt.Sprintf("%06d-%s%s", m.N, m.Dir, ext))
+}
+
+// sessionDir is the directory of a session's messages, relative to the
+// export directory.
+func sessionDir(s *Session) string {
+	dir := strconv.FormatUint(s.Stream, 10)
+	if s.H2Stream != 0 {
+		dir = filepath.Join(dir, strconv.FormatUint(uint64(s.H2Stream), 10))
+	}
+	return dir
 }
 
 // Message writes one message; it fits Options.OnMessage.
@@ -63,12 +75,12 @@ func (e *FileExporter) Message(s *Session, m *Message) error {
 	if e.err != nil {
 		return e.err
 	}
-	if !e.made[s.Stream] {
-		if err := os.MkdirAll(filepath.Join(e.dir, strconv.FormatUint(s.Stream, 10)), 0o755); err != nil {
+	if !e.made[s.ID()] {
+		if err := os.MkdirAll(filepath.Join(e.dir, sessionDir(s)), 0o755); err != nil {
 			e.err = err
 			return err
 		}
-		e.made[s.Stream] = true
+		e.made[s.ID()] = true
 	}
 	name := MessageFile(s, m)
 	if err := os.WriteFile(filepath.Join(e.dir, name), m.Payload, 0o644); err != nil {
@@ -248,17 +260,21 @@ func harEntryOf(s *Session, msgs []HARWSMessage) harEntry {
 	if host == "" {
 		host = s.Server.String()
 	}
-	u := "ws://" + host + s.Path
+	scheme := "ws://"
+	if s.TLS {
+		scheme = "wss://"
+	}
+	u := scheme + host + s.Path
 	e := harEntry{
 		StartedDateTime: s.RequestTime.UTC().Format("2006-01-02T15:04:05.000000Z"),
 		Time:            max(wait, 0),
 		Request: harRequest{
-			Method: cmp.Or(s.Method, "GET"), URL: u, HTTPVersion: httpVersion(s.Request),
+			Method: cmp.Or(s.Method, "GET"), URL: u, HTTPVersion: httpVersion(s, s.Request),
 			Cookies: []harNV{}, Headers: harHeaders(s.RequestHeaders), QueryString: queryString(s.Path),
 			HeadersSize: len(s.Request), BodySize: 0,
 		},
 		Response: harResponse{
-			Status: s.Status, StatusText: s.StatusText, HTTPVersion: httpVersion(s.Response),
+			Status: s.Status, StatusText: s.StatusText, HTTPVersion: httpVersion(s, s.Response),
 			Cookies: []harNV{}, Headers: harHeaders(s.ResponseHeaders),
 			Content: harContent{Size: 0, MimeType: "x-unknown"}, HeadersSize: -1, BodySize: 0,
 		},
@@ -268,7 +284,11 @@ func harEntryOf(s *Session, msgs []HARWSMessage) harEntry {
 		ResourceType:    "websocket",
 		Messages:        msgs,
 	}
-	if s.Response != "" {
+	switch {
+	case s.H2Stream != 0:
+		// HPACK-compressed on the wire: the decoded text's size is not it.
+		e.Request.HeadersSize = -1
+	case s.Response != "":
 		e.Response.HeadersSize = len(s.Response)
 	}
 	return e
@@ -276,8 +296,13 @@ func harEntryOf(s *Session, msgs []HARWSMessage) harEntry {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// httpVersion returns the HTTP version of a raw request or status line.
-func httpVersion(raw string) string {
+// httpVersion returns the HTTP version of a session's raw request or status
+// line: "http/2.0" (as Chrome writes it) over HTTP/2, whose header blocks
+// have no such line.
+func httpVersion(s *Session, raw string) string {
+	if s.H2Stream != 0 {
+		return "http/2.0"
+	}
 	line, _, _ := strings.Cut(raw, "\n")
 	line = strings.TrimSpace(line)
 	for _, f := range strings.Fields(line) {

@@ -103,7 +103,7 @@ func TestHAR(t *testing.T) {
 		t.Fatalf("%d messages, want the 2 data messages", len(e.Messages))
 	}
 	var want []Message
-	for _, m := range collect(t, path, Options{Keep: func(uint64) bool { return true }}).Sessions()[0].Messages {
+	for _, m := range collect(t, path, Options{Keep: func(ID) bool { return true }}).Sessions()[0].Messages {
 		if m.Opcode == dissect.OpText || m.Opcode == dissect.OpBinary {
 			want = append(want, m)
 		}

@@ -145,7 +145,7 @@ func (t *Transcript) Message(s *Session, m *Message) error {
 
 // writeHeading writes the connection line above a text or hex transcript.
 func (t *Transcript) writeHeading(s *Session) {
-	fmt.Fprintf(t.w, "Stream %d: %s → %s", s.Stream, s.Client, s.Server)
+	fmt.Fprintf(t.w, "Stream %s: %s → %s", s.ID(), s.Client, s.Server)
 	if s.Midstream {
 		t.w.WriteString(" (mid-stream, no handshake)")
 	} else {
@@ -242,6 +242,7 @@ func HexDump(p []byte) string {
 // export's index.ndjson.
 type MessageJSON struct {
 	Stream      uint64   `json:"stream"`
+	H2Stream    uint32   `json:"h2_stream,omitempty"`
 	N           int      `json:"n"`
 	Dir         string   `json:"dir"`
 	TS          string   `json:"ts"`
@@ -265,7 +266,7 @@ type MessageJSON struct {
 
 // messageJSON returns m's JSON form; withPayload adds text or b64.
 func messageJSON(s *Session, m *Message, withPayload bool) MessageJSON {
-	j := MessageJSON{Stream: s.Stream, N: m.N, Dir: m.Dir.String(), TS: tsText(m.Time), Packet: m.Packet,
+	j := MessageJSON{Stream: s.Stream, H2Stream: s.H2Stream, N: m.N, Dir: m.Dir.String(), TS: tsText(m.Time), Packet: m.Packet,
 		FirstPacket: m.FirstPacket, Opcode: m.Opcode, OpcodeName: dissect.OpcodeName(m.Opcode), Len: m.Len,
 		WireLen: m.WireLen, Frames: m.Frames, Compressed: m.Compressed, Truncated: m.Truncated,
 		Incomplete: m.Incomplete, Anomalies: m.Anomalies}

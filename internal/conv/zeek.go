@@ -39,16 +39,22 @@ var (
 
 // ZeekUID returns a deterministic Zeek-style connection uid for a session:
 // "C" and the base62 form of the first 96 bits of the SHA-1 of its Community
-// ID, first packet time (Unix nanoseconds) and stream number. Zeek's own uids
-// are random; these are the same for the same capture on every run, and
-// differ between connections that reuse addresses.
+// ID, first packet time (Unix nanoseconds), stream number and, over HTTP/2,
+// HTTP/2 stream id. Zeek's own uids are random; these are the same for the
+// same capture on every run, and differ between connections that reuse
+// addresses and between the sessions of one HTTP/2 connection.
 func ZeekUID(s *Session) string {
 	h := sha1.New()
 	h.Write([]byte(s.CommunityID))
-	var b [16]byte
+	var b [20]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(s.Start.UnixNano()))
-	binary.BigEndian.PutUint64(b[8:], s.Stream)
-	h.Write(b[:])
+	binary.BigEndian.PutUint64(b[8:16], s.Stream)
+	n := 16
+	if s.H2Stream != 0 {
+		binary.BigEndian.PutUint32(b[16:], s.H2Stream)
+		n = 20
+	}
+	h.Write(b[:n])
 	sum := h.Sum(nil)
 	return "C" + new(big.Int).SetBytes(sum[:12]).Text(62)
 }
@@ -156,16 +162,17 @@ func (z *ZeekWriter) Close(ss []*Session) error {
 }
 
 // ZeekEstablished returns the sessions Zeek would log in websocket.log: a
-// handshake answered with 101, ordered by the 101's time.
+// handshake answered with 101 (or, for an extended CONNECT over HTTP/2,
+// which Zeek does not decode, with 2xx), ordered by the answer's time.
 func ZeekEstablished(ss []*Session) []*Session {
 	var out []*Session
 	for _, s := range ss {
-		if !s.Midstream && s.Status == 101 {
+		if !s.Midstream && s.Accepted() {
 			out = append(out, s)
 		}
 	}
 	slices.SortStableFunc(out, func(a, b *Session) int {
-		return cmp.Or(a.ResponseTime.Compare(b.ResponseTime), cmp.Compare(a.Stream, b.Stream))
+		return cmp.Or(a.ResponseTime.Compare(b.ResponseTime), compareIDs(a, b))
 	})
 	return out
 }

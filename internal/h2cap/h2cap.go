@@ -17,7 +17,9 @@
 // an HTTP/1.1 "Upgrade: h2c" whose request becomes stream 1, padded HEADERS
 // and DATA, PRIORITY, PUSH_PROMISE, WebSocket frames split across and
 // packed into DATA frames, a deflate session ended by RST_STREAM, a
-// rejected extended CONNECT and a closing GOAWAY.
+// rejected extended CONNECT and a closing GOAWAY. h2c-single, built the
+// same way, is the common shape of a browser's WebSocket over HTTP/2: a
+// prior-knowledge connection that carries one session.
 //
 // Both are wrapped in synthesised TCP (internal/capgen): consecutive writes
 // of one side form one flight, some flights are cut into tiny segments so
@@ -59,7 +61,7 @@ type Output struct {
 // Enabled reports whether this process can record x/net's extended CONNECT.
 func Enabled() bool { return strings.Contains(os.Getenv("GODEBUG"), "http2xconnect=1") }
 
-// Build produces both captures.
+// Build produces the captures (not h2c-hypercorn: BuildHypercorn).
 func Build(ctx context.Context) ([]Output, error) {
 	if !Enabled() {
 		return nil, fmt.Errorf("h2cap: x/net/http2 enables extended CONNECT only with GODEBUG=http2xconnect=1 in the environment at start-up")
@@ -72,11 +74,25 @@ func Build(ctx context.Context) ([]Output, error) {
 	if err != nil {
 		return nil, err
 	}
+	hs, err := BuildHand()
+	if err != nil {
+		return nil, err
+	}
+	return append([]Output{x, xt}, hs...), nil
+}
+
+// BuildHand produces the hand-built captures, h2c-handbuilt and
+// h2c-single: deterministic, without network or GODEBUG.
+func BuildHand() ([]Output, error) {
 	h, err := buildHand()
 	if err != nil {
 		return nil, err
 	}
-	return []Output{x, xt, h}, nil
+	one, err := buildSingle()
+	if err != nil {
+		return nil, err
+	}
+	return []Output{h, one}, nil
 }
 
 // Write writes outs as NAME.pcap and NAME.truth.json in dir.

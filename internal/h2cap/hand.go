@@ -188,3 +188,40 @@ func buildHand() (Output, error) {
 		"conn 0 is the WebSocket on HTTP/2 stream 3 (END_STREAM both ways), conn 1 the permessage-deflate one on stream 5 (ended by RST_STREAM CANCEL); stream 7 is refused with 403, stream 9 is a plain GET; the server ends with GOAWAY",
 	}}}, nil
 }
+
+// buildSingle builds h2c-single: prior knowledge (no upgrade), one
+// WebSocket session on stream 1 with a text message each way, close frames
+// and END_STREAM both ways.
+func buildSingle() (Output, error) {
+	h := newHand()
+	const cl, sv = capgen.Client, capgen.Server
+	h.buf[cl].WriteString(http2.ClientPreface)
+	h.fr[cl].WriteSettings()
+	h.flush(cl)
+	h.fr[sv].WriteSettings(http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1})
+	h.fr[sv].WriteSettingsAck()
+	h.flush(sv)
+	h.fr[cl].WriteSettingsAck()
+	h.fr[cl].WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true,
+		BlockFragment: h.block(cl, append(connectFields, ":path", "/ws/single")...)})
+	h.flush(cl)
+	h.fr[sv].WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true, BlockFragment: h.block(sv, ":status", "200")})
+	h.flush(sv)
+	h.fr[cl].WriteData(1, false, h.ws(0, cl, capgen.OpText, []byte("hello over h2"), nil))
+	h.flush(cl)
+	h.fr[sv].WriteData(1, false, h.ws(0, sv, capgen.OpText, []byte("hello back"), nil))
+	h.fr[sv].WriteData(1, false, h.ws(0, sv, capgen.OpClose, capgen.ClosePayload(1000, "bye"), nil))
+	h.flush(sv)
+	h.fr[cl].WriteData(1, true, h.ws(0, cl, capgen.OpClose, capgen.ClosePayload(1000, "bye"), nil))
+	h.flush(cl)
+	h.fr[sv].WriteData(1, true, nil)
+	h.flush(sv)
+	pcap, err := wrapTCP(h.fl, "10.8.0.5:80")
+	if err != nil {
+		return Output{}, fmt.Errorf("h2c-single: %w", err)
+	}
+	return Output{Name: "h2c-single", Pcap: pcap, Truth: &capgen.Truth{Messages: h.truth, Notes: []string{
+		"hand-built with golang.org/x/net/http2's Framer and HPACK encoder; TCP segmentation, addresses and timestamps are synthetic",
+		"prior-knowledge h2c (no upgrade) with one WebSocket, on HTTP/2 stream 1: a text message each way, close frames, END_STREAM both ways",
+	}}}, nil
+}

@@ -1,7 +1,8 @@
 // Command genh2cap writes wsdissect's HTTP/2 test captures (testdata/h2c-*)
 // with their truth files; see internal/h2cap. x/net/http2 reads
 // GODEBUG=http2xconnect=1 only at start-up, so genh2cap runs itself again
-// with it set when it is missing.
+// with it set when it is missing. With -hand it writes only the hand-built
+// captures, which need neither.
 package main
 
 import (
@@ -17,7 +18,20 @@ import (
 
 func main() {
 	out := flag.String("out", "testdata", "directory to write the captures to")
+	handOnly := flag.Bool("hand", false, "write only the hand-built captures (deterministic: no network, no recording)")
 	flag.Parse()
+	if *handOnly {
+		outs, err := h2cap.BuildHand()
+		if err == nil {
+			err = h2cap.Write(*out, outs)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "genh2cap:", err)
+			os.Exit(1)
+		}
+		report(outs)
+		return
+	}
 	if !h2cap.Enabled() {
 		cmd := exec.Command(os.Args[0], os.Args[1:]...)
 		cmd.Env = append(os.Environ(), "GODEBUG="+joinGODEBUG(os.Getenv("GODEBUG")))
@@ -49,6 +63,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "genh2cap:", err)
 		os.Exit(1)
 	}
+	report(outs)
+}
+
+// report prints what was written.
+func report(outs []h2cap.Output) {
 	for _, o := range outs {
 		fmt.Printf("%s: %d bytes, %d messages\n", o.Name, len(o.Pcap), len(o.Truth.Messages))
 	}

@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -217,5 +218,45 @@ func TestFollowColor(t *testing.T) {
 	off, _ := runOK(t, "follow", "../testdata/coder-basic.pcap", "0", "--color", "never")
 	if strings.Contains(off, "\x1b[") {
 		t.Error("--color never wrote escape sequences")
+	}
+}
+
+// TestHARScheme checks the HAR entries' URLs and HTTP versions over TLS:
+// wss:// for a decrypted HTTP/1.1 WebSocket and for WebSockets over HTTP/2
+// (which say http/2.0 and do not give a header size).
+func TestHARScheme(t *testing.T) {
+	cases := []struct{ name, want string }{
+		{"wss-tls13", `["wss://10.1.0.2:8080/ws","HTTP/1.1"]`},
+		{"h2-tls-xnet", `["wss://h2c.example/ws/one","http/2.0",-1]`},
+	}
+	for _, tc := range cases {
+		har := filepath.Join(t.TempDir(), "out.har")
+		runOK(t, "export", "../testdata/"+tc.name+".pcap", "--keylog", "../testdata/"+tc.name+".keylog", "--har", har)
+		b, err := os.ReadFile(har)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h struct {
+			Log struct {
+				Entries []struct {
+					Request struct {
+						URL         string `json:"url"`
+						HTTPVersion string `json:"httpVersion"`
+						HeadersSize int    `json:"headersSize"`
+					} `json:"request"`
+				} `json:"entries"`
+			} `json:"log"`
+		}
+		if err := json.Unmarshal(b, &h); err != nil || len(h.Log.Entries) == 0 {
+			t.Fatalf("%s: %v, %d entries", tc.name, err, len(h.Log.Entries))
+		}
+		r := h.Log.Entries[0].Request
+		got := fmt.Sprintf("[%q,%q]", r.URL, r.HTTPVersion)
+		if r.HeadersSize < 0 {
+			got = fmt.Sprintf("[%q,%q,%d]", r.URL, r.HTTPVersion, r.HeadersSize)
+		}
+		if got != tc.want {
+			t.Errorf("%s: first entry %s, want %s", tc.name, got, tc.want)
+		}
 	}
 }

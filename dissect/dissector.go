@@ -281,6 +281,9 @@ type connState struct {
 	reqBuf     [1]pendingReq // backs reqs while it holds one request
 	ws         [2]*wsDir     // by Dir
 	connSent   bool
+	// h2Sessions: a WebSocket session over HTTP/2 emitted its conn record;
+	// the connection is described by its sessions (see tlsConn.listed).
+	h2Sessions bool
 	forced     bool // a --ws-port connection
 	// headTooLarge: a header block exceeded --max-http-header; draining:
 	// the held events are being replayed (order.go).

@@ -272,6 +272,7 @@ func (ch *h2Session) emitConn(pkt uint64, ts time.Time, an []Anomaly) {
 	}
 	ch.rec = Record{Kind: KindConn, Conn: &ch.conn, Packet: pkt, Time: ts}
 	ch.p.d.emit(&ch.rec)
+	ch.p.h2Sessions = true
 	if ch.p.info.Evicted {
 		ch.anomalyRecord(ch.clientSide, false, evictedEarlier(), pkt, ts)
 	}

@@ -213,8 +213,12 @@ func (t *tlsConn) list(reason reassembly.CloseReason) {
 	t.d.emit(&t.rec)
 }
 
-// listed reports whether the plaintext handler emitted the conn record.
-func (t *tlsConn) listed() bool { return t.innerState != nil && t.innerState.connSent }
+// listed reports whether the plaintext handler emitted the conn record, or
+// over HTTP/2 the conn record of a WebSocket session: such a connection
+// is not listed as a TLS connection of its own.
+func (t *tlsConn) listed() bool {
+	return t.innerState != nil && (t.innerState.connSent || t.innerState.h2Sessions)
+}
 
 // flushHeld emits the anomalies held until the connection was listed.
 func (t *tlsConn) flushHeld() {

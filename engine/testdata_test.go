@@ -45,6 +45,9 @@ type msgCollector struct {
 	// is missing or after their end.
 	conns, ends map[sessionKey]int
 	badEnds     []string
+	// tlsListed counts conn records listing a TLS connection without a
+	// dissected handshake.
+	tlsListed int
 }
 
 // sessionKey identifies a WebSocket session: an HTTP/1.1 connection, or
@@ -62,6 +65,9 @@ func (c *msgCollector) Emit(r *dissect.Record) error {
 	case dissect.KindConn:
 		c.midstream = c.midstream || r.Conn.Midstream
 		c.conns[sessionKey{r.Conn.Stream, r.Conn.H2Stream}]++
+		if r.Conn.TLS != nil && r.Conn.Method == "" && !r.Conn.Midstream {
+			c.tlsListed++
+		}
 	case dissect.KindEnd:
 		k := sessionKey{r.Conn.Stream, r.Conn.H2Stream}
 		c.ends[k]++
@@ -133,6 +139,11 @@ func TestTestdataMatchesTruth(t *testing.T) {
 			}
 			compareTruth(t, name, truth, c)
 			checkEnds(t, c)
+			if opts.KeyLog != nil && c.tlsListed > 0 {
+				// Decrypted with their key logs, the captures' TLS
+				// connections (HTTP/1.1 or HTTP/2) are all dissected.
+				t.Errorf("%d TLS connections listed as not dissected", c.tlsListed)
+			}
 			var loud []string
 			for id, sev := range c.anomalies {
 				if sev >= dissect.SevWarning {

@@ -88,6 +88,7 @@ type StatsJSON struct {
 	Connections            uint64            `json:"connections"`
 	Midstream              uint64            `json:"midstream"`
 	Rejected               uint64            `json:"rejected"`
+	TLSNotDissected        uint64            `json:"tls_not_dissected,omitempty"`
 	Frames                 *uint64           `json:"frames,omitempty"`
 	FramesByOpcode         map[string]uint64 `json:"frames_by_opcode,omitempty"`
 	Messages               uint64            `json:"messages"`
@@ -123,6 +124,7 @@ func (s *Stats) JSON() StatsJSON {
 		Connections:            s.conns,
 		Midstream:              s.midstream,
 		Rejected:               s.rejected,
+		TLSNotDissected:        s.tlsOnly,
 		FramesByOpcode:         byOpcodeMap(&s.frames),
 		Messages:               sum(msgs[:]),
 		MessagesByOpcode:       byOpcodeMap(msgs),

@@ -21,6 +21,9 @@ import (
 // concurrent use.
 type Stats struct {
 	conns, midstream, rejected uint64
+	// tlsOnly counts the records that list a TLS connection without a
+	// dissected handshake (not decrypted, or not WebSocket).
+	tlsOnly uint64
 	// h2Sessions counts conn records of WebSockets over HTTP/2; h2Requests
 	// the ordinary HTTP/2 requests the dissector counted (AddHTTP2Requests).
 	h2Sessions, h2Requests uint64
@@ -73,8 +76,9 @@ type anomalyCount struct {
 // Totals are the headline numbers of a Stats, for exit codes and tests.
 type Totals struct {
 	// Conns counts connection records; Midstream and Rejected those picked
-	// up mid-stream and those whose upgrade was refused.
-	Conns, Midstream, Rejected uint64
+	// up mid-stream and those whose upgrade was refused, TLSOnly those that
+	// list a TLS connection without a dissected handshake.
+	Conns, Midstream, Rejected, TLSOnly uint64
 	// Frames and Messages count frame and message records.
 	Frames, Messages uint64
 	// Anomalies counts anomalies, and Errors, Warnings and Infos count them
@@ -114,6 +118,8 @@ func (s *Stats) Emit(rec *dissect.Record) error {
 			switch {
 			case c.Midstream:
 				s.midstream++
+			case tlsOnly(c):
+				s.tlsOnly++
 			case !c.Upgraded():
 				s.rejected++
 			}
@@ -193,6 +199,7 @@ func (s *Stats) Merge(o *Stats) {
 	s.memLimit, s.memPeak = max(s.memLimit, o.memLimit), max(s.memPeak, o.memPeak)
 	s.midstream += o.midstream
 	s.rejected += o.rejected
+	s.tlsOnly += o.tlsOnly
 	for i := range s.frames {
 		s.frames[i] += o.frames[i]
 		s.messages[i] += o.messages[i]
@@ -242,6 +249,7 @@ func (s *Stats) Totals() Totals {
 		Conns:              s.conns,
 		Midstream:          s.midstream,
 		Rejected:           s.rejected,
+		TLSOnly:            s.tlsOnly,
 		Frames:             sum(s.frames[:]),
 		Messages:           sum(s.messages[:]),
 		Anomalies:          sum(s.bySeverity[:]),
@@ -260,20 +268,22 @@ func (s *Stats) Summary() string {
 	t := s.Totals()
 	var b []byte
 	b = appendCount(b, t.Conns, "connection", "connections")
-	if t.Midstream > 0 || t.Rejected > 0 {
+	if t.Midstream > 0 || t.Rejected > 0 || t.TLSOnly > 0 {
 		b = append(b, " ("...)
 		sep := false
-		if t.Midstream > 0 {
-			b = strconv.AppendUint(b, t.Midstream, 10)
-			b = append(b, " mid-stream"...)
-			sep = true
-		}
-		if t.Rejected > 0 {
+		for _, part := range [...]struct {
+			n    uint64
+			what string
+		}{{t.Midstream, " mid-stream"}, {t.Rejected, " rejected"}, {t.TLSOnly, " TLS not dissected"}} {
+			if part.n == 0 {
+				continue
+			}
 			if sep {
 				b = append(b, ", "...)
 			}
-			b = strconv.AppendUint(b, t.Rejected, 10)
-			b = append(b, " rejected"...)
+			b = strconv.AppendUint(b, part.n, 10)
+			b = append(b, part.what...)
+			sep = true
 		}
 		b = append(b, ')')
 	}
@@ -369,7 +379,13 @@ func (s *Stats) WriteTo(w io.Writer) (int64, error) {
 	b = strconv.AppendUint(b, t.Midstream, 10)
 	b = append(b, " mid-stream, "...)
 	b = strconv.AppendUint(b, t.Rejected, 10)
-	b = append(b, " rejected)\n"...)
+	b = append(b, " rejected"...)
+	if t.TLSOnly > 0 {
+		b = append(b, ", "...)
+		b = strconv.AppendUint(b, t.TLSOnly, 10)
+		b = append(b, " TLS not dissected"...)
+	}
+	b = append(b, ")\n"...)
 	if s.h2Sessions > 0 || s.h2Requests > 0 {
 		b = append(b, "  HTTP/2:        "...)
 		b = appendCount(b, s.h2Sessions, "WebSocket session", "WebSocket sessions")

@@ -438,3 +438,36 @@ func TestStatsCompression(t *testing.T) {
 		t.Errorf("a connection without compression shows a Compression line:\n%s", out.String())
 	}
 }
+
+// TestStatsTLSNotDissected checks that a record listing a TLS connection
+// without a dissected handshake is counted as such, not as a refused
+// upgrade, in every form of the statistics.
+func TestStatsTLSNotDissected(t *testing.T) {
+	s := NewStats()
+	recs := []dissect.Record{
+		{Kind: dissect.KindConn, Conn: &dissect.Conn{TLS: &dissect.TLS{Version: "TLS 1.3", Reason: "no key log given"}}},
+		{Kind: dissect.KindConn, Conn: &dissect.Conn{Method: "GET", Status: 403}},
+		{Kind: dissect.KindConn, Conn: &dissect.Conn{Method: "GET", Status: 101, TLS: &dissect.TLS{Decrypted: true}}},
+	}
+	for i := range recs {
+		if err := s.Emit(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.Totals(); got.Conns != 3 || got.Rejected != 1 || got.TLSOnly != 1 {
+		t.Errorf("totals %+v, want 3 connections, 1 rejected, 1 TLS-only", got)
+	}
+	if got, want := s.Summary(), "3 connections (1 rejected, 1 TLS not dissected), "; !strings.HasPrefix(got, want) {
+		t.Errorf("Summary() = %q, want prefix %q", got, want)
+	}
+	var out bytes.Buffer
+	if _, err := s.WriteTo(&out); err != nil {
+		t.Fatal(err)
+	}
+	if want := "  Connections:   3 (0 mid-stream, 1 rejected, 1 TLS not dissected)\n"; !strings.Contains(out.String(), want) {
+		t.Errorf("WriteTo:\n%s\nlacks %q", out.String(), want)
+	}
+	if j := s.JSON(); j.Rejected != 1 || j.TLSNotDissected != 1 {
+		t.Errorf("JSON rejected %d, tls_not_dissected %d", j.Rejected, j.TLSNotDissected)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unsafe"
 
 	"golang.org/x/net/http2/hpack"
 
@@ -114,9 +115,24 @@ func (c *connState) startHTTP2(clientSide reassembly.Side) {
 	hs.conn = h2.NewConn(hs, h2.Limits{
 		MaxHeaderBlock: c.d.opts.MaxHTTPHeader,
 		MaxSearch:      c.d.opts.MaxSearch,
+		Budget:         c.d.mem,
 	})
+	c.d.mem.Force(h2ConnCost)
 	c.h2 = hs
 }
+
+// h2ConnCost is what an HTTP/2 connection's decoder costs besides what
+// h2.Conn charges itself: its state and the two HPACK decoders with their
+// dynamic tables (4 KiB each).
+const h2ConnCost = int64(unsafe.Sizeof(h2State{}) + unsafe.Sizeof(h2.Conn{}) + 2*(4096+512))
+
+// h2SessionCost is what a WebSocket session over HTTP/2 costs: its state
+// and, once it is open, its two direction decoders (their buffers are
+// charged as they grow).
+const (
+	h2SessionCost  = int64(unsafe.Sizeof(h2Session{}))
+	h2DecodersCost = 2 * int64(unsafe.Sizeof(wsDir{}))
+)
 
 // upgradeH2C switches to HTTP/2 after a 101 answer to "Upgrade: h2c": the
 // request becomes stream 1; rest are the server's bytes after the 101.
@@ -172,6 +188,7 @@ func (c *connState) h2Close() {
 		hs.freeSession(s)
 	}
 	c.d.stats.H2Requests += hs.conn.Stats().Requests
+	c.d.mem.Give(h2ConnCost)
 	c.h2 = nil
 }
 
@@ -192,6 +209,7 @@ type h2Session struct {
 	ws         [2]*wsDir // by Dir
 	end        End
 	rec        Record
+	cost       int64 // charged to the memory budget
 }
 
 // newSession returns the session of the extended CONNECT on stream s.
@@ -202,6 +220,8 @@ func (hs *h2State) newSession(s *h2.Stream) *h2Session {
 	ch.conn.Client, ch.conn.Server = p.info.Addr[p.clientSide], p.info.Addr[p.clientSide.Other()]
 	ch.conn.HTTP2, ch.conn.H2Stream = true, s.ID
 	ch.conn.TLS = p.conn.TLS
+	ch.cost = h2SessionCost
+	p.d.mem.Force(ch.cost)
 	return ch
 }
 
@@ -286,6 +306,8 @@ func (hs *h2State) Open(s *h2.Stream, m h2.Meta) {
 	ch := hs.newSession(s)
 	an := fillH2Handshake(&ch.conn, s)
 	ch.emitConn(m.Packet, m.Time, an)
+	ch.cost += h2DecodersCost
+	hs.c.d.mem.Force(h2DecodersCost)
 	for d := ClientToServer; d <= ServerToClient; d++ {
 		w := hs.c.d.newDir(ch, d)
 		w.side = ch.clientSide
@@ -373,6 +395,8 @@ func (hs *h2State) End(s *h2.Stream, r h2.EndReason, m h2.Meta) {
 // freeSession recycles a session's decoders.
 func (hs *h2State) freeSession(ch *h2Session) {
 	delete(hs.sessions, ch.conn.H2Stream)
+	hs.c.d.mem.Give(ch.cost)
+	ch.cost = 0
 	for i, w := range ch.ws {
 		if w != nil {
 			ch.ws[i] = nil

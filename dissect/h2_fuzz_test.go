@@ -2,12 +2,17 @@ package dissect
 
 import (
 	"bytes"
+	"fmt"
+	"net/netip"
+	"strings"
 	"testing"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
 	"github.com/wsdissect/wsdissect/h2"
+	"github.com/wsdissect/wsdissect/internal/membudget"
+	"github.com/wsdissect/wsdissect/reassembly"
 )
 
 // h2Sink checks the invariants of HTTP/2 session records on top of
@@ -63,7 +68,65 @@ func FuzzH2Sessions(f *testing.F) {
 	f.Fuzz(func(t *testing.T, c2s, s2c []byte, split, gapAt uint16) {
 		c := append([]byte(h2.Preface), c2s...)
 		for _, opts := range []Options{{}, {Messages: true}} {
+			b := membudget.New(64 << 10)
+			opts.Memory = b
 			fuzzConnWith(t, &h2Sink{fuzzSink{t: t, max: 1 << 16}}, opts, true, c, s2c, split, gapAt)
+			if b.Used() > 2<<16 { // what accounts keep in reserve (two slabs)
+				t.Fatalf("%d bytes still charged to the budget after the connection closed", b.Used())
+			}
 		}
 	})
+}
+
+// TestH2Budget checks that an HTTP/2 connection is charged to the memory
+// budget while it is decoded, the streams it tracks and its sessions
+// included, and that all of it is given back when the connection closes.
+func TestH2Budget(t *testing.T) {
+	const n, size, data = 200, 1024, 2048
+	var cb, sb, hb bytes.Buffer
+	cf, sf := http2.NewFramer(&cb, nil), http2.NewFramer(&sb, nil)
+	ce, se := hpack.NewEncoder(&hb), hpack.NewEncoder(&hb)
+	block := func(e *hpack.Encoder, kv ...string) []byte {
+		hb.Reset()
+		for i := 0; i+1 < len(kv); i += 2 {
+			e.WriteField(hpack.HeaderField{Name: kv[i], Value: kv[i+1]})
+		}
+		return bytes.Clone(hb.Bytes())
+	}
+	cb.WriteString(h2.Preface)
+	sf.WriteSettings(http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1})
+	for i := range n {
+		id := uint32(2*i + 1)
+		cf.WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndHeaders: true, BlockFragment: block(ce,
+			":method", "CONNECT", ":protocol", "websocket", ":scheme", "http", ":path", "/ws", ":authority", "a",
+			"x-big", strings.Repeat("b", size-6)+fmt.Sprintf("%06d", i))})
+		cf.WriteData(id, false, make([]byte, data))
+		if i%2 == 0 { // half of them open
+			sf.WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndHeaders: true, BlockFragment: block(se, ":status", "200")})
+		}
+	}
+	b := membudget.New(0)
+	d := New(&h2Sink{fuzzSink{t: t, max: 1 << 20}}, Options{Memory: b})
+	info := &reassembly.ConnInfo{SawSYN: true, Addr: [2]netip.AddrPort{
+		netip.MustParseAddrPort("10.0.0.1:1000"), netip.MustParseAddrPort("10.0.0.2:80")}}
+	h := d.NewConn(info)
+	h.Data(reassembly.SideB, &reassembly.Chunk{Data: sb.Bytes()[:9+6], Packet: 1})
+	h.Data(reassembly.SideA, &reassembly.Chunk{Data: cb.Bytes(), Packet: 2})
+	// Unanswered CONNECTs hold their fields and data.
+	if used, want := b.Used(), int64(n*(size+data)); used < want {
+		t.Errorf("%d bytes charged with %d CONNECTs pending, want at least %d", used, n, want)
+	}
+	// Half of them open: their data is handed on, their decoders charged.
+	h.Data(reassembly.SideB, &reassembly.Chunk{Data: sb.Bytes()[9+6:], Offset: 9 + 6, Packet: 3})
+	want := int64(n/2*(size+data)) + n/2*h2DecodersCost
+	if used := b.Used(); used < want {
+		t.Errorf("%d bytes charged with %d CONNECTs pending and %d sessions, want at least %d", used, n/2, n/2, want)
+	}
+	h.Close(reassembly.ClosedEOF)
+	if b.Used() > 2<<16 { // what accounts keep in reserve (two slabs)
+		t.Errorf("%d bytes still charged after the connection closed", b.Used())
+	}
+	if b.Peak() < want {
+		t.Errorf("peak %d, want at least %d", b.Peak(), want)
+	}
 }

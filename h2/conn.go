@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
@@ -123,7 +124,9 @@ type Stream struct {
 	// ID is the stream identifier.
 	ID uint32
 	// Request and Response are the decoded request and (final) response
-	// header fields, pseudo-headers first as sent.
+	// header fields, pseudo-headers first as sent. They are kept for
+	// WebSocket streams; an ordinary request's are valid only during
+	// Handler.Request.
 	Request, Response []hpack.HeaderField
 	// RequestMeta and ResponseMeta locate the frames that completed them.
 	RequestMeta, ResponseMeta Meta
@@ -144,6 +147,22 @@ type Stream struct {
 	closed  bool          // finished: no more events
 	pending []pendingData // client DATA (and holes) received before the response
 	pendLen int
+	cost    int64 // bytes of Conn.kept that are this stream's
+	refused bool  // Limits.Budget refused to hold some of its pending data
+}
+
+// streamOverhead is what tracking a stream costs besides its fields and
+// pending data: the Stream and its map entry.
+const streamOverhead = int64(unsafe.Sizeof(Stream{})) + 64
+
+// fieldsCost is what keeping fs costs, counted as SETTINGS_MAX_HEADER_LIST_SIZE
+// counts header lists (name, value and 32 bytes each).
+func fieldsCost(fs []hpack.HeaderField) int64 {
+	var n int64
+	for _, f := range fs {
+		n += int64(f.Size())
+	}
+	return n
 }
 
 // pendingData is a piece of client DATA, or a hole in it (gap > 0), that
@@ -188,6 +207,7 @@ const (
 	AnStreamClosed         = "h2-stream-closed"
 	AnResync               = "resync-skipped-bytes"
 	AnTCPGap               = "tcp-gap"
+	AnMemoryBudget         = "memory-budget"
 )
 
 // Handler receives what a Conn finds. The *Frame and the slices passed to
@@ -233,6 +253,25 @@ type Limits struct {
 	// MaxPending caps the client DATA kept for an extended CONNECT that
 	// has no response yet (default 64 KiB).
 	MaxPending int
+	// Budget, when set, is charged what the Conn keeps: its tracked
+	// streams with their header fields and held client data, its frame,
+	// header and search buffers. Client data held before a response is
+	// only kept while the budget allows (the rest becomes a hole);
+	// everything else is charged with Force, and given back as it is
+	// released (all of it by Close).
+	Budget Budget
+}
+
+// Budget is a memory account (as internal/membudget's Account is).
+type Budget interface {
+	// Take reserves n bytes if the budget allows, and reports whether it
+	// did.
+	Take(n int64) bool
+	// Force reserves n bytes whether or not the budget allows, and
+	// reports whether it is still within its limit.
+	Force(n int64) bool
+	// Give returns n bytes.
+	Give(n int64)
 }
 
 func (l *Limits) setDefaults() {
@@ -273,6 +312,9 @@ type Conn struct {
 	goawayCode     http2.ErrCode
 	stats          Stats
 	closed         bool
+	// kept is what the tracked streams hold (see Stream.cost); charged is
+	// what Limits.Budget holds for the Conn (kept and the buffers).
+	kept, charged int64
 }
 
 // endedStream remembers a finished stream.
@@ -365,9 +407,49 @@ func (c *Conn) Stats() Stats { return c.stats }
 func (c *Conn) UpgradeStream1(req []hpack.HeaderField, m Meta) {
 	s := &Stream{ID: 1, Request: req, RequestMeta: m}
 	s.ended[ClientToServer] = true
-	c.streams[1] = s
+	c.track(s)
 	c.stats.Requests++
 	c.h.Request(s, m)
+	c.forget(s)
+	c.charge()
+}
+
+// track starts tracking s, charging it with its request fields.
+func (c *Conn) track(s *Stream) {
+	c.streams[s.ID] = s
+	s.cost = streamOverhead + fieldsCost(s.Request)
+	c.kept += s.cost
+}
+
+// forget drops the fields of an ordinary request once it was reported: only
+// its END_STREAMs matter from then on.
+func (c *Conn) forget(s *Stream) {
+	n := fieldsCost(s.Request)
+	s.Request = nil
+	s.cost -= n
+	c.kept -= n
+}
+
+// charge brings what Limits.Budget holds for the Conn to what it keeps
+// now.
+func (c *Conn) charge() {
+	if c.lim.Budget == nil {
+		return
+	}
+	now := c.kept
+	if !c.closed {
+		for i := range c.dirs {
+			ds := &c.dirs[i]
+			now += int64(cap(ds.buf) + cap(ds.search) + ds.fieldSize)
+		}
+	}
+	switch d := now - c.charged; {
+	case d > 0:
+		c.lim.Budget.Force(d)
+	case d < 0:
+		c.lim.Budget.Give(-d)
+	}
+	c.charged = now
 }
 
 // Feed consumes in-order bytes of direction d carried by the packet m.
@@ -375,6 +457,12 @@ func (c *Conn) Feed(d Dir, b []byte, m Meta) {
 	if c.closed {
 		return
 	}
+	c.feedDir(d, b, m)
+	c.charge()
+}
+
+// feedDir is Feed without the charge.
+func (c *Conn) feedDir(d Dir, b []byte, m Meta) {
 	ds := &c.dirs[d]
 	ds.lastM = m
 	if ds.preface >= 0 {
@@ -537,14 +625,24 @@ func (c *Conn) streamData(s *Stream, d Dir, b []byte, m Meta) {
 	if s.Status != 0 {
 		return // rejected: the data is not WebSocket
 	}
-	// Optimistic data before the response: keep a bounded amount; what
-	// does not fit becomes a hole.
+	// Optimistic data before the response: keep a bounded amount, while
+	// the budget allows; what does not fit becomes a hole.
 	room := max(c.lim.MaxPending-s.pendLen, 0)
-	if room > 0 {
-		k := min(room, len(b))
-		s.pending = append(s.pending, pendingData{b: append([]byte(nil), b[:k]...), m: m})
-		s.pendLen += k
-		b = b[k:]
+	if k := min(room, len(b)); k > 0 {
+		if c.lim.Budget == nil || c.lim.Budget.Take(int64(k)) {
+			s.pending = append(s.pending, pendingData{b: append([]byte(nil), b[:k]...), m: m})
+			s.pendLen += k
+			s.cost += int64(k)
+			c.kept += int64(k)
+			if c.lim.Budget != nil {
+				c.charged += int64(k) // taken just now
+			}
+			b = b[k:]
+		} else if !s.refused {
+			s.refused = true
+			c.h.Anomaly(d, s.ID, Anomaly{ID: AnMemoryBudget, Offset: -1,
+				Msg: fmt.Sprintf("client data on stream %d sent before the extended CONNECT was answered is not held: the memory budget is exhausted", s.ID)}, m)
+		}
 	}
 	if len(b) > 0 {
 		c.pendingGap(s, uint64(len(b)), m)
@@ -783,10 +881,10 @@ func (c *Conn) headers(d Dir, id uint32, fields []hpack.HeaderField, ok, endStre
 			c.evict()
 		}
 		s = &Stream{ID: id}
-		c.streams[id] = s
 		if ok {
 			s.Request = append([]hpack.HeaderField(nil), fields...)
 		}
+		c.track(s)
 		s.RequestMeta = m
 		c.request(s, m)
 	} else if s != nil && d == ServerToClient && s.Status == 0 && ok {
@@ -800,9 +898,12 @@ func (c *Conn) headers(d Dir, id uint32, fields []hpack.HeaderField, ok, endStre
 		}
 		if code != 0 {
 			s.Status = code
-			s.Response = append([]hpack.HeaderField(nil), fields...)
 			s.ResponseMeta = m
 			if s.WebSocket {
+				s.Response = append([]hpack.HeaderField(nil), fields...)
+				n := fieldsCost(s.Response)
+				s.cost += n
+				c.kept += n
 				c.answer(s, m)
 			}
 		}
@@ -819,6 +920,7 @@ func (c *Conn) request(s *Stream, m Meta) {
 	if method != "CONNECT" || !hasProto || !strings.EqualFold(proto, "websocket") {
 		c.stats.Requests++
 		c.h.Request(s, m)
+		c.forget(s)
 		return
 	}
 	s.WebSocket = true
@@ -844,6 +946,8 @@ func (c *Conn) answer(s *Stream, m Meta) {
 			Msg: "the response carries sec-websocket-accept, which RFC 8441 does not use"})
 	}
 	held := s.pending
+	s.cost -= int64(s.pendLen)
+	c.kept -= int64(s.pendLen)
 	s.pending, s.pendLen = nil, 0
 	if s.Status < 200 || s.Status > 299 {
 		s.Rejected = true
@@ -883,6 +987,8 @@ func (c *Conn) finishStream(s *Stream, r EndReason, m Meta) {
 		c.h.End(s, r, m)
 	}
 	delete(c.streams, s.ID)
+	c.kept -= s.cost
+	s.cost = 0
 	c.remember(endedStream{id: s.ID, endStream: s.ended})
 }
 
@@ -986,6 +1092,7 @@ func (c *Conn) Close(m Meta) {
 		c.finishStream(s, r, m)
 	}
 	c.closed = true
+	c.charge() // gives everything back
 }
 
 // OpenSessions calls fn for each open WebSocket session.

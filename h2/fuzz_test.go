@@ -54,18 +54,26 @@ func FuzzFrameLayer(f *testing.F) {
 		}
 		// Server bytes first, then the client's: the same order in both
 		// runs, whatever the piece size.
-		whole := runOrdered(s2c, c2s, 1<<30)
-		pieces := runOrdered(s2c, c2s, int(step%61)+1)
+		whole := runOrdered(t, s2c, c2s, 1<<30)
+		pieces := runOrdered(t, s2c, c2s, int(step%61)+1)
 		if !slices.Equal(whole, pieces) {
 			t.Fatalf("events differ with pieces of %d bytes:\nwhole:  %q\npieces: %q", int(step%61)+1, whole, pieces)
 		}
 	})
 }
 
-// runOrdered feeds all of s2c, then all of c2s, in pieces of step bytes.
-func runOrdered(s2c, c2s []byte, step int) []string {
+// runOrdered feeds all of s2c, then all of c2s, in pieces of step bytes,
+// and checks that what was charged to the (unlimited) budget is given back
+// by Close.
+func runOrdered(t *testing.T, s2c, c2s []byte, step int) []string {
 	e := &events{}
-	c := NewConn(e, Limits{MaxSearch: 1 << 20, MaxFrame: 1 << 16})
+	b := &testBudget{t: t}
+	defer func() {
+		if b.used != 0 {
+			t.Fatalf("%d bytes still charged after Close", b.used)
+		}
+	}()
+	c := NewConn(e, Limits{MaxSearch: 1 << 20, MaxFrame: 1 << 16, Budget: b})
 	for _, p := range []struct {
 		d Dir
 		b []byte

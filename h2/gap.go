@@ -19,6 +19,7 @@ func (c *Conn) Gap(d Dir, n uint64, m Meta) (inSession bool) {
 	if c.closed || n == 0 {
 		return false
 	}
+	defer c.charge()
 	ds := &c.dirs[d]
 	ds.lastM = m
 	if ds.preface >= 0 {

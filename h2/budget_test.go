@@ -92,9 +92,11 @@ func TestBudgetCharged(t *testing.T) {
 	}
 }
 
-// TestBudgetRefusesHeldData checks that client data sent before the
-// response is held only while the budget allows: the rest is a hole that
-// the session reports when it opens.
+// TestBudgetRefusesHeldData checks what an exhausted budget costs: client
+// data sent before the response is held only while the budget allows (the
+// rest is a hole the session reports when it opens), and each new CONNECT
+// then takes the place of the oldest unanswered one, reported, so the
+// connection holds no more than when the budget ran out.
 func TestBudgetRefusesHeldData(t *testing.T) {
 	const n, size, data = 20, 100, 4000
 	w := budgetWire(n, size, data)
@@ -105,23 +107,27 @@ func TestBudgetRefusesHeldData(t *testing.T) {
 	r := newRec()
 	c := NewConn(r, Limits{Budget: b})
 	w.feedLog(c, 1<<20)
-	if b.refused == 0 || len(r.gaps) == 0 {
-		t.Fatalf("budget refused %d times, %d holes reported; want both", b.refused, len(r.gaps))
-	}
-	if got := strings.Count(strings.Join(r.anom, " "), AnMemoryBudget); got != len(r.gaps) {
-		t.Errorf("%d %s anomalies for %d streams with holes", got, AnMemoryBudget, len(r.gaps))
+	if b.refused == 0 || len(r.gaps) == 0 || len(r.opened) == n {
+		t.Fatalf("budget refused %d times, %d holes, %d of %d sessions opened; want refusals, holes and CONNECTs dropped",
+			b.refused, len(r.gaps), len(r.opened), n)
 	}
 	var got int
 	for _, d := range r.data {
 		got += d.Len()
 	}
-	if int64(got) > b.limit || got+len(r.gaps)*data < n*data {
-		t.Errorf("%d bytes delivered and %d holes of %d streams", got, len(r.gaps), n)
+	if got+len(r.gaps)*data != len(r.opened)*data {
+		t.Errorf("%d bytes delivered and %d holes for %d sessions of %d bytes each", got, len(r.gaps), len(r.opened), data)
 	}
 	for _, g := range r.gaps {
 		if !strings.HasSuffix(g, fmt.Sprintf(" %d true", data)) {
 			t.Errorf("hole %q, want a whole message's %d bytes, exact", g, data)
 		}
+	}
+	if got, want := strings.Count(strings.Join(r.anom, " "), AnMemoryBudget), len(r.gaps)+n-len(r.opened); got < want {
+		t.Errorf("%d %s anomalies, want at least one per hole and per dropped CONNECT (%d)", got, AnMemoryBudget, want)
+	}
+	if b.peak > b.limit+8<<10 {
+		t.Errorf("budget peaked at %d bytes, limit %d", b.peak, b.limit)
 	}
 	c.Close(Meta{})
 	if b.used != 0 {

@@ -925,6 +925,14 @@ func (c *Conn) request(s *Stream, m Meta) {
 	}
 	s.WebSocket = true
 	c.stats.WebSockets++
+	if c.lim.Budget != nil {
+		// Charged now rather than with the next charge, to know whether
+		// the budget still allows it.
+		c.charged += s.cost
+		if !c.lim.Budget.Force(s.cost) {
+			c.shed(s, m)
+		}
+	}
 	add := func(id, msg string) { s.Anomalies = append(s.Anomalies, Anomaly{ID: id, Msg: msg, Offset: -1}) }
 	if !c.connectEnabled {
 		add(AnConnectNotEnabled, "extended CONNECT (:protocol websocket) sent before the server's SETTINGS_ENABLE_CONNECT_PROTOCOL=1")
@@ -1022,6 +1030,25 @@ func (c *Conn) endedWith(id uint32, d Dir) bool {
 		}
 	}
 	return false
+}
+
+// shed stops tracking the oldest unanswered extended CONNECT other than
+// keep, reporting it, when the memory budget is exhausted: each new CONNECT
+// then takes the place of an old one, so an HTTP/2 connection holds no
+// more than it did when the budget ran out.
+func (c *Conn) shed(keep *Stream, m Meta) {
+	var victim *Stream
+	for _, s := range c.streams {
+		if s != keep && s.WebSocket && !s.Open && !s.Rejected && (victim == nil || s.ID < victim.ID) {
+			victim = s
+		}
+	}
+	if victim == nil {
+		return
+	}
+	c.h.Anomaly(ClientToServer, victim.ID, Anomaly{ID: AnMemoryBudget, Offset: -1,
+		Msg: fmt.Sprintf("the extended CONNECT of stream %d is no longer tracked (the memory budget is exhausted): an answer will not open its session", victim.ID)}, m)
+	c.finishStream(victim, EndReason{Kind: EndConnClosed}, m)
 }
 
 // evict drops the oldest-numbered stream that is not a WebSocket session.

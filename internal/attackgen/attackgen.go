@@ -6,11 +6,15 @@
 package attackgen
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"net/netip"
 	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 
 	"github.com/wsdissect/wsdissect/internal/capgen"
 )
@@ -77,6 +81,9 @@ func All() []Attack {
 		{Name: "open-websockets", What: func(s int) string {
 			return fmt.Sprintf("%d WebSocket connections left open after one message", 2000*s)
 		}, build: openWebSockets},
+		{Name: "h2-pending-connects", What: func(s int) string {
+			return fmt.Sprintf("%d HTTP/2 connections left open, each with %d extended CONNECTs (4 KiB of headers, 16 KiB of data) never answered", 8*s, h2Streams)
+		}, Anomalies: []string{"memory-budget"}, build: h2PendingConnects},
 	}
 }
 
@@ -377,6 +384,53 @@ func overlapping(g *gen, s int) {
 		}
 		c.Send(capgen.Server, msg)
 		c.Close(capgen.Client)
+		g.finish(c)
+	}
+}
+
+// h2Streams is how many extended CONNECTs each connection of
+// h2PendingConnects opens.
+const h2Streams = 256
+
+// h2PendingConnects: prior-knowledge HTTP/2 connections whose client opens
+// WebSockets with large headers and sends data on each before any answer,
+// which a decoder holds until the answer: the server enables extended
+// CONNECT and then never answers.
+func h2PendingConnects(g *gen, s int) {
+	var wb, hb bytes.Buffer
+	fr := http2.NewFramer(&wb, nil)
+	for range 8 * s {
+		c := g.conn(80, 1460)
+		if c == nil {
+			return
+		}
+		c.Open()
+		enc := hpack.NewEncoder(&hb) // one dynamic table per connection
+		wb.WriteString(http2.ClientPreface)
+		fr.WriteSettings()
+		c.Send(capgen.Client, bytes.Clone(wb.Bytes()))
+		wb.Reset()
+		fr.WriteSettings(http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1})
+		c.Send(capgen.Server, bytes.Clone(wb.Bytes()))
+		wb.Reset()
+		big := bytes.Repeat([]byte("h"), 4<<10)
+		data := make([]byte, 16<<10)
+		for i := range h2Streams {
+			id := uint32(2*i + 1)
+			hb.Reset()
+			for _, f := range []hpack.HeaderField{{Name: ":method", Value: "CONNECT"}, {Name: ":protocol", Value: "websocket"},
+				{Name: ":scheme", Value: "http"}, {Name: ":path", Value: "/chat"}, {Name: ":authority", Value: "example.test"},
+				{Name: "x-pad", Value: fmt.Sprintf("%s%08d", big[8:], i)}} {
+				if err := enc.WriteField(f); err != nil {
+					g.fail(err)
+					return
+				}
+			}
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: hb.Bytes(), EndHeaders: true})
+			fr.WriteData(id, false, data[:16000])
+			c.Send(capgen.Client, bytes.Clone(wb.Bytes()))
+			wb.Reset()
+		}
 		g.finish(c)
 	}
 }

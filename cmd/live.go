@@ -189,7 +189,7 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 		if lf.count > 0 {
 			sink = &countSink{next: sink, left: lf.count, done: cancel, shown: p.shownCounter()}
 		}
-		return sink, p.flush
+		return p.withMemory(sink), p.flush
 	}
 	opts.Epoch = func(t time.Time) { p.epoch(t) }
 	opts.Workers, opts.FlushEach = 1, true

@@ -279,6 +279,34 @@ type pipeline struct {
 	marks    *packetMarks // read -w with a filter: the packets shown
 	shown    *counter
 	stats    *render.Stats
+	attach   *attach.Sink // the application-protocol decoders (nil: none)
+}
+
+// memorySink is a pipeline's outer sink: it hands the engine's memory
+// account on to the pipeline's application-protocol decoders (see
+// engine.MemoryUser) and keeps answering for the sink it wraps as a
+// dissect.PreviewPolicy.
+type memorySink struct {
+	dissect.Sink
+	user engine.MemoryUser
+}
+
+// UseMemory implements engine.MemoryUser.
+func (m memorySink) UseMemory(a *membudget.Account) { m.user.UseMemory(a) }
+
+// WholePayload implements dissect.PreviewPolicy.
+func (m memorySink) WholePayload(cn *dissect.Conn) bool {
+	p, ok := m.Sink.(dissect.PreviewPolicy)
+	return !ok || p.WholePayload(cn)
+}
+
+// withMemory returns the pipeline's outer sink, sink, wrapped so that its
+// decoders get the engine's memory account.
+func (p *pipeline) withMemory(sink dissect.Sink) dissect.Sink {
+	if p.attach == nil {
+		return sink
+	}
+	return memorySink{Sink: sink, user: p.attach}
 }
 
 // counter counts the frame and message records that reach the renderer
@@ -358,6 +386,7 @@ func (a *app) newPipeline(w io.Writer, ro render.Options, f *filter.Filter) *pip
 		as := attach.NewSink(p.sink, a.out.decodeAs)
 		as.PlainJSON = !a.out.quiet && (a.out.json || a.out.tree) || a.out.decodeAs == subproto.JSON
 		p.sink = as
+		p.attach = as
 	}
 	return p
 }

@@ -260,9 +260,9 @@ func (a *app) readOne(src readSource, out io.Writer, opts engine.Options, ro ren
 		if a.counter != nil {
 			c := a.counter
 			c.next, c.done, c.shown = sink, src.Stop, p.shownCounter()
-			return c, p.flush
+			return p.withMemory(c), p.flush
 		}
-		return sink, p.flush
+		return p.withMemory(sink), p.flush
 	}
 	opts.Epoch = func(t time.Time) {
 		for _, p := range pipes {

@@ -187,7 +187,7 @@ var anomalyTable = []AnomalyInfo{
 	{AnTLSResync, SevInfo, "-", "after lost bytes, TLS decryption resumed at a later record (offset in the TLS stream)"},
 	{AnTLSAlert, SevWarning, "RFC 8446 6", "a TLS alert other than close_notify"},
 	{AnTLSEarlySkipped, SevInfo, "RFC 8446 4.2.10", "TLS 1.3 0-RTT data was skipped (rejected by the server, or its secret is not logged)"},
-	{AnMemoryBudget, SevWarning, "-", "the memory budget (--memory) was exhausted: payload, search bytes, a whole connection, HTTP/2 client data waiting for an answer or an unanswered extended CONNECT were dropped (says which)"},
+	{AnMemoryBudget, SevWarning, "-", "the memory budget (--memory) was exhausted: payload, search bytes, a whole connection, HTTP/2 client data waiting for an answer, an unanswered extended CONNECT or an application decoder's state were dropped (says which)"},
 }
 
 // anomalySeverity maps ids to severities; built once, never modified.

@@ -107,6 +107,7 @@ type Engine struct {
 func New(sink dissect.Sink, opts Options) *Engine {
 	e := &Engine{opts: opts}
 	e.mem = withBudget(&e.opts)
+	giveMemory(sink, e.mem)
 	e.dis, e.asm = newStages(sink, e.opts)
 	e.rd.epoch = e.opts.Epoch
 	return e

@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/wsdissect/wsdissect/dissect"
+	"github.com/wsdissect/wsdissect/internal/membudget"
 	"github.com/wsdissect/wsdissect/netpkt"
 	"github.com/wsdissect/wsdissect/reassembly"
 	"github.com/wsdissect/wsdissect/source"
@@ -97,6 +98,20 @@ func sizeQueues(workers int, memory int64) (queueSizes, int64) {
 // share mutable state.
 type SinkFactory func(w io.Writer) (sink dissect.Sink, flush func() error)
 
+// MemoryUser is a sink that keeps data between records and charges it to
+// the run's memory budget: Run and RunParallel give it an account of its
+// own (nil without a budget) before the first record.
+type MemoryUser interface {
+	UseMemory(a *membudget.Account)
+}
+
+// giveMemory hands sink an account of b when it is a MemoryUser.
+func giveMemory(sink dissect.Sink, b *membudget.Budget) {
+	if u, ok := sink.(MemoryUser); ok {
+		u.UseMemory(b.Account())
+	}
+}
+
 // RunParallel reads src to its end like Run, spreading the work over
 // opts.Workers workers (0 means runtime.GOMAXPROCS), and writes the output
 // of the sinks newSink makes to out in the order a single-threaded Run would
@@ -178,6 +193,7 @@ func runSingle(src PacketSource, newSink SinkFactory, opts Options, out io.Write
 	o := newOrderedOut(out, opts.Memory, opts.FlushEach)
 	sink, flush := newSink(o)
 	e := New(&orderSink{next: sink, out: o}, opts)
+	giveMemory(sink, e.mem)
 	if staller != nil {
 		staller.OnStall(func() {
 			if flush() == nil && o.ord.flush() == nil {
@@ -488,6 +504,7 @@ func newParallel(n int, newSink SinkFactory, opts Options, q queueSizes) *parall
 		w.cur = &part{}
 		w.out.w = w
 		sink, flush := newSink(&w.out)
+		giveMemory(sink, opts.Dissect.Memory)
 		w.count.next = sink
 		w.count.w = w
 		w.flush = flush

@@ -41,11 +41,17 @@ type Attack struct {
 	// the attack report (empty: it stays within any budget without drops).
 	Anomalies []string
 	// Payload says that what fills the budget is retained payload of data
-	// frames (inflated or not): a run that keeps none (-q without a
-	// filter) decodes the attack within any budget, without those
+	// frames (inflated or not) or application data decoded from it: a run
+	// that keeps none (-q without a filter, which decodes no application
+	// protocol) decodes the attack within any budget, without those
 	// anomalies.
 	Payload bool
-	build   func(g *gen, scale int)
+	// Churn says that the attack's large messages, kept whole for an
+	// application decoder, make garbage as fast as the budget frees them:
+	// the heap then runs past the budget by whatever the collector has
+	// not reached yet, which on a loaded machine has no useful bound.
+	Churn bool
+	build func(g *gen, scale int)
 }
 
 // All returns every attack.
@@ -81,6 +87,9 @@ func All() []Attack {
 		{Name: "open-websockets", What: func(s int) string {
 			return fmt.Sprintf("%d WebSocket connections left open after one message", 2000*s)
 		}, build: openWebSockets},
+		{Name: "mqtt-unfinished-packets", What: func(s int) string {
+			return fmt.Sprintf("%d MQTT-over-WebSocket connections left open inside a 1 MiB PUBLISH after %d KiB of it", 96*s, 64)
+		}, Anomalies: []string{"memory-budget"}, Payload: true, Churn: true, build: mqttUnfinished},
 		{Name: "h2-pending-connects", What: func(s int) string {
 			return fmt.Sprintf("%d HTTP/2 connections left open, each with %d extended CONNECTs (4 KiB of headers, 16 KiB of data) never answered", 8*s, h2Streams)
 		}, Anomalies: []string{"memory-budget"}, build: h2PendingConnects},
@@ -384,6 +393,24 @@ func overlapping(g *gen, s int) {
 		}
 		c.Send(capgen.Server, msg)
 		c.Close(capgen.Client)
+		g.finish(c)
+	}
+}
+
+// mqttUnfinished: WebSocket connections negotiating MQTT whose client sends
+// the first 64 KiB of a PUBLISH announcing 1 MiB, in one message, which
+// an MQTT decoder keeps until the rest arrives; it never does.
+func mqttUnfinished(g *gen, s int) {
+	sub := capgen.Header{Name: "Sec-WebSocket-Protocol", Value: "mqtt"}
+	msg := []byte{0x30, 0x80, 0x80, 0x40, 0, 1, 't'} // PUBLISH, 1 MiB to come; topic "t"
+	msg = append(msg, make([]byte, 64<<10-len(msg))...)
+	for i := range 96 * s {
+		c := g.ws(0, sub)
+		if c == nil {
+			return
+		}
+		key := [4]byte{byte(i), 1, 2, 3}
+		c.Send(capgen.Client, capgen.Frame{Fin: true, Opcode: capgen.OpBinary, Masked: true, Key: key, Payload: msg}.Bytes())
 		g.finish(c)
 	}
 }

@@ -86,6 +86,25 @@ type Decoder interface {
 	Decode(m Message) []Record
 }
 
+// Holder is a Decoder that keeps bytes from one message to the next:
+// unfinished packets, attachments waiting for their packet, requests
+// waiting for their answer, and the buffers it reuses. The integrator
+// charges Held to its memory budget and, when the budget runs out, calls
+// Gap for both directions (see Gapper) and then Shrink.
+type Holder interface {
+	// Held returns about how many bytes the decoder keeps now.
+	Held() int
+	// Shrink frees what the decoder keeps for reuse or to match later
+	// messages (their answers then go unmatched); unfinished packets are
+	// Gap's to give up.
+	Shrink()
+	// HoldAtMost bounds, from now on, the unfinished packet a direction
+	// may hold to n bytes (0 lifts the bound): a larger one is reported
+	// malformed and skipped, as one over the decoder's own limit is, and
+	// never copied. Decoders that hold no unfinished packets ignore it.
+	HoldAtMost(n int)
+}
+
 // Summary returns r's one-line summary as a string.
 func Summary(r Record) string { return string(r.AppendSummary(nil)) }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/field"
+	"github.com/wsdissect/wsdissect/internal/membudget"
 	"github.com/wsdissect/wsdissect/subproto"
 	"github.com/wsdissect/wsdissect/subproto/app"
 	"github.com/wsdissect/wsdissect/subproto/socketio"
@@ -33,6 +34,10 @@ type conn struct {
 	// choice is the layer that says it; it lives with the connection, as
 	// a conn record's layers must (a filter may hold the record back).
 	choice choiceLayer
+	// charged is what the memory budget holds for the decoder's state;
+	// bounded says the decoder may hold little (see Sink.bound).
+	charged int64
+	bounded bool
 }
 
 // recentSlots is the size of Sink.recent (a power of two).
@@ -64,6 +69,9 @@ func (s *Sink) lookup(k connKey) *conn {
 
 // forget drops the state of connection k.
 func (s *Sink) forget(k connKey) {
+	if c := s.conns[k]; c != nil {
+		s.release(&c.charged)
+	}
 	delete(s.conns, k)
 	if e := s.slot(k); e.k == k {
 		*e = recentConn{}
@@ -89,7 +97,12 @@ type Sink struct {
 	recent [recentSlots]recentConn
 	// polls are the Engine.IO decoders of long-polling sessions, by sid
 	// (see polling).
-	polls map[string]*socketio.Decoder
+	polls map[string]*poll
+	// mem is charged what the decoders keep (see UseMemory); shedNote
+	// adds the anomaly saying a decoder gave its state up to the record
+	// attach sends next.
+	mem      *membudget.Account
+	shedNote bool
 
 	layers  []dissect.Layer
 	wrapped []recordLayer
@@ -148,7 +161,9 @@ func (s *Sink) Emit(r *dissect.Record) error {
 		// messages, this one is not decoded (its choice is announced).
 		return s.pass(r, c, nil, false)
 	}
-	return s.pass(r, c, c.dec.Decode(am), true)
+	s.bound(&c.bounded, c.dec.Decoder())
+	recs := s.keep(&c.charged, c.dec.Decoder(), c.dec.Gap, c.dec.Decode(am))
+	return s.pass(r, c, recs, true)
 }
 
 // WholePayload implements dissect.PreviewPolicy: a connection's messages
@@ -323,6 +338,10 @@ func (s *Sink) attach(r *dissect.Record, recs []app.Record, choice *choiceLayer,
 	if pend != nil {
 		s.app = appLayer{pending: *pend, hasPending: true}
 		s.layers = append(s.layers, &s.app)
+	}
+	if s.shedNote {
+		s.shedNote = false
+		s.an = append(s.an, shedAnomaly)
 	}
 	s.rec.Layers, s.rec.Anomalies = s.layers, s.an
 	return s.next.Emit(&s.rec)

@@ -11,6 +11,12 @@ import (
 // they start afresh (an attachment split over two polls is then lost).
 const maxPolls = 4096
 
+// poll is the decoder of a long-polling session and what it holds.
+type poll struct {
+	dec     *socketio.Decoder
+	charged int64 // what the memory budget holds for its state
+}
+
 // KeepHTTP selects the plain HTTP requests whose exchanges the sink
 // decodes, for dissect.Options.KeepHTTP: Engine.IO long-polling
 // (transport=polling in the target).
@@ -40,17 +46,28 @@ func (s *Sink) polling(r *dissect.Record) error {
 	if len(body) == 0 {
 		return s.next.Emit(r)
 	}
-	d := s.polls[info.SID]
-	if d == nil || info.SID == "" {
-		d = socketio.NewDecoder(info.EIO)
-		d.SetSID(info.SID)
+	p := s.polls[info.SID]
+	if p == nil || info.SID == "" {
+		p = &poll{dec: socketio.NewDecoder(info.EIO)}
+		p.dec.SetSID(info.SID)
 	}
+	d := p.dec
 	recs := d.DecodePolling(dir, body)
-	if sid := d.SID(); sid != "" && s.polls[sid] != d {
-		if s.polls == nil || len(s.polls) >= maxPolls {
-			s.polls = map[string]*socketio.Decoder{}
+	if sid := d.SID(); sid != "" && s.polls[sid] != p {
+		if old := s.polls[sid]; old != nil {
+			s.release(&old.charged)
 		}
-		s.polls[sid] = d
+		if s.polls == nil || len(s.polls) >= maxPolls {
+			for _, old := range s.polls {
+				s.release(&old.charged)
+			}
+			s.polls = map[string]*poll{}
+		}
+		s.polls[sid] = p
+	}
+	if sid := d.SID(); sid != "" && s.polls[sid] == p {
+		// Kept for the session's next poll: charged.
+		recs = s.keep(&p.charged, d, d.Gap, recs)
 	}
 	if x.RequestTruncated && dir == app.ClientToServer || x.ResponseTruncated && dir == app.ServerToClient {
 		// the end of the body is missing: what waits for it is lost

@@ -60,6 +60,7 @@ type Decoder struct {
 	legacy        bool
 	auto          bool
 	ops           map[string]op
+	held          int // bytes the entries of ops take (see opCost)
 	rec           Record
 	out           []app.Record
 }
@@ -202,6 +203,7 @@ func (d *Decoder) Decode(m app.Message) []app.Record {
 			r.OperationType = opType(o.typ)
 			if t == "complete" || t == "stop" || t == "error" {
 				delete(d.ops, string(r.ID))
+				d.held -= opCost(string(r.ID), o)
 			}
 		}
 	}
@@ -257,11 +259,21 @@ func (d *Decoder) subscribe(r *Record, payload []byte) {
 	}
 	if len(d.ops) >= maxo {
 		clear(d.ops)
+		d.held = 0
 	}
 	if r.HasID {
-		d.ops[string(r.ID)] = op{name: string(r.Operation), typ: typ}
+		id := string(r.ID)
+		if old, ok := d.ops[id]; ok {
+			d.held -= opCost(id, old)
+		}
+		o := op{name: string(r.Operation), typ: typ}
+		d.ops[id] = o
+		d.held += opCost(id, o)
 	}
 }
+
+// opCost is about what a remembered operation takes.
+func opCost(id string, o op) int { return len(id) + len(o.name) + 96 }
 
 // operationOf returns the type and name of the first operation in a
 // GraphQL document: "query" with no name for the shorthand `{ ... }`.

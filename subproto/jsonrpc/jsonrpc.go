@@ -87,6 +87,7 @@ type Decoder struct {
 	// MaxPending bounds remembered requests (DefaultMaxPending if 0).
 	MaxPending int
 	pending    map[pendingKey]pending
+	held       int // bytes the entries of pending take (see pendingCost)
 	seq        uint64
 	pool       []*Record
 	out        []app.Record
@@ -274,12 +275,27 @@ func (d *Decoder) remember(dir app.Dir, id, method []byte, t time.Time) {
 		cut := d.seq - uint64(maxp/2)
 		for k, v := range d.pending {
 			if v.seq < cut {
-				delete(d.pending, k)
+				d.drop(k, v)
 			}
 		}
 	}
 	d.seq++
-	d.pending[pendingKey{dir, string(id)}] = pending{method: string(method), t: t, seq: d.seq}
+	k := pendingKey{dir, string(id)}
+	if old, ok := d.pending[k]; ok {
+		d.drop(k, old)
+	}
+	v := pending{method: string(method), t: t, seq: d.seq}
+	d.pending[k] = v
+	d.held += pendingCost(k, v)
+}
+
+// pendingCost is about what a remembered request takes.
+func pendingCost(k pendingKey, v pending) int { return len(k.id) + len(v.method) + 96 }
+
+// drop forgets the request k.
+func (d *Decoder) drop(k pendingKey, v pending) {
+	delete(d.pending, k)
+	d.held -= pendingCost(k, v)
 }
 
 func (d *Decoder) link(r *Record, m app.Message) {
@@ -288,7 +304,7 @@ func (d *Decoder) link(r *Record, m app.Message) {
 	if !ok {
 		return
 	}
-	delete(d.pending, k)
+	d.drop(k, p)
 	r.Linked = true
 	ms := len(r.buf)
 	r.buf = append(r.buf, p.method...)

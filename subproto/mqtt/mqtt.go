@@ -129,6 +129,7 @@ func (p *Packet) reset() {
 type Decoder struct {
 	// MaxPacket bounds the packet size reassembled (DefaultMaxPacket if 0).
 	MaxPacket int
+	hold      int // HoldAtMost's bound (0: none)
 	level     uint8
 	dirs      [2]dirState
 	pool      []*Packet
@@ -180,6 +181,9 @@ func (d *Decoder) Decode(m app.Message) []app.Record {
 	if maxp <= 0 {
 		maxp = DefaultMaxPacket
 	}
+	if d.hold > 0 {
+		maxp = min(maxp, d.hold)
+	}
 	i := 0
 	for i < len(data) {
 		rem, hl, state := fixedHeader(data[i:])
@@ -202,6 +206,9 @@ func (d *Decoder) Decode(m app.Message) []app.Record {
 			p.Length = rem
 			p.Messages = st.Msgs
 			p.err = "packet of " + strconv.Itoa(hl+rem) + " bytes exceeds the limit of " + strconv.Itoa(maxp)
+			if maxp == d.hold {
+				p.err += " (lowered while the memory budget is exhausted)"
+			}
 			if avail := len(data) - i; avail < hl+rem {
 				st.skip = hl + rem - avail
 				i = len(data)

@@ -73,6 +73,7 @@ func (f *Frame) reset() {
 type Decoder struct {
 	// MaxFrame bounds a reassembled frame (DefaultMaxFrame if 0).
 	MaxFrame int
+	hold     int // HoldAtMost's bound (0: none)
 	version  uint8
 	fixed    bool
 	dirs     [2]dirState
@@ -163,6 +164,9 @@ func (d *Decoder) Decode(m app.Message) []app.Record {
 	if maxf <= 0 {
 		maxf = DefaultMaxFrame
 	}
+	if d.hold > 0 {
+		maxf = min(maxf, d.hold)
+	}
 	i := 0
 	for i < len(data) {
 		// EOLs between frames are heart-beats.
@@ -186,6 +190,9 @@ func (d *Decoder) Decode(m app.Message) []app.Record {
 				f.Messages = st.Msgs
 				d.parse(f, data[i:], true)
 				f.err = "frame longer than " + strconv.Itoa(maxf) + " bytes without its end"
+				if maxf == d.hold {
+					f.err += " (limit lowered while the memory budget is exhausted)"
+				}
 				i = len(data)
 			}
 			break

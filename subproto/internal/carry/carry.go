@@ -44,6 +44,18 @@ func (b *Buffer) Keep(data []byte, i int) {
 	}
 }
 
+// Size returns the capacity of the buffers b keeps.
+func (b *Buffer) Size() int { return cap(b.buf) + cap(b.spare) }
+
+// Free drops the spare buffer, and the main one when it holds nothing.
+// Records of the last call keep the bytes they point to.
+func (b *Buffer) Free() {
+	b.spare = nil
+	if len(b.buf) == 0 {
+		b.buf = nil
+	}
+}
+
 // Release drops the held bytes, which a record of this call may still
 // point to (they are left intact until the next call), and starts counting
 // messages afresh.

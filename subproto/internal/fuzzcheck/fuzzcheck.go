@@ -13,17 +13,18 @@ import (
 )
 
 // Messages splits fuzzer input into messages: each starts with a control
-// byte (bit 0 direction, bit 1 binary, bit 2 a gap before the message) and
-// a length byte; the rest of the input is the last message when a length
-// runs past it.
+// byte (bit 0 direction, bit 1 binary, bit 2 a gap before the message; for
+// Check, bit 3 makes an app.Holder give its state up after the message and
+// bit 4 toggles a small HoldAtMost bound) and a length byte; the rest of
+// the input is the last message when a length runs past it.
 func Messages(data []byte) []app.Message {
 	msgs, _ := messages(data)
 	return msgs
 }
 
-func messages(data []byte) ([]app.Message, []bool) {
+func messages(data []byte) ([]app.Message, []byte) {
 	var out []app.Message
-	var gaps []bool
+	var ctls []byte
 	for len(data) >= 2 && len(out) < 64 {
 		ctl, n := data[0], int(data[1])
 		data = data[2:]
@@ -35,10 +36,10 @@ func messages(data []byte) ([]app.Message, []bool) {
 			m.Opcode = app.Binary
 		}
 		out = append(out, m)
-		gaps = append(gaps, ctl&4 != 0)
+		ctls = append(ctls, ctl)
 		data = data[n:]
 	}
-	return out, gaps
+	return out, ctls
 }
 
 // Check feeds the messages of data to dec (and gaps to a decoder that
@@ -76,14 +77,43 @@ func Check(dec app.Decoder, fields []app.Field, data []byte) error {
 		}
 		return nil
 	}
-	msgs, gaps := messages(data)
+	msgs, ctls := messages(data)
+	h, holder := dec.(app.Holder)
+	bounded := false
 	for i, m := range msgs {
+		if holder && ctls[i]&16 != 0 {
+			bounded = !bounded
+			limit := 0
+			if bounded {
+				limit = 64
+			}
+			h.HoldAtMost(limit)
+		}
 		if err := check(dec.Decode(m), m.Payload); err != nil {
 			return err
 		}
-		if g, ok := dec.(app.Gapper); ok && gaps[i] {
+		g, gapper := dec.(app.Gapper)
+		if gapper && ctls[i]&4 != 0 {
 			if err := check(g.Gap(m.Dir), nil); err != nil {
 				return err
+			}
+		}
+		if holder && h.Held() < 0 {
+			return fmt.Errorf("Held() = %d", h.Held())
+		}
+		if holder && ctls[i]&8 != 0 {
+			// Give the state up, as the integrator does when the memory
+			// budget runs out.
+			for d := app.ClientToServer; d <= app.ServerToClient; d++ {
+				if gapper {
+					if err := check(g.Gap(d), nil); err != nil {
+						return err
+					}
+				}
+			}
+			h.Shrink()
+			if n := h.Held(); n > 4096 {
+				return fmt.Errorf("Held() = %d after Gap and Shrink", n)
 			}
 		}
 	}

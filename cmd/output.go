@@ -288,16 +288,16 @@ type pipeline struct {
 // dissect.PreviewPolicy.
 type memorySink struct {
 	dissect.Sink
-	user engine.MemoryUser
+	user   engine.MemoryUser
+	policy dissect.PreviewPolicy // the wrapped sink's, nil when it has none
 }
 
 // UseMemory implements engine.MemoryUser.
-func (m memorySink) UseMemory(a *membudget.Account) { m.user.UseMemory(a) }
+func (m *memorySink) UseMemory(a *membudget.Account) { m.user.UseMemory(a) }
 
 // WholePayload implements dissect.PreviewPolicy.
-func (m memorySink) WholePayload(cn *dissect.Conn) bool {
-	p, ok := m.Sink.(dissect.PreviewPolicy)
-	return !ok || p.WholePayload(cn)
+func (m *memorySink) WholePayload(cn *dissect.Conn) bool {
+	return m.policy == nil || m.policy.WholePayload(cn)
 }
 
 // withMemory returns the pipeline's outer sink, sink, wrapped so that its
@@ -306,7 +306,9 @@ func (p *pipeline) withMemory(sink dissect.Sink) dissect.Sink {
 	if p.attach == nil {
 		return sink
 	}
-	return memorySink{Sink: sink, user: p.attach}
+	m := &memorySink{Sink: sink, user: p.attach}
+	m.policy, _ = sink.(dissect.PreviewPolicy)
+	return m
 }
 
 // counter counts the frame and message records that reach the renderer

@@ -69,7 +69,7 @@ func (s *Sink) lookup(k connKey) *conn {
 
 // forget drops the state of connection k.
 func (s *Sink) forget(k connKey) {
-	if c := s.conns[k]; c != nil {
+	if c := s.lookup(k); c != nil && c.charged != 0 {
 		s.release(&c.charged)
 	}
 	delete(s.conns, k)

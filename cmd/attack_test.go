@@ -98,17 +98,7 @@ func TestAttacksStayWithinBudget(t *testing.T) {
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	for _, a := range attackgen.All() {
-		path := filepath.Join(dir, a.Name+".pcap")
-		f, err := os.Create(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Write(f, 1); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
+		path := writeAttack(t, dir, a, 1)
 		t.Run(a.Name, func(t *testing.T) {
 			for _, procs := range []int{1, 2, 8} {
 				for _, m := range modes {
@@ -237,23 +227,7 @@ func TestHugeFrameWithinMaxMessage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes and reads a 112 MB capture")
 	}
-	var huge attackgen.Attack
-	for _, a := range attackgen.All() {
-		if a.Name == "huge-frame" {
-			huge = a
-		}
-	}
-	path := filepath.Join(t.TempDir(), "huge-frame.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := huge.Write(f, 25); err != nil { // 4 MiB a unit: 100 MiB
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	path := writeAttack(t, t.TempDir(), attackNamed(t, "huge-frame"), 25) // 4 MiB a unit: 100 MiB
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	// The bounds, in --max-message: the retained payload, the growth of
 	// its buffer (the last step copies a quarter of it) and the
@@ -302,23 +276,7 @@ func TestHugeFrameWithinMaxMessage(t *testing.T) {
 // decoders give their state up and say so, and under the default budget
 // they keep it.
 func TestApplicationStateCharged(t *testing.T) {
-	var a attackgen.Attack
-	for _, x := range attackgen.All() {
-		if x.Name == "mqtt-unfinished-packets" {
-			a = x
-		}
-	}
-	path := filepath.Join(t.TempDir(), "mqtt.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Write(f, 1); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	path := writeAttack(t, t.TempDir(), attackNamed(t, "mqtt-unfinished-packets"), 1)
 	const gaveUp = "application-protocol decoder of this connection gave up"
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	for _, procs := range []int{1, 2} {
@@ -333,4 +291,33 @@ func TestApplicationStateCharged(t *testing.T) {
 			}
 		}
 	}
+}
+
+// attackNamed returns the attack of attackgen with that name.
+func attackNamed(t *testing.T, name string) attackgen.Attack {
+	t.Helper()
+	for _, a := range attackgen.All() {
+		if a.Name == name {
+			return a
+		}
+	}
+	t.Fatalf("no attack %q", name)
+	return attackgen.Attack{}
+}
+
+// writeAttack writes a's capture at scale into dir and returns its path.
+func writeAttack(t *testing.T, dir string, a attackgen.Attack, scale int) string {
+	t.Helper()
+	path := filepath.Join(dir, a.Name+".pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Write(f, scale); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

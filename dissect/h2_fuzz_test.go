@@ -26,20 +26,36 @@ func (s *h2Sink) Emit(r *Record) error {
 	return s.fuzzSink.Emit(r)
 }
 
+// h2Wire builds the two directions of an HTTP/2 connection whose server
+// enables extended CONNECT, with x/net's Framer and HPACK encoders.
+type h2Wire struct {
+	c, s, hb bytes.Buffer
+	cf, sf   *http2.Framer
+	ce, se   *hpack.Encoder
+}
+
+func newH2Wire() *h2Wire {
+	w := &h2Wire{}
+	w.cf, w.sf = http2.NewFramer(&w.c, nil), http2.NewFramer(&w.s, nil)
+	w.ce, w.se = hpack.NewEncoder(&w.hb), hpack.NewEncoder(&w.hb)
+	w.c.WriteString(h2.Preface)
+	w.sf.WriteSettings(http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1})
+	return w
+}
+
+// block encodes the fields kv (name, value, ...) with e.
+func (w *h2Wire) block(e *hpack.Encoder, kv ...string) []byte {
+	w.hb.Reset()
+	for i := 0; i+1 < len(kv); i += 2 {
+		e.WriteField(hpack.HeaderField{Name: kv[i], Value: kv[i+1]})
+	}
+	return bytes.Clone(w.hb.Bytes())
+}
+
 // h2Seed builds a connection with two WebSocket sessions and a GET.
 func h2Seed() (c2s, s2c []byte) {
-	var cb, sb, hb bytes.Buffer
-	cf, sf := http2.NewFramer(&cb, nil), http2.NewFramer(&sb, nil)
-	ce, se := hpack.NewEncoder(&hb), hpack.NewEncoder(&hb)
-	block := func(e *hpack.Encoder, kv ...string) []byte {
-		hb.Reset()
-		for i := 0; i+1 < len(kv); i += 2 {
-			e.WriteField(hpack.HeaderField{Name: kv[i], Value: kv[i+1]})
-		}
-		return bytes.Clone(hb.Bytes())
-	}
-	cb.WriteString(h2.Preface)
-	sf.WriteSettings(http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1})
+	w := newH2Wire()
+	cb, sb, cf, sf, ce, se, block := &w.c, &w.s, w.cf, w.sf, w.ce, w.se, w.block
 	for _, id := range []uint32{1, 3} {
 		cf.WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndHeaders: true, BlockFragment: block(ce,
 			":method", "CONNECT", ":protocol", "websocket", ":scheme", "http", ":path", "/ws", ":authority", "a",
@@ -83,18 +99,8 @@ func FuzzH2Sessions(f *testing.F) {
 // included, and that all of it is given back when the connection closes.
 func TestH2Budget(t *testing.T) {
 	const n, size, data = 200, 1024, 2048
-	var cb, sb, hb bytes.Buffer
-	cf, sf := http2.NewFramer(&cb, nil), http2.NewFramer(&sb, nil)
-	ce, se := hpack.NewEncoder(&hb), hpack.NewEncoder(&hb)
-	block := func(e *hpack.Encoder, kv ...string) []byte {
-		hb.Reset()
-		for i := 0; i+1 < len(kv); i += 2 {
-			e.WriteField(hpack.HeaderField{Name: kv[i], Value: kv[i+1]})
-		}
-		return bytes.Clone(hb.Bytes())
-	}
-	cb.WriteString(h2.Preface)
-	sf.WriteSettings(http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1})
+	w := newH2Wire()
+	cb, sb, cf, sf, ce, se, block := &w.c, &w.s, w.cf, w.sf, w.ce, w.se, w.block
 	for i := range n {
 		id := uint32(2*i + 1)
 		cf.WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndHeaders: true, BlockFragment: block(ce,

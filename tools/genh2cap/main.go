@@ -20,19 +20,7 @@ func main() {
 	out := flag.String("out", "testdata", "directory to write the captures to")
 	handOnly := flag.Bool("hand", false, "write only the hand-built captures (deterministic: no network, no recording)")
 	flag.Parse()
-	if *handOnly {
-		outs, err := h2cap.BuildHand()
-		if err == nil {
-			err = h2cap.Write(*out, outs)
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "genh2cap:", err)
-			os.Exit(1)
-		}
-		report(outs)
-		return
-	}
-	if !h2cap.Enabled() {
+	if !*handOnly && !h2cap.Enabled() {
 		cmd := exec.Command(os.Args[0], os.Args[1:]...)
 		cmd.Env = append(os.Environ(), "GODEBUG="+joinGODEBUG(os.Getenv("GODEBUG")))
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
@@ -45,17 +33,7 @@ func main() {
 		}
 		return
 	}
-	outs, err := h2cap.Build(context.Background())
-	if err == nil {
-		var hc h2cap.Output
-		switch hc, err = h2cap.BuildHypercorn(context.Background()); {
-		case errors.Is(err, h2cap.ErrNoHypercorn):
-			fmt.Fprintln(os.Stderr, "genh2cap: python3 with hypercorn not found; h2c-hypercorn not written")
-			err = nil
-		case err == nil:
-			outs = append(outs, hc)
-		}
-	}
+	outs, err := build(*handOnly)
 	if err == nil {
 		err = h2cap.Write(*out, outs)
 	}
@@ -64,6 +42,27 @@ func main() {
 		os.Exit(1)
 	}
 	report(outs)
+}
+
+// build makes the hand-built captures, or all of them (h2c-hypercorn when
+// python3 with hypercorn is there).
+func build(handOnly bool) ([]h2cap.Output, error) {
+	if handOnly {
+		return h2cap.BuildHand()
+	}
+	outs, err := h2cap.Build(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	switch hc, err := h2cap.BuildHypercorn(context.Background()); {
+	case errors.Is(err, h2cap.ErrNoHypercorn):
+		fmt.Fprintln(os.Stderr, "genh2cap: python3 with hypercorn not found; h2c-hypercorn not written")
+	case err != nil:
+		return nil, err
+	default:
+		outs = append(outs, hc)
+	}
+	return outs, nil
 }
 
 // report prints what was written.

@@ -108,6 +108,7 @@ const (
 	AnH2WebSocketKeyPresent  = h2.AnWebSocketKeyPresent
 	AnH2DataAfterEndStream   = h2.AnDataAfterEndStream
 	AnH2StreamClosed         = h2.AnStreamClosed
+	AnH2StreamsLimit         = h2.AnStreamsLimit
 	AnConnEvicted            = "conn-evicted"
 
 	AnUpgradeRequestMissing = "upgrade-request-missing"
@@ -175,6 +176,7 @@ var anomalyTable = []AnomalyInfo{
 	{AnH2WebSocketKeyPresent, SevWarning, "RFC 8441 5", "sec-websocket-key or sec-websocket-accept is present on an HTTP/2 WebSocket handshake"},
 	{AnH2DataAfterEndStream, SevError, "RFC 9113 5.1", "a DATA frame arrives on a stream after END_STREAM in the same direction"},
 	{AnH2StreamClosed, SevInfo, "RFC 8441 4", "a WebSocket session on an HTTP/2 stream ended: END_STREAM both ways, RST_STREAM, GOAWAY or the connection's end (says which)"},
+	{AnH2StreamsLimit, SevWarning, "RFC 9113 5.1.2", "more than 1024 streams of an HTTP/2 connection were open at once: the oldest that is not a session is no longer tracked, and when it was an unanswered extended CONNECT, its answer will not open a session"},
 	{AnUpgradeRequestMissing, SevWarning, "RFC 6455 4.1", "a 101 response whose upgrade request is not in the capture; the connection is decoded with what the response negotiated"},
 	{AnHTTPHeaderTooLarge, SevWarning, "-", "an HTTP header block of an upgrade is larger than --max-http-header; frames are looked for after it as in a mid-stream pickup"},
 	{AnUpgradeRepeated, SevError, "RFC 6455 4.1", "a second HTTP response (such as another 101) arrives after the connection switched to WebSocket; it is skipped"},

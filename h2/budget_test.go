@@ -134,3 +134,25 @@ func TestBudgetRefusesHeldData(t *testing.T) {
 		t.Errorf("budget holds %d bytes after Close", b.used)
 	}
 }
+
+// TestStreamsLimitReported checks that an unanswered extended CONNECT
+// dropped for the limit of streams tracked is reported, and that its late
+// answer opens nothing.
+func TestStreamsLimitReported(t *testing.T) {
+	w := newWire(true)
+	w.fr[1].WriteSettings(http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1})
+	for i := range 5 {
+		w.headers(0, uint32(2*i+1), false, wsConnect...)
+	}
+	w.headers(1, 1, false, ":status", "200")
+	w.headers(1, 9, false, ":status", "200")
+	r := newRec()
+	c := NewConn(r, Limits{MaxStreams: 4})
+	w.feedLog(c, 1<<20)
+	if got := fmt.Sprint(r.anom); got != "["+AnStreamsLimit+"]" {
+		t.Errorf("anomalies %s, want one %s", got, AnStreamsLimit)
+	}
+	if got := fmt.Sprint(r.opened); got != "[9]" {
+		t.Errorf("sessions opened %s, want only stream 9 (stream 1 was dropped)", got)
+	}
+}

@@ -208,6 +208,7 @@ const (
 	AnResync               = "resync-skipped-bytes"
 	AnTCPGap               = "tcp-gap"
 	AnMemoryBudget         = "memory-budget"
+	AnStreamsLimit         = "h2-streams-limit"
 )
 
 // Handler receives what a Conn finds. The *Frame and the slices passed to
@@ -1043,12 +1044,19 @@ func (c *Conn) shed(keep *Stream, m Meta) {
 			victim = s
 		}
 	}
-	if victim == nil {
-		return
+	if victim != nil {
+		c.untrack(victim, AnMemoryBudget, "the memory budget is exhausted", m)
 	}
-	c.h.Anomaly(ClientToServer, victim.ID, Anomaly{ID: AnMemoryBudget, Offset: -1,
-		Msg: fmt.Sprintf("the extended CONNECT of stream %d is no longer tracked (the memory budget is exhausted): an answer will not open its session", victim.ID)}, m)
-	c.finishStream(victim, EndReason{Kind: EndConnClosed}, m)
+}
+
+// untrack stops tracking s, reporting it when it is an extended CONNECT
+// that an answer would have made a session; why says what forced it.
+func (c *Conn) untrack(s *Stream, id, why string, m Meta) {
+	if s.WebSocket && !s.Open && !s.Rejected {
+		c.h.Anomaly(ClientToServer, s.ID, Anomaly{ID: id, Offset: -1,
+			Msg: fmt.Sprintf("the extended CONNECT of stream %d is no longer tracked (%s): an answer will not open its session", s.ID, why)}, m)
+	}
+	c.finishStream(s, EndReason{Kind: EndConnClosed}, m)
 }
 
 // evict drops the oldest-numbered stream that is not a WebSocket session.
@@ -1067,7 +1075,7 @@ func (c *Conn) evict() {
 		}
 	}
 	if victim != nil {
-		c.finishStream(victim, EndReason{Kind: EndConnClosed}, c.dirs[0].lastM)
+		c.untrack(victim, AnStreamsLimit, fmt.Sprintf("more than %d streams are open at once", c.lim.MaxStreams), c.dirs[0].lastM)
 	}
 }
 

@@ -93,6 +93,15 @@ func h2AnomalyCases() []anomalyCase {
 	_, missing := session(enabled(), noScheme...)
 	_, key := session(enabled(), withKey...)
 	closed := ended()[:5]
+	tooMany := func() []send {
+		// One CONNECT more than the streams tracked at once (h2's default
+		// Limits.MaxStreams), none answered: the first is dropped.
+		b := newH2b()
+		for i := range 1025 {
+			b.headers(C, uint32(2*i+1), false, h2Connect...)
+		}
+		return []send{{S, enabled()}, {C, append(bytes.Clone(pre), b.take(C)...)}}
+	}
 	return []anomalyCase{
 		{id: dissect.AnH2PrefaceMissing, sends: noPreface(), at: 2},
 		{id: dissect.AnH2FrameInvalid, sends: raw(append(hdr(7, 6, 0, 0), make([]byte, 7)...)), at: 1},
@@ -104,6 +113,7 @@ func h2AnomalyCases() []anomalyCase {
 		{id: dissect.AnH2WebSocketKeyPresent, sends: key, at: 2},
 		{id: dissect.AnH2DataAfterEndStream, sends: ended(), at: 5},
 		{id: dissect.AnH2StreamClosed, sends: closed, at: 4},
+		{id: dissect.AnH2StreamsLimit, sends: tooMany(), at: 1},
 	}
 }
 

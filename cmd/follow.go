@@ -27,7 +27,9 @@ func (a *app) followCmd() *cobra.Command {
 arrow and colour per direction, the time since the connection started, the
 opcode and length, and the payload (text as text, binary as a hex dump).
 Name the connection by its stream number (the first column of 'wsdissect
-conns') or with -Y FILTER (the first connection with a matching record).
+conns': N, or N/M for the WebSocket on HTTP/2 stream M of TCP stream N; N
+alone names an HTTP/2 connection's only session) or with -Y FILTER (the
+first connection with a matching record).
 Without either, the connections are listed: on a terminal you are asked for
 a stream number; otherwise it is a usage error.
 
@@ -35,6 +37,7 @@ Formats: text (default), hex (every payload as a hex dump), json (one object
 per message) and raw (the payload bytes only, for piping: choose the
 direction with -d c2s or -d s2c).`,
 		Example: `  wsdissect follow capture.pcap 3
+  wsdissect follow h2.pcap 0/5
   wsdissect follow capture.pcap -Y 'payload contains "login"' --pretty
   wsdissect follow capture.pcap 0 --format raw -d c2s > sent.bin
   wsdissect follow capture.pcap 0 --format json | jq -r .text`,

@@ -232,8 +232,9 @@ type Session struct {
 	CommunityID    string
 	// Midstream is true when no handshake was seen.
 	Midstream bool
-	// TLS is true when the connection runs over TLS (wss://).
-	TLS bool
+	// TLS describes the TLS layer of a connection over TLS (wss://); nil
+	// in clear.
+	TLS *TLSInfo
 	// Status and StatusText are the HTTP status code and reason phrase of
 	// the upgrade response (0 and "" when none).
 	Status     int
@@ -290,6 +291,26 @@ func (s *Session) Accepted() bool {
 		return s.Status >= 200 && s.Status <= 299
 	}
 	return s.Status == 101
+}
+
+// TLSInfo is what a session's records say of its TLS layer.
+type TLSInfo struct {
+	// Version ("TLS 1.3"), Cipher (IANA name), SNI and ALPN (negotiated)
+	// as the handshake said; empty when unknown.
+	Version, Cipher, SNI, ALPN string
+	// Decrypted is true when records were decrypted; Reason says why the
+	// connection was not (or not wholly) decrypted or dissected.
+	Decrypted bool
+	Reason    string
+	// ClientBytes and ServerBytes are the TLS bytes each way of a
+	// connection listed without a dissected handshake.
+	ClientBytes, ServerBytes uint64
+}
+
+// TLSOnly reports whether the session is a TLS connection listed without
+// a dissected handshake (not decrypted, or not WebSocket).
+func (s *Session) TLSOnly() bool {
+	return s.TLS != nil && !s.Midstream && s.Method == "" && s.Status == 0
 }
 
 // ID returns the session's name.
@@ -437,7 +458,10 @@ func (c *Collector) Emit(rec *dissect.Record) error {
 func (c *Collector) conn(s *Session, rec *dissect.Record) {
 	cn := rec.Conn
 	s.Midstream = cn.Midstream
-	s.TLS = cn.TLS != nil
+	if t := cn.TLS; t != nil {
+		s.TLS = &TLSInfo{Version: t.Version, Cipher: t.Cipher, SNI: strings.Clone(t.SNI), ALPN: strings.Clone(t.ALPN),
+			Decrypted: t.Decrypted, Reason: strings.Clone(t.Reason), ClientBytes: t.ClientBytes, ServerBytes: t.ServerBytes}
+	}
 	s.Status, s.StatusText = cn.Status, strings.Clone(cn.Reason)
 	s.Method, s.Host, s.Path = strings.Clone(cn.Method), strings.Clone(cn.Host), strings.Clone(cn.Path)
 	s.Origin, s.UserAgent = strings.Clone(cn.Origin), strings.Clone(cn.UserAgent)

@@ -59,6 +59,7 @@ type SessionJSON struct {
 	Server              string         `json:"server"`
 	CommunityID         string         `json:"community_id,omitempty"`
 	Midstream           bool           `json:"midstream"`
+	TLS                 *TLSJSON       `json:"tls,omitempty"`
 	Status              int            `json:"status,omitempty"`
 	Host                string         `json:"host,omitempty"`
 	Path                string         `json:"path,omitempty"`
@@ -153,6 +154,19 @@ func closeJSON(c *Close) *CloseJSON {
 	return j
 }
 
+// TLSJSON is the JSON form of a session's TLS layer (the keys of the
+// NDJSON records' "tls" object).
+type TLSJSON struct {
+	Version     string `json:"version,omitempty"`
+	Cipher      string `json:"cipher,omitempty"`
+	SNI         string `json:"sni,omitempty"`
+	ALPN        string `json:"alpn,omitempty"`
+	Decrypted   bool   `json:"decrypted"`
+	Reason      string `json:"reason,omitempty"`
+	ClientBytes uint64 `json:"client_bytes,omitempty"`
+	ServerBytes uint64 `json:"server_bytes,omitempty"`
+}
+
 // JSON returns the session's JSON form.
 func (s *Session) JSON() SessionJSON {
 	j := SessionJSON{
@@ -166,6 +180,10 @@ func (s *Session) JSON() SessionJSON {
 		UnansweredPings: s.UnansweredPings, UnmatchedPongs: s.UnmatchedPongs,
 		CloseC2S: closeJSON(&s.Closes[0]), CloseS2C: closeJSON(&s.Closes[1]),
 		WSEnd: s.WSEnd(), TCPEnd: s.End.Reason, Anomalies: s.Anomalies, AnomalyIDs: s.AnomalyIDs,
+	}
+	if t := s.TLS; t != nil {
+		j.TLS = &TLSJSON{Version: t.Version, Cipher: t.Cipher, SNI: t.SNI, ALPN: t.ALPN, Decrypted: t.Decrypted,
+			Reason: t.Reason, ClientBytes: t.ClientBytes, ServerBytes: t.ServerBytes}
 	}
 	if s.RTT.Count > 0 {
 		j.RTT = &RTTJSON{Count: s.RTT.Count, Min: s.RTT.Min.Seconds(), Median: s.RTT.Median().Seconds(), Max: s.RTT.Max.Seconds()}
@@ -206,9 +224,15 @@ func ConnsRows(ss []*Session) [][]string {
 			ext = Printable(strings.Join(s.Extensions, ","))
 		}
 		host, path := orDash(Printable(s.Host)), orDash(Printable(s.Path))
-		if s.Midstream {
+		switch {
+		case s.Midstream:
 			host, path = "(midstream)", "-"
-		} else if s.Status != 0 && !s.Accepted() {
+		case s.TLSOnly():
+			host, path = orDash(Printable(s.TLS.SNI)), "(TLS)"
+			if s.TLS.Reason != "" {
+				path = "(TLS: " + Printable(s.TLS.Reason) + ")"
+			}
+		case s.Status != 0 && !s.Accepted():
 			path += " [" + strconv.Itoa(s.Status) + "]"
 		}
 		c, v := &s.Dirs[0], &s.Dirs[1]

@@ -261,7 +261,7 @@ func harEntryOf(s *Session, msgs []HARWSMessage) harEntry {
 		host = s.Server.String()
 	}
 	scheme := "ws://"
-	if s.TLS {
+	if s.TLS != nil {
 		scheme = "wss://"
 	}
 	u := scheme + host + s.Path

@@ -201,3 +201,23 @@ func TestHTTP2Export(t *testing.T) {
 		t.Errorf("websocket.log uris %q uids %q, want %q with distinct uids", uris, uids, want)
 	}
 }
+
+// TestTLSOnlyRow checks that a TLS connection listed without a dissected
+// handshake says so in the table (server name, why) and in JSON.
+func TestTLSOnlyRow(t *testing.T) {
+	col := collect(t, testdataPath("wss-tls13.pcap"), Options{}) // no key log
+	ss := col.Sessions()
+	if len(ss) != 1 || !ss[0].TLSOnly() {
+		t.Fatalf("%d sessions, first TLS-only %v", len(ss), len(ss) > 0 && ss[0].TLSOnly())
+	}
+	if row := ConnsRows(ss)[0]; row[3] != "wss.example" || row[4] != "(TLS: no key log given)" {
+		t.Errorf("host %q path %q", row[3], row[4])
+	}
+	j, err := json.Marshal(ss[0].JSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(j), `"tls":{"version":"TLS 1.3","cipher":"TLS_AES_128_GCM_SHA256","sni":"wss.example","decrypted":false,"reason":"no key log given","client_bytes":`) {
+		t.Errorf("JSON %s", j)
+	}
+}

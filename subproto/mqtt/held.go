@@ -1,22 +1,20 @@
 package mqtt
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/wsdissect/wsdissect/subproto/internal/carry"
+)
 
 // Held implements app.Holder: the bytes kept for unfinished packets and
 // the reused packet records.
 func (d *Decoder) Held() int {
-	n := len(d.pool) * int(unsafe.Sizeof(Packet{}))
-	for i := range d.dirs {
-		n += d.dirs[i].Size()
-	}
-	return n
+	return len(d.pool)*int(unsafe.Sizeof(Packet{})) + carry.SizeOf(&d.dirs[0].Buffer, &d.dirs[1].Buffer)
 }
 
 // Shrink implements app.Holder.
 func (d *Decoder) Shrink() {
-	for i := range d.dirs {
-		d.dirs[i].Free()
-	}
+	carry.FreeAll(&d.dirs[0].Buffer, &d.dirs[1].Buffer)
 	d.pool, d.out = nil, nil
 }
 

@@ -1,25 +1,24 @@
 package stomp
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/wsdissect/wsdissect/subproto/internal/carry"
+)
 
 // Held implements app.Holder: the bytes kept for unfinished frames and the
 // reused frame records with their buffers.
 func (d *Decoder) Held() int {
-	n := 0
+	n := carry.SizeOf(&d.dirs[0].Buffer, &d.dirs[1].Buffer)
 	for _, f := range d.pool {
 		n += int(unsafe.Sizeof(*f)) + cap(f.buf)
-	}
-	for i := range d.dirs {
-		n += d.dirs[i].Size()
 	}
 	return n
 }
 
 // Shrink implements app.Holder.
 func (d *Decoder) Shrink() {
-	for i := range d.dirs {
-		d.dirs[i].Free()
-	}
+	carry.FreeAll(&d.dirs[0].Buffer, &d.dirs[1].Buffer)
 	d.pool, d.out = nil, nil
 }
 

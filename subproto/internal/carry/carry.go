@@ -47,6 +47,22 @@ func (b *Buffer) Keep(data []byte, i int) {
 // Size returns the capacity of the buffers b keeps.
 func (b *Buffer) Size() int { return cap(b.buf) + cap(b.spare) }
 
+// SizeOf returns the sum of the Size of bs (a decoder's directions).
+func SizeOf(bs ...*Buffer) int {
+	n := 0
+	for _, b := range bs {
+		n += b.Size()
+	}
+	return n
+}
+
+// FreeAll calls Free on each of bs.
+func FreeAll(bs ...*Buffer) {
+	for _, b := range bs {
+		b.Free()
+	}
+}
+
 // Free drops the spare buffer, and the main one when it holds nothing.
 // Records of the last call keep the bytes they point to.
 func (b *Buffer) Free() {

@@ -212,6 +212,13 @@ func (c *Conn) HTTPVersion() string {
 	return "1.1"
 }
 
+// TLSListing reports whether c is that of a record listing a TLS
+// connection that was not dissected: no HTTP handshake was decoded from it
+// (not decrypted, or not WebSocket).
+func (c *Conn) TLSListing() bool {
+	return c.TLS != nil && c.Method == "" && c.Status == 0 && !c.Midstream
+}
+
 // Upgraded reports whether the handshake succeeded: a 101 response over
 // HTTP/1.1, a 2xx response to an extended CONNECT over HTTP/2.
 func (c *Conn) Upgraded() bool {

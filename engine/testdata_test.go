@@ -65,7 +65,7 @@ func (c *msgCollector) Emit(r *dissect.Record) error {
 	case dissect.KindConn:
 		c.midstream = c.midstream || r.Conn.Midstream
 		c.conns[sessionKey{r.Conn.Stream, r.Conn.H2Stream}]++
-		if r.Conn.TLS != nil && r.Conn.Method == "" && !r.Conn.Midstream {
+		if r.Conn.TLSListing() {
 			c.tlsListed++
 		}
 	case dissect.KindEnd:

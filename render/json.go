@@ -154,7 +154,7 @@ func appendAddrPort(b []byte, ap netip.AddrPort) []byte {
 func appendConnJSON(b []byte, c *dissect.Conn) []byte {
 	if c.TLS != nil {
 		b = appendTLSJSON(b, c.TLS)
-		if tlsOnly(c) {
+		if c.TLSListing() {
 			b = appendKey(b, "midstream")
 			return strconv.AppendBool(b, false)
 		}

@@ -118,7 +118,7 @@ func (s *Stats) Emit(rec *dissect.Record) error {
 			switch {
 			case c.Midstream:
 				s.midstream++
-			case tlsOnly(c):
+			case c.TLSListing():
 				s.tlsOnly++
 			case !c.Upgraded():
 				s.rejected++

@@ -75,7 +75,7 @@ func appendConnSummary(b []byte, c *dissect.Conn) []byte {
 	if c.TLS == nil {
 		return appendHandshakeSummary(b, c)
 	}
-	if !tlsOnly(c) {
+	if !c.TLSListing() {
 		b = appendHandshakeSummary(b, c)
 	}
 	return appendTLSSummary(b, c)

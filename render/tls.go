@@ -7,12 +7,6 @@ import (
 	"github.com/wsdissect/wsdissect/dissect"
 )
 
-// tlsOnly reports whether c lists a TLS connection that was not dissected
-// (no HTTP handshake was decoded from it).
-func tlsOnly(c *dissect.Conn) bool {
-	return c.TLS != nil && c.Method == "" && c.Status == 0 && !c.Midstream
-}
-
 // appendTLSJSON appends the "tls" object of a connection record.
 func appendTLSJSON(b []byte, t *dissect.TLS) []byte {
 	b = appendKey(b, "tls")
@@ -42,7 +36,7 @@ func appendTLSJSON(b []byte, t *dissect.TLS) []byte {
 // otherwise.
 func appendTLSSummary(b []byte, c *dissect.Conn) []byte {
 	t := c.TLS
-	if !tlsOnly(c) {
+	if !c.TLSListing() {
 		b = append(b, " ["...)
 		mark := len(b)
 		b = appendTLSShort(b, t)

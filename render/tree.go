@@ -94,7 +94,7 @@ func (r *Renderer) appendConnTree(b []byte, c *dissect.Conn) []byte {
 	switch {
 	case c.TLS == nil:
 		return r.appendHandshakeTree(b, c)
-	case tlsOnly(c):
+	case c.TLSListing():
 		b = append(b, "Stream "...)
 		b = strconv.AppendUint(b, c.Stream, 10)
 		b = append(b, ": TLS connection "...)

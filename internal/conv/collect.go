@@ -277,6 +277,8 @@ type Session struct {
 	// Messages are the kept messages, in completion order.
 	Messages []Message
 
+	accepted bool // the last handshake was accepted (dissect.Conn.Upgraded)
+	tlsOnly  bool // a TLS connection listed undissected (dissect.Conn.TLSListing)
 	kept     bool // messages are kept in Messages
 	payloads bool // OnMessage gets the payloads of data messages
 	n        int
@@ -286,12 +288,7 @@ type Session struct {
 
 // Accepted reports whether the server accepted the handshake: 101 over
 // HTTP/1.1, 2xx for an extended CONNECT over HTTP/2.
-func (s *Session) Accepted() bool {
-	if s.H2Stream != 0 {
-		return s.Status >= 200 && s.Status <= 299
-	}
-	return s.Status == 101
-}
+func (s *Session) Accepted() bool { return s.accepted }
 
 // TLSInfo is what a session's records say of its TLS layer.
 type TLSInfo struct {
@@ -309,9 +306,7 @@ type TLSInfo struct {
 
 // TLSOnly reports whether the session is a TLS connection listed without
 // a dissected handshake (not decrypted, or not WebSocket).
-func (s *Session) TLSOnly() bool {
-	return s.TLS != nil && !s.Midstream && s.Method == "" && s.Status == 0
-}
+func (s *Session) TLSOnly() bool { return s.tlsOnly }
 
 // ID returns the session's name.
 func (s *Session) ID() ID { return ID{Stream: s.Stream, H2Stream: s.H2Stream} }
@@ -458,6 +453,7 @@ func (c *Collector) Emit(rec *dissect.Record) error {
 func (c *Collector) conn(s *Session, rec *dissect.Record) {
 	cn := rec.Conn
 	s.Midstream = cn.Midstream
+	s.accepted, s.tlsOnly = cn.Upgraded(), cn.TLSListing()
 	if t := cn.TLS; t != nil {
 		s.TLS = &TLSInfo{Version: t.Version, Cipher: t.Cipher, SNI: strings.Clone(t.SNI), ALPN: strings.Clone(t.ALPN),
 			Decrypted: t.Decrypted, Reason: strings.Clone(t.Reason), ClientBytes: t.ClientBytes, ServerBytes: t.ServerBytes}

@@ -16,6 +16,7 @@ package audit
 
 import (
 	"cmp"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -180,7 +181,12 @@ type Finding struct {
 	// seen on, in order of appearance (at most MaxStreams listed; Conns
 	// counts all).
 	Streams []uint64
-	// Conns counts the connections.
+	// H2Streams is nil unless a connection is a WebSocket over HTTP/2 (RFC
+	// 8441): then it holds, for each of Streams, the HTTP/2 stream of that
+	// session (0 for a connection over HTTP/1.1). Several sessions of one
+	// HTTP/2 connection repeat its TCP stream in Streams.
+	H2Streams []uint32
+	// Conns counts the connections (WebSocket sessions).
 	Conns int
 	// Packet is the packet the first evidence is in; Time its capture time.
 	Packet uint64
@@ -288,6 +294,85 @@ type Auditor struct {
 	findings map[findingKey]*Finding
 	seq      []*Finding // in order of first sight
 	free     [][]byte   // message buffers to reuse
+	cover    Coverage
+}
+
+// Coverage says what of a capture the audit could check: a report of no
+// findings means little when the WebSocket traffic was inside TLS without
+// its keys, or was picked up without its handshake.
+type Coverage struct {
+	// Handshakes counts the WebSocket handshakes checked (upgrades accepted
+	// or refused; over HTTP/2, extended CONNECTs).
+	Handshakes int
+	// Midstream counts connections picked up without their handshake:
+	// only their messages were checked.
+	Midstream int
+	// NotDecrypted counts TLS connections that were not decrypted (so not
+	// checked), by reason ("no key log given", "unsupported cipher suite
+	// 0x1301", ...); at most maxReasons reasons are told apart, the rest
+	// count as "other".
+	NotDecrypted map[string]int
+}
+
+// tlsReason returns why a TLS connection was not decrypted without what is
+// particular to the connection (its client random), so that connections
+// missing from the key log count together.
+func tlsReason(r string) string {
+	if i := strings.Index(r, " for client random "); i >= 0 {
+		r = r[:i]
+		if r == "no key" {
+			r = "no key in the key log"
+		}
+	}
+	if r == "" {
+		r = "not decrypted"
+	}
+	return r
+}
+
+// maxReasons bounds the reasons Coverage.NotDecrypted tells apart.
+const maxReasons = 16
+
+// TLSNotDecrypted returns the number of TLS connections not decrypted.
+func (c *Coverage) TLSNotDecrypted() int {
+	n := 0
+	for _, k := range c.NotDecrypted {
+		n += k
+	}
+	return n
+}
+
+// Coverage returns what the audit could check so far; the map is the
+// caller's.
+func (a *Auditor) Coverage() Coverage {
+	c := a.cover
+	c.NotDecrypted = maps.Clone(a.cover.NotDecrypted)
+	return c
+}
+
+// count adds the connection of a conn record to the coverage, and reports
+// whether it is a WebSocket connection the checks apply to (not the listing
+// of a TLS connection that was not dissected).
+func (a *Auditor) count(c *dissect.Conn) bool {
+	switch {
+	case c.TLSListing():
+		if !c.TLS.Decrypted {
+			if a.cover.NotDecrypted == nil {
+				a.cover.NotDecrypted = map[string]int{}
+			}
+			reason := tlsReason(c.TLS.Reason)
+			if _, ok := a.cover.NotDecrypted[reason]; !ok && len(a.cover.NotDecrypted) >= maxReasons {
+				reason = "other"
+			}
+			a.cover.NotDecrypted[reason]++
+		}
+		return false
+	case c.Midstream:
+		a.cover.Midstream++
+	default:
+		a.cover.Handshakes++
+	}
+	return true
 }
 
 type findingKey struct{ id, host, path string }
@@ -361,13 +446,31 @@ func (a *Auditor) report(id string, sev Severity, c *dissect.Conn, pkt uint64, t
 	if ev := clip(evidence, maxEvidence); !strings.Contains(f.Evidence, ev) && len(f.Evidence)+len(ev) <= 2*maxEvidence {
 		f.Evidence += " | " + ev
 	}
-	if n := len(f.Streams); n > 0 && f.Streams[n-1] == c.Stream || slices.Contains(f.Streams, c.Stream) {
+	if f.hasSession(c.Stream, c.H2Stream) {
 		return
 	}
 	f.Conns++
-	if len(f.Streams) < MaxStreams {
-		f.Streams = append(f.Streams, c.Stream)
+	if len(f.Streams) >= MaxStreams {
+		return
 	}
+	if c.H2Stream != 0 && f.H2Streams == nil {
+		f.H2Streams = make([]uint32, len(f.Streams), len(f.Streams)+1)
+	}
+	f.Streams = append(f.Streams, c.Stream)
+	if f.H2Streams != nil {
+		f.H2Streams = append(f.H2Streams, c.H2Stream)
+	}
+}
+
+// hasSession reports whether f lists the connection of TCP stream s and
+// HTTP/2 stream h2 (0 for HTTP/1.1); the last one listed is checked first.
+func (f *Finding) hasSession(s uint64, h2 uint32) bool {
+	for i := len(f.Streams) - 1; i >= 0; i-- {
+		if f.Streams[i] == s && (f.H2Streams == nil && h2 == 0 || f.H2Streams != nil && f.H2Streams[i] == h2) {
+			return true
+		}
+	}
+	return false
 }
 
 // Findings returns the findings so far, most severe first, then by host,
@@ -376,7 +479,7 @@ func (a *Auditor) Findings() []Finding {
 	out := make([]Finding, 0, len(a.seq))
 	for _, f := range a.seq {
 		g := *f
-		g.Streams = slices.Clone(f.Streams)
+		g.Streams, g.H2Streams = slices.Clone(f.Streams), slices.Clone(f.H2Streams)
 		out = append(out, g)
 	}
 	slices.SortStableFunc(out, func(x, y Finding) int {
@@ -408,7 +511,11 @@ func (a *Auditor) Emit(r *dissect.Record) error {
 			delete(a.conns, idOf(c))
 		}
 	case dissect.KindConn:
-		a.handshake(r)
+		// A TLS connection that was not dissected is no upgrade request
+		// (nor one for the handshake-flood count).
+		if a.count(c) {
+			a.handshake(r)
+		}
 	case dissect.KindFrame:
 		a.frame(r)
 	case dissect.KindMessage:

@@ -24,6 +24,7 @@ type expected struct {
 	Host     string   `json:"host"`
 	Path     string   `json:"path"`
 	Streams  []uint64 `json:"streams"`
+	H2       []uint32 `json:"h2_streams,omitempty"`
 	Packet   uint64   `json:"packet"`
 	Evidence string   `json:"evidence"`
 }
@@ -42,7 +43,7 @@ func auditFile(t *testing.T, path string, cfg audit.Config) []audit.Finding {
 func toExpected(fs []audit.Finding) []expected {
 	out := make([]expected, 0, len(fs))
 	for _, f := range fs {
-		out = append(out, expected{f.ID, f.Severity.String(), f.Host, f.Path, f.Streams, f.Packet, f.Evidence})
+		out = append(out, expected{f.ID, f.Severity.String(), f.Host, f.Path, f.Streams, f.H2Streams, f.Packet, f.Evidence})
 	}
 	return out
 }

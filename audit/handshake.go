@@ -240,7 +240,9 @@ func (a *Auditor) handshake(r *dissect.Record) {
 	if reqPkt == 0 {
 		reqPkt, reqTime = r.Packet, r.Time
 	}
-	accepted := c.Status == 101
+	// Accepted: 101 over HTTP/1.1, a 2xx answer to the extended CONNECT
+	// over HTTP/2 (RFC 8441).
+	accepted := c.Upgraded()
 
 	// Handshake rate per client address.
 	if ca := c.Client.Addr(); ca.IsValid() {
@@ -298,7 +300,7 @@ func (a *Auditor) handshake(r *dissect.Record) {
 		rel = relateOrigin(origin, c.Host)
 	}
 	status := "answered " + strconv.Itoa(c.Status)
-	if accepted {
+	if accepted && !c.HTTP2 {
 		status = "answered 101 Switching Protocols"
 	}
 	originEv := "Origin: " + clip(origin, 100) + ", Host: " + clip(c.Host, 100)
@@ -314,7 +316,10 @@ func (a *Auditor) handshake(r *dissect.Record) {
 		}
 	}
 	if hasOrigin && rel != sameOrigin && c.Status >= 400 && c.Status < 500 {
-		a.report(IDOriginChecked, Info, c, r.Packet, r.Time, originEv+"; "+status+" "+clip(c.Reason, 40))
+		if c.Reason != "" {
+			status += " " + clip(c.Reason, 40)
+		}
+		a.report(IDOriginChecked, Info, c, r.Packet, r.Time, originEv+"; "+status)
 	}
 
 	// CORS-style reflection of a foreign Origin.
@@ -354,7 +359,9 @@ func (a *Auditor) handshake(r *dissect.Record) {
 		}
 		a.report(IDVersionNot13, Low, c, reqPkt, reqTime, "Sec-WebSocket-Version: "+clip(v, 20)+"; "+status)
 	}
-	if !c.AcceptValid {
+	// Over HTTP/2 there is no Sec-WebSocket-Key or -Accept (RFC 8441
+	// section 5).
+	if !c.AcceptValid && !c.HTTP2 {
 		st.badAccept = true
 		if c.Accept == "" {
 			st.acceptEvid = "101 without Sec-WebSocket-Accept"

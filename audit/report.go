@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/fatih/color"
+
+	"github.com/wsdissect/wsdissect/tlsdecrypt"
 )
 
 // jsonFinding is the NDJSON form of a finding (a "finding" record).
@@ -22,6 +25,7 @@ type jsonFinding struct {
 	Host     string   `json:"host,omitempty"`
 	Path     string   `json:"path,omitempty"`
 	Streams  []uint64 `json:"streams"`
+	H2       []uint32 `json:"h2_streams,omitempty"`
 	Conns    int      `json:"conns"`
 	Packet   uint64   `json:"packet"`
 	TS       string   `json:"ts,omitempty"`
@@ -42,7 +46,7 @@ func WriteJSON(w io.Writer, fs []Finding, file string) error {
 	for _, f := range fs {
 		j := jsonFinding{
 			Type: "finding", ID: f.ID, Severity: f.Severity.String(), Title: f.Title,
-			Host: f.Host, Path: f.Path, Streams: f.Streams, Conns: f.Conns, Packet: f.Packet,
+			Host: f.Host, Path: f.Path, Streams: f.Streams, H2: f.H2Streams, Conns: f.Conns, Packet: f.Packet,
 			Evidence: f.Evidence, Why: f.Why, Fix: f.Fix, File: file,
 		}
 		if j.Streams == nil {
@@ -70,6 +74,47 @@ type TextOptions struct {
 	Color bool
 	// File, when not empty, is named in the heading.
 	File string
+	// Coverage, when not nil, is told after the findings (see
+	// CoverageLines).
+	Coverage *Coverage
+}
+
+// CoverageLines describes c for a reader: the handshakes and connections
+// checked, then, when some TLS connections were not decrypted, what was not
+// checked (notChecked is then true).
+func CoverageLines(c Coverage) (lines []string, notChecked bool) {
+	checked := "checked: " + plural(c.Handshakes, "WebSocket handshake", "WebSocket handshakes")
+	if c.Midstream > 0 {
+		checked += "; " + plural(c.Midstream, "connection", "connections") + " without its handshake (messages only)"
+	}
+	lines = append(lines, checked)
+	n := c.TLSNotDecrypted()
+	if n == 0 {
+		return lines, false
+	}
+	reasons := slices.Sorted(maps.Keys(c.NotDecrypted))
+	var parts []string
+	for _, r := range reasons {
+		if n == 1 {
+			parts = append(parts, r)
+		} else {
+			parts = append(parts, r+": "+strconv.Itoa(c.NotDecrypted[r]))
+		}
+	}
+	line := "not checked: " + plural(n, "TLS connection", "TLS connections") + " not decrypted (" +
+		strings.Join(parts, "; ") + "): WebSocket traffic inside was not audited"
+	if c.NotDecrypted[tlsdecrypt.NoKeyLog] > 0 {
+		line += " (give the key log with --keylog)"
+	}
+	return append(lines, line), true
+}
+
+// plural formats n with the singular or plural noun.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 // WriteText writes a readable report of fs grouped by host (hosts in order
@@ -111,8 +156,18 @@ func WriteText(w io.Writer, fs []Finding, o TextOptions) error {
 		head += " of " + o.File
 	}
 	fmt.Fprintln(bw, bold.Sprint(head))
+	coverage := func() {
+		if o.Coverage == nil {
+			return
+		}
+		lines, _ := CoverageLines(*o.Coverage)
+		for _, l := range lines {
+			fmt.Fprintln(bw, dim.Sprint(l))
+		}
+	}
 	if len(fs) == 0 {
 		fmt.Fprintln(bw, "no findings")
+		coverage()
 		return flush(bw)
 	}
 	var hosts []string
@@ -154,6 +209,7 @@ func WriteText(w io.Writer, fs []Finding, o TextOptions) error {
 	}
 	fmt.Fprintf(bw, "\n%d findings: %d high, %d medium, %d low, %d info\n",
 		len(fs), counts[High], counts[Medium], counts[Low], counts[Info])
+	coverage()
 	return flush(bw)
 }
 
@@ -165,25 +221,32 @@ func flush(bw *bufio.Writer) error {
 }
 
 // streamList describes the connections of a finding: "stream 3" or
-// "streams 0,1,4 (3 connections)".
+// "streams 0,1,4 (3 connections)", a WebSocket over HTTP/2 named by its TCP
+// and HTTP/2 streams as conns and follow name it ("stream 2/5").
 func streamList(f Finding) string {
-	if f.Conns <= 1 && len(f.Streams) == 1 {
-		return "stream " + strconv.FormatUint(f.Streams[0], 10)
+	session := func(b []byte, i int) []byte {
+		b = strconv.AppendUint(b, f.Streams[i], 10)
+		if f.H2Streams != nil && f.H2Streams[i] != 0 {
+			b = append(b, '/')
+			b = strconv.AppendUint(b, uint64(f.H2Streams[i]), 10)
+		}
+		return b
 	}
-	var b strings.Builder
-	b.WriteString("streams ")
-	for i, s := range f.Streams {
+	if f.Conns <= 1 && len(f.Streams) == 1 {
+		return string(session([]byte("stream "), 0))
+	}
+	b := []byte("streams ")
+	for i := range f.Streams {
 		if i == 20 {
-			b.WriteString(",…")
+			b = append(b, ",…"...)
 			break
 		}
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.WriteString(strconv.FormatUint(s, 10))
+		b = session(b, i)
 	}
-	fmt.Fprintf(&b, " (%d connections)", f.Conns)
-	return b.String()
+	return string(fmt.Appendf(b, " (%d connections)", f.Conns))
 }
 
 // Worst returns the highest severity among fs and whether there is any.

@@ -4,9 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"maps"
+	"net/netip"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/engine"
@@ -423,5 +428,130 @@ func TestFragmentedMessage(t *testing.T) {
 	}
 	if !strings.Contains(fs[1].Evidence, "9 compressed bytes inflates to 42 bytes") {
 		t.Errorf("ratio evidence %q", fs[1].Evidence)
+	}
+}
+
+// TestSessionsListed checks that a finding lists each WebSocket session once,
+// a session over HTTP/2 by its TCP and HTTP/2 streams as conns and follow
+// name it.
+func TestSessionsListed(t *testing.T) {
+	type session struct {
+		stream uint64
+		h2     uint32
+	}
+	tests := []struct {
+		name     string
+		sessions []session
+		conns    int
+		h2       []uint32
+		text     string
+	}{
+		{"one", []session{{3, 0}, {3, 0}}, 1, nil, "stream 3"},
+		{"http1", []session{{0, 0}, {4, 0}, {0, 0}}, 2, nil, "streams 0,4 (2 connections)"},
+		{"one h2", []session{{2, 5}, {2, 5}}, 1, []uint32{5}, "stream 2/5"},
+		{"h2 sessions of one connection", []session{{0, 1}, {0, 3}, {0, 1}}, 2, []uint32{1, 3}, "streams 0/1,0/3 (2 connections)"},
+		{"mixed", []session{{1, 0}, {0, 3}, {1, 0}, {0, 0}}, 3, []uint32{0, 3, 0}, "streams 1,0/3,0 (3 connections)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := New(Config{})
+			for _, s := range tt.sessions {
+				c := &dissect.Conn{Stream: s.stream, H2Stream: s.h2, HTTP2: s.h2 != 0, Host: "h", Path: "/p"}
+				a.report(IDTokenInURL, Medium, c, 1, time.Time{}, "ev")
+			}
+			fs := a.Findings()
+			if len(fs) != 1 {
+				t.Fatalf("%d findings, want 1", len(fs))
+			}
+			f := fs[0]
+			if f.Conns != tt.conns || len(f.Streams) != tt.conns || !slices.Equal(f.H2Streams, tt.h2) {
+				t.Errorf("conns %d, streams %v, h2 streams %v; want %d connections, h2 streams %v", f.Conns, f.Streams, f.H2Streams, tt.conns, tt.h2)
+			}
+			if got := streamList(f); got != tt.text {
+				t.Errorf("streamList = %q, want %q", got, tt.text)
+			}
+		})
+	}
+}
+
+// TestCoverage checks what the auditor counts as checked and not checked,
+// and that the listings of TLS connections it could not see into are not
+// counted as upgrade requests (thirty HTTPS connections from one browser
+// within a second are no handshake flood).
+func TestCoverage(t *testing.T) {
+	a := New(Config{})
+	client := netip.MustParseAddrPort("10.0.0.1:40000")
+	t0 := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	emit := func(c *dissect.Conn, pkt uint64) {
+		t.Helper()
+		if err := a.Emit(&dissect.Record{Kind: dissect.KindConn, Conn: c, Packet: pkt, Time: t0.Add(time.Duration(pkt) * time.Millisecond)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 30 {
+		reason := "no key for client random 0a1b2c3d" + strconv.Itoa(i) + "…"
+		if i%10 == 9 {
+			reason = "unsupported cipher suite 0x1301"
+		}
+		c := &dissect.Conn{Stream: uint64(i), Client: client, TLS: &dissect.TLS{Reason: reason}}
+		emit(c, uint64(i+1))
+	}
+	// Decrypted, but not WebSocket: looked at, nothing to check.
+	emit(&dissect.Conn{Stream: 30, Client: client, TLS: &dissect.TLS{Decrypted: true}}, 31)
+	emit(&dissect.Conn{Stream: 31, Client: client, Midstream: true}, 32)
+	emit(&dissect.Conn{Stream: 32, Client: client, Method: "GET", Status: 101, Host: "h", Path: "/", AcceptValid: true, Version: "13"}, 33)
+	emit(&dissect.Conn{Stream: 33, Client: client, Method: "GET", Status: 403, Host: "h", Path: "/"}, 34)
+	if fs := a.Findings(); len(fs) != 0 {
+		t.Errorf("findings %+v, want none", fs)
+	}
+	got := a.Coverage()
+	want := Coverage{Handshakes: 2, Midstream: 1, NotDecrypted: map[string]int{"no key in the key log": 27, "unsupported cipher suite 0x1301": 3}}
+	if got.Handshakes != want.Handshakes || got.Midstream != want.Midstream || !maps.Equal(got.NotDecrypted, want.NotDecrypted) {
+		t.Errorf("coverage %+v, want %+v", got, want)
+	}
+	if got.TLSNotDecrypted() != 30 {
+		t.Errorf("TLSNotDecrypted = %d, want 30", got.TLSNotDecrypted())
+	}
+}
+
+func TestCoverageLines(t *testing.T) {
+	tests := []struct {
+		name       string
+		c          Coverage
+		want       string
+		notChecked bool
+	}{
+		{"nothing", Coverage{}, "checked: 0 WebSocket handshakes", false},
+		{"one", Coverage{Handshakes: 1}, "checked: 1 WebSocket handshake", false},
+		{"midstream", Coverage{Handshakes: 2, Midstream: 1},
+			"checked: 2 WebSocket handshakes; 1 connection without its handshake (messages only)", false},
+		{"no key log", Coverage{NotDecrypted: map[string]int{"no key log given": 1}},
+			"checked: 0 WebSocket handshakes\nnot checked: 1 TLS connection not decrypted (no key log given): WebSocket traffic inside was not audited (give the key log with --keylog)", true},
+		{"reasons", Coverage{Handshakes: 1, NotDecrypted: map[string]int{"unsupported cipher suite 0x1301": 2, "no key in the key log": 1}},
+			"checked: 1 WebSocket handshake\nnot checked: 3 TLS connections not decrypted (no key in the key log: 1; unsupported cipher suite 0x1301: 2): WebSocket traffic inside was not audited", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lines, notChecked := CoverageLines(tt.c)
+			if got := strings.Join(lines, "\n"); got != tt.want || notChecked != tt.notChecked {
+				t.Errorf("got %q, %v\nwant %q, %v", got, notChecked, tt.want, tt.notChecked)
+			}
+		})
+	}
+}
+
+// TestCoverageReasonsBounded checks that reasons past maxReasons count as
+// "other".
+func TestCoverageReasonsBounded(t *testing.T) {
+	a := New(Config{})
+	for i := range 3 * maxReasons {
+		c := &dissect.Conn{Stream: uint64(i), TLS: &dissect.TLS{Reason: "alert " + strconv.Itoa(i)}}
+		if err := a.Emit(&dissect.Record{Kind: dissect.KindConn, Conn: c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := a.Coverage()
+	if len(c.NotDecrypted) != maxReasons+1 || c.NotDecrypted["other"] != 2*maxReasons || c.TLSNotDecrypted() != 3*maxReasons {
+		t.Errorf("%d reasons, %d other, %d in all", len(c.NotDecrypted), c.NotDecrypted["other"], c.TLSNotDecrypted())
 	}
 }

@@ -147,12 +147,12 @@ func (a *app) runAudit(files []string) error {
 			fmt.Fprintf(a.stderr, "wsdissect: %v (everything before the damage was audited)\n", runErr)
 			code = max(code, ExitDamaged)
 		}
-		fs := aud.Findings()
+		fs, cover := aud.Findings(), aud.Coverage()
 		file := ""
 		if len(files) > 1 {
 			file = name
 		}
-		if err := writeFindings(a.stdout, fs, a.out.json, colorOn, file); err != nil {
+		if err := a.writeFindings(fs, cover, a.out.json, colorOn, file); err != nil {
 			if isBrokenPipe(err) {
 				return &exitError{code: ExitOK}
 			}
@@ -173,12 +173,21 @@ func (a *app) runAudit(files []string) error {
 	return nil
 }
 
-// writeFindings prints findings as NDJSON or as the readable report.
-func writeFindings(w io.Writer, fs []audit.Finding, json, colorOn bool, file string) error {
+// writeFindings prints findings as NDJSON or as the readable report, which
+// ends with what the audit could check. With NDJSON, TLS connections that
+// were not decrypted are told on stderr (stdout stays one finding per line).
+func (a *app) writeFindings(fs []audit.Finding, cover audit.Coverage, json, colorOn bool, file string) error {
 	if json {
-		return audit.WriteJSON(w, fs, file)
+		if lines, notChecked := audit.CoverageLines(cover); notChecked {
+			where := ""
+			if file != "" {
+				where = file + ": "
+			}
+			fmt.Fprintf(a.stderr, "wsdissect: audit: %s%s\n", where, lines[len(lines)-1])
+		}
+		return audit.WriteJSON(a.stdout, fs, file)
 	}
-	return audit.WriteText(w, fs, audit.TextOptions{Color: colorOn, File: file})
+	return audit.WriteText(a.stdout, fs, audit.TextOptions{Color: colorOn, File: file, Coverage: &cover})
 }
 
 // registerReadAudit adds --audit and the thresholds to the read command.
@@ -209,12 +218,11 @@ func (a *app) writeReadFindings(aud *audit.Auditor, ro render.Options) error {
 	if aud == nil {
 		return nil
 	}
-	fs := aud.Findings()
-	if ro.Format == render.FormatJSON {
-		return audit.WriteJSON(a.stdout, fs, ro.File)
+	json := ro.Format == render.FormatJSON
+	if !json {
+		if _, err := io.WriteString(a.stdout, "\n"); err != nil {
+			return err
+		}
 	}
-	if _, err := io.WriteString(a.stdout, "\n"); err != nil {
-		return err
-	}
-	return audit.WriteText(a.stdout, fs, audit.TextOptions{Color: ro.Color, File: ro.File})
+	return a.writeFindings(aud.Findings(), aud.Coverage(), json, ro.Color, ro.File)
 }

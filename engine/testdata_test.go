@@ -98,6 +98,7 @@ var expectedAnomalies = map[string][]string{
 	// handshake rules on purpose.
 	"audit-origin-checked":     {dissect.AnUpgradeRejected},
 	"audit-subprotocol":        {dissect.AnSubprotoNotOffered},
+	"audit-h2":                 {dissect.AnSubprotoNotOffered, dissect.AnUpgradeRejected},
 	"edge-version-8":           {dissect.AnVersionNot13},
 	"edge-extension-forced":    {dissect.AnExtensionNotOffered},
 	"node-ws-origin":           {dissect.AnUpgradeRejected},

@@ -563,9 +563,13 @@ func (s *Session) changeCipherSpec(dir Dir, off int64) {
 	d.keys.seq = 0
 }
 
+// NoKeyLog is the Info.Reason of a session that could not be decrypted
+// because no key log was given at all.
+const NoKeyLog = "no key log given"
+
 func (s *Session) noKeyReason(label string) string {
 	if s.kl.Len() == 0 {
-		return "no key log given"
+		return NoKeyLog
 	}
 	cr := hex.EncodeToString(s.info.ClientRandom[:])
 	if s.sec == nil {

@@ -81,8 +81,8 @@ func Build(ctx context.Context) ([]Output, error) {
 	return append([]Output{x, xt}, hs...), nil
 }
 
-// BuildHand produces the hand-built captures, h2c-handbuilt and
-// h2c-single: deterministic, without network or GODEBUG.
+// BuildHand produces the hand-built captures, h2c-handbuilt, h2c-single
+// and audit-h2: deterministic, without network or GODEBUG.
 func BuildHand() ([]Output, error) {
 	h, err := buildHand()
 	if err != nil {
@@ -92,7 +92,11 @@ func BuildHand() ([]Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []Output{h, one}, nil
+	aud, err := buildAuditH2()
+	if err != nil {
+		return nil, err
+	}
+	return []Output{h, one, aud}, nil
 }
 
 // Write writes outs as NAME.pcap and NAME.truth.json in dir.

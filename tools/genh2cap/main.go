@@ -1,4 +1,4 @@
-// Command genh2cap writes wsdissect's HTTP/2 test captures (testdata/h2c-*)
+// Command genh2cap writes wsdissect's HTTP/2 test captures (testdata/h2c-*, audit-h2)
 // with their truth files; see internal/h2cap. x/net/http2 reads
 // GODEBUG=http2xconnect=1 only at start-up, so genh2cap runs itself again
 // with it set when it is missing. With -hand it writes only the hand-built

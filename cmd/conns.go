@@ -24,6 +24,7 @@ type convFlags struct {
 	har       string // export --har
 	exportDir string // export --dir
 	harMax    string // export --har-max
+	wide      bool   // conns --wide
 }
 
 func (a *app) connsCmd() *cobra.Command {
@@ -37,6 +38,8 @@ duration, messages and bytes per direction (on the wire and inflated, with
 the compression ratio), the largest message, ping-to-pong round trips
 (min/median/max, a pong matched to the ping with the same payload), who sent
 the first close frame with which code and reason, and the anomaly count.
+Long hosts, paths, subprotocols, extensions and close reasons are cut short
+with … (--wide shows them whole; --json always does).
 Several files (or a directory or glob) are read as one rotated capture.
 --json writes one JSON object per connection for jq. --zeek DIR also writes
 Zeek-compatible websocket.log and websocket_messages.log files.`,
@@ -55,6 +58,7 @@ Zeek-compatible websocket.log and websocket_messages.log files.`,
 	c.Flags().StringVar(&f.sort, "sort", "stream", "order rows by stream, start, duration, bytes or msgs (the last three largest first)")
 	c.Flags().StringVar(&f.zeekDir, "zeek", "", "also write Zeek-compatible websocket.log and websocket_messages.log into `DIR`")
 	c.Flags().BoolVar(&f.zeekJSON, "zeek-json", false, "write the --zeek logs as Zeek JSON (one object per line) instead of TSV")
+	c.Flags().BoolVar(&f.wide, "wide", false, "show long hosts, paths, subprotocols, extensions and close reasons whole (the table cuts them short with …)")
 	a.out.register(c.Flags(), "json")
 	c.Flags().Lookup("json").Usage = "write one JSON object per connection and line (for jq)"
 	a.out.register(c.Flags(), decodeFlags...)
@@ -92,7 +96,7 @@ func (a *app) runConns(files []string, f *convFlags) error {
 	if a.out.json {
 		werr = conv.WriteConnsJSON(a.stdout, ss)
 	} else {
-		werr = conv.WriteConnsTable(a.stdout, ss)
+		werr = conv.WriteConnsTable(a.stdout, ss, f.wide)
 	}
 	if werr != nil && err == nil {
 		if isBrokenPipe(werr) {

@@ -114,7 +114,7 @@ func (a *app) runFollow(args []string, f *convFlags) error {
 			s = col.Session(id)
 		default:
 			var table bytes.Buffer
-			if err := conv.WriteConnsTable(&table, ss); err != nil {
+			if err := conv.WriteConnsTable(&table, ss, false); err != nil {
 				return err
 			}
 			return usageErr(fmt.Errorf("stream %d is an HTTP/2 connection with %d WebSocket sessions; name one as %d/M (M its HTTP/2 stream):\n%s",
@@ -184,7 +184,7 @@ func (a *app) pickStream(file string) (conv.ID, error) {
 		return ss[0].ID(), nil
 	}
 	var table bytes.Buffer
-	if err := conv.WriteConnsTable(&table, ss); err != nil {
+	if err := conv.WriteConnsTable(&table, ss, false); err != nil {
 		return conv.ID{}, err
 	}
 	if !isTerminal(a.stdout) || !readerIsTerminal(a.stdin) {

@@ -214,23 +214,41 @@ var connsHeader = []string{"STREAM", "CLIENT", "SERVER", "HOST", "PATH", "SUBPRO
 // rightAligned marks numeric columns.
 var rightAligned = map[int]bool{0: true, 8: true, 9: true, 10: true, 11: true, 12: true, 13: true, 17: true}
 
+// Widest cells of the free-text columns of the conns table unless it is
+// wide (longer ones end in "…"): a SignalR path carries a whole JWT in its
+// query, a close reason may be 123 bytes.
+const (
+	maxHostCell        = 40
+	maxPathCell        = 80
+	maxSubprotocolCell = 32
+	maxExtensionsCell  = 80
+	maxCloseReasonCell = 32
+)
+
 // ConnsRows returns the table cells of the sessions, one row per session
-// (without the header).
-func ConnsRows(ss []*Session) [][]string {
+// (without the header). Unless wide, long hosts, paths, subprotocols,
+// extensions and close reasons are cut short with "…".
+func ConnsRows(ss []*Session, wide bool) [][]string {
+	clip := func(s string, n int) string {
+		if wide {
+			return s
+		}
+		return Clip(s, n)
+	}
 	rows := make([][]string, 0, len(ss))
 	for _, s := range ss {
 		ext := "-"
 		if len(s.Extensions) > 0 {
-			ext = Printable(strings.Join(s.Extensions, ","))
+			ext = clip(Printable(strings.Join(s.Extensions, ",")), maxExtensionsCell)
 		}
-		host, path := orDash(Printable(s.Host)), orDash(Printable(s.Path))
+		host, path := orDash(clip(Printable(s.Host), maxHostCell)), orDash(clip(Printable(s.Path), maxPathCell))
 		switch {
 		case s.Midstream:
 			host, path = "(midstream)", "-"
 		case s.TLSOnly():
-			host, path = orDash(Printable(s.TLS.SNI)), "(TLS)"
+			host, path = orDash(clip(Printable(s.TLS.SNI), maxHostCell)), "(TLS)"
 			if s.TLS.Reason != "" {
-				path = "(TLS: " + Printable(s.TLS.Reason) + ")"
+				path = clip("(TLS: "+Printable(s.TLS.Reason), maxPathCell-1) + ")"
 			}
 		case s.Status != 0 && !s.Accepted():
 			path += " [" + strconv.Itoa(s.Status) + "]"
@@ -246,11 +264,11 @@ func ConnsRows(ss []*Session) [][]string {
 		}
 		rows = append(rows, []string{
 			s.ID().String(), s.Client.String(), s.Server.String(), host, path,
-			orDash(Printable(s.Subprotocol)), ext, s.Start.UTC().Format("15:04:05.000"), fmtDur(s.Duration()),
+			orDash(clip(Printable(s.Subprotocol), maxSubprotocolCell)), ext, s.Start.UTC().Format("15:04:05.000"), fmtDur(s.Duration()),
 			fmt.Sprintf("%d/%d", c.Messages, v.Messages),
 			HumanBytes(c.WireBytes) + "/" + HumanBytes(v.WireBytes),
 			HumanBytes(c.DataBytes) + "/" + HumanBytes(v.DataBytes),
-			ratio, HumanBytes(s.Largest()), rtt, closeText(s), endText(s), strconv.Itoa(s.Anomalies),
+			ratio, HumanBytes(s.Largest()), rtt, closeText(s, clip), endText(s), strconv.Itoa(s.Anomalies),
 		})
 	}
 	return rows
@@ -263,8 +281,28 @@ func orDash(s string) string {
 	return s
 }
 
-// closeText says who closed first, with which code and reason.
-func closeText(s *Session) string {
+// Clip returns s cut to at most n runes, the last of them "…" when it was
+// cut.
+func Clip(s string, n int) string {
+	if n <= 0 || len(s) <= n {
+		return s
+	}
+	i, count := 0, 0
+	for j := range s {
+		if count == n-1 {
+			i = j
+		}
+		count++
+		if count > n {
+			return s[:i] + "…"
+		}
+	}
+	return s
+}
+
+// closeText says who closed first, with which code and reason (cut by
+// clip).
+func closeText(s *Session, clip func(string, int) string) string {
 	if !s.Closes[0].Seen && !s.Closes[1].Seen {
 		return "-"
 	}
@@ -274,7 +312,7 @@ func closeText(s *Session) string {
 		t += " " + strconv.Itoa(int(cl.Code))
 	}
 	if cl.Reason != "" {
-		t += " " + strconv.Quote(cl.Reason)
+		t += " " + strconv.Quote(clip(cl.Reason, maxCloseReasonCell))
 	}
 	return t
 }
@@ -320,9 +358,10 @@ func HumanBytes(n uint64) string {
 	return strconv.FormatFloat(float64(n)/(1<<30), 'f', 1, 64) + "G"
 }
 
-// WriteConnsTable writes the sessions as an aligned table with a header.
-func WriteConnsTable(w io.Writer, ss []*Session) error {
-	return WriteTable(w, connsHeader, ConnsRows(ss), rightAligned)
+// WriteConnsTable writes the sessions as an aligned table with a header;
+// wide keeps long cells whole (see ConnsRows).
+func WriteConnsTable(w io.Writer, ss []*Session, wide bool) error {
+	return WriteTable(w, connsHeader, ConnsRows(ss, wide), rightAligned)
 }
 
 // WriteTable writes rows as columns separated by two spaces, padded to the

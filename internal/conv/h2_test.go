@@ -95,7 +95,7 @@ func TestHTTP2Sessions(t *testing.T) {
 	if !strings.Contains(string(j), `"stream":0,"h2_stream":5,`) {
 		t.Errorf("JSON %s", j)
 	}
-	if rows := ConnsRows(ss); rows[0][0] != "0/3" || rows[0][4] != "/ws/hand" || rows[2][0] != "0/7" || rows[2][4] != "/ws/forbidden [403]" {
+	if rows := ConnsRows(ss, false); rows[0][0] != "0/3" || rows[0][4] != "/ws/hand" || rows[2][0] != "0/7" || rows[2][4] != "/ws/forbidden [403]" {
 		t.Errorf("rows %q", rows)
 	}
 }
@@ -210,7 +210,7 @@ func TestTLSOnlyRow(t *testing.T) {
 	if len(ss) != 1 || !ss[0].TLSOnly() {
 		t.Fatalf("%d sessions, first TLS-only %v", len(ss), len(ss) > 0 && ss[0].TLSOnly())
 	}
-	if row := ConnsRows(ss)[0]; row[3] != "wss.example" || row[4] != "(TLS: no key log given)" {
+	if row := ConnsRows(ss, false)[0]; row[3] != "wss.example" || row[4] != "(TLS: no key log given)" {
 		t.Errorf("host %q path %q", row[3], row[4])
 	}
 	j, err := json.Marshal(ss[0].JSON())
@@ -219,5 +219,53 @@ func TestTLSOnlyRow(t *testing.T) {
 	}
 	if !strings.Contains(string(j), `"tls":{"version":"TLS 1.3","cipher":"TLS_AES_128_GCM_SHA256","sni":"wss.example","decrypted":false,"reason":"no key log given","client_bytes":`) {
 		t.Errorf("JSON %s", j)
+	}
+}
+
+func TestClip(t *testing.T) {
+	tests := []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"", 3, ""},
+		{"abc", 3, "abc"},
+		{"abcd", 3, "ab…"},
+		{"héllo wörld", 5, "héll…"},
+		{"ééé", 3, "ééé"},
+		{"éééé", 3, "éé…"},
+		{"abc", 0, "abc"},
+		{"abc", 1, "…"},
+	}
+	for _, tt := range tests {
+		if got := Clip(tt.s, tt.n); got != tt.want {
+			t.Errorf("Clip(%q, %d) = %q, want %q", tt.s, tt.n, got, tt.want)
+		}
+	}
+}
+
+// TestLongCells checks that the table cuts long free-text cells short and
+// that wide keeps them whole.
+func TestLongCells(t *testing.T) {
+	jwt := "eyJhbGciOiJIUzI1NiJ9." + strings.Repeat("eyJzdWIiOiIxMjM0NTY3ODkwIn0", 20)
+	s := &Session{Host: strings.Repeat("h", 50) + ".example", Path: "/hub?id=1&access_token=" + jwt,
+		Subprotocol: strings.Repeat("p", 40), Extensions: []string{"permessage-deflate; " + strings.Repeat("x", 100)}}
+	s.Closes[1] = Close{Seen: true, HasCode: true, Code: 1000, Reason: strings.Repeat("r", 100)}
+	s.FirstCloser = dissect.ServerToClient
+	cut := ConnsRows([]*Session{s}, false)[0]
+	whole := ConnsRows([]*Session{s}, true)[0]
+	for i, limit := range map[int]int{3: maxHostCell, 4: maxPathCell, 5: maxSubprotocolCell, 6: maxExtensionsCell} {
+		if n := len([]rune(cut[i])); n != limit || !strings.HasSuffix(cut[i], "…") {
+			t.Errorf("column %d: %d runes %q, want %d ending in …", i, n, cut[i], limit)
+		}
+		if strings.Contains(whole[i], "…") || len(whole[i]) <= limit {
+			t.Errorf("column %d wide: %q", i, whole[i])
+		}
+	}
+	if want := `s2c 1000 "` + strings.Repeat("r", maxCloseReasonCell-1) + `…"`; cut[15] != want {
+		t.Errorf("close %q, want %q", cut[15], want)
+	}
+	if want := `s2c 1000 "` + s.Closes[1].Reason + `"`; whole[15] != want {
+		t.Errorf("wide close %q", whole[15])
 	}
 }

@@ -27,13 +27,7 @@ func auditConnect(path string, kv ...string) []string {
 func buildAuditH2() (Output, error) {
 	h := newHand()
 	const cl, sv = capgen.Client, capgen.Server
-	h.buf[cl].WriteString(http2.ClientPreface)
-	h.fr[cl].WriteSettings()
-	h.flush(cl)
-	h.fr[sv].WriteSettings(http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1})
-	h.fr[sv].WriteSettingsAck()
-	h.flush(sv)
-	h.fr[cl].WriteSettingsAck()
+	h.priorKnowledge()
 	const cookie = "session=8f14e45fceea167a5a36dedd4bea2543"
 	requests := []struct {
 		id     uint32

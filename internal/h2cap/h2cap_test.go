@@ -117,3 +117,30 @@ func TestBuild(t *testing.T) {
 		})
 	}
 }
+
+// TestHandBuiltCommitted checks that the hand-built captures in testdata are
+// what BuildHand makes now (they are deterministic): a change to the
+// builder must be followed by go run ./tools/genh2cap -hand -out testdata.
+func TestHandBuiltCommitted(t *testing.T) {
+	outs, err := BuildHand()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range outs {
+		pcap, err := os.ReadFile("../../testdata/" + o.Name + ".pcap")
+		if err != nil {
+			t.Fatal(err)
+		}
+		truth, err := os.ReadFile("../../testdata/" + o.Name + ".truth.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tj, err := o.Truth.JSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(pcap, o.Pcap) || !bytes.Equal(truth, tj) {
+			t.Errorf("testdata/%s differs from what BuildHand makes (run go run ./tools/genh2cap -hand -out testdata)", o.Name)
+		}
+	}
+}

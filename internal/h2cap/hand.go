@@ -189,11 +189,11 @@ func buildHand() (Output, error) {
 	}}}, nil
 }
 
-// buildSingle builds h2c-single: prior knowledge (no upgrade), one
-// WebSocket session on stream 1 with a text message each way, close frames
-// and END_STREAM both ways.
-func buildSingle() (Output, error) {
-	h := newHand()
+// priorKnowledge writes the start of a prior-knowledge h2c connection: the
+// client's preface and SETTINGS, the server's SETTINGS (extended CONNECT
+// enabled) and both acknowledgements; the client's acknowledgement is not
+// flushed, so that its first request joins it.
+func (h *hand) priorKnowledge() {
 	const cl, sv = capgen.Client, capgen.Server
 	h.buf[cl].WriteString(http2.ClientPreface)
 	h.fr[cl].WriteSettings()
@@ -202,6 +202,15 @@ func buildSingle() (Output, error) {
 	h.fr[sv].WriteSettingsAck()
 	h.flush(sv)
 	h.fr[cl].WriteSettingsAck()
+}
+
+// buildSingle builds h2c-single: prior knowledge (no upgrade), one
+// WebSocket session on stream 1 with a text message each way, close frames
+// and END_STREAM both ways.
+func buildSingle() (Output, error) {
+	h := newHand()
+	const cl, sv = capgen.Client, capgen.Server
+	h.priorKnowledge()
 	h.fr[cl].WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true,
 		BlockFragment: h.block(cl, append(connectFields, ":path", "/ws/single")...)})
 	h.flush(cl)

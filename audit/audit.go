@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/wsdissect/wsdissect/dissect"
+	"github.com/wsdissect/wsdissect/tlsdecrypt"
 )
 
 // Severity grades a finding.
@@ -308,38 +309,8 @@ type Coverage struct {
 	// only their messages were checked.
 	Midstream int
 	// NotDecrypted counts TLS connections that were not decrypted (so not
-	// checked), by reason ("no key log given", "unsupported cipher suite
-	// 0x1301", ...); at most maxReasons reasons are told apart, the rest
-	// count as "other".
-	NotDecrypted map[string]int
-}
-
-// tlsReason returns why a TLS connection was not decrypted without what is
-// particular to the connection (its client random), so that connections
-// missing from the key log count together.
-func tlsReason(r string) string {
-	if i := strings.Index(r, " for client random "); i >= 0 {
-		r = r[:i]
-		if r == "no key" {
-			r = "no key in the key log"
-		}
-	}
-	if r == "" {
-		r = "not decrypted"
-	}
-	return r
-}
-
-// maxReasons bounds the reasons Coverage.NotDecrypted tells apart.
-const maxReasons = 16
-
-// TLSNotDecrypted returns the number of TLS connections not decrypted.
-func (c *Coverage) TLSNotDecrypted() int {
-	n := 0
-	for _, k := range c.NotDecrypted {
-		n += k
-	}
-	return n
+	// checked), by reason.
+	NotDecrypted tlsdecrypt.Tally
 }
 
 // Coverage returns what the audit could check so far; the map is the
@@ -358,13 +329,9 @@ func (a *Auditor) count(c *dissect.Conn) bool {
 	case c.TLSListing():
 		if !c.TLS.Decrypted {
 			if a.cover.NotDecrypted == nil {
-				a.cover.NotDecrypted = map[string]int{}
+				a.cover.NotDecrypted = tlsdecrypt.Tally{}
 			}
-			reason := tlsReason(c.TLS.Reason)
-			if _, ok := a.cover.NotDecrypted[reason]; !ok && len(a.cover.NotDecrypted) >= maxReasons {
-				reason = "other"
-			}
-			a.cover.NotDecrypted[reason]++
+			a.cover.NotDecrypted.Add(c.TLS.Reason)
 		}
 		return false
 	case c.Midstream:

@@ -5,15 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/fatih/color"
-
-	"github.com/wsdissect/wsdissect/tlsdecrypt"
 )
 
 // jsonFinding is the NDJSON form of a finding (a "finding" record).
@@ -88,22 +85,11 @@ func CoverageLines(c Coverage) (lines []string, notChecked bool) {
 		checked += "; " + plural(c.Midstream, "connection", "connections") + " without its handshake (messages only)"
 	}
 	lines = append(lines, checked)
-	n := c.TLSNotDecrypted()
-	if n == 0 {
+	if c.NotDecrypted.Total() == 0 {
 		return lines, false
 	}
-	reasons := slices.Sorted(maps.Keys(c.NotDecrypted))
-	var parts []string
-	for _, r := range reasons {
-		if n == 1 {
-			parts = append(parts, r)
-		} else {
-			parts = append(parts, r+": "+strconv.Itoa(c.NotDecrypted[r]))
-		}
-	}
-	line := "not checked: " + plural(n, "TLS connection", "TLS connections") + " not decrypted (" +
-		strings.Join(parts, "; ") + "): WebSocket traffic inside was not audited"
-	if c.NotDecrypted[tlsdecrypt.NoKeyLog] > 0 {
+	line := "not checked: " + c.NotDecrypted.Summary() + ": WebSocket traffic inside was not audited"
+	if c.NotDecrypted.NoKeyLog() {
 		line += " (give the key log with --keylog)"
 	}
 	return append(lines, line), true

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/engine"
+	"github.com/wsdissect/wsdissect/tlsdecrypt"
 )
 
 func TestRelateOrigin(t *testing.T) {
@@ -505,12 +506,9 @@ func TestCoverage(t *testing.T) {
 		t.Errorf("findings %+v, want none", fs)
 	}
 	got := a.Coverage()
-	want := Coverage{Handshakes: 2, Midstream: 1, NotDecrypted: map[string]int{"no key in the key log": 27, "unsupported cipher suite 0x1301": 3}}
+	want := Coverage{Handshakes: 2, Midstream: 1, NotDecrypted: tlsdecrypt.Tally{"no key in the key log": 27, "unsupported cipher suite 0x1301": 3}}
 	if got.Handshakes != want.Handshakes || got.Midstream != want.Midstream || !maps.Equal(got.NotDecrypted, want.NotDecrypted) {
 		t.Errorf("coverage %+v, want %+v", got, want)
-	}
-	if got.TLSNotDecrypted() != 30 {
-		t.Errorf("TLSNotDecrypted = %d, want 30", got.TLSNotDecrypted())
 	}
 }
 
@@ -525,9 +523,9 @@ func TestCoverageLines(t *testing.T) {
 		{"one", Coverage{Handshakes: 1}, "checked: 1 WebSocket handshake", false},
 		{"midstream", Coverage{Handshakes: 2, Midstream: 1},
 			"checked: 2 WebSocket handshakes; 1 connection without its handshake (messages only)", false},
-		{"no key log", Coverage{NotDecrypted: map[string]int{"no key log given": 1}},
+		{"no key log", Coverage{NotDecrypted: tlsdecrypt.Tally{"no key log given": 1}},
 			"checked: 0 WebSocket handshakes\nnot checked: 1 TLS connection not decrypted (no key log given): WebSocket traffic inside was not audited (give the key log with --keylog)", true},
-		{"reasons", Coverage{Handshakes: 1, NotDecrypted: map[string]int{"unsupported cipher suite 0x1301": 2, "no key in the key log": 1}},
+		{"reasons", Coverage{Handshakes: 1, NotDecrypted: tlsdecrypt.Tally{"unsupported cipher suite 0x1301": 2, "no key in the key log": 1}},
 			"checked: 1 WebSocket handshake\nnot checked: 3 TLS connections not decrypted (no key in the key log: 1; unsupported cipher suite 0x1301: 2): WebSocket traffic inside was not audited", true},
 	}
 	for _, tt := range tests {
@@ -537,21 +535,5 @@ func TestCoverageLines(t *testing.T) {
 				t.Errorf("got %q, %v\nwant %q, %v", got, notChecked, tt.want, tt.notChecked)
 			}
 		})
-	}
-}
-
-// TestCoverageReasonsBounded checks that reasons past maxReasons count as
-// "other".
-func TestCoverageReasonsBounded(t *testing.T) {
-	a := New(Config{})
-	for i := range 3 * maxReasons {
-		c := &dissect.Conn{Stream: uint64(i), TLS: &dissect.TLS{Reason: "alert " + strconv.Itoa(i)}}
-		if err := a.Emit(&dissect.Record{Kind: dissect.KindConn, Conn: c}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c := a.Coverage()
-	if len(c.NotDecrypted) != maxReasons+1 || c.NotDecrypted["other"] != 2*maxReasons || c.TLSNotDecrypted() != 3*maxReasons {
-		t.Errorf("%d reasons, %d other, %d in all", len(c.NotDecrypted), c.NotDecrypted["other"], c.TLSNotDecrypted())
 	}
 }

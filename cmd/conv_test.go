@@ -103,6 +103,31 @@ func TestFollowUsage(t *testing.T) {
 	}
 }
 
+// TestNoMessagesSaysWhy checks that follow and export say why a connection
+// has no messages when the capture tells: a TLS connection not decrypted, an
+// upgrade refused.
+func TestNoMessagesSaysWhy(t *testing.T) {
+	td := func(n string) string { return filepath.Join("..", "testdata", n) }
+	cases := []struct {
+		args   []string
+		stderr string
+	}{
+		{[]string{"follow", td("wss-tls13.pcap"), "0"}, "wsdissect: stream 0 has no WebSocket messages: it is a TLS connection that was not decrypted (no key log given); give its key log with --keylog\n"},
+		{[]string{"follow", td("wss-tls13.pcap"), "0", "--keylog", td("wss-tls12-gcm.keylog")}, "wsdissect: stream 0 has no WebSocket messages: it is a TLS connection that was not decrypted (no key in the key log)\n"},
+		{[]string{"follow", td("audit-h2.pcap"), "0/5"}, "wsdissect: stream 0/5 has no WebSocket messages: the upgrade was refused (403)\n"},
+		{[]string{"follow", td("wss-tls13.pcap"), "0", "--keylog", td("wss-tls13.keylog")}, ""},
+		{[]string{"export", td("wss-tls13.pcap"), "--har", filepath.Join(t.TempDir(), "x.har")},
+			"wsdissect: export: 1 TLS connection not decrypted (no key log given): WebSocket messages inside were not exported (give the key log with --keylog)\n"},
+		{[]string{"export", td("wss-tls13.pcap"), "--keylog", td("wss-tls13.keylog"), "--har", filepath.Join(t.TempDir(), "x.har")}, ""},
+	}
+	for _, tc := range cases {
+		_, stderr := runOK(t, tc.args...)
+		if stderr != tc.stderr {
+			t.Errorf("%v: stderr %q, want %q", tc.args, stderr, tc.stderr)
+		}
+	}
+}
+
 // TestFollowRaw checks that raw output is exactly the bytes one side sent
 // (the data messages, concatenated), and that -Y picks the stream.
 func TestFollowRaw(t *testing.T) {

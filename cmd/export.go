@@ -83,6 +83,13 @@ func (a *app) runExport(files []string, f *convFlags) error {
 		}
 		return nil
 	}})
+	if t := conv.NotDecrypted(col.Sessions()); t.Total() > 0 {
+		hint := ""
+		if t.NoKeyLog() {
+			hint = " (give the key log with --keylog)"
+		}
+		fmt.Fprintf(a.stderr, "wsdissect: export: %s: WebSocket messages inside were not exported%s\n", t.Summary(), hint)
+	}
 	if fe != nil {
 		if err := fe.Close(); err != nil {
 			runErr = cmp.Or(runErr, error(&exitError{code: ExitUsage, err: fmt.Errorf("--dir: %w", err)}))

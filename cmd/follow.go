@@ -16,6 +16,7 @@ import (
 	"github.com/wsdissect/wsdissect/internal/conv"
 	"github.com/wsdissect/wsdissect/subproto"
 	"github.com/wsdissect/wsdissect/subproto/attach"
+	"github.com/wsdissect/wsdissect/tlsdecrypt"
 )
 
 func (a *app) followCmd() *cobra.Command {
@@ -125,9 +126,28 @@ func (a *app) runFollow(args []string, f *convFlags) error {
 	case s == nil:
 		return usageErr(fmt.Errorf("%s has no WebSocket connection with stream number %s (see 'wsdissect conns %s')", file, id, file))
 	case s.Msgs() == 0:
-		fmt.Fprintf(a.stderr, "wsdissect: stream %s has no WebSocket messages\n", id)
+		fmt.Fprintf(a.stderr, "wsdissect: stream %s has no WebSocket messages%s\n", id, noMessagesWhy(s))
 	}
 	return nil
+}
+
+// noMessagesWhy says why session s, which has no messages, has none, when
+// the capture tells: a TLS connection not decrypted (or decrypted and not
+// WebSocket), an upgrade refused.
+func noMessagesWhy(s *conv.Session) string {
+	switch {
+	case s.NotDecrypted():
+		why := ": it is a TLS connection that was not decrypted (" + tlsdecrypt.NewTally(s.TLS.Reason).String() + ")"
+		if s.TLS.Reason == tlsdecrypt.NoKeyLog {
+			why += "; give its key log with --keylog"
+		}
+		return why
+	case s.TLSOnly():
+		return ": it is a TLS connection without a WebSocket handshake inside"
+	case s.Status != 0 && !s.Accepted():
+		return fmt.Sprintf(": the upgrade was refused (%d)", s.Status)
+	}
+	return ""
 }
 
 // followPass reads the capture once, writing the transcript of session id.

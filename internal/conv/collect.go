@@ -22,6 +22,7 @@ import (
 
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/internal/communityid"
+	"github.com/wsdissect/wsdissect/tlsdecrypt"
 )
 
 // ErrMessageRecord is returned by Emit for message records: a Collector
@@ -307,6 +308,22 @@ type TLSInfo struct {
 // TLSOnly reports whether the session is a TLS connection listed without
 // a dissected handshake (not decrypted, or not WebSocket).
 func (s *Session) TLSOnly() bool { return s.tlsOnly }
+
+// NotDecrypted reports whether the session is a TLS connection that was not
+// decrypted (TLS.Reason says why).
+func (s *Session) NotDecrypted() bool { return s.tlsOnly && s.TLS != nil && !s.TLS.Decrypted }
+
+// NotDecrypted counts the sessions of ss that are TLS connections not
+// decrypted, by reason.
+func NotDecrypted(ss []*Session) tlsdecrypt.Tally {
+	t := tlsdecrypt.Tally{}
+	for _, s := range ss {
+		if s.NotDecrypted() {
+			t.Add(s.TLS.Reason)
+		}
+	}
+	return t
+}
 
 // ID returns the session's name.
 func (s *Session) ID() ID { return ID{Stream: s.Stream, H2Stream: s.H2Stream} }

@@ -367,3 +367,54 @@ func densePackets(t *testing.T) []source.Packet {
 	}
 	return memPackets(t, writePcap(t, cp))
 }
+
+// TestRoundBuffersReused checks that the payload buffers of a round are
+// reused whichever worker gets the work: with a small --memory a round
+// carries a packet or a few, each round to another worker of eight, or
+// whole rounds go to one worker (one busy connection). Once warm, filling
+// and resetting rounds allocates nothing, and a round keeps no more than
+// its keep.
+func TestRoundBuffersReused(t *testing.T) {
+	payload := make([]byte, 1460)
+	tests := []struct {
+		name    string
+		q       queueSizes
+		workers int
+		worker  func(round, i int) uint8 // the worker of the i-th packet of a round
+	}{
+		{"eight workers, small rounds, moving", queueSizes{roundCmds: 128, roundData: 16 << 10, partSize: 8 << 10}, 8,
+			func(round, i int) uint8 { return uint8((round + i/4) % 8) }},
+		{"one worker takes whole rounds", queueSizes{roundCmds: 4096, roundData: 512 << 10, partSize: 256 << 10}, 2,
+			func(round, i int) uint8 { return uint8(round / 3 % 2) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &parallel{q: tt.q}
+			r := newRound(tt.workers, tt.q)
+			n := 0
+			fill := func() {
+				p.cur = r
+				for i := 0; r.data < tt.q.roundData; i++ {
+					b := p.batch(tt.worker(n, i), len(payload))
+					b.cmds = append(b.cmds, command{kind: cmdSegment, off: uint32(len(b.data)), n: uint32(len(payload))})
+					b.data = append(b.data, payload...)
+				}
+				n++
+				r.reset()
+				kept := 0
+				for _, sp := range r.spare {
+					kept += cap(sp)
+				}
+				if kept > r.keep {
+					t.Fatalf("round %d keeps %d bytes, over its keep %d", n, kept, r.keep)
+				}
+			}
+			for range 4 * tt.workers {
+				fill()
+			}
+			if a := testing.AllocsPerRun(20, fill); a != 0 {
+				t.Errorf("%.1f allocations per round once warm, want 0", a)
+			}
+		})
+	}
+}

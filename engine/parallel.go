@@ -1060,16 +1060,10 @@ func (r *round) reset() {
 	r.route = r.route[:0]
 	r.data = 0
 	r.flush = false
+	// The buffers this round used come first (they are sized to the
+	// traffic and warm), then those it left spare.
+	old := len(r.spare)
 	kept := 0
-	spare := r.spare[:0]
-	for _, sp := range r.spare {
-		if c := cap(sp); kept+c <= r.keep {
-			kept += c
-			spare = append(spare, sp)
-		}
-	}
-	clear(r.spare[len(spare):])
-	r.spare = spare
 	for i := range r.batches {
 		b := &r.batches[i]
 		// The old commands are not cleared: the flows they point to stay
@@ -1082,6 +1076,16 @@ func (r *round) reset() {
 		}
 		b.data = nil
 	}
+	spare := r.spare[:0]
+	for _, sp := range r.spare[:old] {
+		if c := cap(sp); kept+c <= r.keep {
+			kept += c
+			spare = append(spare, sp)
+		}
+	}
+	spare = append(spare, r.spare[old:]...)
+	clear(r.spare[len(spare):])
+	r.spare = spare
 }
 
 // flow is the reader's record of one tracked connection, an element of its

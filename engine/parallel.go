@@ -39,10 +39,13 @@ const (
 	// keepBuf is the largest batch buffer kept for reuse.
 	keepBuf = 4 << 20
 	// roundKeep bounds the buffer capacity one round keeps for reuse over
-	// all its batches (2 × its data size): without it, a round of n batches
-	// could keep n buffers each grown by a round whose data went mostly to
-	// that worker.
-	roundKeep = 2 * roundData
+	// all its batches: without it, a round of n batches could keep n
+	// buffers each grown by a round whose data went mostly to that worker.
+	// A round's batches start at twice their even share (2 × its data
+	// size in all), which the allocator rounds up to its size classes (up
+	// to a quarter more); a bound without that room dropped one of them
+	// at every reset.
+	roundKeep = 2*roundData + roundData/2
 	// partSize is the output after which a worker hands what it rendered
 	// to the merger, between records if need be.
 	partSize = 256 << 10
@@ -55,6 +58,10 @@ const (
 	// size).
 	keepPart = 2 * partSize
 )
+
+// keepFor returns the payload buffer capacity a round of roundData bytes
+// keeps (roundKeep for roundData).
+func keepFor(roundData int) int { return 2*roundData + roundData/2 }
 
 // queueBytes is the most memory one worker's share of the queues between
 // the reader, the workers and the merger holds at full size: its rounds'
@@ -86,7 +93,7 @@ func sizeQueues(workers int, memory int64) (queueSizes, int64) {
 			q = queueSizes{scale(roundCmds, minRoundCmds), scale(roundData, minRoundData), scale(partSize, minPartSize)}
 		}
 	}
-	per := roundsPerWorker*(2*int64(q.roundData)+int64(q.roundCmds)*int64(unsafe.Sizeof(command{}))) +
+	per := roundsPerWorker*(int64(keepFor(q.roundData))+int64(q.roundCmds)*int64(unsafe.Sizeof(command{}))) +
 		partsPerWorker*2*int64(q.partSize)
 	return q, int64(workers) * per
 }
@@ -452,6 +459,10 @@ type memWriter struct {
 	pkt   uint64
 	start int
 }
+
+// PartSize implements render.PartSizer: the size from which the worker
+// hands its output to the merger.
+func (m *memWriter) PartSize() int { return m.w.p.q.partSize }
 
 // Spill implements render.Spiller: once a part's worth of a large record
 // is formatted, it goes to the merger (tagged as a portion of the record)
@@ -1022,7 +1033,7 @@ func (m *merger) done(wk uint8, pt *part) error {
 // newRound returns an empty round for n workers. The batches get their
 // buffers when first used (see push).
 func newRound(n int, q queueSizes) *round {
-	return &round{batches: make([]batch, n), route: make([]uint8, 0, q.roundCmds+64), keep: 2 * q.roundData, prev: make([]uint32, n)}
+	return &round{batches: make([]batch, n), route: make([]uint8, 0, q.roundCmds+64), keep: keepFor(q.roundData), prev: make([]uint32, n)}
 }
 
 // takeSpare returns the largest spare payload buffer of r with room for n

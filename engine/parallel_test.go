@@ -384,6 +384,8 @@ func TestRoundBuffersReused(t *testing.T) {
 	}{
 		{"eight workers, small rounds, moving", queueSizes{roundCmds: 128, roundData: 16 << 10, partSize: 8 << 10}, 8,
 			func(round, i int) uint8 { return uint8((round + i/4) % 8) }},
+		{"two workers, a scaled round size the allocator rounds up", queueSizes{roundCmds: 450, roundData: 57456, partSize: 28 << 10}, 2,
+			func(round, i int) uint8 { return uint8(i % 2) }},
 		{"one worker takes whole rounds", queueSizes{roundCmds: 4096, roundData: 512 << 10, partSize: 256 << 10}, 2,
 			func(round, i int) uint8 { return uint8(round / 3 % 2) }},
 	}

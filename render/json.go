@@ -292,10 +292,10 @@ func (r *Renderer) appendPayloadJSON(b, p []byte, text bool) []byte {
 	if text && utf8.Valid(p) {
 		b = appendKey(b, "text")
 		b = append(b, '"')
-		if len(p) < bigPayload {
+		if len(p) < r.big {
 			b = appendValidJSONChars(b, p)
 		} else {
-			b = r.pieces(b, p, len(p)+len(p)/8, runeCut, func(b, q []byte, _ int) []byte {
+			b = r.pieces(b, p, len(p)+len(p)/8, r.runeCut, func(b, q []byte, _ int) []byte {
 				return appendValidJSONChars(b, q)
 			})
 		}
@@ -303,10 +303,10 @@ func (r *Renderer) appendPayloadJSON(b, p []byte, text bool) []byte {
 	}
 	b = appendKey(b, "b64")
 	b = append(b, '"')
-	if len(p) < bigPayload {
+	if len(p) < r.big {
 		b = appendBase64(b, p)
 	} else {
-		b = r.pieces(b, p, base64.StdEncoding.EncodedLen(len(p)), byteCut, func(b, q []byte, _ int) []byte {
+		b = r.pieces(b, p, base64.StdEncoding.EncodedLen(len(p)), r.byteCut, func(b, q []byte, _ int) []byte {
 			return appendBase64(b, q)
 		})
 	}

@@ -19,6 +19,22 @@ const (
 	payloadChunk = 48 << 10
 )
 
+// pieceQuantum divides every piece: a hex dump line (16 bytes) and a
+// base64 quantum (3 bytes) both divide it.
+const pieceQuantum = 48
+
+// pieceSizes returns the payload size from which payloads are formatted in
+// pieces, and the piece size, for a Spiller passing its bytes on in parts
+// of part bytes (see PartSizer): a payload whose output may be larger than
+// a part, in pieces of an eighth of a part, whose output is at most three
+// quarters of one (a hex dump line is 78 bytes for 16, about 4.9 times its
+// payload; escaped text at most 6 times), so that a part's slice, handed
+// on once it holds a part, stays under the two parts the engine keeps.
+func pieceSizes(part int) (big, chunk int) {
+	chunk = max(pieceQuantum, min(payloadChunk, part/8/pieceQuantum*pieceQuantum))
+	return max(chunk, part/8), chunk
+}
+
 // pieces appends fn's formatting of p, in pieces when the writer takes a
 // record in pieces: cut says how many bytes of what is left of p (at most
 // payloadChunk) make the next piece; fn formats one piece, given its offset
@@ -66,17 +82,18 @@ func (r *Renderer) pieceErr() error {
 	return nil
 }
 
-// byteCut cuts a piece of payloadChunk bytes.
-func byteCut(p []byte) int { return min(len(p), payloadChunk) }
+// byteCut cuts a piece of the Renderer's chunk size.
+func (r *Renderer) byteCut(p []byte) int { return min(len(p), r.chunk) }
 
-// runeCut cuts a piece of at most payloadChunk bytes that ends before the
-// start of a character, so that no character is split between pieces (a
-// piece then escapes exactly as the same bytes do within the whole).
-func runeCut(p []byte) int {
-	if len(p) <= payloadChunk {
+// runeCut cuts a piece of at most the Renderer's chunk size that ends
+// before the start of a character, so that no character is split between
+// pieces (a piece then escapes exactly as the same bytes do within the
+// whole).
+func (r *Renderer) runeCut(p []byte) int {
+	if len(p) <= r.chunk {
 		return len(p)
 	}
-	n := payloadChunk
+	n := r.chunk
 	for k := 0; k < utf8.UTFMax-1 && !utf8.RuneStart(p[n]); k++ {
 		n--
 	}
@@ -86,11 +103,11 @@ func runeCut(p []byte) int {
 // appendHexDump appends the hex dump of p (see appendHexDump), in pieces
 // when it is large.
 func (r *Renderer) appendHexDump(b, p []byte, indent string) []byte {
-	if len(p) < bigPayload {
+	if len(p) < r.big {
 		return appendHexDump(b, p, indent)
 	}
 	digits := hexDumpDigits(len(p))
-	return r.pieces(b, p, hexDumpLen(len(p), indent), byteCut, func(b, q []byte, off int) []byte {
+	return r.pieces(b, p, hexDumpLen(len(p), indent), r.byteCut, func(b, q []byte, off int) []byte {
 		return appendHexDumpAt(b, q, indent, off, digits)
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -166,5 +167,61 @@ func TestLargePayloadPieceError(t *testing.T) {
 	r := New(failWriter{}, Options{Hex: true})
 	if err := r.Emit(&rec); !errors.Is(err, errDisk) {
 		t.Errorf("Emit = %v, want %v", err, errDisk)
+	}
+}
+
+// partSpillWriter is a spillWriter with parts of a given size (a
+// PartSizer), as the parallel engine's under a small --memory.
+type partSpillWriter struct {
+	spillWriter
+	part int
+}
+
+func (w *partSpillWriter) PartSize() int { return w.part }
+
+// TestPartSizedPieces checks that a Spiller with small parts gets payloads
+// far below bigPayload in pieces that keep its slice near a part's size,
+// with the same bytes as when formatted whole, in every format; and that
+// parts of bigPayload or more change nothing.
+func TestPartSizedPieces(t *testing.T) {
+	v4, _, _, _ := newConns()
+	bin := seq(64<<10 + 5)
+	text := bigText(64 << 10)
+	recs := []dissect.Record{
+		{Kind: dissect.KindMessage, Conn: v4, Time: at(0), Packet: 9,
+			Message: &dissect.Message{Opcode: dissect.OpBinary, Len: uint64(len(bin)), Frames: 1, Payload: bin}},
+		{Kind: dissect.KindMessage, Conn: v4, Time: at(0), Packet: 9,
+			Message: &dissect.Message{Opcode: dissect.OpText, Len: uint64(len(text)), Frames: 1, Payload: text}},
+	}
+	formats := []Options{{Hex: true}, {Format: FormatTree}, {Format: FormatTree, Hex: true}, {Format: FormatJSON}}
+	for _, part := range []int{100, 8 << 10, 40 << 10, bigPayload} {
+		for i := range recs {
+			for _, f := range formats {
+				var whole sliceWriter
+				if err := New(&whole, f).Emit(&recs[i]); err != nil {
+					t.Fatal(err)
+				}
+				sp := partSpillWriter{part: part}
+				r := New(&sp, f)
+				if err := r.Emit(&recs[i]); err != nil {
+					t.Fatal(err)
+				}
+				sp.largest = max(sp.largest, len(sp.b))
+				sp.out = append(sp.out, sp.b...)
+				name := fmt.Sprintf("part %d, record %d, %+v", part, i, f)
+				if !bytes.Equal(sp.out, whole.b) {
+					t.Fatalf("%s: %d bytes in pieces, %d whole", name, len(sp.out), len(whole.b))
+				}
+				// A piece is an eighth of a part (at least 48 bytes of
+				// payload), so its output fits in a part: the slice stays
+				// within two parts and the record's first lines.
+				if most := 2*max(part, 8*pieceQuantum) + 1024; part < bigPayload && sp.largest > most {
+					t.Errorf("%s: the slice grew to %d bytes, over %d", name, sp.largest, most)
+				}
+				if part >= bigPayload && sp.spills != 0 {
+					t.Errorf("%s: %d spills, want none (formatted whole below bigPayload)", name, sp.spills)
+				}
+			}
+		}
 	}
 }

@@ -87,6 +87,9 @@ type Renderer struct {
 	w     *bufio.Writer // nil when the writer is Unbuffered
 	app   *[]byte       // the slice of an Appender writer, or nil
 	spill Spiller       // the Appender writer when it is a Spiller
+	// big is the payload size from which payloads are formatted in pieces
+	// of chunk bytes (see pieces and PartSizer).
+	big, chunk int
 	// err is the first error writing a piece of the record being
 	// formatted (see pieces).
 	err  error
@@ -148,6 +151,18 @@ type Spiller interface {
 	Spill() error
 }
 
+// PartSizer is implemented by Spillers that pass on their bytes in parts of
+// about PartSize bytes. When that is less than the size from which payloads
+// are formatted in pieces (256 KiB), a Renderer formats every payload whose
+// output may outgrow a part in pieces of an eighth of one, so that the
+// slice stays near a part's size: under a small --memory the parallel
+// engine's parts are 8 KiB, and a slice grown to a whole record (a 64 KiB
+// message's hex dump is 280 KiB) was too large to keep, so it was allocated
+// anew for every such record.
+type PartSizer interface {
+	PartSize() int
+}
+
 // New returns a Renderer writing to w with the given options.
 func New(w io.Writer, opts Options) *Renderer {
 	r := &Renderer{
@@ -156,9 +171,13 @@ func New(w io.Writer, opts Options) *Renderer {
 		pal:  newPalette(opts.Color && opts.Format != FormatJSON),
 		buf:  make([]byte, 0, 4096),
 	}
+	r.big, r.chunk = bigPayload, payloadChunk
 	if a, ok := w.(Appender); ok {
 		r.app = a.Buffer()
 		r.spill, _ = w.(Spiller)
+		if ps, ok := w.(PartSizer); ok && r.spill != nil && ps.PartSize() < bigPayload {
+			r.big, r.chunk = pieceSizes(ps.PartSize())
+		}
 	} else if _, ok := w.(Unbuffered); !ok {
 		r.w = bufio.NewWriterSize(w, bufSize)
 		r.out = r.w

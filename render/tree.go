@@ -442,10 +442,10 @@ func (r *Renderer) appendTextTree(b, p []byte) []byte {
 	}
 	b = append(b, indent2...)
 	b = append(b, "Text: "...)
-	if len(p) < bigPayload {
+	if len(p) < r.big {
 		b = appendEscaped(b, p, false, -1)
 	} else {
-		b = r.pieces(b, p, len(p)+len(p)/8, runeCut, func(b, q []byte, _ int) []byte {
+		b = r.pieces(b, p, len(p)+len(p)/8, r.runeCut, func(b, q []byte, _ int) []byte {
 			return appendEscaped(b, q, false, -1)
 		})
 	}

@@ -46,11 +46,6 @@ type Attack struct {
 	// protocol) decodes the attack within any budget, without those
 	// anomalies.
 	Payload bool
-	// Churn says that the attack's large messages, kept whole for an
-	// application decoder, make garbage as fast as the budget frees them:
-	// the heap then runs past the budget by whatever the collector has
-	// not reached yet, which on a loaded machine has no useful bound.
-	Churn bool
 	// Flat says that the attack's memory does not grow with the scale even
 	// without a budget: it loads the output or the CPU, so a bound on the
 	// heap cannot tell a run within the budget from one without it.
@@ -111,7 +106,7 @@ func All() []Attack {
 		}, build: openWebSockets},
 		{Name: "mqtt-unfinished-packets", What: func(s int) string {
 			return fmt.Sprintf("%d MQTT-over-WebSocket connections left open inside a 1 MiB PUBLISH after %d KiB of it", 96*s, 64)
-		}, Anomalies: []string{"memory-budget"}, Payload: true, Churn: true, build: mqttUnfinished},
+		}, Anomalies: []string{"memory-budget"}, Payload: true, build: mqttUnfinished},
 		{Name: "h2-pending-connects", What: func(s int) string {
 			return fmt.Sprintf("%d HTTP/2 connections left open, each with %d extended CONNECTs (4 KiB of headers, 16 KiB of data) never answered", 8*s, h2Streams)
 		}, Anomalies: []string{"memory-budget"}, TestScale: 1, build: h2PendingConnects},

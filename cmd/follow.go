@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -114,12 +113,8 @@ func (a *app) runFollow(args []string, f *convFlags) error {
 			}
 			s = col.Session(id)
 		default:
-			var table bytes.Buffer
-			if err := conv.WriteConnsTable(&table, ss, false); err != nil {
-				return err
-			}
 			return usageErr(fmt.Errorf("stream %d is an HTTP/2 connection with %d WebSocket sessions; name one as %d/M (M its HTTP/2 stream):\n%s",
-				id.Stream, len(ss), id.Stream, table.String()))
+				id.Stream, len(ss), id.Stream, connsTable(ss)))
 		}
 	}
 	switch {
@@ -148,6 +143,13 @@ func noMessagesWhy(s *conv.Session) string {
 		return fmt.Sprintf(": the upgrade was refused (%d)", s.Status)
 	}
 	return ""
+}
+
+// connsTable returns the conns table of ss, to list them in a message.
+func connsTable(ss []*conv.Session) string {
+	var b strings.Builder
+	_ = conv.WriteConnsTable(&b, ss, false) // a strings.Builder does not fail
+	return b.String()
 }
 
 // followPass reads the capture once, writing the transcript of session id.
@@ -203,14 +205,11 @@ func (a *app) pickStream(file string) (conv.ID, error) {
 	case len(ss) == 1:
 		return ss[0].ID(), nil
 	}
-	var table bytes.Buffer
-	if err := conv.WriteConnsTable(&table, ss, false); err != nil {
-		return conv.ID{}, err
-	}
+	table := connsTable(ss)
 	if !isTerminal(a.stdout) || !readerIsTerminal(a.stdin) {
-		return conv.ID{}, usageErr(fmt.Errorf("follow needs a stream number (or -Y FILTER); %s has %d connections:\n%s", file, len(ss), table.String()))
+		return conv.ID{}, usageErr(fmt.Errorf("follow needs a stream number (or -Y FILTER); %s has %d connections:\n%s", file, len(ss), table))
 	}
-	fmt.Fprint(a.stdout, table.String())
+	fmt.Fprint(a.stdout, table)
 	fmt.Fprint(a.stdout, "Stream to follow: ")
 	line, err := bufio.NewReader(a.stdin).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {

@@ -85,17 +85,25 @@ func (r *Renderer) pieceErr() error {
 // byteCut cuts a piece of the Renderer's chunk size.
 func (r *Renderer) byteCut(p []byte) int { return min(len(p), r.chunk) }
 
-// runeCut cuts a piece of at most the Renderer's chunk size that ends
-// before the start of a character, so that no character is split between
-// pieces (a piece then escapes exactly as the same bytes do within the
-// whole).
+// runeCut cuts a piece of at most the Renderer's chunk size that splits no
+// valid character, so that a piece escapes exactly as the same bytes do
+// within the whole: the cut moves back to the start of a character that
+// would straddle it. Invalid bytes are escaped one by one either way, so a
+// cut among them is as good as any (moving back over up to three bytes
+// that are not a character's start, as this did, split the valid
+// character before a run of stray continuation bytes).
 func (r *Renderer) runeCut(p []byte) int {
 	if len(p) <= r.chunk {
 		return len(p)
 	}
 	n := r.chunk
-	for k := 0; k < utf8.UTFMax-1 && !utf8.RuneStart(p[n]); k++ {
-		n--
+	for s := n - 1; s >= max(0, n-(utf8.UTFMax-1)); s-- {
+		if utf8.RuneStart(p[s]) {
+			if c, size := utf8.DecodeRune(p[s:]); (c != utf8.RuneError || size > 1) && s+size > n {
+				return s
+			}
+			break
+		}
 	}
 	return n
 }

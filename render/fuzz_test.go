@@ -126,6 +126,21 @@ func FuzzRender(f *testing.F) {
 				}
 			}
 		}
+		// In pieces (a Spiller with small parts) every format writes
+		// exactly what it writes with the payload whole.
+		for _, opts := range optionSets {
+			var whole sliceWriter
+			if err := New(&whole, opts).Emit(rec); err != nil {
+				t.Fatal(err)
+			}
+			sp := partSpillWriter{part: 64 + int(bits%4096)}
+			if err := New(&sp, opts).Emit(rec); err != nil {
+				t.Fatal(err)
+			}
+			if sp.out = append(sp.out, sp.b...); !bytes.Equal(sp.out, whole.b) {
+				t.Fatalf("%+v, parts of %d: in pieces %q, whole %q", opts, sp.part, sp.out, whole.b)
+			}
+		}
 		st := NewStats()
 		if err := st.Emit(rec); err != nil {
 			t.Fatal(err)

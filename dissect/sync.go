@@ -95,12 +95,24 @@ func (w *wsDir) searchFinal() { w.trySync(true) }
 // one. Offsets whose chain runs past the buffered data are kept pending and
 // retried as data arrives; a later offset whose chain is verified is not held
 // up by an earlier one that cannot be decided yet (random payload bytes make
-// many such candidates).
+// many such candidates), unless that earlier one starts a TCP segment:
+// senders write a frame at a time, so a segment start that parses as a frame
+// header is most likely the boundary, and a later offset inside its frames
+// is most likely payload that happens to chain (a capture picked up in front
+// of a 1,536-byte frame of SSH ciphertext synced 183 bytes into it and
+// decoded garbage). Such a guard only delays: once its frame is all here,
+// its chain is accepted or rejected like any other, and the search buffer
+// stays within --max-search.
 func (w *wsDir) trySync(final bool) {
 	best := -1
+	guard := 0 // offsets below it lie in the frames of a segment start still undecided
 	j := 0
 	for _, i := range w.pending {
-		switch w.chainAt(i, final) {
+		v, reach := w.chainAt(i, final)
+		if v == chainAccept && i < guard {
+			v = chainWait
+		}
+		switch v {
 		case chainAccept:
 			if best < 0 {
 				best = i
@@ -108,6 +120,9 @@ func (w *wsDir) trySync(final bool) {
 		case chainWait:
 			w.pending[j] = i
 			j++
+			if reach > 0 && best < 0 && w.segmentStart(i) {
+				guard = max(guard, reach)
+			}
 		}
 	}
 	w.pending = w.pending[:j]
@@ -116,16 +131,41 @@ func (w *wsDir) trySync(final bool) {
 		return
 	}
 	for i := w.searchFrom; i < len(w.search); i++ {
-		switch w.chainAt(i, final) {
+		v, reach := w.chainAt(i, final)
+		if v == chainAccept && i < guard {
+			v = chainWait
+		}
+		switch v {
 		case chainAccept:
 			w.searchFrom = i + 1
 			w.syncAt(i)
 			return
 		case chainWait:
 			w.pending = append(w.pending, i)
+			if reach > 0 && w.segmentStart(i) {
+				guard = max(guard, reach)
+			}
 		}
 	}
 	w.searchFrom = len(w.search)
+}
+
+// segmentStart reports whether search offset i is where a TCP segment's
+// payload starts: the first byte searched (nothing skipped before it) or
+// the end of a buffered segment.
+func (w *wsDir) segmentStart(i int) bool {
+	if i == 0 {
+		return w.skipped == 0
+	}
+	for _, m := range w.marks {
+		if m.end == i {
+			return true
+		}
+		if m.end > i {
+			break
+		}
+	}
+	return false
 }
 
 // plausible checks one frame header for the search. It returns the header
@@ -236,8 +276,11 @@ func textPlausible(p []byte, key [4]byte, masked bool) (ok, strong bool) {
 	return true, len(p) >= 3
 }
 
-// chainAt tests offset i as a frame boundary.
-func (w *wsDir) chainAt(i int, final bool) chainVerdict {
+// chainAt tests offset i as a frame boundary. For a chain that waits for
+// the rest of a frame whose header is here, reach is the end of that frame;
+// for one whose frames end where the data ends, that end (see trySync);
+// otherwise it is 0.
+func (w *wsDir) chainAt(i int, final bool) (v chainVerdict, reach int) {
 	b := w.search
 	p := i
 	n := 0
@@ -247,28 +290,30 @@ func (w *wsDir) chainAt(i int, final bool) chainVerdict {
 		if p == len(b) {
 			switch {
 			case n >= 2, n == 1 && score > 0:
-				return chainAccept
+				return chainAccept, 0
 			case final:
-				return chainReject
+				return chainReject, 0
 			}
-			return chainWait
+			// Whole frames up to the end of the data, waiting for the
+			// next header.
+			return chainWait, p
 		}
 		hlen, plen, masked, s, ok, complete := w.plausible(b[p:])
 		if !ok {
-			return chainReject
+			return chainReject, 0
 		}
 		if !complete {
 			if final {
-				return chainReject
+				return chainReject, 0
 			}
-			return chainWait
+			return chainWait, 0
 		}
 		m := 0
 		if masked {
 			m = 1
 		}
 		if maskSeen >= 0 && m != maskSeen {
-			return chainReject
+			return chainReject, 0
 		}
 		maskSeen = m
 		end := uint64(p) + uint64(hlen) + plen
@@ -276,11 +321,13 @@ func (w *wsDir) chainAt(i int, final bool) chainVerdict {
 			// The frame runs past the data: wait unless it can never fit.
 			if final || plen > uint64(w.opts.MaxSearch) {
 				if n >= 2 || (n >= 1 && score > 0) {
-					return chainAccept
+					return chainAccept, 0
 				}
-				return chainReject
+				return chainReject, 0
 			}
-			return chainWait
+			// The chain reaches to the end of the frame that is not all
+			// here yet.
+			return chainWait, int(end)
 		}
 		score += s
 		// Empty continuation and binary frames prove nothing (a run of zero
@@ -291,9 +338,9 @@ func (w *wsDir) chainAt(i int, final bool) chainVerdict {
 		p = int(end)
 	}
 	if n >= 3 {
-		return chainAccept
+		return chainAccept, 0
 	}
-	return chainReject
+	return chainReject, 0
 }
 
 // op0 returns the opcode in a frame's first byte.

@@ -383,8 +383,26 @@ func (l *lazyConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 			l.t = l.d.newTLSConn(l.info, side)
 			return l.t.Data(side, ch)
 		}
+		if yes, _ := tlsdecrypt.LooksLikeRecords(ch.Data); yes && !l.info.SawSYN {
+			// Picked up mid-stream inside TLS: listed as a TLS
+			// connection that cannot be decrypted, not searched for
+			// WebSocket frames (ciphertext chains up as garbage frames).
+			l.t = l.d.newTLSConn(l.info, pickedUpClient(l.info, side))
+			l.t.s.PickUp()
+			return l.t.Data(side, ch)
+		}
 	}
 	return l.state().Data(side, ch)
+}
+
+// pickedUpClient guesses the client of a connection picked up mid-stream
+// whose first bytes came from side first: the side with the higher port
+// (servers listen on low ports, clients get ephemeral ones), else first.
+func pickedUpClient(info *reassembly.ConnInfo, first reassembly.Side) reassembly.Side {
+	if info.Addr[first].Port() < info.Addr[first.Other()].Port() {
+		return first.Other()
+	}
+	return first
 }
 
 // Gap implements reassembly.Handler.

@@ -300,6 +300,54 @@ func ticket12(b []byte) []byte {
 
 // LooksLikeClientHello reports whether b starts like a TLS record carrying a
 // ClientHello; decided is false while b is too short to tell.
+// LooksLikeRecords reports whether b, the first bytes seen of one direction
+// of a connection picked up mid-stream, are TLS records: a chain of record
+// headers (content type 20-23, version 3.0-3.4, length within a record's
+// limit) whose records end where the data ends, or at least two of them.
+// decided is false while b is too short to tell.
+func LooksLikeRecords(b []byte) (yes, decided bool) {
+	n := 0
+	for p := 0; ; {
+		if p == len(b) {
+			return n > 0, true
+		}
+		if len(b)-p < 5 {
+			if n >= 2 {
+				return true, true
+			}
+			return false, n == 0 && len(b)-p > 0 && !recordStart(b[p:])
+		}
+		h := b[p : p+5]
+		if !recordStart(h) {
+			return false, true
+		}
+		l := int(h[3])<<8 | int(h[4])
+		if l == 0 || l > maxPlain+2048 {
+			return false, true
+		}
+		n++
+		if n >= 2 && p+5+l > len(b) {
+			return true, true
+		}
+		if p+5+l > len(b) {
+			return false, false
+		}
+		p += 5 + l
+	}
+}
+
+// recordStart reports whether b starts like a TLS record header (as far as
+// it goes): content type 20-23, version 3.0-3.4.
+func recordStart(b []byte) bool {
+	if len(b) > 0 && (b[0] < 20 || b[0] > 23) {
+		return false
+	}
+	if len(b) > 1 && b[1] != 3 {
+		return false
+	}
+	return len(b) <= 2 || b[2] <= 4
+}
+
 func LooksLikeClientHello(b []byte) (yes, decided bool) {
 	want := [...]byte{22, 3}
 	for i := 0; i < len(want) && i < len(b); i++ {

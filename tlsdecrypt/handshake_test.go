@@ -104,3 +104,43 @@ func TestAlertText(t *testing.T) {
 		}
 	}
 }
+
+func TestLooksLikeRecords(t *testing.T) {
+	rec := func(typ byte, n int) []byte {
+		return append([]byte{typ, 3, 3, byte(n >> 8), byte(n)}, make([]byte, n)...)
+	}
+	cat := func(bs ...[]byte) []byte {
+		var out []byte
+		for _, b := range bs {
+			out = append(out, b...)
+		}
+		return out
+	}
+	tests := []struct {
+		name         string
+		b            []byte
+		yes, decided bool
+	}{
+		{"one whole record", rec(23, 100), true, true},
+		{"two records", cat(rec(23, 100), rec(23, 50)), true, true},
+		{"a record and the next one's start", cat(rec(23, 100), rec(21, 50)[:20]), true, true},
+		{"a record cut short", rec(23, 100)[:60], false, false},
+		{"a record and a few bytes", cat(rec(23, 100), []byte{23, 3}), false, false},
+		{"a record and garbage", cat(rec(23, 100), []byte{0x81, 0x05, 'h', 'e', 'l', 'l', 'o'}), false, true},
+		{"a WebSocket frame", []byte{0x82, 0x03, 1, 2, 3}, false, true},
+		{"content type 24", rec(24, 10), false, true},
+		{"version 2", append([]byte{23, 2, 0, 0, 5}, make([]byte, 5)...), false, true},
+		{"version 3.5", append([]byte{23, 3, 5, 0, 5}, make([]byte, 5)...), false, true},
+		{"empty record", rec(23, 0), false, true},
+		{"record too long", append([]byte{23, 3, 3, 0x50, 0}, make([]byte, 10)...), false, true},
+		{"too short to tell", []byte{23, 3}, false, false},
+		{"short and wrong", []byte{23, 4}, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if yes, decided := LooksLikeRecords(tt.b); yes != tt.yes || decided != tt.decided {
+				t.Errorf("LooksLikeRecords = %v, %v; want %v, %v", yes, decided, tt.yes, tt.decided)
+			}
+		})
+	}
+}

@@ -175,8 +175,11 @@ type Session struct {
 	keys12  [2]*recordKeys // in slots
 	master  []byte
 	stopped bool // decryption impossible; records are only framed
-	eeSeen  bool
-	dirs    [2]dirState
+	// pickedUp is set when the capture starts inside the connection
+	// (PickUp): records are framed and counted, nothing else.
+	pickedUp bool
+	eeSeen   bool
+	dirs     [2]dirState
 
 	// slots hold the connection's record keys (hs13, keys12 and the
 	// directions' keys point into it); see the slot constants.
@@ -455,8 +458,27 @@ func (s *Session) consume(dir Dir, b []byte, base int64) int {
 	return len(b)
 }
 
+// PickedUpReason is the Info.Reason of a session picked up mid-stream.
+const PickedUpReason = "picked up mid-stream (no handshake in the capture)"
+
+// PickUp tells the session that the capture starts inside the connection,
+// at a record boundary of the direction fed first (see LooksLikeRecords):
+// without the handshake nothing can be decrypted, so records are framed and
+// counted, and none of them (application data, encrypted handshake
+// messages and alerts) is taken for a protocol error. Call it before the
+// first Feed.
+func (s *Session) PickUp() {
+	s.pickedUp, s.stopped = true, true
+	if s.info.Reason == "" {
+		s.info.Reason = PickedUpReason
+	}
+}
+
 // record handles one complete record.
 func (s *Session) record(dir Dir, hdr, body []byte, off int64) {
+	if s.pickedUp {
+		return
+	}
 	d := &s.dirs[dir]
 	typ := hdr[0]
 	switch {

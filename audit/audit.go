@@ -328,9 +328,6 @@ func (a *Auditor) count(c *dissect.Conn) bool {
 	switch {
 	case c.TLSListing():
 		if !c.TLS.Decrypted {
-			if a.cover.NotDecrypted == nil {
-				a.cover.NotDecrypted = tlsdecrypt.Tally{}
-			}
 			a.cover.NotDecrypted.Add(c.TLS.Reason)
 		}
 		return false
@@ -374,6 +371,7 @@ func New(cfg Config) *Auditor {
 		conns:    map[connID]*connState{},
 		clients:  map[netip.Addr]*rate{},
 		findings: map[findingKey]*Finding{},
+		cover:    Coverage{NotDecrypted: tlsdecrypt.Tally{}},
 	}
 }
 
@@ -433,11 +431,20 @@ func (a *Auditor) report(id string, sev Severity, c *dissect.Conn, pkt uint64, t
 // HTTP/2 stream h2 (0 for HTTP/1.1); the last one listed is checked first.
 func (f *Finding) hasSession(s uint64, h2 uint32) bool {
 	for i := len(f.Streams) - 1; i >= 0; i-- {
-		if f.Streams[i] == s && (f.H2Streams == nil && h2 == 0 || f.H2Streams != nil && f.H2Streams[i] == h2) {
+		if f.Streams[i] == s && f.h2At(i) == h2 {
 			return true
 		}
 	}
 	return false
+}
+
+// h2At returns the HTTP/2 stream of the i-th connection listed, 0 for one
+// over HTTP/1.1.
+func (f *Finding) h2At(i int) uint32 {
+	if f.H2Streams == nil {
+		return 0
+	}
+	return f.H2Streams[i]
 }
 
 // Findings returns the findings so far, most severe first, then by host,

@@ -212,9 +212,9 @@ func flush(bw *bufio.Writer) error {
 func streamList(f Finding) string {
 	session := func(b []byte, i int) []byte {
 		b = strconv.AppendUint(b, f.Streams[i], 10)
-		if f.H2Streams != nil && f.H2Streams[i] != 0 {
+		if h2 := f.h2At(i); h2 != 0 {
 			b = append(b, '/')
-			b = strconv.AppendUint(b, uint64(f.H2Streams[i]), 10)
+			b = strconv.AppendUint(b, uint64(h2), 10)
 		}
 		return b
 	}

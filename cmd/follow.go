@@ -132,7 +132,7 @@ func (a *app) runFollow(args []string, f *convFlags) error {
 func noMessagesWhy(s *conv.Session) string {
 	switch {
 	case s.NotDecrypted():
-		why := ": it is a TLS connection that was not decrypted (" + tlsdecrypt.NewTally(s.TLS.Reason).String() + ")"
+		why := ": it is a TLS connection that was not decrypted (" + tlsdecrypt.ReasonKind(s.TLS.Reason) + ")"
 		if s.TLS.Reason == tlsdecrypt.NoKeyLog {
 			why += "; give its key log with --keylog"
 		}

@@ -120,8 +120,8 @@ func (w *wsDir) trySync(final bool) {
 		case chainWait:
 			w.pending[j] = i
 			j++
-			if reach > 0 && best < 0 && w.segmentStart(i) {
-				guard = max(guard, reach)
+			if reach > guard && best < 0 && w.segmentStart(i) {
+				guard = reach
 			}
 		}
 	}
@@ -142,8 +142,8 @@ func (w *wsDir) trySync(final bool) {
 			return
 		case chainWait:
 			w.pending = append(w.pending, i)
-			if reach > 0 && w.segmentStart(i) {
-				guard = max(guard, reach)
+			if reach > guard && w.segmentStart(i) {
+				guard = reach
 			}
 		}
 	}

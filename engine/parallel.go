@@ -608,8 +608,8 @@ func (p *parallel) batch(w uint8, n int) *batch {
 		b.cmds = slices.Grow(b.cmds, max(len(b.cmds), 2*p.q.roundCmds/len(r.batches)))
 	}
 	if len(b.data)+n > cap(b.data) {
-		if len(b.data) == 0 {
-			b.data = r.takeSpare(b.data, n)
+		if cap(b.data) == 0 {
+			b.data = r.takeSpare(n)
 		}
 		if len(b.data)+n > cap(b.data) {
 			// Doubling stops at what a round can hold (its data size and
@@ -1036,27 +1036,22 @@ func newRound(n int, q queueSizes) *round {
 	return &round{batches: make([]batch, n), route: make([]uint8, 0, q.roundCmds+64), keep: keepFor(q.roundData), prev: make([]uint32, n)}
 }
 
-// takeSpare returns the largest spare payload buffer of r with room for n
-// bytes, empty, or buf (an empty batch buffer) when none is larger than it.
-// The buffer buf had stays spare.
-func (r *round) takeSpare(buf []byte, n int) []byte {
+// takeSpare removes the largest spare payload buffer of r with room for n
+// bytes from the spares and returns it empty; nil when there is none.
+func (r *round) takeSpare(n int) []byte {
 	best := -1
 	for i, sp := range r.spare {
-		if cap(sp) >= n && cap(sp) > cap(buf) && (best < 0 || cap(sp) > cap(r.spare[best])) {
+		if cap(sp) >= n && (best < 0 || cap(sp) > cap(r.spare[best])) {
 			best = i
 		}
 	}
 	if best < 0 {
-		return buf
+		return nil
 	}
 	out := r.spare[best]
-	if cap(buf) > 0 {
-		r.spare[best] = buf
-	} else {
-		last := len(r.spare) - 1
-		r.spare[best], r.spare[last] = r.spare[last], nil
-		r.spare = r.spare[:last]
-	}
+	last := len(r.spare) - 1
+	r.spare[best], r.spare[last] = r.spare[last], nil
+	r.spare = r.spare[:last]
 	return out[:0]
 }
 

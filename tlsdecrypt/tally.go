@@ -17,18 +17,10 @@ type Tally map[string]int
 // MaxTallyReasons bounds the reasons a Tally tells apart.
 const MaxTallyReasons = 16
 
-// NewTally returns a Tally that counts the connections not decrypted for
-// reasons.
-func NewTally(reasons ...string) Tally {
-	t := Tally{}
-	for _, r := range reasons {
-		t.Add(r)
-	}
-	return t
-}
-
-// Add counts one connection not decrypted for reason.
-func (t Tally) Add(reason string) {
+// ReasonKind returns a Session's reason for not decrypting (Info.Reason)
+// without what is particular to one connection (its client random), as a
+// Tally counts it.
+func ReasonKind(reason string) string {
 	if i := strings.Index(reason, " for client random "); i >= 0 {
 		reason = reason[:i]
 		if reason == "no key" {
@@ -38,6 +30,12 @@ func (t Tally) Add(reason string) {
 	if reason == "" {
 		reason = "not decrypted"
 	}
+	return reason
+}
+
+// Add counts one connection not decrypted for reason.
+func (t Tally) Add(reason string) {
+	reason = ReasonKind(reason)
 	if _, ok := t[reason]; !ok && len(t) >= MaxTallyReasons {
 		reason = "other"
 	}

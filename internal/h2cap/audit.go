@@ -70,16 +70,10 @@ func buildAuditH2() (Output, error) {
 		h.fr[sv].WriteData(id, true, nil)
 	}
 	h.flush(sv)
-	pcap, err := wrapTCP(h.fl, "10.8.0.6:80")
-	if err != nil {
-		return Output{}, fmt.Errorf("audit-h2: %w", err)
-	}
-	return Output{Name: "audit-h2", Pcap: pcap, Truth: &capgen.Truth{Messages: h.truth, Notes: []string{
-		"hand-built with golang.org/x/net/http2's Framer and HPACK encoder; TCP segmentation, addresses and timestamps are synthetic",
+	return h.output("audit-h2", "10.8.0.6:80",
 		"prior-knowledge h2c; extended CONNECTs on streams 1, 3, 5 and 7 sent together, answered together",
 		"stream 1 (conn 0): Origin https://evil.example with a cookie, accepted (200): cswsh and cleartext-credentials",
 		"stream 3 (conn 1): a cookie and no Origin, accepted: cswsh-no-origin",
 		"stream 5: Origin https://evil.example with a cookie, refused with 403: origin-checked",
-		"stream 7 (conn 2): same origin, offers subprotocol chat, the server selects admin: subprotocol-not-offered",
-	}}}, nil
+		"stream 7 (conn 2): same origin, offers subprotocol chat, the server selects admin: subprotocol-not-offered")
 }

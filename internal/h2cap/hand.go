@@ -178,15 +178,21 @@ func buildHand() (Output, error) {
 	h.fr[sv].WriteData(3, true, nil)
 	h.fr[sv].WriteGoAway(9, http2.ErrCodeNo, nil)
 	h.flush(sv)
-	pcap, err := wrapTCP(h.fl, "10.8.0.3:80")
-	if err != nil {
-		return Output{}, fmt.Errorf("h2c-handbuilt: %w", err)
-	}
-	return Output{Name: "h2c-handbuilt", Pcap: pcap, Truth: &capgen.Truth{Messages: h.truth, Notes: []string{
-		"hand-built with golang.org/x/net/http2's Framer and HPACK encoder; TCP segmentation, addresses and timestamps are synthetic",
+	return h.output("h2c-handbuilt", "10.8.0.3:80",
 		"HTTP/1.1 Upgrade: h2c (request = stream 1), a server push (stream 2), padded HEADERS and DATA, CONTINUATION, PRIORITY, PING, WINDOW_UPDATE",
-		"conn 0 is the WebSocket on HTTP/2 stream 3 (END_STREAM both ways), conn 1 the permessage-deflate one on stream 5 (ended by RST_STREAM CANCEL); stream 7 is refused with 403, stream 9 is a plain GET; the server ends with GOAWAY",
-	}}}, nil
+		"conn 0 is the WebSocket on HTTP/2 stream 3 (END_STREAM both ways), conn 1 the permessage-deflate one on stream 5 (ended by RST_STREAM CANCEL); stream 7 is refused with 403, stream 9 is a plain GET; the server ends with GOAWAY")
+}
+
+// output wraps the flights into a capture of one TCP connection to server
+// and returns it as name, with its truth: the messages recorded and, after
+// the note every hand-built capture has, notes.
+func (h *hand) output(name, server string, notes ...string) (Output, error) {
+	pcap, err := wrapTCP(h.fl, server)
+	if err != nil {
+		return Output{}, fmt.Errorf("%s: %w", name, err)
+	}
+	notes = append([]string{"hand-built with golang.org/x/net/http2's Framer and HPACK encoder; TCP segmentation, addresses and timestamps are synthetic"}, notes...)
+	return Output{Name: name, Pcap: pcap, Truth: &capgen.Truth{Messages: h.truth, Notes: notes}}, nil
 }
 
 // priorKnowledge writes the start of a prior-knowledge h2c connection: the
@@ -225,12 +231,6 @@ func buildSingle() (Output, error) {
 	h.flush(cl)
 	h.fr[sv].WriteData(1, true, nil)
 	h.flush(sv)
-	pcap, err := wrapTCP(h.fl, "10.8.0.5:80")
-	if err != nil {
-		return Output{}, fmt.Errorf("h2c-single: %w", err)
-	}
-	return Output{Name: "h2c-single", Pcap: pcap, Truth: &capgen.Truth{Messages: h.truth, Notes: []string{
-		"hand-built with golang.org/x/net/http2's Framer and HPACK encoder; TCP segmentation, addresses and timestamps are synthetic",
-		"prior-knowledge h2c (no upgrade) with one WebSocket, on HTTP/2 stream 1: a text message each way, close frames, END_STREAM both ways",
-	}}}, nil
+	return h.output("h2c-single", "10.8.0.5:80",
+		"prior-knowledge h2c (no upgrade) with one WebSocket, on HTTP/2 stream 1: a text message each way, close frames, END_STREAM both ways")
 }

@@ -56,9 +56,10 @@ type orderer struct {
 	write func([]byte) error
 	limit int // the most held bytes
 
-	held []heldOut // sorted by packet, then by arrival
-	buf  []byte    // the bytes of held
-	seq  uint64
+	held  []heldOut // sorted by packet, then by arrival
+	buf   []byte    // the bytes of held, in arrival order
+	moves []int     // scratch for release: indexes of held in buf's order
+	seq   uint64
 
 	wm   uint64 // the watermark at the last step
 	wmOK bool
@@ -198,9 +199,16 @@ func (o *orderer) release(n int) error {
 		}
 		return err
 	}
-	// Keep the rest at the start of buf.
-	off := 0
+	// Keep the rest at the start of buf. held is in packet order, buf in
+	// arrival order: the bytes are moved in buf's order, so that none is
+	// overwritten before it has moved.
+	o.moves = o.moves[:0]
 	for i := range rest {
+		o.moves = append(o.moves, i)
+	}
+	slices.SortFunc(o.moves, func(a, b int) int { return rest[a].off - rest[b].off })
+	off := 0
+	for _, i := range o.moves {
 		h := &rest[i]
 		copy(o.buf[off:], o.buf[h.off:h.off+h.n])
 		h.off = off

@@ -225,6 +225,9 @@ type pendingReq struct {
 }
 
 // httpSide is the HTTP parsing state of one side.
+// maxHeldSegs bounds httpSide.segs.
+const maxHeldSegs = 16
+
 type httpSide struct {
 	buf     []byte
 	scan    int
@@ -235,6 +238,11 @@ type httpSide struct {
 	hold    bool // client waits for the upgrade's response
 	lastPkt uint64
 	lastTS  time.Time
+	// segs are where the chunks buffered in buf ended, kept for a
+	// connection without a SYN while nothing of buf has been parsed (up to
+	// maxHeldSegs): a frame search the buffer is replayed to weighs
+	// segment boundaries (see chainAt).
+	segs []mark
 	// collect is the exchange whose body (the request's when collectReq)
 	// this side is reading, when KeepHTTP selected it.
 	collect    *HTTPExchange
@@ -285,6 +293,10 @@ type connState struct {
 	// the connection is described by its sessions (see tlsConn.listed).
 	h2Sessions bool
 	forced     bool // a --ws-port connection
+	// evident: an upgrade was seen but not decoded (its head too large, or
+	// bytes of the handshake lost), so frames found need no more evidence
+	// than a resync's (see unproven).
+	evident bool
 	// headTooLarge: a header block exceeded --max-http-header; draining:
 	// the held events are being replayed (order.go).
 	headTooLarge, draining bool
@@ -377,6 +389,19 @@ func (l *lazyConn) state() *connState {
 func (l *lazyConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 	if l.t != nil {
 		return l.t.Data(side, ch)
+	}
+	if l.c != nil && l.c.mode == modeProbe && !l.c.connSent && !l.c.forced && !l.info.SawSYN {
+		// Picked up inside a TLS record: ciphertext first, then records
+		// that start segments. Whatever was searched goes (nothing of it
+		// was emitted) and the connection is listed as TLS from here.
+		if yes, _ := tlsdecrypt.LooksLikeRecords(ch.Data); yes {
+			l.c.ignore()
+			l.c.Close(reassembly.ClosedEOF)
+			l.c = nil
+			l.t = l.d.newTLSConn(l.info, pickedUpClient(l.info, side))
+			l.t.s.PickUp()
+			return l.t.Data(side, ch)
+		}
 	}
 	if l.c == nil {
 		if yes, _ := tlsdecrypt.LooksLikeClientHello(ch.Data); yes {
@@ -489,11 +514,13 @@ func (c *connState) Gap(side reassembly.Side, g *reassembly.Gap) {
 			return
 		}
 		c.flushKept(g.Packet, g.Time, true)
-		if c.http[side].hold || c.hasUpgradePending() {
+		upgrading := c.http[side].hold || c.hasUpgradePending()
+		if upgrading {
 			c.anomalyRecord(side, true, newAnomaly(AnTCPGap, int64(g.Offset),
 				fmt.Sprintf("%d bytes lost at stream offset %d during the HTTP handshake; looking for WebSocket frames instead", g.Len, g.Offset)), g.Packet, g.Time)
 		}
 		c.startProbe()
+		c.evident = upgrading
 	case modeProbe:
 		if c.ws[0] != nil {
 			c.wsGap(side, g)
@@ -712,6 +739,26 @@ func (c *connState) startProbe() {
 		w.startSearch()
 		c.ws[s] = w
 	}
+	c.ws[0].partner, c.ws[1].partner = c.ws[1], c.ws[0]
+}
+
+// ignore stops looking at a connection that is not WebSocket after all: a
+// probe's directions give up their searches, their buffers and their place
+// in the watermark (which would otherwise hold up other connections'
+// output until this one closes).
+func (c *connState) ignore() {
+	c.mode = modeIgnore
+	ws := c.ws
+	c.ws = [2]*wsDir{}
+	for i, w := range ws {
+		if w != nil && (i == 0 || w != ws[0]) {
+			if c.d.mem != nil {
+				c.d.mem.Give(w.held)
+				w.held = 0
+			}
+			c.d.recycle(w)
+		}
+	}
 }
 
 // probeData feeds bytes of a connection without a handshake to its
@@ -720,7 +767,7 @@ func (c *connState) probeData(side reassembly.Side, b []byte, pkt uint64, ts tim
 	c.probed += uint64(len(b))
 	if c.probed > uint64(4*c.d.opts.MaxSearch) && !c.forced {
 		// Megabytes without one verified frame chain: not WebSocket.
-		c.mode = modeIgnore
+		c.ignore()
 		return
 	}
 	c.wsData(side, b, pkt, ts)
@@ -734,6 +781,9 @@ func (c *connState) httpData(side reassembly.Side, b []byte, pkt uint64, ts time
 	}
 	hs.buf = append(hs.buf, b...)
 	hs.lastPkt, hs.lastTS = pkt, ts
+	if hs.role == 0 && !c.info.SawSYN && len(hs.segs) < maxHeldSegs {
+		hs.segs = append(hs.segs, mark{end: len(hs.buf), pkt: pkt, ts: ts})
+	}
 	if hs.role == 0 || hs.role == 3 {
 		if c.h2Detect(side, hs) {
 			return
@@ -789,10 +839,29 @@ func (c *connState) tooLargeHead() {
 	}
 	held := c.http
 	c.startProbe()
+	c.evident = true
 	// Replay what was buffered: the search skips the heads.
+	c.replay(&held)
+}
+
+// replay feeds what the sides buffered while deciding on HTTP to the frame
+// search, segment by segment where the segments are known.
+func (c *connState) replay(held *[2]httpSide) {
 	for s := reassembly.SideA; s <= reassembly.SideB; s++ {
-		if h := &held[s]; len(h.buf) > 0 && c.mode == modeProbe {
-			c.probeData(s, h.buf, h.lastPkt, h.lastTS)
+		h := &held[s]
+		if h.role != 0 {
+			h.segs = nil // parsing consumed the buffer's start
+		}
+		prev := 0
+		for _, m := range h.segs {
+			if c.mode != modeProbe {
+				return
+			}
+			c.probeData(s, h.buf[prev:m.end], m.pkt, m.ts)
+			prev = m.end
+		}
+		if len(h.buf) > prev && c.mode == modeProbe {
+			c.probeData(s, h.buf[prev:], h.lastPkt, h.lastTS)
 		}
 	}
 }
@@ -818,11 +887,7 @@ func (c *connState) notHTTP() {
 		held := c.http
 		c.startProbe()
 		// Replay what was buffered while deciding.
-		for s := reassembly.SideA; s <= reassembly.SideB; s++ {
-			if h := &held[s]; len(h.buf) > 0 && c.mode == modeProbe {
-				c.probeData(s, h.buf, h.lastPkt, h.lastTS)
-			}
-		}
+		c.replay(&held)
 		return
 	}
 	c.mode = modeIgnore

@@ -230,6 +230,7 @@ func (ch *h2Session) options() *Options                   { return &ch.p.d.opts 
 func (ch *h2Session) memory() *membudget.Account          { return ch.p.d.mem }
 func (ch *h2Session) inflater(bits int) *inflate.Inflater { return ch.p.d.inflater(bits) }
 func (ch *h2Session) probing() bool                       { return false }
+func (ch *h2Session) unproven() bool                      { return false }
 func (ch *h2Session) emit(r *Record)                      { ch.p.d.emit(r) }
 func (ch *h2Session) record() *Record                     { return &ch.p.d.rec }
 func (ch *h2Session) watermark() *searchers               { return &ch.p.d.searchers }

@@ -1,7 +1,9 @@
 package dissect
 
 import (
+	"cmp"
 	"encoding/binary"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -22,7 +24,8 @@ type chainVerdict uint8
 const (
 	chainReject chainVerdict = iota
 	chainAccept
-	chainWait // more bytes are needed to decide
+	chainWait   // more bytes are needed to decide
+	chainPaired // accepted together with the other direction's (paired)
 )
 
 // startSearch puts the direction into search mode at the current offset.
@@ -86,6 +89,9 @@ func (w *wsDir) dropSearch(k int) {
 		}
 	}
 	w.pending = w.pending[:j]
+	if w.creditAt -= k; w.creditAt < 0 {
+		w.credit = 0
+	}
 }
 
 // searchFinal makes a last attempt when no more data will come.
@@ -104,22 +110,24 @@ func (w *wsDir) searchFinal() { w.trySync(true) }
 // its chain is accepted or rejected like any other, and the search buffer
 // stays within --max-search.
 func (w *wsDir) trySync(final bool) {
-	best := -1
+	w.credit = 0
+	best, bestV := -1, chainReject
 	guard := 0 // offsets below it lie in the frames of a segment start still undecided
 	j := 0
 	for _, i := range w.pending {
-		v, reach := w.chainAt(i, final)
-		if v == chainAccept && i < guard {
+		v, reach, bits := w.chainAt(i, final)
+		if (v == chainAccept || v == chainPaired) && i < guard {
 			v = chainWait
 		}
 		switch v {
-		case chainAccept:
+		case chainAccept, chainPaired:
 			if best < 0 {
-				best = i
+				best, bestV = i, v
 			}
 		case chainWait:
 			w.pending[j] = i
 			j++
+			w.noteCredit(i, bits)
 			if reach > guard && best < 0 && w.segmentStart(i) {
 				guard = reach
 			}
@@ -127,27 +135,62 @@ func (w *wsDir) trySync(final bool) {
 	}
 	w.pending = w.pending[:j]
 	if best >= 0 {
-		w.syncAt(best)
+		w.accept(best, bestV)
 		return
 	}
 	for i := w.searchFrom; i < len(w.search); i++ {
-		v, reach := w.chainAt(i, final)
-		if v == chainAccept && i < guard {
+		if !firstBytePlausible(w.search[i]) {
+			continue // most offsets of random bytes: no need to try them
+		}
+		v, reach, bits := w.chainAt(i, final)
+		if (v == chainAccept || v == chainPaired) && i < guard {
 			v = chainWait
 		}
 		switch v {
-		case chainAccept:
+		case chainAccept, chainPaired:
 			w.searchFrom = i + 1
-			w.syncAt(i)
+			w.accept(i, v)
 			return
 		case chainWait:
 			w.pending = append(w.pending, i)
+			w.noteCredit(i, bits)
 			if reach > guard && w.segmentStart(i) {
 				guard = reach
 			}
 		}
 	}
 	w.searchFrom = len(w.search)
+}
+
+// accept synchronises on offset i. A chain accepted together with the
+// other direction's has that direction synchronise first, at its own
+// chain: its frames may come first in the capture, and the connection's
+// record goes with the first frame.
+func (w *wsDir) accept(i int, v chainVerdict) {
+	if o := w.partner; v == chainPaired && o.st == stSearch {
+		o.syncAt(o.creditAt)
+	}
+	w.syncAt(i)
+}
+
+// noteCredit keeps the best evidence of the chains that wait at the end of
+// the data, for the other direction of a connection without a handshake
+// (see paired).
+func (w *wsDir) noteCredit(i, bits int) {
+	if bits > w.credit {
+		w.credit, w.creditAt = bits, i
+		w.creditMasked = w.search[i+1]&0x80 != 0
+	}
+}
+
+// paired reports whether a chain with the given evidence, starting on a
+// segment start and ending where the data ends, is enough together with
+// the other direction's: two such chains, one masked and one not, are what
+// a WebSocket connection picked up near its end shows (a close exchange),
+// and random bytes rarely give both at once.
+func (w *wsDir) paired(bits int, masked bool) bool {
+	o := w.partner
+	return bits >= pairBits && o != nil && o.st == stSearch && o.credit >= pairBits && o.creditMasked != masked
 }
 
 // segmentStart reports whether search offset i is where a TCP segment's
@@ -157,20 +200,20 @@ func (w *wsDir) segmentStart(i int) bool {
 	if i == 0 {
 		return w.skipped == 0
 	}
-	for _, m := range w.marks {
-		if m.end == i {
-			return true
-		}
-		if m.end > i {
-			break
-		}
-	}
-	return false
+	return w.boundary(i)
+}
+
+// boundary reports whether search offset i > 0 is where a buffered segment
+// ends.
+func (w *wsDir) boundary(i int) bool {
+	_, found := slices.BinarySearchFunc(w.marks, i, func(m mark, i int) int { return cmp.Compare(m.end, i) })
+	return found
 }
 
 // plausible checks one frame header for the search. It returns the header
-// and payload lengths, the mask bit, a strength score and whether the header
-// is plausible; complete is false when the header is not all in b.
+// and payload lengths, the mask bit, the payload's evidence in bits (a valid
+// close code, valid text; 0 for none) and whether the header is plausible;
+// complete is false when the header is not all in b.
 func (w *wsDir) plausible(b []byte) (hlen int, plen uint64, masked bool, score int, ok, complete bool) {
 	if len(b) < 2 {
 		return 0, 0, false, 0, true, false
@@ -186,7 +229,9 @@ func (w *wsDir) plausible(b []byte) (hlen int, plen uint64, masked bool, score i
 		return
 	}
 	perMsg, perFrame, _ := w.deflateMode()
-	if b0&0x40 != 0 && (IsControl(op) || !(perMsg || perFrame)) {
+	// RSV1 marks a compressed message's first frame (RFC 7692 7.2.3.1);
+	// only x-webkit-deflate-frame sets it on continuation frames too.
+	if b0&0x40 != 0 && (IsControl(op) || !(perMsg || perFrame) || op == OpContinuation && !perFrame) {
 		return
 	}
 	fin := b0&0x80 != 0
@@ -219,15 +264,13 @@ func (w *wsDir) plausible(b []byte) (hlen int, plen uint64, masked bool, score i
 			if !CloseCodeAllowedOnWire(code) {
 				return
 			}
-			score++
+			score = bitsPayload
 		case op == OpText && b0&0x40 == 0 && plen > 0:
-			valid, strong := textPlausible(p, f.MaskKey, masked)
+			valid, ev := textPlausible(p, f.MaskKey, masked)
 			if !valid {
 				return 0, 0, false, 0, false, true
 			}
-			if strong {
-				score++
-			}
+			score = ev
 		}
 	}
 	return hlen, plen, masked, score, true, true
@@ -244,9 +287,11 @@ func maskedU16(p []byte, key [4]byte, masked bool) uint16 {
 }
 
 // textPlausible reports whether a (masked) text payload is valid UTF-8
-// (checking at most the first 4 KiB), and whether that is strong evidence:
-// random bytes are rarely valid UTF-8 at length 8, or printable ASCII at 3.
-func textPlausible(p []byte, key [4]byte, masked bool) (ok, strong bool) {
+// (checking at most the first 4 KiB), and how strong that evidence is, in
+// bits: random bytes are valid UTF-8 less than six times in ten per byte,
+// so about 0.7 bits a byte (from bitsPayload at 8 bytes up to maxTextBits),
+// and printable ASCII at 3 bytes is worth bitsPayload.
+func textPlausible(p []byte, key [4]byte, masked bool) (ok bool, bits int) {
 	var tmp [4096]byte
 	n := copy(tmp[:], p)
 	t := tmp[:n]
@@ -263,84 +308,157 @@ func textPlausible(p []byte, key [4]byte, masked bool) (ok, strong bool) {
 		}
 	}
 	if !utf8.Valid(t) {
-		return false, false
+		return false, 0
 	}
-	if len(p) >= 8 {
-		return true, true
+	if len(t) >= 8 {
+		return true, max(bitsPayload, min(len(t)*2/3, maxTextBits))
 	}
 	for _, c := range t {
 		if c < 0x20 || c > 0x7e {
-			return true, false
+			return true, 0
 		}
 	}
-	return true, len(p) >= 3
+	if len(p) >= 3 {
+		return true, bitsPayload
+	}
+	return true, 0
 }
+
+// Evidence, in bits, that a chain of frames found in a connection without a
+// handshake is WebSocket at all. Encrypted or compressed streams (TLS picked
+// up inside a record, SSH, a SOCKS tunnel) are random bytes to the search,
+// and in a megabyte of them chains of three plausible headers turn up by
+// the dozen: three-quarters of random 60 KB connections were once taken for
+// WebSocket. A random header passes plausible about one time in twenty or
+// thirty; a random frame end or start falls on a TCP segment boundary about
+// one time in a hundred or more, while senders write a frame at a time, so
+// real frames line up with segments; strong payload evidence (valid text of
+// some length, a valid close code) is rarer still in random bytes. Once the
+// connection is known to be WebSocket, a resync needs only the weaker chain.
+const (
+	bitsHeader  = 5  // a plausible header that counts
+	bitsPayload = 5  // strong payload evidence: a valid close code, short text
+	maxTextBits = 20 // long valid text (see textPlausible)
+	bitsAligned = 7  // a frame boundary on a segment boundary
+	probeBits   = 36 // what a first sync without a handshake needs
+	// pairBits is what each direction needs when both show a chain that
+	// starts on a segment start and ends where their data ends, one masked
+	// and the other not: a close exchange, a ping and its pong, a request
+	// and its answer of a connection picked up near its end.
+	pairBits = 24
+)
 
 // chainAt tests offset i as a frame boundary. For a chain that waits for
 // the rest of a frame whose header is here, reach is the end of that frame;
 // for one whose frames end where the data ends, that end (see trySync);
 // otherwise it is 0.
-func (w *wsDir) chainAt(i int, final bool) (v chainVerdict, reach int) {
+//
+// A resync needs three frames that count, or two (one with strong payload
+// evidence) ending exactly where the data ends. A session that is not
+// known to be WebSocket needs probeBits of evidence instead, or pairBits
+// with the other direction's (see credit). bits is the evidence of a
+// chain that waits at the end of the data (strict searches only).
+func (w *wsDir) chainAt(i int, final bool) (v chainVerdict, reach, bits int) {
 	b := w.search
+	strict := w.s.unproven()
 	p := i
 	n := 0
 	score := 0
+	aligned := false // decided once the first header is plausible (most are not)
+	enough := func() bool {
+		if strict {
+			return bits >= probeBits
+		}
+		return n >= 3
+	}
 	maskSeen := -1
-	for steps := 0; n < 3 && steps < 64; steps++ {
+	open := -1 // a message is open: -1 unknown (the chain may start inside one), 0 no, 1 yes
+	for steps := 0; !enough() && steps < 64; steps++ {
 		if p == len(b) {
 			switch {
-			case n >= 2, n == 1 && score > 0:
-				return chainAccept, 0
+			case strict && enough(), !strict && (n >= 2 || n == 1 && score > 0):
+				return chainAccept, 0, 0
+			case strict && aligned && w.paired(bits, b[i+1]&0x80 != 0):
+				return chainPaired, 0, 0
 			case final:
-				return chainReject, 0
+				return chainReject, 0, 0
 			}
 			// Whole frames up to the end of the data, waiting for the
 			// next header.
-			return chainWait, p
+			if !aligned {
+				bits = 0
+			}
+			return chainWait, p, bits
 		}
 		hlen, plen, masked, s, ok, complete := w.plausible(b[p:])
 		if !ok {
-			return chainReject, 0
+			return chainReject, 0, 0
 		}
 		if !complete {
 			if final {
-				return chainReject, 0
+				return chainReject, 0, 0
 			}
-			return chainWait, 0
+			return chainWait, 0, 0
+		}
+		if steps == 0 && strict && w.segmentStart(i) {
+			aligned = true
+			bits += bitsAligned
 		}
 		m := 0
 		if masked {
 			m = 1
 		}
 		if maskSeen >= 0 && m != maskSeen {
-			return chainReject, 0
+			return chainReject, 0, 0
 		}
 		maskSeen = m
+		// Frames of a message follow each other: a continuation only
+		// inside one, a new message only outside.
+		if op := op0(b[p]); !IsControl(op) {
+			if op == OpContinuation && open == 0 || op != OpContinuation && open == 1 {
+				return chainReject, 0, 0
+			}
+			open = 1
+			if b[p]&0x80 != 0 {
+				open = 0
+			}
+		}
 		end := uint64(p) + uint64(hlen) + plen
 		if end > uint64(len(b)) {
 			// The frame runs past the data: wait unless it can never fit.
 			if final || plen > uint64(w.opts.MaxSearch) {
-				if n >= 2 || (n >= 1 && score > 0) {
-					return chainAccept, 0
+				if strict && bits+bitsHeader >= probeBits || !strict && (n >= 2 || (n >= 1 && score > 0)) {
+					return chainAccept, 0, 0
 				}
-				return chainReject, 0
+				return chainReject, 0, 0
 			}
 			// The chain reaches to the end of the frame that is not all
 			// here yet.
-			return chainWait, int(end)
+			return chainWait, int(end), 0
 		}
 		score += s
 		// Empty continuation and binary frames prove nothing (a run of zero
 		// bytes parses as them); they may sit in a chain but do not count.
 		if plen > 0 || (op0(b[p]) != OpContinuation && op0(b[p]) != OpBinary) {
 			n++
+			bits += bitsHeader + s
+			if strict && w.boundary(int(end)) {
+				bits += bitsAligned
+			}
 		}
 		p = int(end)
 	}
-	if n >= 3 {
-		return chainAccept, 0
+	if enough() {
+		return chainAccept, 0, 0
 	}
-	return chainReject, 0
+	return chainReject, 0, 0
+}
+
+// firstBytePlausible reports whether b0 may start a frame: a defined
+// opcode, no RSV2 or RSV3 (plausible checks the rest).
+func firstBytePlausible(b0 byte) bool {
+	op := b0 & 0x0f
+	return b0&0x30 == 0 && (op <= OpBinary || op >= OpClose && op <= OpPong)
 }
 
 // op0 returns the opcode in a frame's first byte.

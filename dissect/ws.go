@@ -106,7 +106,16 @@ type wsDir struct {
 	pending    []int // offsets waiting for more data to decide
 	skipped    uint64
 	maskWant   int8 // -1 unknown, 0 unmasked, 1 masked
-	searchCut  bool // the budget cut this search (reported)
+	// partner is the other direction of a connection without a handshake:
+	// the first sync may count its evidence with this one's (paired).
+	partner *wsDir
+	// credit is the best evidence, in bits, of a chain of this search
+	// waiting at the end of the data, creditAt its offset and
+	// creditMasked its mask bit (noteCredit; strict searches only).
+	credit       int
+	creditAt     int
+	creditMasked bool
+	searchCut    bool // the budget cut this search (reported)
 	// searchEpoch is the registration of this search with the
 	// dissector's watermark (see watermark.go), 0 when not registered.
 	searchEpoch uint64

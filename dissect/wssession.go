@@ -54,6 +54,11 @@ type wsSession interface {
 	// probing reports whether the session has seen no handshake yet and
 	// is looking for frames (any data frame may then be compressed).
 	probing() bool
+	// unproven reports whether nothing but the frames themselves says the
+	// session is WebSocket (no handshake, no --ws-port): its first
+	// frame-boundary search must then show much more evidence (see
+	// chainAt).
+	unproven() bool
 
 	// emit hands a frame or message record to the sink.
 	emit(r *Record)
@@ -94,11 +99,14 @@ func (c *connState) options() *Options                   { return &c.d.opts }
 func (c *connState) memory() *membudget.Account          { return c.d.mem }
 func (c *connState) inflater(bits int) *inflate.Inflater { return c.d.inflater(bits) }
 func (c *connState) probing() bool                       { return c.mode == modeProbe }
-func (c *connState) emit(r *Record)                      { c.d.emit(r) }
-func (c *connState) record() *Record                     { return &c.d.rec }
-func (c *connState) watermark() *searchers               { return &c.d.searchers }
-func (c *connState) buffers() *bufPool                   { return &c.d.bufs }
-func (c *connState) previewOnly() bool                   { return c.d.previewOnly(&c.conn) }
+func (c *connState) unproven() bool {
+	return c.mode == modeProbe && !c.forced && !c.evident
+}
+func (c *connState) emit(r *Record)        { c.d.emit(r) }
+func (c *connState) record() *Record       { return &c.d.rec }
+func (c *connState) watermark() *searchers { return &c.d.searchers }
+func (c *connState) buffers() *bufPool     { return &c.d.bufs }
+func (c *connState) previewOnly() bool     { return c.d.previewOnly(&c.conn) }
 func (c *connState) releaseInflater(infl *inflate.Inflater, bits int) {
 	c.d.keepInflater(infl, bits)
 }
@@ -116,9 +124,11 @@ func (c *connState) synced(w *wsDir, p *syncPoint) {
 	for _, m := range p.marks {
 		lo := max(prev, p.at)
 		if m.end > lo {
-			if len(items) == 0 && (probe || p.skipped > 0) {
-				items = append(items, heldItem{kind: heldSync, side: w.side, pkt: m.pkt, ts: m.ts,
-					conn: probe, skipped: p.skipped, syncOff: p.base + uint64(p.at)})
+			if len(items) == 0 {
+				if conn := probe || c.takeConnRecord(m.pkt); conn || p.skipped > 0 {
+					items = append(items, heldItem{kind: heldSync, side: w.side, pkt: m.pkt, ts: m.ts,
+						conn: conn, skipped: p.skipped, syncOff: p.base + uint64(p.at)})
+				}
 			}
 			items = append(items, heldItem{kind: heldData, side: w.side, pkt: m.pkt, ts: m.ts, data: bytes.Clone(p.data[lo:m.end])})
 		}
@@ -131,6 +141,23 @@ func (c *connState) synced(w *wsDir, p *syncPoint) {
 		w.search, w.marks = p.data[:0], p.marks[:0]
 	}
 	c.drainHeld(false)
+}
+
+// takeConnRecord takes the connection record of a mid-stream pickup from
+// the other direction's sync, still held, when this direction's first
+// frame, in packet pkt, comes before it: the record goes with the
+// connection's first frame, whichever direction found its frames first.
+func (c *connState) takeConnRecord(pkt uint64) bool {
+	for i := c.heldHead; i < len(c.held); i++ {
+		if it := &c.held[i]; it.kind == heldSync && it.conn {
+			if it.pkt <= pkt {
+				return false
+			}
+			it.conn = false
+			return true
+		}
+	}
+	return false
 }
 
 // resyncAnomaly says that a search skipped bytes to the first verified

@@ -30,6 +30,7 @@ func (s *memSession) options() *Options                      { return &s.opts }
 func (s *memSession) memory() *membudget.Account             { return nil }
 func (s *memSession) inflater(bits int) *inflate.Inflater    { return inflate.New(bits) }
 func (s *memSession) probing() bool                          { return false }
+func (s *memSession) unproven() bool                         { return false }
 func (s *memSession) drainHeld(bool)                         {}
 func (s *memSession) sawClose(d Dir, f *Frame)               { s.closes = append(s.closes, d) }
 func (s *memSession) record() *Record                        { return &s.rec }

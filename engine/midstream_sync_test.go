@@ -109,42 +109,54 @@ func TestMidstreamSyncAtSegmentStart(t *testing.T) {
 // record boundary, is listed as TLS that cannot be decrypted, not searched
 // for WebSocket frames (its ciphertext chains up as garbage frames).
 func TestTLSPickedUp(t *testing.T) {
-	cp := capgen.NewCapture(capgen.CaptureOptions{})
-	client, server := synthAddrs(0)
-	c, err := capgen.NewConn(cp, capgen.ConnConfig{Client: client, Server: server, Link: capgen.Link{Type: capgen.LinkEthernet}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	record := func(n int, seed uint64) []byte {
-		return append([]byte{23, 3, 3, byte(n >> 8), byte(n)}, capgen.RandomBytes(n, seed)...)
-	}
 	hello := append([]byte{22, 3, 1, 0, 60, 1, 0, 0, 56, 3, 3}, capgen.RandomBytes(55, 1)...)
-	c.StartAt(capgen.Client, uint64(len(hello)))
-	c.Open()
-	c.Send(capgen.Client, hello)
-	for k := range 12 {
-		c.Send(capgen.Client, record(100+k*37, uint64(k)))
-		c.SendSegments(capgen.Server, record(3000+k*101, uint64(100+k)), 1448)
-	}
-	c.Close(capgen.Client)
-	if err := c.Finish(); err != nil {
-		t.Fatal(err)
-	}
-	recs := jsonRecords(t, writePcap(t, cp), Options{}, 1)
-	conns := 0
-	for _, r := range recs {
-		switch r["type"] {
-		case "conn":
-			conns++
-			tls, _ := r["tls"].(map[string]any)
-			if tls == nil || tls["reason"] != tlsdecrypt.PickedUpReason || r["anomalies"] != nil || r["client"] != client.String() {
-				t.Errorf("conn record %v, want a TLS listing from %v: %q, without anomalies", r, client, tlsdecrypt.PickedUpReason)
+	for _, tc := range []struct {
+		name  string
+		start uint64 // the client's first byte in the capture
+	}{
+		{"at a record boundary", uint64(len(hello))},
+		// The client's first bytes are ciphertext; the first record
+		// header starts the server's first segment.
+		{"inside a record", uint64(len(hello)) + 40},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cp := capgen.NewCapture(capgen.CaptureOptions{})
+			client, server := synthAddrs(0)
+			c, err := capgen.NewConn(cp, capgen.ConnConfig{Client: client, Server: server, Link: capgen.Link{Type: capgen.LinkEthernet}})
+			if err != nil {
+				t.Fatal(err)
 			}
-		case "frame", "message", "anomaly":
-			t.Errorf("%v record: the TLS connection was searched for WebSocket frames: %v", r["type"], r)
-		}
-	}
-	if conns != 1 {
-		t.Errorf("%d conn records, want 1", conns)
+			record := func(n int, seed uint64) []byte {
+				return append([]byte{23, 3, 3, byte(n >> 8), byte(n)}, capgen.RandomBytes(n, seed)...)
+			}
+			c.StartAt(capgen.Client, tc.start)
+			c.Open()
+			c.Send(capgen.Client, hello)
+			for k := range 12 {
+				c.Send(capgen.Client, record(100+k*37, uint64(k)))
+				c.SendSegments(capgen.Server, record(3000+k*101, uint64(100+k)), 1448)
+			}
+			c.Close(capgen.Client)
+			if err := c.Finish(); err != nil {
+				t.Fatal(err)
+			}
+			recs := jsonRecords(t, writePcap(t, cp), Options{}, 1)
+			conns := 0
+			for _, r := range recs {
+				switch r["type"] {
+				case "conn":
+					conns++
+					tls, _ := r["tls"].(map[string]any)
+					if tls == nil || tls["reason"] != tlsdecrypt.PickedUpReason || r["anomalies"] != nil || r["client"] != client.String() {
+						t.Errorf("conn record %v, want a TLS listing from %v: %q, without anomalies", r, client, tlsdecrypt.PickedUpReason)
+					}
+				case "frame", "message", "anomaly":
+					t.Errorf("%v record: the TLS connection was searched for WebSocket frames: %v", r["type"], r)
+				}
+			}
+			if conns != 1 {
+				t.Errorf("%d conn records, want 1", conns)
+			}
+		})
 	}
 }

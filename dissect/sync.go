@@ -356,7 +356,7 @@ const (
 // A resync needs three frames that count, or two (one with strong payload
 // evidence) ending exactly where the data ends. A session that is not
 // known to be WebSocket needs probeBits of evidence instead, or pairBits
-// with the other direction's (see credit). bits is the evidence of a
+// with the other direction's (see paired). bits is the evidence of a
 // chain that waits at the end of the data (strict searches only).
 func (w *wsDir) chainAt(i int, final bool) (v chainVerdict, reach, bits int) {
 	b := w.search

@@ -311,6 +311,12 @@ type connState struct {
 	heldFor   [2]int // held items by side
 	heldBytes int
 	heldTS    time.Time // the latest capture time seen (see maxHold)
+	// hole is, per reassembly side, the packet and time of the bytes
+	// waiting behind a hole in the reassembler (reassembly.NoteHole), pkt
+	// 0 when none (NoteHoleDone): they are delivered once the hole is
+	// filled or declared lost, so the other side's later bytes wait too
+	// (order.go).
+	hole [2]mark
 
 	// What the end record will say: the last packet seen, FINs, RST and
 	// close frames so far.
@@ -545,6 +551,12 @@ func (c *connState) hasUpgradePending() bool {
 func (c *connState) Note(side reassembly.Side, n *reassembly.Note) {
 	c.seen(n.Packet, n.Time)
 	switch n.Kind {
+	case reassembly.NoteHole:
+		c.hole[side] = mark{pkt: n.Packet, ts: n.Time}
+		return
+	case reassembly.NoteHoleDone:
+		c.hole[side] = mark{}
+		return
 	case reassembly.NoteFIN:
 		c.finSide[side] = true
 		if c.firstFIN == 0 {

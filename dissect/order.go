@@ -72,10 +72,14 @@ func (c *connState) searchMark(side reassembly.Side) (mark, bool) {
 }
 
 // blocked reports whether an event of side carried by packet pkt must wait
-// for the other direction's search.
+// for the other direction's search, or for bytes of the other direction
+// waiting behind a hole in the reassembler.
 func (c *connState) blocked(side reassembly.Side, pkt uint64) bool {
 	if w := c.wsSide(side); w == nil || w.st == stSearch {
 		return false // a search emits nothing while it buffers
+	}
+	if h := c.hole[side.Other()]; h.pkt != 0 && h.pkt < pkt && c.heldTS.Sub(h.ts) <= maxHold {
+		return true
 	}
 	m, ok := c.searchMark(side.Other())
 	return ok && m.pkt < pkt && c.heldTS.Sub(m.ts) <= maxHold
@@ -89,7 +93,7 @@ func (c *connState) mustHold(side reassembly.Side, pkt uint64) bool {
 	if c.heldFor[side] > 0 {
 		return true
 	}
-	return len(c.d.searchers.list) > 0 && c.blocked(side, pkt)
+	return (len(c.d.searchers.list) > 0 || c.hole[side.Other()].pkt != 0) && c.blocked(side, pkt)
 }
 
 // wsData hands bytes of side to its direction decoder, or holds them.
@@ -97,6 +101,9 @@ func (c *connState) wsData(side reassembly.Side, b []byte, pkt uint64, ts time.T
 	if ts.After(c.heldTS) {
 		c.heldTS = ts
 	}
+	// What waits and need not any more goes first (the other side's
+	// bytes held while this side's waited behind a hole).
+	c.drainHeld(false)
 	if c.mustHold(side, pkt) {
 		c.hold(heldItem{kind: heldData, side: side, pkt: pkt, ts: ts, data: bytes.Clone(b)})
 	} else if w := c.wsSide(side); w != nil {
@@ -110,6 +117,7 @@ func (c *connState) wsGap(side reassembly.Side, g *reassembly.Gap) {
 	if g.Time.After(c.heldTS) {
 		c.heldTS = g.Time
 	}
+	c.drainHeld(false)
 	if c.mustHold(side, g.Packet) {
 		c.hold(heldItem{kind: heldGap, side: side, pkt: g.Packet, ts: g.Time, gap: *g})
 	} else if w := c.wsSide(side); w != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wsdissect/wsdissect/dissect"
+	"github.com/wsdissect/wsdissect/reassembly"
 )
 
 // Output in packet order across connections. A direction searching for a
@@ -23,8 +24,10 @@ import (
 //   - each record's rendered bytes, tagged with the record's packet;
 //   - after each TCP packet (in RunParallel: before the first command of the
 //     next packet), a step: the packet's time and the watermark, the
-//     earliest packet whose records a search may still emit
-//     (dissect.Dissector.SearchFrom, the least over the workers).
+//     earliest packet whose records may still be emitted: by a search
+//     (dissect.Dissector.SearchFrom) or from out-of-order bytes the
+//     reassembler buffers until a hole is filled or declared lost
+//     (reassembly.Assembler.HeldFrom); the least over the workers.
 //
 // Output of a record at or before the watermark is written at once; later
 // output is held, in packet order, until the watermark passes it. What is
@@ -218,6 +221,16 @@ func (o *orderer) release(n int) error {
 	o.held = append(o.held[:0], rest...)
 	o.since = o.now
 	return err
+}
+
+// watermark is the earliest packet whose records dis and asm may still
+// emit (see above), and whether there is one.
+func watermark(dis *dissect.Dissector, asm *reassembly.Assembler) (uint64, bool) {
+	wm, ok := dis.SearchFrom()
+	if p, held := asm.HeldFrom(); held && (!ok || p < wm) {
+		wm, ok = p, true
+	}
+	return wm, ok
 }
 
 // orderedOut is the output of a single-threaded run (runSingle): a

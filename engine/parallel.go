@@ -209,7 +209,7 @@ func runSingle(src PacketSource, newSink SinkFactory, opts Options, out io.Write
 		})
 	}
 	st, err := e.run(src, func(ts time.Time) error {
-		wm, ok := e.dis.SearchFrom()
+		wm, ok := watermark(e.dis, e.asm)
 		return o.step(ts, wm, ok)
 	})
 	ferr := o.ord.flush()
@@ -713,7 +713,7 @@ func (w *worker) process(p *parallel, b *batch) {
 		}
 		w.cur.ends = append(w.cur.ends, len(w.out.b))
 		wm := uint64(noMark)
-		if pkt, ok := w.dis.SearchFrom(); ok {
+		if pkt, ok := watermark(w.dis, w.asm); ok {
 			wm = pkt
 		}
 		w.cur.wms = append(w.cur.wms, wm)

@@ -60,8 +60,10 @@ type Gap struct {
 	// Offset is the stream offset of the first missing byte; Len is how many
 	// bytes are missing (the stream resumes at Offset+Len).
 	Offset, Len uint64
-	// Packet and Time are of the packet being processed when the gap was
-	// declared.
+	// Packet and Time are of the packet that carried the bytes (or FIN)
+	// right after the missing ones, when the capture has it (where the
+	// loss shows, as tshark's "previous segment not captured"), else of
+	// the packet being processed when the gap was declared.
 	Packet uint64
 	Time   time.Time
 	// Reason says why the gap was declared (buffer cap reached, peer
@@ -92,6 +94,15 @@ const (
 	// connection is dropped because the connection table is full (Packet
 	// and Time are of the packet that needed the room); Side is SideA.
 	NoteEvicted
+	// NoteHole tells that bytes of that side arrived after a hole (Offset
+	// and Len: the missing bytes; Packet and Time: the packet after it).
+	// They wait, as do any later ones, until the hole is filled or
+	// declared lost (a Gap); a handler keeping a connection's output in
+	// packet order can hold the other side's meanwhile, until NoteHoleDone.
+	NoteHole
+	// NoteHoleDone tells that no bytes of that side wait any more: the
+	// last of them are delivered right after the note.
+	NoteHoleDone
 )
 
 // Note reports a TCP-level event worth showing to the user.

@@ -341,8 +341,13 @@ func (a *Assembler) segmentData(c *conn, side Side, start int64, data []byte, n 
 		if ooo {
 			a.stats.OutOfOrder++
 		}
+		waiting := len(h.live()) > 0
 		if a.insert(c, side, off, end, data, pkt, ts, &diff) {
 			seen = true
+		}
+		if !waiting && len(h.live()) > 0 && !c.stopped {
+			a.note = Note{Kind: NoteHole, Offset: h.nextOff, Len: h.live()[0].off - h.nextOff, Packet: pkt, Time: ts}
+			c.h.Note(side, &a.note)
 		}
 	}
 	if seen {
@@ -473,6 +478,10 @@ func (a *Assembler) drain(c *conn, side Side, pkt uint64, ts time.Time) bool {
 		pc := p[0]
 		h.popFront()
 		a.addBuffered(c, side, -pc.cost())
+		if h.buffered == 0 && !c.stopped {
+			a.note = Note{Kind: NoteHoleDone, Offset: pc.off, Packet: pkt, Time: ts}
+			c.h.Note(side, &a.note)
+		}
 		if pc.cut {
 			a.emitGap(c, side, pc.n, GapSnapLen, pc.pkt, pc.ts)
 			continue
@@ -492,27 +501,42 @@ func (a *Assembler) drain(c *conn, side Side, pkt uint64, ts time.Time) bool {
 }
 
 // checkAcked declares the holes of side that the peer acknowledged as gaps,
-// when buffered data or the FIN lies beyond them. It reports whether the
-// handler wants more.
+// when buffered data or the FIN lies beyond them and Config.AckGrace
+// packets have passed since the first was found so (declaring the hole at
+// the ACK lost data captured a few packets after it). It reports whether
+// the handler wants more.
 func (a *Assembler) checkAcked(c *conn, side Side, pkt uint64, ts time.Time) bool {
 	h := &c.half[side]
 	if !h.ackKnown {
 		return true
 	}
-	for {
+	for waited := false; ; waited = true {
 		var to uint64
+		gp, gts := pkt, ts // the gap shows at the packet after it
 		if p := h.live(); len(p) > 0 {
-			to = p[0].off
+			to, gp, gts = p[0].off, p[0].pkt, p[0].ts
 		} else if h.finKnown && !h.finDone {
-			to = h.finOff
+			to, gp, gts = h.finOff, h.finPkt, h.finTime
 		} else {
+			h.ackWait = 0
 			return true
 		}
 		if h.acked < to {
+			h.ackWait = 0
 			return true
 		}
+		if !waited {
+			now := uint32(pkt) | 1
+			if h.ackWait == 0 {
+				h.ackWait = now
+			}
+			if int64(now-h.ackWait) < int64(a.cfg.AckGrace) {
+				return true
+			}
+		}
+		h.ackWait = 0
 		before, pieces := h.nextOff, len(h.live())
-		a.gapTo(c, side, to, GapAcked, pkt, ts)
+		a.gapTo(c, side, to, GapAcked, gp, gts)
 		if !a.drain(c, side, pkt, ts) {
 			return false
 		}
@@ -566,7 +590,7 @@ func (a *Assembler) skipHoleFor(c *conn, side Side, reason string, pkt uint64, t
 	if len(p) == 0 {
 		return
 	}
-	a.gapTo(c, side, p[0].off, reason, pkt, ts)
+	a.gapTo(c, side, p[0].off, reason, p[0].pkt, p[0].ts)
 	a.drain(c, side, pkt, ts)
 }
 
@@ -580,7 +604,7 @@ func (a *Assembler) flushSide(c *conn, side Side, reason string, pkt uint64, ts 
 		if len(p) == 0 {
 			break
 		}
-		a.gapTo(c, side, p[0].off, reason, pkt, ts)
+		a.gapTo(c, side, p[0].off, reason, p[0].pkt, p[0].ts)
 		if !a.drain(c, side, pkt, ts) {
 			return
 		}
@@ -686,6 +710,28 @@ func (a *Assembler) endConn(c *conn, reason CloseReason, pkt uint64, ts time.Tim
 	if c.buffered > 0 {
 		a.release(c)
 	}
+}
+
+// HeldFrom returns the packet number of the earliest out-of-order bytes
+// the assembler buffers, and whether it buffers any: bytes waiting for a
+// hole to be filled or declared, which it delivers (with their packet
+// numbers) later, so that a caller putting its output in packet order
+// knows that records of that packet on may still come. It looks at the
+// connection that has buffered longest, which is cheap and almost always
+// the one holding the earliest bytes.
+func (a *Assembler) HeldFrom() (uint64, bool) {
+	c := a.buffering.front()
+	if c == nil {
+		return 0, false
+	}
+	var pkt uint64
+	ok := false
+	for s := range c.half {
+		if p := c.half[s].live(); len(p) > 0 && (!ok || p[0].pkt < pkt) {
+			pkt, ok = p[0].pkt, true
+		}
+	}
+	return pkt, ok
 }
 
 // addBuffered adds delta to the buffered byte counts of side, c and the

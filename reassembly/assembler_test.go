@@ -215,10 +215,19 @@ func TestRetransmissions(t *testing.T) {
 }
 
 func TestLostSegmentAcked(t *testing.T) {
+	// A pure ACK of the server's, to let packets pass.
+	idle := func(n int) []step {
+		out := make([]step, n)
+		for i := range out {
+			out[i] = step{fromSrv: true, flags: fA, seq: 5001, ack: 1004}
+		}
+		return out
+	}
 	tests := []struct {
-		name string
-		segs []step
-		want string
+		name  string
+		grace int // Config.AckGrace; 0: declare at once (-1)
+		segs  []step
+		want  string
 	}{
 		{
 			name: "ack after buffered data",
@@ -298,10 +307,48 @@ note 1 kind2 @0+0 p7
 close 1
 `,
 		},
+		{
+			// Capture order is not wire order: the ACK and the data
+			// after the hole were captured before the hole's data.
+			name:  "the hole's data captured after its ACK",
+			grace: 4,
+			segs: []step{
+				{flags: fPA, seq: 1001, ack: 5001, payload: "abc"},
+				{flags: fPA, seq: 1007, ack: 5001, payload: "ghi"},
+				{fromSrv: true, flags: fA, seq: 5001, ack: 1010},
+				{flags: fPA, seq: 1004, ack: 5001, payload: "def"},
+			},
+			want: `data 0 @0 "abc" p4
+data 0 @3 "def" p7
+data 0 @6 "ghi" p5
+close 5
+`,
+		},
+		{
+			name:  "an acknowledged hole waits AckGrace packets",
+			grace: 4,
+			segs: join([]step{
+				{flags: fPA, seq: 1001, ack: 5001, payload: "abc"},
+				{flags: fPA, seq: 1007, ack: 5001, payload: "ghi"},
+				{fromSrv: true, flags: fA, seq: 5001, ack: 1010}, // p6: found acknowledged
+			}, idle(2), []step{{flags: fPA, seq: 1010, ack: 5001, payload: "jkl"}}, // p9: waits
+				idle(1), []step{{flags: fPA, seq: 1013, ack: 5001, payload: "mno"}}), // p11: 5 packets on
+			want: `data 0 @0 "abc" p4
+gap 0 @3+3 acknowledged but not captured
+data 0 @6 "ghi" p5
+data 0 @9 "jkl" p9
+data 0 @12 "mno" p11
+close 5
+`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, f := run(t, Config{}, join(handshake(ci, si), tt.segs), true)
+			grace := tt.grace
+			if grace == 0 {
+				grace = -1
+			}
+			_, f := run(t, Config{AckGrace: grace}, join(handshake(ci, si), tt.segs), true)
 			got := eventsString(f.conns[0].events)
 			if got != tt.want {
 				t.Errorf("events:\n%s\nwant:\n%s", got, tt.want)
@@ -902,5 +949,31 @@ func TestClosedConnLeavesTombstone(t *testing.T) {
 	if len(f.conns) != 2 || a.conns.Len() != 0 {
 		t.Errorf("new connection: %d connections, %d states free; want 2 and the freed state reused",
 			len(f.conns), a.conns.Len())
+	}
+}
+
+// TestHoleNotes: a side that starts buffering bytes after a hole is noted
+// once per hole, with the hole and the packet after it, and again when
+// nothing waits any more, before the last bytes that waited.
+func TestHoleNotes(t *testing.T) {
+	segs := []step{
+		{flags: fPA, seq: 1001, ack: 5001, payload: "abc"},
+		{flags: fPA, seq: 1007, ack: 5001, payload: "ghi"}, // p5: hole 3+3
+		{flags: fPA, seq: 1010, ack: 5001, payload: "jkl"}, // p6: same hole
+		{flags: fPA, seq: 1004, ack: 5001, payload: "def"}, // p7: filled
+		{flags: fPA, seq: 1016, ack: 5001, payload: "pqr"}, // p8: hole 12+3
+	}
+	_, f := run(t, Config{}, join(handshake(ci, si), segs), true)
+	var got []string
+	for _, e := range f.conns[0].holes {
+		if e.note == NoteHoleDone {
+			got = append(got, fmt.Sprintf("done %d @%d p%d", e.side, e.off, e.pkt))
+			continue
+		}
+		got = append(got, fmt.Sprintf("%d @%d+%d p%d", e.side, e.off, e.n, e.pkt))
+	}
+	// The hole at 12 is declared lost at the end of the input.
+	if want := []string{"0 @3+3 p5", "done 0 @9 p7", "0 @12+3 p8", "done 0 @15 p9"}; !slices.Equal(got, want) {
+		t.Errorf("hole notes %q, want %q", got, want)
 	}
 }

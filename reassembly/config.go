@@ -22,6 +22,8 @@ const (
 	// DefaultRecentWindow is 4096 bytes of recently delivered data remembered
 	// per direction.
 	DefaultRecentWindow = 4096
+	// DefaultAckGrace is 8 packets.
+	DefaultAckGrace = 8
 )
 
 // Reasons given in Gap.Reason.
@@ -87,6 +89,13 @@ type Config struct {
 	// DefaultRecentWindow; negative disables the check for delivered data
 	// (buffered data is still compared).
 	RecentWindow int
+	// AckGrace is how many packets of the capture a hole waits for its
+	// data once the peer acknowledged it (with data beyond it buffered)
+	// before it is declared a gap (GapAcked). Capture order is not always
+	// wire order: an ACK captured on one interface or queue can come before
+	// the data it acknowledges, captured a few packets later. Zero means
+	// DefaultAckGrace; negative declares the gap at once.
+	AckGrace int
 	// Memory, when set, is the memory budget the reassembler and the
 	// connection table charge what they hold to (out-of-order pieces by the
 	// memory they occupy, recent-window rings, ConnCost per tracked
@@ -98,7 +107,7 @@ type Config struct {
 
 // DefaultConfig returns a Config with every field set to its default:
 // DefaultMaxBufferedPerConn, DefaultMaxBufferedTotal, DefaultMaxConns,
-// DefaultIdleTimeout and DefaultRecentWindow.
+// DefaultIdleTimeout, DefaultRecentWindow and DefaultAckGrace.
 func DefaultConfig() Config {
 	return Config{
 		MaxBufferedPerConn: DefaultMaxBufferedPerConn,
@@ -106,6 +115,7 @@ func DefaultConfig() Config {
 		MaxConns:           DefaultMaxConns,
 		IdleTimeout:        DefaultIdleTimeout,
 		RecentWindow:       DefaultRecentWindow,
+		AckGrace:           DefaultAckGrace,
 	}
 }
 
@@ -127,6 +137,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RecentWindow == 0 {
 		c.RecentWindow = d.RecentWindow
+	}
+	if c.AckGrace == 0 {
+		c.AckGrace = d.AckGrace
 	}
 	return c
 }

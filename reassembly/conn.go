@@ -98,8 +98,12 @@ type half struct {
 	// this side's data (as a stream offset), when wndKnown; oowNoted is set
 	// once an out-of-window segment of this side was noted.
 	wndKnown, oowNoted bool
-	wndEnd             uint64
-	wndSize            uint64
+	// ackWait is the packet number (its low 32 bits, made odd) at which
+	// the first hole was found acknowledged with data beyond it, 0 when
+	// none is (see checkAcked). It fills what was padding.
+	ackWait uint32
+	wndEnd  uint64
+	wndSize uint64
 
 	// The FIN: its offset, packet and time.
 	finOff  uint64

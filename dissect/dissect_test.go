@@ -763,3 +763,44 @@ func (c *collectPackets) Emit(r *Record) error {
 	}
 	return nil
 }
+
+// TestResponseWaitsForRequest: with the connection's start captured, a 101
+// that comes before any byte of the client waits for the client's first
+// bytes: its request (captured after it), lost bytes (a gap) or frames.
+func TestResponseWaitsForRequest(t *testing.T) {
+	k := []byte{1, 2, 3, 4}
+	req := upgradeReq("")
+	cliFrame := wsFrame{fin: true, op: OpText, key: k, payload: []byte("from the client")}.bytes()
+	for _, tc := range []struct {
+		name    string
+		steps   []step
+		mid     bool
+		anomaly string
+	}{
+		{"the request captured after the response", []step{s2c(upgradeResp("")), c2s(append(slices.Clone(req), cliFrame...)), s2c(text("from the server").bytes())}, false, ""},
+		{"the request lost", []step{s2c(upgradeResp("")), {side: reassembly.SideA, gap: uint64(len(req))}, c2s(cliFrame), s2c(text("from the server").bytes())}, true, AnUpgradeRequestMissing},
+		{"no request at all", []step{s2c(upgradeResp("")), c2s(cliFrame), s2c(text("from the server").bytes())}, true, AnUpgradeRequestMissing},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			recs := feed(t, Options{}, true, false, tc.steps...)
+			var conns, msgs []string
+			for _, r := range recs {
+				switch r.kind {
+				case "conn":
+					conns = append(conns, fmt.Sprint(r.midstream))
+				case "frame", "message":
+					msgs = append(msgs, r.dir+":"+r.payload)
+				}
+			}
+			if want := []string{fmt.Sprint(tc.mid)}; !slices.Equal(conns, want) {
+				t.Errorf("conn records (midstream) %v, want %v", conns, want)
+			}
+			if want := []string{"c2s:from the client", "s2c:from the server"}; !slices.Equal(msgs, want) {
+				t.Errorf("frames %q, want %q", msgs, want)
+			}
+			if got := ids(recs); tc.anomaly == "" && len(got) > 0 || tc.anomaly != "" && !slices.Contains(got, tc.anomaly) {
+				t.Errorf("anomalies %v, want %q", got, tc.anomaly)
+			}
+		})
+	}
+}

@@ -238,6 +238,13 @@ type httpSide struct {
 	hold    bool // client waits for the upgrade's response
 	lastPkt uint64
 	lastTS  time.Time
+	// waitReq: this side's response came before any byte of the other
+	// side of a connection whose start is in the capture. HTTP servers do
+	// not speak first, so the request was sent first and is captured
+	// after it (capture order is not wire order) or not at all: the
+	// response waits for the other side's first bytes or gap (see
+	// releaseResponses).
+	waitReq bool
 	// segs are where the chunks buffered in buf ended, kept for a
 	// connection without a SYN while nothing of buf has been parsed (up to
 	// maxHeldSegs): a frame search the buffer is replayed to weighs
@@ -484,22 +491,28 @@ func (c *connState) setClient(s reassembly.Side) {
 // Data implements reassembly.Handler.
 func (c *connState) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 	c.seen(ch.Packet, ch.Time)
-	switch c.mode {
-	case modeIgnore:
+	if c.mode == modeIgnore {
 		return false
-	case modeWS:
-		c.wsData(side, ch.Data, ch.Packet, ch.Time)
-	case modeProbe:
-		c.probeData(side, ch.Data, ch.Packet, ch.Time)
-	case modeHTTP:
-		c.httpData(side, ch.Data, ch.Packet, ch.Time)
-	case modeH2:
-		c.h2Data(side, ch.Data, ch.Packet, ch.Time)
 	}
+	c.dispatch(side, ch.Data, ch.Packet, ch.Time)
 	if c.d.mem != nil {
 		c.settle()
 	}
 	return c.mode != modeIgnore
+}
+
+// dispatch hands bytes of side to the layer the connection is in.
+func (c *connState) dispatch(side reassembly.Side, b []byte, pkt uint64, ts time.Time) {
+	switch c.mode {
+	case modeWS:
+		c.wsData(side, b, pkt, ts)
+	case modeProbe:
+		c.probeData(side, b, pkt, ts)
+	case modeHTTP:
+		c.httpData(side, b, pkt, ts)
+	case modeH2:
+		c.h2Data(side, b, pkt, ts)
+	}
 }
 
 // Gap implements reassembly.Handler.
@@ -507,6 +520,10 @@ func (c *connState) Gap(side reassembly.Side, g *reassembly.Gap) {
 	c.seen(g.Packet, g.Time)
 	if c.d.mem != nil {
 		defer c.settle()
+	}
+	if c.mode == modeHTTP {
+		// A response waiting for its request: the request is lost.
+		c.releaseResponses(true)
 	}
 	switch c.mode {
 	case modeWS:
@@ -590,6 +607,9 @@ func (c *connState) Note(side reassembly.Side, n *reassembly.Note) {
 func (c *connState) Close(reason reassembly.CloseReason) {
 	if int(reason) < len(endReasons) {
 		c.closeReason = endReasons[reason]
+	}
+	if c.mode == modeHTTP {
+		c.releaseResponses(true) // its request never came
 	}
 	c.closeAnomaly(reason)
 	if c.d.mem != nil {
@@ -788,6 +808,15 @@ func (c *connState) probeData(side reassembly.Side, b []byte, pkt uint64, ts tim
 // httpData parses HTTP on one side until the connection upgrades.
 func (c *connState) httpData(side reassembly.Side, b []byte, pkt uint64, ts time.Time) {
 	hs := &c.http[side]
+	if hs.waitReq {
+		// The side that answered speaks again before the other said
+		// anything: the request is not coming soon.
+		c.releaseResponses(true)
+		if c.mode != modeHTTP {
+			c.dispatch(side, b, pkt, ts)
+			return
+		}
+	}
 	if hs.buf == nil {
 		hs.buf = c.d.httpBuf()
 	}
@@ -815,11 +844,28 @@ func (c *connState) httpData(side reassembly.Side, b []byte, pkt uint64, ts time
 		case resp:
 			hs.role = 2
 		case reqDecided && respDecided, len(hs.buf) >= 24:
+			if c.http[side.Other()].waitReq {
+				// Not the request a response waits for: it goes without
+				// one (an upgrade's takes these bytes as frames).
+				c.releaseResponses(true)
+				if c.mode != modeHTTP {
+					return
+				}
+			}
 			c.notHTTP()
 			return
 		default:
 			return
 		}
+	}
+	if hs.role == 2 && !hs.waitReq && c.requestMayFollow(side) {
+		hs.waitReq = true
+	}
+	if hs.waitReq {
+		if len(hs.buf) <= c.d.opts.MaxHTTPHeader {
+			return
+		}
+		hs.waitReq = false // no longer: decode it without its request
 	}
 	if hs.role == 1 {
 		c.parseRequests(side, hs, pkt, ts)
@@ -828,6 +874,33 @@ func (c *connState) httpData(side reassembly.Side, b []byte, pkt uint64, ts time
 	}
 	if c.headTooLarge && c.mode == modeHTTP {
 		c.tooLargeHead()
+	}
+	c.releaseResponses(false)
+}
+
+// requestMayFollow reports whether a response of side, with no request
+// parsed yet, may have its request still to come in the capture: the
+// connection's start was captured and the other side has sent nothing
+// (not even lost bytes).
+func (c *connState) requestMayFollow(side reassembly.Side) bool {
+	o := &c.http[side.Other()]
+	return c.info.SawSYN && len(c.reqs) == 0 && o.role == 0 && len(o.buf) == 0
+}
+
+// releaseResponses decodes a response held for its request (waitReq) once
+// the other side has had its say: its bytes were recognised (a request is
+// parsed), or, with force, it had a gap or the connection closes.
+func (c *connState) releaseResponses(force bool) {
+	for s := reassembly.SideA; s <= reassembly.SideB; s++ {
+		hs := &c.http[s]
+		if !hs.waitReq || c.mode != modeHTTP || !force && c.http[s.Other()].role == 0 {
+			continue
+		}
+		hs.waitReq = false
+		c.parseResponses(s, hs, hs.lastPkt, hs.lastTS)
+		if c.headTooLarge && c.mode == modeHTTP {
+			c.tooLargeHead()
+		}
 	}
 }
 

@@ -94,3 +94,59 @@ func TestAckCapturedBeforeData(t *testing.T) {
 		}
 	}
 }
+
+// TestResponseCapturedBeforeRequest: the upgrade's 101 captured before its
+// GET (capture order is not wire order) still makes a handshake with the
+// request's details, and the request is not decoded as frames.
+func TestResponseCapturedBeforeRequest(t *testing.T) {
+	cp := capgen.NewCapture(capgen.CaptureOptions{Step: 50 * time.Microsecond})
+	s := openSynth(t, cp, 0, false)
+	for m := range 6 {
+		s.message(capgen.Side(m & 1))
+	}
+	s.close()
+	inOrder := writePcap(t, cp)
+	pkts := cp.Packets()
+	client, _ := synthAddrs(0)
+	get, resp := -1, -1
+	for i, p := range pkts {
+		port, n := tcpInfo(t, p.Data)
+		switch {
+		case n == 0:
+		case port == client.Port() && get < 0:
+			get = i
+		case port != client.Port() && resp < 0:
+			resp = i
+		}
+	}
+	if get < 0 || resp < get {
+		t.Fatalf("GET at %d, 101 at %d", get, resp)
+	}
+	pkts[get].Data, pkts[resp].Data = pkts[resp].Data, pkts[get].Data
+	reordered := writePcap(t, cp)
+
+	opts := Options{Dissect: dissect.Options{Messages: true}}
+	summary := func(recs []map[string]any) (conn map[string]any, msgs []string) {
+		for _, r := range recs {
+			switch r["type"] {
+			case "conn":
+				conn = r
+			case "message":
+				msgs = append(msgs, fmt.Sprintf("%v %v %v", r["dir"], r["len"], r["text"]))
+			}
+			if r["anomalies"] != nil {
+				t.Errorf("anomalies %v", r["anomalies"])
+			}
+		}
+		slices.Sort(msgs)
+		return conn, msgs
+	}
+	_, want := summary(jsonRecords(t, inOrder, opts, 1))
+	conn, got := summary(jsonRecords(t, reordered, opts, 1))
+	if conn == nil || conn["path"] != "/bench" || conn["midstream"] != false {
+		t.Errorf("conn record %v, want the handshake of GET /bench", conn)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("messages %q, want %q", got, want)
+	}
+}

@@ -177,3 +177,22 @@ func TestProbeGivesUp(t *testing.T) {
 		t.Errorf("records of a connection given up: %+v", c.recs)
 	}
 }
+
+// TestProbeGapsQuiet: bytes lost in a connection that nothing shows to be
+// WebSocket make no record (the old search printed a tcp-gap for every
+// loss of every such connection, with no connection record to go with it).
+func TestProbeGapsQuiet(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	random := func(n int) []byte {
+		b := make([]byte, n)
+		for k := range b {
+			b[k] = byte(rng.Uint32())
+		}
+		return b
+	}
+	recs := feed(t, Options{}, false, false, s2c(random(700)), step{side: reassembly.SideB, gap: 300}, s2c(random(700)),
+		c2s(random(200)), step{side: reassembly.SideA, gap: 50}, c2s(random(200)))
+	if len(recs) != 0 {
+		t.Errorf("records of a connection not shown to be WebSocket: %+v", recs)
+	}
+}

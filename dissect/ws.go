@@ -961,6 +961,11 @@ func (w *wsDir) gap(g *reassembly.Gap) {
 		w.skipped += uint64(len(w.search))
 		w.startSearch()
 		w.off += g.Len
+		if w.s.unproven() {
+			// Nothing says the connection is WebSocket yet: its losses
+			// are not worth a record (most such connections are not).
+			return
+		}
 		broke = "while looking for a frame boundary"
 		w.gapRecord(g, broke)
 		return

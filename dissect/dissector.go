@@ -797,6 +797,14 @@ func (c *connState) ignore() {
 // directions' frame-boundary search.
 func (c *connState) probeData(side reassembly.Side, b []byte, pkt uint64, ts time.Time) {
 	c.probed += uint64(len(b))
+	if !c.evident && len(b) >= 12 && string(b[:12]) == "HTTP/1.1 101" {
+		if w := c.wsSide(side); w != nil && w.off == 0 && w.skipped == 0 {
+			// A side starting with a 101 answer whose head was cut
+			// (by the snap length, by lost bytes): an upgrade, though
+			// not a decodable one.
+			c.evident = true
+		}
+	}
 	if c.probed > uint64(4*c.d.opts.MaxSearch) && !c.forced {
 		// Megabytes without one verified frame chain: not WebSocket.
 		c.ignore()

@@ -196,3 +196,23 @@ func TestProbeGapsQuiet(t *testing.T) {
 		t.Errorf("records of a connection not shown to be WebSocket: %+v", recs)
 	}
 }
+
+// TestCutUpgradeIsEvidence: a handshake cut by the snap length or by lost
+// bytes is not decodable, but an answer that starts "HTTP/1.1 101" shows the
+// connection upgraded: its frames need no more evidence than a resync's.
+func TestCutUpgradeIsEvidence(t *testing.T) {
+	head := []byte("HTTP/1.1 101 Switching Protocols\r\nUpgr")
+	recs := feed(t, Options{}, true, false,
+		c2s([]byte("GET /chat HTTP/1.1\r\nHost: ex")), step{side: reassembly.SideA, gap: 150},
+		s2c(head), step{side: reassembly.SideB, gap: 90},
+		s2c(text("hey").bytes()))
+	var got []string
+	for _, r := range frames(recs) {
+		got = append(got, r.payload)
+	}
+	// One short frame alone is not enough for a connection without a
+	// handshake (TestProbeEvidence).
+	if !slices.Equal(got, []string{"hey"}) {
+		t.Errorf("frames %q, want the one after the cut 101", got)
+	}
+}

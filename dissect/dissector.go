@@ -224,10 +224,10 @@ type pendingReq struct {
 	ex      *HTTPExchange // a request KeepHTTP selected
 }
 
-// httpSide is the HTTP parsing state of one side.
 // maxHeldSegs bounds httpSide.segs.
 const maxHeldSegs = 16
 
+// httpSide is the HTTP parsing state of one side.
 type httpSide struct {
 	buf     []byte
 	scan    int
@@ -300,9 +300,9 @@ type connState struct {
 	// the connection is described by its sessions (see tlsConn.listed).
 	h2Sessions bool
 	forced     bool // a --ws-port connection
-	// evident: an upgrade was seen but not decoded (its head too large, or
-	// bytes of the handshake lost), so frames found need no more evidence
-	// than a resync's (see unproven).
+	// evident: an upgrade was seen but not decoded (its head too large,
+	// bytes of the handshake lost, a 101 answer cut short), so frames found
+	// need no more evidence than a resync's (see unproven).
 	evident bool
 	// headTooLarge: a header block exceeded --max-http-header; draining:
 	// the held events are being replayed (order.go).

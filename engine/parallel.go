@@ -203,6 +203,9 @@ func runSingle(src PacketSource, newSink SinkFactory, opts Options, out io.Write
 	giveMemory(sink, e.mem)
 	if staller != nil {
 		staller.OnStall(func() {
+			// Holes waiting for data captured out of order: the
+			// data would have come by now.
+			e.asm.Stalled(e.rd.last, e.rd.stats.Last)
 			if flush() == nil && o.ord.flush() == nil {
 				_ = o.writeOut()
 			}

@@ -506,11 +506,16 @@ func (a *Assembler) drain(c *conn, side Side, pkt uint64, ts time.Time) bool {
 // the ACK lost data captured a few packets after it). It reports whether
 // the handler wants more.
 func (a *Assembler) checkAcked(c *conn, side Side, pkt uint64, ts time.Time) bool {
+	return a.ackedHoles(c, side, pkt, ts, false)
+}
+
+// ackedHoles is checkAcked; with now, without the grace.
+func (a *Assembler) ackedHoles(c *conn, side Side, pkt uint64, ts time.Time, now bool) bool {
 	h := &c.half[side]
 	if !h.ackKnown {
 		return true
 	}
-	for waited := false; ; waited = true {
+	for waited := now; ; waited = true {
 		var to uint64
 		gp, gts := pkt, ts // the gap shows at the packet after it
 		if p := h.live(); len(p) > 0 {
@@ -709,6 +714,23 @@ func (a *Assembler) endConn(c *conn, reason CloseReason, pkt uint64, ts time.Tim
 	}
 	if c.buffered > 0 {
 		a.release(c)
+	}
+}
+
+// Stalled tells the assembler that its input stalled (a quiet interface, a
+// pipe waiting for its writer; pkt and ts are of the last packet): the
+// holes the peer acknowledged that still wait for their data
+// (Config.AckGrace) are declared lost now, since that data would have come
+// by now, and what is buffered after them is delivered.
+func (a *Assembler) Stalled(pkt uint64, ts time.Time) {
+	for c := a.buffering.front(); c != nil; {
+		next := c.buf.nextElem() // c may leave the list; the others stay
+		for s := range c.half {
+			if c.half[s].ackWait != 0 && !c.stopped {
+				a.ackedHoles(c, Side(s), pkt, ts, true)
+			}
+		}
+		c = next
 	}
 }
 

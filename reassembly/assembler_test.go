@@ -977,3 +977,29 @@ func TestHoleNotes(t *testing.T) {
 		t.Errorf("hole notes %q, want %q", got, want)
 	}
 }
+
+// TestStalledDeclaresAckedHoles: when the input stalls, an acknowledged hole
+// still within its grace is declared lost at once and what waited behind it
+// is delivered; a hole nobody acknowledged keeps waiting.
+func TestStalledDeclaresAckedHoles(t *testing.T) {
+	segs := []step{
+		{flags: fPA, seq: 1001, ack: 5001, payload: "abc"},
+		{flags: fPA, seq: 1007, ack: 5001, payload: "ghi"},
+		{fromSrv: true, flags: fA, seq: 5001, ack: 1010},
+		{fromSrv: true, flags: fPA, seq: 5001, ack: 1010, payload: "xyz"},
+		{fromSrv: true, flags: fPA, seq: 5007, ack: 1010, payload: "uvw"}, // a hole the client did not acknowledge
+	}
+	a, f := run(t, Config{AckGrace: 100}, join(handshake(ci, si), segs), false)
+	before := eventsString(f.conns[0].events)
+	a.Stalled(9, t0)
+	after := eventsString(f.conns[0].events)
+	wantBefore := `data 0 @0 "abc" p4
+data 1 @0 "xyz" p7
+`
+	wantAfter := wantBefore + `gap 0 @3+3 acknowledged but not captured
+data 0 @6 "ghi" p5
+`
+	if before != wantBefore || after != wantAfter {
+		t.Errorf("before the stall:\n%s\nafter it:\n%s\nwant:\n%s\nand:\n%s", before, after, wantBefore, wantAfter)
+	}
+}

@@ -273,7 +273,9 @@ func messageJSON(s *Session, m *Message, withPayload bool) MessageJSON {
 	if m.HasCloseCode {
 		j.CloseCode, j.CloseReason = m.CloseCode, m.CloseReason
 	}
-	if withPayload && m.Opcode != dissect.OpClose {
+	if withPayload {
+		// A close's payload too, as read --json gives it: the code and
+		// reason above say what it means, the bytes what was sent.
 		if m.Text && utf8.Valid(m.Payload) {
 			s := string(m.Payload)
 			j.Text = &s

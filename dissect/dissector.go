@@ -627,13 +627,7 @@ func (c *connState) Close(reason reassembly.CloseReason) {
 			}
 		}
 		c.collectTotals()
-		ws := c.ws
-		c.ws = [2]*wsDir{}
-		for i, w := range ws {
-			if w != nil && (i == 0 || w != ws[0]) {
-				c.d.recycle(w)
-			}
-		}
+		c.recycleDirs()
 	case modeHTTP:
 		c.flushKept(c.lastPkt, c.lastTS, false)
 		for _, r := range c.reqs {
@@ -780,6 +774,12 @@ func (c *connState) startProbe() {
 // output until this one closes).
 func (c *connState) ignore() {
 	c.mode = modeIgnore
+	c.recycleDirs()
+}
+
+// recycleDirs hands the direction decoders back to the dissector, with the
+// budget their buffers were charged (none left after release).
+func (c *connState) recycleDirs() {
 	ws := c.ws
 	c.ws = [2]*wsDir{}
 	for i, w := range ws {

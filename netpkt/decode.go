@@ -48,6 +48,14 @@ const (
 	malTCPShort
 	malTCPDataOffset
 	malTCPHeaderCut
+	malEncapDepth
+	malGREShort
+	malERSPANShort
+	malVXLANShort
+	malGeneveShort
+	malGTPShort
+	malMPLSShort
+	malPPPoEShort
 )
 
 // malformedText holds the message of each malformed value.
@@ -71,6 +79,14 @@ var malformedText = [...]string{
 	malTCPShort:      "malformed packet: TCP header cut short",
 	malTCPDataOffset: "malformed packet: TCP data offset below 20 bytes or beyond the IP payload",
 	malTCPHeaderCut:  "malformed packet: TCP options cut short",
+	malEncapDepth:    "malformed packet: tunnels or other encapsulations nested more than 8 deep",
+	malGREShort:      "malformed packet: GRE header cut short",
+	malERSPANShort:   "malformed packet: ERSPAN header cut short",
+	malVXLANShort:    "malformed packet: VXLAN header cut short",
+	malGeneveShort:   "malformed packet: Geneve header cut short",
+	malGTPShort:      "malformed packet: GTP-U header cut short",
+	malMPLSShort:     "malformed packet: MPLS label stack cut short",
+	malPPPoEShort:    "malformed packet: PPPoE or PPP header cut short",
 }
 
 // Error implements error.
@@ -132,6 +148,12 @@ const (
 // (ARP, UDP, ICMP, IP fragments other than a complete unfragmented datagram...), and a
 // descriptive error wrapping ErrMalformed for packets whose headers are cut or inconsistent.
 //
+// TCP inside tunnels and other encapsulations is decoded too (see tunnel.go:
+// IP in IP, GRE, ERSPAN, VXLAN, VXLAN-GPE, Geneve, GTP-U, MPLS, PPPoE), up
+// to 8 deep; seg.Encap says how deep. The segment is keyed by its own
+// addresses only: the same addresses and ports in two tunnels are one
+// connection.
+//
 // IP fragments are not reassembled. IP and TCP checksums are not verified.
 // The payload length comes from the IP length fields, never from the captured
 // length, so link-layer padding and trailers (such as an Ethernet FCS) are
@@ -143,11 +165,11 @@ func Decode(link source.LinkType, data []byte, seg *Segment) error {
 	// The usual case first, with fewer calls: untagged IPv4 over Ethernet.
 	if link == source.LinkEthernet && len(data) >= ethernetLen &&
 		binary.BigEndian.Uint16(data[12:14]) == etherTypeIPv4 {
-		return decodeIPv4(data[ethernetLen:], seg)
+		return decodeIPv4(data[ethernetLen:], seg, 0)
 	}
 	switch link {
 	case source.LinkEthernet:
-		return decodeEthernet(data, seg)
+		return decodeEthernet(data, seg, 0)
 	case source.LinkSLL:
 		if len(data) < sllLen {
 			return malSLLShort
@@ -155,7 +177,7 @@ func Decode(link source.LinkType, data []byte, seg *Segment) error {
 		if binary.BigEndian.Uint16(data[2:4]) == arphrdNetlink {
 			return ErrNotTCP
 		}
-		return decodeEtherType(binary.BigEndian.Uint16(data[14:16]), data[sllLen:], seg)
+		return decodeEtherType(binary.BigEndian.Uint16(data[14:16]), data[sllLen:], seg, 0)
 	case source.LinkSLL2:
 		if len(data) < sll2Len {
 			return malSLL2Short
@@ -163,7 +185,7 @@ func Decode(link source.LinkType, data []byte, seg *Segment) error {
 		if binary.BigEndian.Uint16(data[8:10]) == arphrdNetlink {
 			return ErrNotTCP
 		}
-		return decodeEtherType(binary.BigEndian.Uint16(data[0:2]), data[sll2Len:], seg)
+		return decodeEtherType(binary.BigEndian.Uint16(data[0:2]), data[sll2Len:], seg, 0)
 	case source.LinkNull:
 		if len(data) < loopLen {
 			return malLoopbackShort
@@ -175,43 +197,43 @@ func Decode(link source.LinkType, data []byte, seg *Segment) error {
 		if family > 0xffff {
 			family = bits.ReverseBytes32(family)
 		}
-		return decodeFamily(family, data[loopLen:], seg)
+		return decodeFamily(family, data[loopLen:], seg, 0)
 	case source.LinkLoop:
 		if len(data) < loopLen {
 			return malLoopbackShort
 		}
-		return decodeFamily(binary.BigEndian.Uint32(data[:4]), data[loopLen:], seg)
+		return decodeFamily(binary.BigEndian.Uint32(data[:4]), data[loopLen:], seg, 0)
 	case source.LinkRaw, linkRawAlt12, linkRawAlt14:
 		if len(data) == 0 {
 			return malRawEmpty
 		}
 		switch data[0] >> 4 {
 		case 4:
-			return decodeIPv4(data, seg)
+			return decodeIPv4(data, seg, 0)
 		case 6:
-			return decodeIPv6(data, seg)
+			return decodeIPv6(data, seg, 0)
 		}
 		return malRawVersion
 	case source.LinkIPv4:
-		return decodeIPv4(data, seg)
+		return decodeIPv4(data, seg, 0)
 	case source.LinkIPv6:
-		return decodeIPv6(data, seg)
+		return decodeIPv6(data, seg, 0)
 	}
 	return ErrUnsupportedLink
 }
 
 // decodeEthernet skips an Ethernet II header.
-func decodeEthernet(data []byte, seg *Segment) error {
+func decodeEthernet(data []byte, seg *Segment, enc int) error {
 	if len(data) < ethernetLen {
 		return malEthernetShort
 	}
-	return decodeEtherType(binary.BigEndian.Uint16(data[12:14]), data[ethernetLen:], seg)
+	return decodeEtherType(binary.BigEndian.Uint16(data[12:14]), data[ethernetLen:], seg, enc)
 }
 
 // decodeEtherType skips any stacked 802.1Q / 802.1ad tags and dispatches on
 // the ethertype. Linux cooked captures carry tags this way too when the
 // kernel did not strip them.
-func decodeEtherType(etherType uint16, data []byte, seg *Segment) error {
+func decodeEtherType(etherType uint16, data []byte, seg *Segment, enc int) error {
 	// Every tag consumes four bytes, so the loop ends with the data.
 	for etherType == etherTypeVLAN || etherType == etherTypeQinQ || etherType == etherTypeQinQv1 {
 		if len(data) < vlanTagLen {
@@ -222,28 +244,28 @@ func decodeEtherType(etherType uint16, data []byte, seg *Segment) error {
 	}
 	switch etherType {
 	case etherTypeIPv4:
-		return decodeIPv4(data, seg)
+		return decodeIPv4(data, seg, enc)
 	case etherTypeIPv6:
-		return decodeIPv6(data, seg)
+		return decodeIPv6(data, seg, enc)
 	}
-	return ErrNotTCP
+	return decodeEtherTunnel(etherType, data, seg, enc)
 }
 
 // decodeFamily dispatches on a BSD address family from a loopback header.
 // AF_INET is 2 everywhere; AF_INET6 is 10 (Linux), 24 (OpenBSD, NetBSD),
 // 28 (FreeBSD, DragonFly) or 30 (macOS).
-func decodeFamily(family uint32, data []byte, seg *Segment) error {
+func decodeFamily(family uint32, data []byte, seg *Segment, enc int) error {
 	switch family {
 	case 2:
-		return decodeIPv4(data, seg)
+		return decodeIPv4(data, seg, enc)
 	case 10, 24, 28, 30:
-		return decodeIPv6(data, seg)
+		return decodeIPv6(data, seg, enc)
 	}
 	return ErrNotTCP
 }
 
 // decodeIPv4 parses an IPv4 header and the TCP segment it carries.
-func decodeIPv4(data []byte, seg *Segment) error {
+func decodeIPv4(data []byte, seg *Segment, enc int) error {
 	if len(data) < ipv4MinLen {
 		return malIPv4Short
 	}
@@ -266,20 +288,23 @@ func decodeIPv4(data []byte, seg *Segment) error {
 		return malIPv4TotalLen
 	}
 	frag := binary.BigEndian.Uint16(data[6:8])
-	if frag&(ipv4FlagMF|ipv4FragOffset) != 0 || data[9] != protoTCP {
+	if frag&(ipv4FlagMF|ipv4FragOffset) != 0 {
 		return ErrNotTCP
 	}
-	src := netip.AddrFrom4([4]byte(data[12:16]))
-	dst := netip.AddrFrom4([4]byte(data[16:20]))
 	if len(data) > total {
 		data = data[:total] // drop link-layer padding
 	}
-	return decodeTCP(src, dst, data[ihl:], total-ihl, seg)
+	if proto := data[9]; proto != protoTCP {
+		return decodeInner(proto, data[ihl:], seg, enc)
+	}
+	src := netip.AddrFrom4([4]byte(data[12:16]))
+	dst := netip.AddrFrom4([4]byte(data[16:20]))
+	return decodeTCP(src, dst, data[ihl:], total-ihl, seg, enc)
 }
 
 // decodeIPv6 parses an IPv6 header and its extension headers, and the TCP
 // segment they lead to.
-func decodeIPv6(data []byte, seg *Segment) error {
+func decodeIPv6(data []byte, seg *Segment, enc int) error {
 	if len(data) < ipv6Len {
 		return malIPv6Short
 	}
@@ -324,7 +349,8 @@ func decodeIPv6(data []byte, seg *Segment) error {
 			}
 			hlen = (int(data[1]) + 2) * 4
 		default:
-			return ErrNotTCP // ESP, no next header, UDP, ICMPv6...
+			// A tunnel, or not TCP (ESP, no next header, ICMPv6...).
+			return decodeInner(next, data, seg, enc)
 		}
 		if hlen > claimed {
 			return malIPv6ExtLen
@@ -336,12 +362,12 @@ func decodeIPv6(data []byte, seg *Segment) error {
 		data = data[hlen:]
 		claimed -= hlen
 	}
-	return decodeTCP(src, dst, data, claimed, seg)
+	return decodeTCP(src, dst, data, claimed, seg, enc)
 }
 
 // decodeTCP parses a TCP header. data holds the captured bytes of the IP
 // payload (at most claimed bytes); claimed is its length according to IP.
-func decodeTCP(src, dst netip.Addr, data []byte, claimed int, seg *Segment) error {
+func decodeTCP(src, dst netip.Addr, data []byte, claimed int, seg *Segment, enc int) error {
 	if claimed < tcpMinLen || len(data) < tcpMinLen {
 		return malTCPShort
 	}
@@ -363,6 +389,7 @@ func decodeTCP(src, dst netip.Addr, data []byte, claimed int, seg *Segment) erro
 		Window:     binary.BigEndian.Uint16(data[14:16]),
 		Payload:    data[doff:],
 		PayloadLen: claimed - doff,
+		Encap:      uint8(enc),
 	}
 	if data[13]&FlagSYN != 0 && doff > tcpMinLen {
 		seg.WScale = windowScale(data[tcpMinLen:doff])

@@ -198,6 +198,7 @@ type decodeCase struct {
 	v6      bool
 	payload []byte
 	plen    int
+	encap   uint8 // Segment.Encap
 }
 
 // decodeCases returns the test table, also used to seed the fuzzer.
@@ -209,7 +210,7 @@ func decodeCases() []decodeCase {
 	v6 := ipv6Pkt(protoTCP, nil, tcp)
 	udp4 := ipv4Pkt(17, 0, 0, make([]byte, 16))
 	n := len(pl)
-	return []decodeCase{
+	cases := []decodeCase{
 		// Link layers.
 		{name: "ethernet ipv4", link: source.LinkEthernet, data: ether(etherTypeIPv4, nil, v4), payload: pl, plen: n},
 		{name: "ethernet ipv6", link: source.LinkEthernet, data: ether(etherTypeIPv6, nil, v6), v6: true, payload: pl, plen: n},
@@ -310,6 +311,7 @@ func decodeCases() []decodeCase {
 		{name: "snaplen cut after tcp header", link: source.LinkEthernet, data: cut(ether(etherTypeIPv6, nil, v6), 14+40+20), v6: true, payload: []byte{}, plen: n},
 		{name: "snaplen cut ipv6 with extensions", link: source.LinkRaw, data: cut(ipv6Pkt(protoTCP, []ext{optsExt(protoDestOpts, 0)}, tcp), 40+8+20+3), v6: true, payload: pl[:3], plen: n},
 	}
+	return append(cases, tunnelCases(pl)...)
 }
 
 func TestDecode(t *testing.T) {
@@ -351,6 +353,9 @@ func TestDecode(t *testing.T) {
 			}
 			if seg.PayloadLen != tc.plen {
 				t.Errorf("PayloadLen = %d, want %d", seg.PayloadLen, tc.plen)
+			}
+			if seg.Encap != tc.encap {
+				t.Errorf("Encap = %d, want %d", seg.Encap, tc.encap)
 			}
 		})
 	}

@@ -1,5 +1,5 @@
-// Package netpkt parses link-layer, IP and TCP headers of captured packets into
-// a reusable TCP segment view without allocating.
+// Package netpkt parses link-layer, tunnel, IP and TCP headers of captured
+// packets into a reusable TCP segment view without allocating.
 package netpkt
 
 import "net/netip"
@@ -40,6 +40,11 @@ type Segment struct {
 	// PayloadLen is the payload length the IP header claims. It is larger than
 	// len(Payload) when the capture was cut short by a snap length.
 	PayloadLen int
+	// Encap is how deep the segment was nested in tunnels and other
+	// encapsulations (IP in IP, GRE, ERSPAN, VXLAN, Geneve, GTP-U, MPLS,
+	// PPPoE) that Decode removed: 0 for a segment carried directly by the
+	// link layer's IP.
+	Encap uint8
 }
 
 // Has reports whether all of the given flag bits are set.

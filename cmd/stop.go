@@ -139,6 +139,7 @@ func (a *app) inputOf(es engine.Stats, files uint64) render.Input {
 		Packets:             es.Packets,
 		TCP:                 es.TCP,
 		Malformed:           es.Malformed,
+		Decapsulated:        es.Decapsulated,
 		UnsupportedLink:     es.UnsupportedLink,
 		UnsupportedLinkType: uint32(es.UnsupportedLinkType),
 		MessagesOnly:        a.out.messages,

@@ -62,6 +62,9 @@ type Stats struct {
 	// Packets counts packets read; TCP those that decoded to TCP; Malformed
 	// those whose headers were damaged.
 	Packets, TCP, Malformed uint64
+	// Decapsulated counts the TCP packets found inside a tunnel or another
+	// encapsulation (netpkt.Segment.Encap).
+	Decapsulated uint64
 	// UnsupportedLink counts packets of a link type that cannot be decoded
 	// (they are not in Malformed); UnsupportedLinkType is the first such
 	// link type seen.
@@ -158,6 +161,9 @@ func (r *reader) packet(p *source.Packet) bool {
 	switch {
 	case err == nil:
 		r.stats.TCP++
+		if r.seg.Encap != 0 {
+			r.stats.Decapsulated++
+		}
 		return true
 	case errors.Is(err, netpkt.ErrNotTCP):
 	default:

@@ -21,6 +21,9 @@ type Input struct {
 	// link type.
 	Packets, TCP, Malformed, UnsupportedLink uint64
 	UnsupportedLinkType                      uint32
+	// Decapsulated counts the TCP packets found inside tunnels or other
+	// encapsulations.
+	Decapsulated uint64
 	// MessagesOnly is set when the run made message records only
 	// (--messages): frames were not counted, and the statistics say so
 	// instead of showing 0.
@@ -34,6 +37,7 @@ func (s *Stats) AddInput(in Input) {
 	s.input.Packets += in.Packets
 	s.input.TCP += in.TCP
 	s.input.Malformed += in.Malformed
+	s.input.Decapsulated += in.Decapsulated
 	if s.input.UnsupportedLink == 0 {
 		s.input.UnsupportedLinkType = in.UnsupportedLinkType
 	}
@@ -63,6 +67,10 @@ func (s *Stats) appendInput(b []byte) []byte {
 	b = append(b, " ("...)
 	b = strconv.AppendUint(b, in.TCP, 10)
 	b = append(b, " TCP, "...)
+	if in.Decapsulated > 0 {
+		b = strconv.AppendUint(b, in.Decapsulated, 10)
+		b = append(b, " of them in tunnels, "...)
+	}
 	b = strconv.AppendUint(b, in.Malformed, 10)
 	b = append(b, " malformed"...)
 	if in.UnsupportedLink > 0 {
@@ -82,6 +90,7 @@ type StatsJSON struct {
 	Files                  uint64            `json:"files,omitempty"`
 	Packets                uint64            `json:"packets"`
 	TCPPackets             uint64            `json:"tcp_packets"`
+	DecapsulatedPackets    uint64            `json:"decapsulated_packets"`
 	MalformedPackets       uint64            `json:"malformed_packets"`
 	UnsupportedLinkPackets uint64            `json:"unsupported_link_packets"`
 	UnsupportedLinkType    *uint32           `json:"unsupported_link_type,omitempty"`
@@ -119,6 +128,7 @@ func (s *Stats) JSON() StatsJSON {
 		Files:                  s.input.Files,
 		Packets:                s.input.Packets,
 		TCPPackets:             s.input.TCP,
+		DecapsulatedPackets:    s.input.Decapsulated,
 		MalformedPackets:       s.input.Malformed,
 		UnsupportedLinkPackets: s.input.UnsupportedLink,
 		Connections:            s.conns,

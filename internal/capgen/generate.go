@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -375,6 +376,9 @@ func (g *generator) linkTypes() error {
 	if err := g.addPcap("coder-vlan.pcap", []*Recording{basic, basic}, vlan, CaptureOptions{}, PcapOptions{}, vnotes); err != nil {
 		return err
 	}
+	if err := g.tunnels(basic, notes); err != nil {
+		return err
+	}
 	snotes := withNotes(notes, "Linux cooked capture v2 (LINKTYPE_LINUX_SLL2); client packets are marked outgoing")
 	if err := g.addPcap("coder-sll2.pcap", []*Recording{basic}, []ReplayOptions{{Conn: ConnConfig{Link: Link{Type: LinkSLL2, SLL2IfIndex: 2}}}},
 		CaptureOptions{}, PcapOptions{}, snotes); err != nil {
@@ -478,4 +482,40 @@ func (g *generator) addDSB(r *Recording, notes []string) error {
 	notes = withNotes(notes[:len(notes)-1], "pcapng with the key log in a Decryption Secrets Block after the section header (as editcap --inject-secrets writes it); no .keylog file")
 	g.out = append(g.out, Output{Name: name, Data: data, Truth: &Truth{Messages: truth, Notes: notes}})
 	return nil
+}
+
+// tunnels writes coder-tunnels.pcap: the coder-basic recording replayed on
+// one connection per tunnel, interleaved.
+func (g *generator) tunnels(basic *Recording, notes []string) error {
+	kinds := []struct {
+		t  Tunnel
+		v6 bool
+	}{
+		{TunnelVXLAN, false},
+		{TunnelGeneve, false},
+		{TunnelGRE, true},
+		{TunnelERSPAN2, false},
+		{TunnelGTPU, false},
+		{TunnelIPIP, true},
+		{TunnelMPLS, false},
+		{TunnelPPPoE, false},
+	}
+	var recs []*Recording
+	var opts []ReplayOptions
+	desc := "one connection per encapsulation, each replaying the coder-basic recording, interleaved; tunnels run between 192.0.2.201 (client side) and 192.0.2.202:"
+	for i, k := range kinds {
+		cfg := ConnConfig{
+			Client: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 7, byte(i), 1}), uint16(52000+i)),
+			Server: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 7, byte(i), 2}), 8080),
+			Link:   Link{Type: LinkEthernet, Tunnel: k.t},
+		}
+		if k.v6 {
+			cfg.Client = netip.AddrPortFrom(netip.MustParseAddr(fmt.Sprintf("2001:db8:7:%d::1", i)), uint16(52000+i))
+			cfg.Server = netip.AddrPortFrom(netip.MustParseAddr(fmt.Sprintf("2001:db8:7:%d::2", i)), 8080)
+		}
+		recs = append(recs, basic)
+		opts = append(opts, ReplayOptions{ConnIndex: i, Conn: cfg})
+		desc += fmt.Sprintf(" conn %d %v in %s;", i, cfg.Client, k.t)
+	}
+	return g.addPcap("coder-tunnels.pcap", recs, opts, CaptureOptions{}, PcapOptions{}, withNotes(notes, strings.TrimSuffix(desc, ";")))
 }

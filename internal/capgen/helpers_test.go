@@ -42,19 +42,25 @@ func decodeOne(t testing.TB, i int, lt LinkType, data []byte, client netip.AddrP
 	if !ok {
 		t.Fatalf("packet %d: no TCP layer in %v", i+1, p)
 	}
+	// Every IPv4 header's checksum must hold; TCP's pseudo-header is from
+	// the innermost IP header (the outer ones belong to tunnels).
 	var src netip.Addr
 	var nl gopacket.NetworkLayer
-	if ip4, ok := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ok {
-		err, res := ip4.VerifyChecksum()
-		if err != nil || !res.Valid {
-			t.Fatalf("packet %d: bad IPv4 checksum %+v %v", i+1, res, err)
+	for _, l := range p.Layers() {
+		switch ip := l.(type) {
+		case *layers.IPv4:
+			err, res := ip.VerifyChecksum()
+			if err != nil || !res.Valid {
+				t.Fatalf("packet %d: bad IPv4 checksum %+v %v", i+1, res, err)
+			}
+			src, _ = netip.AddrFromSlice(ip.SrcIP.To4())
+			nl = ip
+		case *layers.IPv6:
+			src, _ = netip.AddrFromSlice(ip.SrcIP)
+			nl = ip
 		}
-		src, _ = netip.AddrFromSlice(ip4.SrcIP.To4())
-		nl = ip4
-	} else if ip6, ok := p.Layer(layers.LayerTypeIPv6).(*layers.IPv6); ok {
-		src, _ = netip.AddrFromSlice(ip6.SrcIP)
-		nl = ip6
-	} else {
+	}
+	if nl == nil {
 		t.Fatalf("packet %d: no IP layer", i+1)
 	}
 	if err := tcp.SetNetworkLayerForChecksum(nl); err != nil {

@@ -75,6 +75,9 @@ type Link struct {
 	Interface int
 	// SLL2IfIndex is the interface index written into LinkSLL2 headers.
 	SLL2IfIndex uint32
+	// Tunnel wraps the connection's IP packets in a tunnel or another
+	// encapsulation (see tunnel.go); TunnelNone by default.
+	Tunnel Tunnel
 }
 
 // Address families used in LinkNull headers (BSD values; 30 is AF_INET6 on
@@ -123,7 +126,17 @@ func buildPacket(link *Link, ext IPv6Ext, p *tcpPacket) ([]byte, error) {
 	} else {
 		ip = buildIPv6(p, ext, tcp)
 	}
-	hdr, err := linkHeader(link, v4, p)
+	etherType := uint16(etherTypeIPv6)
+	if v4 {
+		etherType = etherTypeIPv4
+	}
+	if link.Tunnel != TunnelNone {
+		var err error
+		if ip, etherType, err = encapsulate(link.Tunnel, etherType, p, ip); err != nil {
+			return nil, err
+		}
+	}
+	hdr, err := linkHeader(link, etherType, p)
 	if err != nil {
 		return nil, err
 	}
@@ -205,19 +218,22 @@ func buildIPv6(p *tcpPacket, ext IPv6Ext, tcp []byte) []byte {
 	return append(b, tcp...)
 }
 
-// linkHeader returns the link-layer header for a packet of the given IP
-// version.
-func linkHeader(link *Link, v4 bool, p *tcpPacket) ([]byte, error) {
-	etherType := uint16(0x86dd)
-	if v4 {
-		etherType = 0x0800
-	}
+// linkHeader returns the link-layer header for a packet of the given
+// ethertype (IPv4 or IPv6, or MPLS or PPPoE for Ethernet and SLL).
+func linkHeader(link *Link, etherType uint16, p *tcpPacket) ([]byte, error) {
+	ip := etherType == etherTypeIPv4 || etherType == etherTypeIPv6
 	switch link.Type {
 	case LinkRaw:
+		if !ip {
+			return nil, fmt.Errorf("link header: raw IP cannot carry ethertype %#04x", etherType)
+		}
 		return nil, nil
 	case LinkNull:
+		if !ip {
+			return nil, fmt.Errorf("link header: BSD loopback cannot carry ethertype %#04x", etherType)
+		}
 		af := uint32(nullAFInet6)
-		if v4 {
+		if etherType == etherTypeIPv4 {
 			af = nullAFInet
 		}
 		b := make([]byte, 4)

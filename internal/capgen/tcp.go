@@ -186,7 +186,7 @@ func NewConn(c *Capture, cfg ConnConfig) (*Conn, error) {
 	if cfg.MSS > 65000 {
 		return nil, fmt.Errorf("new conn: MSS %d too large", cfg.MSS)
 	}
-	if _, err := linkHeader(&cfg.Link, true, &tcpPacket{}); err != nil {
+	if _, err := buildPacket(&cfg.Link, ExtNone, &tcpPacket{src: cfg.Client, dst: cfg.Server}); err != nil {
 		return nil, fmt.Errorf("new conn: %w", err)
 	}
 	if err := c.declare(cfg.Link.Interface, cfg.Link.Type); err != nil {

@@ -140,6 +140,8 @@ func (a *app) inputOf(es engine.Stats, files uint64) render.Input {
 		TCP:                 es.TCP,
 		Malformed:           es.Malformed,
 		Decapsulated:        es.Decapsulated,
+		Defragmented:        es.Defragmented,
+		FragmentsDropped:    es.FragmentsDropped,
 		UnsupportedLink:     es.UnsupportedLink,
 		UnsupportedLinkType: uint32(es.UnsupportedLinkType),
 		MessagesOnly:        a.out.messages,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wsdissect/wsdissect/dissect"
+	"github.com/wsdissect/wsdissect/internal/ipfrag"
 	"github.com/wsdissect/wsdissect/internal/membudget"
 	"github.com/wsdissect/wsdissect/netpkt"
 	"github.com/wsdissect/wsdissect/reassembly"
@@ -65,6 +66,10 @@ type Stats struct {
 	// Decapsulated counts the TCP packets found inside a tunnel or another
 	// encapsulation (netpkt.Segment.Encap).
 	Decapsulated uint64
+	// Defragmented counts the TCP packets reassembled from IP fragments;
+	// FragmentsDropped the fragments whose datagram never completed (in
+	// time, or within the reassembler's bounds).
+	Defragmented, FragmentsDropped uint64
 	// UnsupportedLink counts packets of a link type that cannot be decoded
 	// (they are not in Malformed); UnsupportedLinkType is the first such
 	// link type seen.
@@ -143,6 +148,10 @@ type reader struct {
 	stats Stats
 	seg   netpkt.Segment // the last TCP segment decoded
 	last  uint64         // the last packet number
+	// frag is the last IP fragment decoded; defrag reassembles fragments
+	// (made at the first one).
+	frag   netpkt.Fragment
+	defrag *ipfrag.Reassembler
 }
 
 // packet counts p and decodes its headers, reporting whether it is a TCP
@@ -157,7 +166,10 @@ func (r *reader) packet(p *source.Packet) bool {
 	r.stats.Packets++
 	r.stats.Last = p.Time
 	r.last = p.Number
-	err := netpkt.Decode(p.LinkType, p.Data, &r.seg)
+	err := netpkt.DecodeFragments(p.LinkType, p.Data, &r.seg, &r.frag)
+	if err == netpkt.ErrFragment {
+		err = r.defragment(p)
+	}
 	switch {
 	case err == nil:
 		r.stats.TCP++
@@ -170,6 +182,27 @@ func (r *reader) packet(p *source.Packet) bool {
 		r.stats.countFailure(err, p.LinkType)
 	}
 	return false
+}
+
+// defragment adds the fragment in r.frag to its datagram and, when that
+// completes it, decodes the datagram into r.seg (the segment is p's, the
+// packet that completed it, as in tshark). It returns ErrNotTCP while the
+// datagram is incomplete.
+func (r *reader) defragment(p *source.Packet) error {
+	if r.defrag == nil {
+		r.defrag = ipfrag.New(ipfrag.Config{})
+	}
+	payload, claimed, ok := r.defrag.Add(&r.frag, p.Time)
+	st := r.defrag.Stats()
+	r.stats.FragmentsDropped = st.Dropped
+	if !ok {
+		return netpkt.ErrNotTCP
+	}
+	err := netpkt.DecodeDatagram(&r.frag, payload, claimed, &r.seg)
+	if err == nil {
+		r.stats.Defragmented++
+	}
+	return err
 }
 
 // loop reads src to its end, or until stop (when not nil) reports true or

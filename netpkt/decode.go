@@ -162,14 +162,27 @@ const (
 // capture". seg is only written when Decode returns nil. Decode does not
 // allocate.
 func Decode(link source.LinkType, data []byte, seg *Segment) error {
+	d := decoder{seg: seg}
+	return d.decode(link, data)
+}
+
+// decoder is what the decoding functions write to: the segment, and the
+// fragment when the caller asked for fragments.
+type decoder struct {
+	seg  *Segment
+	frag *Fragment
+}
+
+// decode is Decode.
+func (d *decoder) decode(link source.LinkType, data []byte) error {
 	// The usual case first, with fewer calls: untagged IPv4 over Ethernet.
 	if link == source.LinkEthernet && len(data) >= ethernetLen &&
 		binary.BigEndian.Uint16(data[12:14]) == etherTypeIPv4 {
-		return decodeIPv4(data[ethernetLen:], seg, 0)
+		return decodeIPv4(data[ethernetLen:], d, 0)
 	}
 	switch link {
 	case source.LinkEthernet:
-		return decodeEthernet(data, seg, 0)
+		return decodeEthernet(data, d, 0)
 	case source.LinkSLL:
 		if len(data) < sllLen {
 			return malSLLShort
@@ -177,7 +190,7 @@ func Decode(link source.LinkType, data []byte, seg *Segment) error {
 		if binary.BigEndian.Uint16(data[2:4]) == arphrdNetlink {
 			return ErrNotTCP
 		}
-		return decodeEtherType(binary.BigEndian.Uint16(data[14:16]), data[sllLen:], seg, 0)
+		return decodeEtherType(binary.BigEndian.Uint16(data[14:16]), data[sllLen:], d, 0)
 	case source.LinkSLL2:
 		if len(data) < sll2Len {
 			return malSLL2Short
@@ -185,7 +198,7 @@ func Decode(link source.LinkType, data []byte, seg *Segment) error {
 		if binary.BigEndian.Uint16(data[8:10]) == arphrdNetlink {
 			return ErrNotTCP
 		}
-		return decodeEtherType(binary.BigEndian.Uint16(data[0:2]), data[sll2Len:], seg, 0)
+		return decodeEtherType(binary.BigEndian.Uint16(data[0:2]), data[sll2Len:], d, 0)
 	case source.LinkNull:
 		if len(data) < loopLen {
 			return malLoopbackShort
@@ -197,43 +210,43 @@ func Decode(link source.LinkType, data []byte, seg *Segment) error {
 		if family > 0xffff {
 			family = bits.ReverseBytes32(family)
 		}
-		return decodeFamily(family, data[loopLen:], seg, 0)
+		return decodeFamily(family, data[loopLen:], d, 0)
 	case source.LinkLoop:
 		if len(data) < loopLen {
 			return malLoopbackShort
 		}
-		return decodeFamily(binary.BigEndian.Uint32(data[:4]), data[loopLen:], seg, 0)
+		return decodeFamily(binary.BigEndian.Uint32(data[:4]), data[loopLen:], d, 0)
 	case source.LinkRaw, linkRawAlt12, linkRawAlt14:
 		if len(data) == 0 {
 			return malRawEmpty
 		}
 		switch data[0] >> 4 {
 		case 4:
-			return decodeIPv4(data, seg, 0)
+			return decodeIPv4(data, d, 0)
 		case 6:
-			return decodeIPv6(data, seg, 0)
+			return decodeIPv6(data, d, 0)
 		}
 		return malRawVersion
 	case source.LinkIPv4:
-		return decodeIPv4(data, seg, 0)
+		return decodeIPv4(data, d, 0)
 	case source.LinkIPv6:
-		return decodeIPv6(data, seg, 0)
+		return decodeIPv6(data, d, 0)
 	}
 	return ErrUnsupportedLink
 }
 
 // decodeEthernet skips an Ethernet II header.
-func decodeEthernet(data []byte, seg *Segment, enc int) error {
+func decodeEthernet(data []byte, d *decoder, enc int) error {
 	if len(data) < ethernetLen {
 		return malEthernetShort
 	}
-	return decodeEtherType(binary.BigEndian.Uint16(data[12:14]), data[ethernetLen:], seg, enc)
+	return decodeEtherType(binary.BigEndian.Uint16(data[12:14]), data[ethernetLen:], d, enc)
 }
 
 // decodeEtherType skips any stacked 802.1Q / 802.1ad tags and dispatches on
 // the ethertype. Linux cooked captures carry tags this way too when the
 // kernel did not strip them.
-func decodeEtherType(etherType uint16, data []byte, seg *Segment, enc int) error {
+func decodeEtherType(etherType uint16, data []byte, d *decoder, enc int) error {
 	// Every tag consumes four bytes, so the loop ends with the data.
 	for etherType == etherTypeVLAN || etherType == etherTypeQinQ || etherType == etherTypeQinQv1 {
 		if len(data) < vlanTagLen {
@@ -244,28 +257,28 @@ func decodeEtherType(etherType uint16, data []byte, seg *Segment, enc int) error
 	}
 	switch etherType {
 	case etherTypeIPv4:
-		return decodeIPv4(data, seg, enc)
+		return decodeIPv4(data, d, enc)
 	case etherTypeIPv6:
-		return decodeIPv6(data, seg, enc)
+		return decodeIPv6(data, d, enc)
 	}
-	return decodeEtherTunnel(etherType, data, seg, enc)
+	return decodeEtherTunnel(etherType, data, d, enc)
 }
 
 // decodeFamily dispatches on a BSD address family from a loopback header.
 // AF_INET is 2 everywhere; AF_INET6 is 10 (Linux), 24 (OpenBSD, NetBSD),
 // 28 (FreeBSD, DragonFly) or 30 (macOS).
-func decodeFamily(family uint32, data []byte, seg *Segment, enc int) error {
+func decodeFamily(family uint32, data []byte, d *decoder, enc int) error {
 	switch family {
 	case 2:
-		return decodeIPv4(data, seg, enc)
+		return decodeIPv4(data, d, enc)
 	case 10, 24, 28, 30:
-		return decodeIPv6(data, seg, enc)
+		return decodeIPv6(data, d, enc)
 	}
 	return ErrNotTCP
 }
 
 // decodeIPv4 parses an IPv4 header and the TCP segment it carries.
-func decodeIPv4(data []byte, seg *Segment, enc int) error {
+func decodeIPv4(data []byte, d *decoder, enc int) error {
 	if len(data) < ipv4MinLen {
 		return malIPv4Short
 	}
@@ -287,24 +300,37 @@ func decodeIPv4(data []byte, seg *Segment, enc int) error {
 	if total < ihl {
 		return malIPv4TotalLen
 	}
-	frag := binary.BigEndian.Uint16(data[6:8])
-	if frag&(ipv4FlagMF|ipv4FragOffset) != 0 {
-		return ErrNotTCP
-	}
 	if len(data) > total {
 		data = data[:total] // drop link-layer padding
 	}
+	if frag := binary.BigEndian.Uint16(data[6:8]); frag&(ipv4FlagMF|ipv4FragOffset) != 0 {
+		if d.frag == nil {
+			return ErrNotTCP
+		}
+		*d.frag = Fragment{
+			Src:    netip.AddrFrom4([4]byte(data[12:16])),
+			Dst:    netip.AddrFrom4([4]byte(data[16:20])),
+			ID:     uint32(binary.BigEndian.Uint16(data[4:6])),
+			Proto:  data[9],
+			Offset: int(frag&ipv4FragOffset) * 8,
+			More:   frag&ipv4FlagMF != 0,
+			Data:   data[ihl:],
+			Len:    total - ihl,
+			Encap:  uint8(enc),
+		}
+		return ErrFragment
+	}
 	if proto := data[9]; proto != protoTCP {
-		return decodeInner(proto, data[ihl:], seg, enc)
+		return decodeInner(proto, data[ihl:], d, enc)
 	}
 	src := netip.AddrFrom4([4]byte(data[12:16]))
 	dst := netip.AddrFrom4([4]byte(data[16:20]))
-	return decodeTCP(src, dst, data[ihl:], total-ihl, seg, enc)
+	return decodeTCP(src, dst, data[ihl:], total-ihl, d, enc)
 }
 
 // decodeIPv6 parses an IPv6 header and its extension headers, and the TCP
 // segment they lead to.
-func decodeIPv6(data []byte, seg *Segment, enc int) error {
+func decodeIPv6(data []byte, d *decoder, enc int) error {
 	if len(data) < ipv6Len {
 		return malIPv6Short
 	}
@@ -323,6 +349,13 @@ func decodeIPv6(data []byte, seg *Segment, enc int) error {
 	if len(data) > claimed {
 		data = data[:claimed] // drop link-layer padding
 	}
+	return decodeIPv6Chain(next, src, dst, data, claimed, d, enc)
+}
+
+// decodeIPv6Chain follows IPv6 extension headers from next to TCP; data
+// holds the captured bytes of the rest of the packet (at most claimed
+// bytes), claimed is their length per the IPv6 header.
+func decodeIPv6Chain(next byte, src, dst netip.Addr, data []byte, claimed int, d *decoder, enc int) error {
 	// Every extension header consumes at least eight bytes, so the loop ends
 	// with the data.
 	for next != protoTCP {
@@ -340,7 +373,20 @@ func decodeIPv6(data []byte, seg *Segment, enc int) error {
 			}
 			offsetAndM := binary.BigEndian.Uint16(data[2:4])
 			if offsetAndM&0xfff9 != 0 { // fragment offset (high 13 bits) or M (bit 0)
-				return ErrNotTCP
+				if d.frag == nil {
+					return ErrNotTCP
+				}
+				*d.frag = Fragment{
+					Src: src, Dst: dst, V6: true,
+					ID:     binary.BigEndian.Uint32(data[4:8]),
+					Proto:  data[0],
+					Offset: int(offsetAndM>>3) * 8,
+					More:   offsetAndM&1 != 0,
+					Data:   data[8:],
+					Len:    claimed - 8,
+					Encap:  uint8(enc),
+				}
+				return ErrFragment
 			}
 			hlen = 8
 		case protoAH:
@@ -350,7 +396,7 @@ func decodeIPv6(data []byte, seg *Segment, enc int) error {
 			hlen = (int(data[1]) + 2) * 4
 		default:
 			// A tunnel, or not TCP (ESP, no next header, ICMPv6...).
-			return decodeInner(next, data, seg, enc)
+			return decodeInner(next, data, d, enc)
 		}
 		if hlen > claimed {
 			return malIPv6ExtLen
@@ -362,12 +408,12 @@ func decodeIPv6(data []byte, seg *Segment, enc int) error {
 		data = data[hlen:]
 		claimed -= hlen
 	}
-	return decodeTCP(src, dst, data, claimed, seg, enc)
+	return decodeTCP(src, dst, data, claimed, d, enc)
 }
 
 // decodeTCP parses a TCP header. data holds the captured bytes of the IP
 // payload (at most claimed bytes); claimed is its length according to IP.
-func decodeTCP(src, dst netip.Addr, data []byte, claimed int, seg *Segment, enc int) error {
+func decodeTCP(src, dst netip.Addr, data []byte, claimed int, d *decoder, enc int) error {
 	if claimed < tcpMinLen || len(data) < tcpMinLen {
 		return malTCPShort
 	}
@@ -378,6 +424,7 @@ func decodeTCP(src, dst netip.Addr, data []byte, claimed int, seg *Segment, enc 
 	if doff > len(data) {
 		return malTCPHeaderCut
 	}
+	seg := d.seg
 	*seg = Segment{
 		Src:        src,
 		Dst:        dst,

@@ -427,6 +427,13 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, link uint16, data []byte) {
 		var seg Segment
+		var frag Fragment
+		if err := DecodeFragments(source.LinkType(link), data, &seg, &frag); err == ErrFragment {
+			if frag.Len < len(frag.Data) || frag.Offset < 0 || !frag.Src.IsValid() || frag.Src.Is4() == frag.V6 {
+				t.Fatalf("bad fragment %+v", frag)
+			}
+			_ = DecodeDatagram(&frag, frag.Data, frag.Len, &seg)
+		}
 		err := Decode(source.LinkType(link), data, &seg)
 		if err != nil {
 			if !errors.Is(err, ErrNotTCP) && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupportedLink) {

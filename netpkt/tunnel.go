@@ -51,11 +51,11 @@ func deeper(enc int) (int, error) {
 
 // decodeInner dispatches on an IP protocol number other than TCP: IP in IP,
 // GRE and UDP tunnels are opened, anything else is not TCP.
-func decodeInner(proto byte, data []byte, seg *Segment, enc int) error {
+func decodeInner(proto byte, data []byte, d *decoder, enc int) error {
 	switch proto {
 	case protoIPIP, protoIPv6Encap, protoGRE:
 	case protoUDP:
-		return decodeUDP(data, seg, enc)
+		return decodeUDP(data, d, enc)
 	default:
 		return ErrNotTCP
 	}
@@ -65,16 +65,16 @@ func decodeInner(proto byte, data []byte, seg *Segment, enc int) error {
 	}
 	switch proto {
 	case protoIPIP:
-		return decodeIPv4(data, seg, enc)
+		return decodeIPv4(data, d, enc)
 	case protoIPv6Encap:
-		return decodeIPv6(data, seg, enc)
+		return decodeIPv6(data, d, enc)
 	}
-	return decodeGRE(data, seg, enc)
+	return decodeGRE(data, d, enc)
 }
 
 // decodeEtherTunnel dispatches on an ethertype other than IP: Ethernet
 // bridged in a tunnel, MPLS and PPPoE are opened, anything else is not TCP.
-func decodeEtherTunnel(etherType uint16, data []byte, seg *Segment, enc int) error {
+func decodeEtherTunnel(etherType uint16, data []byte, d *decoder, enc int) error {
 	switch etherType {
 	case etherTypeTEB, etherTypeMPLS, etherTypeMPLSMC, etherTypePPPoE:
 	default:
@@ -86,22 +86,22 @@ func decodeEtherTunnel(etherType uint16, data []byte, seg *Segment, enc int) err
 	}
 	switch etherType {
 	case etherTypeTEB:
-		return decodeEthernet(data, seg, enc)
+		return decodeEthernet(data, d, enc)
 	case etherTypePPPoE:
-		return decodePPPoE(data, seg, enc)
+		return decodePPPoE(data, d, enc)
 	}
-	return decodeMPLS(data, seg, enc)
+	return decodeMPLS(data, d, enc)
 }
 
 // decodeIPAny decodes an IP packet whose version its first nibble gives
 // (the payload of MPLS, GTP-U, ERSPAN type III); other payloads are not TCP.
-func decodeIPAny(data []byte, seg *Segment, enc int) error {
+func decodeIPAny(data []byte, d *decoder, enc int) error {
 	if len(data) > 0 {
 		switch data[0] >> 4 {
 		case 4:
-			return decodeIPv4(data, seg, enc)
+			return decodeIPv4(data, d, enc)
 		case 6:
-			return decodeIPv6(data, seg, enc)
+			return decodeIPv6(data, d, enc)
 		}
 	}
 	return ErrNotTCP
@@ -111,7 +111,7 @@ func decodeIPAny(data []byte, seg *Segment, enc int) error {
 // number) and what it carries: IP, Ethernet, MPLS, or a mirrored frame with
 // its ERSPAN header. Version 1 (PPTP's enhanced GRE, carrying PPP) and
 // RFC 1701 source routing are not decoded.
-func decodeGRE(data []byte, seg *Segment, enc int) error {
+func decodeGRE(data []byte, d *decoder, enc int) error {
 	if len(data) < greMinLen {
 		return malGREShort
 	}
@@ -150,17 +150,17 @@ func decodeGRE(data []byte, seg *Segment, enc int) error {
 			}
 			data = data[8:]
 		}
-		return decodeEthernet(data, seg, enc)
+		return decodeEthernet(data, d, enc)
 	case etherTypeERSPAN3:
-		return decodeERSPAN3(data, seg, enc)
+		return decodeERSPAN3(data, d, enc)
 	}
-	return decodeEtherType(proto, data, seg, enc)
+	return decodeEtherType(proto, data, d, enc)
 }
 
 // decodeERSPAN3 skips an ERSPAN type III header (12 bytes, and an 8-byte
 // platform-specific subheader when its O bit is set) and decodes the
 // mirrored Ethernet frame or IP packet its frame type names.
-func decodeERSPAN3(data []byte, seg *Segment, enc int) error {
+func decodeERSPAN3(data []byte, d *decoder, enc int) error {
 	const hl, subLen = 12, 8
 	if len(data) < hl {
 		return malERSPANShort
@@ -176,16 +176,16 @@ func decodeERSPAN3(data []byte, seg *Segment, enc int) error {
 	}
 	switch frameType {
 	case 0:
-		return decodeEthernet(data[n:], seg, enc)
+		return decodeEthernet(data[n:], d, enc)
 	case 2:
-		return decodeIPAny(data[n:], seg, enc)
+		return decodeIPAny(data[n:], d, enc)
 	}
 	return ErrNotTCP
 }
 
 // decodeUDP opens the UDP tunnels that have a well-known port on either
 // side (VXLAN, VXLAN-GPE, Geneve, GTP-U); other UDP is not TCP.
-func decodeUDP(data []byte, seg *Segment, enc int) error {
+func decodeUDP(data []byte, d *decoder, enc int) error {
 	if len(data) < udpLen {
 		return ErrNotTCP
 	}
@@ -206,13 +206,13 @@ func decodeUDP(data []byte, seg *Segment, enc int) error {
 	}
 	switch port {
 	case portVXLAN, portVXLANLinux:
-		return decodeVXLAN(data, seg, enc)
+		return decodeVXLAN(data, d, enc)
 	case portVXLANGPE:
-		return decodeVXLANGPE(data, seg, enc)
+		return decodeVXLANGPE(data, d, enc)
 	case portGeneve:
-		return decodeGeneve(data, seg, enc)
+		return decodeGeneve(data, d, enc)
 	}
-	return decodeGTPU(data, seg, enc)
+	return decodeGTPU(data, d, enc)
 }
 
 // tunnelPort reports whether port is one decodeUDP opens.
@@ -226,43 +226,43 @@ func tunnelPort(port uint16) bool {
 
 // decodeVXLAN opens a VXLAN header (RFC 7348) and the Ethernet frame it
 // carries. A header without its I flag (valid VNI) is not VXLAN.
-func decodeVXLAN(data []byte, seg *Segment, enc int) error {
+func decodeVXLAN(data []byte, d *decoder, enc int) error {
 	if len(data) < vxlanLen {
 		return malVXLANShort
 	}
 	if data[0]&0x08 == 0 {
 		return ErrNotTCP
 	}
-	return decodeEthernet(data[vxlanLen:], seg, enc)
+	return decodeEthernet(data[vxlanLen:], d, enc)
 }
 
 // decodeVXLANGPE opens a VXLAN Generic Protocol Extension header: with its
 // P flag, its next-protocol byte says IPv4, IPv6, Ethernet or MPLS follows;
 // without it, Ethernet does.
-func decodeVXLANGPE(data []byte, seg *Segment, enc int) error {
+func decodeVXLANGPE(data []byte, d *decoder, enc int) error {
 	if len(data) < vxlanLen {
 		return malVXLANShort
 	}
 	inner := data[vxlanLen:]
 	if data[0]&0x04 == 0 {
-		return decodeEthernet(inner, seg, enc)
+		return decodeEthernet(inner, d, enc)
 	}
 	switch data[3] {
 	case 1:
-		return decodeIPv4(inner, seg, enc)
+		return decodeIPv4(inner, d, enc)
 	case 2:
-		return decodeIPv6(inner, seg, enc)
+		return decodeIPv6(inner, d, enc)
 	case 3:
-		return decodeEthernet(inner, seg, enc)
+		return decodeEthernet(inner, d, enc)
 	case 5:
-		return decodeMPLS(inner, seg, enc)
+		return decodeMPLS(inner, d, enc)
 	}
 	return ErrNotTCP
 }
 
 // decodeGeneve opens a Geneve header (RFC 8926) and its options; its
 // protocol type is an ethertype (Ethernet is 0x6558).
-func decodeGeneve(data []byte, seg *Segment, enc int) error {
+func decodeGeneve(data []byte, d *decoder, enc int) error {
 	if len(data) < geneveLen {
 		return malGeneveShort
 	}
@@ -273,13 +273,13 @@ func decodeGeneve(data []byte, seg *Segment, enc int) error {
 	if len(data) < hl {
 		return malGeneveShort
 	}
-	return decodeEtherType(binary.BigEndian.Uint16(data[2:4]), data[hl:], seg, enc)
+	return decodeEtherType(binary.BigEndian.Uint16(data[2:4]), data[hl:], d, enc)
 }
 
 // decodeGTPU opens a GTPv1-U header (3GPP TS 29.281) and its extension
 // headers, and the IP packet of a G-PDU. Other GTP-U messages (echo, error
 // indication, end marker) and GTP' are not TCP.
-func decodeGTPU(data []byte, seg *Segment, enc int) error {
+func decodeGTPU(data []byte, d *decoder, enc int) error {
 	if len(data) < gtpMinLen {
 		return malGTPShort
 	}
@@ -313,14 +313,14 @@ func decodeGTPU(data []byte, seg *Segment, enc int) error {
 			hl += n
 		}
 	}
-	return decodeIPAny(data[hl:], seg, enc)
+	return decodeIPAny(data[hl:], d, enc)
 }
 
 // decodeMPLS skips an MPLS label stack (RFC 3032) and decodes what follows:
 // an IP packet, or an Ethernet pseudowire after its control word (RFC 4448:
 // a first nibble of 0). MPLS does not name its payload; these are the
 // payloads tshark guesses by default.
-func decodeMPLS(data []byte, seg *Segment, enc int) error {
+func decodeMPLS(data []byte, d *decoder, enc int) error {
 	for {
 		if len(data) < mplsLen {
 			return malMPLSShort
@@ -335,15 +335,15 @@ func decodeMPLS(data []byte, seg *Segment, enc int) error {
 		if len(data) < 4 {
 			return malMPLSShort
 		}
-		return decodeEthernet(data[4:], seg, enc)
+		return decodeEthernet(data[4:], d, enc)
 	}
-	return decodeIPAny(data, seg, enc)
+	return decodeIPAny(data, d, enc)
 }
 
 // decodePPPoE opens a PPPoE session header (RFC 2516) and the PPP protocol
 // field after it, decoding IPv4 and IPv6; other PPP protocols (LCP, IPCP...)
 // are not TCP.
-func decodePPPoE(data []byte, seg *Segment, enc int) error {
+func decodePPPoE(data []byte, d *decoder, enc int) error {
 	if len(data) < pppoeLen+1 {
 		return malPPPoEShort
 	}
@@ -366,9 +366,9 @@ func decodePPPoE(data []byte, seg *Segment, enc int) error {
 	}
 	switch proto {
 	case 0x0021:
-		return decodeIPv4(data, seg, enc)
+		return decodeIPv4(data, d, enc)
 	case 0x0057:
-		return decodeIPv6(data, seg, enc)
+		return decodeIPv6(data, d, enc)
 	}
 	return ErrNotTCP
 }

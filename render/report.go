@@ -22,8 +22,9 @@ type Input struct {
 	Packets, TCP, Malformed, UnsupportedLink uint64
 	UnsupportedLinkType                      uint32
 	// Decapsulated counts the TCP packets found inside tunnels or other
-	// encapsulations.
-	Decapsulated uint64
+	// encapsulations; Defragmented those reassembled from IP fragments,
+	// FragmentsDropped the IP fragments whose datagram never completed.
+	Decapsulated, Defragmented, FragmentsDropped uint64
 	// MessagesOnly is set when the run made message records only
 	// (--messages): frames were not counted, and the statistics say so
 	// instead of showing 0.
@@ -38,6 +39,8 @@ func (s *Stats) AddInput(in Input) {
 	s.input.TCP += in.TCP
 	s.input.Malformed += in.Malformed
 	s.input.Decapsulated += in.Decapsulated
+	s.input.Defragmented += in.Defragmented
+	s.input.FragmentsDropped += in.FragmentsDropped
 	if s.input.UnsupportedLink == 0 {
 		s.input.UnsupportedLinkType = in.UnsupportedLinkType
 	}
@@ -71,6 +74,14 @@ func (s *Stats) appendInput(b []byte) []byte {
 		b = strconv.AppendUint(b, in.Decapsulated, 10)
 		b = append(b, " of them in tunnels, "...)
 	}
+	if in.Defragmented > 0 {
+		b = strconv.AppendUint(b, in.Defragmented, 10)
+		b = append(b, " reassembled from IP fragments, "...)
+	}
+	if in.FragmentsDropped > 0 {
+		b = strconv.AppendUint(b, in.FragmentsDropped, 10)
+		b = append(b, " IP fragments never completed, "...)
+	}
 	b = strconv.AppendUint(b, in.Malformed, 10)
 	b = append(b, " malformed"...)
 	if in.UnsupportedLink > 0 {
@@ -91,6 +102,8 @@ type StatsJSON struct {
 	Packets                uint64            `json:"packets"`
 	TCPPackets             uint64            `json:"tcp_packets"`
 	DecapsulatedPackets    uint64            `json:"decapsulated_packets"`
+	DefragmentedPackets    uint64            `json:"defragmented_packets"`
+	FragmentsDropped       uint64            `json:"fragments_dropped"`
 	MalformedPackets       uint64            `json:"malformed_packets"`
 	UnsupportedLinkPackets uint64            `json:"unsupported_link_packets"`
 	UnsupportedLinkType    *uint32           `json:"unsupported_link_type,omitempty"`
@@ -129,6 +142,8 @@ func (s *Stats) JSON() StatsJSON {
 		Packets:                s.input.Packets,
 		TCPPackets:             s.input.TCP,
 		DecapsulatedPackets:    s.input.Decapsulated,
+		DefragmentedPackets:    s.input.Defragmented,
+		FragmentsDropped:       s.input.FragmentsDropped,
 		MalformedPackets:       s.input.Malformed,
 		UnsupportedLinkPackets: s.input.UnsupportedLink,
 		Connections:            s.conns,

@@ -73,7 +73,9 @@
 // Overlap, Reorder) of the segment holding a given stream offset; StartAt
 // starts the capture mid-stream. Links: Ethernet (optionally 802.1Q or QinQ),
 // Linux SLL and SLL2, raw IP and BSD NULL; IPv4 or IPv6 (optionally with a
-// hop-by-hop or destination options header); IP and TCP checksums are
+// hop-by-hop or destination options header), optionally inside a tunnel
+// (Link.Tunnel: IP in IP, GRE, ERSPAN II, VXLAN, Geneve, GTP-U, MPLS, PPPoE)
+// and cut into IPv4 fragments (Link.FragmentMTU); IP and TCP checksums are
 // correct. Recording.Replay and ReplayInterleaved turn recordings into
 // connections and return the truth with Partial and Absent set for messages
 // whose bytes are missing from the capture.

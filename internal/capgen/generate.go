@@ -517,5 +517,16 @@ func (g *generator) tunnels(basic *Recording, notes []string) error {
 		opts = append(opts, ReplayOptions{ConnIndex: i, Conn: cfg})
 		desc += fmt.Sprintf(" conn %d %v in %s;", i, cfg.Client, k.t)
 	}
-	return g.addPcap("coder-tunnels.pcap", recs, opts, CaptureOptions{}, PcapOptions{}, withNotes(notes, strings.TrimSuffix(desc, ";")))
+	if err := g.addPcap("coder-tunnels.pcap", recs, opts, CaptureOptions{}, PcapOptions{}, withNotes(notes, strings.TrimSuffix(desc, ";"))); err != nil {
+		return err
+	}
+	frag := []ReplayOptions{
+		{Conn: ConnConfig{Link: Link{Type: LinkEthernet, FragmentMTU: 200}}},
+		{ConnIndex: 1, Conn: ConnConfig{
+			Client: netip.MustParseAddrPort("10.1.0.3:51001"),
+			Link:   Link{Type: LinkEthernet, Tunnel: TunnelVXLAN, FragmentMTU: 300, FragmentsReversed: true},
+		}},
+	}
+	fnotes := withNotes(notes, "two interleaved connections replaying the coder-basic recording with IPv4 fragmentation: conn 0 (10.1.0.1:51000) sends packets over 200 bytes as fragments of at most 200, in order; conn 1 (10.1.0.3:51001) is inside VXLAN, and the outer packets over 300 bytes are fragments of at most 300, last fragment first")
+	return g.addPcap("coder-fragments.pcap", []*Recording{basic, basic}, frag, CaptureOptions{}, PcapOptions{}, fnotes)
 }

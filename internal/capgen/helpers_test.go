@@ -18,6 +18,8 @@ type pkt struct {
 	payload []byte
 	vlans   []uint16
 	mss     uint16
+	// fragment is set for an IP fragment (nothing else is).
+	fragment bool
 }
 
 // decodePackets decodes every packet of c with gopacket, verifying IP and
@@ -37,6 +39,16 @@ func decodeOne(t testing.TB, i int, lt LinkType, data []byte, client netip.AddrP
 	p := gopacket.NewPacket(data, layers.LinkType(lt), gopacket.Default)
 	if el := p.ErrorLayer(); el != nil {
 		t.Fatalf("packet %d: decode error: %v", i+1, el.Error())
+	}
+	for _, l := range p.Layers() {
+		if ip, ok := l.(*layers.IPv4); ok && (ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0) {
+			// An IP fragment: its header checksum must hold; its TCP is
+			// checked by the tests that reassemble it.
+			if err, res := ip.VerifyChecksum(); err != nil || !res.Valid {
+				t.Fatalf("packet %d: bad IPv4 checksum %+v %v", i+1, res, err)
+			}
+			return pkt{fragment: true}
+		}
 	}
 	tcp, ok := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
 	if !ok {

@@ -78,6 +78,11 @@ type Link struct {
 	// Tunnel wraps the connection's IP packets in a tunnel or another
 	// encapsulation (see tunnel.go); TunnelNone by default.
 	Tunnel Tunnel
+	// FragmentMTU, when set, splits IPv4 packets (the outer ones of a
+	// tunnel) longer than it into fragments of at most that size, last
+	// fragment first when FragmentsReversed is set.
+	FragmentMTU       int
+	FragmentsReversed bool
 }
 
 // Address families used in LinkNull headers (BSD values; 30 is AF_INET6 on
@@ -110,8 +115,9 @@ const (
 	flagACK uint8 = 0x10
 )
 
-// buildPacket serialises p with the framing of link and returns the bytes.
-func buildPacket(link *Link, ext IPv6Ext, p *tcpPacket) ([]byte, error) {
+// buildPacket serialises p with the framing of link and returns the bytes:
+// one packet, or its IPv4 fragments when link.FragmentMTU asks for them.
+func buildPacket(link *Link, ext IPv6Ext, p *tcpPacket) ([][]byte, error) {
 	if !p.src.Addr().IsValid() || !p.dst.Addr().IsValid() {
 		return nil, fmt.Errorf("build packet: invalid address %v -> %v", p.src, p.dst)
 	}
@@ -140,7 +146,18 @@ func buildPacket(link *Link, ext IPv6Ext, p *tcpPacket) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(hdr, ip...), nil
+	if link.FragmentMTU == 0 || etherType != etherTypeIPv4 || len(ip) <= link.FragmentMTU {
+		return [][]byte{append(hdr, ip...)}, nil
+	}
+	frags, err := fragmentIPv4(ip, link.FragmentMTU, link.FragmentsReversed)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(frags))
+	for i, f := range frags {
+		out[i] = append(append([]byte(nil), hdr...), f...)
+	}
+	return out, nil
 }
 
 // buildTCP returns the TCP header and payload with a zero checksum; the

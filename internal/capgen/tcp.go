@@ -264,12 +264,14 @@ func (c *Conn) emit(from Side, seq, ack uint32, flags uint8, mss uint16, payload
 		p.src, p.dst = c.cfg.Server, c.cfg.Client
 		p.srcMAC, p.dstMAC = c.cfg.Link.ServerMAC, c.cfg.Link.ClientMAC
 	}
-	b, err := buildPacket(&c.cfg.Link, c.cfg.IPv6Ext, &p)
+	pkts, err := buildPacket(&c.cfg.Link, c.cfg.IPv6Ext, &p)
 	if err != nil {
 		c.fail(err)
 		return
 	}
-	c.cap.add(c.cfg.Link.Interface, c.cfg.Link.Type, b)
+	for _, b := range pkts {
+		c.cap.add(c.cfg.Link.Interface, c.cfg.Link.Type, b)
+	}
 }
 
 // Open writes the three-way handshake (SYN, SYN-ACK, ACK), with MSS options.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
 )
 
 // Tunnel is an encapsulation a connection's IP packets are written in, as
@@ -174,4 +175,37 @@ func udpDatagram(src, dst uint16, body []byte) []byte {
 	b = binary.BigEndian.AppendUint16(b, uint16(8+len(body)))
 	b = append(b, 0, 0)
 	return append(b, body...)
+}
+
+// fragmentIPv4 splits the IPv4 packet ip (20-byte header) into fragments of
+// at most mtu bytes (RFC 791), in order or last first, with valid header
+// checksums. The don't-fragment flag is cleared, as a sender that
+// fragments must.
+func fragmentIPv4(ip []byte, mtu int, reversed bool) ([][]byte, error) {
+	if len(ip) < 20 || ip[0] != 0x45 {
+		return nil, fmt.Errorf("fragment: not an IPv4 packet without options")
+	}
+	step := (mtu - 20) &^ 7
+	if step <= 0 {
+		return nil, fmt.Errorf("fragment: MTU %d too small", mtu)
+	}
+	payload := ip[20:]
+	var out [][]byte
+	for off := 0; off < len(payload); off += step {
+		end := min(off+step, len(payload))
+		h := append([]byte(nil), ip[:20]...)
+		binary.BigEndian.PutUint16(h[2:], uint16(20+end-off))
+		flags := uint16(off / 8)
+		if end < len(payload) {
+			flags |= 0x2000 // more fragments
+		}
+		binary.BigEndian.PutUint16(h[6:], flags)
+		h[10], h[11] = 0, 0
+		binary.BigEndian.PutUint16(h[10:], checksum(0, h))
+		out = append(out, append(h, payload[off:end]...))
+	}
+	if reversed {
+		slices.Reverse(out)
+	}
+	return out, nil
 }

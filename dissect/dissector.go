@@ -218,6 +218,7 @@ const (
 type pendingReq struct {
 	head    *http1.Head
 	upgrade bool
+	connect bool // a CONNECT request: a 2xx answer opens a tunnel
 	h2c     bool // the upgrade asks for h2c (RFC 7540 section 3.2)
 	pkt     uint64
 	ts      time.Time
@@ -308,6 +309,12 @@ type connState struct {
 	// the held events are being replayed (order.go).
 	headTooLarge, draining bool
 
+	// proxy is the CONNECT target of the tunnel the connection runs in
+	// (Conn.Proxy); tunnel is set when a CONNECT was answered with 2xx:
+	// the handler starts the connection afresh inside (lazyConn).
+	proxy  string
+	tunnel *tunnelStart
+
 	probed   uint64 // bytes searched before the connection proved to be WebSocket
 	h2       *h2State
 	httpHeld int64 // header buffer bytes charged to the memory budget
@@ -387,14 +394,57 @@ type lazyConn struct {
 	info *reassembly.ConnInfo
 	c    *connState
 	t    *tlsConn // set when the connection starts with a TLS ClientHello
+	// proxy is the CONNECT target once the connection is a tunnel
+	// (Conn.Proxy); tunnels counts the tunnels entered.
+	proxy   string
+	tunnels int
 }
 
 // state returns the connection's state, setting it up on first use.
 func (l *lazyConn) state() *connState {
 	if l.c == nil {
 		l.c = l.d.newConnState(l.info)
+		l.c.proxy = l.proxy
 	}
 	return l.c
+}
+
+// maxTunnels bounds the CONNECT tunnels nested in one connection (a
+// tunnel inside a tunnel is legal; a thousand are an attack).
+const maxTunnels = 4
+
+// enterTunnel starts the connection afresh after a CONNECT was answered
+// with 2xx: the bytes that follow are decoded as those of a new
+// connection (a TLS ClientHello goes to the TLS layer, HTTP to the
+// handshake parser), listed with the CONNECT target as Conn.Proxy. It
+// reports whether the handler wants more data.
+func (l *lazyConn) enterTunnel() bool {
+	c := l.c
+	tu := c.tunnel
+	c.tunnel = nil
+	c.ignore()
+	c.Close(reassembly.ClosedEOF)
+	l.c = nil
+	l.tunnels++
+	if l.tunnels > maxTunnels {
+		return false
+	}
+	l.proxy = tu.target
+	first := reassembly.Side(0)
+	if tu.rest[1].pkt < tu.rest[0].pkt {
+		first = 1
+	}
+	for _, s := range [2]reassembly.Side{first, first.Other()} {
+		r := tu.rest[s]
+		if len(r.data) == 0 {
+			continue
+		}
+		ch := reassembly.Chunk{Data: r.data, Packet: r.pkt, Time: r.ts}
+		if !l.Data(s, &ch) {
+			return false
+		}
+	}
+	return true
 }
 
 // Data implements reassembly.Handler. A connection whose first bytes are a
@@ -419,6 +469,7 @@ func (l *lazyConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 	if l.c == nil {
 		if yes, _ := tlsdecrypt.LooksLikeClientHello(ch.Data); yes {
 			l.t = l.d.newTLSConn(l.info, side)
+			l.t.setProxy(l.proxy)
 			return l.t.Data(side, ch)
 		}
 		if yes, _ := tlsdecrypt.LooksLikeRecords(ch.Data); yes && !l.info.SawSYN {
@@ -430,7 +481,12 @@ func (l *lazyConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 			return l.t.Data(side, ch)
 		}
 	}
-	return l.state().Data(side, ch)
+	c := l.state()
+	more := c.Data(side, ch)
+	if c.tunnel != nil {
+		return l.enterTunnel()
+	}
+	return more
 }
 
 // pickedUpClient guesses the client of a connection picked up mid-stream
@@ -449,7 +505,11 @@ func (l *lazyConn) Gap(side reassembly.Side, g *reassembly.Gap) {
 		l.t.Gap(side, g)
 		return
 	}
-	l.state().Gap(side, g)
+	c := l.state()
+	c.Gap(side, g)
+	if c.tunnel != nil {
+		l.enterTunnel()
+	}
 }
 
 // Note implements reassembly.Handler.
@@ -738,6 +798,7 @@ func (c *connState) emitConn(pkt uint64, ts time.Time, an []Anomaly) {
 			c.end.Start = c.conn.RequestTime
 		}
 	}
+	c.conn.Proxy = c.proxy
 	c.d.rec = Record{Kind: KindConn, Conn: &c.conn, Packet: pkt, Time: ts}
 	c.d.emit(&c.d.rec)
 	c.connSent = true
@@ -1078,11 +1139,14 @@ func (c *connState) parseRequests(side reassembly.Side, hs *httpSide, pkt uint64
 		up := isUpgradeRequest(h)
 		h2c := !up && h.HasToken("upgrade", "h2c")
 		up = up || h2c
+		connect := h.Method == "CONNECT"
 		if len(c.reqs) == 0 {
 			c.reqs = c.reqBuf[:0] // the usual single request needs no allocation
 		}
-		c.reqs = append(c.reqs, pendingReq{head: h, upgrade: up, h2c: h2c, pkt: pkt, ts: ts})
-		if up {
+		c.reqs = append(c.reqs, pendingReq{head: h, upgrade: up, h2c: h2c, connect: connect, pkt: pkt, ts: ts})
+		if up || connect {
+			// What follows depends on the answer: frames or HTTP/2 after a
+			// 101, the tunnel's bytes after a CONNECT's 2xx.
 			hs.hold = true
 			return
 		}
@@ -1190,6 +1254,18 @@ func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint6
 			cs.hold = false
 			defer c.parseRequests(side.Other(), cs, cs.lastPkt, cs.lastTS)
 		}
+		if req.connect {
+			if h.Status >= 200 && h.Status < 300 {
+				c.openTunnel(side, req, hs.buf[i:], pkt, ts)
+				i = len(hs.buf)
+				return
+			}
+			// Refused (407 asks for credentials): the client may try again
+			// on the same connection.
+			cs := &c.http[side.Other()]
+			cs.hold = false
+			defer c.parseRequests(side.Other(), cs, cs.lastPkt, cs.lastTS)
+		}
 		if !req.upgrade {
 			hs.body, hs.left = http1.ResponseBody(h, req.head.Method)
 			if req.ex != nil {
@@ -1217,6 +1293,36 @@ func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint6
 		cs.hold = false
 		c.parseRequests(side.Other(), cs, cs.lastPkt, cs.lastTS)
 	}
+}
+
+// tunnelStart is what a connection's handler needs to start it afresh
+// inside an HTTP CONNECT tunnel: the target, and the bytes each side sent
+// after the CONNECT exchange (copied), with their packets.
+type tunnelStart struct {
+	target string
+	rest   [2]tunnelBytes // by reassembly side
+}
+
+// tunnelBytes are bytes of one side that belong to the tunnel.
+type tunnelBytes struct {
+	data []byte
+	pkt  uint64
+	ts   time.Time
+}
+
+// openTunnel handles a 2xx answer (on side) to CONNECT request req: the
+// bytes after it belong to whatever runs inside the tunnel (TLS, HTTP and
+// WebSocket, anything), which the handler decodes as a connection of its
+// own (lazyConn.enterTunnel). rest are the bytes after the answer.
+func (c *connState) openTunnel(side reassembly.Side, req pendingReq, rest []byte, pkt uint64, ts time.Time) {
+	tu := &tunnelStart{target: req.head.Target}
+	tu.rest[side] = tunnelBytes{data: bytes.Clone(rest), pkt: pkt, ts: ts}
+	if cs := &c.http[side.Other()]; len(cs.buf) > 0 {
+		tu.rest[side.Other()] = tunnelBytes{data: bytes.Clone(cs.buf), pkt: cs.lastPkt, ts: cs.lastTS}
+		cs.buf = cs.buf[:0]
+	}
+	c.tunnel = tu
+	c.mode = modeIgnore
 }
 
 // upgrade switches the connection to WebSocket; rest are the server bytes

@@ -202,6 +202,10 @@ type Conn struct {
 	H2Stream uint32
 	// TLS is set when the connection runs over TLS (wss://).
 	TLS *TLS
+	// Proxy is the target (host:port) of the HTTP CONNECT request that
+	// opened the tunnel this connection runs in, when the client went
+	// through an HTTP proxy; Server is then the proxy.
+	Proxy string
 }
 
 // HTTPVersion returns "2" for a WebSocket over HTTP/2 and "1.1" otherwise.

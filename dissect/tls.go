@@ -75,6 +75,10 @@ func (d *Dissector) newTLSConn(info *reassembly.ConnInfo, client reassembly.Side
 	return t
 }
 
+// setProxy records the CONNECT target of the tunnel the TLS connection
+// runs in (Conn.Proxy), "" for none.
+func (t *tlsConn) setProxy(target string) { t.conn.Proxy = target }
+
 // plainHandler returns the handler of the decrypted bytes for the
 // negotiated ALPN protocol, or nil when that protocol is not dissected
 // (the connection is then listed with the reason). "http/1.1" and no ALPN
@@ -85,6 +89,7 @@ func (t *tlsConn) plainHandler(alpn string) reassembly.Handler {
 	switch alpn {
 	case "", "http/1.1", "h2":
 		c := t.d.newConnState(t.info)
+		c.proxy = t.conn.Proxy
 		c.conn.TLS = &t.desc
 		t.innerState = c
 		return c

@@ -34,6 +34,9 @@ func jsonLines(t *testing.T, in *parallelInput, workers int, raw *bytes.Buffer) 
 	}
 	var recs []map[string]any
 	for _, line := range bytes.Split(bytes.TrimSpace(out), []byte("\n")) {
+		if len(line) == 0 {
+			continue // no records at all
+		}
 		var m map[string]any
 		if err := json.Unmarshal(line, &m); err != nil {
 			t.Fatalf("%s: %v", line, err)

@@ -77,8 +77,9 @@ func appendConnSummary(b []byte, c *dissect.Conn) []byte {
 	}
 	if !c.TLSListing() {
 		b = appendHandshakeSummary(b, c)
+		return appendTLSSummary(b, c)
 	}
-	return appendTLSSummary(b, c)
+	return appendProxySummary(appendTLSSummary(b, c), c)
 }
 
 // appendHandshakeSummary appends the WebSocket handshake of a connection.
@@ -96,7 +97,7 @@ func appendHandshakeSummary(b []byte, c *dissect.Conn) []byte {
 	}
 	b = appendStatus(b, c)
 	if !c.Upgraded() {
-		return append(b, " (upgrade rejected)"...)
+		return appendProxySummary(append(b, " (upgrade rejected)"...), c)
 	}
 	if c.Subprotocol != "" {
 		b = append(b, " [subprotocol="...)
@@ -108,7 +109,18 @@ func appendHandshakeSummary(b []byte, c *dissect.Conn) []byte {
 		b = appendJoined(b, c.Extensions)
 		b = append(b, ']')
 	}
-	return b
+	return appendProxySummary(b, c)
+}
+
+// appendProxySummary appends the CONNECT target of a connection that went
+// through an HTTP proxy.
+func appendProxySummary(b []byte, c *dissect.Conn) []byte {
+	if c.Proxy == "" {
+		return b
+	}
+	b = append(b, " [proxy CONNECT "...)
+	b = appendEscaped(b, c.Proxy, false, -1)
+	return append(b, ']')
 }
 
 // appendStatus appends the response's status code and reason phrase.

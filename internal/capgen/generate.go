@@ -453,6 +453,16 @@ func (g *generator) wss() error {
 		}
 		g.out[len(g.out)-1].Deterministic = false
 		g.out = append(g.out, Output{Name: w.name + ".keylog", Data: r.KeyLog})
+		if w.name == "wss-tls12-gcm" {
+			pnotes := withNotes(notes[:len(notes)-1], "through an HTTP proxy (10.1.0.9:3128): the client sends CONNECT wss.example:443, answered 200, and TLS runs inside the tunnel",
+				"decrypt with the client's key log wss-proxy.keylog (SNI wss.example, ALPN http/1.1)")
+			opts := []ReplayOptions{{Conn: ConnConfig{Server: netip.MustParseAddrPort("10.1.0.9:3128"), Link: ethernet()}, Proxy: "wss.example:443"}}
+			if err := g.addPcap("wss-proxy.pcap", []*Recording{r}, opts, CaptureOptions{}, PcapOptions{}, pnotes); err != nil {
+				return err
+			}
+			g.out[len(g.out)-1].Deterministic = false
+			g.out = append(g.out, Output{Name: "wss-proxy.keylog", Data: r.KeyLog})
+		}
 		if w.name == "wss-tls13" {
 			if err := g.addDSB(r, notes); err != nil {
 				return err
@@ -526,6 +536,18 @@ func (g *generator) tunnels(basic *Recording, notes []string) error {
 			Client: netip.MustParseAddrPort("10.1.0.3:51001"),
 			Link:   Link{Type: LinkEthernet, Tunnel: TunnelVXLAN, FragmentMTU: 300, FragmentsReversed: true},
 		}},
+	}
+	px := []ReplayOptions{
+		{Conn: ConnConfig{Server: netip.MustParseAddrPort("10.1.0.9:3128"), Link: ethernet()}, Proxy: "10.1.0.2:8080"},
+		{ConnIndex: 1, Conn: ConnConfig{
+			Client: netip.MustParseAddrPort("10.1.0.3:51001"),
+			Server: netip.MustParseAddrPort("10.1.0.9:3128"),
+			Link:   ethernet(),
+		}, Proxy: "10.1.0.2:8080", ProxyAuth: true},
+	}
+	pnotes := withNotes(notes, "two interleaved connections replaying the coder-basic recording through an HTTP proxy (10.1.0.9:3128) tunnel, as a browser with an explicit proxy sends ws://: conn 0 (10.1.0.1:51000) sends CONNECT 10.1.0.2:8080 (the server the recording talked to), answered 200; conn 1 (10.1.0.3:51001) sends the same CONNECT, is refused with 407 Proxy Authentication Required (a 14-byte body) and repeats it with Proxy-Authorization, answered 200; the WebSocket handshake and frames follow inside the tunnel")
+	if err := g.addPcap("coder-proxy.pcap", []*Recording{basic, basic}, px, CaptureOptions{}, PcapOptions{}, pnotes); err != nil {
+		return err
 	}
 	fnotes := withNotes(notes, "two interleaved connections replaying the coder-basic recording with IPv4 fragmentation: conn 0 (10.1.0.1:51000) sends packets over 200 bytes as fragments of at most 200, in order; conn 1 (10.1.0.3:51001) is inside VXLAN, and the outer packets over 300 bytes are fragments of at most 300, last fragment first")
 	return g.addPcap("coder-fragments.pcap", []*Recording{basic, basic}, frag, CaptureOptions{}, PcapOptions{}, fnotes)

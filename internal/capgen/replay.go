@@ -28,6 +28,13 @@ type ReplayOptions struct {
 	Reset bool
 	// ConnIndex is stored in the Conn field of the returned truth.
 	ConnIndex int
+	// Proxy, when set, is the target (host:port) of an HTTP CONNECT the
+	// client sends first and the server side answers with 200, as an
+	// explicit proxy does: the recording then runs inside the tunnel (the
+	// server's address is the proxy's). With ProxyAuth the first CONNECT
+	// is refused with 407 and repeated with Proxy-Authorization.
+	Proxy     string
+	ProxyAuth bool
 }
 
 // replayer replays one recording, one write at a time.
@@ -36,6 +43,7 @@ type replayer struct {
 	opts ReplayOptions
 	conn *Conn
 	next int
+	pre  [2]uint64 // bytes each side sent before the recording (a CONNECT exchange)
 }
 
 func newReplayer(c *Capture, r *Recording, opts ReplayOptions) (*replayer, error) {
@@ -48,7 +56,32 @@ func newReplayer(c *Capture, r *Recording, opts ReplayOptions) (*replayer, error
 		conn.StartAt(opts.StartAt.Side, opts.StartAt.Offset)
 	}
 	conn.Open()
-	return &replayer{rec: r, opts: opts, conn: conn}, nil
+	p := &replayer{rec: r, opts: opts, conn: conn}
+	if opts.Proxy != "" {
+		p.connect()
+	}
+	return p, nil
+}
+
+// connect sends the CONNECT exchange that opens a proxy tunnel, and notes
+// how many bytes each side sent before the recording.
+func (p *replayer) connect() {
+	t := p.opts.Proxy
+	req := "CONNECT " + t + " HTTP/1.1\r\nHost: " + t + "\r\nUser-Agent: capgen\r\nProxy-Connection: keep-alive\r\n"
+	ok := "HTTP/1.1 200 Connection established\r\n\r\n"
+	if p.opts.ProxyAuth {
+		refused := "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"proxy\"\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\nauth required\n"
+		p.conn.Send(Client, []byte(req+"\r\n"))
+		p.conn.Send(Server, []byte(refused))
+		p.pre[Client] += uint64(len(req) + 2)
+		p.pre[Server] += uint64(len(refused))
+		req += "Proxy-Authorization: Basic dXNlcjpzZWNyZXQ=\r\n"
+	}
+	req += "\r\n"
+	p.conn.Send(Client, []byte(req))
+	p.conn.Send(Server, []byte(ok))
+	p.pre[Client] += uint64(len(req))
+	p.pre[Server] += uint64(len(ok))
 }
 
 // step sends the next write; it reports false when all were sent.
@@ -81,7 +114,10 @@ func (p *replayer) finish() ([]TruthMessage, error) {
 			if m.Dir == Server.Dir() {
 				side = Server
 			}
-			m.Partial, m.Absent = coverage(p.rec.Spans[i], p.conn.Missing(side))
+			span := p.rec.Spans[i]
+			span.Start += p.pre[side]
+			span.End += p.pre[side]
+			m.Partial, m.Absent = coverage(span, p.conn.Missing(side))
 		}
 		out[i] = m
 	}

@@ -64,6 +64,7 @@ type SessionJSON struct {
 	Host                string         `json:"host,omitempty"`
 	Path                string         `json:"path,omitempty"`
 	UserAgent           string         `json:"user_agent,omitempty"`
+	Proxy               string         `json:"proxy,omitempty"`
 	SubprotocolsOffered []string       `json:"subprotocols_offered,omitempty"`
 	Subprotocol         string         `json:"subprotocol,omitempty"`
 	ExtensionsOffered   []string       `json:"extensions_offered,omitempty"`
@@ -171,7 +172,7 @@ type TLSJSON struct {
 func (s *Session) JSON() SessionJSON {
 	j := SessionJSON{
 		Stream: s.Stream, H2Stream: s.H2Stream, Client: s.Client.String(), Server: s.Server.String(), CommunityID: s.CommunityID,
-		Midstream: s.Midstream, Status: s.Status, Host: s.Host, Path: s.Path, UserAgent: s.UserAgent,
+		Midstream: s.Midstream, Status: s.Status, Host: s.Host, Path: s.Path, UserAgent: s.UserAgent, Proxy: s.Proxy,
 		SubprotocolsOffered: s.SubprotocolsOffered, Subprotocol: s.Subprotocol,
 		ExtensionsOffered: s.ExtensionsOffered, Extensions: s.Extensions,
 		Start: tsText(s.Start), Last: tsText(s.Last), Duration: s.Duration().Seconds(),

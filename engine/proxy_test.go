@@ -1,0 +1,95 @@
+package engine
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/wsdissect/wsdissect/internal/capgen"
+)
+
+// TestProxyTunnel: WebSocket connections inside HTTP CONNECT tunnels, as an
+// explicit proxy carries them, in the shapes proxies and clients produce.
+// Each case's client and server bytes are sent in order; want lists the
+// conn records (proxy, path, status) and the text messages.
+func TestProxyTunnel(t *testing.T) {
+	const key = "dGhlIHNhbXBsZSBub25jZQ=="
+	up := string(capgen.UpgradeRequest("/chat", "chat.example", key))
+	ok101 := string(capgen.SwitchingProtocols(capgen.AcceptKey(key)))
+	text := func(masked bool, s string) string {
+		return string(capgen.Frame{Fin: true, Opcode: 1, Masked: masked, Key: [4]byte{9, 8, 7, 6}, Payload: []byte(s)}.Bytes())
+	}
+	connect := func(target string) string {
+		return "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n\r\n"
+	}
+	const est = "HTTP/1.1 200 Connection established\r\n\r\n"
+	type send struct {
+		client bool
+		data   string
+	}
+	cases := []struct {
+		name  string
+		sends []send
+		want  []string
+	}{
+		{"tunnel", []send{{true, connect("chat.example:80")}, {false, est}, {true, up}, {false, ok101}, {true, text(true, "hi")}, {false, text(false, "ho")}},
+			[]string{"conn chat.example:80 /chat 101", "c2s hi", "s2c ho"}},
+		{"request sent before the answer", []send{{true, connect("chat.example:80") + up}, {false, est + ok101 + text(false, "ho")}, {true, text(true, "hi")}},
+			[]string{"conn chat.example:80 /chat 101", "s2c ho", "c2s hi"}},
+		{"refused then allowed", []send{
+			{true, connect("chat.example:80")}, {false, "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 5\r\n\r\nno!\r\n"},
+			{true, connect("chat.example:80")}, {false, est}, {true, up}, {false, ok101}, {true, text(true, "hi")}},
+			[]string{"conn chat.example:80 /chat 101", "c2s hi"}},
+		{"refused for good", []send{{true, connect("chat.example:80")}, {false, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"}}, nil},
+		{"refused then a plain upgrade", []send{
+			{true, connect("chat.example:80")}, {false, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"},
+			{true, up}, {false, ok101}, {true, text(true, "hi")}},
+			[]string{"conn <nil> /chat 101", "c2s hi"}},
+		{"tunnel in a tunnel", []send{{true, connect("proxy2.example:3128")}, {false, est}, {true, connect("chat.example:443")}, {false, est}, {true, up}, {false, ok101}, {true, text(true, "hi")}},
+			[]string{"conn chat.example:443 /chat 101", "c2s hi"}},
+		{"tunnels too deep", []send{
+			{true, connect("a:1")}, {false, est}, {true, connect("b:1")}, {false, est}, {true, connect("c:1")}, {false, est},
+			{true, connect("d:1")}, {false, est}, {true, connect("e:1")}, {false, est}, {true, up}, {false, ok101}, {true, text(true, "hi")}}, nil},
+		{"something else in the tunnel", []send{{true, connect("ssh.example:22")}, {false, est}, {false, "SSH-2.0-OpenSSH_9.2\r\n"}, {true, "SSH-2.0-OpenSSH_9.6\r\n"}}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cp := capgen.NewCapture(capgen.CaptureOptions{})
+			c, err := capgen.NewConn(cp, capgen.ConnConfig{
+				Client: netip.MustParseAddrPort("10.0.0.1:50000"), Server: netip.MustParseAddrPort("10.0.0.9:3128"),
+				Link: capgen.Link{Type: capgen.LinkEthernet},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Open()
+			for _, s := range tc.sends {
+				side := capgen.Server
+				if s.client {
+					side = capgen.Client
+				}
+				c.Send(side, []byte(s.data))
+			}
+			c.Close(capgen.Client)
+			data := writePcap(t, cp)
+			for _, workers := range []int{1, 2} {
+				var got []string
+				for _, r := range jsonRecords(t, data, Options{}, workers) {
+					switch r["type"] {
+					case "conn":
+						got = append(got, fmt.Sprintf("conn %v %v %v", r["proxy"], r["path"], r["status"]))
+					case "frame":
+						got = append(got, fmt.Sprintf("%v %v", r["dir"], r["text"]))
+					case "anomaly":
+						t.Errorf("%d workers: anomaly %v", workers, r["anomalies"])
+					}
+				}
+				if !slices.Equal(got, tc.want) {
+					t.Errorf("%d workers:\n got %s\nwant %s", workers, strings.Join(got, "; "), strings.Join(tc.want, "; "))
+				}
+			}
+		})
+	}
+}

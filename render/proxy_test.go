@@ -1,0 +1,49 @@
+package render
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/wsdissect/wsdissect/dissect"
+)
+
+// TestProxy checks that a connection tunnelled through an HTTP proxy
+// shows its CONNECT target in every format, on a WebSocket handshake and
+// on a TLS connection that was not dissected.
+func TestProxy(t *testing.T) {
+	ws := &dissect.Conn{
+		Stream: 4, Client: netip.MustParseAddrPort("10.0.0.1:50000"), Server: netip.MustParseAddrPort("10.0.0.9:3128"),
+		Method: "GET", Path: "/chat", Host: "chat.example", Status: 101, AcceptValid: true,
+		Proxy: "chat.example:80",
+	}
+	tlsOnly := &dissect.Conn{
+		Stream: 5, Client: netip.MustParseAddrPort("10.0.0.1:50001"), Server: netip.MustParseAddrPort("10.0.0.9:3128"),
+		TLS:   &dissect.TLS{Version: "TLS 1.3", SNI: "chat.example", Reason: "no key log given"},
+		Proxy: "chat.example:443",
+	}
+	cases := []struct {
+		name string
+		conn *dissect.Conn
+		opts Options
+		want string
+	}{
+		{"summary", ws, Options{}, "101 Switching Protocols [proxy CONNECT chat.example:80]\n"},
+		{"tree", ws, Options{Format: FormatTree}, "Stream 4: WebSocket handshake 10.0.0.1:50000 → 10.0.0.9:3128\n    Through an HTTP proxy tunnel: CONNECT chat.example:80\n"},
+		{"json", ws, Options{Format: FormatJSON}, `"packet":7,"proxy":"chat.example:80","host":"chat.example"`},
+		{"tls summary", tlsOnly, Options{}, "(0 bytes c2s, 0 bytes s2c) [proxy CONNECT chat.example:443]\n"},
+		{"tls tree", tlsOnly, Options{Format: FormatTree}, "(not dissected)\n    Through an HTTP proxy tunnel: CONNECT chat.example:443\n"},
+		{"tls json", tlsOnly, Options{Format: FormatJSON}, `"proxy":"chat.example:443","tls":{`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := renderAll(tc.opts, []fixture{{"proxy", dissect.Record{Kind: dissect.KindConn, Conn: tc.conn, Packet: 7, Time: at(0)}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(out), tc.want) {
+				t.Errorf("output\n%s\ndoes not contain\n%s", out, tc.want)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package dissect
 
 import (
+	"bytes"
 	"net/netip"
 	"testing"
 	"time"
@@ -104,6 +105,10 @@ func FuzzHandshake(f *testing.F) {
 	f.Add(upgradeReq(""), []byte("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"), uint16(50))
 	f.Add([]byte("POST /socket.io/?EIO=4&transport=polling&sid=a HTTP/1.1\r\nContent-Length: 2\r\n\r\n40GET /x HTTP/1.1\r\n\r\n"),
 		[]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n\r\nto the close"), uint16(4))
+	connect := []byte("CONNECT a:80 HTTP/1.1\r\nHost: a:80\r\n\r\n")
+	established := []byte("HTTP/1.1 200 Connection established\r\n\r\n")
+	f.Add(append(bytes.Clone(connect), upgradeReq("")...), append(append(bytes.Clone(established), upgradeResp("")...), text("hi").bytes()...), uint16(60))
+	f.Add(append(append(bytes.Clone(connect), connect...), 0x16, 3, 1, 0, 5, 1, 0, 0, 1, 0), append(append(bytes.Clone(established), "HTTP/1.1 407 x\r\nContent-Length: 1\r\n\r\nx"...), established...), uint16(41))
 	f.Fuzz(func(t *testing.T, c2sData, s2cData []byte, split uint16) {
 		fuzzConn(t, Options{}, true, c2sData, s2cData, split, 0)
 		fuzzConn(t, Options{Messages: true}, true, c2sData, s2cData, split, 7)

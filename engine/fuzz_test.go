@@ -25,7 +25,7 @@ const fuzzSeedPrefix = 8 << 10
 // but nothing may fail). The seeds are small test captures and the start of
 // every attack capture.
 func FuzzPipeline(f *testing.F) {
-	for _, name := range []string{"coder-basic.pcap", "edge-violations.pcap", "coder-midstream.pcap"} {
+	for _, name := range []string{"coder-basic.pcap", "edge-violations.pcap", "coder-midstream.pcap", "coder-proxy.pcap", "coder-fragments.pcap", "coder-tunnels.pcap"} {
 		if b, err := os.ReadFile(filepath.Join("..", "testdata", name)); err == nil && len(b) < 64<<10 {
 			f.Add(b)
 		}

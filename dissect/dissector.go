@@ -524,6 +524,14 @@ func (l *lazyConn) Note(side reassembly.Side, n *reassembly.Note) {
 
 // Close implements reassembly.Handler; l is reused for a later connection.
 func (l *lazyConn) Close(reason reassembly.CloseReason) {
+	if c := l.c; c != nil && c.heldAfterRequest() && c.reqs[len(c.reqs)-1].connect {
+		// A tunnel whose opening is not in the capture: decode what the
+		// client sent through it before closing.
+		c.answerMissing(c.clientSide)
+		if c.tunnel != nil {
+			l.enterTunnel()
+		}
+	}
 	switch {
 	case l.t != nil:
 		l.t.Close(reason)
@@ -670,6 +678,9 @@ func (c *connState) Close(reason reassembly.CloseReason) {
 	}
 	if c.mode == modeHTTP {
 		c.releaseResponses(true) // its request never came
+	}
+	if c.heldAfterRequest() && !c.reqs[len(c.reqs)-1].connect {
+		c.answerMissing(c.clientSide)
 	}
 	c.closeAnomaly(reason)
 	if c.d.mem != nil {
@@ -891,6 +902,10 @@ func (c *connState) httpData(side reassembly.Side, b []byte, pkt uint64, ts time
 	}
 	hs.buf = append(hs.buf, b...)
 	hs.lastPkt, hs.lastTS = pkt, ts
+	if hs.hold && len(hs.buf) > c.d.opts.MaxHTTPHeader {
+		c.answerMissing(side)
+		return
+	}
 	if hs.role == 0 && !c.info.SawSYN && len(hs.segs) < maxHeldSegs {
 		hs.segs = append(hs.segs, mark{end: len(hs.buf), pkt: pkt, ts: ts})
 	}
@@ -971,6 +986,41 @@ func (c *connState) releaseResponses(force bool) {
 			c.tooLargeHead()
 		}
 	}
+}
+
+// answerMissing handles a client that goes on sending after a request
+// whose answer it must wait for (an upgrade, a CONNECT), beyond
+// --max-http-header bytes or until the connection ends: the answer is not
+// in the capture (a capture of one direction, a lost segment), and the
+// bytes are not held any longer. After a CONNECT the tunnel is taken to be
+// open; after an upgrade the bytes are searched for WebSocket frames, as
+// when the handshake is picked up mid-stream, and the upgrade is reported
+// unanswered.
+func (c *connState) answerMissing(side reassembly.Side) {
+	hs := &c.http[side]
+	hs.hold = false
+	if len(c.reqs) == 0 {
+		return
+	}
+	req := c.reqs[len(c.reqs)-1]
+	if req.connect {
+		c.openTunnel(side.Other(), req, nil, hs.lastPkt, hs.lastTS)
+		return
+	}
+	c.anomalyRecord(side, false, newAnomaly(AnUpgradeUnanswered, -1,
+		fmt.Sprintf("upgrade request for %s got no response in the capture, and the client sent %d bytes after it: looking for WebSocket frames in them", req.head.Target, len(hs.buf))), req.pkt, req.ts)
+	c.reqs = nil
+	held := c.http
+	c.startProbe()
+	c.evident = true
+	c.replay(&held)
+}
+
+// heldAfterRequest reports whether the client sent bytes after a request
+// whose answer it waits for (see answerMissing).
+func (c *connState) heldAfterRequest() bool {
+	cs := &c.http[c.clientSide]
+	return c.mode == modeHTTP && c.sideKnown && cs.hold && len(cs.buf) > 0
 }
 
 // tooLargeHead handles a header block longer than --max-http-header: the

@@ -93,3 +93,74 @@ func TestProxyTunnel(t *testing.T) {
 		})
 	}
 }
+
+// TestAnswerMissing: a client that goes on sending after a request whose
+// answer is not in the capture (one direction captured, or the answer
+// lost). The bytes are not held for ever (memory), and what they carry is
+// decoded: frames after an upgrade, the tunnel after a CONNECT.
+func TestAnswerMissing(t *testing.T) {
+	const key = "dGhlIHNhbXBsZSBub25jZQ=="
+	up := capgen.UpgradeRequest("/chat", "chat.example", key)
+	frames := func(n, size int) []byte {
+		var b []byte
+		for i := range n {
+			b = append(b, capgen.Frame{Fin: true, Opcode: 1, Masked: true, Key: [4]byte{1, byte(i), 3, 4}, Payload: []byte(strings.Repeat(string(rune('a'+i%26)), size))}.Bytes()...)
+		}
+		return b
+	}
+	connect := []byte("CONNECT chat.example:80 HTTP/1.1\r\nHost: chat.example:80\r\n\r\n")
+	cases := []struct {
+		name   string
+		client [][]byte
+		frames int
+		proxy  string
+	}{
+		{"upgrade, a few frames", [][]byte{up, frames(5, 10)}, 5, ""},
+		{"upgrade, more than a header's worth", [][]byte{up, frames(200, 1000)}, 200, ""},
+		{"connect, upgrade, frames", [][]byte{connect, up, frames(5, 10)}, 5, "chat.example:80"},
+		{"connect, upgrade, many frames", [][]byte{connect, up, frames(200, 1000)}, 200, "chat.example:80"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cp := capgen.NewCapture(capgen.CaptureOptions{})
+			c, err := capgen.NewConn(cp, capgen.ConnConfig{
+				Client: netip.MustParseAddrPort("10.0.0.1:50000"), Server: netip.MustParseAddrPort("10.0.0.9:8080"),
+				Link: capgen.Link{Type: capgen.LinkEthernet},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Open()
+			for _, b := range tc.client {
+				c.Send(capgen.Client, b)
+			}
+			c.Close(capgen.Client)
+			data := writePcap(t, cp)
+			for _, workers := range []int{1, 2} {
+				n, unanswered := 0, false
+				var proxy any
+				for _, r := range jsonRecords(t, data, Options{}, workers) {
+					switch r["type"] {
+					case "conn":
+						proxy = r["proxy"]
+					case "frame":
+						if r["dir"] == "c2s" {
+							n++
+						}
+					}
+					if as, ok := r["anomalies"].([]any); ok {
+						for _, a := range as {
+							unanswered = unanswered || a.(map[string]any)["id"] == "upgrade-unanswered"
+						}
+					}
+				}
+				if n != tc.frames || !unanswered {
+					t.Errorf("%d workers: %d frames (want %d), upgrade-unanswered %v", workers, n, tc.frames, unanswered)
+				}
+				if want := any(tc.proxy); tc.proxy == "" && proxy != nil || tc.proxy != "" && proxy != want {
+					t.Errorf("%d workers: proxy %v, want %q", workers, proxy, tc.proxy)
+				}
+			}
+		})
+	}
+}

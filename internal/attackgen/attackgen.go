@@ -107,6 +107,9 @@ func All() []Attack {
 		{Name: "mqtt-unfinished-packets", What: func(s int) string {
 			return fmt.Sprintf("%d MQTT-over-WebSocket connections left open inside a 1 MiB PUBLISH after %d KiB of it", 96*s, 64)
 		}, Anomalies: []string{"memory-budget"}, Payload: true, build: mqttUnfinished},
+		{Name: "unanswered-upgrades", What: func(s int) string {
+			return fmt.Sprintf("%d connections left open after an upgrade request (half of them inside a proxy CONNECT) whose answer never comes, each followed by %d KiB of client frames", 16*s, 1024)
+		}, Anomalies: []string{"upgrade-unanswered"}, Flat: true, build: unansweredUpgrades},
 		{Name: "h2-pending-connects", What: func(s int) string {
 			return fmt.Sprintf("%d HTTP/2 connections left open, each with %d extended CONNECTs (4 KiB of headers, 16 KiB of data) never answered", 8*s, h2Streams)
 		}, Anomalies: []string{"memory-budget"}, TestScale: 1, build: h2PendingConnects},
@@ -487,6 +490,32 @@ func halfOpen(g *gen, s int) {
 			return
 		}
 		c.Open()
+		g.finish(c)
+	}
+}
+
+// unansweredUpgrades: connections whose client sends an upgrade request
+// (every other one first a CONNECT) and then goes on sending frames, with
+// no answer in the capture, as a capture of one direction shows them. The
+// client's bytes were held for the answer until the connection ended; they
+// are now held up to --max-http-header (the test runs it as Flat: the bound
+// does not depend on the budget).
+func unansweredUpgrades(g *gen, s int) {
+	var frames []byte
+	for i := range 1024 {
+		frames = append(frames, capgen.Frame{Fin: true, Opcode: capgen.OpBinary, Masked: true, Key: [4]byte{1, 2, 3, byte(i)}, Payload: capgen.RandomBytes(1000, uint64(i))}.Bytes()...)
+	}
+	for i := range 16 * s {
+		c := g.conn(3128, 0)
+		if c == nil {
+			return
+		}
+		c.Open()
+		if i%2 == 1 {
+			c.Send(capgen.Client, []byte("CONNECT example.test:80 HTTP/1.1\r\nHost: example.test:80\r\n\r\n"))
+		}
+		c.Send(capgen.Client, capgen.UpgradeRequest("/chat", "example.test", wsKey))
+		c.Send(capgen.Client, frames)
 		g.finish(c)
 	}
 }

@@ -309,11 +309,12 @@ type connState struct {
 	// the held events are being replayed (order.go).
 	headTooLarge, draining bool
 
-	// proxy is the CONNECT target of the tunnel the connection runs in
-	// (Conn.Proxy); tunnel is set when a CONNECT was answered with 2xx:
-	// the handler starts the connection afresh inside (lazyConn).
-	proxy  string
-	tunnel *tunnelStart
+	// proxy and proxyProto are the target and protocol of the tunnel the
+	// connection runs in (Conn.Proxy, Conn.ProxyProtocol); tunnel is set
+	// when a CONNECT was answered with 2xx: the handler starts the
+	// connection afresh inside (lazyConn).
+	proxy, proxyProto string
+	tunnel            *tunnelStart
 
 	probed   uint64 // bytes searched before the connection proved to be WebSocket
 	h2       *h2State
@@ -394,19 +395,54 @@ type lazyConn struct {
 	info *reassembly.ConnInfo
 	c    *connState
 	t    *tlsConn // set when the connection starts with a TLS ClientHello
-	// proxy is the CONNECT target once the connection is a tunnel
-	// (Conn.Proxy); tunnels counts the tunnels entered.
-	proxy   string
-	tunnels int
+	// proxy and proxyProto are the tunnel's target and protocol once the
+	// connection is a tunnel (Conn.Proxy, Conn.ProxyProtocol); tunnels
+	// counts the tunnels entered.
+	proxy, proxyProto string
+	tunnels           int
+	// s follows a SOCKS handshake at the connection's start; noSocks is
+	// set once the bytes held for it were found not to be one.
+	s       *socksStart
+	noSocks bool
 }
 
 // state returns the connection's state, setting it up on first use.
 func (l *lazyConn) state() *connState {
 	if l.c == nil {
 		l.c = l.d.newConnState(l.info)
-		l.c.proxy = l.proxy
+		l.c.proxy, l.c.proxyProto = l.proxy, l.proxyProto
 	}
 	return l.c
+}
+
+// socksData follows a SOCKS handshake (see socks.go).
+func (l *lazyConn) socksData(side reassembly.Side, ch *reassembly.Chunk) bool {
+	switch l.s.add(side, ch.Data, ch.Packet, ch.Time) {
+	case socksMore:
+		return true
+	case socksTunnel:
+		tu := l.s.start()
+		l.s = nil
+		return l.startTunnel(tu)
+	}
+	return l.dropSocks()
+}
+
+// dropSocks hands the bytes held for a SOCKS handshake that was not one
+// (or was refused, or cut by a gap or the close) to the connection's
+// other handlers, chunk by chunk as they came.
+func (l *lazyConn) dropSocks() bool {
+	s := l.s
+	l.s, l.noSocks = nil, true
+	var start [2]int
+	for _, c := range s.chunks {
+		ch := reassembly.Chunk{Data: s.buf[c.side][start[c.side]:c.end], Packet: c.pkt, Time: c.ts}
+		start[c.side] = c.end
+		if !l.Data(c.side, &ch) {
+			return false
+		}
+	}
+	return true
 }
 
 // maxTunnels bounds the CONNECT tunnels nested in one connection (a
@@ -425,11 +461,18 @@ func (l *lazyConn) enterTunnel() bool {
 	c.ignore()
 	c.Close(reassembly.ClosedEOF)
 	l.c = nil
+	return l.startTunnel(tu)
+}
+
+// startTunnel decodes the rest of the connection as a connection of its
+// own inside tunnel tu, starting with the bytes each side sent after the
+// tunnel's opening.
+func (l *lazyConn) startTunnel(tu *tunnelStart) bool {
 	l.tunnels++
 	if l.tunnels > maxTunnels {
 		return false
 	}
-	l.proxy = tu.target
+	l.proxy, l.proxyProto = tu.target, tu.protocol
 	first := reassembly.Side(0)
 	if tu.rest[1].pkt < tu.rest[0].pkt {
 		first = 1
@@ -453,6 +496,9 @@ func (l *lazyConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 	if l.t != nil {
 		return l.t.Data(side, ch)
 	}
+	if l.s != nil {
+		return l.socksData(side, ch)
+	}
 	if l.c != nil && l.c.mode == modeProbe && !l.c.connSent && !l.c.forced && !l.info.SawSYN {
 		// Picked up inside a TLS record: ciphertext first, then records
 		// that start segments. Whatever was searched goes (nothing of it
@@ -467,9 +513,13 @@ func (l *lazyConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 		}
 	}
 	if l.c == nil {
+		if !l.noSocks && l.tunnels == 0 && l.info.SawSYN && side == reassembly.SideA && looksLikeSocks(ch.Data) {
+			l.s = &socksStart{}
+			return l.socksData(side, ch)
+		}
 		if yes, _ := tlsdecrypt.LooksLikeClientHello(ch.Data); yes {
 			l.t = l.d.newTLSConn(l.info, side)
-			l.t.setProxy(l.proxy)
+			l.t.setProxy(l.proxy, l.proxyProto)
 			return l.t.Data(side, ch)
 		}
 		if yes, _ := tlsdecrypt.LooksLikeRecords(ch.Data); yes && !l.info.SawSYN {
@@ -505,6 +555,13 @@ func (l *lazyConn) Gap(side reassembly.Side, g *reassembly.Gap) {
 		l.t.Gap(side, g)
 		return
 	}
+	if l.s != nil && !l.dropSocks() {
+		return
+	}
+	if l.t != nil {
+		l.t.Gap(side, g)
+		return
+	}
 	c := l.state()
 	c.Gap(side, g)
 	if c.tunnel != nil {
@@ -524,6 +581,9 @@ func (l *lazyConn) Note(side reassembly.Side, n *reassembly.Note) {
 
 // Close implements reassembly.Handler; l is reused for a later connection.
 func (l *lazyConn) Close(reason reassembly.CloseReason) {
+	if l.s != nil {
+		l.dropSocks()
+	}
 	if c := l.c; c != nil && c.heldAfterRequest() && c.reqs[len(c.reqs)-1].connect {
 		// A tunnel whose opening is not in the capture: decode what the
 		// client sent through it before closing.
@@ -809,7 +869,7 @@ func (c *connState) emitConn(pkt uint64, ts time.Time, an []Anomaly) {
 			c.end.Start = c.conn.RequestTime
 		}
 	}
-	c.conn.Proxy = c.proxy
+	c.conn.Proxy, c.conn.ProxyProtocol = c.proxy, c.proxyProto
 	c.d.rec = Record{Kind: KindConn, Conn: &c.conn, Packet: pkt, Time: ts}
 	c.d.emit(&c.d.rec)
 	c.connSent = true
@@ -1349,8 +1409,9 @@ func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint6
 // inside an HTTP CONNECT tunnel: the target, and the bytes each side sent
 // after the CONNECT exchange (copied), with their packets.
 type tunnelStart struct {
-	target string
-	rest   [2]tunnelBytes // by reassembly side
+	target   string
+	protocol string         // Conn.ProxyProtocol
+	rest     [2]tunnelBytes // by reassembly side
 }
 
 // tunnelBytes are bytes of one side that belong to the tunnel.
@@ -1365,7 +1426,7 @@ type tunnelBytes struct {
 // WebSocket, anything), which the handler decodes as a connection of its
 // own (lazyConn.enterTunnel). rest are the bytes after the answer.
 func (c *connState) openTunnel(side reassembly.Side, req pendingReq, rest []byte, pkt uint64, ts time.Time) {
-	tu := &tunnelStart{target: req.head.Target}
+	tu := &tunnelStart{target: req.head.Target, protocol: "HTTP"}
 	tu.rest[side] = tunnelBytes{data: bytes.Clone(rest), pkt: pkt, ts: ts}
 	if cs := &c.http[side.Other()]; len(cs.buf) > 0 {
 		tu.rest[side.Other()] = tunnelBytes{data: bytes.Clone(cs.buf), pkt: cs.lastPkt, ts: cs.lastTS}

@@ -109,6 +109,9 @@ func FuzzHandshake(f *testing.F) {
 	established := []byte("HTTP/1.1 200 Connection established\r\n\r\n")
 	f.Add(append(bytes.Clone(connect), upgradeReq("")...), append(append(bytes.Clone(established), upgradeResp("")...), text("hi").bytes()...), uint16(60))
 	f.Add(append(append(bytes.Clone(connect), connect...), 0x16, 3, 1, 0, 5, 1, 0, 0, 1, 0), append(append(bytes.Clone(established), "HTTP/1.1 407 x\r\nContent-Length: 1\r\n\r\nx"...), established...), uint16(41))
+	f.Add([]byte("\x05\x02\x00\x02\x01\x01u\x01p\x05\x01\x00\x03\x01a\x00\x50"+string(upgradeReq(""))),
+		[]byte("\x05\x02\x01\x00\x05\x00\x00\x01\x00\x00\x00\x00\x00\x00"+string(upgradeResp(""))), uint16(6))
+	f.Add([]byte("\x04\x01\x00\x50\x00\x00\x00\x01u\x00host\x00"+string(upgradeReq(""))), []byte("\x00\x5a\x00\x00\x00\x00\x00\x00"+string(upgradeResp(""))), uint16(9))
 	f.Fuzz(func(t *testing.T, c2sData, s2cData []byte, split uint16) {
 		fuzzConn(t, Options{}, true, c2sData, s2cData, split, 0)
 		fuzzConn(t, Options{Messages: true}, true, c2sData, s2cData, split, 7)

@@ -202,10 +202,11 @@ type Conn struct {
 	H2Stream uint32
 	// TLS is set when the connection runs over TLS (wss://).
 	TLS *TLS
-	// Proxy is the target (host:port) of the HTTP CONNECT request that
-	// opened the tunnel this connection runs in, when the client went
-	// through an HTTP proxy; Server is then the proxy.
-	Proxy string
+	// Proxy is the target (host:port) of the CONNECT request that opened
+	// the tunnel this connection runs in, when the client went through a
+	// proxy; Server is then the proxy. ProxyProtocol is the proxy's
+	// protocol: "HTTP" (a CONNECT request), "SOCKS4" or "SOCKS5".
+	Proxy, ProxyProtocol string
 }
 
 // HTTPVersion returns "2" for a WebSocket over HTTP/2 and "1.1" otherwise.

@@ -75,9 +75,11 @@ func (d *Dissector) newTLSConn(info *reassembly.ConnInfo, client reassembly.Side
 	return t
 }
 
-// setProxy records the CONNECT target of the tunnel the TLS connection
-// runs in (Conn.Proxy), "" for none.
-func (t *tlsConn) setProxy(target string) { t.conn.Proxy = target }
+// setProxy records the target and protocol of the tunnel the TLS
+// connection runs in (Conn.Proxy, Conn.ProxyProtocol), "" for none.
+func (t *tlsConn) setProxy(target, protocol string) {
+	t.conn.Proxy, t.conn.ProxyProtocol = target, protocol
+}
 
 // plainHandler returns the handler of the decrypted bytes for the
 // negotiated ALPN protocol, or nil when that protocol is not dissected
@@ -89,7 +91,7 @@ func (t *tlsConn) plainHandler(alpn string) reassembly.Handler {
 	switch alpn {
 	case "", "http/1.1", "h2":
 		c := t.d.newConnState(t.info)
-		c.proxy = t.conn.Proxy
+		c.proxy, c.proxyProto = t.conn.Proxy, t.conn.ProxyProtocol
 		c.conn.TLS = &t.desc
 		t.innerState = c
 		return c

@@ -164,3 +164,72 @@ func TestAnswerMissing(t *testing.T) {
 		})
 	}
 }
+
+// TestSocksTunnel: WebSocket connections inside SOCKS tunnels, granted,
+// refused, and bytes that only start like SOCKS.
+func TestSocksTunnel(t *testing.T) {
+	const key = "dGhlIHNhbXBsZSBub25jZQ=="
+	up := string(capgen.UpgradeRequest("/chat", "chat.example", key))
+	ok101 := string(capgen.SwitchingProtocols(capgen.AcceptKey(key)))
+	hi := string(capgen.Frame{Fin: true, Opcode: 1, Masked: true, Key: [4]byte{9, 8, 7, 6}, Payload: []byte("hi")}.Bytes())
+	v6req := "\x05\x01\x00\x04" + string(netip.MustParseAddr("2001:db8::7").AsSlice()) + "\x1f\x90"
+	okReply := "\x05\x00\x00\x01\x0a\x00\x00\x09\xc3\x50"
+	type send struct {
+		client bool
+		data   string
+	}
+	cases := []struct {
+		name  string
+		sends []send
+		want  []string
+	}{
+		{"socks5 ipv6 target", []send{{true, "\x05\x01\x00"}, {false, "\x05\x00"}, {true, v6req}, {false, okReply}, {true, up}, {false, ok101}, {true, hi}},
+			[]string{"conn [2001:db8::7]:8080 SOCKS5 /chat", "c2s hi"}},
+		{"socks5 request and upgrade in one segment", []send{{true, "\x05\x02\x00\x02"}, {false, "\x05\x00"}, {true, "\x05\x01\x00\x01\x0a\x00\x00\x02\x1f\x90" + up}, {false, okReply + ok101}, {true, hi}},
+			[]string{"conn 10.0.0.2:8080 SOCKS5 /chat", "c2s hi"}},
+		{"socks4 ip target", []send{{true, "\x04\x01\x1f\x90\x0a\x00\x00\x02me\x00"}, {false, "\x00\x5a\x00\x00\x00\x00\x00\x00"}, {true, up}, {false, ok101}, {true, hi}},
+			[]string{"conn 10.0.0.2:8080 SOCKS4 /chat", "c2s hi"}},
+		{"socks5 refused", []send{{true, "\x05\x01\x00"}, {false, "\x05\x00"}, {true, v6req}, {false, "\x05\x02\x00\x01\x00\x00\x00\x00\x00\x00"}}, nil},
+		{"socks5 password refused", []send{{true, "\x05\x01\x02"}, {false, "\x05\x02"}, {true, "\x01\x01u\x01p"}, {false, "\x01\x01"}}, nil},
+		{"socks4 rejected", []send{{true, "\x04\x01\x1f\x90\x0a\x00\x00\x02me\x00"}, {false, "\x00\x5b\x00\x00\x00\x00\x00\x00"}}, nil},
+		{"only looks like socks", []send{{true, "\x05\x01\x00"}, {false, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"}}, nil},
+		{"socks then upgrade refused in the tunnel", []send{{true, "\x05\x01\x00"}, {false, "\x05\x00"}, {true, v6req}, {false, okReply}, {true, up}, {false, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"}},
+			[]string{"conn [2001:db8::7]:8080 SOCKS5 /chat"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cp := capgen.NewCapture(capgen.CaptureOptions{})
+			c, err := capgen.NewConn(cp, capgen.ConnConfig{
+				Client: netip.MustParseAddrPort("10.0.0.1:50000"), Server: netip.MustParseAddrPort("10.0.0.9:1080"),
+				Link: capgen.Link{Type: capgen.LinkEthernet},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Open()
+			for _, s := range tc.sends {
+				side := capgen.Server
+				if s.client {
+					side = capgen.Client
+				}
+				c.Send(side, []byte(s.data))
+			}
+			c.Close(capgen.Client)
+			data := writePcap(t, cp)
+			for _, workers := range []int{1, 2} {
+				var got []string
+				for _, r := range jsonRecords(t, data, Options{}, workers) {
+					switch r["type"] {
+					case "conn":
+						got = append(got, fmt.Sprintf("conn %v %v %v", r["proxy"], r["proxy_protocol"], r["path"]))
+					case "frame":
+						got = append(got, fmt.Sprintf("%v %v", r["dir"], r["text"]))
+					}
+				}
+				if !slices.Equal(got, tc.want) {
+					t.Errorf("%d workers:\n got %s\nwant %s", workers, strings.Join(got, "; "), strings.Join(tc.want, "; "))
+				}
+			}
+		})
+	}
+}

@@ -279,7 +279,7 @@ func HTTP() []Field {
 		{Name: "user_agent", Aliases: []string{"http.user_agent"}, Type: String, Layer: layer,
 			Description: "User-Agent header of the Upgrade request", Get: connString(func(c *dissect.Conn) string { return c.UserAgent })},
 		{Name: "proxy", Type: String, Layer: layer,
-			Description: "target (host:port) of the HTTP CONNECT the connection was tunnelled through, when the client went through an HTTP proxy",
+			Description: "target (host:port) of the CONNECT the connection was tunnelled through, when the client went through an HTTP or SOCKS proxy",
 			Get:         connString(func(c *dissect.Conn) string { return c.Proxy })},
 		{Name: "has_cookie", Type: Bool, Layer: layer,
 			Description: "the Upgrade request carried a Cookie header",

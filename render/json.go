@@ -152,7 +152,10 @@ func appendAddrPort(b []byte, ap netip.AddrPort) []byte {
 
 // appendConnJSON appends the keys of a connection record.
 func appendConnJSON(b []byte, c *dissect.Conn) []byte {
-	b = appendOptString(b, "proxy", c.Proxy)
+	if c.Proxy != "" {
+		b = appendOptString(b, "proxy", c.Proxy)
+		b = appendOptString(b, "proxy_protocol", c.ProxyProtocol)
+	}
 	if c.TLS != nil {
 		b = appendTLSJSON(b, c.TLS)
 		if c.TLSListing() {

@@ -113,14 +113,43 @@ func appendHandshakeSummary(b []byte, c *dissect.Conn) []byte {
 }
 
 // appendProxySummary appends the CONNECT target of a connection that went
-// through an HTTP proxy.
+// through a proxy: " [proxy CONNECT host:port]" for an HTTP proxy,
+// " [proxy SOCKS5 host:port]" for a SOCKS one.
 func appendProxySummary(b []byte, c *dissect.Conn) []byte {
 	if c.Proxy == "" {
 		return b
 	}
-	b = append(b, " [proxy CONNECT "...)
+	b = append(b, " [proxy "...)
+	b = append(b, proxyVerb(c)...)
+	b = append(b, ' ')
 	b = appendEscaped(b, c.Proxy, false, -1)
 	return append(b, ']')
+}
+
+// proxyVerb names how a connection went through its proxy: CONNECT (an
+// HTTP proxy), or the SOCKS version.
+func proxyVerb(c *dissect.Conn) string {
+	if c.ProxyProtocol == "" || c.ProxyProtocol == "HTTP" {
+		return "CONNECT"
+	}
+	return c.ProxyProtocol
+}
+
+// appendProxyTree appends the tree line of a connection that went through
+// a proxy.
+func appendProxyTree(b []byte, c *dissect.Conn) []byte {
+	if c.Proxy == "" {
+		return b
+	}
+	if v := proxyVerb(c); v == "CONNECT" {
+		b = append(b, "    Through an HTTP proxy tunnel: CONNECT "...)
+	} else {
+		b = append(b, "    Through a "...)
+		b = append(b, v...)
+		b = append(b, " proxy: CONNECT "...)
+	}
+	b = appendEscaped(b, c.Proxy, false, -1)
+	return append(b, '\n')
 }
 
 // appendStatus appends the response's status code and reason phrase.

@@ -99,12 +99,7 @@ func (r *Renderer) appendConnTree(b []byte, c *dissect.Conn) []byte {
 		b = strconv.AppendUint(b, c.Stream, 10)
 		b = append(b, ": TLS connection "...)
 		b = r.appendEndpoints(b, c, dissect.ClientToServer, true, false)
-		b = append(b, " (not dissected)\n"...)
-		if c.Proxy != "" {
-			b = append(b, "    Through an HTTP proxy tunnel: CONNECT "...)
-			b = appendEscaped(b, c.Proxy, false, -1)
-			b = append(b, '\n')
-		}
+		b = appendProxyTree(append(b, " (not dissected)\n"...), c)
 		return appendTLSTree(b, c.TLS)
 	}
 	return appendTLSTree(r.appendHandshakeTree(b, c), c.TLS)
@@ -122,12 +117,7 @@ func (r *Renderer) appendHandshakeTree(b []byte, c *dissect.Conn) []byte {
 	}
 	b = append(b, ": WebSocket handshake "...)
 	b = r.appendEndpoints(b, c, dissect.ClientToServer, true, false)
-	b = append(b, '\n')
-	if c.Proxy != "" {
-		b = append(b, "    Through an HTTP proxy tunnel: CONNECT "...)
-		b = appendEscaped(b, c.Proxy, false, -1)
-		b = append(b, '\n')
-	}
+	b = appendProxyTree(append(b, '\n'), c)
 	if c.HTTP2 && len(c.Request) > 0 {
 		b = append(b, "HyperText Transfer Protocol 2 (extended CONNECT, stream "...)
 		b = strconv.AppendUint(b, uint64(c.H2Stream), 10)

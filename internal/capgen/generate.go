@@ -549,6 +549,18 @@ func (g *generator) tunnels(basic *Recording, notes []string) error {
 	if err := g.addPcap("coder-proxy.pcap", []*Recording{basic, basic}, px, CaptureOptions{}, PcapOptions{}, pnotes); err != nil {
 		return err
 	}
+	sx := []ReplayOptions{
+		{Conn: ConnConfig{Server: netip.MustParseAddrPort("10.1.0.9:1080"), Link: ethernet()}, Proxy: "chat.example:8080", ProxySOCKS: 5, ProxyAuth: true},
+		{ConnIndex: 1, Conn: ConnConfig{
+			Client: netip.MustParseAddrPort("10.1.0.3:51001"),
+			Server: netip.MustParseAddrPort("10.1.0.9:1080"),
+			Link:   ethernet(),
+		}, Proxy: "chat.example:8080", ProxySOCKS: 4},
+	}
+	snotes := withNotes(notes, "two interleaved connections replaying the coder-basic recording through a SOCKS proxy (10.1.0.9:1080), as ssh -D, Tor or a browser with a SOCKS proxy sends ws://: conn 0 (10.1.0.1:51000) SOCKS 5 with user name and password authentication (user/secret), CONNECT to the host name chat.example port 8080, succeeded; conn 1 (10.1.0.3:51001) SOCKS 4a CONNECT to chat.example:8080 (user id capgen), granted; the WebSocket handshake and frames follow inside the tunnel")
+	if err := g.addPcap("coder-socks.pcap", []*Recording{basic, basic}, sx, CaptureOptions{}, PcapOptions{}, snotes); err != nil {
+		return err
+	}
 	fnotes := withNotes(notes, "two interleaved connections replaying the coder-basic recording with IPv4 fragmentation: conn 0 (10.1.0.1:51000) sends packets over 200 bytes as fragments of at most 200, in order; conn 1 (10.1.0.3:51001) is inside VXLAN, and the outer packets over 300 bytes are fragments of at most 300, last fragment first")
 	return g.addPcap("coder-fragments.pcap", []*Recording{basic, basic}, frag, CaptureOptions{}, PcapOptions{}, fnotes)
 }

@@ -1,8 +1,11 @@
 package capgen
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
+	"net"
+	"strconv"
 )
 
 // StreamPos is a position in one side's byte stream.
@@ -33,8 +36,12 @@ type ReplayOptions struct {
 	// explicit proxy does: the recording then runs inside the tunnel (the
 	// server's address is the proxy's). With ProxyAuth the first CONNECT
 	// is refused with 407 and repeated with Proxy-Authorization.
-	Proxy     string
-	ProxyAuth bool
+	// ProxySOCKS 4 or 5 makes the proxy a SOCKS one instead: the client
+	// sends a SOCKS 4a or 5 CONNECT for the host name and port of Proxy
+	// (with ProxyAuth, SOCKS 5 user name and password authentication).
+	Proxy      string
+	ProxyAuth  bool
+	ProxySOCKS int
 }
 
 // replayer replays one recording, one write at a time.
@@ -57,10 +64,57 @@ func newReplayer(c *Capture, r *Recording, opts ReplayOptions) (*replayer, error
 	}
 	conn.Open()
 	p := &replayer{rec: r, opts: opts, conn: conn}
-	if opts.Proxy != "" {
+	switch {
+	case opts.Proxy == "":
+	case opts.ProxySOCKS != 0:
+		if err := p.socks(); err != nil {
+			return nil, fmt.Errorf("replay %s: %w", r.Name, err)
+		}
+	default:
 		p.connect()
 	}
 	return p, nil
+}
+
+// socks sends a SOCKS 4a or 5 handshake that opens a tunnel to Proxy.
+func (p *replayer) socks() error {
+	host, portText, err := net.SplitHostPort(p.opts.Proxy)
+	if err != nil {
+		return fmt.Errorf("socks: %w", err)
+	}
+	port, err := strconv.ParseUint(portText, 10, 16)
+	if err != nil || len(host) > 255 {
+		return fmt.Errorf("socks: bad target %q", p.opts.Proxy)
+	}
+	send := func(from Side, b []byte) {
+		p.conn.Send(from, b)
+		p.pre[from] += uint64(len(b))
+	}
+	switch p.opts.ProxySOCKS {
+	case 4:
+		req := binary.BigEndian.AppendUint16([]byte{4, 1}, uint16(port))
+		req = append(req, 0, 0, 0, 1)         // 0.0.0.1: SOCKS 4a, the host name follows
+		req = append(req, "capgen\x00"...)    // user id
+		req = append(append(req, host...), 0) // host name
+		send(Client, req)
+		send(Server, []byte{0, 90, 0, 0, 0, 0, 0, 0})
+	case 5:
+		if p.opts.ProxyAuth {
+			send(Client, []byte{5, 2, 0, 2})
+			send(Server, []byte{5, 2})
+			send(Client, append(append([]byte{1, 4}, "user"...), append([]byte{6}, "secret"...)...))
+			send(Server, []byte{1, 0})
+		} else {
+			send(Client, []byte{5, 1, 0})
+			send(Server, []byte{5, 0})
+		}
+		req := append([]byte{5, 1, 0, 3, byte(len(host))}, host...)
+		send(Client, binary.BigEndian.AppendUint16(req, uint16(port)))
+		send(Server, []byte{5, 0, 0, 1, 10, 1, 0, 9, 0xc3, 0x50}) // bound to 10.1.0.9:50000
+	default:
+		return fmt.Errorf("socks: version %d", p.opts.ProxySOCKS)
+	}
+	return nil
 }
 
 // connect sends the CONNECT exchange that opens a proxy tunnel, and notes

@@ -242,9 +242,10 @@ type Session struct {
 	StatusText string
 	// Method, Host, Path, Origin and UserAgent are from the request.
 	Method, Host, Path, Origin, UserAgent string
-	// Proxy is the CONNECT target of the HTTP proxy tunnel the session
-	// runs in ("" for none).
-	Proxy string
+	// Proxy and ProxyProtocol are the CONNECT target and the protocol
+	// (HTTP, SOCKS4, SOCKS5) of the proxy tunnel the session runs in (""
+	// for none).
+	Proxy, ProxyProtocol string
 	// SubprotocolsOffered, ExtensionsOffered: what the client offered;
 	// Subprotocol and Extensions what the server selected.
 	SubprotocolsOffered, ExtensionsOffered []string
@@ -481,7 +482,7 @@ func (c *Collector) conn(s *Session, rec *dissect.Record) {
 	s.Status, s.StatusText = cn.Status, strings.Clone(cn.Reason)
 	s.Method, s.Host, s.Path = strings.Clone(cn.Method), strings.Clone(cn.Host), strings.Clone(cn.Path)
 	s.Origin, s.UserAgent = strings.Clone(cn.Origin), strings.Clone(cn.UserAgent)
-	s.Proxy = strings.Clone(cn.Proxy)
+	s.Proxy, s.ProxyProtocol = strings.Clone(cn.Proxy), cn.ProxyProtocol
 	s.SubprotocolsOffered = cloneStrings(cn.SubprotocolsOffered)
 	s.ExtensionsOffered = cloneStrings(cn.ExtensionsOffered)
 	s.Subprotocol = strings.Clone(cn.Subprotocol)

@@ -85,6 +85,7 @@ const (
 	IDHandshakeFlood        = "handshake-flood"
 	IDTunnelledProtocol     = "tunnelled-protocol"
 	IDCompressionSecrets    = "compression-with-secrets"
+	IDProxyCredentials      = "proxy-cleartext-credentials"
 )
 
 // CheckInfo documents one finding id.
@@ -148,6 +149,9 @@ var checkTable = []CheckInfo{
 	{IDTunnelledProtocol, "Another protocol tunnelled inside WebSocket",
 		"a WebSocket carrying SSH, TLS or HTTP is a tunnel (websockify, wstunnel, proxies) that bypasses egress filtering and inspection",
 		"confirm the tunnel is intended and restrict who may open it"},
+	{IDProxyCredentials, "Credentials sent in clear to the proxy the WebSocket went through",
+		"the client authenticated to its HTTP proxy (Proxy-Authorization: Basic is a reversible encoding) or SOCKS proxy (user name and password) on an unencrypted connection, even when the WebSocket inside is wss://; proxy credentials are often the user's network or domain login",
+		"use a proxy reached over TLS or one that authenticates without sending the password (Kerberos/Negotiate), and keep proxy and directory passwords apart"},
 	{IDCompressionSecrets, "Compression with context takeover on messages carrying secrets",
 		"when attacker-influenced data is compressed in the same context as a secret, message sizes leak the secret (CRIME/BREACH)",
 		"negotiate no_context_takeover or do not compress messages that carry secrets"},

@@ -144,6 +144,11 @@ var realWeaknesses = map[string][]string{
 	// h2c-xnet, to force CONTINUATION frames).
 	"h2c-xnet.pcap":      {audit.IDCleartextCredentials},
 	"h2c-handbuilt.pcap": {audit.IDCleartextCredentials},
+	// Proxy credentials in clear: Proxy-Authorization Basic on the second
+	// CONNECT (coder-proxy), a SOCKS 5 user name and password
+	// (coder-socks).
+	"coder-proxy.pcap": {audit.IDProxyCredentials},
+	"coder-socks.pcap": {audit.IDProxyCredentials},
 }
 
 // TestNoFindingsOnCleanCaptures runs the audit on every other test capture

@@ -289,6 +289,15 @@ func (a *Auditor) handshake(r *dissect.Record) {
 			a.report(IDCleartextCredentials, High, c, reqPkt, reqTime, "ws:// (no TLS); "+strings.Join(ev, "; "))
 		}
 	}
+	if p := c.Proxy; p != nil && (p.Authorization != "" || p.Password != "") {
+		ev := "to the " + p.Protocol + " proxy " + c.Server.String() + " (CONNECT " + p.Target + "): "
+		if p.Authorization != "" {
+			ev += "Proxy-Authorization: " + redactAuth(p.Authorization)
+		} else {
+			ev += "user name " + strconv.Quote(p.User) + " and a password of " + strconv.Itoa(len(p.Password)) + " bytes"
+		}
+		a.report(IDProxyCredentials, High, c, reqPkt, reqTime, ev)
+	}
 	if len(urlCreds) > 0 {
 		a.report(IDTokenInURL, Medium, c, reqPkt, reqTime, "GET "+clip(pathOnly(c.Path), 80)+"?"+strings.Join(urlCreds, "&"))
 	}

@@ -309,12 +309,11 @@ type connState struct {
 	// the held events are being replayed (order.go).
 	headTooLarge, draining bool
 
-	// proxy and proxyProto are the target and protocol of the tunnel the
-	// connection runs in (Conn.Proxy, Conn.ProxyProtocol); tunnel is set
-	// when a CONNECT was answered with 2xx: the handler starts the
+	// proxy is the tunnel the connection runs in (Conn.Proxy); tunnel is
+	// set when a CONNECT was answered with 2xx: the handler starts the
 	// connection afresh inside (lazyConn).
-	proxy, proxyProto string
-	tunnel            *tunnelStart
+	proxy  *ProxyTunnel
+	tunnel *tunnelStart
 
 	probed   uint64 // bytes searched before the connection proved to be WebSocket
 	h2       *h2State
@@ -395,11 +394,10 @@ type lazyConn struct {
 	info *reassembly.ConnInfo
 	c    *connState
 	t    *tlsConn // set when the connection starts with a TLS ClientHello
-	// proxy and proxyProto are the tunnel's target and protocol once the
-	// connection is a tunnel (Conn.Proxy, Conn.ProxyProtocol); tunnels
-	// counts the tunnels entered.
-	proxy, proxyProto string
-	tunnels           int
+	// proxy is the tunnel once the connection is one (Conn.Proxy);
+	// tunnels counts the tunnels entered.
+	proxy   *ProxyTunnel
+	tunnels int
 	// s follows a SOCKS handshake at the connection's start; noSocks is
 	// set once the bytes held for it were found not to be one.
 	s       *socksStart
@@ -410,7 +408,7 @@ type lazyConn struct {
 func (l *lazyConn) state() *connState {
 	if l.c == nil {
 		l.c = l.d.newConnState(l.info)
-		l.c.proxy, l.c.proxyProto = l.proxy, l.proxyProto
+		l.c.proxy = l.proxy
 	}
 	return l.c
 }
@@ -472,7 +470,7 @@ func (l *lazyConn) startTunnel(tu *tunnelStart) bool {
 	if l.tunnels > maxTunnels {
 		return false
 	}
-	l.proxy, l.proxyProto = tu.target, tu.protocol
+	l.proxy = &tu.proxy
 	first := reassembly.Side(0)
 	if tu.rest[1].pkt < tu.rest[0].pkt {
 		first = 1
@@ -519,7 +517,7 @@ func (l *lazyConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 		}
 		if yes, _ := tlsdecrypt.LooksLikeClientHello(ch.Data); yes {
 			l.t = l.d.newTLSConn(l.info, side)
-			l.t.setProxy(l.proxy, l.proxyProto)
+			l.t.setProxy(l.proxy)
 			return l.t.Data(side, ch)
 		}
 		if yes, _ := tlsdecrypt.LooksLikeRecords(ch.Data); yes && !l.info.SawSYN {
@@ -869,7 +867,7 @@ func (c *connState) emitConn(pkt uint64, ts time.Time, an []Anomaly) {
 			c.end.Start = c.conn.RequestTime
 		}
 	}
-	c.conn.Proxy, c.conn.ProxyProtocol = c.proxy, c.proxyProto
+	c.conn.Proxy = c.proxy
 	c.d.rec = Record{Kind: KindConn, Conn: &c.conn, Packet: pkt, Time: ts}
 	c.d.emit(&c.d.rec)
 	c.connSent = true
@@ -1409,9 +1407,8 @@ func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint6
 // inside an HTTP CONNECT tunnel: the target, and the bytes each side sent
 // after the CONNECT exchange (copied), with their packets.
 type tunnelStart struct {
-	target   string
-	protocol string         // Conn.ProxyProtocol
-	rest     [2]tunnelBytes // by reassembly side
+	proxy ProxyTunnel
+	rest  [2]tunnelBytes // by reassembly side
 }
 
 // tunnelBytes are bytes of one side that belong to the tunnel.
@@ -1426,7 +1423,8 @@ type tunnelBytes struct {
 // WebSocket, anything), which the handler decodes as a connection of its
 // own (lazyConn.enterTunnel). rest are the bytes after the answer.
 func (c *connState) openTunnel(side reassembly.Side, req pendingReq, rest []byte, pkt uint64, ts time.Time) {
-	tu := &tunnelStart{target: req.head.Target, protocol: "HTTP"}
+	tu := &tunnelStart{proxy: ProxyTunnel{Target: req.head.Target, Protocol: "HTTP"}}
+	tu.proxy.Authorization, _ = req.head.Get("proxy-authorization")
 	tu.rest[side] = tunnelBytes{data: bytes.Clone(rest), pkt: pkt, ts: ts}
 	if cs := &c.http[side.Other()]; len(cs.buf) > 0 {
 		tu.rest[side.Other()] = tunnelBytes{data: bytes.Clone(cs.buf), pkt: cs.lastPkt, ts: cs.lastTS}

@@ -202,11 +202,24 @@ type Conn struct {
 	H2Stream uint32
 	// TLS is set when the connection runs over TLS (wss://).
 	TLS *TLS
-	// Proxy is the target (host:port) of the CONNECT request that opened
-	// the tunnel this connection runs in, when the client went through a
-	// proxy; Server is then the proxy. ProxyProtocol is the proxy's
-	// protocol: "HTTP" (a CONNECT request), "SOCKS4" or "SOCKS5".
-	Proxy, ProxyProtocol string
+	// Proxy is set when the connection runs in a tunnel through an HTTP
+	// or SOCKS proxy; Server is then the proxy.
+	Proxy *ProxyTunnel
+}
+
+// ProxyTunnel is a proxy tunnel a connection runs in.
+type ProxyTunnel struct {
+	// Target is what the client asked the proxy to connect to: the
+	// CONNECT request's target, or the SOCKS request's address or host
+	// name, as host:port.
+	Target string
+	// Protocol is "HTTP" (a CONNECT request), "SOCKS4" or "SOCKS5".
+	Protocol string
+	// Authorization is the CONNECT request's Proxy-Authorization header
+	// (HTTP); User and Password what the client authenticated with to a
+	// SOCKS proxy (the SOCKS 4 user id; the SOCKS 5 user name and
+	// password). They crossed the network in clear.
+	Authorization, User, Password string
 }
 
 // HTTPVersion returns "2" for a WebSocket over HTTP/2 and "1.1" otherwise.

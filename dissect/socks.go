@@ -29,7 +29,7 @@ const maxSocksHandshake = 2048
 type socksStart struct {
 	buf    [2][]byte // by reassembly side; SideA is the client (SawSYN)
 	chunks []socksChunk
-	target string
+	proxy  ProxyTunnel
 	ver    byte
 }
 
@@ -105,6 +105,7 @@ func (s *socksStart) parse4(c, p []byte) socksResult {
 		return socksMore
 	}
 	reqLen := 8 + end + 1
+	user := c[8 : 8+end]
 	port := binary.BigEndian.Uint16(c[2:4])
 	ip := netip.AddrFrom4([4]byte(c[4:8]))
 	host := ip.String()
@@ -123,7 +124,7 @@ func (s *socksStart) parse4(c, p []byte) socksResult {
 	if p[0] != 0 || p[1] != 90 {
 		return socksNot
 	}
-	s.target = hostPort(host, port)
+	s.proxy.Target, s.proxy.User = hostPort(host, port), string(user)
 	return s.tunnel(reqLen, 8)
 }
 
@@ -148,9 +149,14 @@ func (s *socksStart) parse5(c, p []byte) socksResult {
 			return socksMore
 		}
 		plen := int(c[ci+2+ulen])
+		if len(c) < ci+3+ulen+plen {
+			return socksMore
+		}
+		s.proxy.User = string(c[ci+2 : ci+2+ulen])
+		s.proxy.Password = string(c[ci+3+ulen : ci+3+ulen+plen])
 		ci += 3 + ulen + plen
 		pi += 2
-		if len(c) < ci || len(p) < pi {
+		if len(p) < pi {
 			return socksMore
 		}
 		if p[pi-1] != 0 {
@@ -174,7 +180,7 @@ func (s *socksStart) parse5(c, p []byte) socksResult {
 	if !ok || p[pi+1] != 0 {
 		return socksNot // refused
 	}
-	s.target = req
+	s.proxy.Target = req
 	return s.tunnel(ci+socks5AddrLen(c[ci:]), pi+socks5AddrLen(p[pi:]))
 }
 
@@ -231,7 +237,8 @@ func hostPort(host string, port uint16) string {
 // start returns the tunnel the handshake opened: its target and the bytes
 // each side sent after the handshake, with the packet of their last chunk.
 func (s *socksStart) start() *tunnelStart {
-	tu := &tunnelStart{target: s.target, protocol: "SOCKS" + strconv.Itoa(int(s.ver))}
+	tu := &tunnelStart{proxy: s.proxy}
+	tu.proxy.Protocol = "SOCKS" + strconv.Itoa(int(s.ver))
 	for _, c := range s.chunks {
 		tu.rest[c.side].pkt, tu.rest[c.side].ts = c.pkt, c.ts
 	}

@@ -75,11 +75,9 @@ func (d *Dissector) newTLSConn(info *reassembly.ConnInfo, client reassembly.Side
 	return t
 }
 
-// setProxy records the target and protocol of the tunnel the TLS
-// connection runs in (Conn.Proxy, Conn.ProxyProtocol), "" for none.
-func (t *tlsConn) setProxy(target, protocol string) {
-	t.conn.Proxy, t.conn.ProxyProtocol = target, protocol
-}
+// setProxy records the tunnel the TLS connection runs in (Conn.Proxy),
+// nil for none.
+func (t *tlsConn) setProxy(p *ProxyTunnel) { t.conn.Proxy = p }
 
 // plainHandler returns the handler of the decrypted bytes for the
 // negotiated ALPN protocol, or nil when that protocol is not dissected
@@ -91,7 +89,7 @@ func (t *tlsConn) plainHandler(alpn string) reassembly.Handler {
 	switch alpn {
 	case "", "http/1.1", "h2":
 		c := t.d.newConnState(t.info)
-		c.proxy, c.proxyProto = t.conn.Proxy, t.conn.ProxyProtocol
+		c.proxy = t.conn.Proxy
 		c.conn.TLS = &t.desc
 		t.innerState = c
 		return c

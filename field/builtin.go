@@ -280,7 +280,12 @@ func HTTP() []Field {
 			Description: "User-Agent header of the Upgrade request", Get: connString(func(c *dissect.Conn) string { return c.UserAgent })},
 		{Name: "proxy", Type: String, Layer: layer,
 			Description: "target (host:port) of the CONNECT the connection was tunnelled through, when the client went through an HTTP or SOCKS proxy",
-			Get:         connString(func(c *dissect.Conn) string { return c.Proxy })},
+			Get: connString(func(c *dissect.Conn) string {
+				if c.Proxy == nil {
+					return ""
+				}
+				return c.Proxy.Target
+			})},
 		{Name: "has_cookie", Type: Bool, Layer: layer,
 			Description: "the Upgrade request carried a Cookie header",
 			Get:         connGetter(func(c *dissect.Conn) (Value, bool) { return BoolValue(c.HasCookie) })},

@@ -152,9 +152,12 @@ func appendAddrPort(b []byte, ap netip.AddrPort) []byte {
 
 // appendConnJSON appends the keys of a connection record.
 func appendConnJSON(b []byte, c *dissect.Conn) []byte {
-	if c.Proxy != "" {
-		b = appendOptString(b, "proxy", c.Proxy)
-		b = appendOptString(b, "proxy_protocol", c.ProxyProtocol)
+	if p := c.Proxy; p != nil {
+		b = appendOptString(b, "proxy", p.Target)
+		b = appendOptString(b, "proxy_protocol", p.Protocol)
+		b = appendOptString(b, "proxy_authorization", p.Authorization)
+		b = appendOptString(b, "proxy_user", p.User)
+		b = appendOptString(b, "proxy_password", p.Password)
 	}
 	if c.TLS != nil {
 		b = appendTLSJSON(b, c.TLS)

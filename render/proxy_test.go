@@ -15,17 +15,17 @@ func TestProxy(t *testing.T) {
 	ws := &dissect.Conn{
 		Stream: 4, Client: netip.MustParseAddrPort("10.0.0.1:50000"), Server: netip.MustParseAddrPort("10.0.0.9:3128"),
 		Method: "GET", Path: "/chat", Host: "chat.example", Status: 101, AcceptValid: true,
-		Proxy: "chat.example:80",
+		Proxy: &dissect.ProxyTunnel{Target: "chat.example:80", Protocol: "HTTP", Authorization: "Basic dXNlcjpzZWNyZXQ="},
 	}
 	socks := &dissect.Conn{
 		Stream: 6, Client: netip.MustParseAddrPort("10.0.0.1:50002"), Server: netip.MustParseAddrPort("10.0.0.9:1080"),
 		Method: "GET", Path: "/chat", Host: "chat.example", Status: 101, AcceptValid: true,
-		Proxy: "[2001:db8::7]:8080", ProxyProtocol: "SOCKS5",
+		Proxy: &dissect.ProxyTunnel{Target: "[2001:db8::7]:8080", Protocol: "SOCKS5", User: "user", Password: "secret"},
 	}
 	tlsOnly := &dissect.Conn{
 		Stream: 5, Client: netip.MustParseAddrPort("10.0.0.1:50001"), Server: netip.MustParseAddrPort("10.0.0.9:3128"),
 		TLS:   &dissect.TLS{Version: "TLS 1.3", SNI: "chat.example", Reason: "no key log given"},
-		Proxy: "chat.example:443",
+		Proxy: &dissect.ProxyTunnel{Target: "chat.example:443", Protocol: "HTTP"},
 	}
 	cases := []struct {
 		name string
@@ -34,14 +34,14 @@ func TestProxy(t *testing.T) {
 		want string
 	}{
 		{"summary", ws, Options{}, "101 Switching Protocols [proxy CONNECT chat.example:80]\n"},
-		{"tree", ws, Options{Format: FormatTree}, "Stream 4: WebSocket handshake 10.0.0.1:50000 → 10.0.0.9:3128\n    Through an HTTP proxy tunnel: CONNECT chat.example:80\n"},
-		{"json", ws, Options{Format: FormatJSON}, `"packet":7,"proxy":"chat.example:80","host":"chat.example"`},
+		{"tree", ws, Options{Format: FormatTree}, "Stream 4: WebSocket handshake 10.0.0.1:50000 → 10.0.0.9:3128\n    Through an HTTP proxy tunnel: CONNECT chat.example:80\n        Proxy-Authorization: Basic dXNlcjpzZWNyZXQ=\n"},
+		{"json", ws, Options{Format: FormatJSON}, `"packet":7,"proxy":"chat.example:80","proxy_protocol":"HTTP","proxy_authorization":"Basic dXNlcjpzZWNyZXQ=","host":"chat.example"`},
 		{"socks summary", socks, Options{}, "101 Switching Protocols [proxy SOCKS5 [2001:db8::7]:8080]\n"},
-		{"socks tree", socks, Options{Format: FormatTree}, "\n    Through a SOCKS5 proxy: CONNECT [2001:db8::7]:8080\n"},
-		{"socks json", socks, Options{Format: FormatJSON}, `"proxy":"[2001:db8::7]:8080","proxy_protocol":"SOCKS5","host"`},
+		{"socks tree", socks, Options{Format: FormatTree}, "\n    Through a SOCKS5 proxy: CONNECT [2001:db8::7]:8080\n        User: user, password: secret\n"},
+		{"socks json", socks, Options{Format: FormatJSON}, `"proxy":"[2001:db8::7]:8080","proxy_protocol":"SOCKS5","proxy_user":"user","proxy_password":"secret","host"`},
 		{"tls summary", tlsOnly, Options{}, "(0 bytes c2s, 0 bytes s2c) [proxy CONNECT chat.example:443]\n"},
 		{"tls tree", tlsOnly, Options{Format: FormatTree}, "(not dissected)\n    Through an HTTP proxy tunnel: CONNECT chat.example:443\n"},
-		{"tls json", tlsOnly, Options{Format: FormatJSON}, `"proxy":"chat.example:443","tls":{`},
+		{"tls json", tlsOnly, Options{Format: FormatJSON}, `"proxy":"chat.example:443","proxy_protocol":"HTTP","tls":{`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -116,29 +116,29 @@ func appendHandshakeSummary(b []byte, c *dissect.Conn) []byte {
 // through a proxy: " [proxy CONNECT host:port]" for an HTTP proxy,
 // " [proxy SOCKS5 host:port]" for a SOCKS one.
 func appendProxySummary(b []byte, c *dissect.Conn) []byte {
-	if c.Proxy == "" {
+	if c.Proxy == nil {
 		return b
 	}
 	b = append(b, " [proxy "...)
 	b = append(b, proxyVerb(c)...)
 	b = append(b, ' ')
-	b = appendEscaped(b, c.Proxy, false, -1)
+	b = appendEscaped(b, c.Proxy.Target, false, -1)
 	return append(b, ']')
 }
 
 // proxyVerb names how a connection went through its proxy: CONNECT (an
 // HTTP proxy), or the SOCKS version.
 func proxyVerb(c *dissect.Conn) string {
-	if c.ProxyProtocol == "" || c.ProxyProtocol == "HTTP" {
-		return "CONNECT"
+	if p := c.Proxy.Protocol; p != "" && p != "HTTP" {
+		return p
 	}
-	return c.ProxyProtocol
+	return "CONNECT"
 }
 
 // appendProxyTree appends the tree line of a connection that went through
 // a proxy.
 func appendProxyTree(b []byte, c *dissect.Conn) []byte {
-	if c.Proxy == "" {
+	if c.Proxy == nil {
 		return b
 	}
 	if v := proxyVerb(c); v == "CONNECT" {
@@ -148,8 +148,23 @@ func appendProxyTree(b []byte, c *dissect.Conn) []byte {
 		b = append(b, v...)
 		b = append(b, " proxy: CONNECT "...)
 	}
-	b = appendEscaped(b, c.Proxy, false, -1)
-	return append(b, '\n')
+	b = appendEscaped(b, c.Proxy.Target, false, -1)
+	b = append(b, '\n')
+	switch p := c.Proxy; {
+	case p.Authorization != "":
+		b = append(b, "        Proxy-Authorization: "...)
+		b = appendEscaped(b, p.Authorization, false, -1)
+		b = append(b, '\n')
+	case p.User != "" || p.Password != "":
+		b = append(b, "        User: "...)
+		b = appendEscaped(b, p.User, false, -1)
+		if p.Password != "" {
+			b = append(b, ", password: "...)
+			b = appendEscaped(b, p.Password, false, -1)
+		}
+		b = append(b, '\n')
+	}
+	return b
 }
 
 // appendStatus appends the response's status code and reason phrase.

@@ -482,7 +482,9 @@ func (c *Collector) conn(s *Session, rec *dissect.Record) {
 	s.Status, s.StatusText = cn.Status, strings.Clone(cn.Reason)
 	s.Method, s.Host, s.Path = strings.Clone(cn.Method), strings.Clone(cn.Host), strings.Clone(cn.Path)
 	s.Origin, s.UserAgent = strings.Clone(cn.Origin), strings.Clone(cn.UserAgent)
-	s.Proxy, s.ProxyProtocol = strings.Clone(cn.Proxy), cn.ProxyProtocol
+	if p := cn.Proxy; p != nil {
+		s.Proxy, s.ProxyProtocol = strings.Clone(p.Target), p.Protocol
+	}
 	s.SubprotocolsOffered = cloneStrings(cn.SubprotocolsOffered)
 	s.ExtensionsOffered = cloneStrings(cn.ExtensionsOffered)
 	s.Subprotocol = strings.Clone(cn.Subprotocol)

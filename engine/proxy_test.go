@@ -25,10 +25,6 @@ func TestProxyTunnel(t *testing.T) {
 		return "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n\r\n"
 	}
 	const est = "HTTP/1.1 200 Connection established\r\n\r\n"
-	type send struct {
-		client bool
-		data   string
-	}
 	cases := []struct {
 		name  string
 		sends []send
@@ -56,41 +52,66 @@ func TestProxyTunnel(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cp := capgen.NewCapture(capgen.CaptureOptions{})
-			c, err := capgen.NewConn(cp, capgen.ConnConfig{
-				Client: netip.MustParseAddrPort("10.0.0.1:50000"), Server: netip.MustParseAddrPort("10.0.0.9:3128"),
-				Link: capgen.Link{Type: capgen.LinkEthernet},
+			data := oneConn(t, "10.0.0.9:3128", tc.sends)
+			checkTunnelRecords(t, data, tc.want, func(r map[string]any) string {
+				return fmt.Sprintf("conn %v %v %v", r["proxy"], r["path"], r["status"])
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.Open()
-			for _, s := range tc.sends {
-				side := capgen.Server
-				if s.client {
-					side = capgen.Client
-				}
-				c.Send(side, []byte(s.data))
-			}
-			c.Close(capgen.Client)
-			data := writePcap(t, cp)
-			for _, workers := range []int{1, 2} {
-				var got []string
-				for _, r := range jsonRecords(t, data, Options{}, workers) {
-					switch r["type"] {
-					case "conn":
-						got = append(got, fmt.Sprintf("conn %v %v %v", r["proxy"], r["path"], r["status"]))
-					case "frame":
-						got = append(got, fmt.Sprintf("%v %v", r["dir"], r["text"]))
-					case "anomaly":
-						t.Errorf("%d workers: anomaly %v", workers, r["anomalies"])
-					}
-				}
-				if !slices.Equal(got, tc.want) {
-					t.Errorf("%d workers:\n got %s\nwant %s", workers, strings.Join(got, "; "), strings.Join(tc.want, "; "))
-				}
-			}
 		})
+	}
+}
+
+// send is bytes one side of a test connection sends.
+type send struct {
+	client bool
+	data   string
+}
+
+// oneConn returns a capture of one connection from 10.0.0.1:50000 to
+// server in which the sides send sends in order and the client closes.
+func oneConn(t *testing.T, server string, sends []send) []byte {
+	t.Helper()
+	cp := capgen.NewCapture(capgen.CaptureOptions{})
+	c, err := capgen.NewConn(cp, capgen.ConnConfig{
+		Client: netip.MustParseAddrPort("10.0.0.1:50000"), Server: netip.MustParseAddrPort(server),
+		Link: capgen.Link{Type: capgen.LinkEthernet},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Open()
+	for _, s := range sends {
+		side := capgen.Server
+		if s.client {
+			side = capgen.Client
+		}
+		c.Send(side, []byte(s.data))
+	}
+	c.Close(capgen.Client)
+	return writePcap(t, cp)
+}
+
+// checkTunnelRecords decodes data with one worker and with two and checks
+// its conn records (as conn shows them), frames ("dir text") and anomaly
+// records ("anomaly id") against want.
+func checkTunnelRecords(t *testing.T, data []byte, want []string, conn func(r map[string]any) string) {
+	t.Helper()
+	for _, workers := range []int{1, 2} {
+		var got []string
+		for _, r := range jsonRecords(t, data, Options{}, workers) {
+			switch r["type"] {
+			case "conn":
+				got = append(got, conn(r))
+			case "frame":
+				got = append(got, fmt.Sprintf("%v %v", r["dir"], r["text"]))
+			case "anomaly":
+				for _, a := range r["anomalies"].([]any) {
+					got = append(got, fmt.Sprintf("anomaly %v", a.(map[string]any)["id"]))
+				}
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%d workers:\n got %s\nwant %s", workers, strings.Join(got, "; "), strings.Join(want, "; "))
+		}
 	}
 }
 
@@ -122,20 +143,11 @@ func TestAnswerMissing(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cp := capgen.NewCapture(capgen.CaptureOptions{})
-			c, err := capgen.NewConn(cp, capgen.ConnConfig{
-				Client: netip.MustParseAddrPort("10.0.0.1:50000"), Server: netip.MustParseAddrPort("10.0.0.9:8080"),
-				Link: capgen.Link{Type: capgen.LinkEthernet},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.Open()
+			var sends []send
 			for _, b := range tc.client {
-				c.Send(capgen.Client, b)
+				sends = append(sends, send{true, string(b)})
 			}
-			c.Close(capgen.Client)
-			data := writePcap(t, cp)
+			data := oneConn(t, "10.0.0.9:8080", sends)
 			for _, workers := range []int{1, 2} {
 				n, unanswered := 0, false
 				var proxy any
@@ -174,10 +186,6 @@ func TestSocksTunnel(t *testing.T) {
 	hi := string(capgen.Frame{Fin: true, Opcode: 1, Masked: true, Key: [4]byte{9, 8, 7, 6}, Payload: []byte("hi")}.Bytes())
 	v6req := "\x05\x01\x00\x04" + string(netip.MustParseAddr("2001:db8::7").AsSlice()) + "\x1f\x90"
 	okReply := "\x05\x00\x00\x01\x0a\x00\x00\x09\xc3\x50"
-	type send struct {
-		client bool
-		data   string
-	}
 	cases := []struct {
 		name  string
 		sends []send
@@ -194,42 +202,14 @@ func TestSocksTunnel(t *testing.T) {
 		{"socks4 rejected", []send{{true, "\x04\x01\x1f\x90\x0a\x00\x00\x02me\x00"}, {false, "\x00\x5b\x00\x00\x00\x00\x00\x00"}}, nil},
 		{"only looks like socks", []send{{true, "\x05\x01\x00"}, {false, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"}}, nil},
 		{"socks then upgrade refused in the tunnel", []send{{true, "\x05\x01\x00"}, {false, "\x05\x00"}, {true, v6req}, {false, okReply}, {true, up}, {false, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"}},
-			[]string{"conn [2001:db8::7]:8080 SOCKS5 /chat"}},
+			[]string{"conn [2001:db8::7]:8080 SOCKS5 /chat", "anomaly upgrade-rejected"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cp := capgen.NewCapture(capgen.CaptureOptions{})
-			c, err := capgen.NewConn(cp, capgen.ConnConfig{
-				Client: netip.MustParseAddrPort("10.0.0.1:50000"), Server: netip.MustParseAddrPort("10.0.0.9:1080"),
-				Link: capgen.Link{Type: capgen.LinkEthernet},
+			data := oneConn(t, "10.0.0.9:1080", tc.sends)
+			checkTunnelRecords(t, data, tc.want, func(r map[string]any) string {
+				return fmt.Sprintf("conn %v %v %v", r["proxy"], r["proxy_protocol"], r["path"])
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.Open()
-			for _, s := range tc.sends {
-				side := capgen.Server
-				if s.client {
-					side = capgen.Client
-				}
-				c.Send(side, []byte(s.data))
-			}
-			c.Close(capgen.Client)
-			data := writePcap(t, cp)
-			for _, workers := range []int{1, 2} {
-				var got []string
-				for _, r := range jsonRecords(t, data, Options{}, workers) {
-					switch r["type"] {
-					case "conn":
-						got = append(got, fmt.Sprintf("conn %v %v %v", r["proxy"], r["proxy_protocol"], r["path"]))
-					case "frame":
-						got = append(got, fmt.Sprintf("%v %v", r["dir"], r["text"]))
-					}
-				}
-				if !slices.Equal(got, tc.want) {
-					t.Errorf("%d workers:\n got %s\nwant %s", workers, strings.Join(got, "; "), strings.Join(tc.want, "; "))
-				}
-			}
 		})
 	}
 }

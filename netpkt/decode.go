@@ -56,6 +56,9 @@ const (
 	malGTPShort
 	malMPLSShort
 	malPPPoEShort
+	mal80211Short
+	malRadiotapShort
+	malPPIShort
 )
 
 // malformedText holds the message of each malformed value.
@@ -87,6 +90,9 @@ var malformedText = [...]string{
 	malGTPShort:      "malformed packet: GTP-U header cut short",
 	malMPLSShort:     "malformed packet: MPLS label stack cut short",
 	malPPPoEShort:    "malformed packet: PPPoE or PPP header cut short",
+	mal80211Short:    "malformed packet: IEEE 802.11 data frame header cut short",
+	malRadiotapShort: "malformed packet: radiotap header cut short or longer than the packet",
+	malPPIShort:      "malformed packet: PPI header cut short or longer than the packet",
 }
 
 // Error implements error.
@@ -231,6 +237,12 @@ func (d *decoder) decode(link source.LinkType, data []byte) error {
 		return decodeIPv4(data, d, 0)
 	case source.LinkIPv6:
 		return decodeIPv6(data, d, 0)
+	case source.LinkIEEE80211:
+		return decode80211(data, d)
+	case source.LinkRadiotap:
+		return decodeRadiotap(data, d)
+	case source.LinkPPI:
+		return decodePPI(data, d)
 	}
 	return ErrUnsupportedLink
 }

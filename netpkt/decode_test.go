@@ -264,7 +264,7 @@ func decodeCases() []decodeCase {
 		{name: "linktype ipv6", link: source.LinkIPv6, data: v6, v6: true, payload: pl, plen: n},
 		{name: "linktype ipv4 given ipv6", link: source.LinkIPv4, data: v6, wantErr: ErrMalformed},
 		{name: "linktype ipv6 given ipv4", link: source.LinkIPv6, data: pad(v4, 40), wantErr: ErrMalformed},
-		{name: "unsupported link", link: 105, data: v4, wantErr: ErrUnsupportedLink},
+		{name: "unsupported link", link: 147, data: v4, wantErr: ErrUnsupportedLink},
 
 		// IPv4.
 		{name: "ipv4 options", link: source.LinkRaw, data: ipv4Pkt(protoTCP, 8, 0, tcp), payload: pl, plen: n},
@@ -311,7 +311,7 @@ func decodeCases() []decodeCase {
 		{name: "snaplen cut after tcp header", link: source.LinkEthernet, data: cut(ether(etherTypeIPv6, nil, v6), 14+40+20), v6: true, payload: []byte{}, plen: n},
 		{name: "snaplen cut ipv6 with extensions", link: source.LinkRaw, data: cut(ipv6Pkt(protoTCP, []ext{optsExt(protoDestOpts, 0)}, tcp), 40+8+20+3), v6: true, payload: pl[:3], plen: n},
 	}
-	return append(cases, tunnelCases(pl)...)
+	return append(append(cases, tunnelCases(pl)...), wifiCases(pl)...)
 }
 
 func TestDecode(t *testing.T) {

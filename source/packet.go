@@ -12,14 +12,17 @@ type LinkType uint16
 
 // Link types wsdissect decodes.
 const (
-	LinkNull     LinkType = 0   // BSD loopback, host-order 4-byte family
-	LinkEthernet LinkType = 1   // Ethernet II, with 802.1Q / QinQ tags
-	LinkRaw      LinkType = 101 // raw IPv4 or IPv6
-	LinkLoop     LinkType = 108 // OpenBSD loopback, network-order family
-	LinkSLL      LinkType = 113 // Linux cooked capture v1
-	LinkIPv4     LinkType = 228 // raw IPv4
-	LinkIPv6     LinkType = 229 // raw IPv6
-	LinkSLL2     LinkType = 276 // Linux cooked capture v2
+	LinkNull      LinkType = 0   // BSD loopback, host-order 4-byte family
+	LinkEthernet  LinkType = 1   // Ethernet II, with 802.1Q / QinQ tags
+	LinkRaw       LinkType = 101 // raw IPv4 or IPv6
+	LinkIEEE80211 LinkType = 105 // IEEE 802.11 frames without a radio header
+	LinkRadiotap  LinkType = 127 // IEEE 802.11 frames after a radiotap header
+	LinkPPI       LinkType = 192 // Per-Packet Information header, then 802.11 or Ethernet
+	LinkLoop      LinkType = 108 // OpenBSD loopback, network-order family
+	LinkSLL       LinkType = 113 // Linux cooked capture v1
+	LinkIPv4      LinkType = 228 // raw IPv4
+	LinkIPv6      LinkType = 229 // raw IPv6
+	LinkSLL2      LinkType = 276 // Linux cooked capture v2
 )
 
 // Packet is one captured packet. Data aliases the reader's buffer and is only

@@ -72,7 +72,7 @@
 // exchange), Reset, and Impairment (Drop, Duplicate, RetransmitDiffer,
 // Overlap, Reorder) of the segment holding a given stream offset; StartAt
 // starts the capture mid-stream. Links: Ethernet (optionally 802.1Q or QinQ),
-// Linux SLL and SLL2, raw IP and BSD NULL; IPv4 or IPv6 (optionally with a
+// Linux SLL and SLL2, raw IP, BSD NULL and 802.11 after radiotap; IPv4 or IPv6 (optionally with a
 // hop-by-hop or destination options header), optionally inside a tunnel
 // (Link.Tunnel: IP in IP, GRE, ERSPAN II, VXLAN, Geneve, GTP-U, MPLS, PPPoE)
 // and cut into IPv4 fragments (Link.FragmentMTU); IP and TCP checksums are

@@ -379,6 +379,11 @@ func (g *generator) linkTypes() error {
 	if err := g.tunnels(basic, notes); err != nil {
 		return err
 	}
+	wnotes := withNotes(notes, "IEEE 802.11 after radiotap (LINKTYPE_IEEE802_11_RADIOTAP), as a monitor-mode capture of an open network: QoS data frames to the access point 02:aa:00:00:00:01 (client packets, To DS) and from it (server packets, From DS), LLC/SNAP")
+	if err := g.addPcap("coder-wifi.pcap", []*Recording{basic}, []ReplayOptions{{Conn: ConnConfig{Link: Link{Type: LinkRadiotap}}}},
+		CaptureOptions{}, PcapOptions{}, wnotes); err != nil {
+		return err
+	}
 	snotes := withNotes(notes, "Linux cooked capture v2 (LINKTYPE_LINUX_SLL2); client packets are marked outgoing")
 	if err := g.addPcap("coder-sll2.pcap", []*Recording{basic}, []ReplayOptions{{Conn: ConnConfig{Link: Link{Type: LinkSLL2, SLL2IfIndex: 2}}}},
 		CaptureOptions{}, PcapOptions{}, snotes); err != nil {

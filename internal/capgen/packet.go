@@ -23,6 +23,10 @@ const (
 	LinkSLL LinkType = 113
 	// LinkSLL2 is Linux cooked capture v2 (20-byte header).
 	LinkSLL2 LinkType = 276
+	// LinkRadiotap is IEEE 802.11 after a radiotap header, as a wireless
+	// interface in monitor mode captures an open network: QoS data frames
+	// to the access point (client packets) and from it, LLC/SNAP.
+	LinkRadiotap LinkType = 127
 )
 
 // String returns a short name of the link type.
@@ -38,6 +42,8 @@ func (l LinkType) String() string {
 		return "sll"
 	case LinkSLL2:
 		return "sll2"
+	case LinkRadiotap:
+		return "radiotap"
 	}
 	return fmt.Sprintf("linktype-%d", uint16(l))
 }
@@ -297,6 +303,25 @@ func linkHeader(link *Link, etherType uint16, p *tcpPacket) ([]byte, error) {
 		b[11] = 6
 		copy(b[12:18], p.srcMAC[:])
 		return b, nil
+	case LinkRadiotap:
+		// radiotap: version 0, length 12, the flags and rate fields.
+		b := []byte{0, 0, 12, 0, 0x06, 0, 0, 0, 0, 0x6c, 0, 0}
+		// QoS data (0x88); client packets go to the access point (To DS),
+		// server packets come from it (From DS).
+		flags := byte(0x02)
+		if p.outgoing {
+			flags = 0x01
+		}
+		b = append(b, 0x88, flags, 0x2c, 0x00)
+		bssid := [6]byte{0x02, 0xaa, 0, 0, 0, 1}
+		if p.outgoing { // A1 BSSID, A2 source, A3 destination
+			b = append(append(append(b, bssid[:]...), p.srcMAC[:]...), p.dstMAC[:]...)
+		} else { // A1 destination, A2 BSSID, A3 source
+			b = append(append(append(b, p.dstMAC[:]...), bssid[:]...), p.srcMAC[:]...)
+		}
+		b = append(b, 0x10, 0x00, 0x00, 0x00)    // sequence control, QoS control
+		b = append(b, 0xaa, 0xaa, 0x03, 0, 0, 0) // LLC/SNAP
+		return binary.BigEndian.AppendUint16(b, etherType), nil
 	}
 	return nil, fmt.Errorf("link header: unsupported link type %d", uint16(link.Type))
 }

@@ -1,0 +1,103 @@
+package netpkt
+
+import (
+	"encoding/binary"
+
+	"github.com/wsdissect/wsdissect/source"
+)
+
+// IEEE 802.11 captures: a wireless interface in monitor mode records the
+// frames as sent over the air, after a radiotap (or PPI) header that
+// describes the radio. Data frames of an open network, or of one whose
+// traffic was decrypted before the capture was written, carry IP behind an
+// LLC/SNAP header; encrypted frames (the protected bit set) are not TCP to
+// us, nor are management and control frames.
+const (
+	dot11HeaderLen = 24 // frame control to sequence control, three addresses
+	snapLen        = 8  // LLC (AA AA 03) and SNAP (OUI 00 00 00, ethertype)
+	radiotapMinLen = 8
+	ppiMinLen      = 8
+
+	dot11TypeData    = 2
+	dot11FlagsDS     = 0x03 // To DS and From DS: a fourth address follows
+	dot11FlagProtect = 0x40
+	dot11FlagOrder   = 0x80 // in QoS data frames, an HT control field follows
+)
+
+// decodeRadiotap skips a radiotap header (its length is in it, little
+// endian) and decodes the 802.11 frame after it. A frame check sequence at
+// the end, when the radio kept it, is dropped with the IP lengths.
+func decodeRadiotap(data []byte, d *decoder) error {
+	if len(data) < radiotapMinLen || data[0] != 0 {
+		return malRadiotapShort
+	}
+	n := int(binary.LittleEndian.Uint16(data[2:4]))
+	if n < radiotapMinLen || n > len(data) {
+		return malRadiotapShort
+	}
+	return decode80211(data[n:], d)
+}
+
+// decodePPI skips a Per-Packet Information header and decodes what its
+// data link type says follows: 802.11 or Ethernet.
+func decodePPI(data []byte, d *decoder) error {
+	if len(data) < ppiMinLen || data[0] != 0 {
+		return malPPIShort
+	}
+	n := int(binary.LittleEndian.Uint16(data[2:4]))
+	if n < ppiMinLen || n > len(data) {
+		return malPPIShort
+	}
+	switch source.LinkType(binary.LittleEndian.Uint32(data[4:8])) {
+	case source.LinkIEEE80211:
+		return decode80211(data[n:], d)
+	case source.LinkEthernet:
+		return decodeEthernet(data[n:], d, 0)
+	}
+	return ErrUnsupportedLink
+}
+
+// decode80211 decodes an IEEE 802.11 data frame carrying IP behind
+// LLC/SNAP: plain or QoS data, three or four addresses, with or without
+// an HT control field. Aggregated MSDUs (several packets in one frame) and
+// protected frames are not decoded.
+func decode80211(data []byte, d *decoder) error {
+	if len(data) < dot11HeaderLen {
+		return mal80211Short
+	}
+	fc, flags := data[0], data[1]
+	if fc&0x03 != 0 || fc>>2&0x03 != dot11TypeData {
+		return ErrNotTCP // another protocol version, management or control
+	}
+	subtype := fc >> 4
+	if subtype&0x04 != 0 {
+		return ErrNotTCP // null data and QoS null: no payload
+	}
+	hl := dot11HeaderLen
+	if flags&dot11FlagsDS == dot11FlagsDS {
+		hl += 6
+	}
+	if subtype&0x08 != 0 { // QoS data
+		hl += 2
+		if len(data) < hl {
+			return mal80211Short
+		}
+		if data[hl-2]&0x80 != 0 {
+			return ErrNotTCP // an A-MSDU: several packets in one frame
+		}
+		if flags&dot11FlagOrder != 0 {
+			hl += 4
+		}
+	}
+	if flags&dot11FlagProtect != 0 {
+		return ErrNotTCP // encrypted
+	}
+	if len(data) < hl+snapLen {
+		return mal80211Short
+	}
+	llc := data[hl:]
+	if llc[0] != 0xaa || llc[1] != 0xaa || llc[2] != 0x03 || llc[3]|llc[4]|llc[5] != 0 {
+		return ErrNotTCP // not LLC/SNAP with an ethertype
+	}
+	return decodeEtherType(binary.BigEndian.Uint16(llc[6:8]), llc[snapLen:], d, 0)
+}

@@ -1341,6 +1341,13 @@ func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint6
 				i = len(hs.buf)
 				return
 			}
+			if tunnelAnswer(h) {
+				// A proxy's answer to a CONNECT the capture missed: the
+				// tunnel's target is unknown, its bytes are not.
+				c.openTunnel(side, pendingReq{}, hs.buf[i:], pkt, ts)
+				i = len(hs.buf)
+				return
+			}
 			// A response to a request we did not see: skip it.
 			hs.body, hs.left = http1.ResponseBody(h, "GET")
 			continue
@@ -1403,6 +1410,32 @@ func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint6
 	}
 }
 
+// tunnelAnswer reports whether h, a response whose request is not in the
+// capture, is a proxy's answer to a CONNECT: 2xx, no body length (RFC
+// 9110 9.3.6 forbids one) and the reason phrase proxies give it
+// ("Connection established": Squid, Burp, mitmproxy, Fiddler, tinyproxy).
+// Read as the response to a GET, it would have a body to the close, and
+// the WebSocket in the tunnel would be lost.
+func tunnelAnswer(h *http1.Head) bool {
+	if h.Status < 200 || h.Status > 299 || !containsFold(h.Reason, "established") {
+		return false
+	}
+	_, cl := h.Get("content-length")
+	_, te := h.Get("transfer-encoding")
+	return !cl && !te
+}
+
+// containsFold reports whether s contains the lower-case ASCII word w in
+// any case.
+func containsFold(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(w)], w) {
+			return true
+		}
+	}
+	return false
+}
+
 // tunnelStart is what a connection's handler needs to start it afresh
 // inside an HTTP CONNECT tunnel: the target, and the bytes each side sent
 // after the CONNECT exchange (copied), with their packets.
@@ -1423,8 +1456,11 @@ type tunnelBytes struct {
 // WebSocket, anything), which the handler decodes as a connection of its
 // own (lazyConn.enterTunnel). rest are the bytes after the answer.
 func (c *connState) openTunnel(side reassembly.Side, req pendingReq, rest []byte, pkt uint64, ts time.Time) {
-	tu := &tunnelStart{proxy: ProxyTunnel{Target: req.head.Target, Protocol: "HTTP"}}
-	tu.proxy.Authorization, _ = req.head.Get("proxy-authorization")
+	tu := &tunnelStart{proxy: ProxyTunnel{Protocol: "HTTP"}}
+	if req.head != nil {
+		tu.proxy.Target = req.head.Target
+		tu.proxy.Authorization, _ = req.head.Get("proxy-authorization")
+	}
 	tu.rest[side] = tunnelBytes{data: bytes.Clone(rest), pkt: pkt, ts: ts}
 	if cs := &c.http[side.Other()]; len(cs.buf) > 0 {
 		tu.rest[side.Other()] = tunnelBytes{data: bytes.Clone(cs.buf), pkt: cs.lastPkt, ts: cs.lastTS}

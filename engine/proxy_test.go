@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -210,6 +211,61 @@ func TestSocksTunnel(t *testing.T) {
 			checkTunnelRecords(t, data, tc.want, func(r map[string]any) string {
 				return fmt.Sprintf("conn %v %v %v", r["proxy"], r["proxy_protocol"], r["path"])
 			})
+		})
+	}
+}
+
+// TestTunnelAnswerWithoutRequest: a capture that starts after the CONNECT
+// (or lost it) begins with the proxy's "200 Connection established". Read
+// as the answer to an unseen GET it has a body to the close, which hid the
+// WebSocket in the tunnel; it opens the tunnel, whose target is unknown.
+// Other bodiless 200s still do not.
+func TestTunnelAnswerWithoutRequest(t *testing.T) {
+	const key = "dGhlIHNhbXBsZSBub25jZQ=="
+	connect := "CONNECT chat.example:80 HTTP/1.1\r\nHost: chat.example:80\r\n\r\n"
+	for _, tc := range []struct {
+		answer string
+		want   []string
+	}{
+		{"HTTP/1.1 200 Connection established\r\n\r\n", []string{"conn HTTP <nil> /chat", "c2s hi"}},
+		{"HTTP/1.0 200 Connection Established\r\nProxy-agent: Squid\r\n\r\n", []string{"conn HTTP <nil> /chat", "c2s hi"}},
+		{"HTTP/1.1 200 OK\r\n\r\n", nil},
+	} {
+		t.Run(strings.SplitN(tc.answer, "\r", 2)[0], func(t *testing.T) {
+			cp := capgen.NewCapture(capgen.CaptureOptions{})
+			c, err := capgen.NewConn(cp, capgen.ConnConfig{
+				Client: netip.MustParseAddrPort("10.0.0.1:50000"), Server: netip.MustParseAddrPort("10.0.0.9:3128"),
+				Link: capgen.Link{Type: capgen.LinkEthernet},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Open()
+			c.Send(capgen.Client, []byte(connect))
+			c.Send(capgen.Server, []byte(tc.answer))
+			c.Send(capgen.Client, capgen.UpgradeRequest("/chat", "chat.example", key))
+			c.Send(capgen.Server, capgen.SwitchingProtocols(capgen.AcceptKey(key)))
+			c.Send(capgen.Client, capgen.Frame{Fin: true, Opcode: 1, Masked: true, Key: [4]byte{9, 8, 7, 6}, Payload: []byte("hi")}.Bytes())
+			c.Close(capgen.Client)
+			// The capture starts at the answer.
+			pkts := memPackets(t, writePcap(t, cp))
+			for len(pkts) > 0 && !bytes.Contains(pkts[0].Data, []byte(" 200 ")) {
+				pkts = pkts[1:]
+			}
+			for _, workers := range []int{1, 2} {
+				var got []string
+				for _, r := range jsonLines(t, &parallelInput{name: "mem", pkts: pkts}, workers, nil) {
+					switch r["type"] {
+					case "conn":
+						got = append(got, fmt.Sprintf("conn %v %v %v", r["proxy_protocol"], r["proxy"], r["path"]))
+					case "frame":
+						got = append(got, fmt.Sprintf("%v %v", r["dir"], r["text"]))
+					}
+				}
+				if !slices.Equal(got, tc.want) {
+					t.Errorf("%d workers:\n got %s\nwant %s", workers, strings.Join(got, "; "), strings.Join(tc.want, "; "))
+				}
+			}
 		})
 	}
 }

@@ -39,6 +39,8 @@ func TestProxy(t *testing.T) {
 		{"socks summary", socks, Options{}, "101 Switching Protocols [proxy SOCKS5 [2001:db8::7]:8080]\n"},
 		{"socks tree", socks, Options{Format: FormatTree}, "\n    Through a SOCKS5 proxy: CONNECT [2001:db8::7]:8080\n        User: user, password: secret\n"},
 		{"socks json", socks, Options{Format: FormatJSON}, `"proxy":"[2001:db8::7]:8080","proxy_protocol":"SOCKS5","proxy_user":"user","proxy_password":"secret","host"`},
+		{"unknown target", &dissect.Conn{Stream: 7, Client: ws.Client, Server: ws.Server, Method: "GET", Path: "/", Status: 101,
+			Proxy: &dissect.ProxyTunnel{Protocol: "HTTP"}}, Options{}, "101 Switching Protocols [proxy CONNECT (target not in the capture)]\n"},
 		{"tls summary", tlsOnly, Options{}, "(0 bytes c2s, 0 bytes s2c) [proxy CONNECT chat.example:443]\n"},
 		{"tls tree", tlsOnly, Options{Format: FormatTree}, "(not dissected)\n    Through an HTTP proxy tunnel: CONNECT chat.example:443\n"},
 		{"tls json", tlsOnly, Options{Format: FormatJSON}, `"proxy":"chat.example:443","proxy_protocol":"HTTP","tls":{`},

@@ -122,8 +122,17 @@ func appendProxySummary(b []byte, c *dissect.Conn) []byte {
 	b = append(b, " [proxy "...)
 	b = append(b, proxyVerb(c)...)
 	b = append(b, ' ')
-	b = appendEscaped(b, c.Proxy.Target, false, -1)
+	b = appendProxyTarget(b, c.Proxy)
 	return append(b, ']')
+}
+
+// appendProxyTarget appends a tunnel's target, or says that its CONNECT
+// is not in the capture.
+func appendProxyTarget(b []byte, p *dissect.ProxyTunnel) []byte {
+	if p.Target == "" {
+		return append(b, "(target not in the capture)"...)
+	}
+	return appendEscaped(b, p.Target, false, -1)
 }
 
 // proxyVerb names how a connection went through its proxy: CONNECT (an
@@ -148,7 +157,7 @@ func appendProxyTree(b []byte, c *dissect.Conn) []byte {
 		b = append(b, v...)
 		b = append(b, " proxy: CONNECT "...)
 	}
-	b = appendEscaped(b, c.Proxy.Target, false, -1)
+	b = appendProxyTarget(b, c.Proxy)
 	b = append(b, '\n')
 	switch p := c.Proxy; {
 	case p.Authorization != "":

@@ -566,6 +566,11 @@ func (g *generator) tunnels(basic *Recording, notes []string) error {
 	if err := g.addPcap("coder-socks.pcap", []*Recording{basic, basic}, sx, CaptureOptions{}, PcapOptions{}, snotes); err != nil {
 		return err
 	}
-	fnotes := withNotes(notes, "two interleaved connections replaying the coder-basic recording with IPv4 fragmentation: conn 0 (10.1.0.1:51000) sends packets over 200 bytes as fragments of at most 200, in order; conn 1 (10.1.0.3:51001) is inside VXLAN, and the outer packets over 300 bytes are fragments of at most 300, last fragment first")
-	return g.addPcap("coder-fragments.pcap", []*Recording{basic, basic}, frag, CaptureOptions{}, PcapOptions{}, fnotes)
+	frag = append(frag, ReplayOptions{ConnIndex: 2, Conn: ConnConfig{
+		Client: netip.MustParseAddrPort("[2001:db8::1]:51002"),
+		Server: netip.MustParseAddrPort("[2001:db8::2]:8080"),
+		Link:   Link{Type: LinkEthernet, FragmentMTU: 240},
+	}})
+	fnotes := withNotes(notes, "three interleaved connections replaying the coder-basic recording with IP fragmentation: conn 0 (10.1.0.1:51000) sends IPv4 packets over 200 bytes as fragments of at most 200, in order; conn 1 (10.1.0.3:51001) is inside VXLAN, and the outer packets over 300 bytes are fragments of at most 300, last fragment first; conn 2 ([2001:db8::1]:51002) sends IPv6 packets over 240 bytes as fragments (RFC 8200 fragment header) of at most 240, in order")
+	return g.addPcap("coder-fragments.pcap", []*Recording{basic, basic, basic}, frag, CaptureOptions{}, PcapOptions{}, fnotes)
 }

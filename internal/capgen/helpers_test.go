@@ -49,6 +49,9 @@ func decodeOne(t testing.TB, i int, lt LinkType, data []byte, client netip.AddrP
 			}
 			return pkt{fragment: true}
 		}
+		if _, ok := l.(*layers.IPv6Fragment); ok {
+			return pkt{fragment: true}
+		}
 	}
 	tcp, ok := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
 	if !ok {

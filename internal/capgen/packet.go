@@ -84,9 +84,10 @@ type Link struct {
 	// Tunnel wraps the connection's IP packets in a tunnel or another
 	// encapsulation (see tunnel.go); TunnelNone by default.
 	Tunnel Tunnel
-	// FragmentMTU, when set, splits IPv4 packets (the outer ones of a
+	// FragmentMTU, when set, splits IP packets (the outer ones of a
 	// tunnel) longer than it into fragments of at most that size, last
-	// fragment first when FragmentsReversed is set.
+	// fragment first when FragmentsReversed is set (IPv6 packets must not
+	// have a hop-by-hop header).
 	FragmentMTU       int
 	FragmentsReversed bool
 }
@@ -152,10 +153,14 @@ func buildPacket(link *Link, ext IPv6Ext, p *tcpPacket) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if link.FragmentMTU == 0 || etherType != etherTypeIPv4 || len(ip) <= link.FragmentMTU {
+	if link.FragmentMTU == 0 || len(ip) <= link.FragmentMTU || etherType != etherTypeIPv4 && etherType != etherTypeIPv6 {
 		return [][]byte{append(hdr, ip...)}, nil
 	}
-	frags, err := fragmentIPv4(ip, link.FragmentMTU, link.FragmentsReversed)
+	fragment := fragmentIPv4
+	if etherType == etherTypeIPv6 {
+		fragment = fragmentIPv6
+	}
+	frags, err := fragment(ip, link.FragmentMTU, link.FragmentsReversed)
 	if err != nil {
 		return nil, err
 	}

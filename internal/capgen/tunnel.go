@@ -209,3 +209,41 @@ func fragmentIPv4(ip []byte, mtu int, reversed bool) ([][]byte, error) {
 	}
 	return out, nil
 }
+
+// fragmentIPv6 splits the IPv6 packet ip into fragments of at most mtu
+// bytes (RFC 8200 4.5): a fragment header after the fixed header, the rest
+// (extension headers included) fragmentable, identification from the
+// packet's flow label bits.
+func fragmentIPv6(ip []byte, mtu int, reversed bool) ([][]byte, error) {
+	if len(ip) < 40 || ip[0]>>4 != 6 {
+		return nil, fmt.Errorf("fragment: not an IPv6 packet")
+	}
+	if ip[6] == 0 {
+		return nil, fmt.Errorf("fragment: an IPv6 hop-by-hop header belongs before the fragment header")
+	}
+	step := (mtu - 48) &^ 7
+	if step <= 0 {
+		return nil, fmt.Errorf("fragment: MTU %d too small", mtu)
+	}
+	next, payload := ip[6], ip[40:]
+	id := 0x5a000000 | uint32(len(payload))<<8 | uint32(ip[7])
+	var out [][]byte
+	for off := 0; off < len(payload); off += step {
+		end := min(off+step, len(payload))
+		h := append([]byte(nil), ip[:40]...)
+		h[6] = 44 // fragment header
+		binary.BigEndian.PutUint16(h[4:], uint16(8+end-off))
+		v := uint16(off/8) << 3
+		if end < len(payload) {
+			v |= 1 // more fragments
+		}
+		h = append(h, next, 0)
+		h = binary.BigEndian.AppendUint16(h, v)
+		h = binary.BigEndian.AppendUint32(h, id)
+		out = append(out, append(h, payload[off:end]...))
+	}
+	if reversed {
+		slices.Reverse(out)
+	}
+	return out, nil
+}

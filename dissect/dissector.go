@@ -2,7 +2,9 @@ package dissect
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -395,9 +397,12 @@ type lazyConn struct {
 	c    *connState
 	t    *tlsConn // set when the connection starts with a TLS ClientHello
 	// proxy is the tunnel once the connection is one (Conn.Proxy);
-	// tunnels counts the tunnels entered.
+	// tunnels counts the tunnels entered; skipGap is the side (plus one)
+	// whose next gap at stream offset 0 was lost before the tunnel (its
+	// CONNECT), not in it.
 	proxy   *ProxyTunnel
 	tunnels int
+	skipGap int8
 	// s follows a SOCKS handshake at the connection's start; noSocks is
 	// set once the bytes held for it were found not to be one.
 	s       *socksStart
@@ -471,17 +476,15 @@ func (l *lazyConn) startTunnel(tu *tunnelStart) bool {
 		return false
 	}
 	l.proxy = &tu.proxy
-	first := reassembly.Side(0)
-	if tu.rest[1].pkt < tu.rest[0].pkt {
-		first = 1
+	if tu.lostRequest {
+		// The first gap of the client side is the lost CONNECT, not
+		// bytes of the tunnel.
+		l.skipGap = int8(tu.client) + 1
 	}
-	for _, s := range [2]reassembly.Side{first, first.Other()} {
-		r := tu.rest[s]
-		if len(r.data) == 0 {
-			continue
-		}
-		ch := reassembly.Chunk{Data: r.data, Packet: r.pkt, Time: r.ts}
-		if !l.Data(s, &ch) {
+	slices.SortStableFunc(tu.chunks, func(a, b tunnelBytes) int { return cmp.Compare(a.pkt, b.pkt) })
+	for _, c := range tu.chunks {
+		ch := reassembly.Chunk{Data: c.data, Packet: c.pkt, Time: c.ts}
+		if !l.Data(c.side, &ch) {
 			return false
 		}
 	}
@@ -506,6 +509,7 @@ func (l *lazyConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 			l.c.Close(reassembly.ClosedEOF)
 			l.c = nil
 			l.t = l.d.newTLSConn(l.info, pickedUpClient(l.info, side))
+			l.t.setProxy(l.proxy)
 			l.t.s.PickUp()
 			return l.t.Data(side, ch)
 		}
@@ -525,6 +529,7 @@ func (l *lazyConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 			// connection that cannot be decrypted, not searched for
 			// WebSocket frames (ciphertext chains up as garbage frames).
 			l.t = l.d.newTLSConn(l.info, pickedUpClient(l.info, side))
+			l.t.setProxy(l.proxy)
 			l.t.s.PickUp()
 			return l.t.Data(side, ch)
 		}
@@ -560,9 +565,17 @@ func (l *lazyConn) Gap(side reassembly.Side, g *reassembly.Gap) {
 		l.t.Gap(side, g)
 		return
 	}
+	if l.skipGap == int8(side)+1 {
+		l.skipGap = 0
+		if g.Offset == 0 {
+			return // the CONNECT that opened the tunnel
+		}
+	}
 	c := l.state()
 	c.Gap(side, g)
 	if c.tunnel != nil {
+		// The gap is what showed the tunnel's answer or request missing:
+		// it belongs before the tunnel.
 		l.enterTunnel()
 	}
 }
@@ -582,10 +595,14 @@ func (l *lazyConn) Close(reason reassembly.CloseReason) {
 	if l.s != nil {
 		l.dropSocks()
 	}
-	if c := l.c; c != nil && c.heldAfterRequest() && c.reqs[len(c.reqs)-1].connect {
-		// A tunnel whose opening is not in the capture: decode what the
-		// client sent through it before closing.
-		c.answerMissing(c.clientSide)
+	if c := l.c; c != nil && c.mode == modeHTTP {
+		// A proxy's answer still waiting for its CONNECT, or a CONNECT
+		// whose answer is not in the capture while the client sent through
+		// the tunnel: decode what is in the tunnel before closing.
+		c.releaseResponses(true)
+		if c.tunnel == nil && c.heldAfterRequest() && c.reqs[len(c.reqs)-1].connect {
+			c.answerMissing(c.clientSide)
+		}
 		if c.tunnel != nil {
 			l.enterTunnel()
 		}
@@ -650,6 +667,19 @@ func (c *connState) Gap(side reassembly.Side, g *reassembly.Gap) {
 	if c.mode == modeHTTP {
 		// A response waiting for its request: the request is lost.
 		c.releaseResponses(true)
+		if c.tunnel != nil {
+			return // the handler enters the tunnel
+		}
+		if n := len(c.reqs); n > 0 && c.reqs[n-1].connect && c.http[c.clientSide].hold {
+			// Bytes lost while a CONNECT waits for its answer: when they
+			// are the proxy's, so is the answer, and the tunnel is taken
+			// to be open; when they are the client's, they were sent in
+			// the tunnel, whose decoder will find its way.
+			if side != c.clientSide {
+				c.answerMissing(c.clientSide)
+			}
+			return
+		}
 	}
 	switch c.mode {
 	case modeWS:
@@ -950,6 +980,10 @@ func (c *connState) httpData(side reassembly.Side, b []byte, pkt uint64, ts time
 		// The side that answered speaks again before the other said
 		// anything: the request is not coming soon.
 		c.releaseResponses(true)
+		if c.tunnel != nil {
+			c.tunnel.add(side, b, pkt, ts) // the tunnel opened: b is in it
+			return
+		}
 		if c.mode != modeHTTP {
 			c.dispatch(side, b, pkt, ts)
 			return
@@ -1440,15 +1474,27 @@ func containsFold(s, w string) bool {
 // inside an HTTP CONNECT tunnel: the target, and the bytes each side sent
 // after the CONNECT exchange (copied), with their packets.
 type tunnelStart struct {
-	proxy ProxyTunnel
-	rest  [2]tunnelBytes // by reassembly side
+	proxy  ProxyTunnel
+	chunks []tunnelBytes
+	// lostRequest: the CONNECT is not in the capture (a lost segment at
+	// the start of client's stream); client is the client's side.
+	lostRequest bool
+	client      reassembly.Side
 }
 
 // tunnelBytes are bytes of one side that belong to the tunnel.
 type tunnelBytes struct {
-	data []byte
+	side reassembly.Side
+	data []byte // copied
 	pkt  uint64
 	ts   time.Time
+}
+
+// add appends a copy of bytes of side that belong to the tunnel.
+func (tu *tunnelStart) add(side reassembly.Side, b []byte, pkt uint64, ts time.Time) {
+	if len(b) > 0 {
+		tu.chunks = append(tu.chunks, tunnelBytes{side: side, data: bytes.Clone(b), pkt: pkt, ts: ts})
+	}
 }
 
 // openTunnel handles a 2xx answer (on side) to CONNECT request req: the
@@ -1461,9 +1507,10 @@ func (c *connState) openTunnel(side reassembly.Side, req pendingReq, rest []byte
 		tu.proxy.Target = req.head.Target
 		tu.proxy.Authorization, _ = req.head.Get("proxy-authorization")
 	}
-	tu.rest[side] = tunnelBytes{data: bytes.Clone(rest), pkt: pkt, ts: ts}
+	tu.lostRequest, tu.client = req.head == nil, side.Other()
+	tu.add(side, rest, pkt, ts)
 	if cs := &c.http[side.Other()]; len(cs.buf) > 0 {
-		tu.rest[side.Other()] = tunnelBytes{data: bytes.Clone(cs.buf), pkt: cs.lastPkt, ts: cs.lastTS}
+		tu.add(side.Other(), cs.buf, cs.lastPkt, cs.lastTS)
 		cs.buf = cs.buf[:0]
 	}
 	c.tunnel = tu

@@ -239,11 +239,12 @@ func hostPort(host string, port uint16) string {
 func (s *socksStart) start() *tunnelStart {
 	tu := &tunnelStart{proxy: s.proxy}
 	tu.proxy.Protocol = "SOCKS" + strconv.Itoa(int(s.ver))
+	var last [2]socksChunk
 	for _, c := range s.chunks {
-		tu.rest[c.side].pkt, tu.rest[c.side].ts = c.pkt, c.ts
+		last[c.side] = c
 	}
-	for side := range tu.rest {
-		tu.rest[side].data = s.buf[side]
+	for side, c := range last {
+		tu.add(reassembly.Side(side), s.buf[side], c.pkt, c.ts)
 	}
 	return tu
 }

@@ -269,3 +269,50 @@ func TestTunnelAnswerWithoutRequest(t *testing.T) {
 		})
 	}
 }
+
+// TestTunnelWithLostSegments: the CONNECT or its answer lost from a
+// capture that has the connection's start (found by review: the first
+// case decoded nothing, the second only a gap anomaly).
+func TestTunnelWithLostSegments(t *testing.T) {
+	const key = "dGhlIHNhbXBsZSBub25jZQ=="
+	connect := "CONNECT chat.example:80 HTTP/1.1\r\nHost: chat.example:80\r\n\r\n"
+	est := "HTTP/1.1 200 Connection established\r\n\r\n"
+	hi := capgen.Frame{Fin: true, Opcode: 1, Masked: true, Key: [4]byte{9, 8, 7, 6}, Payload: []byte("hi")}.Bytes()
+	for _, tc := range []struct {
+		name string
+		lost capgen.Side
+		want []string
+	}{
+		{"connect lost", capgen.Client, []string{"conn HTTP <nil> /chat", "c2s hi"}},
+		{"answer lost", capgen.Server, []string{"conn HTTP chat.example:80 /chat", "c2s hi"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cp := capgen.NewCapture(capgen.CaptureOptions{})
+			c, err := capgen.NewConn(cp, capgen.ConnConfig{
+				Client: netip.MustParseAddrPort("10.0.0.1:50000"), Server: netip.MustParseAddrPort("10.0.0.9:3128"),
+				Link: capgen.Link{Type: capgen.LinkEthernet},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Impair(capgen.Impairment{Kind: capgen.Drop, Side: tc.lost, Offset: 0})
+			c.Open()
+			c.Send(capgen.Client, []byte(connect))
+			c.Send(capgen.Server, []byte(est))
+			if tc.lost == capgen.Client {
+				// The proxy's answer and the server's come before the
+				// client's next bytes show its CONNECT lost.
+				c.Send(capgen.Server, capgen.SwitchingProtocols(capgen.AcceptKey(key)))
+				c.Send(capgen.Client, capgen.UpgradeRequest("/chat", "chat.example", key))
+			} else {
+				c.Send(capgen.Client, capgen.UpgradeRequest("/chat", "chat.example", key))
+				c.Send(capgen.Server, capgen.SwitchingProtocols(capgen.AcceptKey(key)))
+			}
+			c.Send(capgen.Client, hi)
+			c.Close(capgen.Client)
+			checkTunnelRecords(t, writePcap(t, cp), tc.want, func(r map[string]any) string {
+				return fmt.Sprintf("conn %v %v %v", r["proxy_protocol"], r["proxy"], r["path"])
+			})
+		})
+	}
+}

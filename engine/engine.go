@@ -193,8 +193,6 @@ func (r *reader) defragment(p *source.Packet) error {
 		r.defrag = ipfrag.New(ipfrag.Config{})
 	}
 	payload, claimed, ok := r.defrag.Add(&r.frag, p.Time)
-	st := r.defrag.Stats()
-	r.stats.FragmentsDropped = st.Dropped
 	if !ok {
 		return netpkt.ErrNotTCP
 	}
@@ -203,6 +201,17 @@ func (r *reader) defragment(p *source.Packet) error {
 		r.stats.Defragmented++
 	}
 	return err
+}
+
+// statsNow returns the counters so far; fragments still waiting for the
+// rest of their datagram count as dropped (at the end of a capture they
+// never completed).
+func (r *reader) statsNow() Stats {
+	s := r.stats
+	if r.defrag != nil {
+		s.FragmentsDropped = r.defrag.Stats().Dropped + uint64(r.defrag.Pending())
+	}
+	return s
 }
 
 // loop reads src to its end, or until stop (when not nil) reports true or
@@ -232,7 +241,7 @@ func (e *Engine) Err() error { return e.dis.Err() }
 
 // Stats returns the counters so far.
 func (e *Engine) Stats() Stats {
-	s := e.rd.stats
+	s := e.rd.statsNow()
 	s.Reassembly = e.asm.Stats()
 	s.Dissect = e.dis.Stats()
 	s.Memory = memStats(e.mem)

@@ -582,7 +582,7 @@ func (p *parallel) run(src PacketSource, out io.Writer) (Stats, error) {
 	wg.Wait()
 	mergeDone.Wait()
 
-	st := p.rd.stats
+	st := p.rd.statsNow()
 	for _, w := range p.workers {
 		st.Reassembly.Add(w.asm.Stats())
 		st.Dissect.Add(w.dis.Stats())

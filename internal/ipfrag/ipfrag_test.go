@@ -3,6 +3,7 @@ package ipfrag
 import (
 	"bytes"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -79,6 +80,21 @@ func TestAdd(t *testing.T) {
 			{id: 1, off: 0, n: 1600, more: true, keep: -1},
 			{id: 1, off: 1480, n: 1520, keep: -1, garbage: true},
 		}, done: 1, want: append(bytes.Clone(p[:1600]), xor(p[1600:])...), claimed: 3000, datagrams: 1},
+		{name: "overlap keeps the first bytes at a higher offset", frags: []frag{
+			{id: 1, off: 1480, n: 1520, keep: -1, garbage: true},
+			{id: 1, off: 0, n: 1600, more: true, keep: -1},
+		}, done: 1, want: append(bytes.Clone(p[:1480]), xor(p[1480:])...), claimed: 3000, datagrams: 1},
+		{name: "ipv6 overlap discards the datagram", frags: []frag{
+			{id: 1, off: 0, n: 1600, more: true, keep: -1, v6: true},
+			{id: 1, off: 1480, n: 1520, keep: -1, v6: true},
+		}, done: -1, dropped: 2},
+		{name: "ipv6 exact duplicate", frags: []frag{
+			{id: 1, off: 0, n: 1480, more: true, keep: -1, v6: true},
+			{id: 1, off: 0, n: 1480, more: true, keep: -1, v6: true},
+			{id: 1, off: 1480, n: 1520, keep: -1, v6: true},
+		}, done: 2, want: p, claimed: 3000, datagrams: 1},
+		{name: "more fragments of a length not a multiple of 8", frags: []frag{{id: 1, off: 0, n: 1481, more: true, keep: -1}}, done: -1, dropped: 1},
+		{name: "beyond the end, arriving first", frags: []frag{{id: 1, off: 1520, n: 8, more: true, keep: -1}, {id: 1, off: 1480, n: 40, keep: -1}}, done: -1, dropped: 2},
 		{name: "interleaved datagrams", frags: []frag{all(1)[0], all(2)[0], all(2)[1], all(1)[1], all(1)[2]}, done: 4, want: p, claimed: 3000, datagrams: 1},
 		{name: "same id over ipv6 is another datagram", frags: []frag{all(1)[0], all(1)[1], {id: 1, off: 2960, n: 40, keep: -1, v6: true}}, done: -1},
 		{name: "cut by the snap length", frags: []frag{{id: 1, off: 0, n: 1480, more: true, keep: 100}, {id: 1, off: 1480, n: 1520, keep: -1}}, done: 1, want: p[:100], claimed: 3000, datagrams: 1},
@@ -110,7 +126,7 @@ func TestAdd(t *testing.T) {
 				if claimed != tc.claimed {
 					t.Errorf("claimed %d, want %d", claimed, tc.claimed)
 				}
-				if fr.Src != src || fr.Dst != dst || fr.Proto != 6 || fr.Encap != 1 || fr.More {
+				if fr.Src != src || fr.Dst != dst || fr.Proto != 6 || fr.Encap != 1 || fr.Offset != 0 && !slices.ContainsFunc(tc.frags, func(f frag) bool { return f.off == fr.Offset }) {
 					t.Errorf("completing fragment %+v", fr)
 				}
 			}
@@ -144,8 +160,14 @@ func TestBounded(t *testing.T) {
 		if _, _, ok := r.Add(&f, t0); ok {
 			t.Fatal("an incomplete datagram completed")
 		}
-		if r.Held() > 64<<10 || len(r.m) > 100 || len(r.order) != len(r.m) {
-			t.Fatalf("after %d: %d bytes, %d datagrams, %d in order", i, r.Held(), len(r.m), len(r.order))
+		live := 0
+		for _, s := range r.order {
+			if s.gen == s.d.gen {
+				live++
+			}
+		}
+		if r.Held() > 64<<10 || len(r.m) > 100 || live != len(r.m) || len(r.order) > 2*len(r.m)+65 {
+			t.Fatalf("after %d: %d bytes, %d datagrams, %d in order (%d live)", i, r.Held(), len(r.m), len(r.order), live)
 		}
 	}
 	for _, f := range []frag{{id: 9999, off: 1480, n: 1520, keep: -1}, {id: 9999, off: 0, n: 1480, more: true, keep: -1}} {
@@ -153,7 +175,7 @@ func TestBounded(t *testing.T) {
 		if got, _, ok := r.Add(&fr, t0); ok && !bytes.Equal(got, p) {
 			t.Fatal("wrong payload")
 		} else if ok {
-			if len(r.m) == 0 || r.Held() != len(r.m)*1480 {
+			if len(r.m) == 0 || r.Held() != len(r.m)*(1480+pieceCost) || r.Pending() != len(r.m) {
 				t.Errorf("after completing: %d datagrams, %d bytes held", len(r.m), r.Held())
 			}
 			return
@@ -175,5 +197,22 @@ func TestManyPieces(t *testing.T) {
 	}
 	if r.Stats().Dropped == 0 {
 		t.Error("nothing dropped")
+	}
+}
+
+// TestEmptyFragmentsBounded: fragments cut to no bytes by the snap length
+// still cost memory (their records); the bound counts them.
+func TestEmptyFragmentsBounded(t *testing.T) {
+	r := New(Config{})
+	p := payload(3000)
+	for i := range 100000 {
+		f := frag{id: uint32(i / 200), off: 8 * (i % 200), n: 8, more: true, keep: 0}.make(p)
+		r.Add(&f, t0)
+		if r.Held() > DefaultMaxBytes || r.Pending()*pieceCost > DefaultMaxBytes {
+			t.Fatalf("after %d: %d bytes held, %d fragments", i, r.Held(), r.Pending())
+		}
+	}
+	if r.Pending() == 0 || r.Stats().Dropped == 0 {
+		t.Errorf("%d pending, %d dropped", r.Pending(), r.Stats().Dropped)
 	}
 }

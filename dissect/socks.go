@@ -152,6 +152,9 @@ func (s *socksStart) parse5(c, p []byte) socksResult {
 		if len(c) < ci+3+ulen+plen {
 			return socksMore
 		}
+		if c[ci] != 1 {
+			return socksNot // not the RFC 1929 subnegotiation
+		}
 		s.proxy.User = string(c[ci+2 : ci+2+ulen])
 		s.proxy.Password = string(c[ci+3+ulen : ci+3+ulen+plen])
 		ci += 3 + ulen + plen
@@ -159,8 +162,8 @@ func (s *socksStart) parse5(c, p []byte) socksResult {
 		if len(p) < pi {
 			return socksMore
 		}
-		if p[pi-1] != 0 {
-			return socksNot // refused
+		if p[pi-2] != 1 || p[pi-1] != 0 {
+			return socksNot // refused, or not RFC 1929
 		}
 	default:
 		return socksNot // GSSAPI (encapsulated), CHAP, none acceptable (0xff)

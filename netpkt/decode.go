@@ -51,9 +51,6 @@ const (
 	malEncapDepth
 	malGREShort
 	malERSPANShort
-	malVXLANShort
-	malGeneveShort
-	malGTPShort
 	malMPLSShort
 	malPPPoEShort
 	mal80211Short
@@ -85,14 +82,11 @@ var malformedText = [...]string{
 	malEncapDepth:    "malformed packet: tunnels or other encapsulations nested more than 8 deep",
 	malGREShort:      "malformed packet: GRE header cut short",
 	malERSPANShort:   "malformed packet: ERSPAN header cut short",
-	malVXLANShort:    "malformed packet: VXLAN header cut short",
-	malGeneveShort:   "malformed packet: Geneve header cut short",
-	malGTPShort:      "malformed packet: GTP-U header cut short",
 	malMPLSShort:     "malformed packet: MPLS label stack cut short",
 	malPPPoEShort:    "malformed packet: PPPoE or PPP header cut short",
 	mal80211Short:    "malformed packet: IEEE 802.11 data frame header cut short",
-	malRadiotapShort: "malformed packet: radiotap header cut short or longer than the packet",
-	malPPIShort:      "malformed packet: PPI header cut short or longer than the packet",
+	malRadiotapShort: "malformed packet: radiotap header cut short, longer than the packet or of an unknown version",
+	malPPIShort:      "malformed packet: PPI header cut short, longer than the packet or of an unknown version",
 }
 
 // Error implements error.
@@ -238,7 +232,7 @@ func (d *decoder) decode(link source.LinkType, data []byte) error {
 	case source.LinkIPv6:
 		return decodeIPv6(data, d, 0)
 	case source.LinkIEEE80211:
-		return decode80211(data, d)
+		return decode80211(data, d, false)
 	case source.LinkRadiotap:
 		return decodeRadiotap(data, d)
 	case source.LinkPPI:

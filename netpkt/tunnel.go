@@ -72,11 +72,11 @@ func decodeInner(proto byte, data []byte, d *decoder, enc int) error {
 	return decodeGRE(data, d, enc)
 }
 
-// decodeEtherTunnel dispatches on an ethertype other than IP: Ethernet
-// bridged in a tunnel, MPLS and PPPoE are opened, anything else is not TCP.
+// decodeEtherTunnel dispatches on an ethertype other than IP: MPLS and
+// PPPoE are opened, anything else is not TCP.
 func decodeEtherTunnel(etherType uint16, data []byte, d *decoder, enc int) error {
 	switch etherType {
-	case etherTypeTEB, etherTypeMPLS, etherTypeMPLSMC, etherTypePPPoE:
+	case etherTypeMPLS, etherTypeMPLSMC, etherTypePPPoE:
 	default:
 		return ErrNotTCP
 	}
@@ -84,13 +84,19 @@ func decodeEtherTunnel(etherType uint16, data []byte, d *decoder, enc int) error
 	if err != nil {
 		return err
 	}
-	switch etherType {
-	case etherTypeTEB:
-		return decodeEthernet(data, d, enc)
-	case etherTypePPPoE:
+	if etherType == etherTypePPPoE {
 		return decodePPPoE(data, d, enc)
 	}
 	return decodeMPLS(data, d, enc)
+}
+
+// decodeTunnelPayload decodes what a GRE or Geneve header carries, named by
+// an ethertype: Ethernet (bridged, 0x6558) or what decodeEtherType takes.
+func decodeTunnelPayload(etherType uint16, data []byte, d *decoder, enc int) error {
+	if etherType == etherTypeTEB {
+		return decodeEthernet(data, d, enc)
+	}
+	return decodeEtherType(etherType, data, d, enc)
 }
 
 // decodeIPAny decodes an IP packet whose version its first nibble gives
@@ -154,7 +160,7 @@ func decodeGRE(data []byte, d *decoder, enc int) error {
 	case etherTypeERSPAN3:
 		return decodeERSPAN3(data, d, enc)
 	}
-	return decodeEtherType(proto, data, d, enc)
+	return decodeTunnelPayload(proto, data, d, enc)
 }
 
 // decodeERSPAN3 skips an ERSPAN type III header (12 bytes, and an 8-byte
@@ -183,16 +189,19 @@ func decodeERSPAN3(data []byte, d *decoder, enc int) error {
 	return ErrNotTCP
 }
 
-// decodeUDP opens the UDP tunnels that have a well-known port on either
-// side (VXLAN, VXLAN-GPE, Geneve, GTP-U); other UDP is not TCP.
+// decodeUDP opens the UDP tunnels by their well-known destination port
+// (VXLAN, VXLAN-GPE, Geneve, GTP-U), or source port for the two whose
+// answers come from it (VXLAN-GPE, GTP-U); other UDP is not TCP. A port is
+// only a hint: a datagram whose tunnel header does not parse (cut short,
+// an unknown version, no VNI) is not TCP either, never malformed.
 func decodeUDP(data []byte, d *decoder, enc int) error {
 	if len(data) < udpLen {
 		return ErrNotTCP
 	}
 	port := binary.BigEndian.Uint16(data[2:4]) // destination
 	if !tunnelPort(port) {
-		port = binary.BigEndian.Uint16(data[0:2]) // source (answers to VXLAN-GPE)
-		if !tunnelPort(port) {
+		port = binary.BigEndian.Uint16(data[0:2]) // source
+		if port != portVXLANGPE && port != portGTPU {
 			return ErrNotTCP
 		}
 	}
@@ -227,11 +236,8 @@ func tunnelPort(port uint16) bool {
 // decodeVXLAN opens a VXLAN header (RFC 7348) and the Ethernet frame it
 // carries. A header without its I flag (valid VNI) is not VXLAN.
 func decodeVXLAN(data []byte, d *decoder, enc int) error {
-	if len(data) < vxlanLen {
-		return malVXLANShort
-	}
-	if data[0]&0x08 == 0 {
-		return ErrNotTCP
+	if len(data) < vxlanLen || data[0]&0x08 == 0 {
+		return ErrNotTCP // cut short, or no VNI
 	}
 	return decodeEthernet(data[vxlanLen:], d, enc)
 }
@@ -240,8 +246,8 @@ func decodeVXLAN(data []byte, d *decoder, enc int) error {
 // P flag, its next-protocol byte says IPv4, IPv6, Ethernet or MPLS follows;
 // without it, Ethernet does.
 func decodeVXLANGPE(data []byte, d *decoder, enc int) error {
-	if len(data) < vxlanLen {
-		return malVXLANShort
+	if len(data) < vxlanLen || data[0]&0x30 != 0 {
+		return ErrNotTCP // cut short, or a version after 0
 	}
 	inner := data[vxlanLen:]
 	if data[0]&0x04 == 0 {
@@ -263,17 +269,14 @@ func decodeVXLANGPE(data []byte, d *decoder, enc int) error {
 // decodeGeneve opens a Geneve header (RFC 8926) and its options; its
 // protocol type is an ethertype (Ethernet is 0x6558).
 func decodeGeneve(data []byte, d *decoder, enc int) error {
-	if len(data) < geneveLen {
-		return malGeneveShort
-	}
-	if data[0]>>6 != 0 {
-		return ErrNotTCP // a version after 0
+	if len(data) < geneveLen || data[0]>>6 != 0 {
+		return ErrNotTCP // cut short, or a version after 0
 	}
 	hl := geneveLen + int(data[0]&0x3f)*4
 	if len(data) < hl {
-		return malGeneveShort
+		return ErrNotTCP
 	}
-	return decodeEtherType(binary.BigEndian.Uint16(data[2:4]), data[hl:], d, enc)
+	return decodeTunnelPayload(binary.BigEndian.Uint16(data[2:4]), data[hl:], d, enc)
 }
 
 // decodeGTPU opens a GTPv1-U header (3GPP TS 29.281) and its extension
@@ -281,7 +284,7 @@ func decodeGeneve(data []byte, d *decoder, enc int) error {
 // indication, end marker) and GTP' are not TCP.
 func decodeGTPU(data []byte, d *decoder, enc int) error {
 	if len(data) < gtpMinLen {
-		return malGTPShort
+		return ErrNotTCP
 	}
 	const (
 		flagPT  = 0x10 // GTP rather than GTP'
@@ -296,18 +299,18 @@ func decodeGTPU(data []byte, d *decoder, enc int) error {
 	if data[0]&flagAny != 0 {
 		hl += 4
 		if len(data) < hl {
-			return malGTPShort
+			return ErrNotTCP
 		}
 		// Each extension header is a multiple of 4 bytes long, its length
 		// (in 4-byte units) first and the type of the next one last, so the
 		// loop ends with the data.
 		for next := data[hl-1]; data[0]&flagExt != 0 && next != 0; {
 			if len(data) <= hl || data[hl] == 0 {
-				return malGTPShort
+				return ErrNotTCP
 			}
 			n := int(data[hl]) * 4
 			if len(data) < hl+n {
-				return malGTPShort
+				return ErrNotTCP
 			}
 			next = data[hl+n-1]
 			hl += n

@@ -24,9 +24,17 @@ const (
 	dot11FlagOrder   = 0x80 // in QoS data frames, an HT control field follows
 )
 
+// Radiotap flags (the Flags field, present bit 1).
+const (
+	radiotapDataPad = 0x20 // padding between the 802.11 header and the payload, to 32 bits
+	radiotapBadFCS  = 0x40 // the frame failed its check sequence
+)
+
 // decodeRadiotap skips a radiotap header (its length is in it, little
-// endian) and decodes the 802.11 frame after it. A frame check sequence at
-// the end, when the radio kept it, is dropped with the IP lengths.
+// endian) and decodes the 802.11 frame after it, as its Flags field says:
+// a frame that failed its check sequence is not decoded, a padded one is
+// decoded past its padding. A frame check sequence at the end, when the
+// radio kept it, is dropped with the IP lengths.
 func decodeRadiotap(data []byte, d *decoder) error {
 	if len(data) < radiotapMinLen || data[0] != 0 {
 		return malRadiotapShort
@@ -35,7 +43,43 @@ func decodeRadiotap(data []byte, d *decoder) error {
 	if n < radiotapMinLen || n > len(data) {
 		return malRadiotapShort
 	}
-	return decode80211(data[n:], d)
+	flags := radiotapFlags(data[:n])
+	if flags&radiotapBadFCS != 0 {
+		return ErrNotTCP
+	}
+	return decode80211(data[n:], d, flags&radiotapDataPad != 0)
+}
+
+// radiotapFlags returns the Flags field of radiotap header h, 0 when it
+// has none. The fields follow the presence words (each with bit 31 set
+// when another follows); only TSFT (bit 0, 8 bytes aligned to 8) comes
+// before Flags (bit 1).
+func radiotapFlags(h []byte) byte {
+	off := 4
+	first := uint32(0)
+	for i := 0; ; i++ {
+		if off+4 > len(h) {
+			return 0
+		}
+		w := binary.LittleEndian.Uint32(h[off:])
+		if i == 0 {
+			first = w
+		}
+		off += 4
+		if w&(1<<31) == 0 {
+			break
+		}
+	}
+	if first&0x02 == 0 {
+		return 0
+	}
+	if first&0x01 != 0 {
+		off = (off+7)&^7 + 8
+	}
+	if off >= len(h) {
+		return 0
+	}
+	return h[off]
 }
 
 // decodePPI skips a Per-Packet Information header and decodes what its
@@ -50,7 +94,7 @@ func decodePPI(data []byte, d *decoder) error {
 	}
 	switch source.LinkType(binary.LittleEndian.Uint32(data[4:8])) {
 	case source.LinkIEEE80211:
-		return decode80211(data[n:], d)
+		return decode80211(data[n:], d, false)
 	case source.LinkEthernet:
 		return decodeEthernet(data[n:], d, 0)
 	}
@@ -59,9 +103,10 @@ func decodePPI(data []byte, d *decoder) error {
 
 // decode80211 decodes an IEEE 802.11 data frame carrying IP behind
 // LLC/SNAP: plain or QoS data, three or four addresses, with or without
-// an HT control field. Aggregated MSDUs (several packets in one frame) and
-// protected frames are not decoded.
-func decode80211(data []byte, d *decoder) error {
+// an HT control field, its header padded to 32 bits when pad is set.
+// Aggregated MSDUs (several packets in one frame) and protected frames
+// are not decoded.
+func decode80211(data []byte, d *decoder, pad bool) error {
 	if len(data) < dot11HeaderLen {
 		return mal80211Short
 	}
@@ -91,6 +136,9 @@ func decode80211(data []byte, d *decoder) error {
 	}
 	if flags&dot11FlagProtect != 0 {
 		return ErrNotTCP // encrypted
+	}
+	if pad {
+		hl = (hl + 3) &^ 3
 	}
 	if len(data) < hl+snapLen {
 		return mal80211Short

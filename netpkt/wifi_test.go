@@ -36,6 +36,32 @@ func radiotap(n int, body []byte) []byte {
 	return append(h, body...)
 }
 
+// radiotapFlagged prefixes a radiotap header with only a Flags field.
+func radiotapFlagged(flags byte, body []byte) []byte {
+	h := []byte{0, 0, 9, 0, 0x02, 0, 0, 0, flags}
+	return append(h, body...)
+}
+
+// radiotapTSFT prefixes a radiotap header with TSFT and Flags fields.
+func radiotapTSFT(flags byte, body []byte) []byte {
+	h := []byte{0, 0, 17, 0, 0x03, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, flags}
+	return append(h, body...)
+}
+
+// radiotapExt prefixes a radiotap header with two presence words (the
+// second for vendor fields) and a Flags field saying nothing special.
+func radiotapExt(body []byte) []byte {
+	h := []byte{0, 0, 13, 0, 0x02, 0, 0, 0x80, 0, 0, 0, 0, 0x00}
+	return append(h, body...)
+}
+
+// padded inserts n zero bytes at offset at of b (radiotap's data pad).
+func padded(b []byte, at, n int) []byte {
+	out := append([]byte(nil), b[:at]...)
+	out = append(out, make([]byte, n)...)
+	return append(out, b[at:]...)
+}
+
 // ppi prefixes a PPI header for data link type dlt.
 func ppi(dlt uint32, body []byte) []byte {
 	h := []byte{0, 0, 8, 0}
@@ -60,6 +86,10 @@ func wifiCases(pl []byte) []decodeCase {
 		{name: "802.11 data", link: source.LinkIEEE80211, data: dot11(data, toDS, 0, etherTypeIPv4, v4), payload: pl, plen: n},
 		{name: "radiotap qos data", link: source.LinkRadiotap, data: radiotap(18, dot11(qosData, toDS, 0, etherTypeIPv6, v6)), v6: true, payload: pl, plen: n},
 		{name: "radiotap four addresses, HT control, FCS", link: source.LinkRadiotap, data: pad(radiotap(8, dot11(qosData, dot11FlagsDS|dot11FlagOrder, 5, etherTypeIPv4, v4)), 4), payload: pl, plen: n},
+		{name: "radiotap data pad", link: source.LinkRadiotap, data: radiotapFlagged(0x20, padded(dot11(qosData, toDS, 0, etherTypeIPv4, v4), 26, 2)), payload: pl, plen: n},
+		{name: "radiotap tsft, flags, FCS", link: source.LinkRadiotap, data: pad(radiotapTSFT(0x10, dot11(data, toDS, 0, etherTypeIPv4, v4)), 4), payload: pl, plen: n},
+		{name: "radiotap bad FCS", link: source.LinkRadiotap, data: radiotapTSFT(0x40, dot11(data, toDS, 0, etherTypeIPv4, v4)), wantErr: ErrNotTCP},
+		{name: "radiotap extended presence", link: source.LinkRadiotap, data: radiotapExt(dot11(data, toDS, 0, etherTypeIPv4, v4)), payload: pl, plen: n},
 		{name: "ppi 802.11", link: source.LinkPPI, data: ppi(105, dot11(data, 0x02, 0, etherTypeIPv4, v4)), payload: pl, plen: n},
 		{name: "ppi ethernet", link: source.LinkPPI, data: ppi(1, ether(etherTypeIPv4, nil, v4)), payload: pl, plen: n},
 		{name: "ppi other", link: source.LinkPPI, data: ppi(127, v4), wantErr: ErrUnsupportedLink},

@@ -16,10 +16,10 @@ const (
 	LinkEthernet  LinkType = 1   // Ethernet II, with 802.1Q / QinQ tags
 	LinkRaw       LinkType = 101 // raw IPv4 or IPv6
 	LinkIEEE80211 LinkType = 105 // IEEE 802.11 frames without a radio header
-	LinkRadiotap  LinkType = 127 // IEEE 802.11 frames after a radiotap header
-	LinkPPI       LinkType = 192 // Per-Packet Information header, then 802.11 or Ethernet
 	LinkLoop      LinkType = 108 // OpenBSD loopback, network-order family
 	LinkSLL       LinkType = 113 // Linux cooked capture v1
+	LinkRadiotap  LinkType = 127 // IEEE 802.11 frames after a radiotap header
+	LinkPPI       LinkType = 192 // Per-Packet Information header, then 802.11 or Ethernet
 	LinkIPv4      LinkType = 228 // raw IPv4
 	LinkIPv6      LinkType = 229 // raw IPv6
 	LinkSLL2      LinkType = 276 // Linux cooked capture v2

@@ -489,6 +489,7 @@ func (a *Auditor) Emit(r *dissect.Record) error {
 			delete(a.conns, idOf(c))
 		}
 	case dissect.KindConn:
+		a.proxyCredentials(r)
 		// A TLS connection that was not dissected is no upgrade request
 		// (nor one for the handshake-flood count).
 		if a.count(c) {

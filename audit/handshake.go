@@ -225,6 +225,29 @@ func acceptFor(key string) string {
 	return base64.StdEncoding.EncodeToString(h[:])
 }
 
+// proxyCredentials reports the credentials a connection's client sent its
+// proxy in clear: for every connection record, a TLS connection that was
+// not decrypted or one picked up mid-stream included (the tunnel's opening
+// is seen even when what runs in it is not).
+func (a *Auditor) proxyCredentials(r *dissect.Record) {
+	c := r.Conn
+	p := c.Proxy
+	if p == nil || p.Authorization == "" && p.Password == "" {
+		return
+	}
+	target := p.Target
+	if target == "" {
+		target = "?"
+	}
+	ev := "to the " + p.Protocol + " proxy " + c.Server.String() + " (CONNECT " + target + "): "
+	if p.Authorization != "" {
+		ev += "Proxy-Authorization: " + redactAuth(p.Authorization)
+	} else {
+		ev += "user name " + strconv.Quote(p.User) + " and a password of " + strconv.Itoa(len(p.Password)) + " bytes"
+	}
+	a.report(IDProxyCredentials, High, c, r.Packet, r.Time, ev)
+}
+
 // handshake runs the handshake checks on a connection record.
 func (a *Auditor) handshake(r *dissect.Record) {
 	c := r.Conn
@@ -288,15 +311,6 @@ func (a *Auditor) handshake(r *dissect.Record) {
 		if len(ev) > 0 {
 			a.report(IDCleartextCredentials, High, c, reqPkt, reqTime, "ws:// (no TLS); "+strings.Join(ev, "; "))
 		}
-	}
-	if p := c.Proxy; p != nil && (p.Authorization != "" || p.Password != "") {
-		ev := "to the " + p.Protocol + " proxy " + c.Server.String() + " (CONNECT " + p.Target + "): "
-		if p.Authorization != "" {
-			ev += "Proxy-Authorization: " + redactAuth(p.Authorization)
-		} else {
-			ev += "user name " + strconv.Quote(p.User) + " and a password of " + strconv.Itoa(len(p.Password)) + " bytes"
-		}
-		a.report(IDProxyCredentials, High, c, reqPkt, reqTime, ev)
 	}
 	if len(urlCreds) > 0 {
 		a.report(IDTokenInURL, Medium, c, reqPkt, reqTime, "GET "+clip(pathOnly(c.Path), 80)+"?"+strings.Join(urlCreds, "&"))

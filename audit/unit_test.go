@@ -537,3 +537,45 @@ func TestCoverageLines(t *testing.T) {
 		})
 	}
 }
+
+// TestProxyCredentials: credentials sent to a proxy are reported on every
+// kind of connection record, the listing of a TLS connection that was not
+// decrypted and a mid-stream pickup included, and only when there are
+// credentials.
+func TestProxyCredentials(t *testing.T) {
+	srv := netip.MustParseAddrPort("10.0.0.9:3128")
+	cases := []struct {
+		name string
+		conn dissect.Conn
+		want string // evidence, "" for no finding
+	}{
+		{"handshake", dissect.Conn{Server: srv, Host: "h", Path: "/", Status: 101, Version: "13", AcceptValid: true,
+			Proxy: &dissect.ProxyTunnel{Target: "h:80", Protocol: "HTTP", Authorization: "Basic dXNlcjpzZWNyZXQ="}},
+			"to the HTTP proxy 10.0.0.9:3128 (CONNECT h:80): Proxy-Authorization: Basic d"},
+		{"tls not decrypted", dissect.Conn{Server: srv, TLS: &dissect.TLS{Reason: "no key log given"},
+			Proxy: &dissect.ProxyTunnel{Target: "h:443", Protocol: "SOCKS5", User: "u", Password: "secret"}},
+			`to the SOCKS5 proxy 10.0.0.9:3128 (CONNECT h:443): user name "u" and a password of 6 bytes`},
+		{"mid-stream, target unknown", dissect.Conn{Server: srv, Midstream: true,
+			Proxy: &dissect.ProxyTunnel{Protocol: "HTTP", Authorization: "NTLM TlRMTVNTUAAB"}},
+			"(CONNECT ?): Proxy-Authorization: NTLM"},
+		{"no credentials", dissect.Conn{Server: srv, Host: "h", Path: "/", Status: 101, Version: "13", AcceptValid: true,
+			Proxy: &dissect.ProxyTunnel{Target: "h:80", Protocol: "SOCKS4", User: "id"}}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := New(Config{})
+			if err := a.Emit(&dissect.Record{Kind: dissect.KindConn, Conn: &tc.conn, Packet: 3}); err != nil {
+				t.Fatal(err)
+			}
+			var got string
+			for _, f := range a.Findings() {
+				if f.ID == IDProxyCredentials {
+					got = f.Evidence
+				}
+			}
+			if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+				t.Errorf("evidence %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -72,13 +72,7 @@ type send struct {
 func oneConn(t *testing.T, server string, sends []send) []byte {
 	t.Helper()
 	cp := capgen.NewCapture(capgen.CaptureOptions{})
-	c, err := capgen.NewConn(cp, capgen.ConnConfig{
-		Client: netip.MustParseAddrPort("10.0.0.1:50000"), Server: netip.MustParseAddrPort(server),
-		Link: capgen.Link{Type: capgen.LinkEthernet},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := testConn(t, cp, server)
 	c.Open()
 	for _, s := range sends {
 		side := capgen.Server
@@ -89,6 +83,20 @@ func oneConn(t *testing.T, server string, sends []send) []byte {
 	}
 	c.Close(capgen.Client)
 	return writePcap(t, cp)
+}
+
+// testConn returns a connection of cp from 10.0.0.1:50000 to server over
+// Ethernet.
+func testConn(t *testing.T, cp *capgen.Capture, server string) *capgen.Conn {
+	t.Helper()
+	c, err := capgen.NewConn(cp, capgen.ConnConfig{
+		Client: netip.MustParseAddrPort("10.0.0.1:50000"), Server: netip.MustParseAddrPort(server),
+		Link: capgen.Link{Type: capgen.LinkEthernet},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // checkTunnelRecords decodes data with one worker and with two and checks
@@ -233,13 +241,7 @@ func TestTunnelAnswerWithoutRequest(t *testing.T) {
 	} {
 		t.Run(strings.SplitN(tc.answer, "\r", 2)[0], func(t *testing.T) {
 			cp := capgen.NewCapture(capgen.CaptureOptions{})
-			c, err := capgen.NewConn(cp, capgen.ConnConfig{
-				Client: netip.MustParseAddrPort("10.0.0.1:50000"), Server: netip.MustParseAddrPort("10.0.0.9:3128"),
-				Link: capgen.Link{Type: capgen.LinkEthernet},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := testConn(t, cp, "10.0.0.9:3128")
 			c.Open()
 			c.Send(capgen.Client, []byte(connect))
 			c.Send(capgen.Server, []byte(tc.answer))
@@ -288,13 +290,7 @@ func TestTunnelWithLostSegments(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cp := capgen.NewCapture(capgen.CaptureOptions{})
-			c, err := capgen.NewConn(cp, capgen.ConnConfig{
-				Client: netip.MustParseAddrPort("10.0.0.1:50000"), Server: netip.MustParseAddrPort("10.0.0.9:3128"),
-				Link: capgen.Link{Type: capgen.LinkEthernet},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := testConn(t, cp, "10.0.0.9:3128")
 			c.Impair(capgen.Impairment{Kind: capgen.Drop, Side: tc.lost, Offset: 0})
 			c.Open()
 			c.Send(capgen.Client, []byte(connect))

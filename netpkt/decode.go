@@ -163,6 +163,11 @@ const (
 // allocate.
 func Decode(link source.LinkType, data []byte, seg *Segment) error {
 	d := decoder{seg: seg}
+	// The usual case first, with fewer calls: untagged IPv4 over Ethernet.
+	if link == source.LinkEthernet && len(data) >= ethernetLen &&
+		binary.BigEndian.Uint16(data[12:14]) == etherTypeIPv4 {
+		return decodeIPv4(data[ethernetLen:], &d, 0)
+	}
 	return d.decode(link, data)
 }
 
@@ -175,11 +180,6 @@ type decoder struct {
 
 // decode is Decode.
 func (d *decoder) decode(link source.LinkType, data []byte) error {
-	// The usual case first, with fewer calls: untagged IPv4 over Ethernet.
-	if link == source.LinkEthernet && len(data) >= ethernetLen &&
-		binary.BigEndian.Uint16(data[12:14]) == etherTypeIPv4 {
-		return decodeIPv4(data[ethernetLen:], d, 0)
-	}
 	switch link {
 	case source.LinkEthernet:
 		return decodeEthernet(data, d, 0)
@@ -309,29 +309,39 @@ func decodeIPv4(data []byte, d *decoder, enc int) error {
 	if len(data) > total {
 		data = data[:total] // drop link-layer padding
 	}
-	if frag := binary.BigEndian.Uint16(data[6:8]); frag&(ipv4FlagMF|ipv4FragOffset) != 0 {
-		if d.frag == nil {
-			return ErrNotTCP
-		}
-		*d.frag = Fragment{
-			Src:    netip.AddrFrom4([4]byte(data[12:16])),
-			Dst:    netip.AddrFrom4([4]byte(data[16:20])),
-			ID:     uint32(binary.BigEndian.Uint16(data[4:6])),
-			Proto:  data[9],
-			Offset: int(frag&ipv4FragOffset) * 8,
-			More:   frag&ipv4FlagMF != 0,
-			Data:   data[ihl:],
-			Len:    total - ihl,
-			Encap:  uint8(enc),
-		}
-		return ErrFragment
-	}
-	if proto := data[9]; proto != protoTCP {
-		return decodeInner(proto, data[ihl:], d, enc)
+	if data[9] != protoTCP || binary.BigEndian.Uint16(data[6:8])&(ipv4FlagMF|ipv4FragOffset) != 0 {
+		return d.ipv4Other(data, ihl, total, enc)
 	}
 	src := netip.AddrFrom4([4]byte(data[12:16]))
 	dst := netip.AddrFrom4([4]byte(data[16:20]))
 	return decodeTCP(src, dst, data[ihl:], total-ihl, d, enc)
+}
+
+// ipv4Other decodes an IPv4 packet (trimmed to total) that is not a whole
+// TCP segment: a fragment (ErrFragment with d.frag filled when the caller
+// asked for fragments, else ErrNotTCP), or another protocol (a tunnel, or
+// not TCP). It is apart from decodeIPv4 to keep that small enough to
+// inline on the usual path.
+func (d *decoder) ipv4Other(data []byte, ihl, total, enc int) error {
+	frag := binary.BigEndian.Uint16(data[6:8])
+	if frag&(ipv4FlagMF|ipv4FragOffset) == 0 {
+		return decodeInner(data[9], data[ihl:], d, enc)
+	}
+	if d.frag == nil {
+		return ErrNotTCP
+	}
+	*d.frag = Fragment{
+		Src:    netip.AddrFrom4([4]byte(data[12:16])),
+		Dst:    netip.AddrFrom4([4]byte(data[16:20])),
+		ID:     uint32(binary.BigEndian.Uint16(data[4:6])),
+		Proto:  data[9],
+		Offset: int(frag&ipv4FragOffset) * 8,
+		More:   frag&ipv4FlagMF != 0,
+		Data:   data[ihl:],
+		Len:    total - ihl,
+		Encap:  uint8(enc),
+	}
+	return ErrFragment
 }
 
 // decodeIPv6 parses an IPv6 header and its extension headers, and the TCP

@@ -1,6 +1,7 @@
 package netpkt
 
 import (
+	"encoding/binary"
 	"net/netip"
 
 	"github.com/wsdissect/wsdissect/source"
@@ -48,6 +49,11 @@ type Fragment struct {
 // DecodeDatagram.
 func DecodeFragments(link source.LinkType, data []byte, seg *Segment, frag *Fragment) error {
 	d := decoder{seg: seg, frag: frag}
+	// The usual case first, as in Decode.
+	if link == source.LinkEthernet && len(data) >= ethernetLen &&
+		binary.BigEndian.Uint16(data[12:14]) == etherTypeIPv4 {
+		return decodeIPv4(data[ethernetLen:], &d, 0)
+	}
 	return d.decode(link, data)
 }
 

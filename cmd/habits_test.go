@@ -131,6 +131,14 @@ func TestReadWrite(t *testing.T) {
 	if !strings.Contains(got, `"packets":7,`) || !strings.Contains(got, `"frames_by_opcode":{"text":4}`) {
 		t.Errorf("the filtered copy holds other packets: %s", got)
 	}
+	// Fragmented packets go with all their fragments: the copy has no
+	// datagram left incomplete.
+	frags := filepath.Join(dir, "frags.pcap")
+	run("-r", filepath.Join("..", "testdata", "coder-fragments.pcap"), "-Y", "opcode == binary", "-w", frags)
+	got = run("-r", frags, "-q", "--json")
+	if !strings.Contains(got, `"fragments_dropped":0,`) || strings.Contains(got, `"defragmented_packets":0,`) {
+		t.Errorf("the filtered copy of fragmented packets: %s", got)
+	}
 	var out, errOut bytes.Buffer
 	if code := Execute([]string{"read", "-", "-w", filepath.Join(dir, "x.pcap")}, nil, &out, &errOut); code != ExitUsage {
 		t.Errorf("-w with stdin: exit %d, want %d", code, ExitUsage)

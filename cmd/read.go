@@ -269,6 +269,13 @@ func (a *app) readOne(src readSource, out io.Writer, opts engine.Options, ro ren
 			p.epoch(t)
 		}
 	}
+	var datagrams fragmentGroups
+	if a.readWrite != "" && f != nil {
+		// -w with a filter saves the packets of the records shown, which
+		// name the packet that completed an IP datagram: its other
+		// fragments go with it.
+		opts.Datagram = datagrams.add
+	}
 	if several && ro.Format != render.FormatJSON {
 		// Each renderer prints the per-file heading itself.
 		opts.Workers = 1
@@ -294,6 +301,7 @@ func (a *app) readOne(src readSource, out io.Writer, opts engine.Options, ro ren
 			marks.merge(p.marks)
 		}
 	}
+	datagrams.markWith(marks)
 	st.AddInput(a.inputOf(es, 1))
 	st.AddHTTP2Requests(es.Dissect.H2Requests)
 	st.SetMemory(es.Memory.Limit, es.Memory.Peak)

@@ -65,6 +65,36 @@ func (m *packetMarks) Emit(r *dissect.Record) error {
 	return m.next.Emit(r)
 }
 
+// fragmentGroups remembers which packets carried the fragments of each IP
+// datagram (engine.Options.Datagram), for read -w.
+type fragmentGroups struct {
+	completed []uint64 // the packet that completed each datagram
+	ends      []int    // where each datagram's packets end in pkts
+	pkts      []uint64
+}
+
+// add records a datagram completed by packet completed from the fragments
+// carried by pkts.
+func (g *fragmentGroups) add(completed uint64, pkts []uint64) {
+	g.completed = append(g.completed, completed)
+	g.pkts = append(g.pkts, pkts...)
+	g.ends = append(g.ends, len(g.pkts))
+}
+
+// markWith marks the packets of every datagram whose completing packet m
+// marked.
+func (g *fragmentGroups) markWith(m *packetMarks) {
+	start := 0
+	for i, c := range g.completed {
+		if m.has(c) {
+			for _, p := range g.pkts[start:g.ends[i]] {
+				m.mark(p)
+			}
+		}
+		start = g.ends[i]
+	}
+}
+
 // saver writes the packets of read -w to one pcap file.
 type saver struct {
 	path string

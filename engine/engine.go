@@ -26,6 +26,11 @@ type Options struct {
 	// Epoch, when set, is called with the first packet's time before any
 	// record is emitted (renderers show times relative to it).
 	Epoch func(time.Time)
+	// Datagram, when set, is called (from the goroutine that reads the
+	// packets) when packet completed completes an IP datagram, with the
+	// packets that carried its fragments (completed included; the slice
+	// is reused): records name the completing packet only.
+	Datagram func(completed uint64, fragments []uint64)
 	// Workers is the number of workers RunParallel spreads connections over:
 	// 0 means runtime.GOMAXPROCS(0), 1 the single-threaded Run. Run and
 	// Engine ignore it.
@@ -117,7 +122,7 @@ func New(sink dissect.Sink, opts Options) *Engine {
 	e.mem = withBudget(&e.opts)
 	giveMemory(sink, e.mem)
 	e.dis, e.asm = newStages(sink, e.opts)
-	e.rd.epoch = e.opts.Epoch
+	e.rd.epoch, e.rd.datagram = e.opts.Epoch, e.opts.Datagram
 	return e
 }
 
@@ -144,10 +149,11 @@ func (e *Engine) Finish() {
 // reader is the front of the packet loop that Run and RunParallel share: it
 // counts the packets read and decodes their headers.
 type reader struct {
-	epoch func(time.Time) // Options.Epoch
-	stats Stats
-	seg   netpkt.Segment // the last TCP segment decoded
-	last  uint64         // the last packet number
+	epoch    func(time.Time)        // Options.Epoch
+	datagram func(uint64, []uint64) // Options.Datagram
+	stats    Stats
+	seg      netpkt.Segment // the last TCP segment decoded
+	last     uint64         // the last packet number
 	// frag is the last IP fragment decoded; defrag reassembles fragments
 	// (made at the first one).
 	frag   netpkt.Fragment
@@ -192,9 +198,12 @@ func (r *reader) defragment(p *source.Packet) error {
 	if r.defrag == nil {
 		r.defrag = ipfrag.New(ipfrag.Config{})
 	}
-	payload, claimed, ok := r.defrag.Add(&r.frag, p.Time)
+	payload, claimed, ok := r.defrag.Add(&r.frag, p.Number, p.Time)
 	if !ok {
 		return netpkt.ErrNotTCP
+	}
+	if r.datagram != nil {
+		r.datagram(p.Number, r.defrag.Packets())
 	}
 	err := netpkt.DecodeDatagram(&r.frag, payload, claimed, &r.seg)
 	if err == nil {

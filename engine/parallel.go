@@ -562,7 +562,7 @@ func (p *parallel) run(src PacketSource, out io.Writer) (Stats, error) {
 	var mergeDone sync.WaitGroup
 	mergeDone.Go(func() { p.mergeRounds(out) })
 
-	p.rd.epoch = p.opts.Epoch
+	p.rd.epoch, p.rd.datagram = p.opts.Epoch, p.opts.Datagram
 	readErr, _ := p.rd.loop(src, p.failed, func(pk *source.Packet) error {
 		p.group = true
 		p.segment(&p.rd.seg, pk.Number, pk.Time)

@@ -66,6 +66,7 @@ type piece struct {
 	off, n int
 	data   []byte
 	seq    int
+	pkt    uint64 // the packet that carried it
 }
 
 // datagram is a datagram in progress.
@@ -98,6 +99,7 @@ type Reassembler struct {
 	held  int
 	held0 int // pieces held
 	buf   []byte
+	pkts  []uint64 // the packets of the datagram completed last
 	free  []*datagram
 	stats Stats
 }
@@ -126,14 +128,19 @@ func (r *Reassembler) Held() int { return r.held }
 // at the end of a capture they are fragments that never completed.
 func (r *Reassembler) Pending() int { return r.held0 }
 
-// Add takes a fragment captured at ts. When it completes its datagram, Add
+// Packets returns the numbers of the packets that carried the fragments of
+// the datagram the last Add completed, the completing one included, in the
+// order they came (valid until the next call of Add).
+func (r *Reassembler) Packets() []uint64 { return r.pkts }
+
+// Add takes a fragment captured at ts in packet pkt. When it completes its datagram, Add
 // returns the fragment (for netpkt.DecodeDatagram: the first fragment's
 // header fields), the bytes captured from the start of the datagram's
 // payload (valid until the next call), the payload's length per the IP
 // headers, and true. Where IPv4 fragments overlap, the bytes that arrived
 // first are kept; overlapping IPv6 fragments discard their datagram (RFC
 // 5722), exact duplicates aside.
-func (r *Reassembler) Add(f *netpkt.Fragment, ts time.Time) (payload []byte, claimed int, ok bool) {
+func (r *Reassembler) Add(f *netpkt.Fragment, pkt uint64, ts time.Time) (payload []byte, claimed int, ok bool) {
 	r.expire(ts)
 	end := f.Offset + f.Len
 	if f.Len < 0 || end > maxPayload || f.More && (f.Len == 0 || f.Len%8 != 0) {
@@ -172,7 +179,7 @@ func (r *Reassembler) Add(f *netpkt.Fragment, ts time.Time) (payload []byte, cla
 		d.frag, d.head = *f, f.Offset == 0
 		d.frag.Data = nil
 	}
-	d.pieces = append(d.pieces, piece{off: f.Offset, n: f.Len, data: append([]byte(nil), f.Data...), seq: len(d.pieces)})
+	d.pieces = append(d.pieces, piece{off: f.Offset, n: f.Len, data: append([]byte(nil), f.Data...), seq: len(d.pieces), pkt: pkt})
 	d.claims += f.Len
 	d.maxEnd = max(d.maxEnd, end)
 	d.held += cost
@@ -183,6 +190,10 @@ func (r *Reassembler) Add(f *netpkt.Fragment, ts time.Time) (payload []byte, cla
 	}
 	payload = r.join(d)
 	claimed = d.total
+	r.pkts = r.pkts[:0]
+	for i := len(d.pieces) - 1; i >= 0; i-- { // join left them latest first
+		r.pkts = append(r.pkts, d.pieces[i].pkt)
+	}
 	*f = d.frag
 	r.stats.Datagrams++
 	r.release(d)

@@ -112,7 +112,7 @@ func TestAdd(t *testing.T) {
 			done := -1
 			for i, f := range tc.frags {
 				fr := f.make(p)
-				got, claimed, ok := r.Add(&fr, t0.Add(f.at))
+				got, claimed, ok := r.Add(&fr, uint64(i+1), t0.Add(f.at))
 				if !ok {
 					continue
 				}
@@ -157,7 +157,7 @@ func TestBounded(t *testing.T) {
 	p := payload(3000)
 	for i := range 5000 {
 		f := frag{id: uint32(i), off: 0, n: 1480, more: true, keep: -1}.make(p)
-		if _, _, ok := r.Add(&f, t0); ok {
+		if _, _, ok := r.Add(&f, uint64(i+1), t0); ok {
 			t.Fatal("an incomplete datagram completed")
 		}
 		live := 0
@@ -172,7 +172,7 @@ func TestBounded(t *testing.T) {
 	}
 	for _, f := range []frag{{id: 9999, off: 1480, n: 1520, keep: -1}, {id: 9999, off: 0, n: 1480, more: true, keep: -1}} {
 		fr := f.make(p)
-		if got, _, ok := r.Add(&fr, t0); ok && !bytes.Equal(got, p) {
+		if got, _, ok := r.Add(&fr, 9, t0); ok && !bytes.Equal(got, p) {
 			t.Fatal("wrong payload")
 		} else if ok {
 			if len(r.m) == 0 || r.Held() != len(r.m)*(1480+pieceCost) || r.Pending() != len(r.m) {
@@ -191,7 +191,7 @@ func TestManyPieces(t *testing.T) {
 	p := payload(8 * 1000)
 	for i := range 1000 {
 		f := frag{id: 1, off: 8 * i, n: 8, more: i < 999, keep: -1}.make(p)
-		if _, _, ok := r.Add(&f, t0); ok {
+		if _, _, ok := r.Add(&f, uint64(i+1), t0); ok {
 			t.Fatal("completed")
 		}
 	}
@@ -207,7 +207,7 @@ func TestEmptyFragmentsBounded(t *testing.T) {
 	p := payload(3000)
 	for i := range 100000 {
 		f := frag{id: uint32(i / 200), off: 8 * (i % 200), n: 8, more: true, keep: 0}.make(p)
-		r.Add(&f, t0)
+		r.Add(&f, uint64(i+1), t0)
 		if r.Held() > DefaultMaxBytes || r.Pending()*pieceCost > DefaultMaxBytes {
 			t.Fatalf("after %d: %d bytes held, %d fragments", i, r.Held(), r.Pending())
 		}

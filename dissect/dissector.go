@@ -897,7 +897,7 @@ func (c *connState) emitConn(pkt uint64, ts time.Time, an []Anomaly) {
 			c.end.Start = c.conn.RequestTime
 		}
 	}
-	c.conn.Proxy = c.proxy
+	c.conn.Proxy, c.conn.Tunnel = c.proxy, c.info.Tunnel.String()
 	c.d.rec = Record{Kind: KindConn, Conn: &c.conn, Packet: pkt, Time: ts}
 	c.d.emit(&c.d.rec)
 	c.connSent = true

@@ -205,6 +205,10 @@ type Conn struct {
 	// Proxy is set when the connection runs in a tunnel through an HTTP
 	// or SOCKS proxy; Server is then the proxy.
 	Proxy *ProxyTunnel
+	// Tunnel names the outermost encapsulation ("vxlan", "gre", "mpls"...)
+	// the connection's first packet was captured in (netpkt.Tunnel), ""
+	// when none.
+	Tunnel string
 }
 
 // ProxyTunnel is a proxy tunnel a connection runs in.

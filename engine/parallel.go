@@ -696,6 +696,7 @@ func (w *worker) process(p *parallel, b *batch) {
 				// sent by a; only opening a connection needs addresses.
 				seg.Src, seg.SrcPort = f.a.Addr(), f.a.Port()
 				seg.Dst, seg.DstPort = f.b.Addr(), f.b.Port()
+				seg.Tunnel = f.tunnel
 				f.ws = w.asm.Open(&seg, c.side, c.pkt, c.ts, f.stream, f.evicted)
 			}
 			f.ws = w.asm.Segment(f.ws, c.side, &seg, c.pkt, c.ts)
@@ -1109,7 +1110,8 @@ type flow struct {
 	// the cache line the worker uses.
 	a, b    netip.AddrPort // the first packet's source and destination
 	stream  uint64
-	evicted bool // continues an evicted connection (reassembly.Entry.Evicted)
+	evicted bool          // continues an evicted connection (reassembly.Entry.Evicted)
+	tunnel  netpkt.Tunnel // the first packet's outermost encapsulation
 	_       [64]byte
 
 	reassembly.Entry[flow]
@@ -1128,6 +1130,7 @@ func (p *parallel) segment(seg *netpkt.Segment, pkt uint64, ts time.Time) {
 		f.b = netip.AddrPortFrom(seg.Dst, seg.DstPort)
 		f.stream = f.Stream()
 		f.evicted = f.Evicted()
+		f.tunnel = seg.Tunnel
 		f.worker = uint8(f.Hash() % uint64(len(p.workers)))
 	}
 	f.Learn(side, seg)

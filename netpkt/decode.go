@@ -174,8 +174,17 @@ func Decode(link source.LinkType, data []byte, seg *Segment) error {
 // decoder is what the decoding functions write to: the segment, and the
 // fragment when the caller asked for fragments.
 type decoder struct {
-	seg  *Segment
-	frag *Fragment
+	seg    *Segment
+	frag   *Fragment
+	tunnel Tunnel // the outermost encapsulation met
+}
+
+// enter notes that the packet is inside encapsulation t (the first one met
+// is the outermost).
+func (d *decoder) enter(t Tunnel) {
+	if d.tunnel == TunnelNone {
+		d.tunnel = t
+	}
 }
 
 // decode is Decode.
@@ -340,6 +349,7 @@ func (d *decoder) ipv4Other(data []byte, ihl, total, enc int) error {
 		Data:   data[ihl:],
 		Len:    total - ihl,
 		Encap:  uint8(enc),
+		Tunnel: d.tunnel,
 	}
 	return ErrFragment
 }
@@ -401,6 +411,7 @@ func decodeIPv6Chain(next byte, src, dst netip.Addr, data []byte, claimed int, d
 					Data:   data[8:],
 					Len:    claimed - 8,
 					Encap:  uint8(enc),
+					Tunnel: d.tunnel,
 				}
 				return ErrFragment
 			}
@@ -453,6 +464,7 @@ func decodeTCP(src, dst netip.Addr, data []byte, claimed int, d *decoder, enc in
 		Payload:    data[doff:],
 		PayloadLen: claimed - doff,
 		Encap:      uint8(enc),
+		Tunnel:     d.tunnel,
 	}
 	if data[13]&FlagSYN != 0 && doff > tcpMinLen {
 		seg.WScale = windowScale(data[tcpMinLen:doff])

@@ -357,6 +357,9 @@ func TestDecode(t *testing.T) {
 			if seg.Encap != tc.encap {
 				t.Errorf("Encap = %d, want %d", seg.Encap, tc.encap)
 			}
+			if (seg.Tunnel != TunnelNone) != (tc.encap > 0) {
+				t.Errorf("Tunnel = %v with Encap %d", seg.Tunnel, seg.Encap)
+			}
 		})
 	}
 }

@@ -40,8 +40,10 @@ type Fragment struct {
 	// capture cut the packet short.
 	Data []byte
 	Len  int
-	// Encap is how deep in tunnels the fragment's IP header was.
-	Encap uint8
+	// Encap is how deep in tunnels the fragment's IP header was; Tunnel
+	// the outermost of them.
+	Encap  uint8
+	Tunnel Tunnel
 }
 
 // DecodeFragments is Decode, except that for an IP fragment it fills frag
@@ -64,7 +66,7 @@ func DecodeFragments(link source.LinkType, data []byte, seg *Segment, frag *Frag
 // tunnel is decoded through it; fragments inside it are not reassembled
 // (ErrNotTCP).
 func DecodeDatagram(f *Fragment, payload []byte, claimed int, seg *Segment) error {
-	d := decoder{seg: seg}
+	d := decoder{seg: seg, tunnel: f.Tunnel}
 	if len(payload) > claimed {
 		payload = payload[:claimed]
 	}

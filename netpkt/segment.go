@@ -45,6 +45,41 @@ type Segment struct {
 	// PPPoE) that Decode removed: 0 for a segment carried directly by the
 	// link layer's IP.
 	Encap uint8
+	// Tunnel is the outermost of those encapsulations, TunnelNone when
+	// Encap is 0.
+	Tunnel Tunnel
+}
+
+// Tunnel names an encapsulation Decode removed.
+type Tunnel uint8
+
+// Encapsulations (see tunnel.go).
+const (
+	TunnelNone Tunnel = iota
+	TunnelIPIP
+	TunnelGRE
+	TunnelERSPAN
+	TunnelVXLAN
+	TunnelVXLANGPE
+	TunnelGeneve
+	TunnelGTPU
+	TunnelMPLS
+	TunnelPPPoE
+)
+
+// tunnelNames are the names of the Tunnel values.
+var tunnelNames = [...]string{
+	TunnelNone: "", TunnelIPIP: "ip-in-ip", TunnelGRE: "gre", TunnelERSPAN: "erspan",
+	TunnelVXLAN: "vxlan", TunnelVXLANGPE: "vxlan-gpe", TunnelGeneve: "geneve", TunnelGTPU: "gtp-u",
+	TunnelMPLS: "mpls", TunnelPPPoE: "pppoe",
+}
+
+// String returns the encapsulation's name ("vxlan"), "" for none.
+func (t Tunnel) String() string {
+	if int(t) < len(tunnelNames) {
+		return tunnelNames[t]
+	}
+	return "tunnel"
 }
 
 // Has reports whether all of the given flag bits are set.

@@ -65,10 +65,13 @@ func decodeInner(proto byte, data []byte, d *decoder, enc int) error {
 	}
 	switch proto {
 	case protoIPIP:
+		d.enter(TunnelIPIP)
 		return decodeIPv4(data, d, enc)
 	case protoIPv6Encap:
+		d.enter(TunnelIPIP)
 		return decodeIPv6(data, d, enc)
 	}
+	d.enter(TunnelGRE)
 	return decodeGRE(data, d, enc)
 }
 
@@ -85,8 +88,10 @@ func decodeEtherTunnel(etherType uint16, data []byte, d *decoder, enc int) error
 		return err
 	}
 	if etherType == etherTypePPPoE {
+		d.enter(TunnelPPPoE)
 		return decodePPPoE(data, d, enc)
 	}
+	d.enter(TunnelMPLS)
 	return decodeMPLS(data, d, enc)
 }
 
@@ -146,6 +151,12 @@ func decodeGRE(data []byte, d *decoder, enc int) error {
 	}
 	proto := binary.BigEndian.Uint16(data[2:4])
 	data = data[hl:]
+	switch proto {
+	case etherTypeERSPAN2, etherTypeERSPAN3:
+		if d.tunnel == TunnelGRE && enc == 1 {
+			d.tunnel = TunnelERSPAN // GRE is only its carrier
+		}
+	}
 	switch proto {
 	case etherTypeERSPAN2:
 		// Type II has an 8-byte header and a GRE sequence number; type I
@@ -215,12 +226,16 @@ func decodeUDP(data []byte, d *decoder, enc int) error {
 	}
 	switch port {
 	case portVXLAN, portVXLANLinux:
+		d.enter(TunnelVXLAN)
 		return decodeVXLAN(data, d, enc)
 	case portVXLANGPE:
+		d.enter(TunnelVXLANGPE)
 		return decodeVXLANGPE(data, d, enc)
 	case portGeneve:
+		d.enter(TunnelGeneve)
 		return decodeGeneve(data, d, enc)
 	}
+	d.enter(TunnelGTPU)
 	return decodeGTPU(data, d, enc)
 }
 

@@ -3,6 +3,7 @@ package netpkt
 import (
 	"encoding/binary"
 	"net/netip"
+	"testing"
 
 	"github.com/wsdissect/wsdissect/source"
 )
@@ -228,5 +229,29 @@ func tunnelCases(pl []byte) []decodeCase {
 		// Nested: TCP in IPv6 in GRE in VXLAN over a tagged link.
 		{name: "gre in vxlan", link: source.LinkEthernet, data: ether(etherTypeIPv4, []uint16{etherTypeVLAN}, outer4(protoUDP, udp(51000, portVXLAN, vxlan(0x08, eth(outer4(protoGRE, gre(0, etherTypeIPv6, v6))))))), v6: true, payload: pl, plen: n, encap: 2},
 		{name: "sll vxlan", link: source.LinkSLL, data: sll(1, etherTypeIPv4, outer4(protoUDP, udp(51000, portVXLAN, vxlan(0x08, eth4)))), payload: pl, plen: n, encap: 1},
+	}
+}
+
+// TestTunnelKinds checks the outermost encapsulation Decode reports.
+func TestTunnelKinds(t *testing.T) {
+	want := map[string]Tunnel{
+		"ipip": TunnelIPIP, "6in4": TunnelIPIP, "gre ipv4": TunnelGRE, "gre mpls": TunnelGRE,
+		"erspan type II": TunnelERSPAN, "erspan type III": TunnelERSPAN, "vxlan": TunnelVXLAN,
+		"vxlan-gpe ipv6": TunnelVXLANGPE, "geneve ipv6": TunnelGeneve, "gtp-u": TunnelGTPU,
+		"mpls ipv4": TunnelMPLS, "pppoe ipv4": TunnelPPPoE, "gre in vxlan": TunnelVXLAN,
+	}
+	for _, tc := range decodeCases() {
+		w, ok := want[tc.name]
+		if !ok {
+			continue
+		}
+		delete(want, tc.name)
+		var seg Segment
+		if err := Decode(tc.link, tc.data, &seg); err != nil || seg.Tunnel != w {
+			t.Errorf("%s: tunnel %v (%v), want %v", tc.name, seg.Tunnel, err, w)
+		}
+	}
+	for name := range want {
+		t.Errorf("no case %q", name)
 	}
 }

@@ -5,6 +5,8 @@ package reassembly
 import (
 	"net/netip"
 	"time"
+
+	"github.com/wsdissect/wsdissect/netpkt"
 )
 
 // Side names one of the two endpoints of a connection. SideA is the endpoint
@@ -35,6 +37,9 @@ type ConnInfo struct {
 	// FirstPacket and FirstTime are the connection's first packet.
 	FirstPacket uint64
 	FirstTime   time.Time
+	// Tunnel is the outermost encapsulation (VXLAN, GRE...) the
+	// connection's first packet came in, netpkt.TunnelNone for none.
+	Tunnel netpkt.Tunnel
 	// Evicted is true when the connection continues one that was evicted
 	// from the full connection table (Config.MaxConns): its earlier packets
 	// were decoded under another stream number, and their state is lost.

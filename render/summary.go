@@ -85,7 +85,7 @@ func appendConnSummary(b []byte, c *dissect.Conn) []byte {
 // appendHandshakeSummary appends the WebSocket handshake of a connection.
 func appendHandshakeSummary(b []byte, c *dissect.Conn) []byte {
 	if c.Midstream {
-		return append(b, "WebSocket connection picked up mid-stream"...)
+		return appendProxySummary(append(b, "WebSocket connection picked up mid-stream"...), c)
 	}
 	b = append(b, "WebSocket handshake "...)
 	b = appendEscaped(b, c.Method, false, -1)
@@ -114,8 +114,14 @@ func appendHandshakeSummary(b []byte, c *dissect.Conn) []byte {
 
 // appendProxySummary appends the CONNECT target of a connection that went
 // through a proxy: " [proxy CONNECT host:port]" for an HTTP proxy,
-// " [proxy SOCKS5 host:port]" for a SOCKS one.
+// " [proxy SOCKS5 host:port]" for a SOCKS one; and the encapsulation it
+// was captured in: " [in vxlan]".
 func appendProxySummary(b []byte, c *dissect.Conn) []byte {
+	if c.Tunnel != "" {
+		b = append(b, " [in "...)
+		b = appendEscaped(b, c.Tunnel, false, -1)
+		b = append(b, ']')
+	}
 	if c.Proxy == nil {
 		return b
 	}
@@ -147,6 +153,11 @@ func proxyVerb(c *dissect.Conn) string {
 // appendProxyTree appends the tree line of a connection that went through
 // a proxy.
 func appendProxyTree(b []byte, c *dissect.Conn) []byte {
+	if c.Tunnel != "" {
+		b = append(b, "    Captured inside "...)
+		b = appendEscaped(b, c.Tunnel, false, -1)
+		b = append(b, " encapsulation\n"...)
+	}
 	if c.Proxy == nil {
 		return b
 	}

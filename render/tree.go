@@ -113,7 +113,7 @@ func (r *Renderer) appendHandshakeTree(b []byte, c *dissect.Conn) []byte {
 	if c.Midstream {
 		b = append(b, ": WebSocket connection "...)
 		b = r.appendEndpoints(b, c, dissect.ClientToServer, true, false)
-		return append(b, " picked up mid-stream (no handshake seen)\n"...)
+		return appendProxyTree(append(b, " picked up mid-stream (no handshake seen)\n"...), c)
 	}
 	b = append(b, ": WebSocket handshake "...)
 	b = r.appendEndpoints(b, c, dissect.ClientToServer, true, false)

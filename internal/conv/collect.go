@@ -246,6 +246,8 @@ type Session struct {
 	// (HTTP, SOCKS4, SOCKS5) of the proxy tunnel the session runs in (""
 	// for none).
 	Proxy, ProxyProtocol string
+	// Tunnel is the encapsulation the session was captured in (Conn.Tunnel).
+	Tunnel string
 	// SubprotocolsOffered, ExtensionsOffered: what the client offered;
 	// Subprotocol and Extensions what the server selected.
 	SubprotocolsOffered, ExtensionsOffered []string
@@ -485,6 +487,7 @@ func (c *Collector) conn(s *Session, rec *dissect.Record) {
 	if p := cn.Proxy; p != nil {
 		s.Proxy, s.ProxyProtocol = strings.Clone(p.Target), p.Protocol
 	}
+	s.Tunnel = cn.Tunnel
 	s.SubprotocolsOffered = cloneStrings(cn.SubprotocolsOffered)
 	s.ExtensionsOffered = cloneStrings(cn.ExtensionsOffered)
 	s.Subprotocol = strings.Clone(cn.Subprotocol)

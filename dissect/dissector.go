@@ -1102,10 +1102,7 @@ func (c *connState) answerMissing(side reassembly.Side) {
 	c.anomalyRecord(side, false, newAnomaly(AnUpgradeUnanswered, -1,
 		fmt.Sprintf("upgrade request for %s got no response in the capture, and the client sent %d bytes after it: looking for WebSocket frames in them", req.head.Target, len(hs.buf))), req.pkt, req.ts)
 	c.reqs = nil
-	held := c.http
-	c.startProbe()
-	c.evident = true
-	c.replay(&held)
+	c.probeBuffered(true)
 }
 
 // heldAfterRequest reports whether the client sent bytes after a request
@@ -1133,10 +1130,17 @@ func (c *connState) tooLargeHead() {
 		c.anomalyRecord(s, true, newAnomaly(AnHTTPHeaderTooLarge, -1,
 			fmt.Sprintf("the upgrade %s's header block is larger than --max-http-header (%d bytes); looking for WebSocket frames after it", what, c.d.opts.MaxHTTPHeader)), hs.lastPkt, hs.lastTS)
 	}
+	// The search skips the heads in what was buffered.
+	c.probeBuffered(true)
+}
+
+// probeBuffered switches the connection to the frame search and replays
+// to it what both sides buffered while it was read as HTTP; evident says
+// an upgrade was seen (see connState.evident).
+func (c *connState) probeBuffered(evident bool) {
 	held := c.http
 	c.startProbe()
-	c.evident = true
-	// Replay what was buffered: the search skips the heads.
+	c.evident = c.evident || evident
 	c.replay(&held)
 }
 
@@ -1168,22 +1172,13 @@ func mentionsWebSocket(b []byte) bool {
 	if len(b) >= 12 && bytes.HasPrefix(b, []byte("HTTP/1.")) && string(b[8:12]) == " 101" {
 		return true
 	}
-	const w = "websocket"
-	for i := 0; i+len(w) <= len(b); i++ {
-		if b[i]|0x20 == 'w' && strings.EqualFold(string(b[i:i+len(w)]), w) {
-			return true
-		}
-	}
-	return false
+	return containsFold(b, "websocket")
 }
 
 // notHTTP handles a connection whose first bytes are not HTTP.
 func (c *connState) notHTTP() {
 	if c.forced || !c.info.SawSYN {
-		held := c.http
-		c.startProbe()
-		// Replay what was buffered while deciding.
-		c.replay(&held)
+		c.probeBuffered(false)
 		return
 	}
 	c.mode = modeIgnore
@@ -1459,11 +1454,11 @@ func tunnelAnswer(h *http1.Head) bool {
 	return !cl && !te
 }
 
-// containsFold reports whether s contains the lower-case ASCII word w in
-// any case.
-func containsFold(s, w string) bool {
+// containsFold reports whether s contains the lower-case ASCII word w
+// (letters only, not empty) in any case.
+func containsFold[T ~string | ~[]byte](s T, w string) bool {
 	for i := 0; i+len(w) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(w)], w) {
+		if s[i]|0x20 == w[0] && strings.EqualFold(string(s[i:i+len(w)]), w) {
 			return true
 		}
 	}

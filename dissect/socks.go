@@ -3,9 +3,9 @@ package dissect
 import (
 	"bytes"
 	"encoding/binary"
+	"net"
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/wsdissect/wsdissect/reassembly"
@@ -124,7 +124,7 @@ func (s *socksStart) parse4(c, p []byte) socksResult {
 	if p[0] != 0 || p[1] != 90 {
 		return socksNot
 	}
-	s.proxy.Target, s.proxy.User = hostPort(host, port), string(user)
+	s.proxy.Target, s.proxy.User = net.JoinHostPort(host, strconv.Itoa(int(port))), string(user)
 	return s.tunnel(reqLen, 8)
 }
 
@@ -204,11 +204,11 @@ func socks5Addr(b []byte) (addr string, ok, more bool) {
 	port := binary.BigEndian.Uint16(b[n-2 : n])
 	switch b[3] {
 	case 1:
-		return hostPort(netip.AddrFrom4([4]byte(b[4:8])).String(), port), true, false
+		return net.JoinHostPort(netip.AddrFrom4([4]byte(b[4:8])).String(), strconv.Itoa(int(port))), true, false
 	case 4:
-		return hostPort(netip.AddrFrom16([16]byte(b[4:20])).String(), port), true, false
+		return net.JoinHostPort(netip.AddrFrom16([16]byte(b[4:20])).String(), strconv.Itoa(int(port))), true, false
 	}
-	return hostPort(string(b[5:5+int(b[4])]), port), true, false
+	return net.JoinHostPort(string(b[5:5+int(b[4])]), strconv.Itoa(int(port))), true, false
 }
 
 // socks5AddrLen returns the length of a SOCKS 5 request or reply from its
@@ -227,14 +227,6 @@ func socks5AddrLen(b []byte) int {
 		return 4 + 1 + int(b[4]) + 2
 	}
 	return 0
-}
-
-// hostPort joins a host and a port, bracketing IPv6 addresses.
-func hostPort(host string, port uint16) string {
-	if strings.IndexByte(host, ':') >= 0 {
-		host = "[" + host + "]"
-	}
-	return host + ":" + strconv.Itoa(int(port))
 }
 
 // start returns the tunnel the handshake opened: its target and the bytes

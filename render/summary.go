@@ -79,13 +79,13 @@ func appendConnSummary(b []byte, c *dissect.Conn) []byte {
 		b = appendHandshakeSummary(b, c)
 		return appendTLSSummary(b, c)
 	}
-	return appendProxySummary(appendTLSSummary(b, c), c)
+	return appendViaSummary(appendTLSSummary(b, c), c)
 }
 
 // appendHandshakeSummary appends the WebSocket handshake of a connection.
 func appendHandshakeSummary(b []byte, c *dissect.Conn) []byte {
 	if c.Midstream {
-		return appendProxySummary(append(b, "WebSocket connection picked up mid-stream"...), c)
+		return appendViaSummary(append(b, "WebSocket connection picked up mid-stream"...), c)
 	}
 	b = append(b, "WebSocket handshake "...)
 	b = appendEscaped(b, c.Method, false, -1)
@@ -97,7 +97,7 @@ func appendHandshakeSummary(b []byte, c *dissect.Conn) []byte {
 	}
 	b = appendStatus(b, c)
 	if !c.Upgraded() {
-		return appendProxySummary(append(b, " (upgrade rejected)"...), c)
+		return appendViaSummary(append(b, " (upgrade rejected)"...), c)
 	}
 	if c.Subprotocol != "" {
 		b = append(b, " [subprotocol="...)
@@ -109,14 +109,14 @@ func appendHandshakeSummary(b []byte, c *dissect.Conn) []byte {
 		b = appendJoined(b, c.Extensions)
 		b = append(b, ']')
 	}
-	return appendProxySummary(b, c)
+	return appendViaSummary(b, c)
 }
 
-// appendProxySummary appends the CONNECT target of a connection that went
-// through a proxy: " [proxy CONNECT host:port]" for an HTTP proxy,
+// appendViaSummary appends how a connection reached the capture: the
+// CONNECT target of the proxy it went through, " [proxy CONNECT host:port]" for an HTTP proxy,
 // " [proxy SOCKS5 host:port]" for a SOCKS one; and the encapsulation it
 // was captured in: " [in vxlan]".
-func appendProxySummary(b []byte, c *dissect.Conn) []byte {
+func appendViaSummary(b []byte, c *dissect.Conn) []byte {
 	if c.Tunnel != "" {
 		b = append(b, " [in "...)
 		b = appendEscaped(b, c.Tunnel, false, -1)
@@ -150,9 +150,10 @@ func proxyVerb(c *dissect.Conn) string {
 	return "CONNECT"
 }
 
-// appendProxyTree appends the tree line of a connection that went through
-// a proxy.
-func appendProxyTree(b []byte, c *dissect.Conn) []byte {
+// appendViaTree appends the tree lines of how a connection reached the
+// capture: the encapsulation it was captured in and the proxy it went
+// through.
+func appendViaTree(b []byte, c *dissect.Conn) []byte {
 	if c.Tunnel != "" {
 		b = append(b, "    Captured inside "...)
 		b = appendEscaped(b, c.Tunnel, false, -1)

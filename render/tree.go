@@ -99,7 +99,7 @@ func (r *Renderer) appendConnTree(b []byte, c *dissect.Conn) []byte {
 		b = strconv.AppendUint(b, c.Stream, 10)
 		b = append(b, ": TLS connection "...)
 		b = r.appendEndpoints(b, c, dissect.ClientToServer, true, false)
-		b = appendProxyTree(append(b, " (not dissected)\n"...), c)
+		b = appendViaTree(append(b, " (not dissected)\n"...), c)
 		return appendTLSTree(b, c.TLS)
 	}
 	return appendTLSTree(r.appendHandshakeTree(b, c), c.TLS)
@@ -113,11 +113,11 @@ func (r *Renderer) appendHandshakeTree(b []byte, c *dissect.Conn) []byte {
 	if c.Midstream {
 		b = append(b, ": WebSocket connection "...)
 		b = r.appendEndpoints(b, c, dissect.ClientToServer, true, false)
-		return appendProxyTree(append(b, " picked up mid-stream (no handshake seen)\n"...), c)
+		return appendViaTree(append(b, " picked up mid-stream (no handshake seen)\n"...), c)
 	}
 	b = append(b, ": WebSocket handshake "...)
 	b = r.appendEndpoints(b, c, dissect.ClientToServer, true, false)
-	b = appendProxyTree(append(b, '\n'), c)
+	b = appendViaTree(append(b, '\n'), c)
 	if c.HTTP2 && len(c.Request) > 0 {
 		b = append(b, "HyperText Transfer Protocol 2 (extended CONNECT, stream "...)
 		b = strconv.AppendUint(b, uint64(c.H2Stream), 10)

@@ -2,7 +2,10 @@ package cmd
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -126,10 +129,10 @@ func TestReadWrite(t *testing.T) {
 	texts := filepath.Join(dir, "texts.pcap")
 	run("-r", good, "-Y", "opcode == text", "-w", texts)
 	got := run("-r", texts, "-q", "--json")
-	// The text frames' packets (one frame spans two), the handshake's and
-	// the last one of the connection (its end record's).
-	if !strings.Contains(got, `"packets":7,`) || !strings.Contains(got, `"frames_by_opcode":{"text":4}`) {
-		t.Errorf("the filtered copy holds other packets: %s", got)
+	// The connection up to its last text frame (packet 29 of 37), whose
+	// other records are not shown.
+	if !strings.Contains(got, `"packets":27,`) || !strings.Contains(got, `"frames_by_opcode":{"binary":2,"ping":2,"pong":2,"text":4}`) {
+		t.Errorf("the filtered copy: %s", got)
 	}
 	// Fragmented packets go with all their fragments: the copy has no
 	// datagram left incomplete.
@@ -142,5 +145,70 @@ func TestReadWrite(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if code := Execute([]string{"read", "-", "-w", filepath.Join(dir, "x.pcap")}, nil, &out, &errOut); code != ExitUsage {
 		t.Errorf("-w with stdin: exit %d, want %d", code, ExitUsage)
+	}
+}
+
+// TestReadWriteDecodesAlike checks that what read -w saves with a filter
+// decodes, with the same filter, into the records that were shown: the
+// copy holds each record's connection from its first packet on, which the
+// handshakes, a compression context, TLS and HTTP/2 need. Packet and stream
+// numbers change (other packets are left out), and the connection's end
+// record says where the copy ends, so those are not compared.
+func TestReadWriteDecodesAlike(t *testing.T) {
+	td := func(name string) string { return filepath.Join("..", "testdata", name) }
+	numbers := regexp.MustCompile(`"(packet|first_packet|request_packet|stream)":[0-9]+,?|"packets":\[[0-9,]*\],?`)
+	shown := func(out string) string {
+		var b strings.Builder
+		for line := range strings.Lines(out) {
+			if !strings.HasPrefix(line, `{"type":"end"`) {
+				b.WriteString(numbers.ReplaceAllString(line, ""))
+			}
+		}
+		return b.String()
+	}
+	tests := []struct {
+		capture, filter string
+		extra           []string
+		packets         int // in the copy
+	}{
+		// the connection up to its last text frame (packet 29 of 37)
+		{"coder-basic.pcap", "opcode == text", nil, 27},
+		{"coder-deflate-takeover.pcap", "frame.number > 20 && opcode == text", nil, 26},
+		{"gorilla-deflate.pcap", "frame.number > 12 && opcode == text", nil, 24},
+		{"wss-tls13.pcap", "frame.number > 25 && opcode == text", []string{"--keylog", td("wss-tls13.keylog")}, 29},
+		{"wss-proxy.pcap", "opcode == text", []string{"--keylog", td("wss-proxy.keylog")}, 33},
+		{"h2-tls-xnet.pcap", "frame.number > 100 && opcode == text", []string{"--keylog", td("h2-tls-xnet.keylog")}, 196},
+		{"h2c-xnet.pcap", "frame.number > 100 && opcode == text", nil, 131},
+		{"coder-fragments.pcap", "opcode == binary", nil, 123},
+		{"coder-tunnels.pcap", "opcode == text", nil, 216},
+		{"coder-midstream.pcap", "opcode == text", nil, 12},
+		{"coder-lost.pcap", "opcode == text", nil, 22},
+		// An end record that matches itself keeps its connection up to
+		// its last packet (the final ACK, 38, is not the connection's
+		// end).
+		{"coder-deflate-takeover.pcap", `type == "end"`, nil, 37},
+	}
+	for _, tc := range tests {
+		t.Run(tc.capture+" "+tc.filter, func(t *testing.T) {
+			cp := filepath.Join(t.TempDir(), "copy.pcap")
+			args := append([]string{"read", td(tc.capture), "-Y", tc.filter, "--json"}, tc.extra...)
+			want, _ := runOK(t, append(args, "-w", cp)...)
+			if !strings.Contains(want, `"type":"frame"`) && !strings.Contains(want, `"type":"end"`) {
+				t.Fatalf("the filter shows nothing: %s", want)
+			}
+			got, _ := runOK(t, append([]string{"read", cp, "-Y", tc.filter, "--json"}, tc.extra...)...)
+			if g, w := strings.Split(shown(got), "\n"), strings.Split(shown(want), "\n"); !slices.Equal(g, w) {
+				for i := range min(len(g), len(w)) {
+					if g[i] != w[i] {
+						t.Fatalf("the copy decodes differently: record %d is\n%.400s\nwant\n%.400s", i, g[i], w[i])
+					}
+				}
+				t.Fatalf("the copy decodes into %d records, want %d", len(g), len(w))
+			}
+			out, _ := runOK(t, append([]string{"read", cp, "-q", "--json"}, tc.extra...)...)
+			if n := fmt.Sprintf(`"packets":%d,`, tc.packets); !strings.Contains(out, n) {
+				t.Errorf("the copy's statistics: %s\nwant %s", out, n)
+			}
+		})
 	}
 }

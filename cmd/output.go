@@ -354,7 +354,7 @@ func (a *app) newPipeline(w io.Writer, ro render.Options, f *filter.Filter) *pip
 	if a.out.quiet && f != nil {
 		var next dissect.Sink = p.stats
 		if a.readWrite != "" {
-			p.marks = &packetMarks{next: next}
+			p.marks = &packetMarks{next: next, filter: f}
 			next = p.marks
 		}
 		p.sink = split(filter.NewSink(f, next))
@@ -371,7 +371,7 @@ func (a *app) newPipeline(w io.Writer, ro render.Options, f *filter.Filter) *pip
 			out = p.renderer
 		}
 		if a.readWrite != "" && f != nil {
-			p.marks = &packetMarks{next: out}
+			p.marks = &packetMarks{next: out, filter: f}
 			out = p.marks
 		}
 		p.shown = &counter{next: out}

@@ -175,6 +175,9 @@ func (a *app) runRead(files []string) error {
 		if save != nil && (runErr == nil || errors.Is(runErr, source.ErrDamaged) || errors.Is(runErr, source.ErrStopped)) {
 			keep := func(uint64) bool { return true }
 			if f != nil {
+				if err := marks.complete(name, func() (engine.PacketSource, func(), error) { return reopen(in) }); err != nil {
+					return &exitError{code: ExitOutput, err: err}
+				}
 				keep = marks.has
 			}
 			if errors.Is(runErr, source.ErrStopped) {
@@ -182,13 +185,7 @@ func (a *app) runRead(files []string) error {
 				inner := keep
 				keep = func(n uint64) bool { return n <= last && inner(n) }
 			}
-			saveErr := error(nil)
-			if in.chain != nil {
-				saveErr = save.saveChain(in.chain, keep)
-			} else {
-				saveErr = save.save(name, nil, keep)
-			}
-			if err := saveErr; err != nil {
+			if err := save.save(in, keep); err != nil {
 				return &exitError{code: ExitOutput, err: err}
 			}
 		}
@@ -301,7 +298,7 @@ func (a *app) readOne(src readSource, out io.Writer, opts engine.Options, ro ren
 			marks.merge(p.marks)
 		}
 	}
-	datagrams.markWith(marks)
+	marks.datagrams = &datagrams
 	st.AddInput(a.inputOf(es, 1))
 	st.AddHTTP2Requests(es.Dissect.H2Requests)
 	st.SetMemory(es.Memory.Limit, es.Memory.Peak)

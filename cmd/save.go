@@ -9,15 +9,26 @@ import (
 
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/engine"
+	"github.com/wsdissect/wsdissect/filter"
 	"github.com/wsdissect/wsdissect/internal/capture"
 	"github.com/wsdissect/wsdissect/source"
 )
 
-// packetMarks remembers the packets of the records shown (read -w with -Y),
-// per file, one bit a packet.
+// packetMarks remembers what read -w with -Y saves of one capture: the
+// packets of the records shown, one bit a packet, and so that the copy
+// decodes alike, their connections from the first packet on (the handshakes
+// and the messages before them, which compression, TLS and HTTP/2 need).
 type packetMarks struct {
 	next dissect.Sink
-	bits []uint64
+	// filter is -Y: it tells an end record that matches itself from one
+	// shown because its connection was.
+	filter *filter.Filter
+	bits   []uint64
+	spans  engine.ConnSpans
+	// datagrams are the packets of the fragmented IP datagrams read
+	// (engine.Options.Datagram): their fragments go with the packet that
+	// completed them.
+	datagrams *fragmentGroups
 }
 
 // mark records packet n.
@@ -40,6 +51,7 @@ func (m *packetMarks) has(n uint64) bool {
 
 // merge adds o's marks.
 func (m *packetMarks) merge(o *packetMarks) {
+	m.spans.Merge(&o.spans)
 	for i, w := range o.bits {
 		if i >= len(m.bits) {
 			m.bits = append(m.bits, o.bits[i:]...)
@@ -51,18 +63,52 @@ func (m *packetMarks) merge(o *packetMarks) {
 
 // Emit implements dissect.Sink: it marks the packets that carried the
 // record (a frame's packets; a message's first and last packet; the packet
-// of a connection or anomaly record).
+// of a connection or anomaly record) and selects its connection's packets
+// from the first up to the record's last. An end record counts only when it
+// matches the filter itself (then its connection is kept whole).
 func (m *packetMarks) Emit(r *dissect.Record) error {
+	if r.Kind == dissect.KindEnd && (m.filter == nil || !m.filter.Match(r)) {
+		// Shown with its connection, whatever it says: the copy holds
+		// what the connection's other records need, and ends there.
+		return m.next.Emit(r)
+	}
 	m.mark(r.Packet)
+	last := r.Packet
 	switch {
 	case r.Kind == dissect.KindFrame && r.Frame != nil:
 		for _, p := range r.Frame.Packets {
 			m.mark(p)
+			last = max(last, p)
 		}
 	case r.Kind == dissect.KindMessage && r.Message != nil:
 		m.mark(r.Message.FirstPacket)
+		last = max(last, r.Message.FirstPacket)
+	}
+	if c := r.Conn; c != nil {
+		m.spans.Add(c.Client, c.Server, c.FirstPacket, last)
 	}
 	return m.next.Emit(r)
+}
+
+// complete adds to the marks the packets of the connections' spans, read
+// again from the capture that open opens, and the fragments of the
+// datagrams that marked packets completed.
+func (m *packetMarks) complete(name string, open func() (engine.PacketSource, func(), error)) error {
+	if m.spans.Len() > 0 {
+		src, done, err := open()
+		if err != nil {
+			return fmt.Errorf("-w: reading %s again: %w", name, err)
+		}
+		err = m.spans.Mark(src, m.mark)
+		done()
+		if err != nil && !errors.Is(err, source.ErrDamaged) {
+			return fmt.Errorf("-w: reading %s again: %w", name, err)
+		}
+	}
+	if m.datagrams != nil {
+		m.datagrams.markWith(m)
+	}
+	return nil
 }
 
 // fragmentGroups remembers which packets carried the fragments of each IP
@@ -104,22 +150,29 @@ type saver struct {
 	link source.LinkType
 }
 
-// save copies the packets of the capture name that keep says to keep.
-func (s *saver) save(name string, stdin io.Reader, keep func(uint64) bool) error {
-	src, err := source.Open(name, stdin)
-	if err != nil {
-		return fmt.Errorf("-w: reading %s again: %w", name, err)
+// reopen opens input in again for the second reading -w needs: a capture
+// file, or rotated files read as one capture (their packet numbers continue
+// from file to file).
+func reopen(in readInput) (engine.PacketSource, func(), error) {
+	if in.chain != nil {
+		ch := source.NewChain(in.chain, nil)
+		return ch, func() { ch.Close() }, nil
 	}
-	defer src.Close()
-	return s.copy(name, src, keep)
+	src, err := source.Open(in.name, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return src, func() { src.Close() }, nil
 }
 
-// saveChain is save for rotated files read as one capture (their packet
-// numbers continue from file to file).
-func (s *saver) saveChain(names []string, keep func(uint64) bool) error {
-	ch := source.NewChain(names, nil)
-	defer ch.Close()
-	return s.copy(names[0], ch, keep)
+// save copies the packets of input in that keep says to keep.
+func (s *saver) save(in readInput, keep func(uint64) bool) error {
+	src, done, err := reopen(in)
+	if err != nil {
+		return fmt.Errorf("-w: reading %s again: %w", in.name, err)
+	}
+	defer done()
+	return s.copy(in.name, src, keep)
 }
 
 // copy writes the packets of src that keep selects.

@@ -376,7 +376,7 @@ func (d *Dissector) newConnState(info *reassembly.ConnInfo) *connState {
 	c := d.pool.conns.Get()
 	c.d, c.info = d, info
 	d.mem.Force(stateCost)
-	c.conn.Stream = info.Stream
+	c.conn.Stream, c.conn.FirstPacket = info.Stream, info.FirstPacket
 	for _, p := range d.opts.WSPorts {
 		if info.Addr[0].Port() == p || info.Addr[1].Port() == p {
 			c.forced = true
@@ -1362,7 +1362,7 @@ func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint6
 				// The upgrade request is not in the capture: decode the
 				// connection as picked up mid-stream, with what the
 				// response negotiated.
-				c.conn = Conn{Stream: c.conn.Stream, Client: c.conn.Client, Server: c.conn.Server, Midstream: true}
+				c.conn = Conn{Stream: c.conn.Stream, FirstPacket: c.conn.FirstPacket, Client: c.conn.Client, Server: c.conn.Server, Midstream: true}
 				c.conn.ResponsePacket, c.conn.ResponseTime = pkt, ts
 				an := fillResponseAlone(&c.conn, h)
 				c.emitConn(pkt, ts, an)
@@ -1419,7 +1419,7 @@ func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint6
 			continue
 		}
 		// The answer to an upgrade request.
-		c.conn = Conn{Stream: c.conn.Stream, Client: c.conn.Client, Server: c.conn.Server, TLS: c.conn.TLS}
+		c.conn = Conn{Stream: c.conn.Stream, FirstPacket: c.conn.FirstPacket, Client: c.conn.Client, Server: c.conn.Server, TLS: c.conn.TLS}
 		fillRequest(&c.conn, req.head)
 		c.conn.RequestPacket, c.conn.RequestTime = req.pkt, req.ts
 		c.conn.ResponsePacket, c.conn.ResponseTime = pkt, ts

@@ -216,7 +216,7 @@ type h2Session struct {
 func (hs *h2State) newSession(s *h2.Stream) *h2Session {
 	p := hs.c
 	ch := &h2Session{p: p, clientSide: p.clientSide}
-	ch.conn.Stream = p.conn.Stream
+	ch.conn.Stream, ch.conn.FirstPacket = p.conn.Stream, p.info.FirstPacket
 	ch.conn.Client, ch.conn.Server = p.info.Addr[p.clientSide], p.info.Addr[p.clientSide.Other()]
 	ch.conn.HTTP2, ch.conn.H2Stream = true, s.ID
 	ch.conn.TLS = p.conn.TLS

@@ -153,6 +153,11 @@ type Conn struct {
 	Client, Server netip.AddrPort
 	// Midstream is true when no handshake was seen.
 	Midstream bool
+	// FirstPacket is the connection's first packet in the capture (its SYN
+	// when that was captured): with Client and Server it names the TCP
+	// connection, and the packets from it up to a record are what the
+	// record needs to be decoded again.
+	FirstPacket uint64
 
 	// Method and Path are from the request line; Path is the request target.
 	Method, Path string

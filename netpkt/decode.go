@@ -56,6 +56,8 @@ const (
 	mal80211Short
 	malRadiotapShort
 	malPPIShort
+	malCHDLCShort
+	malNFLOGShort
 )
 
 // malformedText holds the message of each malformed value.
@@ -87,6 +89,8 @@ var malformedText = [...]string{
 	mal80211Short:    "malformed packet: IEEE 802.11 data frame header cut short",
 	malRadiotapShort: "malformed packet: radiotap header cut short, longer than the packet or of an unknown version",
 	malPPIShort:      "malformed packet: PPI header cut short, longer than the packet or of an unknown version",
+	malCHDLCShort:    "malformed packet: Cisco HDLC header cut short",
+	malNFLOGShort:    "malformed packet: NFLOG header or attribute cut short, or of an unknown version",
 }
 
 // Error implements error.
@@ -246,6 +250,18 @@ func (d *decoder) decode(link source.LinkType, data []byte) error {
 		return decodeRadiotap(data, d)
 	case source.LinkPPI:
 		return decodePPI(data, d)
+	case source.LinkNFLOG:
+		return decodeNFLOG(data, d)
+	case source.LinkPPP:
+		return decodePPP(data, d, 0)
+	case source.LinkPPPHDLC:
+		return decodePPPHDLC(data, d)
+	case source.LinkCHDLC:
+		return decodeCHDLC(data, d)
+	case source.LinkPPPEther:
+		// PPPoE as the link: an encapsulation, as over Ethernet.
+		d.enter(TunnelPPPoE)
+		return decodePPPoE(data, d, 1)
 	}
 	return ErrUnsupportedLink
 }

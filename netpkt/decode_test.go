@@ -311,7 +311,7 @@ func decodeCases() []decodeCase {
 		{name: "snaplen cut after tcp header", link: source.LinkEthernet, data: cut(ether(etherTypeIPv6, nil, v6), 14+40+20), v6: true, payload: []byte{}, plen: n},
 		{name: "snaplen cut ipv6 with extensions", link: source.LinkRaw, data: cut(ipv6Pkt(protoTCP, []ext{optsExt(protoDestOpts, 0)}, tcp), 40+8+20+3), v6: true, payload: pl[:3], plen: n},
 	}
-	return append(append(cases, tunnelCases(pl)...), wifiCases(pl)...)
+	return append(append(append(cases, tunnelCases(pl)...), wifiCases(pl)...), linkCases(pl)...)
 }
 
 func TestDecode(t *testing.T) {

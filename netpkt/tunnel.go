@@ -368,25 +368,5 @@ func decodePPPoE(data []byte, d *decoder, enc int) error {
 	if n := int(binary.BigEndian.Uint16(data[4:6])); pppoeLen+n < len(data) {
 		data = data[:pppoeLen+n] // drop Ethernet padding
 	}
-	data = data[pppoeLen:]
-	if len(data) == 0 {
-		return malPPPoEShort
-	}
-	proto := uint16(data[0])
-	if proto&1 == 0 { // a two-byte protocol (not compressed by PFC)
-		if len(data) < 2 {
-			return malPPPoEShort
-		}
-		proto = binary.BigEndian.Uint16(data[:2])
-		data = data[2:]
-	} else {
-		data = data[1:]
-	}
-	switch proto {
-	case 0x0021:
-		return decodeIPv4(data, d, enc)
-	case 0x0057:
-		return decodeIPv6(data, d, enc)
-	}
-	return ErrNotTCP
+	return decodePPPProtocol(data[pppoeLen:], d, enc)
 }

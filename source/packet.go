@@ -14,13 +14,18 @@ type LinkType uint16
 const (
 	LinkNull      LinkType = 0   // BSD loopback, host-order 4-byte family
 	LinkEthernet  LinkType = 1   // Ethernet II, with 802.1Q / QinQ tags
+	LinkPPP       LinkType = 9   // PPP, in HDLC-like framing or not
+	LinkPPPHDLC   LinkType = 50  // PPP in HDLC-like framing, or Cisco HDLC
+	LinkPPPEther  LinkType = 51  // a PPPoE session header without Ethernet
 	LinkRaw       LinkType = 101 // raw IPv4 or IPv6
 	LinkIEEE80211 LinkType = 105 // IEEE 802.11 frames without a radio header
+	LinkCHDLC     LinkType = 104 // Cisco HDLC
 	LinkLoop      LinkType = 108 // OpenBSD loopback, network-order family
 	LinkSLL       LinkType = 113 // Linux cooked capture v1
 	LinkRadiotap  LinkType = 127 // IEEE 802.11 frames after a radiotap header
 	LinkPPI       LinkType = 192 // Per-Packet Information header, then 802.11 or Ethernet
 	LinkIPv4      LinkType = 228 // raw IPv4
+	LinkNFLOG     LinkType = 239 // Linux netfilter log (tcpdump -i nflog:N)
 	LinkIPv6      LinkType = 229 // raw IPv6
 	LinkSLL2      LinkType = 276 // Linux cooked capture v2
 )

@@ -395,6 +395,10 @@ func (g *generator) linkTypes() error {
 		return err
 	}
 
+	if err := g.serialLinks(basic, gor); err != nil {
+		return err
+	}
+
 	c := NewCapture(CaptureOptions{})
 	truth, err := ReplayInterleaved(c, []*Recording{basic, gor}, []ReplayOptions{
 		{Conn: ConnConfig{Link: Link{Type: LinkEthernet, Interface: 0}}},
@@ -417,6 +421,43 @@ func (g *generator) linkTypes() error {
 			"pcapng with two interfaces; packets of the two connections are interleaved",
 			"conn 0: interface 0, Ethernet, IPv4 10.1.0.1:51000 -> 10.1.0.2:8080, coder-basic recording (github.com/coder/websocket)",
 			"conn 1: interface 1, raw IP (LINKTYPE_RAW), IPv6 [2001:db8::1]:52000 -> [2001:db8::2]:8080, gorilla-basic recording (github.com/gorilla/websocket)",
+		}},
+	})
+	return nil
+}
+
+// serialLinks writes coder-links.pcapng: the coder-basic and gorilla-basic
+// recordings captured on links without Ethernet, one interface each.
+func (g *generator) serialLinks(basic, gor *Recording) error {
+	const name = "coder-links.pcapng"
+	c := NewCapture(CaptureOptions{})
+	truth, err := ReplayInterleaved(c, []*Recording{basic, gor, basic}, []ReplayOptions{
+		{Conn: ConnConfig{Link: Link{Type: LinkNFLOG, Interface: 0}}},
+		{ConnIndex: 1, Conn: ConnConfig{
+			Client: netip.MustParseAddrPort("10.9.0.1:52000"),
+			Server: netip.MustParseAddrPort("10.9.0.2:8080"),
+			Link:   Link{Type: LinkPPP, Interface: 1},
+		}},
+		{ConnIndex: 2, Conn: ConnConfig{
+			Client: netip.MustParseAddrPort("[2001:db8:9::1]:52001"),
+			Server: netip.MustParseAddrPort("[2001:db8:9::2]:8080"),
+			Link:   Link{Type: LinkCHDLC, Interface: 2},
+		}},
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	var buf bytes.Buffer
+	if err := c.WritePcapNG(&buf); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	g.out = append(g.out, Output{
+		Name: name, Data: buf.Bytes(), Deterministic: g.opts.Reseed != nil,
+		Truth: &Truth{Messages: truth, Notes: []string{
+			"pcapng with three interfaces of link types without Ethernet; the three connections are interleaved",
+			"conn 0: interface 0, LINKTYPE_NFLOG (group 5, prefix \"wsdissect\", little-endian attributes), IPv4 10.1.0.1:51000 -> 10.1.0.2:8080, coder-basic recording (github.com/coder/websocket)",
+			"conn 1: interface 1, LINKTYPE_PPP in HDLC-like framing, IPv4 10.9.0.1:52000 -> 10.9.0.2:8080, gorilla-basic recording (github.com/gorilla/websocket)",
+			"conn 2: interface 2, LINKTYPE_C_HDLC (Cisco HDLC), IPv6 [2001:db8:9::1]:52001 -> [2001:db8:9::2]:8080, coder-basic recording",
 		}},
 	})
 	return nil

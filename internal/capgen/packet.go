@@ -27,6 +27,14 @@ const (
 	// interface in monitor mode captures an open network: QoS data frames
 	// to the access point (client packets) and from it, LLC/SNAP.
 	LinkRadiotap LinkType = 127
+	// LinkNFLOG is Linux's netfilter log (tcpdump -i nflog:N): a header,
+	// then attributes in little-endian byte order (an x86 host's): the
+	// packet header, a log prefix and the IP packet.
+	LinkNFLOG LinkType = 239
+	// LinkPPP is PPP in HDLC-like framing (0xff 0x03, then the protocol).
+	LinkPPP LinkType = 9
+	// LinkCHDLC is Cisco HDLC (address 0x0f, control 0, ethertype).
+	LinkCHDLC LinkType = 104
 )
 
 // String returns a short name of the link type.
@@ -44,6 +52,12 @@ func (l LinkType) String() string {
 		return "sll2"
 	case LinkRadiotap:
 		return "radiotap"
+	case LinkNFLOG:
+		return "nflog"
+	case LinkPPP:
+		return "ppp"
+	case LinkCHDLC:
+		return "chdlc"
 	}
 	return fmt.Sprintf("linktype-%d", uint16(l))
 }
@@ -149,11 +163,11 @@ func buildPacket(link *Link, ext IPv6Ext, p *tcpPacket) ([][]byte, error) {
 			return nil, err
 		}
 	}
-	hdr, err := linkHeader(link, etherType, p)
-	if err != nil {
-		return nil, err
-	}
 	if link.FragmentMTU == 0 || len(ip) <= link.FragmentMTU || etherType != etherTypeIPv4 && etherType != etherTypeIPv6 {
+		hdr, err := linkHeader(link, etherType, p, len(ip))
+		if err != nil {
+			return nil, err
+		}
 		return [][]byte{append(hdr, ip...)}, nil
 	}
 	fragment := fragmentIPv4
@@ -166,7 +180,11 @@ func buildPacket(link *Link, ext IPv6Ext, p *tcpPacket) ([][]byte, error) {
 	}
 	out := make([][]byte, len(frags))
 	for i, f := range frags {
-		out[i] = append(append([]byte(nil), hdr...), f...)
+		hdr, err := linkHeader(link, etherType, p, len(f))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = append(hdr, f...)
 	}
 	return out, nil
 }
@@ -247,10 +265,40 @@ func buildIPv6(p *tcpPacket, ext IPv6Ext, tcp []byte) []byte {
 }
 
 // linkHeader returns the link-layer header for a packet of the given
-// ethertype (IPv4 or IPv6, or MPLS or PPPoE for Ethernet and SLL).
-func linkHeader(link *Link, etherType uint16, p *tcpPacket) ([]byte, error) {
+// ethertype (IPv4 or IPv6, or MPLS or PPPoE for Ethernet and SLL) and
+// length.
+func linkHeader(link *Link, etherType uint16, p *tcpPacket, n int) ([]byte, error) {
 	ip := etherType == etherTypeIPv4 || etherType == etherTypeIPv6
 	switch link.Type {
+	case LinkNFLOG:
+		if !ip {
+			return nil, fmt.Errorf("link header: NFLOG cannot carry ethertype %#04x", etherType)
+		}
+		family := byte(2) // AF_INET
+		if etherType == etherTypeIPv6 {
+			family = 10 // Linux AF_INET6
+		}
+		b := []byte{family, 0, 0, 5} // version 0, group 5
+		// NFULA_PACKET_HDR: hw_protocol (big-endian), hook (LOCAL_IN), pad
+		b = append(b, 8, 0, 1, 0)
+		b = binary.BigEndian.AppendUint16(b, etherType)
+		b = append(b, 1, 0)
+		// NFULA_PREFIX "wsdissect", NUL-terminated, padded to 4 bytes
+		b = append(b, 14, 0, 10, 0)
+		b = append(b, "wsdissect\x00\x00\x00"...)
+		// NFULA_PAYLOAD: the IP packet follows
+		b = binary.LittleEndian.AppendUint16(b, uint16(4+n))
+		return append(b, 9, 0), nil
+	case LinkPPP:
+		switch etherType {
+		case etherTypeIPv4:
+			return []byte{0xff, 0x03, 0x00, 0x21}, nil
+		case etherTypeIPv6:
+			return []byte{0xff, 0x03, 0x00, 0x57}, nil
+		}
+		return nil, fmt.Errorf("link header: PPP cannot carry ethertype %#04x", etherType)
+	case LinkCHDLC:
+		return binary.BigEndian.AppendUint16([]byte{0x0f, 0x00}, etherType), nil
 	case LinkRaw:
 		if !ip {
 			return nil, fmt.Errorf("link header: raw IP cannot carry ethertype %#04x", etherType)

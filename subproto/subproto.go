@@ -374,28 +374,52 @@ func Sniff(m app.Message, handshakeURL string) (proto string, variant int, why s
 	if s := string(p); s == "2probe" || s == "3probe" || s == "40" || strings.HasPrefix(s, "40{") || strings.HasPrefix(s, "40/") {
 		return SocketIO, 0, "Socket.IO packet " + strconv.Quote(s[:min(len(s), 8)])
 	}
+	// A JSON object, or an array (a JSON-RPC batch): the object, or the
+	// array's first element when it is one, tells which protocol. Object
+	// and Array validate what they are given, in the pass that finds the
+	// members (every message of a connection is sniffed until one
+	// decides).
 	t := jsonx.Trim(p)
-	if len(t) == 0 || (t[0] != '{' && t[0] != '[') || !jsonx.Valid(t) {
+	if len(t) == 0 {
 		return "", 0, ""
 	}
-	obj := t
-	if t[0] == '[' {
-		it, _ := jsonx.Array(t)
+	var obj []byte
+	switch t[0] {
+	case '{':
+		obj = t
+	case '[':
+		it, err := jsonx.Array(t)
+		if err != nil {
+			return "", 0, ""
+		}
 		if first, ok := it.Next(); ok && first[0] == '{' {
 			obj = first
 		}
+	default:
+		return "", 0, ""
 	}
-	if obj[0] == '{' {
-		if v, ok := jsonx.Member(obj, "jsonrpc"); ok && string(v) == `"2.0"` {
+	if obj != nil {
+		it, err := jsonx.Object(obj)
+		if err != nil {
+			return "", 0, "" // (only t itself can be invalid here)
+		}
+		var rpc, typ []byte // the last of duplicate members wins
+		for k, v, ok := it.Next(); ok; k, v, ok = it.Next() {
+			switch string(k) {
+			case "jsonrpc":
+				rpc = v
+			case "type":
+				typ = v
+			}
+		}
+		if string(rpc) == `"2.0"` {
 			return JSONRPC, 0, "JSON-RPC 2.0 object"
 		}
-		if v, ok := jsonx.Member(obj, "type"); ok {
-			switch string(v) {
-			case `"connection_init"`, `"subscribe"`:
-				return GraphQL, 0, "graphql-ws " + string(v)
-			case `"start"`, `"ka"`, `"connection_terminate"`:
-				return GraphQL, 1, "legacy graphql-ws " + string(v)
-			}
+		switch string(typ) {
+		case `"connection_init"`, `"subscribe"`:
+			return GraphQL, 0, "graphql-ws " + string(typ)
+		case `"start"`, `"ka"`, `"connection_terminate"`:
+			return GraphQL, 1, "legacy graphql-ws " + string(typ)
 		}
 	}
 	return JSON, 0, "JSON text"

@@ -232,8 +232,8 @@ func acceptFor(key string) string {
 func (a *Auditor) proxyCredentials(r *dissect.Record) {
 	c := r.Conn
 	p := c.Proxy
-	if p == nil || p.Authorization == "" && p.Password == "" {
-		return
+	if p == nil || p.Authorization == "" && p.Password == "" || p.Protocol == "HTTPS" {
+		return // (to an HTTPS proxy, they crossed the network inside TLS)
 	}
 	target := p.Target
 	if target == "" {

@@ -560,6 +560,8 @@ func TestProxyCredentials(t *testing.T) {
 			"(CONNECT ?): Proxy-Authorization: NTLM"},
 		{"no credentials", dissect.Conn{Server: srv, Host: "h", Path: "/", Status: 101, Version: "13", AcceptValid: true,
 			Proxy: &dissect.ProxyTunnel{Target: "h:80", Protocol: "SOCKS4", User: "id"}}, ""},
+		{"to an HTTPS proxy", dissect.Conn{Server: srv, Host: "h", Path: "/", Status: 101, Version: "13", AcceptValid: true,
+			Proxy: &dissect.ProxyTunnel{Target: "h:80", Protocol: "HTTPS", Authorization: "Basic dXNlcjpzZWNyZXQ="}}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

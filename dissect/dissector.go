@@ -161,6 +161,10 @@ type Dissector struct {
 	// tlsScratch is the plaintext buffer and key derivation state all the
 	// dissector's TLS sessions share (one goroutine feeds them).
 	tlsScratch tlsdecrypt.Scratch
+	// tlsNested are the scratch space of TLS sessions inside the tunnels
+	// of decrypted ones (an HTTPS proxy's), by depth from 1: a session
+	// decrypts while the one around it is handing it plaintext.
+	tlsNested []*tlsdecrypt.Scratch
 }
 
 // previewOnly reports whether the records of a data message of c starting
@@ -407,6 +411,13 @@ type lazyConn struct {
 	// set once the bytes held for it were found not to be one.
 	s       *socksStart
 	noSocks bool
+	// tls is set when the bytes are those a TLS connection decrypted
+	// (tlsConn.plainHandler): their connection states describe it, the
+	// tunnels they open are to an HTTPS proxy, and neither SOCKS nor a
+	// TLS pickup is looked for. depth is the number of TLS layers around
+	// the bytes.
+	tls   *TLS
+	depth int
 }
 
 // state returns the connection's state, setting it up on first use.
@@ -414,8 +425,47 @@ func (l *lazyConn) state() *connState {
 	if l.c == nil {
 		l.c = l.d.newConnState(l.info)
 		l.c.proxy = l.proxy
+		if l.tls != nil {
+			l.c.conn.TLS = l.tls
+		}
 	}
 	return l.c
+}
+
+// newTLS starts the TLS layer of the connection, whose side client sent
+// its first TLS bytes.
+func (l *lazyConn) newTLS(client reassembly.Side) *tlsConn {
+	l.t = l.d.newTLSConn(l.info, client)
+	l.t.setProxy(l.proxy)
+	l.t.tunnels, l.t.depth = l.tunnels, l.depth
+	l.t.s.SetScratch(l.d.scratchAt(l.depth))
+	return l.t
+}
+
+// scratchAt returns the scratch space of TLS sessions depth tunnels deep
+// in decrypted TLS (0: a TCP connection's own).
+func (d *Dissector) scratchAt(depth int) *tlsdecrypt.Scratch {
+	if depth == 0 {
+		return &d.tlsScratch
+	}
+	for len(d.tlsNested) < depth {
+		d.tlsNested = append(d.tlsNested, new(tlsdecrypt.Scratch))
+	}
+	return d.tlsNested[depth-1]
+}
+
+// shownConn returns the Conn the connection's records are listed under, or
+// nil while none was listed (see tlsConn.listed).
+func (l *lazyConn) shownConn() *Conn {
+	switch {
+	case l.t != nil:
+		if l.t.listed() {
+			return l.t.shownConn()
+		}
+	case l.c != nil && (l.c.connSent || l.c.h2Sessions):
+		return &l.c.conn
+	}
+	return nil
 }
 
 // socksData follows a SOCKS handshake (see socks.go).
@@ -476,6 +526,9 @@ func (l *lazyConn) startTunnel(tu *tunnelStart) bool {
 		return false
 	}
 	l.proxy = &tu.proxy
+	if l.tls != nil && tu.proxy.Protocol == "HTTP" {
+		tu.proxy.Protocol = "HTTPS" // the CONNECT went to the proxy over TLS
+	}
 	if tu.lostRequest {
 		// The first gap of the client side is the lost CONNECT, not
 		// bytes of the tunnel.
@@ -500,7 +553,8 @@ func (l *lazyConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 	if l.s != nil {
 		return l.socksData(side, ch)
 	}
-	if l.c != nil && l.c.mode == modeProbe && !l.c.connSent && !l.c.forced && !l.info.SawSYN {
+	pickup := l.tls == nil && !l.info.SawSYN
+	if l.c != nil && l.c.mode == modeProbe && !l.c.connSent && !l.c.forced && pickup {
 		// Picked up inside a TLS record: ciphertext first, then records
 		// that start segments. Whatever was searched goes (nothing of it
 		// was emitted) and the connection is listed as TLS from here.
@@ -508,30 +562,29 @@ func (l *lazyConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 			l.c.ignore()
 			l.c.Close(reassembly.ClosedEOF)
 			l.c = nil
-			l.t = l.d.newTLSConn(l.info, pickedUpClient(l.info, side))
-			l.t.setProxy(l.proxy)
-			l.t.s.PickUp()
-			return l.t.Data(side, ch)
+			t := l.newTLS(pickedUpClient(l.info, side))
+			t.s.PickUp()
+			return t.Data(side, ch)
 		}
 	}
 	if l.c == nil {
-		if !l.noSocks && l.tunnels == 0 && l.info.SawSYN && side == reassembly.SideA && looksLikeSocks(ch.Data) {
+		if !l.noSocks && l.tls == nil && l.tunnels == 0 && l.info.SawSYN && side == reassembly.SideA && looksLikeSocks(ch.Data) {
 			l.s = &socksStart{}
 			return l.socksData(side, ch)
 		}
-		if yes, _ := tlsdecrypt.LooksLikeClientHello(ch.Data); yes {
-			l.t = l.d.newTLSConn(l.info, side)
-			l.t.setProxy(l.proxy)
-			return l.t.Data(side, ch)
+		if yes, _ := tlsdecrypt.LooksLikeClientHello(ch.Data); yes && (l.tls == nil || l.tunnels > 0) {
+			if l.tunnels > maxTunnels {
+				return false
+			}
+			return l.newTLS(side).Data(side, ch)
 		}
-		if yes, _ := tlsdecrypt.LooksLikeRecords(ch.Data); yes && !l.info.SawSYN {
+		if yes, _ := tlsdecrypt.LooksLikeRecords(ch.Data); yes && pickup {
 			// Picked up mid-stream inside TLS: listed as a TLS
 			// connection that cannot be decrypted, not searched for
 			// WebSocket frames (ciphertext chains up as garbage frames).
-			l.t = l.d.newTLSConn(l.info, pickedUpClient(l.info, side))
-			l.t.setProxy(l.proxy)
-			l.t.s.PickUp()
-			return l.t.Data(side, ch)
+			t := l.newTLS(pickedUpClient(l.info, side))
+			t.s.PickUp()
+			return t.Data(side, ch)
 		}
 	}
 	c := l.state()

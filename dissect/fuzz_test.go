@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wsdissect/wsdissect/reassembly"
+	"github.com/wsdissect/wsdissect/tlsdecrypt"
 )
 
 // fuzzSink checks record invariants while discarding them.
@@ -112,11 +113,43 @@ func FuzzHandshake(f *testing.F) {
 	f.Add([]byte("\x05\x02\x00\x02\x01\x01u\x01p\x05\x01\x00\x03\x01a\x00\x50"+string(upgradeReq(""))),
 		[]byte("\x05\x02\x01\x00\x05\x00\x00\x01\x00\x00\x00\x00\x00\x00"+string(upgradeResp(""))), uint16(6))
 	f.Add([]byte("\x04\x01\x00\x50\x00\x00\x00\x01u\x00host\x00"+string(upgradeReq(""))), []byte("\x00\x5a\x00\x00\x00\x00\x00\x00"+string(upgradeResp(""))), uint16(9))
+	f.Add(append(bytes.Clone(connect), clientHelloRecord()...), append(bytes.Clone(established), 0x16, 3, 3, 0, 2, 2, 0), uint16(13))
 	f.Fuzz(func(t *testing.T, c2sData, s2cData []byte, split uint16) {
 		fuzzConn(t, Options{}, true, c2sData, s2cData, split, 0)
 		fuzzConn(t, Options{Messages: true}, true, c2sData, s2cData, split, 7)
 		fuzzConn(t, Options{KeepHTTP: keepAll}, true, c2sData, s2cData, split, 5)
+		fuzzDecrypted(t, Options{}, c2sData, s2cData, split, 9)
 	})
+}
+
+// fuzzDecrypted is fuzzConn for the plaintext of a decrypted TLS
+// connection (an HTTPS proxy's CONNECT, wss:// handshakes): the data goes
+// to a TLS layer's plaintext handler, with gaps every gapAt pieces.
+func fuzzDecrypted(t *testing.T, opts Options, c2sData, s2cData []byte, split, gapAt uint16) {
+	opts.MaxMessage = 1 << 16
+	opts.MaxSearch = 4096
+	d := New(&fuzzSink{t: t, max: 1 << 16}, opts)
+	info := &reassembly.ConnInfo{SawSYN: true, Addr: [2]netip.AddrPort{
+		netip.MustParseAddrPort("10.0.0.1:1000"), netip.MustParseAddrPort("10.0.0.9:443")}}
+	tc := d.newTLSConn(info, reassembly.SideA)
+	step := int(split%97) + 1
+	data := [2][]byte{c2sData, s2cData}
+	var off [2]int
+	for pkt := uint64(1); off[0] < len(data[0]) || off[1] < len(data[1]); pkt++ {
+		dir := tlsdecrypt.Dir(pkt & 1)
+		if off[dir] >= len(data[dir]) {
+			dir ^= 1
+		}
+		end := min(off[dir]+step, len(data[dir]))
+		tc.pkt, tc.ts = pkt, time.Unix(0, 0)
+		if gapAt != 0 && pkt%uint64(gapAt) == 0 {
+			tc.plainGap(dir, uint64(end-off[dir]), "fuzz")
+		} else {
+			tc.Plaintext(dir, data[dir][off[dir]:end])
+		}
+		off[dir] = end
+	}
+	tc.Close(reassembly.ClosedEOF)
 }
 
 // FuzzFrames fuzzes the frame, message and inflate paths behind a valid

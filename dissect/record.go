@@ -222,12 +222,15 @@ type ProxyTunnel struct {
 	// CONNECT request's target, or the SOCKS request's address or host
 	// name, as host:port.
 	Target string
-	// Protocol is "HTTP" (a CONNECT request), "SOCKS4" or "SOCKS5".
+	// Protocol is "HTTP" (a CONNECT request), "HTTPS" (a CONNECT request
+	// sent to the proxy over TLS, which the key log decrypted), "SOCKS4"
+	// or "SOCKS5".
 	Protocol string
 	// Authorization is the CONNECT request's Proxy-Authorization header
 	// (HTTP); User and Password what the client authenticated with to a
 	// SOCKS proxy (the SOCKS 4 user id; the SOCKS 5 user name and
-	// password). They crossed the network in clear.
+	// password). They crossed the network in clear, but to an HTTPS
+	// proxy.
 	Authorization, User, Password string
 }
 

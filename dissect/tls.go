@@ -23,10 +23,14 @@ type tlsConn struct {
 	s      *tlsdecrypt.Session
 	client reassembly.Side
 
-	inner      reassembly.Handler // nil until the first plaintext
-	innerState *connState         // inner, when it is the HTTP/1.1 path
-	chosen     bool               // inner was chosen (it may be nil: not dissected)
-	innerDone  bool               // inner wants no more data
+	inner     reassembly.Handler // nil until the first plaintext
+	innerLazy *lazyConn          // inner, when it is the HTTP path
+	chosen    bool               // inner was chosen (it may be nil: not dissected)
+	innerDone bool               // inner wants no more data
+	// tunnels is the number of proxy tunnels the connection runs in (its
+	// decrypted bytes may open more, up to maxTunnels in all); depth the
+	// number of TLS layers around it.
+	tunnels, depth int
 
 	pkt      uint64 // packet of the bytes being fed
 	ts       time.Time
@@ -86,14 +90,16 @@ func (t *tlsConn) setProxy(p *ProxyTunnel) { t.conn.Proxy = p }
 // take the HTTP/1.1 -> WebSocket path; "h2" the same connection state,
 // which recognises HTTP/2 by the client's connection preface (or the
 // server's first SETTINGS) and decodes its RFC 8441 WebSocket sessions.
+// The handler is the one a TCP connection starts with (lazyConn), so that
+// a CONNECT to an HTTPS proxy opens a tunnel here too.
 func (t *tlsConn) plainHandler(alpn string) reassembly.Handler {
 	switch alpn {
 	case "", "http/1.1", "h2":
-		c := t.d.newConnState(t.info)
-		c.proxy = t.conn.Proxy
-		c.conn.TLS = &t.desc
-		t.innerState = c
-		return c
+		l := t.d.pool.lazy.Get()
+		l.d, l.info, l.tls = t.d, t.info, &t.desc
+		l.proxy, l.tunnels, l.depth = t.conn.Proxy, t.tunnels, t.depth+1
+		t.innerLazy = l
+		return l
 	}
 	t.desc.Reason = "ALPN " + alpn + ": the decrypted protocol is not dissected"
 	return nil
@@ -166,15 +172,22 @@ func (t *tlsConn) Close(reason reassembly.CloseReason) {
 	if listed {
 		t.flushHeld()
 	}
+	tunneled := t.innerLazy != nil && t.innerLazy.t != nil
+	if !listed && tunneled {
+		// A TLS connection inside a proxy tunnel in this one lists the
+		// connection when it closes, with what this one held.
+		t.innerLazy.t.held = append(t.innerLazy.t.held, t.held...)
+		t.held = t.held[:0]
+	}
 	if t.inner != nil {
 		t.inner.Close(reason)
 	}
-	t.innerState = nil // back in the pool
-	if !listed {
+	t.innerLazy = nil // back in the pool
+	if !listed && !tunneled {
 		t.list(reason)
 	}
 	t.held = nil
-	t.inner, t.innerState = nil, nil
+	t.inner = nil
 	if len(t.d.tls) < maxFreeConns {
 		t.s.Reset(nil, nil)
 		t.d.tls = append(t.d.tls, t)
@@ -220,10 +233,20 @@ func (t *tlsConn) list(reason reassembly.CloseReason) {
 }
 
 // listed reports whether the plaintext handler emitted the conn record, or
-// over HTTP/2 the conn record of a WebSocket session: such a connection
-// is not listed as a TLS connection of its own.
-func (t *tlsConn) listed() bool {
-	return t.innerState != nil && (t.innerState.connSent || t.innerState.h2Sessions)
+// over HTTP/2 the conn record of a WebSocket session, or the connection in
+// a proxy tunnel in it was listed: such a connection is not listed as a TLS
+// connection of its own.
+func (t *tlsConn) listed() bool { return t.innerLazy != nil && t.innerLazy.shownConn() != nil }
+
+// shownConn returns the Conn the connection's records are listed under:
+// the decrypted connection's once that was listed, else its own.
+func (t *tlsConn) shownConn() *Conn {
+	if t.innerLazy != nil {
+		if c := t.innerLazy.shownConn(); c != nil {
+			return c
+		}
+	}
+	return &t.conn
 }
 
 // flushHeld emits the anomalies held until the connection was listed.
@@ -301,11 +324,7 @@ func (t *tlsConn) Problem(p tlsdecrypt.Problem) {
 
 // emitAnomaly emits a KindAnomaly record on the connection's Conn.
 func (t *tlsConn) emitAnomaly(a Anomaly, hasDir bool, dir Dir, pkt uint64, ts time.Time) {
-	c := &t.conn
-	if t.listed() {
-		c = &t.innerState.conn
-	}
-	t.rec = Record{Kind: KindAnomaly, Conn: c, Packet: pkt, Time: ts, HasDir: hasDir, Dir: dir}
+	t.rec = Record{Kind: KindAnomaly, Conn: t.shownConn(), Packet: pkt, Time: ts, HasDir: hasDir, Dir: dir}
 	t.rec.Anomalies = append(t.rec.Anomalies[:0], a)
 	t.d.emit(&t.rec)
 }

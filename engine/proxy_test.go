@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/internal/capgen"
+	"github.com/wsdissect/wsdissect/tlsdecrypt"
 )
 
 // TestProxyTunnel: WebSocket connections inside HTTP CONNECT tunnels, as an
@@ -309,6 +313,85 @@ func TestTunnelWithLostSegments(t *testing.T) {
 			checkTunnelRecords(t, writePcap(t, cp), tc.want, func(r map[string]any) string {
 				return fmt.Sprintf("conn %v %v %v", r["proxy_protocol"], r["proxy"], r["path"])
 			})
+		})
+	}
+}
+
+// TestHTTPSProxy reads testdata/https-proxy.pcap: two connections to an
+// HTTPS proxy (TLS to the proxy, CONNECT inside it), one carrying wss://
+// (TLS inside TLS), one ws://. With the key log, both WebSockets are
+// decoded and listed with the tunnel; with the proxy sessions' secrets
+// only, the wss connection is listed as TLS inside the tunnel; without a
+// key log, as the TLS connections to the proxy.
+func TestHTTPSProxy(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "https-proxy.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := os.ReadFile(filepath.Join("..", "testdata", "https-proxy.keylog"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The generator writes the first proxy session's four secrets, the
+	// wss session's, then the second proxy session's.
+	all := strings.SplitAfter(string(lines), "\n")
+	if len(all) < 12 {
+		t.Fatalf("key log of %d lines, want 12", len(all))
+	}
+	outer := strings.Join(all[:4], "") + strings.Join(all[8:12], "")
+	keyLog := func(s string) *tlsdecrypt.KeyLog {
+		kl := tlsdecrypt.NewKeyLog()
+		if err := kl.Add(strings.NewReader(s), "test"); err != nil {
+			t.Fatal(err)
+		}
+		return kl
+	}
+	tests := []struct {
+		name string
+		kl   *tlsdecrypt.KeyLog
+		want []string // conn records (proxy, its protocol, SNI, decrypted, status) and frames by stream
+	}{
+		{"no key log", nil, []string{
+			"conn 0 <nil> <nil> proxy.example false <nil>",
+			"conn 1 <nil> <nil> proxy.example false <nil>",
+		}},
+		{"all keys", keyLog(string(lines)), []string{
+			"conn 1 ws.example:80 HTTPS proxy.example true 101", "frames 1: 13",
+			"conn 0 wss.example:443 HTTPS wss.example true 101", "frames 0: 10",
+		}},
+		{"the proxy's keys", keyLog(outer), []string{
+			"conn 1 ws.example:80 HTTPS proxy.example true 101", "frames 1: 13",
+			"conn 0 wss.example:443 HTTPS wss.example false <nil>",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, workers := range []int{1, 2} {
+				var got []string
+				frames := map[float64]int{}
+				for _, r := range jsonRecords(t, data, Options{Dissect: dissect.Options{KeyLog: tc.kl}}, workers) {
+					switch r["type"] {
+					case "conn":
+						tls, _ := r["tls"].(map[string]any)
+						got = append(got, fmt.Sprintf("conn %v %v %v %v %v %v", r["stream"], r["proxy"], r["proxy_protocol"], tls["sni"], tls["decrypted"], r["status"]))
+					case "frame":
+						frames[r["stream"].(float64)]++
+					}
+				}
+				for _, s := range []float64{1, 0} {
+					if n := frames[s]; n > 0 {
+						for i, g := range got {
+							if strings.HasPrefix(g, fmt.Sprintf("conn %v ", s)) {
+								got = slices.Insert(got, i+1, fmt.Sprintf("frames %v: %d", s, n))
+								break
+							}
+						}
+					}
+				}
+				if !slices.Equal(got, tc.want) {
+					t.Errorf("%d workers:\n got %q\nwant %q", workers, got, tc.want)
+				}
+			}
 		})
 	}
 }

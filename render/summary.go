@@ -142,12 +142,17 @@ func appendProxyTarget(b []byte, p *dissect.ProxyTunnel) []byte {
 }
 
 // proxyVerb names how a connection went through its proxy: CONNECT (an
-// HTTP proxy), or the SOCKS version.
+// HTTP proxy), HTTPS CONNECT (a CONNECT sent to the proxy over TLS), or the
+// SOCKS version.
 func proxyVerb(c *dissect.Conn) string {
-	if p := c.Proxy.Protocol; p != "" && p != "HTTP" {
+	switch p := c.Proxy.Protocol; p {
+	case "", "HTTP":
+		return "CONNECT"
+	case "HTTPS":
+		return "HTTPS CONNECT"
+	default:
 		return p
 	}
-	return "CONNECT"
 }
 
 // appendViaTree appends the tree lines of how a connection reached the
@@ -162,9 +167,12 @@ func appendViaTree(b []byte, c *dissect.Conn) []byte {
 	if c.Proxy == nil {
 		return b
 	}
-	if v := proxyVerb(c); v == "CONNECT" {
+	switch v := proxyVerb(c); v {
+	case "CONNECT":
 		b = append(b, "    Through an HTTP proxy tunnel: CONNECT "...)
-	} else {
+	case "HTTPS CONNECT":
+		b = append(b, "    Through an HTTPS proxy tunnel (TLS to the proxy): CONNECT "...)
+	default:
 		b = append(b, "    Through a "...)
 		b = append(b, v...)
 		b = append(b, " proxy: CONNECT "...)

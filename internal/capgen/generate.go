@@ -426,6 +426,45 @@ func (g *generator) linkTypes() error {
 	return nil
 }
 
+// httpsProxy writes https-proxy.pcap: the wss recording and the
+// coder-basic one each through an HTTPS proxy (TLS to the proxy, CONNECT
+// inside it), with the key log of all four TLS sessions' clients.
+func (g *generator) httpsProxy(wss *Recording) error {
+	const name = "https-proxy.pcap"
+	basic, err := g.record(scenarioCoderBasic())
+	if err != nil {
+		return err
+	}
+	proxied := func(r *Recording, target string) (*Recording, error) {
+		return WrapHTTPSProxy(r, target, true, TLSOptions{MinVersion: tls.VersionTLS13})
+	}
+	a, err := proxied(wss, "wss.example:443")
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	b, err := proxied(basic, "ws.example:80")
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	proxy := netip.MustParseAddrPort("10.1.0.9:443")
+	opts := []ReplayOptions{
+		{Conn: ConnConfig{Server: proxy, Link: ethernet()}},
+		{ConnIndex: 1, Conn: ConnConfig{Client: netip.MustParseAddrPort("10.1.0.3:51001"), Server: proxy, Link: ethernet()}},
+	}
+	notes := []string{
+		"two connections to an HTTPS proxy at 10.1.0.9:443: each opens TLS 1.3 to the proxy (SNI proxy.example, Go crypto/tls), sends CONNECT with Proxy-Authorization: Basic (user:proxy-secret) inside it, and is answered 200 Connection established",
+		"conn 0 (10.1.0.1:51000): CONNECT wss.example:443, then the wss-tls13 recording (github.com/coder/websocket over TLS 1.3) inside the proxy's TLS session",
+		"conn 1 (10.1.0.3:51001): CONNECT ws.example:80, then the coder-basic recording (github.com/coder/websocket, ws://) inside the proxy's TLS session",
+		"decrypt with https-proxy.keylog (the secrets of both proxy sessions and of the wss session inside the first)",
+	}
+	if err := g.addPcap(name, []*Recording{a, b}, opts, CaptureOptions{}, PcapOptions{}, notes); err != nil {
+		return err
+	}
+	g.out[len(g.out)-1].Deterministic = false
+	g.out = append(g.out, Output{Name: "https-proxy.keylog", Data: append(append([]byte(nil), a.KeyLog...), b.KeyLog...)})
+	return nil
+}
+
 // serialLinks writes coder-links.pcapng: the coder-basic and gorilla-basic
 // recordings captured on links without Ethernet, one interface each.
 func (g *generator) serialLinks(basic, gor *Recording) error {
@@ -511,6 +550,9 @@ func (g *generator) wss() error {
 		}
 		if w.name == "wss-tls13" {
 			if err := g.addDSB(r, notes); err != nil {
+				return err
+			}
+			if err := g.httpsProxy(r); err != nil {
 				return err
 			}
 		}

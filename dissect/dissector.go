@@ -595,6 +595,13 @@ func (l *lazyConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 	return more
 }
 
+// setTunnel records the encapsulation info says the connection's first
+// packet came in.
+func (c *Conn) setTunnel(info *reassembly.ConnInfo) {
+	c.Tunnel, c.TunnelIDName = info.Tunnel.String(), info.Tunnel.IDName()
+	c.HasTunnelID, c.TunnelID = info.HasTunnelID, info.TunnelID
+}
+
 // pickedUpClient guesses the client of a connection picked up mid-stream
 // whose first bytes came from side first: the side with the higher port
 // (servers listen on low ports, clients get ephemeral ones), else first.
@@ -950,7 +957,8 @@ func (c *connState) emitConn(pkt uint64, ts time.Time, an []Anomaly) {
 			c.end.Start = c.conn.RequestTime
 		}
 	}
-	c.conn.Proxy, c.conn.Tunnel = c.proxy, c.info.Tunnel.String()
+	c.conn.Proxy = c.proxy
+	c.conn.setTunnel(c.info)
 	c.d.rec = Record{Kind: KindConn, Conn: &c.conn, Packet: pkt, Time: ts}
 	c.d.emit(&c.d.rec)
 	c.connSent = true

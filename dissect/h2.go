@@ -220,7 +220,8 @@ func (hs *h2State) newSession(s *h2.Stream) *h2Session {
 	ch.conn.Client, ch.conn.Server = p.info.Addr[p.clientSide], p.info.Addr[p.clientSide.Other()]
 	ch.conn.HTTP2, ch.conn.H2Stream = true, s.ID
 	ch.conn.TLS = p.conn.TLS
-	ch.conn.Proxy, ch.conn.Tunnel = p.proxy, p.info.Tunnel.String()
+	ch.conn.Proxy = p.proxy
+	ch.conn.setTunnel(p.info)
 	ch.cost = h2SessionCost
 	p.d.mem.Force(ch.cost)
 	return ch

@@ -212,8 +212,12 @@ type Conn struct {
 	Proxy *ProxyTunnel
 	// Tunnel names the outermost encapsulation ("vxlan", "gre", "mpls"...)
 	// the connection's first packet was captured in (netpkt.Tunnel), ""
-	// when none.
-	Tunnel string
+	// when none. TunnelID is its identifier when HasTunnelID: the VNI,
+	// GRE key, TEID... that TunnelIDName names.
+	Tunnel       string
+	TunnelIDName string
+	HasTunnelID  bool
+	TunnelID     uint32
 }
 
 // ProxyTunnel is a proxy tunnel a connection runs in.

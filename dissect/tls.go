@@ -75,8 +75,8 @@ func (d *Dissector) newTLSConn(info *reassembly.ConnInfo, client reassembly.Side
 		t.s.SetScratch(&d.tlsScratch)
 	}
 	t.d, t.info, t.client = d, info, client
-	t.conn = Conn{Stream: info.Stream, FirstPacket: info.FirstPacket, Client: info.Addr[client], Server: info.Addr[client.Other()], TLS: &t.desc,
-		Tunnel: info.Tunnel.String()}
+	t.conn = Conn{Stream: info.Stream, FirstPacket: info.FirstPacket, Client: info.Addr[client], Server: info.Addr[client.Other()], TLS: &t.desc}
+	t.conn.setTunnel(info)
 	return t
 }
 

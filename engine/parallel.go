@@ -696,7 +696,7 @@ func (w *worker) process(p *parallel, b *batch) {
 				// sent by a; only opening a connection needs addresses.
 				seg.Src, seg.SrcPort = f.a.Addr(), f.a.Port()
 				seg.Dst, seg.DstPort = f.b.Addr(), f.b.Port()
-				seg.Tunnel = f.tunnel
+				seg.Tunnel, seg.HasTunnelID, seg.TunnelID = f.tunnel, f.hasTunnelID, f.tunnelID
 				f.ws = w.asm.Open(&seg, c.side, c.pkt, c.ts, f.stream, f.evicted)
 			}
 			f.ws = w.asm.Segment(f.ws, c.side, &seg, c.pkt, c.ts)
@@ -1112,7 +1112,10 @@ type flow struct {
 	stream  uint64
 	evicted bool          // continues an evicted connection (reassembly.Entry.Evicted)
 	tunnel  netpkt.Tunnel // the first packet's outermost encapsulation
-	_       [64]byte
+	// hasTunnelID and tunnelID are the encapsulation's identifier.
+	hasTunnelID bool
+	tunnelID    uint32
+	_           [64]byte
 
 	reassembly.Entry[flow]
 	worker uint8
@@ -1130,7 +1133,7 @@ func (p *parallel) segment(seg *netpkt.Segment, pkt uint64, ts time.Time) {
 		f.b = netip.AddrPortFrom(seg.Dst, seg.DstPort)
 		f.stream = f.Stream()
 		f.evicted = f.Evicted()
-		f.tunnel = seg.Tunnel
+		f.tunnel, f.hasTunnelID, f.tunnelID = seg.Tunnel, seg.HasTunnelID, seg.TunnelID
 		f.worker = uint8(f.Hash() % uint64(len(p.workers)))
 	}
 	f.Learn(side, seg)

@@ -286,6 +286,17 @@ func HTTP() []Field {
 				}
 				return c.Proxy.Target
 			})},
+		{Name: "tunnel_type", Type: String, Layer: layer,
+			Description: "encapsulation the connection was captured in (vxlan, geneve, gre, erspan, gtp-u, ip-in-ip, mpls, pppoe; outermost)",
+			Get:         connString(func(c *dissect.Conn) string { return c.Tunnel })},
+		{Name: "tunnel_id", Type: Number, Max: 0xffffffff, Layer: layer,
+			Description: "identifier of that encapsulation, from the connection's first packet: VXLAN/Geneve VNI, GRE key, ERSPAN session, GTP-U TEID, MPLS label, PPPoE session",
+			Get: connGetter(func(c *dissect.Conn) (Value, bool) {
+				if !c.HasTunnelID {
+					return Value{}, false
+				}
+				return NumValue(uint64(c.TunnelID))
+			})},
 		{Name: "has_cookie", Type: Bool, Layer: layer,
 			Description: "the Upgrade request carried a Cookie header",
 			Get:         connGetter(func(c *dissect.Conn) (Value, bool) { return BoolValue(c.HasCookie) })},

@@ -152,6 +152,12 @@ func TestMatch(t *testing.T) {
 		{`extensions contains "deflate"`, "text binary close conn anomaly"},
 		{"host", "text binary close conn anomaly"},
 		{"!origin", "msg cont"},
+		// encapsulation
+		{`tunnel_type == "vxlan"`, "msg cont"},
+		{`tunnel_type == "gre"`, "text binary close conn anomaly"},
+		{"tunnel_id == 0", "msg cont"},
+		{"tunnel_id", "msg cont"},
+		{"!tunnel_id", "text binary close conn anomaly"},
 		// JSON
 		{`json.type == "chat"`, "text"},
 		{`json.type != "chat"`, ""},

@@ -23,6 +23,7 @@ func testConn() *dissect.Conn {
 		Extensions:  []string{"permessage-deflate; client_max_window_bits=15", "x-custom"},
 		Status:      101,
 		Deflate:     &dissect.DeflateParams{Name: "permessage-deflate", ServerMaxWindowBits: 15, ClientMaxWindowBits: 15},
+		Tunnel:      "gre", // without a key
 	}
 }
 
@@ -32,6 +33,7 @@ func testConn6() *dissect.Conn {
 		Client:    netip.MustParseAddrPort("[2001:db8::1]:40000"),
 		Server:    netip.MustParseAddrPort("[2001:db8::2]:443"),
 		Midstream: true,
+		Tunnel:    "vxlan", TunnelIDName: "VNI", HasTunnelID: true, // VNI 0
 	}
 }
 

@@ -181,6 +181,9 @@ type decoder struct {
 	seg    *Segment
 	frag   *Fragment
 	tunnel Tunnel // the outermost encapsulation met
+	// id is the outermost encapsulation's identifier, when hasID.
+	hasID bool
+	id    uint32
 }
 
 // enter notes that the packet is inside encapsulation t (the first one met
@@ -188,6 +191,14 @@ type decoder struct {
 func (d *decoder) enter(t Tunnel) {
 	if d.tunnel == TunnelNone {
 		d.tunnel = t
+	}
+}
+
+// setID notes id as the identifier of the encapsulation t being opened,
+// when it is the outermost one and the first of that kind.
+func (d *decoder) setID(t Tunnel, id uint32) {
+	if d.tunnel == t && !d.hasID {
+		d.id, d.hasID = id, true
 	}
 }
 
@@ -356,16 +367,18 @@ func (d *decoder) ipv4Other(data []byte, ihl, total, enc int) error {
 		return ErrNotTCP
 	}
 	*d.frag = Fragment{
-		Src:    netip.AddrFrom4([4]byte(data[12:16])),
-		Dst:    netip.AddrFrom4([4]byte(data[16:20])),
-		ID:     uint32(binary.BigEndian.Uint16(data[4:6])),
-		Proto:  data[9],
-		Offset: int(frag&ipv4FragOffset) * 8,
-		More:   frag&ipv4FlagMF != 0,
-		Data:   data[ihl:],
-		Len:    total - ihl,
-		Encap:  uint8(enc),
-		Tunnel: d.tunnel,
+		Src:         netip.AddrFrom4([4]byte(data[12:16])),
+		Dst:         netip.AddrFrom4([4]byte(data[16:20])),
+		ID:          uint32(binary.BigEndian.Uint16(data[4:6])),
+		Proto:       data[9],
+		Offset:      int(frag&ipv4FragOffset) * 8,
+		More:        frag&ipv4FlagMF != 0,
+		Data:        data[ihl:],
+		Len:         total - ihl,
+		Encap:       uint8(enc),
+		Tunnel:      d.tunnel,
+		HasTunnelID: d.hasID,
+		TunnelID:    d.id,
 	}
 	return ErrFragment
 }
@@ -420,14 +433,16 @@ func decodeIPv6Chain(next byte, src, dst netip.Addr, data []byte, claimed int, d
 				}
 				*d.frag = Fragment{
 					Src: src, Dst: dst, V6: true,
-					ID:     binary.BigEndian.Uint32(data[4:8]),
-					Proto:  data[0],
-					Offset: int(offsetAndM>>3) * 8,
-					More:   offsetAndM&1 != 0,
-					Data:   data[8:],
-					Len:    claimed - 8,
-					Encap:  uint8(enc),
-					Tunnel: d.tunnel,
+					ID:          binary.BigEndian.Uint32(data[4:8]),
+					Proto:       data[0],
+					Offset:      int(offsetAndM>>3) * 8,
+					More:        offsetAndM&1 != 0,
+					Data:        data[8:],
+					Len:         claimed - 8,
+					Encap:       uint8(enc),
+					Tunnel:      d.tunnel,
+					HasTunnelID: d.hasID,
+					TunnelID:    d.id,
 				}
 				return ErrFragment
 			}
@@ -469,18 +484,20 @@ func decodeTCP(src, dst netip.Addr, data []byte, claimed int, d *decoder, enc in
 	}
 	seg := d.seg
 	*seg = Segment{
-		Src:        src,
-		Dst:        dst,
-		SrcPort:    binary.BigEndian.Uint16(data[0:2]),
-		DstPort:    binary.BigEndian.Uint16(data[2:4]),
-		Seq:        binary.BigEndian.Uint32(data[4:8]),
-		Ack:        binary.BigEndian.Uint32(data[8:12]),
-		Flags:      data[13],
-		Window:     binary.BigEndian.Uint16(data[14:16]),
-		Payload:    data[doff:],
-		PayloadLen: claimed - doff,
-		Encap:      uint8(enc),
-		Tunnel:     d.tunnel,
+		Src:         src,
+		Dst:         dst,
+		SrcPort:     binary.BigEndian.Uint16(data[0:2]),
+		DstPort:     binary.BigEndian.Uint16(data[2:4]),
+		Seq:         binary.BigEndian.Uint32(data[4:8]),
+		Ack:         binary.BigEndian.Uint32(data[8:12]),
+		Flags:       data[13],
+		Window:      binary.BigEndian.Uint16(data[14:16]),
+		Payload:     data[doff:],
+		PayloadLen:  claimed - doff,
+		Encap:       uint8(enc),
+		Tunnel:      d.tunnel,
+		HasTunnelID: d.hasID,
+		TunnelID:    d.id,
 	}
 	if data[13]&FlagSYN != 0 && doff > tcpMinLen {
 		seg.WScale = windowScale(data[tcpMinLen:doff])

@@ -41,9 +41,11 @@ type Fragment struct {
 	Data []byte
 	Len  int
 	// Encap is how deep in tunnels the fragment's IP header was; Tunnel
-	// the outermost of them.
-	Encap  uint8
-	Tunnel Tunnel
+	// the outermost of them, TunnelID its identifier when HasTunnelID.
+	Encap       uint8
+	Tunnel      Tunnel
+	HasTunnelID bool
+	TunnelID    uint32
 }
 
 // DecodeFragments is Decode, except that for an IP fragment it fills frag
@@ -66,7 +68,7 @@ func DecodeFragments(link source.LinkType, data []byte, seg *Segment, frag *Frag
 // tunnel is decoded through it; fragments inside it are not reassembled
 // (ErrNotTCP).
 func DecodeDatagram(f *Fragment, payload []byte, claimed int, seg *Segment) error {
-	d := decoder{seg: seg, tunnel: f.Tunnel}
+	d := decoder{seg: seg, tunnel: f.Tunnel, hasID: f.HasTunnelID, id: f.TunnelID}
 	if len(payload) > claimed {
 		payload = payload[:claimed]
 	}

@@ -46,8 +46,11 @@ type Segment struct {
 	// link layer's IP.
 	Encap uint8
 	// Tunnel is the outermost of those encapsulations, TunnelNone when
-	// Encap is 0.
-	Tunnel Tunnel
+	// Encap is 0; TunnelID is its identifier when HasTunnelID (see
+	// Tunnel.IDName).
+	Tunnel      Tunnel
+	HasTunnelID bool
+	TunnelID    uint32
 }
 
 // Tunnel names an encapsulation Decode removed.
@@ -72,6 +75,23 @@ var tunnelNames = [...]string{
 	TunnelNone: "", TunnelIPIP: "ip-in-ip", TunnelGRE: "gre", TunnelERSPAN: "erspan",
 	TunnelVXLAN: "vxlan", TunnelVXLANGPE: "vxlan-gpe", TunnelGeneve: "geneve", TunnelGTPU: "gtp-u",
 	TunnelMPLS: "mpls", TunnelPPPoE: "pppoe",
+}
+
+// tunnelIDNames name what identifies a tunnel of each kind.
+var tunnelIDNames = [...]string{
+	TunnelGRE: "key", TunnelERSPAN: "session", TunnelVXLAN: "VNI", TunnelVXLANGPE: "VNI",
+	TunnelGeneve: "VNI", TunnelGTPU: "TEID", TunnelMPLS: "label", TunnelPPPoE: "session",
+}
+
+// IDName returns what identifies a tunnel of kind t (Segment.TunnelID):
+// the VNI of VXLAN, VXLAN-GPE and Geneve, the key of GRE (when it has
+// one), the session ID of ERSPAN II/III and PPPoE, the TEID of GTP-U, the
+// top label of MPLS; "" for IP in IP, which has none.
+func (t Tunnel) IDName() string {
+	if int(t) < len(tunnelIDNames) {
+		return tunnelIDNames[t]
+	}
+	return ""
 }
 
 // String returns the encapsulation's name ("vxlan"), "" for none.

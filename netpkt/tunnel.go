@@ -150,11 +150,19 @@ func decodeGRE(data []byte, d *decoder, enc int) error {
 		return malGREShort
 	}
 	proto := binary.BigEndian.Uint16(data[2:4])
+	key := data[greMinLen:hl]
+	if flags&flagChecksum != 0 {
+		key = key[4:]
+	}
 	data = data[hl:]
 	switch proto {
 	case etherTypeERSPAN2, etherTypeERSPAN3:
 		if d.tunnel == TunnelGRE && enc == 1 {
 			d.tunnel = TunnelERSPAN // GRE is only its carrier
+		}
+	default:
+		if flags&flagKey != 0 {
+			d.setID(TunnelGRE, binary.BigEndian.Uint32(key))
 		}
 	}
 	switch proto {
@@ -165,6 +173,7 @@ func decodeGRE(data []byte, d *decoder, enc int) error {
 			if len(data) < 8 {
 				return malERSPANShort
 			}
+			d.setID(TunnelERSPAN, uint32(binary.BigEndian.Uint16(data[2:4])&0x3ff))
 			data = data[8:]
 		}
 		return decodeEthernet(data, d, enc)
@@ -191,6 +200,7 @@ func decodeERSPAN3(data []byte, d *decoder, enc int) error {
 	if len(data) < n {
 		return malERSPANShort
 	}
+	d.setID(TunnelERSPAN, uint32(binary.BigEndian.Uint16(data[2:4])&0x3ff))
 	switch frameType {
 	case 0:
 		return decodeEthernet(data[n:], d, enc)
@@ -254,7 +264,13 @@ func decodeVXLAN(data []byte, d *decoder, enc int) error {
 	if len(data) < vxlanLen || data[0]&0x08 == 0 {
 		return ErrNotTCP // cut short, or no VNI
 	}
+	d.setID(TunnelVXLAN, vni(data[4:7]))
 	return decodeEthernet(data[vxlanLen:], d, enc)
+}
+
+// vni returns the 24-bit network identifier at b[0:3] (VXLAN, Geneve).
+func vni(b []byte) uint32 {
+	return uint32(b[0])<<16 | uint32(b[1])<<8 | uint32(b[2])
 }
 
 // decodeVXLANGPE opens a VXLAN Generic Protocol Extension header: with its
@@ -264,6 +280,7 @@ func decodeVXLANGPE(data []byte, d *decoder, enc int) error {
 	if len(data) < vxlanLen || data[0]&0x30 != 0 {
 		return ErrNotTCP // cut short, or a version after 0
 	}
+	d.setID(TunnelVXLANGPE, vni(data[4:7]))
 	inner := data[vxlanLen:]
 	if data[0]&0x04 == 0 {
 		return decodeEthernet(inner, d, enc)
@@ -291,6 +308,7 @@ func decodeGeneve(data []byte, d *decoder, enc int) error {
 	if len(data) < hl {
 		return ErrNotTCP
 	}
+	d.setID(TunnelGeneve, vni(data[4:7]))
 	return decodeTunnelPayload(binary.BigEndian.Uint16(data[2:4]), data[hl:], d, enc)
 }
 
@@ -310,6 +328,7 @@ func decodeGTPU(data []byte, d *decoder, enc int) error {
 	if data[0]>>5 != 1 || data[0]&flagPT == 0 || data[1] != msgGPDU {
 		return ErrNotTCP
 	}
+	d.setID(TunnelGTPU, binary.BigEndian.Uint32(data[4:8]))
 	hl := gtpMinLen
 	if data[0]&flagAny != 0 {
 		hl += 4
@@ -339,6 +358,9 @@ func decodeGTPU(data []byte, d *decoder, enc int) error {
 // a first nibble of 0). MPLS does not name its payload; these are the
 // payloads tshark guesses by default.
 func decodeMPLS(data []byte, d *decoder, enc int) error {
+	if len(data) >= mplsLen {
+		d.setID(TunnelMPLS, binary.BigEndian.Uint32(data[:4])>>12)
+	}
 	for {
 		if len(data) < mplsLen {
 			return malMPLSShort
@@ -368,5 +390,6 @@ func decodePPPoE(data []byte, d *decoder, enc int) error {
 	if n := int(binary.BigEndian.Uint16(data[4:6])); pppoeLen+n < len(data) {
 		data = data[:pppoeLen+n] // drop Ethernet padding
 	}
+	d.setID(TunnelPPPoE, uint32(binary.BigEndian.Uint16(data[2:4])))
 	return decodePPPProtocol(data[pppoeLen:], d, enc)
 }

@@ -232,13 +232,20 @@ func tunnelCases(pl []byte) []decodeCase {
 	}
 }
 
-// TestTunnelKinds checks the outermost encapsulation Decode reports.
+// TestTunnelKinds checks the outermost encapsulation Decode reports, and
+// its identifier (-1: none).
 func TestTunnelKinds(t *testing.T) {
-	want := map[string]Tunnel{
-		"ipip": TunnelIPIP, "6in4": TunnelIPIP, "gre ipv4": TunnelGRE, "gre mpls": TunnelGRE,
-		"erspan type II": TunnelERSPAN, "erspan type III": TunnelERSPAN, "vxlan": TunnelVXLAN,
-		"vxlan-gpe ipv6": TunnelVXLANGPE, "geneve ipv6": TunnelGeneve, "gtp-u": TunnelGTPU,
-		"mpls ipv4": TunnelMPLS, "pppoe ipv4": TunnelPPPoE, "gre in vxlan": TunnelVXLAN,
+	type kind struct {
+		t  Tunnel
+		id int64
+	}
+	want := map[string]kind{
+		"ipip": {TunnelIPIP, -1}, "6in4": {TunnelIPIP, -1}, "gre ipv4": {TunnelGRE, -1},
+		"gre over ipv6": {TunnelGRE, 0x1001}, "gre mpls": {TunnelGRE, -1},
+		"erspan type II": {TunnelERSPAN, 42}, "erspan type III": {TunnelERSPAN, 42}, "vxlan": {TunnelVXLAN, 0x1001},
+		"vxlan-gpe ipv6": {TunnelVXLANGPE, 42}, "geneve ipv6": {TunnelGeneve, 0x1234}, "gtp-u": {TunnelGTPU, 0xdeadbeef},
+		"mpls ipv4": {TunnelMPLS, 16}, "pppoe ipv4": {TunnelPPPoE, 0x1234}, "gre in vxlan": {TunnelVXLAN, 0x1001},
+		"pppoe link": {TunnelPPPoE, 1},
 	}
 	for _, tc := range decodeCases() {
 		w, ok := want[tc.name]
@@ -247,8 +254,13 @@ func TestTunnelKinds(t *testing.T) {
 		}
 		delete(want, tc.name)
 		var seg Segment
-		if err := Decode(tc.link, tc.data, &seg); err != nil || seg.Tunnel != w {
-			t.Errorf("%s: tunnel %v (%v), want %v", tc.name, seg.Tunnel, err, w)
+		id := int64(-1)
+		err := Decode(tc.link, tc.data, &seg)
+		if seg.HasTunnelID {
+			id = int64(seg.TunnelID)
+		}
+		if err != nil || seg.Tunnel != w.t || id != w.id {
+			t.Errorf("%s: tunnel %v %s %d (%v), want %v %d", tc.name, seg.Tunnel, seg.Tunnel.IDName(), id, err, w.t, w.id)
 		}
 	}
 	for name := range want {

@@ -38,8 +38,11 @@ type ConnInfo struct {
 	FirstPacket uint64
 	FirstTime   time.Time
 	// Tunnel is the outermost encapsulation (VXLAN, GRE...) the
-	// connection's first packet came in, netpkt.TunnelNone for none.
-	Tunnel netpkt.Tunnel
+	// connection's first packet came in, netpkt.TunnelNone for none;
+	// TunnelID its identifier (VNI, key...) when HasTunnelID.
+	Tunnel      netpkt.Tunnel
+	HasTunnelID bool
+	TunnelID    uint32
 	// Evicted is true when the connection continues one that was evicted
 	// from the full connection table (Config.MaxConns): its earlier packets
 	// were decoded under another stream number, and their state is lost.

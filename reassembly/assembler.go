@@ -149,7 +149,7 @@ func (a *Assembler) newConn(c *conn, side Side, seg *netpkt.Segment, pkt uint64,
 	c.info.FirstPacket = pkt
 	c.info.FirstTime = ts
 	c.info.Evicted = evicted
-	c.info.Tunnel = seg.Tunnel
+	c.info.Tunnel, c.info.HasTunnelID, c.info.TunnelID = seg.Tunnel, seg.HasTunnelID, seg.TunnelID
 	a.stats.Conns++
 	a.stats.Active++
 	if a.factory != nil {

@@ -153,6 +153,10 @@ func appendAddrPort(b []byte, ap netip.AddrPort) []byte {
 // appendConnJSON appends the keys of a connection record.
 func appendConnJSON(b []byte, c *dissect.Conn) []byte {
 	b = appendOptString(b, "tunnel", c.Tunnel)
+	if c.HasTunnelID {
+		b = appendKey(b, "tunnel_id")
+		b = strconv.AppendUint(b, uint64(c.TunnelID), 10)
+	}
 	if p := c.Proxy; p != nil {
 		b = appendOptString(b, "proxy", p.Target)
 		b = appendOptString(b, "proxy_protocol", p.Protocol)

@@ -120,6 +120,7 @@ func appendViaSummary(b []byte, c *dissect.Conn) []byte {
 	if c.Tunnel != "" {
 		b = append(b, " [in "...)
 		b = appendEscaped(b, c.Tunnel, false, -1)
+		b = appendTunnelID(b, c)
 		b = append(b, ']')
 	}
 	if c.Proxy == nil {
@@ -130,6 +131,18 @@ func appendViaSummary(b []byte, c *dissect.Conn) []byte {
 	b = append(b, ' ')
 	b = appendProxyTarget(b, c.Proxy)
 	return append(b, ']')
+}
+
+// appendTunnelID appends " VNI 4097" (the encapsulation's identifier, as
+// its kind names it), or nothing when it has none.
+func appendTunnelID(b []byte, c *dissect.Conn) []byte {
+	if !c.HasTunnelID || c.TunnelIDName == "" {
+		return b
+	}
+	b = append(b, ' ')
+	b = append(b, c.TunnelIDName...)
+	b = append(b, ' ')
+	return strconv.AppendUint(b, uint64(c.TunnelID), 10)
 }
 
 // appendProxyTarget appends a tunnel's target, or says that its CONNECT
@@ -162,7 +175,9 @@ func appendViaTree(b []byte, c *dissect.Conn) []byte {
 	if c.Tunnel != "" {
 		b = append(b, "    Captured inside "...)
 		b = appendEscaped(b, c.Tunnel, false, -1)
-		b = append(b, " encapsulation\n"...)
+		b = append(b, " encapsulation"...)
+		b = appendTunnelID(b, c)
+		b = append(b, '\n')
 	}
 	if c.Proxy == nil {
 		return b

@@ -246,8 +246,10 @@ type Session struct {
 	// (HTTP, SOCKS4, SOCKS5) of the proxy tunnel the session runs in (""
 	// for none).
 	Proxy, ProxyProtocol string
-	// Tunnel is the encapsulation the session was captured in (Conn.Tunnel).
-	Tunnel string
+	// Tunnel is the encapsulation the session was captured in (Conn.Tunnel),
+	// TunnelID its identifier (nil when it has none).
+	Tunnel   string
+	TunnelID *uint32
 	// SubprotocolsOffered, ExtensionsOffered: what the client offered;
 	// Subprotocol and Extensions what the server selected.
 	SubprotocolsOffered, ExtensionsOffered []string
@@ -488,6 +490,10 @@ func (c *Collector) conn(s *Session, rec *dissect.Record) {
 		s.Proxy, s.ProxyProtocol = strings.Clone(p.Target), p.Protocol
 	}
 	s.Tunnel = cn.Tunnel
+	if cn.HasTunnelID {
+		id := cn.TunnelID
+		s.TunnelID = &id
+	}
 	s.SubprotocolsOffered = cloneStrings(cn.SubprotocolsOffered)
 	s.ExtensionsOffered = cloneStrings(cn.ExtensionsOffered)
 	s.Subprotocol = strings.Clone(cn.Subprotocol)

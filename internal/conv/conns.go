@@ -67,6 +67,7 @@ type SessionJSON struct {
 	Proxy               string         `json:"proxy,omitempty"`
 	ProxyProtocol       string         `json:"proxy_protocol,omitempty"`
 	Tunnel              string         `json:"tunnel,omitempty"`
+	TunnelID            *uint32        `json:"tunnel_id,omitempty"`
 	SubprotocolsOffered []string       `json:"subprotocols_offered,omitempty"`
 	Subprotocol         string         `json:"subprotocol,omitempty"`
 	ExtensionsOffered   []string       `json:"extensions_offered,omitempty"`
@@ -174,7 +175,7 @@ type TLSJSON struct {
 func (s *Session) JSON() SessionJSON {
 	j := SessionJSON{
 		Stream: s.Stream, H2Stream: s.H2Stream, Client: s.Client.String(), Server: s.Server.String(), CommunityID: s.CommunityID,
-		Midstream: s.Midstream, Status: s.Status, Host: s.Host, Path: s.Path, UserAgent: s.UserAgent, Proxy: s.Proxy, ProxyProtocol: s.ProxyProtocol, Tunnel: s.Tunnel,
+		Midstream: s.Midstream, Status: s.Status, Host: s.Host, Path: s.Path, UserAgent: s.UserAgent, Proxy: s.Proxy, ProxyProtocol: s.ProxyProtocol, Tunnel: s.Tunnel, TunnelID: s.TunnelID,
 		SubprotocolsOffered: s.SubprotocolsOffered, Subprotocol: s.Subprotocol,
 		ExtensionsOffered: s.ExtensionsOffered, Extensions: s.Extensions,
 		Start: tsText(s.Start), Last: tsText(s.Last), Duration: s.Duration().Seconds(),

@@ -5,7 +5,7 @@
 #   bench/compare.sh --quick    # 20 MB captures, 2,000 connections
 #   bench/compare.sh --big      # also the 1 GB capture (peak RSS)
 #   ROUNDS=5 bench/compare.sh   # rounds per measurement (default 3)
-#   bench/compare.sh --save     # also write bench/RESULTS.md
+#   bench/compare.sh --save     # also put the results first in bench/RESULTS.md
 #
 # It builds wsdissect, bench/pcaploop and bench/inflatefloor, generates the
 # captures into bench/out/ with bench/gen (real coder/gorilla traffic,
@@ -260,6 +260,15 @@ fi
 } >"$OUT/results.md"
 cat "$OUT/results.md"
 if [ $SAVE = 1 ]; then
-  cp "$OUT/results.md" bench/RESULTS.md
-  echo "(saved to bench/RESULTS.md)" >&2
+  # The new results go first; the earlier ones, and the notes of every
+  # round after them, stay (the former first heading says what replaced it).
+  {
+    cat "$OUT/results.md"
+    if [ -f bench/RESULTS.md ]; then
+      echo
+      sed "1s/^## Results\$/## Results before those of $(date -u +%F) (build $(git rev-parse --short HEAD 2>/dev/null || echo unknown))/" bench/RESULTS.md
+    fi
+  } >"$OUT/RESULTS.new.md"
+  mv "$OUT/RESULTS.new.md" bench/RESULTS.md
+  echo "(saved to bench/RESULTS.md, before the earlier results)" >&2
 fi

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"hash/maphash"
 	"io"
 	"net/netip"
 
@@ -16,22 +17,29 @@ import (
 // messages before it as well, none of which the record's own packets hold.
 // The zero value selects nothing. It is not safe for concurrent use.
 type ConnSpans struct {
-	spans map[endpoints][]span
+	// spans holds each connection's span, by a hash of its endpoints
+	// (about 40 bytes a connection: a collision could only add another
+	// connection's packets to the copy); more holds the further spans of
+	// the same endpoints (a reused port), rare.
+	spans map[uint64]span
+	more  map[uint64][]span
 	last  uint64 // the largest span end
 }
 
-// endpoints are a connection's two endpoints, the lower one first.
-type endpoints struct{ lo, hi netip.AddrPort }
+// spanSeed seeds the hash of ConnSpans keys: the same for every ConnSpans
+// of the process, so that their keys merge, and never changed.
+var spanSeed = maphash.MakeSeed()
 
 // span is the packets first..last of the connection that starts at packet
 // first.
 type span struct{ first, last uint64 }
 
-func endpointsOf(x, y netip.AddrPort) endpoints {
+// key returns the hash of a connection's endpoints, in either order.
+func (s *ConnSpans) key(x, y netip.AddrPort) uint64 {
 	if x.Compare(y) > 0 {
 		x, y = y, x
 	}
-	return endpoints{x, y}
+	return maphash.Comparable(spanSeed, [2]netip.AddrPort{x, y})
 }
 
 // Add selects the packets from first to last (both included) of the
@@ -41,35 +49,49 @@ func (s *ConnSpans) Add(x, y netip.AddrPort, first, last uint64) {
 	if first == 0 || last < first {
 		return
 	}
-	if s.spans == nil {
-		s.spans = make(map[endpoints][]span)
-	}
-	k := endpointsOf(x, y)
-	list := s.spans[k]
-	for i := range list {
-		if list[i].first == first {
-			list[i].last = max(list[i].last, last)
-			s.last = max(s.last, last)
-			return
-		}
-	}
-	s.spans[k] = append(list, span{first, last})
-	s.last = max(s.last, last)
+	s.put(s.key(x, y), span{first, last})
 }
 
 // Merge adds o's spans to s.
 func (s *ConnSpans) Merge(o *ConnSpans) {
-	for k, list := range o.spans {
+	for k, sp := range o.spans {
+		s.put(k, sp)
+	}
+	for k, list := range o.more {
 		for _, sp := range list {
-			s.Add(k.lo, k.hi, sp.first, sp.last)
+			s.put(k, sp)
 		}
 	}
 }
 
+// put adds sp to the spans of the endpoints whose key is k, extending the
+// one with the same first packet if there is one.
+func (s *ConnSpans) put(k uint64, sp span) {
+	if s.spans == nil {
+		s.spans = make(map[uint64]span)
+	}
+	s.last = max(s.last, sp.last)
+	if old, ok := s.spans[k]; !ok || old.first == sp.first {
+		s.spans[k] = span{sp.first, max(old.last, sp.last)}
+		return
+	}
+	list := s.more[k]
+	for i := range list {
+		if list[i].first == sp.first {
+			list[i].last = max(list[i].last, sp.last)
+			return
+		}
+	}
+	if s.more == nil {
+		s.more = make(map[uint64][]span)
+	}
+	s.more[k] = append(list, sp)
+}
+
 // Len returns the number of connections selected.
 func (s *ConnSpans) Len() int {
-	n := 0
-	for _, list := range s.spans {
+	n := len(s.spans)
+	for _, list := range s.more {
 		n += len(list)
 	}
 	return n
@@ -101,12 +123,19 @@ func (s *ConnSpans) Mark(src PacketSource, mark func(uint64)) error {
 			continue
 		}
 		seg := &r.seg
-		list := s.spans[endpointsOf(netip.AddrPortFrom(seg.Src, seg.SrcPort), netip.AddrPortFrom(seg.Dst, seg.DstPort))]
-		for _, sp := range list {
-			if p.Number >= sp.first && p.Number <= sp.last {
+		k := s.key(netip.AddrPortFrom(seg.Src, seg.SrcPort), netip.AddrPortFrom(seg.Dst, seg.DstPort))
+		if sp, ok := s.spans[k]; ok && sp.has(p.Number) {
+			mark(p.Number)
+			continue
+		}
+		for _, sp := range s.more[k] {
+			if sp.has(p.Number) {
 				mark(p.Number)
 				break
 			}
 		}
 	}
 }
+
+// has reports whether packet n is in the span.
+func (sp span) has(n uint64) bool { return n >= sp.first && n <= sp.last }

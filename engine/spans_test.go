@@ -58,6 +58,20 @@ func TestConnSpans(t *testing.T) {
 		// addresses from another first packet (a reused port) are
 		// another span
 		{"a from a later first packet", func(s *ConnSpans) { s.Add(ap.Client, ap.Server, 12, 13) }, []uint64{12, 13}},
+		{"the same addresses twice", func(s *ConnSpans) {
+			s.Add(ap.Client, ap.Server, 1, 3)
+			s.Add(ap.Server, ap.Client, 12, 12)
+			s.Add(ap.Client, ap.Server, 12, 13)
+		}, []uint64{1, 2, 3, 12, 13}},
+		{"merged twice", func(s *ConnSpans) {
+			var o ConnSpans
+			o.Add(ap.Client, ap.Server, 1, 3)
+			o.Add(ap.Client, ap.Server, 12, 13)
+			o.Add(bp.Client, bp.Server, 4, 5)
+			s.Add(bp.Client, bp.Server, 4, 6)
+			s.Merge(&o)
+			s.Merge(&o)
+		}, []uint64{1, 2, 3, 4, 5, 6, 12, 13}},
 		{"merged", func(s *ConnSpans) {
 			var o ConnSpans
 			o.Add(bp.Client, bp.Server, 4, 6)

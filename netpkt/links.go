@@ -77,6 +77,8 @@ const (
 	nflogHdrLen  = 4
 	nflogTLVLen  = 4
 	nflogPayload = 9 // NFULA_PAYLOAD
+	// nlaTypeMask clears netlink's NLA_F_NESTED and NLA_F_NET_BYTEORDER.
+	nlaTypeMask = 0x3fff
 )
 
 // decodeNFLOG finds the packet in an NFLOG message and decodes it.
@@ -85,10 +87,11 @@ func decodeNFLOG(data []byte, d *decoder) error {
 		return malNFLOGShort
 	}
 	data = data[nflogHdrLen:]
-	// The attributes' byte order: types are small numbers, so the byte
-	// of the first type that is not zero tells which end is low.
+	// The attributes' byte order: types are small numbers (below 0x40)
+	// with at most netlink's two flag bits on top, so the type's low byte
+	// is the one whose low six bits are not all zero.
 	order := binary.ByteOrder(binary.LittleEndian)
-	if len(data) >= nflogTLVLen && data[2] == 0 && data[3] != 0 {
+	if len(data) >= nflogTLVLen && data[2]&0x3f == 0 && data[3] != 0 {
 		order = binary.BigEndian
 	}
 	for len(data) > 0 {
@@ -96,11 +99,16 @@ func decodeNFLOG(data []byte, d *decoder) error {
 			return malNFLOGShort
 		}
 		n, typ := int(order.Uint16(data[0:2])), order.Uint16(data[2:4])
-		if n < nflogTLVLen || n > len(data) {
+		if n < nflogTLVLen {
 			return malNFLOGShort
 		}
-		if typ&0x7fff == nflogPayload { // the top bit is netlink's NLA_F_NESTED
-			return decodeIPAny(data[nflogTLVLen:n], d, 0)
+		if typ&nlaTypeMask == nflogPayload {
+			// The packet is the last attribute, the one a snap length
+			// cuts: the IP layer sees the cut as on any link.
+			return decodeIPAny(data[nflogTLVLen:min(n, len(data))], d, 0)
+		}
+		if n > len(data) {
+			return malNFLOGShort
 		}
 		data = data[min((n+3)&^3, len(data)):]
 	}

@@ -50,7 +50,10 @@ func linkCases(pl []byte) []decodeCase {
 		{name: "nflog attribute cut", link: source.LinkNFLOG, data: nflog(2, le, hdr)[:10], wantErr: ErrMalformed},
 		{name: "nflog attribute header cut", link: source.LinkNFLOG, data: nflog(2, le, hdr)[:6], wantErr: ErrMalformed},
 		{name: "nflog attribute length below 4", link: source.LinkNFLOG, data: withByte(nflog(2, le, hdr, payload(v4)), 4, 2), wantErr: ErrMalformed},
-		{name: "nflog payload longer than the packet", link: source.LinkNFLOG, data: nflog(2, le, payload(v4))[:40], wantErr: ErrMalformed},
+		{name: "nflog payload cut in the tcp header", link: source.LinkNFLOG, data: nflog(2, le, payload(v4))[:40], wantErr: ErrMalformed},
+		{name: "nflog payload cut by the snap length", link: source.LinkNFLOG, data: nflog(2, le, hdr, payload(v4))[:8+4+20+20+5+4], payload: pl[:5], plen: n},
+		{name: "nflog big-endian, nested flag first", link: source.LinkNFLOG, data: nflog(10, be, nested(v6), hdr), v6: true, payload: pl, plen: n},
+		{name: "nflog byte-order flag", link: source.LinkNFLOG, data: nflog(2, le, nflogAttr{0x4000 | 9, v4}), payload: pl, plen: n},
 
 		{name: "ppp hdlc framing", link: source.LinkPPP, data: append([]byte{0xff, 0x03, 0x00, 0x21}, v4...), payload: pl, plen: n},
 		{name: "ppp unframed ipv6", link: source.LinkPPP, data: append([]byte{0x00, 0x57}, v6...), v6: true, payload: pl, plen: n},
@@ -63,6 +66,7 @@ func linkCases(pl []byte) []decodeCase {
 		{name: "cisco hdlc", link: source.LinkCHDLC, data: append([]byte{0x8f, 0x00, 0x08, 0x00}, v4...), payload: pl, plen: n},
 		{name: "cisco hdlc keepalive", link: source.LinkCHDLC, data: append([]byte{0x8f, 0x00, 0x80, 0x35}, make([]byte, 14)...), wantErr: ErrNotTCP},
 		{name: "cisco hdlc cut", link: source.LinkCHDLC, data: []byte{0x0f, 0x00, 0x08}, wantErr: ErrMalformed},
+		{name: "pppoe link discovery", link: source.LinkPPPEther, data: []byte{0x11, 0xa7, 0x00, 0x01, 0x00, 0x00}, wantErr: ErrNotTCP},
 		{name: "pppoe link", link: source.LinkPPPEther, data: append([]byte{0x11, 0x00, 0x00, 0x01, 0x00, byte(2 + len(v4)), 0x00, 0x21}, v4...), payload: pl, plen: n, encap: 1},
 	}
 }

@@ -382,8 +382,12 @@ func decodeMPLS(data []byte, d *decoder, enc int) error {
 
 // decodePPPoE opens a PPPoE session header (RFC 2516) and the PPP protocol
 // field after it, decoding IPv4 and IPv6; other PPP protocols (LCP, IPCP...)
-// are not TCP.
+// and discovery packets (a code other than 0, on links that carry both
+// stages) are not TCP.
 func decodePPPoE(data []byte, d *decoder, enc int) error {
+	if len(data) >= 2 && data[1] != 0 {
+		return ErrNotTCP
+	}
 	if len(data) < pppoeLen+1 {
 		return malPPPoEShort
 	}

@@ -231,21 +231,46 @@ func acceptFor(key string) string {
 // is seen even when what runs in it is not).
 func (a *Auditor) proxyCredentials(r *dissect.Record) {
 	c := r.Conn
-	p := c.Proxy
-	if p == nil || p.Authorization == "" && p.Password == "" || p.Protocol == "HTTPS" {
-		return // (to an HTTPS proxy, they crossed the network inside TLS)
+	if p := clearCredentials(c.Proxy); p != nil {
+		target := p.Target
+		if target == "" {
+			target = "?"
+		}
+		// The connection's peer is the outermost proxy; one inside its
+		// tunnel is where the tunnel around it leads.
+		addr := c.Server.String()
+		if p.Outer != nil {
+			addr = p.Outer.Target
+		}
+		ev := "to the " + p.Protocol + " proxy " + addr + " (CONNECT " + target + "): "
+		if p.Authorization != "" {
+			ev += "Proxy-Authorization: " + redactAuth(p.Authorization)
+		} else {
+			ev += "user name " + strconv.Quote(p.User) + " and a password of " + strconv.Itoa(len(p.Password)) + " bytes"
+		}
+		a.report(IDProxyCredentials, High, c, r.Packet, r.Time, ev)
 	}
-	target := p.Target
-	if target == "" {
-		target = "?"
+}
+
+// clearCredentials returns the outermost of the nested proxy tunnels p
+// whose opening carried credentials in clear: not inside TLS, which a
+// tunnel to an HTTPS proxy and every tunnel inside it are; nil when none
+// did.
+func clearCredentials(p *dissect.ProxyTunnel) *dissect.ProxyTunnel {
+	var chain []*dissect.ProxyTunnel
+	for ; p != nil && len(chain) < 16; p = p.Outer {
+		chain = append(chain, p)
 	}
-	ev := "to the " + p.Protocol + " proxy " + c.Server.String() + " (CONNECT " + target + "): "
-	if p.Authorization != "" {
-		ev += "Proxy-Authorization: " + redactAuth(p.Authorization)
-	} else {
-		ev += "user name " + strconv.Quote(p.User) + " and a password of " + strconv.Itoa(len(p.Password)) + " bytes"
+	for i := len(chain) - 1; i >= 0; i-- {
+		p := chain[i]
+		if p.Protocol == "HTTPS" {
+			return nil // (to an HTTPS proxy, they crossed the network inside TLS)
+		}
+		if p.Authorization != "" || p.Password != "" {
+			return p
+		}
 	}
-	a.report(IDProxyCredentials, High, c, r.Packet, r.Time, ev)
+	return nil
 }
 
 // handshake runs the handshake checks on a connection record.

@@ -418,6 +418,8 @@ type lazyConn struct {
 	// the bytes.
 	tls   *TLS
 	depth int
+	// tunneled is set once this handler opened a tunnel (startTunnel).
+	tunneled bool
 }
 
 // state returns the connection's state, setting it up on first use.
@@ -459,9 +461,7 @@ func (d *Dissector) scratchAt(depth int) *tlsdecrypt.Scratch {
 func (l *lazyConn) shownConn() *Conn {
 	switch {
 	case l.t != nil:
-		if l.t.listed() {
-			return l.t.shownConn()
-		}
+		return l.t.innerShown()
 	case l.c != nil && (l.c.connSent || l.c.h2Sessions):
 		return &l.c.conn
 	}
@@ -525,6 +525,8 @@ func (l *lazyConn) startTunnel(tu *tunnelStart) bool {
 	if l.tunnels > maxTunnels {
 		return false
 	}
+	l.tunneled = true
+	tu.proxy.Outer = l.proxy // (nil unless tunnels nest)
 	l.proxy = &tu.proxy
 	if l.tls != nil && tu.proxy.Protocol == "HTTP" {
 		tu.proxy.Protocol = "HTTPS" // the CONNECT went to the proxy over TLS
@@ -572,8 +574,11 @@ func (l *lazyConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 			l.s = &socksStart{}
 			return l.socksData(side, ch)
 		}
-		if yes, _ := tlsdecrypt.LooksLikeClientHello(ch.Data); yes && (l.tls == nil || l.tunnels > 0) {
-			if l.tunnels > maxTunnels {
+		if yes, _ := tlsdecrypt.LooksLikeClientHello(ch.Data); yes && (l.tls == nil || l.tunneled) {
+			// In decrypted bytes, only a tunnel (to the server, through
+			// an HTTPS proxy) starts another TLS layer; every layer needs
+			// one, so maxTunnels bounds their depth too.
+			if l.depth > maxTunnels {
 				return false
 			}
 			return l.newTLS(side).Data(side, ch)
@@ -652,13 +657,27 @@ func (l *lazyConn) Note(side reassembly.Side, n *reassembly.Note) {
 
 // Close implements reassembly.Handler; l is reused for a later connection.
 func (l *lazyConn) Close(reason reassembly.CloseReason) {
+	l.finish()
+	switch {
+	case l.t != nil:
+		l.t.Close(reason)
+	case l.c != nil:
+		l.c.Close(reason)
+	}
+	l.d.pool.lazy.Put(l)
+}
+
+// finish decodes what the connection held for a decision its end makes:
+// bytes held for a SOCKS handshake, a proxy's answer still waiting for its
+// CONNECT, a CONNECT whose answer is not in the capture while the client
+// sent through the tunnel (what is in the tunnel is decoded). Close calls
+// it first; a TLS layer calls it before deciding how its connection is
+// listed. It may be called more than once.
+func (l *lazyConn) finish() {
 	if l.s != nil {
 		l.dropSocks()
 	}
 	if c := l.c; c != nil && c.mode == modeHTTP {
-		// A proxy's answer still waiting for its CONNECT, or a CONNECT
-		// whose answer is not in the capture while the client sent through
-		// the tunnel: decode what is in the tunnel before closing.
 		c.releaseResponses(true)
 		if c.tunnel == nil && c.heldAfterRequest() && c.reqs[len(c.reqs)-1].connect {
 			c.answerMissing(c.clientSide)
@@ -667,13 +686,6 @@ func (l *lazyConn) Close(reason reassembly.CloseReason) {
 			l.enterTunnel()
 		}
 	}
-	switch {
-	case l.t != nil:
-		l.t.Close(reason)
-	case l.c != nil:
-		l.c.Close(reason)
-	}
-	l.d.pool.lazy.Put(l)
 }
 
 // dirOf maps a reassembly side to a WebSocket direction.

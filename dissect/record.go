@@ -236,6 +236,9 @@ type ProxyTunnel struct {
 	// password). They crossed the network in clear, but to an HTTPS
 	// proxy.
 	Authorization, User, Password string
+	// Outer is the tunnel this one runs in when tunnels nest (a CONNECT
+	// to a second proxy through the first), nil otherwise.
+	Outer *ProxyTunnel
 }
 
 // HTTPVersion returns "2" for a WebSocket over HTTP/2 and "1.1" otherwise.

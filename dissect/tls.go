@@ -168,6 +168,11 @@ func (t *tlsConn) Note(side reassembly.Side, n *reassembly.Note) {
 func (t *tlsConn) Close(reason reassembly.CloseReason) {
 	t.s.Close()
 	t.update()
+	if t.innerLazy != nil {
+		// What the end decides (a tunnel taken open without its answer)
+		// may list the connection inside.
+		t.innerLazy.finish()
+	}
 	listed := t.listed()
 	if listed {
 		t.flushHeld()
@@ -236,15 +241,22 @@ func (t *tlsConn) list(reason reassembly.CloseReason) {
 // over HTTP/2 the conn record of a WebSocket session, or the connection in
 // a proxy tunnel in it was listed: such a connection is not listed as a TLS
 // connection of its own.
-func (t *tlsConn) listed() bool { return t.innerLazy != nil && t.innerLazy.shownConn() != nil }
+func (t *tlsConn) listed() bool { return t.innerShown() != nil }
+
+// innerShown returns the Conn the decrypted connection was listed under,
+// nil while it was not (one walk down the layers).
+func (t *tlsConn) innerShown() *Conn {
+	if t.innerLazy == nil {
+		return nil
+	}
+	return t.innerLazy.shownConn()
+}
 
 // shownConn returns the Conn the connection's records are listed under:
 // the decrypted connection's once that was listed, else its own.
 func (t *tlsConn) shownConn() *Conn {
-	if t.innerLazy != nil {
-		if c := t.innerLazy.shownConn(); c != nil {
-			return c
-		}
+	if c := t.innerShown(); c != nil {
+		return c
 	}
 	return &t.conn
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"net/netip"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/internal/capgen"
@@ -387,6 +389,100 @@ func TestHTTPSProxy(t *testing.T) {
 							}
 						}
 					}
+				}
+				if !slices.Equal(got, tc.want) {
+					t.Errorf("%d workers:\n got %q\nwant %q", workers, got, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// tlsWSRecording is a WebSocket conversation (handshake and one masked
+// text frame each way) to run inside tunnels and TLS layers.
+func tlsWSRecording() *capgen.Recording {
+	const key = "dGhlIHNhbXBsZSBub25jZQ=="
+	frame := func(masked bool, s string) []byte {
+		return capgen.Frame{Fin: true, Opcode: 1, Masked: masked, Key: [4]byte{1, 2, 3, 4}, Payload: []byte(s)}.Bytes()
+	}
+	return &capgen.Recording{Name: "ws", Writes: []capgen.Write{
+		{From: capgen.Client, Data: capgen.UpgradeRequest("/chat", "chat.example", key)},
+		{From: capgen.Server, Data: capgen.SwitchingProtocols(capgen.AcceptKey(key))},
+		{From: capgen.Client, Data: frame(true, "hi")},
+		{From: capgen.Server, Data: frame(false, "ho")},
+	}}
+}
+
+// replayOne writes r as one connection to 10.1.0.9:443 and returns the
+// capture and r's key log.
+func replayOne(t *testing.T, r *capgen.Recording) ([]byte, *tlsdecrypt.KeyLog) {
+	t.Helper()
+	cp := capgen.NewCapture(capgen.CaptureOptions{})
+	if _, err := capgen.ReplayInterleaved(cp, []*capgen.Recording{r}, []capgen.ReplayOptions{{Conn: capgen.ConnConfig{
+		Server: netip.MustParseAddrPort("10.1.0.9:443"), Link: capgen.Link{Type: capgen.LinkEthernet}}}}); err != nil {
+		t.Fatal(err)
+	}
+	kl := tlsdecrypt.NewKeyLog()
+	if err := kl.AddBytes(r.KeyLog, "test"); err != nil {
+		t.Fatal(err)
+	}
+	return writePcap(t, cp), kl
+}
+
+// TestNestedTLSBounded: TLS layers nested in decrypted TLS are followed only
+// through proxy tunnels, at most maxTunnels deep, and each costs one walk
+// down the layers (a capture of 40 layers took minutes when every layer
+// walked the ones below it twice). A CONNECT whose answer is missing, with
+// TLS after it, lists its connection once.
+func TestNestedTLSBounded(t *testing.T) {
+	tls13 := capgen.TLSOptions{MinVersion: tls.VersionTLS13}
+	wrap := func(r *capgen.Recording, before []capgen.Write) *capgen.Recording {
+		t.Helper()
+		out, err := capgen.WrapTLS(r, before, tls13)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	// 40 TLS layers with nothing between them, behind an HTTPS proxy.
+	bare := tlsWSRecording()
+	for range 40 {
+		bare = wrap(bare, nil)
+	}
+	bare = wrap(bare, capgen.ConnectWrites("x.example:443", false, true))
+	// Six HTTPS proxies, each reached through the one before.
+	chained := wrap(tlsWSRecording(), nil)
+	for i := range 6 {
+		chained = wrap(chained, capgen.ConnectWrites(fmt.Sprintf("proxy%d.example:443", i), false, true))
+	}
+	// Two: the answer to the CONNECT is missing; the wss ClientHello
+	// follows it.
+	inner := wrap(tlsWSRecording(), nil)
+	hello := &capgen.Recording{Name: "hello", Writes: inner.Writes[:1], KeyLog: inner.KeyLog}
+	unanswered := wrap(hello, capgen.ConnectWrites("wss.example:443", false, false))
+	tests := []struct {
+		name string
+		r    *capgen.Recording
+		want []string
+	}{
+		{"40 bare layers", bare, []string{"conn x.example:443 HTTPS true <nil>"}},
+		{"six proxies", chained, []string{"conn proxy2.example:443 HTTPS true <nil>"}},
+		{"unanswered", unanswered, []string{"conn wss.example:443 HTTPS false <nil>"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			data, kl := replayOne(t, tc.r)
+			for _, workers := range []int{1, 2} {
+				start := time.Now()
+				var got []string
+				for _, r := range jsonRecords(t, data, Options{Dissect: dissect.Options{KeyLog: kl}}, workers) {
+					if r["type"] == "conn" {
+						tls, _ := r["tls"].(map[string]any)
+						got = append(got, fmt.Sprintf("conn %v %v %v %v", r["proxy"], r["proxy_protocol"], tls["decrypted"], r["status"]))
+					}
+				}
+				if el := time.Since(start); el > 5*time.Second {
+					t.Errorf("%d workers: %v", workers, el)
 				}
 				if !slices.Equal(got, tc.want) {
 					t.Errorf("%d workers:\n got %q\nwant %q", workers, got, tc.want)

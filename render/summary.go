@@ -154,17 +154,20 @@ func appendProxyTarget(b []byte, p *dissect.ProxyTunnel) []byte {
 	return appendEscaped(b, p.Target, false, -1)
 }
 
-// proxyVerb names how a connection went through its proxy: CONNECT (an
+// proxyVerb names how a connection went through its proxy (proxyVerbOf).
+func proxyVerb(c *dissect.Conn) string { return proxyVerbOf(c.Proxy) }
+
+// proxyVerbOf names how a connection went through proxy p: CONNECT (an
 // HTTP proxy), HTTPS CONNECT (a CONNECT sent to the proxy over TLS), or the
 // SOCKS version.
-func proxyVerb(c *dissect.Conn) string {
-	switch p := c.Proxy.Protocol; p {
+func proxyVerbOf(p *dissect.ProxyTunnel) string {
+	switch p.Protocol {
 	case "", "HTTP":
 		return "CONNECT"
 	case "HTTPS":
 		return "HTTPS CONNECT"
 	default:
-		return p
+		return p.Protocol
 	}
 }
 
@@ -179,22 +182,36 @@ func appendViaTree(b []byte, c *dissect.Conn) []byte {
 		b = appendTunnelID(b, c)
 		b = append(b, '\n')
 	}
-	if c.Proxy == nil {
-		return b
+	// The tunnel the connection runs in, then those it runs through (a
+	// CONNECT to a second proxy through the first), at most a few.
+	for p, n := c.Proxy, 0; p != nil && n < 8; p, n = p.Outer, n+1 {
+		b = appendProxyTree(b, p, p != c.Proxy)
 	}
-	switch v := proxyVerb(c); v {
+	return b
+}
+
+// appendProxyTree appends the tree lines of proxy tunnel p; outer says it
+// is one the connection's tunnel runs through.
+func appendProxyTree(b []byte, p *dissect.ProxyTunnel, outer bool) []byte {
+	b = append(b, "    "...)
+	if outer {
+		b = append(b, "Inside "...)
+	} else {
+		b = append(b, "Through "...)
+	}
+	switch v := proxyVerbOf(p); v {
 	case "CONNECT":
-		b = append(b, "    Through an HTTP proxy tunnel: CONNECT "...)
+		b = append(b, "an HTTP proxy tunnel: CONNECT "...)
 	case "HTTPS CONNECT":
-		b = append(b, "    Through an HTTPS proxy tunnel (TLS to the proxy): CONNECT "...)
+		b = append(b, "an HTTPS proxy tunnel (TLS to the proxy): CONNECT "...)
 	default:
-		b = append(b, "    Through a "...)
+		b = append(b, "a "...)
 		b = append(b, v...)
 		b = append(b, " proxy: CONNECT "...)
 	}
-	b = appendProxyTarget(b, c.Proxy)
+	b = appendProxyTarget(b, p)
 	b = append(b, '\n')
-	switch p := c.Proxy; {
+	switch {
 	case p.Authorization != "":
 		b = append(b, "        Proxy-Authorization: "...)
 		b = appendEscaped(b, p.Authorization, false, -1)

@@ -14,22 +14,44 @@ import (
 // client opens TLS to the proxy with opts, sends CONNECT target inside it
 // (with a Proxy-Authorization header when auth is set), the proxy answers
 // 200, and r's bytes (a wss:// recording's TLS records, or plain HTTP and
-// WebSocket) run inside that TLS session. The TLS session is real
-// (crypto/tls over a loopback TCP connection); the result's writes are its
-// records, its key log holds the session's secrets and then r's. Truth is
-// r's; Spans are dropped (the stream is TLS records).
+// WebSocket) run inside that TLS session. See WrapTLS.
 func WrapHTTPSProxy(r *Recording, target string, auth bool, opts TLSOptions) (*Recording, error) {
+	return WrapTLS(r, ConnectWrites(target, auth, true), opts)
+}
+
+// ConnectWrites returns the CONNECT request for target (with a
+// Proxy-Authorization header for user:proxy-secret when auth is set) and,
+// when answered is set, the proxy's 200 answer.
+func ConnectWrites(target string, auth, answered bool) []Write {
+	connect := "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n"
+	if auth {
+		connect += "Proxy-Authorization: Basic dXNlcjpwcm94eS1zZWNyZXQ=\r\n" // user:proxy-secret
+	}
+	w := []Write{{Client, []byte(connect + "\r\n")}}
+	if answered {
+		w = append(w, Write{Server, []byte("HTTP/1.1 200 Connection established\r\n\r\n")})
+	}
+	return w
+}
+
+// WrapTLS returns r run inside a TLS session made with opts (SNI
+// "proxy.example" unless opts names one), after the writes before: the
+// TLS session is real (crypto/tls over a loopback TCP connection), the
+// result's writes are its records, and its key log holds the session's
+// secrets and then r's. Truth is r's; Spans are dropped (the stream is TLS
+// records).
+func WrapTLS(r *Recording, before []Write, opts TLSOptions) (*Recording, error) {
 	kl := &syncBuffer{}
 	if opts.ServerName == "" {
 		opts.ServerName = "proxy.example"
 	}
 	srvCfg, cliCfg, err := opts.tlsConfigs(kl)
 	if err != nil {
-		return nil, fmt.Errorf("https proxy: %w", err)
+		return nil, fmt.Errorf("tls wrap: %w", err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("https proxy: %w", err)
+		return nil, fmt.Errorf("tls wrap: %w", err)
 	}
 	defer ln.Close()
 	accepted := make(chan net.Conn, 1)
@@ -42,17 +64,17 @@ func WrapHTTPSProxy(r *Recording, target string, auth bool, opts TLSOptions) (*R
 	}()
 	rawCli, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
 	if err != nil {
-		return nil, fmt.Errorf("https proxy: %w", err)
+		return nil, fmt.Errorf("tls wrap: %w", err)
 	}
 	defer rawCli.Close()
 	var rawSrv net.Conn
 	select {
 	case rawSrv = <-accepted:
 	case <-time.After(5 * time.Second):
-		return nil, errors.New("https proxy: accept timed out")
+		return nil, errors.New("tls wrap: accept timed out")
 	}
 	if rawSrv == nil {
-		return nil, errors.New("https proxy: accept failed")
+		return nil, errors.New("tls wrap: accept failed")
 	}
 	defer rawSrv.Close()
 	deadline := time.Now().Add(20 * time.Second)
@@ -65,10 +87,10 @@ func WrapHTTPSProxy(r *Recording, target string, auth bool, opts TLSOptions) (*R
 	hs := make(chan error, 1)
 	go func() { hs <- srv.Handshake() }()
 	if err := cli.Handshake(); err != nil {
-		return nil, fmt.Errorf("https proxy: client handshake: %w", err)
+		return nil, fmt.Errorf("tls wrap: client handshake: %w", err)
 	}
 	if err := <-hs; err != nil {
-		return nil, fmt.Errorf("https proxy: server handshake: %w", err)
+		return nil, fmt.Errorf("tls wrap: server handshake: %w", err)
 	}
 	// Both sides read everything the other writes, so that no write
 	// blocks; the writes below come from this goroutine alone, in order.
@@ -79,20 +101,14 @@ func WrapHTTPSProxy(r *Recording, target string, auth bool, opts TLSOptions) (*R
 			done <- struct{}{}
 		}()
 	}
-	connect := "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n"
-	if auth {
-		connect += "Proxy-Authorization: Basic dXNlcjpwcm94eS1zZWNyZXQ=\r\n" // user:proxy-secret
-	}
-	connect += "\r\n"
-	writes := []Write{{Client, []byte(connect)}, {Server, []byte("HTTP/1.1 200 Connection established\r\n\r\n")}}
-	writes = append(writes, r.Writes...)
+	writes := append(append([]Write(nil), before...), r.Writes...)
 	for _, w := range writes {
 		c := cli
 		if w.From == Server {
 			c = srv
 		}
 		if _, err := c.Write(w.Data); err != nil {
-			return nil, fmt.Errorf("https proxy: write: %w", err)
+			return nil, fmt.Errorf("tls wrap: write: %w", err)
 		}
 	}
 	// The connections end without close_notify (the replay closes the
@@ -103,10 +119,10 @@ func WrapHTTPSProxy(r *Recording, target string, auth bool, opts TLSOptions) (*R
 		select {
 		case <-done:
 		case <-time.After(5 * time.Second):
-			return nil, errors.New("https proxy: readers did not finish")
+			return nil, errors.New("tls wrap: readers did not finish")
 		}
 	}
-	out := &Recording{Name: r.Name + "-https-proxy", Writes: log.snapshot(), Truth: r.Truth}
+	out := &Recording{Name: r.Name + "-tls", Writes: log.snapshot(), Truth: r.Truth}
 	out.KeyLog = append(kl.Bytes(), r.KeyLog...)
 	return out, nil
 }

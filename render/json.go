@@ -158,11 +158,25 @@ func appendConnJSON(b []byte, c *dissect.Conn) []byte {
 		b = strconv.AppendUint(b, uint64(c.TunnelID), 10)
 	}
 	if p := c.Proxy; p != nil {
-		b = appendOptString(b, "proxy", p.Target)
-		b = appendOptString(b, "proxy_protocol", p.Protocol)
-		b = appendOptString(b, "proxy_authorization", p.Authorization)
-		b = appendOptString(b, "proxy_user", p.User)
-		b = appendOptString(b, "proxy_password", p.Password)
+		b = appendProxyKeys(b, p)
+		if p.Outer != nil {
+			// The tunnels this one runs through, outward, each an
+			// object of the same keys.
+			b = appendKey(b, "proxy_outer")
+			b = append(b, '[')
+			for o, n := p.Outer, 0; o != nil && n < 8; o, n = o.Outer, n+1 {
+				if n > 0 {
+					b = append(b, ',')
+				}
+				start := len(b)
+				b = appendProxyKeys(append(b, '{'), o)
+				if len(b) > start+1 {
+					b = append(b[:start+1], b[start+2:]...) // without the first key's comma
+				}
+				b = append(b, '}')
+			}
+			b = append(b, ']')
+		}
 	}
 	if c.TLS != nil {
 		b = appendTLSJSON(b, c.TLS)
@@ -323,6 +337,15 @@ func (r *Renderer) appendPayloadJSON(b, p []byte, text bool) []byte {
 		})
 	}
 	return append(b, '"')
+}
+
+// appendProxyKeys appends the keys of proxy tunnel p.
+func appendProxyKeys(b []byte, p *dissect.ProxyTunnel) []byte {
+	b = appendOptString(b, "proxy", p.Target)
+	b = appendOptString(b, "proxy_protocol", p.Protocol)
+	b = appendOptString(b, "proxy_authorization", p.Authorization)
+	b = appendOptString(b, "proxy_user", p.User)
+	return appendOptString(b, "proxy_password", p.Password)
 }
 
 // appendKey appends a comma and the quoted key with its colon. Keys are

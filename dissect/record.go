@@ -233,8 +233,8 @@ type ProxyTunnel struct {
 	// Authorization is the CONNECT request's Proxy-Authorization header
 	// (HTTP); User and Password what the client authenticated with to a
 	// SOCKS proxy (the SOCKS 4 user id; the SOCKS 5 user name and
-	// password). They crossed the network in clear, but to an HTTPS
-	// proxy.
+	// password). They crossed the network in clear unless the CONNECT
+	// went to an HTTPS proxy or through one (see Outer).
 	Authorization, User, Password string
 	// Outer is the tunnel this one runs in when tunnels nest (a CONNECT
 	// to a second proxy through the first), nil otherwise.

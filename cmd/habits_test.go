@@ -146,6 +146,17 @@ func TestReadWrite(t *testing.T) {
 	if code := Execute([]string{"read", "-", "-w", filepath.Join(dir, "x.pcap")}, nil, &out, &errOut); code != ExitUsage {
 		t.Errorf("-w with stdin: exit %d, want %d", code, ExitUsage)
 	}
+	// Several link types do not fit in a pcap file; the message says how
+	// to keep them.
+	errOut.Reset()
+	links := filepath.Join("..", "testdata", "coder-links.pcapng")
+	if code := Execute([]string{"read", links, "-q", "-w", filepath.Join(dir, "links.pcap")}, nil, &out, &errOut); code != ExitOutput || !strings.Contains(errOut.String(), ".pcapng") {
+		t.Errorf("-w pcap of three link types: exit %d, %s", code, errOut.String())
+	}
+	run("read", links, "-q", "-w", filepath.Join(dir, "links.pcapng"))
+	if a, b := run("read", filepath.Join(dir, "links.pcapng"), "--json"), run("read", links, "--json"); a != b {
+		t.Errorf("the pcapng copy decodes differently:\n%s\nwant\n%s", a, b)
+	}
 }
 
 // TestReadWriteDecodesAlike checks that what read -w saves with a filter
@@ -183,6 +194,8 @@ func TestReadWriteDecodesAlike(t *testing.T) {
 		{"coder-tunnels.pcap", "opcode == text", nil, 216},
 		{"coder-midstream.pcap", "opcode == text", nil, 12},
 		{"coder-lost.pcap", "opcode == text", nil, 22},
+		// three link types: the copy is pcapng (its name says so)
+		{"coder-links.pcapng", "opcode == text", nil, 84},
 		// An end record that matches itself keeps its connection up to
 		// its last packet (the final ACK, 38, is not the connection's
 		// end).
@@ -190,7 +203,7 @@ func TestReadWriteDecodesAlike(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.capture+" "+tc.filter, func(t *testing.T) {
-			cp := filepath.Join(t.TempDir(), "copy.pcap")
+			cp := filepath.Join(t.TempDir(), "copy"+filepath.Ext(tc.capture))
 			args := append([]string{"read", td(tc.capture), "-Y", tc.filter, "--json"}, tc.extra...)
 			want, _ := runOK(t, append(args, "-w", cp)...)
 			if !strings.Contains(want, `"type":"frame"`) && !strings.Contains(want, `"type":"end"`) {

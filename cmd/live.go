@@ -152,7 +152,7 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	var saver *capture.PcapWriter
+	var saver packetWriter
 	var saveFile *os.File
 	var saveBuf *bufio.Writer
 	if lf.write != "" {
@@ -162,7 +162,7 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 		}
 		defer saveFile.Close()
 		saveBuf = bufio.NewWriter(saveFile)
-		saver, err = capture.NewPcapWriter(saveBuf, h.LinkType(), cfg.Snaplen)
+		saver, err = newPacketWriter(lf.write, saveBuf, h.LinkType(), cfg.Snaplen)
 		if err != nil {
 			return usageErr(fmt.Errorf("-w: %w", err))
 		}
@@ -253,7 +253,7 @@ type saveError struct{ error }
 func (e *saveError) Unwrap() error { return e.error }
 
 // closeSaved flushes and closes a -w file, returning the first error.
-func closeSaved(saver *capture.PcapWriter, buf *bufio.Writer, f *os.File) error {
+func closeSaved(saver packetWriter, buf *bufio.Writer, f *os.File) error {
 	err := saver.Flush()
 	if ferr := buf.Flush(); err == nil {
 		err = ferr
@@ -328,7 +328,7 @@ func (c *countSink) Emit(r *dissect.Record) error {
 type liveSource struct {
 	ctx   context.Context
 	h     *capture.Handle
-	saver *capture.PcapWriter
+	saver packetWriter
 	path  string
 }
 

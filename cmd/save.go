@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/wsdissect/wsdissect/dissect"
 	"github.com/wsdissect/wsdissect/engine"
@@ -141,12 +142,34 @@ func (g *fragmentGroups) markWith(m *packetMarks) {
 	}
 }
 
-// saver writes the packets of read -w to one pcap file.
+// packetWriter writes the packets of -w (capture.PcapWriter,
+// capture.PcapngWriter).
+type packetWriter interface {
+	Write(p *source.Packet) error
+	Flush() error
+}
+
+// isPcapng reports whether the -w file name asks for pcapng (.pcapng).
+func isPcapng(path string) bool {
+	return strings.HasSuffix(strings.ToLower(path), ".pcapng")
+}
+
+// newPacketWriter starts a -w file of the format its name asks for: pcapng
+// for a .pcapng name (several link types fit), pcap otherwise (as tcpdump
+// writes), with link as the first link type.
+func newPacketWriter(path string, w io.Writer, link source.LinkType, snaplen int) (packetWriter, error) {
+	if isPcapng(path) {
+		return capture.NewPcapngWriter(w, link, snaplen)
+	}
+	return capture.NewPcapWriter(w, link, snaplen)
+}
+
+// saver writes the packets of read -w to one capture file.
 type saver struct {
 	path string
 	f    *os.File
 	buf  *bufio.Writer
-	w    *capture.PcapWriter
+	w    packetWriter
 	link source.LinkType
 }
 
@@ -194,13 +217,13 @@ func (s *saver) copy(name string, src engine.PacketSource, keep func(uint64) boo
 				return &saveError{fmt.Errorf("-w: %w", err)}
 			}
 			s.buf = bufio.NewWriter(s.f)
-			if s.w, err = capture.NewPcapWriter(s.buf, p.LinkType, 0); err != nil {
+			if s.w, err = newPacketWriter(s.path, s.buf, p.LinkType, 0); err != nil {
 				return &saveError{fmt.Errorf("-w %s: %w", s.path, err)}
 			}
 			s.link = p.LinkType
 		}
-		if p.LinkType != s.link {
-			return &saveError{fmt.Errorf("-w %s: packet %d of %s has link type %d, the file has %d: a pcap file holds one", s.path, p.Number, name, p.LinkType, s.link)}
+		if p.LinkType != s.link && !isPcapng(s.path) {
+			return &saveError{fmt.Errorf("-w %s: packet %d of %s has link type %d, the file has %d: a pcap file holds one (name the file .pcapng to keep several)", s.path, p.Number, name, p.LinkType, s.link)}
 		}
 		if err := s.w.Write(&p); err != nil {
 			return &saveError{fmt.Errorf("-w %s: %w", s.path, err)}
@@ -217,7 +240,7 @@ func (s *saver) close() error {
 			return &saveError{fmt.Errorf("-w: %w", err)}
 		}
 		s.buf = bufio.NewWriter(s.f)
-		if s.w, err = capture.NewPcapWriter(s.buf, source.LinkEthernet, 0); err != nil {
+		if s.w, err = newPacketWriter(s.path, s.buf, source.LinkEthernet, 0); err != nil {
 			return &saveError{fmt.Errorf("-w %s: %w", s.path, err)}
 		}
 	}

@@ -210,6 +210,52 @@ func TestPcapWriterRoundTrip(t *testing.T) {
 	}
 }
 
+// TestPcapngWriterRoundTrip writes packets of two link types, interleaved,
+// and reads them back with our pcapng reader: each on an interface of its
+// link type, nanosecond times, cut to the snapshot length.
+func TestPcapngWriterRoundTrip(t *testing.T) {
+	t0 := time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC)
+	in := []source.Packet{
+		{Number: 1, Time: t0, LinkType: source.LinkNFLOG, Data: []byte{2, 0, 0, 5}, OrigLen: 60},
+		{Number: 2, Time: t0.Add(time.Nanosecond), LinkType: source.LinkPPP, Data: bytes.Repeat([]byte{0xab}, 100), OrigLen: 100},
+		{Number: 3, Time: t0.Add(time.Second), LinkType: source.LinkNFLOG, Data: []byte{9, 9}},
+	}
+	const snaplen = 64
+	var buf bytes.Buffer
+	w, err := NewPcapngWriter(&buf, source.LinkNFLOG, snaplen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range in {
+		if err := w.Write(&in[i]); err != nil {
+			t.Fatalf("Write(%d): %v", i, err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := source.OpenReader("mem.pcapng", &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range in {
+		var p source.Packet
+		if err := f.Next(&p); err != nil {
+			t.Fatalf("packet %d: %v", i+1, err)
+		}
+		if p.LinkType != want.LinkType || !p.Time.Equal(want.Time) || !bytes.Equal(p.Data, want.Data[:min(len(want.Data), snaplen)]) {
+			t.Errorf("packet %d: %v %v %x, want %v %v %x", i+1, p.LinkType, p.Time, p.Data, want.LinkType, want.Time, want.Data)
+		}
+	}
+	var p source.Packet
+	if err := f.Next(&p); !errors.Is(err, io.EOF) {
+		t.Errorf("after last packet: %v", err)
+	}
+	if _, err := NewPcapngWriter(io.Discard, source.LinkEthernet, -1); err == nil {
+		t.Error("NewPcapngWriter(snaplen -1): no error")
+	}
+}
+
 func TestPcapWriterErrors(t *testing.T) {
 	if _, err := NewPcapWriter(io.Discard, source.LinkEthernet, -1); err == nil {
 		t.Error("NewPcapWriter(snaplen -1): no error")

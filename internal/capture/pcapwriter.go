@@ -61,3 +61,77 @@ func (w *PcapWriter) Flush() error {
 	}
 	return nil
 }
+
+// PcapngWriter saves packets as a pcapng file (the -w option with a .pcapng
+// name): one interface description a link type, in order of first use, so
+// that packets of several link types fit in one file. It buffers; call
+// Flush before the underlying writer is closed.
+type PcapngWriter struct {
+	bw      *bufio.Writer
+	nw      *pcapgo.NgWriter
+	ifaces  map[source.LinkType]int
+	snaplen int
+	ci      gopacket.CaptureInfo
+}
+
+// NewPcapngWriter writes the pcapng section header and the interface of
+// link, with snaplen (0 means DefaultSnaplen), to w and returns a writer
+// for the packets.
+func NewPcapngWriter(w io.Writer, link source.LinkType, snaplen int) (*PcapngWriter, error) {
+	if snaplen < 0 {
+		return nil, fmt.Errorf("writing pcapng: invalid snapshot length %d", snaplen)
+	}
+	if snaplen == 0 {
+		snaplen = DefaultSnaplen
+	}
+	bw := bufio.NewWriterSize(w, 64*1024)
+	nw, err := pcapgo.NewNgWriterInterface(bw, ngInterface(link, snaplen), pcapgo.NgWriterOptions{
+		SectionInfo: pcapgo.NgSectionInfo{Application: "wsdissect"},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("writing pcapng header: %w", err)
+	}
+	return &PcapngWriter{bw: bw, nw: nw, ifaces: map[source.LinkType]int{link: 0}, snaplen: snaplen}, nil
+}
+
+// ngInterface describes an interface of link type link with nanosecond
+// timestamps.
+func ngInterface(link source.LinkType, snaplen int) pcapgo.NgInterface {
+	return pcapgo.NgInterface{LinkType: layers.LinkType(link), SnapLength: uint32(snaplen), TimestampResolution: 9}
+}
+
+// Write appends one packet, on the interface of its link type (added at
+// its first packet). Data longer than the snapshot length is cut to it.
+func (w *PcapngWriter) Write(p *source.Packet) error {
+	idx, ok := w.ifaces[p.LinkType]
+	if !ok {
+		var err error
+		if idx, err = w.nw.AddInterface(ngInterface(p.LinkType, w.snaplen)); err != nil {
+			return fmt.Errorf("writing packet %d to pcapng: %w", p.Number, err)
+		}
+		w.ifaces[p.LinkType] = idx
+	}
+	data := p.Data
+	if len(data) > w.snaplen {
+		data = data[:w.snaplen]
+	}
+	w.ci.Timestamp = p.Time
+	w.ci.CaptureLength = len(data)
+	w.ci.Length = max(p.OrigLen, len(p.Data))
+	w.ci.InterfaceIndex = idx
+	if err := w.nw.WritePacket(w.ci, data); err != nil {
+		return fmt.Errorf("writing packet %d to pcapng: %w", p.Number, err)
+	}
+	return nil
+}
+
+// Flush writes any buffered data to the underlying writer.
+func (w *PcapngWriter) Flush() error {
+	if err := w.nw.Flush(); err != nil {
+		return fmt.Errorf("flushing pcapng: %w", err)
+	}
+	if err := w.bw.Flush(); err != nil {
+		return fmt.Errorf("flushing pcapng: %w", err)
+	}
+	return nil
+}

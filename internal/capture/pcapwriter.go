@@ -24,11 +24,9 @@ type PcapWriter struct {
 // NewPcapWriter writes the pcap file header for link and snaplen (0 means
 // DefaultSnaplen) to w and returns a writer for the packets.
 func NewPcapWriter(w io.Writer, link source.LinkType, snaplen int) (*PcapWriter, error) {
-	if snaplen < 0 {
-		return nil, fmt.Errorf("writing pcap: invalid snapshot length %d", snaplen)
-	}
-	if snaplen == 0 {
-		snaplen = DefaultSnaplen
+	snaplen, err := checkSnaplen("pcap", snaplen)
+	if err != nil {
+		return nil, err
 	}
 	bw := bufio.NewWriterSize(w, 64*1024)
 	pw := pcapgo.NewWriterNanos(bw)
@@ -41,14 +39,7 @@ func NewPcapWriter(w io.Writer, link source.LinkType, snaplen int) (*PcapWriter,
 // Write appends one packet. Data longer than the snapshot length is cut to
 // it; an OrigLen shorter than the data is raised to the data's length.
 func (w *PcapWriter) Write(p *source.Packet) error {
-	data := p.Data
-	if len(data) > w.snaplen {
-		data = data[:w.snaplen]
-	}
-	w.ci.Timestamp = p.Time
-	w.ci.CaptureLength = len(data)
-	w.ci.Length = max(p.OrigLen, len(p.Data))
-	if err := w.pw.WritePacket(w.ci, data); err != nil {
+	if err := w.pw.WritePacket(w.ci, fillInfo(&w.ci, p, w.snaplen)); err != nil {
 		return fmt.Errorf("writing packet %d to pcap: %w", p.Number, err)
 	}
 	return nil
@@ -78,11 +69,9 @@ type PcapngWriter struct {
 // link, with snaplen (0 means DefaultSnaplen), to w and returns a writer
 // for the packets.
 func NewPcapngWriter(w io.Writer, link source.LinkType, snaplen int) (*PcapngWriter, error) {
-	if snaplen < 0 {
-		return nil, fmt.Errorf("writing pcapng: invalid snapshot length %d", snaplen)
-	}
-	if snaplen == 0 {
-		snaplen = DefaultSnaplen
+	snaplen, err := checkSnaplen("pcapng", snaplen)
+	if err != nil {
+		return nil, err
 	}
 	bw := bufio.NewWriterSize(w, 64*1024)
 	nw, err := pcapgo.NewNgWriterInterface(bw, ngInterface(link, snaplen), pcapgo.NgWriterOptions{
@@ -111,15 +100,8 @@ func (w *PcapngWriter) Write(p *source.Packet) error {
 		}
 		w.ifaces[p.LinkType] = idx
 	}
-	data := p.Data
-	if len(data) > w.snaplen {
-		data = data[:w.snaplen]
-	}
-	w.ci.Timestamp = p.Time
-	w.ci.CaptureLength = len(data)
-	w.ci.Length = max(p.OrigLen, len(p.Data))
 	w.ci.InterfaceIndex = idx
-	if err := w.nw.WritePacket(w.ci, data); err != nil {
+	if err := w.nw.WritePacket(w.ci, fillInfo(&w.ci, p, w.snaplen)); err != nil {
 		return fmt.Errorf("writing packet %d to pcapng: %w", p.Number, err)
 	}
 	return nil
@@ -134,4 +116,29 @@ func (w *PcapngWriter) Flush() error {
 		return fmt.Errorf("flushing pcapng: %w", err)
 	}
 	return nil
+}
+
+// checkSnaplen returns snaplen, DefaultSnaplen for 0, or an error for a
+// negative one.
+func checkSnaplen(format string, snaplen int) (int, error) {
+	switch {
+	case snaplen < 0:
+		return 0, fmt.Errorf("writing %s: invalid snapshot length %d", format, snaplen)
+	case snaplen == 0:
+		return DefaultSnaplen, nil
+	}
+	return snaplen, nil
+}
+
+// fillInfo sets ci for packet p and returns the bytes to write: p's data
+// cut to snaplen, with an original length of at least the data's.
+func fillInfo(ci *gopacket.CaptureInfo, p *source.Packet, snaplen int) []byte {
+	data := p.Data
+	if len(data) > snaplen {
+		data = data[:snaplen]
+	}
+	ci.Timestamp = p.Time
+	ci.CaptureLength = len(data)
+	ci.Length = max(p.OrigLen, len(p.Data))
+	return data
 }

@@ -62,10 +62,11 @@ func (m *packetMarks) merge(o *packetMarks) {
 	}
 }
 
-// Emit implements dissect.Sink: it marks the packets that carried the
-// record (a frame's packets; a message's first and last packet; the packet
-// of a connection or anomaly record) and selects its connection's packets
-// from the first up to the record's last. An end record counts only when it
+// Emit implements dissect.Sink: it selects the record's connection's
+// packets from the first up to the record's last, which include the packets
+// that carried the record (a frame's packets; a message's first and last;
+// the packet of a connection or anomaly record); those alone when the
+// connection's first packet is not known. An end record counts only when it
 // matches the filter itself (then its connection is kept whole).
 func (m *packetMarks) Emit(r *dissect.Record) error {
 	if r.Kind == dissect.KindEnd && (m.filter == nil || !m.filter.Match(r)) {
@@ -73,20 +74,26 @@ func (m *packetMarks) Emit(r *dissect.Record) error {
 		// what the connection's other records need, and ends there.
 		return m.next.Emit(r)
 	}
-	m.mark(r.Packet)
-	last := r.Packet
+	var own []uint64
+	var first [1]uint64
 	switch {
 	case r.Kind == dissect.KindFrame && r.Frame != nil:
-		for _, p := range r.Frame.Packets {
-			m.mark(p)
+		own = r.Frame.Packets
+	case r.Kind == dissect.KindMessage && r.Message != nil:
+		first[0] = r.Message.FirstPacket
+		own = first[:]
+	}
+	if c := r.Conn; c != nil && c.FirstPacket != 0 {
+		last := r.Packet
+		for _, p := range own {
 			last = max(last, p)
 		}
-	case r.Kind == dissect.KindMessage && r.Message != nil:
-		m.mark(r.Message.FirstPacket)
-		last = max(last, r.Message.FirstPacket)
-	}
-	if c := r.Conn; c != nil {
 		m.spans.Add(c.Client, c.Server, c.FirstPacket, last)
+	} else {
+		m.mark(r.Packet)
+		for _, p := range own {
+			m.mark(p)
+		}
 	}
 	return m.next.Emit(r)
 }

@@ -576,11 +576,9 @@ func (l *lazyConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 		}
 		if yes, _ := tlsdecrypt.LooksLikeClientHello(ch.Data); yes && (l.tls == nil || l.tunneled) {
 			// In decrypted bytes, only a tunnel (to the server, through
-			// an HTTPS proxy) starts another TLS layer; every layer needs
-			// one, so maxTunnels bounds their depth too.
-			if l.depth > maxTunnels {
-				return false
-			}
+			// an HTTPS proxy) starts another TLS layer: each layer needs
+			// one more tunnel than the layer around it, and startTunnel
+			// refuses more than maxTunnels, so depth stays below it.
 			return l.newTLS(side).Data(side, ch)
 		}
 		if yes, _ := tlsdecrypt.LooksLikeRecords(ch.Data); yes && pickup {

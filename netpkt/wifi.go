@@ -36,11 +36,8 @@ const (
 // decoded past its padding. A frame check sequence at the end, when the
 // radio kept it, is dropped with the IP lengths.
 func decodeRadiotap(data []byte, d *decoder) error {
-	if len(data) < radiotapMinLen || data[0] != 0 {
-		return malRadiotapShort
-	}
-	n := int(binary.LittleEndian.Uint16(data[2:4]))
-	if n < radiotapMinLen || n > len(data) {
+	n, ok := radioHeaderLen(data, radiotapMinLen)
+	if !ok {
 		return malRadiotapShort
 	}
 	flags := radiotapFlags(data[:n])
@@ -48,6 +45,17 @@ func decodeRadiotap(data []byte, d *decoder) error {
 		return ErrNotTCP
 	}
 	return decode80211(data[n:], d, flags&radiotapDataPad != 0)
+}
+
+// radioHeaderLen returns the length of the radiotap or PPI header at the
+// start of data: both have version 0 in their first byte and their
+// little-endian length in bytes 2-3, at least least and within data.
+func radioHeaderLen(data []byte, least int) (int, bool) {
+	if len(data) < least || data[0] != 0 {
+		return 0, false
+	}
+	n := int(binary.LittleEndian.Uint16(data[2:4]))
+	return n, n >= least && n <= len(data)
 }
 
 // radiotapFlags returns the Flags field of radiotap header h, 0 when it
@@ -85,11 +93,8 @@ func radiotapFlags(h []byte) byte {
 // decodePPI skips a Per-Packet Information header and decodes what its
 // data link type says follows: 802.11 or Ethernet.
 func decodePPI(data []byte, d *decoder) error {
-	if len(data) < ppiMinLen || data[0] != 0 {
-		return malPPIShort
-	}
-	n := int(binary.LittleEndian.Uint16(data[2:4]))
-	if n < ppiMinLen || n > len(data) {
+	n, ok := radioHeaderLen(data, ppiMinLen)
+	if !ok {
 		return malPPIShort
 	}
 	switch source.LinkType(binary.LittleEndian.Uint32(data[4:8])) {

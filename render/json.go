@@ -168,12 +168,9 @@ func appendConnJSON(b []byte, c *dissect.Conn) []byte {
 				if n > 0 {
 					b = append(b, ',')
 				}
-				start := len(b)
-				b = appendProxyKeys(append(b, '{'), o)
-				if len(b) > start+1 {
-					b = append(b[:start+1], b[start+2:]...) // without the first key's comma
-				}
-				b = append(b, '}')
+				b = append(b, '{')
+				mark := len(b)
+				b = closeObject(appendProxyKeys(b, o), mark)
 			}
 			b = append(b, ']')
 		}

@@ -25,7 +25,13 @@ func appendTLSJSON(b []byte, t *dissect.TLS) []byte {
 		b = appendKey(b, "server_bytes")
 		b = strconv.AppendUint(b, t.ServerBytes, 10)
 	}
-	if b[mark] == ',' { // the object's first key must not start with a comma
+	return closeObject(b, mark)
+}
+
+// closeObject ends the JSON object whose keys (appended with appendKey, so
+// each after a comma) start at b[mark]: the first key loses its comma.
+func closeObject(b []byte, mark int) []byte {
+	if len(b) > mark && b[mark] == ',' {
 		b = append(b[:mark], b[mark+1:]...)
 	}
 	return append(b, '}')

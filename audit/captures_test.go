@@ -149,6 +149,9 @@ var realWeaknesses = map[string][]string{
 	// (coder-socks).
 	"coder-proxy.pcap": {audit.IDProxyCredentials},
 	"coder-socks.pcap": {audit.IDProxyCredentials},
+	// Proxy-Authorization Basic on a CONNECT stream to a proxy that speaks
+	// HTTP/2 in clear (h2-proxy, the same over TLS, has none).
+	"h2c-proxy.pcap": {audit.IDProxyCredentials},
 }
 
 // TestNoFindingsOnCleanCaptures runs the audit on every other test capture

@@ -190,6 +190,8 @@ func TestReadWriteDecodesAlike(t *testing.T) {
 		{"wss-proxy.pcap", "opcode == text", []string{"--keylog", td("wss-proxy.keylog")}, 33},
 		{"h2-tls-xnet.pcap", "frame.number > 100 && opcode == text", []string{"--keylog", td("h2-tls-xnet.keylog")}, 196},
 		{"h2c-xnet.pcap", "frame.number > 100 && opcode == text", nil, 131},
+		// a tunnel on an HTTP/2 stream to a proxy, wss:// inside
+		{"h2-proxy.pcap", "h2_stream == 5 && opcode == text", []string{"--keylog", td("h2-proxy.keylog")}, 86},
 		{"coder-fragments.pcap", "opcode == binary", nil, 123},
 		{"coder-tunnels.pcap", "opcode == text", nil, 216},
 		{"coder-midstream.pcap", "opcode == text", nil, 12},

@@ -172,7 +172,7 @@ var anomalyTable = []AnomalyInfo{
 	{AnH2HPACKError, SevError, "RFC 7541", "a header block cannot be decoded; the rest of the direction's header blocks are lost"},
 	{AnH2HeadersLost, SevWarning, "RFC 7541 2.3.2", "header blocks of a direction are not decoded from here on (lost bytes, an oversized or interrupted block), or a block decodes past --max-http-header"},
 	{AnH2ConnectNotEnabled, SevError, "RFC 8441 4", "an extended CONNECT was sent before the server's SETTINGS_ENABLE_CONNECT_PROTOCOL=1"},
-	{AnH2ConnectPseudoMissing, SevError, "RFC 8441 4", "an extended CONNECT lacks :path, :scheme or :authority"},
+	{AnH2ConnectPseudoMissing, SevError, "RFC 8441 4", "an extended CONNECT lacks :path, :scheme or :authority, or a CONNECT for a tunnel (RFC 9113 8.5) lacks :authority"},
 	{AnH2WebSocketKeyPresent, SevWarning, "RFC 8441 5", "sec-websocket-key or sec-websocket-accept is present on an HTTP/2 WebSocket handshake"},
 	{AnH2DataAfterEndStream, SevError, "RFC 9113 5.1", "a DATA frame arrives on a stream after END_STREAM in the same direction"},
 	{AnH2StreamClosed, SevInfo, "RFC 8441 4", "a WebSocket session on an HTTP/2 stream ended: END_STREAM both ways, RST_STREAM, GOAWAY or the connection's end (says which)"},

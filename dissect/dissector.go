@@ -321,6 +321,10 @@ type connState struct {
 	proxy  *ProxyTunnel
 	tunnel *tunnelStart
 
+	// tunnels and depth are those of the handler the connection state
+	// belongs to (lazyConn), for the tunnels its HTTP/2 streams open.
+	tunnels, depth int
+
 	probed   uint64 // bytes searched before the connection proved to be WebSocket
 	h2       *h2State
 	httpHeld int64 // header buffer bytes charged to the memory budget
@@ -347,8 +351,10 @@ type connState struct {
 	rstSide  int8    // 0 none, else side+1
 	firstFIN int8    // 0 none, else side+1
 	// closeReason is why the TCP connection ended, once Close runs (HTTP/2
-	// sessions still open then end with it).
+	// sessions still open then end with it), and closeCause the
+	// reassembler's reason (for its HTTP/2 tunnels).
 	closeReason EndReason
+	closeCause  reassembly.CloseReason
 }
 
 // seen remembers the latest packet of the connection.
@@ -420,6 +426,9 @@ type lazyConn struct {
 	depth int
 	// tunneled is set once this handler opened a tunnel (startTunnel).
 	tunneled bool
+	// h2Stream is the HTTP/2 stream of the tunnel the bytes run in, when
+	// a proxy that speaks HTTP/2 opened it (h2tunnel.go); 0 otherwise.
+	h2Stream uint32
 }
 
 // state returns the connection's state, setting it up on first use.
@@ -430,6 +439,8 @@ func (l *lazyConn) state() *connState {
 		if l.tls != nil {
 			l.c.conn.TLS = l.tls
 		}
+		l.c.conn.H2Stream = l.h2Stream
+		l.c.tunnels, l.c.depth = l.tunnels, l.depth
 	}
 	return l.c
 }
@@ -440,6 +451,7 @@ func (l *lazyConn) newTLS(client reassembly.Side) *tlsConn {
 	l.t = l.d.newTLSConn(l.info, client)
 	l.t.setProxy(l.proxy)
 	l.t.tunnels, l.t.depth = l.tunnels, l.depth
+	l.t.h2Stream, l.t.conn.H2Stream = l.h2Stream, l.h2Stream
 	l.t.s.SetScratch(l.d.scratchAt(l.depth))
 	return l.t
 }
@@ -462,7 +474,7 @@ func (l *lazyConn) shownConn() *Conn {
 	switch {
 	case l.t != nil:
 		return l.t.innerShown()
-	case l.c != nil && (l.c.connSent || l.c.h2Sessions):
+	case l.c != nil && (l.c.connSent || l.c.h2Sessions || (l.c.h2 != nil && l.c.h2.tunnelsShown())):
 		return &l.c.conn
 	}
 	return nil
@@ -555,7 +567,8 @@ func (l *lazyConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 	if l.s != nil {
 		return l.socksData(side, ch)
 	}
-	pickup := l.tls == nil && !l.info.SawSYN
+	// (A tunnel's start was seen, whatever the connection's.)
+	pickup := l.tls == nil && !l.info.SawSYN && !l.tunneled
 	if l.c != nil && l.c.mode == modeProbe && !l.c.connSent && !l.c.forced && pickup {
 		// Picked up inside a TLS record: ciphertext first, then records
 		// that start segments. Whatever was searched goes (nothing of it
@@ -684,6 +697,13 @@ func (l *lazyConn) finish() {
 			l.enterTunnel()
 		}
 	}
+}
+
+// resetConn clears what an earlier handshake of the connection filled in
+// its Conn, keeping what identifies the connection.
+func (c *connState) resetConn() {
+	o := &c.conn
+	c.conn = Conn{Stream: o.Stream, FirstPacket: o.FirstPacket, Client: o.Client, Server: o.Server, TLS: o.TLS, H2Stream: o.H2Stream}
 }
 
 // dirOf maps a reassembly side to a WebSocket direction.
@@ -834,6 +854,7 @@ func (c *connState) Close(reason reassembly.CloseReason) {
 	if int(reason) < len(endReasons) {
 		c.closeReason = endReasons[reason]
 	}
+	c.closeCause = reason
 	if c.mode == modeHTTP {
 		c.releaseResponses(true) // its request never came
 	}
@@ -892,6 +913,9 @@ var endReasons = [...]EndReason{
 	reassembly.ClosedEvicted: EndEvicted,
 	reassembly.ClosedEOF:     EndCaptureEnd,
 	reassembly.ClosedReused:  EndReused,
+	closedH2Stream:           EndH2Stream,
+	closedH2Reset:            EndH2Reset,
+	closedH2GoAway:           EndH2GoAway,
 }
 
 // collectTotals adds what the direction decoders counted to the end
@@ -1433,7 +1457,8 @@ func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint6
 				// The upgrade request is not in the capture: decode the
 				// connection as picked up mid-stream, with what the
 				// response negotiated.
-				c.conn = Conn{Stream: c.conn.Stream, FirstPacket: c.conn.FirstPacket, Client: c.conn.Client, Server: c.conn.Server, Midstream: true}
+				c.resetConn()
+				c.conn.Midstream = true
 				c.conn.ResponsePacket, c.conn.ResponseTime = pkt, ts
 				an := fillResponseAlone(&c.conn, h)
 				c.emitConn(pkt, ts, an)
@@ -1490,7 +1515,7 @@ func (c *connState) parseResponses(side reassembly.Side, hs *httpSide, pkt uint6
 			continue
 		}
 		// The answer to an upgrade request.
-		c.conn = Conn{Stream: c.conn.Stream, FirstPacket: c.conn.FirstPacket, Client: c.conn.Client, Server: c.conn.Server, TLS: c.conn.TLS}
+		c.resetConn()
 		fillRequest(&c.conn, req.head)
 		c.conn.RequestPacket, c.conn.RequestTime = req.pkt, req.ts
 		c.conn.ResponsePacket, c.conn.ResponseTime = pkt, ts

@@ -32,8 +32,12 @@ type h2State struct {
 	c        *connState
 	conn     *h2.Conn
 	sessions map[uint32]*h2Session
-	lastPkt  uint64
-	lastTS   time.Time
+	// tunnels are the open CONNECT tunnels (h2tunnel.go); tunnelShown is
+	// set once one that ended was listed.
+	tunnels     map[uint32]*h2Tunnel
+	tunnelShown bool
+	lastPkt     uint64
+	lastTS      time.Time
 }
 
 // h2Detect looks for the start of HTTP/2 on a side whose role is not known
@@ -187,6 +191,9 @@ func (c *connState) h2Close() {
 		// End was not called (cannot happen once Close ran); free anyway.
 		hs.freeSession(s)
 	}
+	for id, t := range hs.tunnels {
+		hs.endTunnel(id, t, h2.EndReason{Kind: h2.EndConnClosed}) // (likewise)
+	}
 	c.d.stats.H2Requests += hs.conn.Stats().Requests
 	c.d.mem.Give(h2ConnCost)
 	c.h2 = nil
@@ -304,8 +311,12 @@ func (ch *h2Session) emitConn(pkt uint64, ts time.Time, an []Anomaly) {
 	}
 }
 
-// Open implements h2.Handler: a WebSocket session starts.
+// Open implements h2.Handler: a WebSocket session or a tunnel starts.
 func (hs *h2State) Open(s *h2.Stream, m h2.Meta) {
+	if s.Tunnel {
+		hs.openTunnel(s, m)
+		return
+	}
 	ch := hs.newSession(s)
 	an := fillH2Handshake(&ch.conn, s)
 	ch.emitConn(m.Packet, m.Time, an)
@@ -324,8 +335,12 @@ func (hs *h2State) Open(s *h2.Stream, m h2.Meta) {
 
 // Rejected implements h2.Handler: the session has its connection record
 // now and, like every session, an end record when its stream ends (it has
-// no decoders: no WebSocket data follows a refusal).
+// no decoders: no WebSocket data follows a refusal). A refused tunnel
+// carries nothing, and is not listed (as over HTTP/1.1).
 func (hs *h2State) Rejected(s *h2.Stream, m h2.Meta) {
+	if s.Tunnel {
+		return
+	}
 	ch := hs.newSession(s)
 	an := fillH2Handshake(&ch.conn, s)
 	ch.emitConn(m.Packet, m.Time, an)
@@ -334,6 +349,10 @@ func (hs *h2State) Rejected(s *h2.Stream, m h2.Meta) {
 
 // Data implements h2.Handler.
 func (hs *h2State) Data(s *h2.Stream, d h2.Dir, b []byte, m h2.Meta) {
+	if t := hs.tunnels[s.ID]; t != nil {
+		hs.tunnelData(t, d, b, m)
+		return
+	}
 	if ch := hs.sessions[s.ID]; ch != nil && ch.ws[Dir(d)] != nil {
 		ch.ws[Dir(d)].feed(b, m.Packet, m.Time)
 	}
@@ -341,6 +360,10 @@ func (hs *h2State) Data(s *h2.Stream, d h2.Dir, b []byte, m h2.Meta) {
 
 // DataGap implements h2.Handler.
 func (hs *h2State) DataGap(s *h2.Stream, d h2.Dir, n uint64, exact bool, m h2.Meta) {
+	if t := hs.tunnels[s.ID]; t != nil {
+		hs.tunnelGap(t, d, n, exact, m)
+		return
+	}
 	ch := hs.sessions[s.ID]
 	if ch == nil || ch.ws[Dir(d)] == nil {
 		return
@@ -360,6 +383,10 @@ func (hs *h2State) DataGap(s *h2.Stream, d h2.Dir, n uint64, exact bool, m h2.Me
 
 // End implements h2.Handler.
 func (hs *h2State) End(s *h2.Stream, r h2.EndReason, m h2.Meta) {
+	if t := hs.tunnels[s.ID]; t != nil {
+		hs.endTunnel(s.ID, t, r)
+		return
+	}
 	ch := hs.sessions[s.ID]
 	if ch == nil {
 		return
@@ -426,10 +453,7 @@ func (hs *h2State) Anomaly(d h2.Dir, stream uint32, a h2.Anomaly, m h2.Meta) {
 // the handshake anomalies: those the h2 layer found and the negotiation
 // checks shared with HTTP/1.1 (subprotocol and extensions).
 func fillH2Handshake(c *Conn, s *h2.Stream) []Anomaly {
-	var an []Anomaly
-	for _, a := range s.Anomalies {
-		an = append(an, newAnomaly(a.ID, a.Offset, a.Msg))
-	}
+	an := streamAnomalies(s)
 	get := func(fs []hpack.HeaderField, name string) string {
 		v, _ := h2.Get(fs, name)
 		return v
@@ -462,6 +486,16 @@ func fillH2Handshake(c *Conn, s *h2.Stream) []Anomaly {
 		c.Extensions = http1.SplitList(v)
 	}
 	an = append(an, negotiationAnomalies(c)...)
+	return an
+}
+
+// streamAnomalies returns what the h2 layer found on the request and
+// response headers of stream s.
+func streamAnomalies(s *h2.Stream) []Anomaly {
+	var an []Anomaly
+	for _, a := range s.Anomalies {
+		an = append(an, newAnomaly(a.ID, a.Offset, a.Msg))
+	}
 	return an
 }
 

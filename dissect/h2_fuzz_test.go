@@ -81,6 +81,10 @@ func FuzzH2Sessions(f *testing.F) {
 	f.Add(c[len(h2.Preface):], s, uint16(7), uint16(0))
 	f.Add(c[len(h2.Preface):], s, uint16(1), uint16(5))
 	f.Add([]byte{0, 0, 8, 6, 0, 0, 0, 0, 0}, []byte{0, 0, 0, 4, 0, 0, 0, 0, 0}, uint16(2), uint16(3))
+	// Tunnels on streams (CONNECT without :protocol), nested.
+	c, s = h2TunnelWire(2)
+	f.Add(c[len(h2.Preface):], s, uint16(0), uint16(0))
+	f.Add(c[len(h2.Preface):], s, uint16(11), uint16(90))
 	f.Fuzz(func(t *testing.T, c2s, s2c []byte, split, gapAt uint16) {
 		c := append([]byte(h2.Preface), c2s...)
 		for _, opts := range []Options{{}, {Messages: true}} {

@@ -203,7 +203,9 @@ type Conn struct {
 	// lines ending in "\n", and Key, Accept and AcceptValid are unused.
 	HTTP2 bool
 	// H2Stream is the HTTP/2 stream id of the session (0 for records of the
-	// HTTP/2 connection as a whole and for HTTP/1.1).
+	// HTTP/2 connection as a whole and for HTTP/1.1), or, for a connection
+	// in a tunnel on an HTTP/2 stream to a proxy (Proxy.H2Stream) that is
+	// not HTTP/2 itself, the tunnel's stream.
 	H2Stream uint32
 	// TLS is set when the connection runs over TLS (wss://).
 	TLS *TLS
@@ -239,6 +241,9 @@ type ProxyTunnel struct {
 	// Outer is the tunnel this one runs in when tunnels nest (a CONNECT
 	// to a second proxy through the first), nil otherwise.
 	Outer *ProxyTunnel
+	// H2Stream is the HTTP/2 stream the CONNECT was sent on when the
+	// client spoke HTTP/2 to the proxy (RFC 9113 8.5), 0 over HTTP/1.1.
+	H2Stream uint32
 }
 
 // HTTPVersion returns "2" for a WebSocket over HTTP/2 and "1.1" otherwise.

@@ -31,6 +31,9 @@ type tlsConn struct {
 	// decrypted bytes may open more, up to maxTunnels in all); depth the
 	// number of TLS layers around it.
 	tunnels, depth int
+	// h2Stream is the HTTP/2 stream of the tunnel the connection runs in
+	// (lazyConn.h2Stream).
+	h2Stream uint32
 
 	pkt      uint64 // packet of the bytes being fed
 	ts       time.Time
@@ -98,6 +101,7 @@ func (t *tlsConn) plainHandler(alpn string) reassembly.Handler {
 		l := t.d.pool.lazy.Get()
 		l.d, l.info, l.tls = t.d, t.info, &t.desc
 		l.proxy, l.tunnels, l.depth = t.conn.Proxy, t.tunnels, t.depth+1
+		l.h2Stream = t.h2Stream
 		t.innerLazy = l
 		return l
 	}

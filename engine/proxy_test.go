@@ -491,3 +491,88 @@ func TestNestedTLSBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestH2Proxy decodes h2-proxy.pcap: tunnels opened by CONNECT requests
+// on the HTTP/2 streams of a TLS connection to a proxy (RFC 9113 8.5), one
+// carrying ws://, one refused, one carrying wss://, with all secrets, with
+// the proxy session's only, and with none.
+func TestH2Proxy(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "h2-proxy.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := os.ReadFile(filepath.Join("..", "testdata", "h2-proxy.keylog"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The generator writes the proxy session's four secrets, then the
+	// wss session's.
+	all := strings.SplitAfter(string(lines), "\n")
+	if len(all) < 8 {
+		t.Fatalf("key log of %d lines, want 8", len(all))
+	}
+	keyLog := func(s string) *tlsdecrypt.KeyLog {
+		kl := tlsdecrypt.NewKeyLog()
+		if err := kl.Add(strings.NewReader(s), "test"); err != nil {
+			t.Fatal(err)
+		}
+		return kl
+	}
+	tests := []struct {
+		name string
+		kl   *tlsdecrypt.KeyLog
+		want []string // conn records, frames and end records by HTTP/2 stream
+	}{
+		{"no key log", nil, []string{
+			"conn 0/<nil> <nil> <nil> proxy.example false <nil>",
+			"end 0/<nil> fin",
+		}},
+		{"all keys", keyLog(string(lines)), []string{
+			"conn 0/1 ws.example:80 HTTPS/1 proxy.example true 101", "frames 1: 13",
+			"conn 0/5 wss.example:443 HTTPS/5 wss.example true 101", "frames 5: 10",
+			"end 0/1 h2-end-stream", "end 0/5 h2-end-stream",
+		}},
+		{"the proxy's keys", keyLog(strings.Join(all[:4], "")), []string{
+			"conn 0/1 ws.example:80 HTTPS/1 proxy.example true 101", "frames 1: 13",
+			"end 0/1 h2-end-stream",
+			"conn 0/5 wss.example:443 HTTPS/5 wss.example false <nil>",
+			"end 0/5 h2-end-stream",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, workers := range []int{1, 2} {
+				var got []string
+				frames := map[float64]int{}
+				for _, r := range jsonRecords(t, data, Options{Dissect: dissect.Options{KeyLog: tc.kl}}, workers) {
+					switch r["type"] {
+					case "conn":
+						tls, _ := r["tls"].(map[string]any)
+						proto := fmt.Sprint(r["proxy_protocol"])
+						if s, ok := r["proxy_h2_stream"]; ok {
+							proto += fmt.Sprintf("/%v", s)
+						}
+						got = append(got, fmt.Sprintf("conn %v/%v %v %v %v %v %v", r["stream"], r["h2_stream"], r["proxy"], proto, tls["sni"], tls["decrypted"], r["status"]))
+					case "end":
+						got = append(got, fmt.Sprintf("end %v/%v %v", r["stream"], r["h2_stream"], r["reason"]))
+					case "frame":
+						frames[r["h2_stream"].(float64)]++
+					}
+				}
+				for _, s := range []float64{1, 5} {
+					if n := frames[s]; n > 0 {
+						for i, g := range got {
+							if strings.HasPrefix(g, fmt.Sprintf("conn 0/%v ", s)) {
+								got = slices.Insert(got, i+1, fmt.Sprintf("frames %v: %d", s, n))
+								break
+							}
+						}
+					}
+				}
+				if !slices.Equal(got, tc.want) {
+					t.Errorf("%d workers:\n got %q\nwant %q", workers, got, tc.want)
+				}
+			}
+		})
+	}
+}

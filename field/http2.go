@@ -8,7 +8,7 @@ func HTTP2() []Field {
 	const layer = "http2"
 	return []Field{
 		{Name: "http2.streamid", Aliases: []string{"h2_stream"}, Type: Number, Max: 1<<31 - 1, Layer: layer,
-			Description: "HTTP/2 stream id of a WebSocket session over HTTP/2 (RFC 8441); absent over HTTP/1.1",
+			Description: "HTTP/2 stream id of a WebSocket session over HTTP/2 (RFC 8441), or of the tunnel to a proxy that speaks HTTP/2 the connection runs in; absent over HTTP/1.1",
 			Get: connGetter(func(c *dissect.Conn) (Value, bool) {
 				if c.H2Stream == 0 {
 					return Value{}, false
@@ -18,7 +18,7 @@ func HTTP2() []Field {
 		{Name: "http2.type", Type: Number, Max: 255, Layer: layer,
 			Description: "type of the HTTP/2 frame that carried the record: 1 (HEADERS) on the conn record of a session over HTTP/2, 0 (DATA) on its frame and message records",
 			Get: func(r *dissect.Record, _ int, _ *[]byte) (Value, bool) {
-				if r.Conn == nil || r.Conn.H2Stream == 0 {
+				if r.Conn == nil || r.Conn.H2Stream == 0 || !r.Conn.HTTP2 {
 					return Value{}, false
 				}
 				switch r.Kind {

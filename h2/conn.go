@@ -134,10 +134,14 @@ type Stream struct {
 	Status int
 	// WebSocket is true for an extended CONNECT with :protocol websocket.
 	WebSocket bool
-	// Open is true while its WebSocket session is open.
+	// Tunnel is true for a CONNECT without :protocol (RFC 9113 8.5): a
+	// request to a proxy for a tunnel to :authority, whose DATA, once
+	// answered with 2xx, is the tunnel's byte stream each way.
+	Tunnel bool
+	// Open is true while its WebSocket session or tunnel is open.
 	Open bool
-	// Rejected is true once the extended CONNECT was answered with a
-	// status other than 2xx.
+	// Rejected is true once the CONNECT (extended or not) was answered
+	// with a status other than 2xx.
 	Rejected bool
 	// Anomalies found on the request or response headers, reported with
 	// the session's opening.
@@ -154,6 +158,18 @@ type Stream struct {
 // streamOverhead is what tracking a stream costs besides its fields and
 // pending data: the Stream and its map entry.
 const streamOverhead = int64(unsafe.Sizeof(Stream{})) + 64
+
+// carries reports whether the stream's DATA, once answered with 2xx, is
+// handed on: a WebSocket session's or a tunnel's.
+func (s *Stream) carries() bool { return s.WebSocket || s.Tunnel }
+
+// what names the stream's request in messages.
+func (s *Stream) what() string {
+	if s.Tunnel {
+		return "CONNECT"
+	}
+	return "extended CONNECT"
+}
 
 // fieldsCost is what keeping fs costs, counted as SETTINGS_MAX_HEADER_LIST_SIZE
 // counts header lists (name, value and 32 bytes each).
@@ -220,18 +236,20 @@ type Handler interface {
 	// Request is called when an ordinary (non-WebSocket) request's headers
 	// are complete.
 	Request(s *Stream, m Meta)
-	// Open is called when an extended CONNECT for websocket is answered
-	// with 2xx; Rejected when it is answered otherwise.
+	// Open is called when an extended CONNECT for websocket, or a
+	// CONNECT for a tunnel (Stream.Tunnel), is answered with 2xx; Rejected
+	// when it is answered otherwise.
 	Open(s *Stream, m Meta)
 	Rejected(s *Stream, m Meta)
-	// Data delivers payload bytes of an open WebSocket session's stream.
+	// Data delivers payload bytes of an open WebSocket session's or
+	// tunnel's stream.
 	Data(s *Stream, d Dir, b []byte, m Meta)
 	// DataGap says n bytes of the stream's data in direction d are missing;
 	// exact is false when the count is only an upper bound (the frame
 	// layer lost its place).
 	DataGap(s *Stream, d Dir, n uint64, exact bool, m Meta)
-	// End is called once when the stream of a session that Open or
-	// Rejected reported ends.
+	// End is called once when the stream of a session or tunnel that
+	// Open or Rejected reported ends.
 	End(s *Stream, r EndReason, m Meta)
 	// Anomaly reports a problem; stream is 0 when it is connection-wide.
 	Anomaly(d Dir, stream uint32, a Anomaly, m Meta)
@@ -295,7 +313,7 @@ func (l *Limits) setDefaults() {
 
 // Stats counts what a Conn found.
 type Stats struct {
-	Frames, Requests, WebSockets uint64
+	Frames, Requests, WebSockets, Tunnels uint64
 }
 
 // Conn decodes one HTTP/2 connection. It is not safe for concurrent use.
@@ -578,7 +596,7 @@ func (c *Conn) startFrame(ds *dirState, m Meta) {
 			}
 			return
 		}
-		if s.WebSocket {
+		if s.carries() {
 			ds.dataS = s
 		}
 		return
@@ -642,7 +660,7 @@ func (c *Conn) streamData(s *Stream, d Dir, b []byte, m Meta) {
 		} else if !s.refused {
 			s.refused = true
 			c.h.Anomaly(d, s.ID, Anomaly{ID: AnMemoryBudget, Offset: -1,
-				Msg: fmt.Sprintf("client data on stream %d sent before the extended CONNECT was answered is not held: the memory budget is exhausted", s.ID)}, m)
+				Msg: fmt.Sprintf("client data on stream %d sent before the %s was answered is not held: the memory budget is exhausted", s.ID, s.what())}, m)
 		}
 	}
 	if len(b) > 0 {
@@ -900,7 +918,7 @@ func (c *Conn) headers(d Dir, id uint32, fields []hpack.HeaderField, ok, endStre
 		if code != 0 {
 			s.Status = code
 			s.ResponseMeta = m
-			if s.WebSocket {
+			if s.carries() {
 				s.Response = append([]hpack.HeaderField(nil), fields...)
 				n := fieldsCost(s.Response)
 				s.cost += n
@@ -918,14 +936,19 @@ func (c *Conn) headers(d Dir, id uint32, fields []hpack.HeaderField, ok, endStre
 func (c *Conn) request(s *Stream, m Meta) {
 	method, _ := Get(s.Request, ":method")
 	proto, hasProto := Get(s.Request, ":protocol")
-	if method != "CONNECT" || !hasProto || !strings.EqualFold(proto, "websocket") {
+	switch {
+	case method == "CONNECT" && !hasProto:
+		s.Tunnel = true
+		c.stats.Tunnels++
+	case method == "CONNECT" && strings.EqualFold(proto, "websocket"):
+		s.WebSocket = true
+		c.stats.WebSockets++
+	default:
 		c.stats.Requests++
 		c.h.Request(s, m)
 		c.forget(s)
 		return
 	}
-	s.WebSocket = true
-	c.stats.WebSockets++
 	if c.lim.Budget != nil {
 		// Charged now rather than with the next charge, to know whether
 		// the budget still allows it.
@@ -935,6 +958,12 @@ func (c *Conn) request(s *Stream, m Meta) {
 		}
 	}
 	add := func(id, msg string) { s.Anomalies = append(s.Anomalies, Anomaly{ID: id, Msg: msg, Offset: -1}) }
+	if s.Tunnel {
+		if _, ok := Get(s.Request, ":authority"); !ok {
+			add(AnConnectPseudoMissing, "CONNECT lacks the :authority pseudo-header naming the tunnel's target")
+		}
+		return
+	}
 	if !c.connectEnabled {
 		add(AnConnectNotEnabled, "extended CONNECT (:protocol websocket) sent before the server's SETTINGS_ENABLE_CONNECT_PROTOCOL=1")
 	}
@@ -948,9 +977,10 @@ func (c *Conn) request(s *Stream, m Meta) {
 	}
 }
 
-// answer handles the final response to a WebSocket extended CONNECT.
+// answer handles the final response to a WebSocket extended CONNECT or a
+// tunnel's CONNECT.
 func (c *Conn) answer(s *Stream, m Meta) {
-	if _, ok := Get(s.Response, "sec-websocket-accept"); ok {
+	if _, ok := Get(s.Response, "sec-websocket-accept"); ok && s.WebSocket {
 		s.Anomalies = append(s.Anomalies, Anomaly{ID: AnWebSocketKeyPresent, Offset: -1,
 			Msg: "the response carries sec-websocket-accept, which RFC 8441 does not use"})
 	}
@@ -1040,7 +1070,7 @@ func (c *Conn) endedWith(id uint32, d Dir) bool {
 func (c *Conn) shed(keep *Stream, m Meta) {
 	var victim *Stream
 	for _, s := range c.streams {
-		if s != keep && s.WebSocket && !s.Open && !s.Rejected && (victim == nil || s.ID < victim.ID) {
+		if s != keep && s.carries() && !s.Open && !s.Rejected && (victim == nil || s.ID < victim.ID) {
 			victim = s
 		}
 	}
@@ -1052,9 +1082,9 @@ func (c *Conn) shed(keep *Stream, m Meta) {
 // untrack stops tracking s, reporting it when it is an extended CONNECT
 // that an answer would have made a session; why says what forced it.
 func (c *Conn) untrack(s *Stream, id, why string, m Meta) {
-	if s.WebSocket && !s.Open && !s.Rejected {
+	if s.carries() && !s.Open && !s.Rejected {
 		c.h.Anomaly(ClientToServer, s.ID, Anomaly{ID: id, Offset: -1,
-			Msg: fmt.Sprintf("the extended CONNECT of stream %d is no longer tracked (%s): an answer will not open its session", s.ID, why)}, m)
+			Msg: fmt.Sprintf("the %s of stream %d is no longer tracked (%s): an answer will not open it", s.what(), s.ID, why)}, m)
 	}
 	c.finishStream(s, EndReason{Kind: EndConnClosed}, m)
 }
@@ -1130,7 +1160,7 @@ func (c *Conn) Close(m Meta) {
 	c.charge() // gives everything back
 }
 
-// OpenSessions calls fn for each open WebSocket session.
+// OpenSessions calls fn for each open WebSocket session and tunnel.
 func (c *Conn) OpenSessions(fn func(s *Stream)) {
 	for _, s := range c.sortedStreams() {
 		if s.Open {

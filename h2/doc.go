@@ -1,6 +1,6 @@
 // Package h2 turns the two byte streams of an HTTP/2 connection into frames,
 // decoded header blocks and per-stream events, including the WebSocket
-// sessions of RFC 8441 (extended CONNECT).
+// sessions of RFC 8441 (extended CONNECT) and proxy tunnels (CONNECT).
 //
 // A Conn is fed the in-order bytes of each direction in pieces of any size
 // (Feed) and the holes of the capture (Gap); it never blocks and never reads
@@ -19,7 +19,10 @@
 // by a 2xx status opens a WebSocket session on its stream: Handler.Data gets
 // the stream's DATA payloads, in order, per direction. The session ends with
 // END_STREAM in both directions, RST_STREAM, GOAWAY or the end of the
-// connection (EndReason). Other requests are only counted.
+// connection (EndReason). A CONNECT without ":protocol" (RFC 9113 8.5), as
+// clients send to a proxy that speaks HTTP/2, is a tunnel (Stream.Tunnel):
+// answered with 2xx it is opened, fed and ended the same way, its DATA
+// being the tunnel's byte stream. Other requests are only counted.
 //
 // Memory is bounded: frame payloads other than DATA are kept up to
 // Limits.MaxFrame bytes, decoded header fields up to Limits.MaxHeaderBlock

@@ -340,6 +340,10 @@ func (r *Renderer) appendPayloadJSON(b, p []byte, text bool) []byte {
 func appendProxyKeys(b []byte, p *dissect.ProxyTunnel) []byte {
 	b = appendOptString(b, "proxy", p.Target)
 	b = appendOptString(b, "proxy_protocol", p.Protocol)
+	if p.H2Stream != 0 {
+		b = appendKey(b, "proxy_h2_stream")
+		b = strconv.AppendUint(b, uint64(p.H2Stream), 10)
+	}
 	b = appendOptString(b, "proxy_authorization", p.Authorization)
 	b = appendOptString(b, "proxy_user", p.User)
 	return appendOptString(b, "proxy_password", p.Password)

@@ -210,6 +210,10 @@ func appendProxyTree(b []byte, p *dissect.ProxyTunnel, outer bool) []byte {
 		b = append(b, " proxy: CONNECT "...)
 	}
 	b = appendProxyTarget(b, p)
+	if p.H2Stream != 0 {
+		b = append(b, " on HTTP/2 stream "...)
+		b = strconv.AppendUint(b, uint64(p.H2Stream), 10)
+	}
 	b = append(b, '\n')
 	switch {
 	case p.Authorization != "":

@@ -465,6 +465,56 @@ func (g *generator) httpsProxy(wss *Recording) error {
 	return nil
 }
 
+// h2Proxy writes h2-proxy.pcap and h2c-proxy.pcap: tunnels through a
+// proxy that speaks HTTP/2 (RFC 9113 8.5), over TLS with its key log and
+// in clear.
+func (g *generator) h2Proxy(wss *Recording) error {
+	basic, err := g.record(scenarioCoderBasic())
+	if err != nil {
+		return err
+	}
+	a, err := WrapH2Proxy([]H2Tunnel{
+		{Target: "ws.example:80", Auth: true, Rec: basic},
+		{Target: "blocked.example:443", Auth: true, Status: 403},
+		{Target: "wss.example:443", Auth: true, Rec: wss},
+	}, &TLSOptions{MinVersion: tls.VersionTLS13})
+	if err != nil {
+		return fmt.Errorf("h2-proxy.pcap: %w", err)
+	}
+	proxy := netip.MustParseAddrPort("10.1.0.9:443")
+	notes := []string{
+		"one connection to an HTTPS proxy at 10.1.0.9:443 that speaks HTTP/2 (golang.org/x/net/http2 Server and Transport over Go crypto/tls 1.3, SNI proxy.example, ALPN h2), as Chromium uses such a proxy",
+		"stream 1: CONNECT ws.example:80 (RFC 9113 8.5, Proxy-Authorization: Basic user:proxy-secret) answered 200; the coder-basic recording (github.com/coder/websocket, ws://) runs in it",
+		"stream 3: CONNECT blocked.example:443 answered 403: nothing runs in it",
+		"stream 5: CONNECT wss.example:443 answered 200; the wss-tls13 recording (github.com/coder/websocket over TLS 1.3) runs in it",
+		"the two tunnels' writes are interleaved, one of each in turn; each tunnel ends with END_STREAM both ways",
+		"conn 0 is the tunnel of stream 1, conn 1 that of stream 5; decrypt with h2-proxy.keylog (the proxy session's secrets and the wss session's)",
+	}
+	if err := g.addPcap("h2-proxy.pcap", []*Recording{a}, []ReplayOptions{{Conn: ConnConfig{Server: proxy, Link: ethernet()}}},
+		CaptureOptions{}, PcapOptions{}, notes); err != nil {
+		return err
+	}
+	g.out[len(g.out)-1].Deterministic = false
+	g.out = append(g.out, Output{Name: "h2-proxy.keylog", Data: a.KeyLog})
+
+	b, err := WrapH2Proxy([]H2Tunnel{{Target: "ws.example:80", Auth: true, Rec: basic}}, nil)
+	if err != nil {
+		return fmt.Errorf("h2c-proxy.pcap: %w", err)
+	}
+	notes = []string{
+		"one connection to an HTTP proxy at 10.1.0.9:3128 that speaks HTTP/2 in clear (prior knowledge; golang.org/x/net/http2 Server and Transport)",
+		"stream 1: CONNECT ws.example:80 with Proxy-Authorization: Basic user:proxy-secret (in clear) answered 200; the coder-basic recording (github.com/coder/websocket, ws://) runs in it",
+	}
+	if err := g.addPcap("h2c-proxy.pcap", []*Recording{b}, []ReplayOptions{{Conn: ConnConfig{Server: netip.MustParseAddrPort("10.1.0.9:3128"), Link: ethernet()}}},
+		CaptureOptions{}, PcapOptions{}, notes); err != nil {
+		return err
+	}
+	// (How x/net/http2 cuts and acknowledges what it sends depends on
+	// timing.)
+	g.out[len(g.out)-1].Deterministic = false
+	return nil
+}
+
 // serialLinks writes coder-links.pcapng: the coder-basic and gorilla-basic
 // recordings captured on links without Ethernet, one interface each.
 func (g *generator) serialLinks(basic, gor *Recording) error {
@@ -553,6 +603,9 @@ func (g *generator) wss() error {
 				return err
 			}
 			if err := g.httpsProxy(r); err != nil {
+				return err
+			}
+			if err := g.h2Proxy(r); err != nil {
 				return err
 			}
 		}

@@ -156,7 +156,9 @@ type Recording struct {
 	Name string
 	// Writes are the Write calls of both sides in the order they happened.
 	Writes []Write
-	// Truth lists the messages as given to the libraries (Conn is 0), in the
+	// Truth lists the messages as given to the libraries (Conn is 0, or
+	// numbers the connections a recording carries: tunnels through an
+	// HTTP/2 proxy, see WrapH2Proxy), in the
 	// order their last frame was written. Auto-generated replies (pongs and
 	// the answer to a close frame) are listed with the payload the library
 	// sends, which is checked against the recorded bytes.

@@ -29,7 +29,8 @@ type ReplayOptions struct {
 	// Reset ends the connection with a RST from the server instead of the
 	// FIN exchange.
 	Reset bool
-	// ConnIndex is stored in the Conn field of the returned truth.
+	// ConnIndex is added to the Conn field of the returned truth (0 in a
+	// recording of one connection).
 	ConnIndex int
 	// Proxy, when set, is the target (host:port) of an HTTP CONNECT the
 	// client sends first and the server side answers with 200, as an
@@ -162,7 +163,7 @@ func (p *replayer) finish() ([]TruthMessage, error) {
 	}
 	out := make([]TruthMessage, len(p.rec.Truth))
 	for i, m := range p.rec.Truth {
-		m.Conn = p.opts.ConnIndex
+		m.Conn += p.opts.ConnIndex // (a recording may carry several)
 		if i < len(p.rec.Spans) {
 			side := Client
 			if m.Dir == Server.Dir() {

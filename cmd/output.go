@@ -277,9 +277,12 @@ type pipeline struct {
 	renderer *render.Renderer
 	fields   *fieldsSink  // -T fields, instead of the renderer
 	marks    *packetMarks // read -w with a filter: the packets shown
-	shown    *counter
-	stats    *render.Stats
-	attach   *attach.Sink // the application-protocol decoders (nil: none)
+	// randoms are the TLS sessions of the records shown (read -w
+	// --inject-secrets).
+	randoms tlsRandoms
+	shown   *counter
+	stats   *render.Stats
+	attach  *attach.Sink // the application-protocol decoders (nil: none)
 }
 
 // memorySink is a pipeline's outer sink: it hands the engine's memory
@@ -380,6 +383,14 @@ func (a *app) newPipeline(w io.Writer, ro render.Options, f *filter.Filter) *pip
 			shown = filter.NewSink(f, shown)
 		}
 		p.sink = render.NewTee(p.stats, split(shown))
+	}
+	if a.injectSecrets {
+		p.randoms = tlsRandoms{}
+		if p.marks != nil {
+			p.marks.randoms = p.randoms // the records shown
+		} else {
+			p.sink = &randomsSink{next: p.sink, set: p.randoms} // every record
+		}
 	}
 	if decode {
 		// Application protocols are decoded for what is shown and for a

@@ -115,6 +115,9 @@ func (a *app) runRead(files []string) error {
 		}
 		save = &saver{path: a.readWrite}
 	}
+	if a.injectSecrets && (save == nil || !isPcapng(a.readWrite)) {
+		return usageErr(errors.New("--inject-secrets needs -w FILE.pcapng (a pcap file cannot hold TLS secrets)"))
+	}
 	several := len(inputs) > 1
 	if a.readCount < 0 {
 		return usageErr(errors.New("-c takes a positive number"))
@@ -180,6 +183,12 @@ func (a *app) runRead(files []string) error {
 				}
 				keep = marks.has
 			}
+			if a.injectSecrets {
+				save.secrets = marks.randoms.keyLog(opts.Dissect.KeyLog)
+				if len(save.secrets) == 0 && len(marks.randoms) > 0 {
+					fmt.Fprintf(a.stderr, "wsdissect: --inject-secrets: the key log has no secrets for the %d TLS sessions saved from %s\n", len(marks.randoms), name)
+				}
+			}
 			if errors.Is(runErr, source.ErrStopped) {
 				last := es.Packets
 				inner := keep
@@ -220,6 +229,9 @@ func (a *app) runRead(files []string) error {
 	if save != nil {
 		if err := save.close(); err != nil {
 			return &exitError{code: ExitOutput, err: err}
+		}
+		if a.inputSecrets && !a.injectSecrets {
+			fmt.Fprintf(a.stderr, "wsdissect: the TLS secrets embedded in the input are not in %s: read it with the same key log, or write it with --inject-secrets (to a .pcapng)\n", a.readWrite)
 		}
 	}
 	if a.out.quiet {
@@ -297,6 +309,7 @@ func (a *app) readOne(src readSource, out io.Writer, opts engine.Options, ro ren
 		if p.marks != nil {
 			marks.merge(p.marks)
 		}
+		marks.randoms.merge(p.randoms)
 	}
 	marks.datagrams = &datagrams
 	st.AddInput(a.inputOf(es, 1))
@@ -329,14 +342,14 @@ func (in readInput) open(a *app, kl *tlsdecrypt.KeyLog) (readSource, error) {
 		ch.Overlap = func(prev, name string) {
 			fmt.Fprintf(a.stderr, "wsdissect: %s starts before %s ends: the files overlap in time (merge them with mergecap, or read them with --separate)\n", name, prev)
 		}
-		watchSecrets(ch, kl, a.stderr)
+		watchSecretsNoting(ch, kl, a.stderr, &a.inputSecrets)
 		return ch, nil
 	}
 	f, err := source.Open(in.name, a.stdin)
 	if err != nil {
 		return nil, err
 	}
-	watchSecrets(f, kl, a.stderr)
+	watchSecretsNoting(f, kl, a.stderr, &a.inputSecrets)
 	return f, nil
 }
 

@@ -61,6 +61,9 @@ type app struct {
 	counter    *countSink    // counts the records read shows, with -c
 	fieldsOut  *fieldsOutput // -T fields
 	listIfaces bool          // top-level -D
+	// injectSecrets is read --inject-secrets; inputSecrets is set once an
+	// input's pcapng carried TLS secrets (Decryption Secrets Blocks).
+	injectSecrets, inputSecrets bool
 }
 
 // Execute runs the command line and returns the process exit code.
@@ -243,7 +246,8 @@ func unknownFlag(msg string) (string, bool) {
 func (a *app) registerReadFlags(c *cobra.Command) {
 	c.Flags().StringArrayVarP(&a.readFiles, "read", "r", nil, "read this capture `FILE` (repeatable; as tshark -r)")
 	c.Flags().IntVarP(&a.readCount, "count", "c", 0, "stop after this many frame (or, with --messages, message) records have been shown")
-	c.Flags().StringVarP(&a.readWrite, "write", "w", "", "save the packets of the records shown (with -Y), or all packets, to this pcap `FILE`")
+	c.Flags().StringVarP(&a.readWrite, "write", "w", "", "save the packets of the records shown (with -Y), or all packets, to this pcap `FILE` (pcapng when it is named .pcapng)")
+	c.Flags().BoolVar(&a.injectSecrets, "inject-secrets", false, "with -w FILE.pcapng, embed the TLS secrets of the saved connections (from --keylog or the input) in the copy, so that it decrypts without a key log")
 }
 
 // showProgress decides whether read draws a progress line on stderr: only

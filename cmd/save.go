@@ -2,10 +2,13 @@ package cmd
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/wsdissect/wsdissect/dissect"
@@ -13,6 +16,7 @@ import (
 	"github.com/wsdissect/wsdissect/filter"
 	"github.com/wsdissect/wsdissect/internal/capture"
 	"github.com/wsdissect/wsdissect/source"
+	"github.com/wsdissect/wsdissect/tlsdecrypt"
 )
 
 // packetMarks remembers what read -w with -Y saves of one capture: the
@@ -30,6 +34,9 @@ type packetMarks struct {
 	// (engine.Options.Datagram): their fragments go with the packet that
 	// completed them.
 	datagrams *fragmentGroups
+	// randoms, when set, collects the TLS sessions of the records shown
+	// (--inject-secrets).
+	randoms tlsRandoms
 }
 
 // mark records packet n.
@@ -73,6 +80,9 @@ func (m *packetMarks) Emit(r *dissect.Record) error {
 		// Shown with its connection, whatever it says: the copy holds
 		// what the connection's other records need, and ends there.
 		return m.next.Emit(r)
+	}
+	if m.randoms != nil {
+		m.randoms.add(r.Conn)
 	}
 	var own []uint64
 	var first [1]uint64
@@ -178,6 +188,15 @@ type saver struct {
 	buf  *bufio.Writer
 	w    packetWriter
 	link source.LinkType
+	// secrets are written (a pcapng Decryption Secrets Block) before the
+	// next packet saved (--inject-secrets).
+	secrets []byte
+}
+
+// secretsWriter is a packetWriter that can embed TLS secrets
+// (capture.PcapngWriter).
+type secretsWriter interface {
+	WriteSecrets(keyLog []byte) error
 }
 
 // reopen opens input in again for the second reading -w needs: a capture
@@ -232,10 +251,72 @@ func (s *saver) copy(name string, src engine.PacketSource, keep func(uint64) boo
 		if p.LinkType != s.link && !isPcapng(s.path) {
 			return &saveError{fmt.Errorf("-w %s: packet %d of %s has link type %d, the file has %d: a pcap file holds one (name the file .pcapng to keep several)", s.path, p.Number, name, p.LinkType, s.link)}
 		}
+		if sw, ok := s.w.(secretsWriter); ok && len(s.secrets) > 0 {
+			if err := sw.WriteSecrets(s.secrets); err != nil {
+				return &saveError{fmt.Errorf("-w %s: %w", s.path, err)}
+			}
+			s.secrets = nil
+		}
 		if err := s.w.Write(&p); err != nil {
 			return &saveError{fmt.Errorf("-w %s: %w", s.path, err)}
 		}
 	}
+}
+
+// tlsRandoms is a set of TLS sessions, by client random.
+type tlsRandoms map[[32]byte]struct{}
+
+// add adds the TLS sessions conn runs in: its own and those of the HTTPS
+// proxies it went through. A nil set adds nothing.
+func (s tlsRandoms) add(c *dissect.Conn) {
+	if s == nil || c == nil {
+		return
+	}
+	put := func(t *dissect.TLS) {
+		if t != nil && t.ClientRandom != ([32]byte{}) {
+			s[t.ClientRandom] = struct{}{}
+		}
+	}
+	put(c.TLS)
+	for p, n := c.Proxy, 0; p != nil && n < 16; p, n = p.Outer, n+1 {
+		put(p.TLS)
+	}
+}
+
+// merge adds o's sessions (into a set made when s is nil and o is not).
+func (s *tlsRandoms) merge(o tlsRandoms) {
+	if len(o) == 0 {
+		return
+	}
+	if *s == nil {
+		*s = tlsRandoms{}
+	}
+	for k := range o {
+		(*s)[k] = struct{}{}
+	}
+}
+
+// keyLog returns the NSS key log lines kl has for the sessions, in client
+// random order.
+func (s tlsRandoms) keyLog(kl *tlsdecrypt.KeyLog) []byte {
+	keys := slices.SortedFunc(maps.Keys(s), func(a, b [32]byte) int { return bytes.Compare(a[:], b[:]) })
+	var b []byte
+	for _, k := range keys {
+		b = kl.AppendNSS(b, k)
+	}
+	return b
+}
+
+// randomsSink collects the TLS sessions of every record.
+type randomsSink struct {
+	next dissect.Sink
+	set  tlsRandoms
+}
+
+// Emit implements dissect.Sink.
+func (r *randomsSink) Emit(rec *dissect.Record) error {
+	r.set.add(rec.Conn)
+	return r.next.Emit(rec)
 }
 
 // close finishes the file; with no packet saved it is an empty pcap

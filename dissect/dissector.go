@@ -542,6 +542,7 @@ func (l *lazyConn) startTunnel(tu *tunnelStart) bool {
 	l.proxy = &tu.proxy
 	if l.tls != nil && tu.proxy.Protocol == "HTTP" {
 		tu.proxy.Protocol = "HTTPS" // the CONNECT went to the proxy over TLS
+		tu.proxy.TLS = l.tls
 	}
 	if tu.lostRequest {
 		// The first gap of the client side is the lost CONNECT, not

@@ -244,6 +244,9 @@ type ProxyTunnel struct {
 	// H2Stream is the HTTP/2 stream the CONNECT was sent on when the
 	// client spoke HTTP/2 to the proxy (RFC 9113 8.5), 0 over HTTP/1.1.
 	H2Stream uint32
+	// TLS is the decrypted TLS session to the proxy the CONNECT was sent
+	// in (Protocol "HTTPS"), nil otherwise.
+	TLS *TLS
 }
 
 // HTTPVersion returns "2" for a WebSocket over HTTP/2 and "1.1" otherwise.
@@ -291,6 +294,9 @@ type TLS struct {
 	// ClientBytes and ServerBytes count the TLS bytes each way; they are set
 	// on the record that lists a connection that was not dissected.
 	ClientBytes, ServerBytes uint64
+	// ClientRandom is the ClientHello's random, which names the
+	// connection's secrets in key logs (zero before the ClientHello).
+	ClientRandom [32]byte
 }
 
 // DeflateParams are the negotiated permessage-deflate parameters (RFC 7692).

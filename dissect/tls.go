@@ -211,6 +211,7 @@ func (t *tlsConn) update() {
 		t.desc.Cipher = tlsdecrypt.CipherSuiteName(in.CipherSuite)
 	}
 	t.desc.SNI, t.desc.ALPN, t.desc.ALPNOffered = in.SNI, in.ALPN, in.OfferedALPN
+	t.desc.ClientRandom = in.ClientRandom
 	t.desc.Decrypted = in.Decrypted
 	if in.Reason != "" && t.desc.Reason == "" {
 		t.desc.Reason = in.Reason

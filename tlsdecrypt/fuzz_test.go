@@ -15,6 +15,18 @@ func FuzzKeyLog(f *testing.F) {
 		if err == nil && kl.Len() > bytes.Count(b, []byte("\n"))+1 {
 			t.Fatalf("%d entries from %d lines", kl.Len(), bytes.Count(b, []byte("\n"))+1)
 		}
+		// What AppendNSS writes of each session reads back the same.
+		kl.smu.RLock()
+		defer kl.smu.RUnlock()
+		for cr, s := range kl.m {
+			back := NewKeyLog()
+			if err := back.AddBytes(kl.appendNSS(nil, cr, s), "back"); err != nil {
+				t.Fatalf("AppendNSS wrote what Add refuses: %v", err)
+			}
+			if got := back.m[cr]; got == nil || !sameSecrets(got, s) {
+				t.Fatalf("read back %+v, want %+v", got, s)
+			}
+		}
 	})
 }
 
@@ -65,4 +77,12 @@ func FuzzRecordLayer(f *testing.F) {
 			}
 		}
 	})
+}
+
+// sameSecrets reports whether a and b hold the same secrets.
+func sameSecrets(a, b *Secrets) bool {
+	eq := func(x, y []byte) bool { return bytes.Equal(x, y) && (x == nil) == (y == nil) }
+	return eq(a.Master, b.Master) && eq(a.ClientEarly, b.ClientEarly) && eq(a.ClientHandshake, b.ClientHandshake) &&
+		eq(a.ServerHandshake, b.ServerHandshake) && eq(a.ClientTraffic0, b.ClientTraffic0) &&
+		eq(a.ServerTraffic0, b.ServerTraffic0) && eq(a.Exporter, b.Exporter) && eq(a.EarlyExporter, b.EarlyExporter)
 }

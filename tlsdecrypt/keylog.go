@@ -80,6 +80,42 @@ func (k *KeyLog) Lookup(clientRandom [32]byte) (*Secrets, bool) {
 	return s, ok
 }
 
+// nssOrder lists the labels AppendNSS writes, in the order TLS stacks log
+// them.
+var nssOrder = [...]string{
+	"CLIENT_RANDOM", "CLIENT_EARLY_TRAFFIC_SECRET", "EARLY_EXPORTER_SECRET",
+	"CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+	"CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0", "EXPORTER_SECRET",
+}
+
+// AppendNSS appends the key log lines of the secrets logged for
+// clientRandom, in the NSS format Add reads, and returns b unchanged when
+// there are none.
+func (k *KeyLog) AppendNSS(b []byte, clientRandom [32]byte) []byte {
+	s, ok := k.Lookup(clientRandom)
+	if !ok {
+		return b
+	}
+	return k.appendNSS(b, clientRandom, s)
+}
+
+// appendNSS appends the key log lines of secrets s of clientRandom.
+func (*KeyLog) appendNSS(b []byte, clientRandom [32]byte, s *Secrets) []byte {
+	for _, label := range nssOrder {
+		v := *labels[label](s)
+		if v == nil {
+			continue
+		}
+		b = append(b, label...)
+		b = append(b, ' ')
+		b = hex.AppendEncode(b, clientRandom[:])
+		b = append(b, ' ')
+		b = hex.AppendEncode(b, v)
+		b = append(b, '\n')
+	}
+	return b
+}
+
 // AddFile reads an NSS key log file into k.
 func (k *KeyLog) AddFile(path string) error {
 	f, err := os.Open(path)

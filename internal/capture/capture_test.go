@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -253,6 +254,65 @@ func TestPcapngWriterRoundTrip(t *testing.T) {
 	}
 	if _, err := NewPcapngWriter(io.Discard, source.LinkEthernet, -1); err == nil {
 		t.Error("NewPcapngWriter(snaplen -1): no error")
+	}
+}
+
+// TestPcapngWriterSecrets writes Decryption Secrets Blocks (of lengths
+// that need padding and not) between packets and reads them back with our
+// pcapng reader, each before the packet it precedes.
+func TestPcapngWriterSecrets(t *testing.T) {
+	t0 := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+	tests := []struct {
+		name    string
+		secrets []string // before packet i
+	}{
+		{"none", []string{"", ""}},
+		{"padded", []string{"CLIENT_RANDOM 01 02\n", ""}},
+		{"aligned and after", []string{"abcd", "SERVER_TRAFFIC_SECRET_0 0a 0b\nx\n"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			w, err := NewPcapngWriter(&buf, source.LinkEthernet, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, sec := range tc.secrets {
+				if err := w.WriteSecrets([]byte(sec)); err != nil {
+					t.Fatal(err)
+				}
+				p := source.Packet{Number: uint64(i + 1), Time: t0, LinkType: source.LinkEthernet, Data: []byte{byte(i)}}
+				if err := w.Write(&p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			f, err := source.OpenReader("mem.pcapng", &buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			var pending string
+			f.OnSecrets(func(s source.Secrets) {
+				if s.Err != nil {
+					t.Errorf("secrets block: %v", s.Err)
+				}
+				pending += string(s.KeyLog)
+			})
+			for i := range tc.secrets {
+				var p source.Packet
+				if err := f.Next(&p); err != nil {
+					t.Fatalf("packet %d: %v", i+1, err)
+				}
+				got = append(got, pending)
+				pending = ""
+			}
+			if !slices.Equal(got, tc.secrets) {
+				t.Errorf("secrets before each packet %q, want %q", got, tc.secrets)
+			}
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
 	"io"
 
@@ -105,6 +106,45 @@ func (w *PcapngWriter) Write(p *source.Packet) error {
 		return fmt.Errorf("writing packet %d to pcapng: %w", p.Number, err)
 	}
 	return nil
+}
+
+// WriteSecrets writes a Decryption Secrets Block holding keyLog, TLS
+// secrets in the NSS key log format, which readers of the file (Wireshark,
+// tshark, wsdissect) use to decrypt the packets after it. Nothing is
+// written for an empty key log.
+func (w *PcapngWriter) WriteSecrets(keyLog []byte) error {
+	if len(keyLog) == 0 {
+		return nil
+	}
+	if err := w.nw.Flush(); err != nil {
+		return fmt.Errorf("writing pcapng secrets: %w", err)
+	}
+	if _, err := w.bw.Write(secretsBlock(keyLog)); err != nil {
+		return fmt.Errorf("writing pcapng secrets: %w", err)
+	}
+	return nil
+}
+
+// Decryption Secrets Block (pcapng, section 4.7): its block type and the
+// secrets type of a TLS key log.
+const (
+	ngDecryptionSecrets = 0x0000000A
+	ngSecretsTLSKeyLog  = 0x544c534b // "TLSK"
+)
+
+// secretsBlock encodes a little-endian (as pcapgo writes sections)
+// Decryption Secrets Block of a TLS key log, without options.
+func secretsBlock(keyLog []byte) []byte {
+	padded := (len(keyLog) + 3) &^ 3
+	total := 4 + 4 + 4 + 4 + padded + 4
+	b := make([]byte, 0, total)
+	b = binary.LittleEndian.AppendUint32(b, ngDecryptionSecrets)
+	b = binary.LittleEndian.AppendUint32(b, uint32(total))
+	b = binary.LittleEndian.AppendUint32(b, ngSecretsTLSKeyLog)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(keyLog)))
+	b = append(b, keyLog...)
+	b = append(b, make([]byte, padded-len(keyLog))...)
+	return binary.LittleEndian.AppendUint32(b, uint32(total))
 }
 
 // Flush writes any buffered data to the underlying writer.

@@ -192,7 +192,8 @@ func (c *connState) h2Close() {
 		hs.freeSession(s)
 	}
 	for id, t := range hs.tunnels {
-		hs.endTunnel(id, t, h2.EndReason{Kind: h2.EndConnClosed}) // (likewise)
+		// (Likewise.)
+		hs.endTunnel(id, t, h2.EndReason{Kind: h2.EndConnClosed}, h2.Meta{Packet: hs.lastPkt, Time: hs.lastTS})
 	}
 	c.d.stats.H2Requests += hs.conn.Stats().Requests
 	c.d.mem.Give(h2ConnCost)
@@ -384,7 +385,7 @@ func (hs *h2State) DataGap(s *h2.Stream, d h2.Dir, n uint64, exact bool, m h2.Me
 // End implements h2.Handler.
 func (hs *h2State) End(s *h2.Stream, r h2.EndReason, m h2.Meta) {
 	if t := hs.tunnels[s.ID]; t != nil {
-		hs.endTunnel(s.ID, t, r)
+		hs.endTunnel(s.ID, t, r, m)
 		return
 	}
 	ch := hs.sessions[s.ID]

@@ -1,6 +1,8 @@
 package dissect
 
 import (
+	"time"
+
 	"github.com/wsdissect/wsdissect/h2"
 	"github.com/wsdissect/wsdissect/reassembly"
 )
@@ -88,9 +90,14 @@ func (hs *h2State) tunnelGap(t *h2Tunnel, d h2.Dir, n uint64, exact bool, m h2.M
 	}
 }
 
-// endTunnel ends tunnel t, whose stream ended for reason r.
-func (hs *h2State) endTunnel(id uint32, t *h2Tunnel, r h2.EndReason) {
+// endTunnel ends tunnel t, whose stream ended for reason r at m.
+func (hs *h2State) endTunnel(id uint32, t *h2Tunnel, r h2.EndReason, m h2.Meta) {
 	delete(hs.tunnels, id)
+	var rst int8
+	if r.Kind == h2.EndReset {
+		rst = int8(hs.sideOf(r.By)) + 1
+	}
+	t.l.carrierEnded(m.Packet, m.Time, rst)
 	if t.l.shownConn() != nil || t.l.t != nil {
 		hs.tunnelShown = true
 	}
@@ -107,6 +114,32 @@ func (hs *h2State) endTunnel(id uint32, t *h2Tunnel, r h2.EndReason) {
 		why = reassembly.ClosedEOF
 	}
 	t.l.Close(why)
+}
+
+// carrierEnded says that what carries the connection (an HTTP/2 stream)
+// ended at packet pkt, reset by side rst-1 when rst is not 0, so that its
+// end record (and those of the connections inside it) names that packet.
+func (l *lazyConn) carrierEnded(pkt uint64, ts time.Time, rst int8) {
+	switch {
+	case l.t != nil:
+		t := l.t
+		if pkt >= t.pkt {
+			t.pkt, t.ts = pkt, ts
+		}
+		t.rstSide = rst
+		if t.innerLazy != nil {
+			t.innerLazy.carrierEnded(pkt, ts, rst)
+		}
+	case l.c != nil:
+		c := l.c
+		c.seen(pkt, ts)
+		if rst != 0 {
+			c.rstSide = rst
+		}
+		if c.h2 != nil && pkt >= c.h2.lastPkt {
+			c.h2.lastPkt, c.h2.lastTS = pkt, ts
+		}
+	}
 }
 
 // tunnelsShown reports whether a tunnel of the connection was listed (or

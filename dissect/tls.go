@@ -32,8 +32,10 @@ type tlsConn struct {
 	// number of TLS layers around it.
 	tunnels, depth int
 	// h2Stream is the HTTP/2 stream of the tunnel the connection runs in
-	// (lazyConn.h2Stream).
+	// (lazyConn.h2Stream); rstSide, the side (plus one) whose RST_STREAM
+	// ended it.
 	h2Stream uint32
+	rstSide  int8
 
 	pkt      uint64 // packet of the bytes being fed
 	ts       time.Time
@@ -237,6 +239,12 @@ func (t *tlsConn) list(reason reassembly.CloseReason) {
 	t.end = End{Reason: EndCaptureEnd, Start: t.start}
 	if int(reason) < len(endReasons) {
 		t.end.Reason = endReasons[reason]
+	}
+	if t.rstSide != 0 {
+		t.end.HasRST, t.end.RSTFrom = true, ServerToClient
+		if reassembly.Side(t.rstSide-1) == t.client {
+			t.end.RSTFrom = ClientToServer
+		}
 	}
 	t.rec = Record{Kind: KindEnd, Conn: &t.conn, Packet: t.pkt, Time: t.ts, End: &t.end}
 	t.d.emit(&t.rec)

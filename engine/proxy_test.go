@@ -576,3 +576,40 @@ func TestH2Proxy(t *testing.T) {
 		})
 	}
 }
+
+// TestChromiumProxy decodes chromium-proxy.pcap, real Chromium through an
+// HTTPS proxy that speaks HTTP/2 (tools/genchromeproxy): its two tunnels
+// are CONNECT streams 1 and 3, each ended by the proxy's END_STREAM and
+// RST_STREAM (packets 27 and 51), which the end records name.
+func TestChromiumProxy(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "chromium-proxy.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kl := tlsdecrypt.NewKeyLog()
+	if err := kl.AddFile(filepath.Join("..", "testdata", "chromium-proxy.keylog")); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"conn 0/1 ws.example:80 HTTPS/1 101",
+		"end 0/1 packet 27 h2-rst-stream rst s2c",
+		"conn 0/3 wss.example:443 HTTPS/3 101",
+		"end 0/3 packet 51 h2-rst-stream rst s2c",
+	}
+	for _, workers := range []int{1, 2} {
+		var got []string
+		for _, r := range jsonRecords(t, data, Options{Dissect: dissect.Options{KeyLog: kl}}, workers) {
+			switch r["type"] {
+			case "conn":
+				got = append(got, fmt.Sprintf("conn %v/%v %v %v/%v %v", r["stream"], r["h2_stream"], r["proxy"], r["proxy_protocol"], r["proxy_h2_stream"], r["status"]))
+			case "end":
+				got = append(got, fmt.Sprintf("end %v/%v packet %v %v rst %v", r["stream"], r["h2_stream"], r["packet"], r["reason"], r["rst"]))
+			case "anomaly":
+				got = append(got, fmt.Sprint("anomaly ", r["anomalies"]))
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%d workers:\n got %q\nwant %q", workers, got, want)
+		}
+	}
+}

@@ -29,13 +29,9 @@ func (k *keyLogFlags) register(pf *pflag.FlagSet) {
 // SSLKEYLOGFILE (when set and readable, which is said on stderr).
 func (k *keyLogFlags) load(stderr io.Writer) (*tlsdecrypt.KeyLog, error) {
 	kl := tlsdecrypt.NewKeyLog()
-	files := append([]string(nil), k.files...)
-	for _, p := range k.prefs {
-		name, val, ok := strings.Cut(p, ":")
-		if !ok || (name != "tls.keylog_file" && name != "ssl.keylog_file") || val == "" {
-			return nil, usageErr(fmt.Errorf("-o %s: only tls.keylog_file:FILE is supported", p))
-		}
-		files = append(files, val)
+	files, err := k.paths()
+	if err != nil {
+		return nil, err
 	}
 	for _, f := range files {
 		if err := kl.AddFile(f); err != nil {
@@ -52,6 +48,51 @@ func (k *keyLogFlags) load(stderr io.Writer) (*tlsdecrypt.KeyLog, error) {
 		}
 	}
 	return kl, nil
+}
+
+// follow builds the key log of live: the files of --keylog, -o
+// tls.keylog_file: and SSLKEYLOGFILE followed as they grow (a browser
+// appends the secrets of each connection as it opens it), so connections
+// opened after the capture started decrypt too. A file that does not
+// exist yet is read once it does.
+func (k *keyLogFlags) follow(stderr io.Writer) (*tlsdecrypt.KeyLog, error) {
+	files, err := k.paths()
+	if err != nil {
+		return nil, err
+	}
+	env := os.Getenv("SSLKEYLOGFILE")
+	if env != "" {
+		files = append(files, env)
+	}
+	kl := tlsdecrypt.NewKeyLog()
+	for _, f := range files {
+		if err := kl.Follow(f); err != nil {
+			return nil, usageErr(err)
+		}
+		what := "the TLS key log"
+		if f == env {
+			what = "the TLS key log in SSLKEYLOGFILE"
+		}
+		if _, err := os.Stat(f); err != nil {
+			fmt.Fprintf(stderr, "wsdissect: following %s (%s), which does not exist yet\n", what, f)
+		} else if f == env {
+			fmt.Fprintf(stderr, "wsdissect: following %s (%s)\n", what, f)
+		}
+	}
+	return kl, nil
+}
+
+// paths returns the files of --keylog and -o tls.keylog_file:.
+func (k *keyLogFlags) paths() ([]string, error) {
+	files := append([]string(nil), k.files...)
+	for _, p := range k.prefs {
+		name, val, ok := strings.Cut(p, ":")
+		if !ok || (name != "tls.keylog_file" && name != "ssl.keylog_file") || val == "" {
+			return nil, usageErr(fmt.Errorf("-o %s: only tls.keylog_file:FILE is supported", p))
+		}
+		files = append(files, val)
+	}
+	return files, nil
 }
 
 // secretsSource is a capture whose pcapng Decryption Secrets Blocks can be

@@ -103,7 +103,7 @@ func (a *app) runLive(lf *liveFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	if opts.Dissect.KeyLog, err = a.keys.load(a.stderr); err != nil {
+	if opts.Dissect.KeyLog, err = a.keys.follow(a.stderr); err != nil {
 		return err
 	}
 	defer applyMemoryLimit(opts.Memory)()

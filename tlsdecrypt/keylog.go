@@ -4,10 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Secrets are the logged secrets of one TLS connection, keyed by its client
@@ -52,6 +56,104 @@ type KeyLog struct {
 
 	mu  sync.Mutex
 	res map[string][]byte // guarded by mu: TLS 1.2 session id or ticket -> master secret
+
+	// The files read again as they grow (Follow), guarded by fmu; next is
+	// the earliest time Refresh reads them again, every the least time
+	// between two readings.
+	fmu       sync.Mutex
+	followed  []*followedFile
+	next      time.Time
+	every     time.Duration
+	following atomic.Bool
+}
+
+// followedFile is a key log file Refresh reads again as it grows.
+type followedFile struct {
+	path string
+	off  int64 // bytes parsed: up to the end of the last complete line
+}
+
+// refreshEvery is the least time between two readings of the followed
+// files.
+const refreshEvery = 5 * time.Millisecond
+
+// maxRefresh bounds the bytes one reading of a followed file takes.
+const maxRefresh = 16 << 20
+
+// Follow reads the NSS key log file at path into k now and again whenever
+// a session lacks secrets and the file grew since (Refresh), as a browser
+// or server appends to its SSLKEYLOGFILE while a live capture runs. Only
+// complete lines are read; malformed ones are skipped. The file need not
+// exist yet. It returns an error when the file exists but cannot be read.
+func (k *KeyLog) Follow(path string) error {
+	k.fmu.Lock()
+	f := &followedFile{path: path}
+	k.followed = append(k.followed, f)
+	k.every = refreshEvery
+	err := f.read(k)
+	k.fmu.Unlock()
+	k.following.Store(true)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("key log: %w", err)
+	}
+	return nil
+}
+
+// Following reports whether k follows files (Follow): sessions then wait
+// for secrets that are not there yet instead of giving up.
+func (k *KeyLog) Following() bool { return k != nil && k.following.Load() }
+
+// Refresh reads what was appended to the followed files since they were
+// last read, at most once every few milliseconds. It is safe for
+// concurrent use.
+func (k *KeyLog) Refresh() {
+	if !k.Following() {
+		return
+	}
+	k.fmu.Lock()
+	defer k.fmu.Unlock()
+	now := time.Now()
+	if now.Before(k.next) {
+		return
+	}
+	k.next = now.Add(k.every)
+	for _, f := range k.followed {
+		_ = f.read(k) // (a file that went away may come back)
+	}
+}
+
+// read parses the complete lines appended to f since its last reading.
+func (f *followedFile) read(k *KeyLog) error {
+	fh, err := os.Open(f.path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Size() < f.off {
+		f.off = 0 // truncated or replaced: read it again
+	}
+	if st.Size() == f.off {
+		return nil
+	}
+	b := make([]byte, min(st.Size()-f.off, maxRefresh))
+	n, err := fh.ReadAt(b, f.off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	b = b[:n]
+	end := bytes.LastIndexByte(b, '\n') + 1
+	if end == 0 && n == maxRefresh {
+		end = n // one line longer than a reading: skip it
+	}
+	for line := range bytes.Lines(b[:end]) {
+		_ = k.addLine(line) // a malformed line is skipped
+	}
+	f.off += int64(end)
+	return nil
 }
 
 // NewKeyLog returns an empty key log.

@@ -160,6 +160,10 @@ type dirState struct {
 	anyOK   bool
 	skipped bool // early-data skip reported
 	bytes   uint64
+	// waitApp: TLS 1.3, the direction's Finished was seen while its
+	// traffic secret was not in a followed key log yet; its records are
+	// held until it is (see Session.waitHello).
+	waitApp bool
 }
 
 // Session decrypts one TLS connection. It is not safe for concurrent use.
@@ -179,7 +183,14 @@ type Session struct {
 	// (PickUp): records are framed and counted, nothing else.
 	pickedUp bool
 	eeSeen   bool
-	dirs     [2]dirState
+	// waitHello: the key log is followed (KeyLog.Follow) and had not the
+	// connection's handshake secrets (TLS 1.3) or master secret (TLS 1.2)
+	// at the ServerHello at stream offset waitOff: records that need them
+	// are held (mustWait), and the key log is read again as bytes arrive
+	// (awaitKeys), until they come, too much is held, or Close.
+	waitHello bool
+	waitOff   int64
+	dirs      [2]dirState
 
 	// slots hold the connection's record keys (hs13, keys12 and the
 	// directions' keys point into it); see the slot constants.
@@ -309,6 +320,9 @@ func (s *Session) kill(dir Dir, k ProblemKind, off int64, reason string) {
 func (s *Session) Feed(dir Dir, data []byte) {
 	d := &s.dirs[dir]
 	d.bytes += uint64(len(data))
+	if s.waiting() {
+		s.awaitKeys()
+	}
 	if d.noFrame {
 		d.off += int64(len(data))
 		return
@@ -328,6 +342,10 @@ func (s *Session) Feed(dir Dir, data []byte) {
 		}
 		d.inOff = d.off + int64(n)
 		d.off += int64(len(data))
+	}
+	if len(d.in) > 4*maxRecord && !d.resync && s.waiting() {
+		// Held for secrets a followed key log did not get in time.
+		s.endWait()
 	}
 	if len(d.in) > 4*maxRecord && !d.resync {
 		// Records held back for keys that never came.
@@ -394,6 +412,10 @@ func (s *Session) Gap(dir Dir, n uint64) {
 
 // Close reports a record cut short by the end of the capture.
 func (s *Session) Close() {
+	if s.waiting() {
+		s.awaitKeys()
+		s.endWait()
+	}
 	for dir := Client; dir <= Server; dir++ {
 		d := &s.dirs[dir]
 		waiting := len(d.in) >= 5 && s.mustWait(dir, d.in[0])
@@ -411,6 +433,9 @@ func (s *Session) Close() {
 // mustWait reports whether a record of type typ from dir must wait for the
 // other direction's handshake before it can be decrypted.
 func (s *Session) mustWait(dir Dir, typ byte) bool {
+	if (s.waitHello && (typ == 23 || typ == 20)) || (s.dirs[dir].waitApp && typ == 23) {
+		return true // for secrets not in the followed key log yet
+	}
 	if dir != Client || typ != 23 || s.stopped || s.dirs[Server].dead || s.dirs[Server].noFrame {
 		return false
 	}
@@ -585,12 +610,112 @@ func (s *Session) changeCipherSpec(dir Dir, off int64) {
 	d.keys.seq = 0
 }
 
+// wait reports whether the session waits for the secrets its ServerHello
+// (at off) needs (waitHello): when they are not in the key log, which is
+// followed, even after reading what was appended to it.
+func (s *Session) wait(off int64) bool {
+	if !s.kl.Following() {
+		return false
+	}
+	if !s.hasHelloSecrets() {
+		s.kl.Refresh()
+		s.sec, _ = s.kl.Lookup(s.info.ClientRandom)
+	}
+	if s.hasHelloSecrets() {
+		return false
+	}
+	s.waitHello, s.waitOff = true, off
+	return true
+}
+
+// hasHelloSecrets reports whether the key log's secrets for the
+// connection are those its ServerHello needs.
+func (s *Session) hasHelloSecrets() bool {
+	if s.sec == nil {
+		return false
+	}
+	if s.info.Version == VersionTLS13 {
+		return s.sec.ClientHandshake != nil && s.sec.ServerHandshake != nil
+	}
+	return s.sec.Master != nil
+}
+
+// waiting reports whether records are held for secrets a followed key log
+// does not have yet.
+func (s *Session) waiting() bool {
+	return s.waitHello || s.dirs[Client].waitApp || s.dirs[Server].waitApp
+}
+
+// awaitKeys reads what was appended to the followed key log and, when the
+// secrets waited for are there, sets up the keys and decrypts the records
+// held for them.
+func (s *Session) awaitKeys() {
+	s.kl.Refresh()
+	sec, ok := s.kl.Lookup(s.info.ClientRandom)
+	if !ok {
+		return
+	}
+	s.sec = sec
+	if s.waitHello {
+		if !s.hasHelloSecrets() {
+			return
+		}
+		s.waitHello = false
+		if s.info.Version == VersionTLS13 {
+			s.serverHello13(s.waitOff)
+		} else {
+			s.serverHello12(s.waitOff)
+		}
+	}
+	for dir := Client; dir <= Server; dir++ {
+		if d := &s.dirs[dir]; d.waitApp {
+			if secret, _ := s.secretOf(dir, phaseApp); secret != nil {
+				d.waitApp = false
+				s.rekey(dir, secret)
+			}
+		}
+	}
+	s.drainHeld()
+}
+
+// endWait gives up waiting for secrets: the session stops decrypting
+// what waited (saying which secret was missing), and the records held are
+// framed and counted.
+func (s *Session) endWait() {
+	if s.waitHello {
+		s.waitHello = false
+		label := ""
+		if s.info.Version != VersionTLS13 {
+			label = "CLIENT_RANDOM"
+		}
+		s.stop(ProblemNoKey, Server, s.waitOff, s.noKeyReason(label))
+	}
+	for dir := Client; dir <= Server; dir++ {
+		if d := &s.dirs[dir]; d.waitApp {
+			d.waitApp = false
+			_, label := s.secretOf(dir, phaseApp)
+			s.kill(dir, ProblemNoKey, d.inOff, s.noKeyReason(label))
+		}
+	}
+	s.drainHeld()
+}
+
+// drainHeld processes the records each direction holds, the server's
+// first (the client's may wait for its handshake).
+func (s *Session) drainHeld() {
+	for _, dir := range [...]Dir{Server, Client} {
+		if d := &s.dirs[dir]; len(d.in) > 0 && !d.noFrame {
+			s.compact(dir, s.consume(dir, d.in, d.inOff))
+		}
+	}
+}
+
 // NoKeyLog is the Info.Reason of a session that could not be decrypted
 // because no key log was given at all.
 const NoKeyLog = "no key log given"
 
 func (s *Session) noKeyReason(label string) string {
-	if s.kl.Len() == 0 {
+	if s.kl.Len() == 0 && !s.kl.Following() {
 		return NoKeyLog
 	}
 	cr := hex.EncodeToString(s.info.ClientRandom[:])
@@ -742,6 +867,14 @@ func (s *Session) message(dir Dir, typ byte, body []byte, off int64) {
 		}
 		secret, label := s.secretOf(dir, phaseApp)
 		d.phase = phaseApp
+		if secret == nil && s.kl.Following() {
+			s.kl.Refresh()
+			s.sec, _ = s.kl.Lookup(s.info.ClientRandom)
+			if secret, _ = s.secretOf(dir, phaseApp); secret == nil {
+				d.keys, d.waitApp = nil, true
+				return
+			}
+		}
 		if secret == nil {
 			d.keys = nil
 			s.kill(dir, ProblemNoKey, off, s.noKeyReason(label))
@@ -830,6 +963,9 @@ func (s *Session) serverHello(body []byte, off int64) {
 }
 
 func (s *Session) serverHello13(off int64) {
+	if s.wait(off) {
+		return
+	}
 	if s.kl.Len() == 0 || s.sec == nil {
 		s.stop(ProblemNoKey, Server, off, s.noKeyReason(""))
 		return
@@ -862,6 +998,9 @@ func (s *Session) serverHello12(off int64) {
 	sh, ch := s.sh, s.ch
 	abbreviated := len(sh.SessionID) > 0 && string(sh.SessionID) == string(ch.SessionID)
 	s.info.Resumed = abbreviated
+	if !abbreviated && s.wait(off) {
+		return
+	}
 	if s.sec != nil && s.sec.Master != nil {
 		s.master = s.sec.Master
 	} else if abbreviated {

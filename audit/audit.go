@@ -508,11 +508,11 @@ func (a *Auditor) Emit(r *dissect.Record) error {
 // connID identifies a WebSocket connection: its TCP stream and, for a
 // WebSocket over HTTP/2, its stream id (several share a TCP connection).
 type connID struct {
-	stream uint64
-	h2     uint32
+	stream     uint64
+	tunnel, h2 uint32 // see dissect.Conn.TunnelStream
 }
 
-func idOf(c *dissect.Conn) connID { return connID{c.Stream, c.H2Stream} }
+func idOf(c *dissect.Conn) connID { return connID{c.Stream, c.TunnelStream(), c.H2Stream} }
 
 // connState is what the auditor keeps per connection.
 type connState struct {

@@ -253,7 +253,7 @@ type firstStream struct {
 // Emit implements dissect.Sink.
 func (f *firstStream) Emit(r *dissect.Record) error {
 	if !f.ok && r.Conn != nil {
-		f.ok, f.id = true, conv.ID{Stream: r.Conn.Stream, H2Stream: r.Conn.H2Stream}
+		f.ok, f.id = true, conv.IDOf(r.Conn)
 	}
 	return nil
 }

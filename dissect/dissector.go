@@ -355,6 +355,10 @@ type connState struct {
 	// reassembler's reason (for its HTTP/2 tunnels).
 	closeReason EndReason
 	closeCause  reassembly.CloseReason
+	// endAs, when set, is how what carries the connection (an HTTP/2
+	// tunnel's stream) ended: the end record says it instead of
+	// closeReason (lazyConn.carrierEnded).
+	endAs EndReason
 }
 
 // seen remembers the latest packet of the connection.
@@ -474,7 +478,7 @@ func (l *lazyConn) shownConn() *Conn {
 	switch {
 	case l.t != nil:
 		return l.t.innerShown()
-	case l.c != nil && (l.c.connSent || l.c.h2Sessions || (l.c.h2 != nil && l.c.h2.tunnelsShown())):
+	case l.c != nil && (l.c.connSent || l.c.h2Sessions || (l.c.h2 != nil && l.c.h2.tunnelShown)):
 		return &l.c.conn
 	}
 	return nil
@@ -568,8 +572,7 @@ func (l *lazyConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 	if l.s != nil {
 		return l.socksData(side, ch)
 	}
-	// (A tunnel's start was seen, whatever the connection's.)
-	pickup := l.tls == nil && !l.info.SawSYN && !l.tunneled
+	pickup := l.tls == nil && !l.info.SawSYN
 	if l.c != nil && l.c.mode == modeProbe && !l.c.connSent && !l.c.forced && pickup {
 		// Picked up inside a TLS record: ciphertext first, then records
 		// that start segments. Whatever was searched goes (nothing of it
@@ -688,6 +691,9 @@ func (l *lazyConn) Close(reason reassembly.CloseReason) {
 func (l *lazyConn) finish() {
 	if l.s != nil {
 		l.dropSocks()
+	}
+	if c := l.c; c != nil && c.h2 != nil {
+		c.h2.finishTunnels()
 	}
 	if c := l.c; c != nil && c.mode == modeHTTP {
 		c.releaseResponses(true)
@@ -856,6 +862,9 @@ func (c *connState) Close(reason reassembly.CloseReason) {
 		c.closeReason = endReasons[reason]
 	}
 	c.closeCause = reason
+	if c.endAs != 0 {
+		c.closeReason = c.endAs
+	}
 	if c.mode == modeHTTP {
 		c.releaseResponses(true) // its request never came
 	}
@@ -914,9 +923,7 @@ var endReasons = [...]EndReason{
 	reassembly.ClosedEvicted: EndEvicted,
 	reassembly.ClosedEOF:     EndCaptureEnd,
 	reassembly.ClosedReused:  EndReused,
-	closedH2Stream:           EndH2Stream,
-	closedH2Reset:            EndH2Reset,
-	closedH2GoAway:           EndH2GoAway,
+	reassembly.ClosedMemory:  EndEvicted,
 }
 
 // collectTotals adds what the direction decoders counted to the end

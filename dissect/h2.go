@@ -114,7 +114,8 @@ func looksLikeH2Settings(b []byte) bool {
 // ends the HTTP/2 sessions whenever c.h2 is set, whatever the mode).
 func (c *connState) startHTTP2(clientSide reassembly.Side) {
 	c.setClient(clientSide)
-	c.conn.HTTP2 = true
+	// (In a tunnel on an HTTP/2 stream, the stream is TunnelStream's now.)
+	c.conn.HTTP2, c.conn.H2Stream = true, 0
 	hs := &h2State{c: c, sessions: make(map[uint32]*h2Session)}
 	hs.conn = h2.NewConn(hs, h2.Limits{
 		MaxHeaderBlock: c.d.opts.MaxHTTPHeader,
@@ -414,6 +415,8 @@ func (hs *h2State) End(s *h2.Stream, r h2.EndReason, m h2.Meta) {
 		}
 	case h2.EndGoAway:
 		e.Reason = EndH2GoAway
+	case h2.EndDropped:
+		e.Reason = EndEvicted
 	default:
 		// The TCP connection ended with the session still open.
 		e.Reason = hs.c.closeReason

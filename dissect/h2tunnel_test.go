@@ -1,12 +1,15 @@
 package dissect
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
 	"testing"
 
 	"golang.org/x/net/http2"
 
 	"github.com/wsdissect/wsdissect/internal/membudget"
+	"github.com/wsdissect/wsdissect/tlsdecrypt"
 )
 
 // h2TunnelWire returns the two directions of an HTTP/2 connection in
@@ -97,4 +100,182 @@ func (p *proxyCollect) Emit(r *Record) error {
 		p.ends++
 	}
 	return nil
+}
+
+// tunnelSteps returns the steps of an HTTP/2 connection in clear with
+// tunnels (CONNECT answered 200) on streams 1, 3, ..., the i-th carrying
+// c[i] from the client and s[i] from the server, then END_STREAM both ways
+// on each.
+func tunnelSteps(c, s [][]byte) []step {
+	w := newH2Wire()
+	var steps []step
+	flush := func() {
+		if w.c.Len() > 0 {
+			steps = append(steps, c2s(bytes.Clone(w.c.Bytes())))
+			w.c.Reset()
+		}
+		if w.s.Len() > 0 {
+			steps = append(steps, s2c(bytes.Clone(w.s.Bytes())))
+			w.s.Reset()
+		}
+	}
+	for i := range c {
+		id := uint32(2*i + 1)
+		w.cf.WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndHeaders: true, BlockFragment: w.block(w.ce,
+			":method", "CONNECT", ":authority", fmt.Sprintf("t%d.example:443", i))})
+		flush()
+		w.sf.WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndHeaders: true, BlockFragment: w.block(w.se, ":status", "200")})
+		flush()
+		for _, d := range []struct {
+			f *http2.Framer
+			b []byte
+		}{{w.cf, c[i]}, {w.sf, s[i]}} {
+			for b := d.b; len(b) > 0; {
+				n := min(len(b), 16384)
+				d.f.WriteData(id, false, b[:n])
+				b = b[n:]
+			}
+			flush()
+		}
+	}
+	for i := range c {
+		w.cf.WriteData(uint32(2*i+1), true, nil)
+		w.sf.WriteData(uint32(2*i+1), true, nil)
+	}
+	flush()
+	return steps
+}
+
+// keyCollect keeps, per record kind, the session keys (TCP stream, tunnel
+// stream, HTTP/2 stream) records came under, and the messages by key.
+type keyCollect struct {
+	conns, ends []string
+	msgs        map[string][]string
+	anomalies   []string
+}
+
+func (k *keyCollect) Emit(r *Record) error {
+	key := fmt.Sprintf("%d/%d/%d", r.Conn.Stream, r.Conn.TunnelStream(), r.Conn.H2Stream)
+	switch r.Kind {
+	case KindConn:
+		k.conns = append(k.conns, key)
+	case KindEnd:
+		k.ends = append(k.ends, key+" "+r.End.Reason.String())
+	case KindMessage:
+		if k.msgs == nil {
+			k.msgs = map[string][]string{}
+		}
+		k.msgs[key] = append(k.msgs[key], string(r.Message.Payload))
+	case KindAnomaly:
+		for _, a := range r.Anomalies {
+			k.anomalies = append(k.anomalies, a.ID)
+		}
+	}
+	return nil
+}
+
+// TestH2TunnelSessionKeys checks that a WebSocket over HTTP/2 inside a
+// tunnel on an HTTP/2 stream is told apart from a connection in another
+// tunnel whose stream id equals the session's (stream 1 of both): the
+// session's key has the tunnel's stream (Conn.TunnelStream).
+func TestH2TunnelSessionKeys(t *testing.T) {
+	in := newH2Wire() // in tunnel 3: HTTP/2 with a WebSocket on its stream 1
+	in.cf.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true, BlockFragment: in.block(in.ce,
+		":method", "CONNECT", ":protocol", "websocket", ":scheme", "https", ":path", "/inner", ":authority", "h2.example")})
+	in.sf.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true, BlockFragment: in.block(in.se, ":status", "200")})
+	in.cf.WriteData(1, false, ctext("B from the session over HTTP/2").bytes())
+	in.sf.WriteData(1, true, text("b").bytes())
+	in.cf.WriteData(1, true, nil)
+	steps := tunnelSteps(
+		[][]byte{append(upgradeReq(""), ctext("A from the ws:// tunnel").bytes()...), in.c.Bytes()},
+		[][]byte{append(upgradeResp(""), text("a").bytes()...), in.s.Bytes()})
+	for _, split := range []bool{false, true} {
+		var k keyCollect
+		feedConn(New(&k, Options{Messages: true}), true, split, steps...)
+		want := map[string][]string{
+			"7/0/1": {"A from the ws:// tunnel", "a"},
+			"7/3/1": {"B from the session over HTTP/2", "b"},
+		}
+		if fmt.Sprint(k.msgs) != fmt.Sprint(want) || fmt.Sprint(k.conns) != "[7/0/1 7/3/1]" {
+			t.Errorf("split %v: conn records %v, messages %q; want [7/0/1 7/3/1], %q", split, k.conns, k.msgs, want)
+		}
+		if len(k.ends) != 2 {
+			t.Errorf("split %v: end records %v, want one each", split, k.ends)
+		}
+	}
+}
+
+// TestH2TunnelsBudget checks that tunnels are charged to the memory
+// budget: past it, a tunnel is not decoded (said once each), the budget's
+// peak stays near its limit, and everything is given back at the end.
+func TestH2TunnelsBudget(t *testing.T) {
+	const n, limit = 400, 4 << 20
+	var c, s [][]byte
+	for range n {
+		c = append(c, append(upgradeReq(""), ctext("hello").bytes()...))
+		s = append(s, upgradeResp(""))
+	}
+	steps := tunnelSteps(c, s)
+	b := membudget.New(limit)
+	var k keyCollect
+	feedConn(New(&k, Options{Messages: true, Memory: b}), true, false, steps...)
+	refused := 0
+	for _, a := range k.anomalies {
+		if a == AnMemoryBudget {
+			refused++
+		}
+	}
+	if refused == 0 || len(k.conns)+refused != n {
+		t.Errorf("%d tunnels decoded and %d refused, want all %d one or the other, some refused", len(k.conns), refused, n)
+	}
+	if b.Peak() > limit+limit/4 {
+		t.Errorf("peak %d bytes with a %d-byte budget", b.Peak(), limit)
+	}
+	if b.Used() > 2<<16 {
+		t.Errorf("%d bytes still charged after the connection closed", b.Used())
+	}
+}
+
+// TestH2TunnelDropped checks a tunnel dropped because more streams than
+// h2.Limits.MaxStreams are open: it ends as evicted, with an anomaly
+// saying why, when it is dropped.
+func TestH2TunnelDropped(t *testing.T) {
+	const n = 1025 // one more than the default limit
+	var c, s [][]byte
+	for range n {
+		c, s = append(c, upgradeReq("")), append(s, upgradeResp(""))
+	}
+	var k keyCollect
+	feedConn(New(&k, Options{}), true, false, tunnelSteps(c, s)...)
+	if len(k.ends) != n || k.ends[0] != "7/0/1 evicted" || !slices.Contains(k.anomalies, AnH2StreamsLimit) {
+		first := ""
+		if len(k.ends) > 0 {
+			first = k.ends[0]
+		}
+		t.Errorf("%d end records, the first %q, anomalies %v; want %d, \"7/0/1 evicted\", %s", len(k.ends), first, len(k.anomalies), n, AnH2StreamsLimit)
+	}
+}
+
+// TestTunnelPickedUpTLS checks that TLS records without a ClientHello in an
+// HTTP/1.1 CONNECT tunnel of a connection picked up without its SYN are
+// listed as a TLS connection picked up mid-stream.
+func TestTunnelPickedUpTLS(t *testing.T) {
+	rec := func(n int) []byte {
+		return append([]byte{23, 3, 3, byte(n >> 8), byte(n)}, bytes.Repeat([]byte{0x5a}, n)...)
+	}
+	var conns []*Conn
+	d := New(sinkFunc(func(r *Record) error {
+		if r.Kind == KindConn {
+			c := *r.Conn
+			conns = append(conns, &c)
+		}
+		return nil
+	}), Options{})
+	feedConn(d, false, false,
+		c2s([]byte("CONNECT wss.example:443 HTTP/1.1\r\nHost: wss.example:443\r\n\r\n")),
+		s2c([]byte("HTTP/1.1 200 Connection established\r\n\r\n")),
+		c2s(append(rec(100), rec(200)...)), s2c(append(rec(300), rec(50)...)), c2s(rec(40)))
+	if len(conns) != 1 || conns[0].TLS == nil || conns[0].TLS.Reason != tlsdecrypt.PickedUpReason || conns[0].Proxy == nil {
+		t.Fatalf("conn records %+v, want one TLS connection picked up mid-stream in the tunnel", conns)
+	}
 }

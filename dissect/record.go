@@ -249,6 +249,23 @@ type ProxyTunnel struct {
 	TLS *TLS
 }
 
+// TunnelStream returns the HTTP/2 stream of the proxy tunnel the
+// connection runs in when it speaks HTTP/2 itself (WebSockets over HTTP/2
+// to a server reached through a proxy that speaks HTTP/2, whose sessions
+// have their own H2Stream), 0 otherwise. Stream, TunnelStream and H2Stream
+// identify a session.
+func (c *Conn) TunnelStream() uint32 {
+	if !c.HTTP2 {
+		return 0
+	}
+	for p, n := c.Proxy, 0; p != nil && n < 16; p, n = p.Outer, n+1 {
+		if p.H2Stream != 0 {
+			return p.H2Stream
+		}
+	}
+	return 0
+}
+
 // HTTPVersion returns "2" for a WebSocket over HTTP/2 and "1.1" otherwise.
 func (c *Conn) HTTPVersion() string {
 	if c.HTTP2 {
@@ -489,23 +506,24 @@ const (
 	EndRST
 	// EndIdle: it was given up after being idle (see --idle-timeout).
 	EndIdle
-	// EndEvicted: it was dropped to make room (--max-conns, memory).
+	// EndEvicted: it was dropped to make room (--max-conns, memory, or, on
+	// an HTTP/2 stream, more streams at once than are tracked).
 	EndEvicted
 	// EndCaptureEnd: the capture ended while it was open.
 	EndCaptureEnd
 	// EndReused: a new connection reused its addresses and ports.
 	EndReused
-	// EndH2Stream: a WebSocket over HTTP/2 ended with END_STREAM both ways.
+	// EndH2Stream: a WebSocket over HTTP/2, or the proxy tunnel on an
+	// HTTP/2 stream the connection ran in, ended with END_STREAM both ways.
 	EndH2Stream
-	// EndH2Reset: RST_STREAM ended a WebSocket over HTTP/2 (RSTFrom says
-	// who sent it).
+	// EndH2Reset: RST_STREAM ended it (RSTFrom says who sent it).
 	EndH2Reset
-	// EndH2GoAway: GOAWAY ended a WebSocket over HTTP/2.
+	// EndH2GoAway: GOAWAY ended it.
 	EndH2GoAway
 )
 
 // String returns the name used in NDJSON: fin, rst, idle, evicted,
-// capture-end or reused.
+// capture-end, reused, h2-end-stream, h2-rst-stream or h2-goaway.
 func (e EndReason) String() string {
 	switch e {
 	case EndFIN:

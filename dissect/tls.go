@@ -36,6 +36,9 @@ type tlsConn struct {
 	// ended it.
 	h2Stream uint32
 	rstSide  int8
+	// endAs, when set, is how what carries the connection ended
+	// (lazyConn.carrierEnded).
+	endAs EndReason
 
 	pkt      uint64 // packet of the bytes being fed
 	ts       time.Time
@@ -100,10 +103,7 @@ func (t *tlsConn) setProxy(p *ProxyTunnel) { t.conn.Proxy = p }
 func (t *tlsConn) plainHandler(alpn string) reassembly.Handler {
 	switch alpn {
 	case "", "http/1.1", "h2":
-		l := t.d.pool.lazy.Get()
-		l.d, l.info, l.tls = t.d, t.info, &t.desc
-		l.proxy, l.tunnels, l.depth = t.conn.Proxy, t.tunnels, t.depth+1
-		l.h2Stream = t.h2Stream
+		l := t.d.innerLazy(t.info, &t.desc, t.depth+1, t.tunnels, t.conn.Proxy, t.h2Stream)
 		t.innerLazy = l
 		return l
 	}
@@ -240,6 +240,9 @@ func (t *tlsConn) list(reason reassembly.CloseReason) {
 	if int(reason) < len(endReasons) {
 		t.end.Reason = endReasons[reason]
 	}
+	if t.endAs != 0 {
+		t.end.Reason = t.endAs
+	}
 	if t.rstSide != 0 {
 		t.end.HasRST, t.end.RSTFrom = true, ServerToClient
 		if reassembly.Side(t.rstSide-1) == t.client {
@@ -337,14 +340,19 @@ func (t *tlsConn) Problem(p tlsdecrypt.Problem) {
 	if !hasDir {
 		off = -1 // a connection-wide problem
 	}
-	a := newAnomaly(id, off, p.Msg)
+	t.note(newAnomaly(id, off, p.Msg), hasDir, Dir(p.Dir), t.pkt, t.ts)
+}
+
+// note emits anomaly a of the connection (in direction dir when hasDir),
+// found at packet pkt, or holds it until the connection is listed.
+func (t *tlsConn) note(a Anomaly, hasDir bool, dir Dir, pkt uint64, ts time.Time) {
 	if !t.listed() {
 		if len(t.held) < maxHeldTLSAnomalies {
-			t.held = append(t.held, heldAnomaly{a, hasDir, Dir(p.Dir), t.pkt, t.ts})
+			t.held = append(t.held, heldAnomaly{a, hasDir, dir, pkt, ts})
 		}
 		return
 	}
-	t.emitAnomaly(a, hasDir, Dir(p.Dir), t.pkt, t.ts)
+	t.emitAnomaly(a, hasDir, dir, pkt, ts)
 }
 
 // emitAnomaly emits a KindAnomaly record on the connection's Conn.

@@ -592,8 +592,10 @@ func TestChromiumProxy(t *testing.T) {
 	}
 	want := []string{
 		"conn 0/1 ws.example:80 HTTPS/1 101",
+		"anomaly 0/1 h2-stream-closed the tunnel on HTTP/2 stream 1 ended: RST_STREAM NO_ERROR from the server",
 		"end 0/1 packet 27 h2-rst-stream rst s2c",
 		"conn 0/3 wss.example:443 HTTPS/3 101",
+		"anomaly 0/3 h2-stream-closed the tunnel on HTTP/2 stream 3 ended: RST_STREAM NO_ERROR from the server",
 		"end 0/3 packet 51 h2-rst-stream rst s2c",
 	}
 	for _, workers := range []int{1, 2} {
@@ -605,7 +607,10 @@ func TestChromiumProxy(t *testing.T) {
 			case "end":
 				got = append(got, fmt.Sprintf("end %v/%v packet %v %v rst %v", r["stream"], r["h2_stream"], r["packet"], r["reason"], r["rst"]))
 			case "anomaly":
-				got = append(got, fmt.Sprint("anomaly ", r["anomalies"]))
+				for _, a := range r["anomalies"].([]any) {
+					a := a.(map[string]any)
+					got = append(got, fmt.Sprintf("anomaly %v/%v %v %v", r["stream"], r["h2_stream"], a["id"], a["msg"]))
+				}
 			}
 		}
 		if !slices.Equal(got, want) {

@@ -15,6 +15,14 @@ func HTTP2() []Field {
 				}
 				return NumValue(uint64(c.H2Stream))
 			})},
+		{Name: "http2.tunnel_streamid", Aliases: []string{"h2_tunnel_stream"}, Type: Number, Max: 1<<31 - 1, Layer: layer,
+			Description: "HTTP/2 stream id of the proxy tunnel an HTTP/2 connection runs in (WebSockets over HTTP/2 through a proxy that speaks HTTP/2); absent otherwise",
+			Get: connGetter(func(c *dissect.Conn) (Value, bool) {
+				if t := c.TunnelStream(); t != 0 {
+					return NumValue(uint64(t))
+				}
+				return Value{}, false
+			})},
 		{Name: "http2.type", Type: Number, Max: 255, Layer: layer,
 			Description: "type of the HTTP/2 frame that carried the record: 1 (HEADERS) on the conn record of a session over HTTP/2, 0 (DATA) on its frame and message records",
 			Get: func(r *dissect.Record, _ int, _ *[]byte) (Value, bool) {

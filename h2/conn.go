@@ -78,7 +78,7 @@ type Frame struct {
 	Increment uint32
 }
 
-// EndKind says how a WebSocket session ended.
+// EndKind says how a WebSocket session's or tunnel's stream ended.
 type EndKind uint8
 
 const (
@@ -91,9 +91,12 @@ const (
 	EndGoAway
 	// EndConnClosed: the TCP connection (or the capture) ended.
 	EndConnClosed
+	// EndDropped: the stream was no longer tracked (more than
+	// Limits.MaxStreams at once); an anomaly said so.
+	EndDropped
 )
 
-// EndReason describes the end of a WebSocket session.
+// EndReason describes the end of a WebSocket session's or tunnel's stream.
 type EndReason struct {
 	Kind EndKind
 	// By is the direction of the frame that ended it (Reset, GoAway).
@@ -115,6 +118,8 @@ func (e EndReason) String() string {
 		return fmt.Sprintf("RST_STREAM %s from the %s", e.Code, who)
 	case EndGoAway:
 		return fmt.Sprintf("GOAWAY %s from the %s", e.Code, who)
+	case EndDropped:
+		return "no longer tracked: too many streams at once"
 	}
 	return "connection ended without END_STREAM"
 }
@@ -1063,10 +1068,10 @@ func (c *Conn) endedWith(id uint32, d Dir) bool {
 	return false
 }
 
-// shed stops tracking the oldest unanswered extended CONNECT other than
-// keep, reporting it, when the memory budget is exhausted: each new CONNECT
-// then takes the place of an old one, so an HTTP/2 connection holds no
-// more than it did when the budget ran out.
+// shed stops tracking the oldest unanswered CONNECT (extended, or for a
+// tunnel) other than keep, reporting it, when the memory budget is
+// exhausted: each new CONNECT then takes the place of an old one, so an
+// HTTP/2 connection holds no more than it did when the budget ran out.
 func (c *Conn) shed(keep *Stream, m Meta) {
 	var victim *Stream
 	for _, s := range c.streams {
@@ -1079,17 +1084,23 @@ func (c *Conn) shed(keep *Stream, m Meta) {
 	}
 }
 
-// untrack stops tracking s, reporting it when it is an extended CONNECT
-// that an answer would have made a session; why says what forced it.
+// untrack stops tracking s, reporting it when it is a CONNECT (extended,
+// or for a tunnel) that an answer would have opened, or an open session or
+// tunnel whose later DATA is then not decoded; why says what forced it.
 func (c *Conn) untrack(s *Stream, id, why string, m Meta) {
-	if s.carries() && !s.Open && !s.Rejected {
+	switch {
+	case s.carries() && !s.Open && !s.Rejected:
 		c.h.Anomaly(ClientToServer, s.ID, Anomaly{ID: id, Offset: -1,
 			Msg: fmt.Sprintf("the %s of stream %d is no longer tracked (%s): an answer will not open it", s.what(), s.ID, why)}, m)
+	case s.Open:
+		c.h.Anomaly(ClientToServer, s.ID, Anomaly{ID: id, Offset: -1,
+			Msg: fmt.Sprintf("the open %s of stream %d is no longer tracked (%s): its later data is not decoded", s.what(), s.ID, why)}, m)
 	}
-	c.finishStream(s, EndReason{Kind: EndConnClosed}, m)
+	c.finishStream(s, EndReason{Kind: EndDropped}, m)
 }
 
-// evict drops the oldest-numbered stream that is not a WebSocket session.
+// evict drops the oldest-numbered stream that is not an open WebSocket
+// session or tunnel (the oldest of all when every one is).
 func (c *Conn) evict() {
 	var victim *Stream
 	for _, s := range c.streams {

@@ -54,6 +54,10 @@ func (r *Renderer) appendJSON(b []byte, rec *dissect.Record) []byte {
 		b = appendKey(b, "h2_stream")
 		b = strconv.AppendUint(b, uint64(c.H2Stream), 10)
 	}
+	if t := c.TunnelStream(); t != 0 {
+		b = appendKey(b, "h2_tunnel_stream")
+		b = strconv.AppendUint(b, uint64(t), 10)
+	}
 	b = appendKey(b, "ts")
 	b = r.appendTimestamp(b, rec.Time)
 	b = appendKey(b, "packet")

@@ -442,6 +442,11 @@ func (r *Renderer) appendEndpoints(b []byte, c *dissect.Conn, d dissect.Dir, has
 		b = appendAddrPortText(b, c.Server)
 	}
 	b = append(b, st.off...)
+	if t := c.TunnelStream(); t != 0 {
+		b = append(b, " [h2 tunnel stream "...)
+		b = strconv.AppendUint(b, uint64(t), 10)
+		b = append(b, ']')
+	}
 	if c.H2Stream != 0 {
 		b = append(b, " [h2 stream "...)
 		b = strconv.AppendUint(b, uint64(c.H2Stream), 10)

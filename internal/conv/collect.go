@@ -41,33 +41,53 @@ const maxPendingPings = 64
 // over HTTP/1.1, where a connection carries one session). Several sessions
 // of one HTTP/2 connection share Stream.
 type ID struct {
-	Stream   uint64
+	Stream uint64
+	// Tunnel is the HTTP/2 stream of the proxy tunnel an HTTP/2
+	// connection runs in (dissect.Conn.TunnelStream), 0 otherwise.
+	Tunnel   uint32
 	H2Stream uint32
 }
 
+// IDOf returns the ID of the session c belongs to.
+func IDOf(c *dissect.Conn) ID {
+	return ID{Stream: c.Stream, Tunnel: c.TunnelStream(), H2Stream: c.H2Stream}
+}
+
 // String returns the ID as the conns table shows it and follow takes it:
-// "7", or "7/3" for HTTP/2 stream 3 of TCP stream 7.
+// "7", "7/3" for HTTP/2 stream 3 of TCP stream 7, or "7/5/3" for HTTP/2
+// stream 3 of the connection in the proxy tunnel on HTTP/2 stream 5.
 func (id ID) String() string {
-	if id.H2Stream == 0 {
-		return strconv.FormatUint(id.Stream, 10)
+	s := strconv.FormatUint(id.Stream, 10)
+	if id.Tunnel != 0 {
+		s += "/" + strconv.FormatUint(uint64(id.Tunnel), 10)
 	}
-	return strconv.FormatUint(id.Stream, 10) + "/" + strconv.FormatUint(uint64(id.H2Stream), 10)
+	if id.H2Stream != 0 {
+		s += "/" + strconv.FormatUint(uint64(id.H2Stream), 10)
+	}
+	return s
 }
 
 // ParseID parses the form String returns.
 func ParseID(text string) (ID, error) {
-	st, h2, isH2 := strings.Cut(text, "/")
-	n, err := strconv.ParseUint(st, 10, 64)
-	if err != nil {
-		return ID{}, fmt.Errorf("%q is not a stream number (N, or N/M for HTTP/2 stream M of TCP stream N)", text)
+	parts := strings.Split(text, "/")
+	n, err := strconv.ParseUint(parts[0], 10, 64)
+	if err != nil || len(parts) > 3 {
+		return ID{}, fmt.Errorf("%q is not a stream number (N, N/M for HTTP/2 stream M of TCP stream N, or N/T/M for HTTP/2 stream M in the proxy tunnel on its stream T)", text)
 	}
 	id := ID{Stream: n}
-	if isH2 {
-		m, err := strconv.ParseUint(h2, 10, 31)
+	var ids []uint32
+	for _, p := range parts[1:] {
+		m, err := strconv.ParseUint(p, 10, 31)
 		if err != nil || m == 0 {
-			return ID{}, fmt.Errorf("%q: %q is not an HTTP/2 stream id (1 to 2^31-1)", text, h2)
+			return ID{}, fmt.Errorf("%q: %q is not an HTTP/2 stream id (1 to 2^31-1)", text, p)
 		}
-		id.H2Stream = uint32(m)
+		ids = append(ids, uint32(m))
+	}
+	switch len(ids) {
+	case 1:
+		id.H2Stream = ids[0]
+	case 2:
+		id.Tunnel, id.H2Stream = ids[0], ids[1]
 	}
 	return id, nil
 }
@@ -225,8 +245,13 @@ type Session struct {
 	// Stream is the TCP connection number (Wireshark's tcp.stream).
 	Stream uint64
 	// H2Stream is the HTTP/2 stream id of a WebSocket over HTTP/2
-	// (Wireshark's http2.streamid), 0 over HTTP/1.1.
-	H2Stream uint32
+	// (Wireshark's http2.streamid), or of the proxy tunnel a connection
+	// over HTTP/1.1 runs in (dissect.Conn.H2Stream), 0 otherwise; HTTP2
+	// says which; TunnelStream is that of an HTTP/2 connection
+	// (ID.Tunnel).
+	H2Stream     uint32
+	HTTP2        bool
+	TunnelStream uint32
 	// Client and Server are the endpoints; CommunityID is the connection's
 	// Community ID v1.
 	Client, Server netip.AddrPort
@@ -334,7 +359,7 @@ func NotDecrypted(ss []*Session) tlsdecrypt.Tally {
 }
 
 // ID returns the session's name.
-func (s *Session) ID() ID { return ID{Stream: s.Stream, H2Stream: s.H2Stream} }
+func (s *Session) ID() ID { return ID{Stream: s.Stream, Tunnel: s.TunnelStream, H2Stream: s.H2Stream} }
 
 // Duration is the time from Start to Last.
 func (s *Session) Duration() time.Duration { return s.Last.Sub(s.Start) }
@@ -400,9 +425,7 @@ func (c *Collector) Sessions() []*Session { return c.sessions }
 func (c *Collector) Session(id ID) *Session { return c.byID[id] }
 
 // idOf returns the ID of the session rec belongs to.
-func idOf(rec *dissect.Record) ID {
-	return ID{Stream: rec.Conn.Stream, H2Stream: rec.Conn.H2Stream}
-}
+func idOf(rec *dissect.Record) ID { return IDOf(rec.Conn) }
 
 // session returns the session of rec's connection, creating it.
 func (c *Collector) session(rec *dissect.Record) *Session {
@@ -412,7 +435,7 @@ func (c *Collector) session(rec *dissect.Record) *Session {
 	}
 	cn := rec.Conn
 	s := &Session{
-		Stream: cn.Stream, H2Stream: cn.H2Stream, Client: cn.Client, Server: cn.Server,
+		Stream: cn.Stream, H2Stream: cn.H2Stream, HTTP2: cn.HTTP2, TunnelStream: cn.TunnelStream(), Client: cn.Client, Server: cn.Server,
 		CommunityID: communityid.V1(cn.Client, cn.Server, communityid.ProtoTCP, 0),
 		Start:       rec.Time, FirstPacket: rec.Packet,
 	}
@@ -747,7 +770,7 @@ func endReason(e *dissect.End) string {
 // connections to their sessions; call it once after the run.
 func (c *Collector) Finish() error {
 	for _, s := range c.sessions {
-		if s.H2Stream != 0 {
+		if s.HTTP2 {
 			for id, n := range c.h2Anomalies[s.Stream] {
 				s.countAnomaly(id, n)
 			}

@@ -45,9 +45,10 @@ func SortSessions(ss []*Session, key string) error {
 	return nil
 }
 
-// compareIDs orders sessions by TCP stream, then HTTP/2 stream.
+// compareIDs orders sessions by TCP stream, then HTTP/2 stream (of the
+// proxy tunnel first).
 func compareIDs(a, b *Session) int {
-	return cmp.Or(cmp.Compare(a.Stream, b.Stream), cmp.Compare(a.H2Stream, b.H2Stream))
+	return cmp.Or(cmp.Compare(a.Stream, b.Stream), cmp.Compare(a.TunnelStream, b.TunnelStream), cmp.Compare(a.H2Stream, b.H2Stream))
 }
 
 // SessionJSON is the JSON form of a session written by WriteConnsJSON (one
@@ -55,6 +56,7 @@ func compareIDs(a, b *Session) int {
 type SessionJSON struct {
 	Stream              uint64         `json:"stream"`
 	H2Stream            uint32         `json:"h2_stream,omitempty"`
+	H2TunnelStream      uint32         `json:"h2_tunnel_stream,omitempty"`
 	Client              string         `json:"client"`
 	Server              string         `json:"server"`
 	CommunityID         string         `json:"community_id,omitempty"`
@@ -174,7 +176,7 @@ type TLSJSON struct {
 // JSON returns the session's JSON form.
 func (s *Session) JSON() SessionJSON {
 	j := SessionJSON{
-		Stream: s.Stream, H2Stream: s.H2Stream, Client: s.Client.String(), Server: s.Server.String(), CommunityID: s.CommunityID,
+		Stream: s.Stream, H2Stream: s.H2Stream, H2TunnelStream: s.TunnelStream, Client: s.Client.String(), Server: s.Server.String(), CommunityID: s.CommunityID,
 		Midstream: s.Midstream, Status: s.Status, Host: s.Host, Path: s.Path, UserAgent: s.UserAgent, Proxy: s.Proxy, ProxyProtocol: s.ProxyProtocol, Tunnel: s.Tunnel, TunnelID: s.TunnelID,
 		SubprotocolsOffered: s.SubprotocolsOffered, Subprotocol: s.Subprotocol,
 		ExtensionsOffered: s.ExtensionsOffered, Extensions: s.Extensions,

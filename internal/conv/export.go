@@ -64,6 +64,9 @@ func MessageFile(s *Session, m *Message) string {
 // export directory.
 func sessionDir(s *Session) string {
 	dir := strconv.FormatUint(s.Stream, 10)
+	if s.TunnelStream != 0 {
+		dir = filepath.Join(dir, strconv.FormatUint(uint64(s.TunnelStream), 10))
+	}
 	if s.H2Stream != 0 {
 		dir = filepath.Join(dir, strconv.FormatUint(uint64(s.H2Stream), 10))
 	}
@@ -285,7 +288,7 @@ func harEntryOf(s *Session, msgs []HARWSMessage) harEntry {
 		Messages:        msgs,
 	}
 	switch {
-	case s.H2Stream != 0:
+	case s.HTTP2:
 		// HPACK-compressed on the wire: the decoded text's size is not it.
 		e.Request.HeadersSize = -1
 	case s.Response != "":
@@ -300,7 +303,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // line: "http/2.0" (as Chrome writes it) over HTTP/2, whose header blocks
 // have no such line.
 func httpVersion(s *Session, raw string) string {
-	if s.H2Stream != 0 {
+	if s.HTTP2 {
 		return "http/2.0"
 	}
 	line, _, _ := strings.Cut(raw, "\n")

@@ -243,6 +243,7 @@ func HexDump(p []byte) string {
 type MessageJSON struct {
 	Stream      uint64   `json:"stream"`
 	H2Stream    uint32   `json:"h2_stream,omitempty"`
+	H2Tunnel    uint32   `json:"h2_tunnel_stream,omitempty"`
 	N           int      `json:"n"`
 	Dir         string   `json:"dir"`
 	TS          string   `json:"ts"`
@@ -266,7 +267,7 @@ type MessageJSON struct {
 
 // messageJSON returns m's JSON form; withPayload adds text or b64.
 func messageJSON(s *Session, m *Message, withPayload bool) MessageJSON {
-	j := MessageJSON{Stream: s.Stream, H2Stream: s.H2Stream, N: m.N, Dir: m.Dir.String(), TS: tsText(m.Time), Packet: m.Packet,
+	j := MessageJSON{Stream: s.Stream, H2Stream: s.H2Stream, H2Tunnel: s.TunnelStream, N: m.N, Dir: m.Dir.String(), TS: tsText(m.Time), Packet: m.Packet,
 		FirstPacket: m.FirstPacket, Opcode: m.Opcode, OpcodeName: dissect.OpcodeName(m.Opcode), Len: m.Len,
 		WireLen: m.WireLen, Frames: m.Frames, Compressed: m.Compressed, Truncated: m.Truncated,
 		Incomplete: m.Incomplete, Anomalies: m.Anomalies}

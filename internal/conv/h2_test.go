@@ -30,7 +30,9 @@ func TestIDText(t *testing.T) {
 		{in: "/3", wantErr: true},
 		{in: "x", wantErr: true},
 		{in: "-1", wantErr: true},
-		{in: "1/2/3", wantErr: true},
+		{in: "1/5/3", want: ID{Stream: 1, Tunnel: 5, H2Stream: 3}},
+		{in: "1/0/3", wantErr: true},
+		{in: "1/2/3/4", wantErr: true},
 		{in: "", wantErr: true},
 	} {
 		got, err := ParseID(tc.in)
@@ -47,7 +49,7 @@ func TestIDText(t *testing.T) {
 // connection (RFC 8441) are sessions of their own, named by TCP and HTTP/2
 // stream, each with its handshake, counts and end.
 func TestHTTP2Sessions(t *testing.T) {
-	col := collect(t, testdataPath("h2c-handbuilt.pcap"), Options{Keep: func(id ID) bool { return id == ID{0, 5} }})
+	col := collect(t, testdataPath("h2c-handbuilt.pcap"), Options{Keep: func(id ID) bool { return id == ID{Stream: 0, H2Stream: 5} }})
 	type want struct {
 		id        string
 		path      string
@@ -174,7 +176,7 @@ func TestHTTP2Export(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir := filepath.ToSlash(filepath.Dir(filepath.FromSlash(j.File)))
-		if want := (ID{j.Stream, j.H2Stream}).String(); dir != want {
+		if want := (ID{Stream: j.Stream, Tunnel: j.H2Tunnel, H2Stream: j.H2Stream}).String(); dir != want {
 			t.Errorf("%s: not under %s/", j.File, want)
 		}
 		if _, err := os.Stat(filepath.Join(out, filepath.FromSlash(j.File))); err != nil {

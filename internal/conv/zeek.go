@@ -46,13 +46,17 @@ var (
 func ZeekUID(s *Session) string {
 	h := sha1.New()
 	h.Write([]byte(s.CommunityID))
-	var b [20]byte
+	var b [24]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(s.Start.UnixNano()))
 	binary.BigEndian.PutUint64(b[8:16], s.Stream)
 	n := 16
 	if s.H2Stream != 0 {
 		binary.BigEndian.PutUint32(b[16:], s.H2Stream)
 		n = 20
+	}
+	if s.TunnelStream != 0 {
+		binary.BigEndian.PutUint32(b[20:], s.TunnelStream)
+		n = 24
 	}
 	h.Write(b[:n])
 	sum := h.Sum(nil)

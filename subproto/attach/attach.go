@@ -18,8 +18,8 @@ import (
 // connKey identifies a WebSocket connection: its TCP stream, and its
 // HTTP/2 stream when several share one TCP connection.
 type connKey struct {
-	stream uint64
-	h2     uint32
+	stream     uint64
+	tunnel, h2 uint32 // see dissect.Conn.TunnelStream
 }
 
 // maxConns bounds the connections whose decoder state is kept; a capture
@@ -124,7 +124,7 @@ func (s *Sink) Emit(r *dissect.Record) error {
 	if s.force == subproto.None || r.Conn == nil {
 		return s.next.Emit(r)
 	}
-	k := connKey{r.Conn.Stream, r.Conn.H2Stream}
+	k := connKey{r.Conn.Stream, r.Conn.TunnelStream(), r.Conn.H2Stream}
 	switch r.Kind {
 	case dissect.KindConn:
 		c := s.open(k, r.Conn)
@@ -175,7 +175,7 @@ func (s *Sink) WholePayload(cn *dissect.Conn) bool {
 	if s.force == subproto.None {
 		return false
 	}
-	c := s.lookup(connKey{cn.Stream, cn.H2Stream})
+	c := s.lookup(connKey{cn.Stream, cn.TunnelStream(), cn.H2Stream})
 	if c == nil {
 		return true // opened, and sniffing, at its first record
 	}

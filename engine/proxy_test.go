@@ -380,16 +380,7 @@ func TestHTTPSProxy(t *testing.T) {
 						frames[r["stream"].(float64)]++
 					}
 				}
-				for _, s := range []float64{1, 0} {
-					if n := frames[s]; n > 0 {
-						for i, g := range got {
-							if strings.HasPrefix(g, fmt.Sprintf("conn %v ", s)) {
-								got = slices.Insert(got, i+1, fmt.Sprintf("frames %v: %d", s, n))
-								break
-							}
-						}
-					}
-				}
+				got = withFrameCounts(got, frames, []float64{1, 0}, "conn %v ")
 				if !slices.Equal(got, tc.want) {
 					t.Errorf("%d workers:\n got %q\nwant %q", workers, got, tc.want)
 				}
@@ -559,16 +550,7 @@ func TestH2Proxy(t *testing.T) {
 						frames[r["h2_stream"].(float64)]++
 					}
 				}
-				for _, s := range []float64{1, 5} {
-					if n := frames[s]; n > 0 {
-						for i, g := range got {
-							if strings.HasPrefix(g, fmt.Sprintf("conn 0/%v ", s)) {
-								got = slices.Insert(got, i+1, fmt.Sprintf("frames %v: %d", s, n))
-								break
-							}
-						}
-					}
-				}
+				got = withFrameCounts(got, frames, []float64{1, 5}, "conn 0/%v ")
 				if !slices.Equal(got, tc.want) {
 					t.Errorf("%d workers:\n got %q\nwant %q", workers, got, tc.want)
 				}
@@ -617,4 +599,20 @@ func TestChromiumProxy(t *testing.T) {
 			t.Errorf("%d workers:\n got %q\nwant %q", workers, got, want)
 		}
 	}
+}
+
+// withFrameCounts inserts "frames K: N" after the first line of got that
+// starts with prefix (a format of K), for each K of keys with N frames.
+func withFrameCounts(got []string, frames map[float64]int, keys []float64, prefix string) []string {
+	for _, k := range keys {
+		if n := frames[k]; n > 0 {
+			for i, g := range got {
+				if strings.HasPrefix(g, fmt.Sprintf(prefix, k)) {
+					got = slices.Insert(got, i+1, fmt.Sprintf("frames %v: %d", k, n))
+					break
+				}
+			}
+		}
+	}
+	return got
 }

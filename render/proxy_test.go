@@ -66,7 +66,7 @@ func TestProxy(t *testing.T) {
 			Options{Format: FormatJSON}, `"proxy":"chat.example:80","proxy_protocol":"HTTPS","proxy_outer":[{"proxy":"proxy2.example:443","proxy_protocol":"HTTP","proxy_authorization":"Basic eA=="},{"proxy_protocol":"SOCKS5"}],"path"`},
 		{"chain summary", &dissect.Conn{Stream: 8, Client: ws.Client, Server: ws.Server, Method: "GET", Path: "/", Status: 101,
 			Proxy: &dissect.ProxyTunnel{Target: "chat.example:80", Protocol: "HTTPS", Outer: &dissect.ProxyTunnel{Target: "proxy2.example:443"}}},
-			Options{}, "101 Switching Protocols [proxy HTTPS CONNECT chat.example:80]\n"},
+			Options{}, "101 Switching Protocols [proxy HTTPS CONNECT chat.example:80 via CONNECT proxy2.example:443]\n"},
 		{"tls summary", tlsOnly, Options{}, "(0 bytes c2s, 0 bytes s2c) [proxy CONNECT chat.example:443]\n"},
 		{"tls tree", tlsOnly, Options{Format: FormatTree}, "(not dissected)\n    Through an HTTP proxy tunnel: CONNECT chat.example:443\n"},
 		{"tls json", tlsOnly, Options{Format: FormatJSON}, `"proxy":"chat.example:443","proxy_protocol":"HTTP","tls":{`},

@@ -114,8 +114,9 @@ func appendHandshakeSummary(b []byte, c *dissect.Conn) []byte {
 
 // appendViaSummary appends how a connection reached the capture: the
 // CONNECT target of the proxy it went through, " [proxy CONNECT host:port]" for an HTTP proxy,
-// " [proxy SOCKS5 host:port]" for a SOCKS one; and the encapsulation it
-// was captured in: " [in vxlan]".
+// " [proxy SOCKS5 host:port]" for a SOCKS one, each tunnel it ran through
+// after it (" via CONNECT proxy2:443"); and the encapsulation it was
+// captured in: " [in vxlan]".
 func appendViaSummary(b []byte, c *dissect.Conn) []byte {
 	if c.Tunnel != "" {
 		b = append(b, " [in "...)
@@ -127,9 +128,14 @@ func appendViaSummary(b []byte, c *dissect.Conn) []byte {
 		return b
 	}
 	b = append(b, " [proxy "...)
-	b = append(b, proxyVerb(c)...)
-	b = append(b, ' ')
-	b = appendProxyTarget(b, c.Proxy)
+	for p, n := c.Proxy, 0; p != nil && n < 8; p, n = p.Outer, n+1 {
+		if p != c.Proxy {
+			b = append(b, " via "...)
+		}
+		b = append(b, proxyVerbOf(p)...)
+		b = append(b, ' ')
+		b = appendProxyTarget(b, p)
+	}
 	return append(b, ']')
 }
 
@@ -153,9 +159,6 @@ func appendProxyTarget(b []byte, p *dissect.ProxyTunnel) []byte {
 	}
 	return appendEscaped(b, p.Target, false, -1)
 }
-
-// proxyVerb names how a connection went through its proxy (proxyVerbOf).
-func proxyVerb(c *dissect.Conn) string { return proxyVerbOf(c.Proxy) }
 
 // proxyVerbOf names how a connection went through proxy p: CONNECT (an
 // HTTP proxy), HTTPS CONNECT (a CONNECT sent to the proxy over TLS), or the

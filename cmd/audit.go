@@ -136,7 +136,7 @@ func (a *app) runAudit(files []string) error {
 			}
 			continue
 		}
-		watchSecrets(src, opts.Dissect.KeyLog, a.stderr)
+		watchSecrets(src, opts.Dissect.KeyLog, a.stderr, nil)
 		aud := audit.New(cfg)
 		_, runErr := engine.Run(src, aud, opts)
 		src.Close()

@@ -121,7 +121,7 @@ func (a *app) runSink(name string, opts engine.Options, sink dissect.Sink) error
 		return usageErr(err)
 	}
 	defer src.Close()
-	watchSecrets(src, kl, a.stderr)
+	watchSecrets(src, kl, a.stderr, nil)
 	if _, err := engine.Run(src, sink, opts); err != nil && !errors.Is(err, source.ErrDamaged) {
 		return &exitError{code: ExitUsage, err: fmt.Errorf("%s: %w", name, err)}
 	}
@@ -153,7 +153,7 @@ func (a *app) collect(files []string, copts conv.Options) (*conv.Collector, erro
 			return col, usageErr(err)
 		}
 		defer f.Close()
-		watchSecrets(f, opts.Dissect.KeyLog, a.stderr)
+		watchSecrets(f, opts.Dissect.KeyLog, a.stderr, nil)
 		src = f
 	} else {
 		ordered, ok := source.Rotated(files)
@@ -165,7 +165,7 @@ func (a *app) collect(files []string, copts conv.Options) (*conv.Collector, erro
 			fmt.Fprintf(a.stderr, "wsdissect: %s starts before %s ends: the files overlap in time\n", name, prev)
 		}
 		defer ch.Close()
-		watchSecrets(ch, opts.Dissect.KeyLog, a.stderr)
+		watchSecrets(ch, opts.Dissect.KeyLog, a.stderr, nil)
 		src = ch
 	}
 	_, runErr := engine.Run(src, col, opts)

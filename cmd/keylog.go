@@ -103,19 +103,14 @@ type secretsSource interface {
 
 // watchSecrets adds the TLS key logs of the Decryption Secrets Blocks of src
 // to kl as the reading meets them; what cannot be added is said on stderr.
-func watchSecrets(src secretsSource, kl *tlsdecrypt.KeyLog, stderr io.Writer) {
-	watchSecretsNoting(src, kl, stderr, nil)
-}
-
-// watchSecretsNoting is watchSecrets that also sets *seen (when seen is
-// not nil) once a block is met.
-func watchSecretsNoting(src secretsSource, kl *tlsdecrypt.KeyLog, stderr io.Writer, seen *bool) {
+// saw, when not nil, is called at each block.
+func watchSecrets(src secretsSource, kl *tlsdecrypt.KeyLog, stderr io.Writer, saw func()) {
 	add := engine.AddSecrets(kl, func(err error) {
 		fmt.Fprintf(stderr, "wsdissect: %v\n", err)
 	})
 	src.OnSecrets(func(s source.Secrets) {
-		if seen != nil {
-			*seen = true
+		if saw != nil {
+			saw()
 		}
 		add(s)
 	})

@@ -388,9 +388,8 @@ func (a *app) newPipeline(w io.Writer, ro render.Options, f *filter.Filter) *pip
 		p.randoms = tlsRandoms{}
 		if p.marks != nil {
 			p.marks.randoms = p.randoms // the records shown
-		} else {
-			p.sink = &randomsSink{next: p.sink, set: p.randoms} // every record
 		}
+		// (Else every record's, before -c counts them: read.)
 	}
 	if decode {
 		// Application protocols are decoded for what is shown and for a

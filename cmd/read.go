@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -186,7 +187,7 @@ func (a *app) runRead(files []string) error {
 			if a.injectSecrets {
 				save.secrets = marks.randoms.keyLog(opts.Dissect.KeyLog)
 				if len(save.secrets) == 0 && len(marks.randoms) > 0 {
-					fmt.Fprintf(a.stderr, "wsdissect: --inject-secrets: the key log has no secrets for the %d TLS sessions saved from %s\n", len(marks.randoms), name)
+					fmt.Fprintf(a.stderr, "wsdissect: --inject-secrets: the key log has no secrets for the %s saved from %s\n", sessionsText(len(marks.randoms)), name)
 				}
 			}
 			if errors.Is(runErr, source.ErrStopped) {
@@ -269,7 +270,12 @@ func (a *app) readOne(src readSource, out io.Writer, opts engine.Options, ro ren
 		if a.counter != nil {
 			c := a.counter
 			c.next, c.done, c.shown = sink, src.Stop, p.shownCounter()
-			return p.withMemory(c), p.flush
+			sink = c
+		}
+		if p.randoms != nil && p.marks == nil {
+			// -w without -Y saves every packet (up to the last record
+			// shown, with -c): the secrets of every record's session.
+			sink = &randomsSink{next: sink, set: p.randoms}
 		}
 		return p.withMemory(sink), p.flush
 	}
@@ -342,15 +348,27 @@ func (in readInput) open(a *app, kl *tlsdecrypt.KeyLog) (readSource, error) {
 		ch.Overlap = func(prev, name string) {
 			fmt.Fprintf(a.stderr, "wsdissect: %s starts before %s ends: the files overlap in time (merge them with mergecap, or read them with --separate)\n", name, prev)
 		}
-		watchSecretsNoting(ch, kl, a.stderr, &a.inputSecrets)
+		watchSecrets(ch, kl, a.stderr, a.sawInputSecrets)
 		return ch, nil
 	}
 	f, err := source.Open(in.name, a.stdin)
 	if err != nil {
 		return nil, err
 	}
-	watchSecretsNoting(f, kl, a.stderr, &a.inputSecrets)
+	watchSecrets(f, kl, a.stderr, a.sawInputSecrets)
 	return f, nil
+}
+
+// sawInputSecrets notes that an input carried TLS secrets (a pcapng
+// Decryption Secrets Block).
+func (a *app) sawInputSecrets() { a.inputSecrets = true }
+
+// sessionsText says "the TLS session" or "the N TLS sessions".
+func sessionsText(n int) string {
+	if n == 1 {
+		return "TLS session"
+	}
+	return strconv.Itoa(n) + " TLS sessions"
 }
 
 // startCPUProfile starts writing a CPU profile to path; stop ends it.

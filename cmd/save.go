@@ -278,7 +278,7 @@ func (s tlsRandoms) add(c *dissect.Conn) {
 		}
 	}
 	put(c.TLS)
-	for p, n := c.Proxy, 0; p != nil && n < 16; p, n = p.Outer, n+1 {
+	for p := range c.Proxies() {
 		put(p.TLS)
 	}
 }

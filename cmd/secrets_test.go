@@ -124,10 +124,23 @@ func TestInjectSecretsUsage(t *testing.T) {
 		t.Errorf("secrets copied without --inject-secrets: %q", s)
 	}
 	_, errOut = runOK(t, "read", filepath.Join("..", "testdata", "wss-tls13.pcap"), "-q", "-w", cp, "--inject-secrets")
-	if !strings.Contains(errOut, "no secrets for the 1 TLS sessions") {
+	if !strings.Contains(errOut, "no secrets for the TLS session") {
 		t.Errorf("no word that the key log had no secrets: %q", errOut)
 	}
 	if !slices.Equal(embeddedSecrets(t, cp), nil) {
 		t.Error("secrets written with none in the key log")
+	}
+}
+
+// TestInjectSecretsCount checks --inject-secrets with -c and no -Y: the
+// copy holds every packet up to the last record shown, so the secrets of
+// every session among them, shown or not.
+func TestInjectSecretsCount(t *testing.T) {
+	td := func(name string) string { return filepath.Join("..", "testdata", name) }
+	cp := filepath.Join(t.TempDir(), "count.pcapng")
+	runOK(t, "read", td("https-proxy.pcap"), "--keylog", td("https-proxy.keylog"), "-c", "1", "-w", cp, "--inject-secrets")
+	out, _ := runOK(t, "read", cp, "--json")
+	if strings.Contains(out, `"decrypted":false`) || !strings.Contains(out, `"sni":"wss.example"`) {
+		t.Errorf("the copy does not decrypt alone:\n%s", out)
 	}
 }

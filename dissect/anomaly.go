@@ -123,6 +123,7 @@ const (
 	AnTLSAlert              = "tls-alert"
 	AnTLSEarlySkipped       = "tls-early-data-skipped"
 	AnMemoryBudget          = "memory-budget"
+	AnTunnelNotFollowed     = "tunnel-not-followed"
 )
 
 // anomalyTable is the immutable list behind Anomalies.
@@ -189,7 +190,8 @@ var anomalyTable = []AnomalyInfo{
 	{AnTLSResync, SevInfo, "-", "after lost bytes, TLS decryption resumed at a later record (offset in the TLS stream)"},
 	{AnTLSAlert, SevWarning, "RFC 8446 6", "a TLS alert other than close_notify"},
 	{AnTLSEarlySkipped, SevInfo, "RFC 8446 4.2.10", "TLS 1.3 0-RTT data was skipped (rejected by the server, or its secret is not logged)"},
-	{AnMemoryBudget, SevWarning, "-", "the memory budget (--memory) was exhausted: payload, search bytes, a whole connection, HTTP/2 client data waiting for an answer, an unanswered extended CONNECT or an application decoder's state were dropped (says which)"},
+	{AnMemoryBudget, SevWarning, "-", "the memory budget (--memory) was exhausted: payload, search bytes, a whole connection, HTTP/2 client data waiting for an answer, an unanswered extended CONNECT, a tunnel on an HTTP/2 stream or an application decoder's state were dropped (says which)"},
+	{AnTunnelNotFollowed, SevWarning, "-", "a proxy tunnel was not decoded: more than 4 tunnels nested, or a tunnel on an HTTP/2 stream inside another one (says which)"},
 }
 
 // anomalySeverity maps ids to severities; built once, never modified.

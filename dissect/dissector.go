@@ -527,6 +527,10 @@ func (l *lazyConn) enterTunnel() bool {
 	c := l.c
 	tu := c.tunnel
 	c.tunnel = nil
+	if l.tunnels >= maxTunnels {
+		c.anomalyRecord(c.clientSide, false, newAnomaly(AnTunnelNotFollowed, -1,
+			fmt.Sprintf("the tunnel to %q is not decoded: it would be the %d-th tunnel nested", tu.proxy.Target, l.tunnels+1)), c.lastPkt, c.lastTS)
+	}
 	c.ignore()
 	c.Close(reassembly.ClosedEOF)
 	l.c = nil

@@ -37,11 +37,11 @@ type h2Tunnel struct {
 
 // tunnelCost is what following a tunnel is charged to the memory budget:
 // its handler and state, and the TLS layer that usually runs in it with
-// its session and record buffers (connections on TCP are bounded by the
-// connection table; tunnels, up to h2.Limits.MaxStreams an HTTP/2
-// connection and nested, by this charge).
+// its session and the records it may hold each way (four, waiting for
+// keys). Connections on TCP are bounded by the connection table; tunnels,
+// up to h2.Limits.MaxStreams an HTTP/2 connection, by this charge.
 const tunnelCost = int64(unsafe.Sizeof(lazyConn{})+unsafe.Sizeof(h2Tunnel{})+unsafe.Sizeof(tunnelStart{})+
-	unsafe.Sizeof(tlsConn{})+unsafe.Sizeof(tlsdecrypt.Session{})) + 2*(16<<10+512)
+	unsafe.Sizeof(tlsConn{})+unsafe.Sizeof(tlsdecrypt.Session{})) + 2*4*(16<<10+512)
 
 // openTunnel starts decoding tunnel stream s, answered with 2xx, when the
 // memory budget allows.
@@ -56,6 +56,20 @@ func (hs *h2State) openTunnel(s *h2.Stream, m h2.Meta) {
 	}
 	t := &h2Tunnel{done: true}
 	hs.tunnels[s.ID] = t
+	if c.tunnels >= maxTunnels {
+		c.anomalyRecord(c.clientSide, false, newAnomaly(AnTunnelNotFollowed, -1,
+			fmt.Sprintf("the tunnel to %q on HTTP/2 stream %d is not decoded: it would be the %d-th tunnel nested", target, s.ID, c.tunnels+1)), m.Packet, m.Time)
+		return
+	}
+	for p := range (&Conn{Proxy: c.proxy}).Proxies() {
+		if p.H2Stream != 0 {
+			// Its connections' ids (Conn.TunnelStream) would name the
+			// innermost tunnel only, as those of another chain.
+			c.anomalyRecord(c.clientSide, false, newAnomaly(AnTunnelNotFollowed, -1,
+				fmt.Sprintf("the tunnel to %q on HTTP/2 stream %d is not decoded: it is inside another tunnel on an HTTP/2 stream (%d)", target, s.ID, p.H2Stream)), m.Packet, m.Time)
+			return
+		}
+	}
 	if !c.d.mem.Take(tunnelCost) {
 		c.anomalyRecord(c.clientSide, false, newAnomaly(AnMemoryBudget, -1,
 			fmt.Sprintf("the tunnel to %q on HTTP/2 stream %d is not decoded: the memory budget is exhausted", target, s.ID)), m.Packet, m.Time)

@@ -41,30 +41,61 @@ func h2TunnelWire(depth int) (c2s, s2c []byte) {
 	return ic, is
 }
 
-// TestH2TunnelsNested checks tunnels inside tunnels on HTTP/2 streams: the
-// WebSocket at the bottom is decoded through up to maxTunnels of them, each
-// record naming the innermost tunnel with the ones around it, and a deeper
-// nest is given up without decoding it or keeping memory.
+// TestH2TunnelsNested checks tunnels inside a tunnel on an HTTP/2 stream:
+// HTTP/1.1 CONNECTs in it are followed up to maxTunnels in all, each record
+// naming the innermost tunnel with the ones around it, a deeper nest is
+// given up (said once) without decoding it or keeping memory, and a tunnel
+// on an HTTP/2 stream inside another is not decoded (its connections' ids
+// would name its innermost tunnel only), said so too.
 func TestH2TunnelsNested(t *testing.T) {
-	for depth := 1; depth <= maxTunnels+2; depth++ {
+	type tc struct {
+		name  string
+		c, s  []byte
+		depth int // tunnels, 0: not decoded
+	}
+	var cases []tc
+	for k := 0; k <= maxTunnels; k++ { // HTTP/1.1 tunnels inside the HTTP/2 one
+		var c, s []byte
+		for i := range k {
+			c = append(c, fmt.Sprintf("CONNECT hop%d.example:80 HTTP/1.1\r\nHost: hop%d.example:80\r\n\r\n", i, i)...)
+			s = append(s, "HTTP/1.1 200 Connection established\r\n\r\n"...)
+		}
+		c = append(append(c, upgradeReq("")...), ctext("hello").bytes()...)
+		s = append(append(s, upgradeResp("")...), text("world").bytes()...)
+		depth := k + 1
+		if depth > maxTunnels {
+			depth = 0
+		}
+		steps := tunnelSteps([][]byte{c}, [][]byte{s})
+		var cb, sb []byte
+		for _, st := range steps {
+			if st.side == 0 {
+				cb = append(cb, st.data...)
+			} else {
+				sb = append(sb, st.data...)
+			}
+		}
+		cases = append(cases, tc{fmt.Sprintf("h2+%d", k), cb, sb, depth})
+	}
+	c, s := h2TunnelWire(2)
+	cases = append(cases, tc{"h2 in h2", c, s, 0})
+	for _, tc := range cases {
 		for _, split := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%d/%v", depth, split), func(t *testing.T) {
-				c, s := h2TunnelWire(depth)
+			t.Run(fmt.Sprintf("%s/%v", tc.name, split), func(t *testing.T) {
 				b := membudget.New(0)
 				var sink proxyCollect
 				d := New(&sink, Options{Messages: true, Memory: b})
-				feedConn(d, true, split, c2s(c), s2c(s))
-				if depth > maxTunnels {
-					if len(sink.msgs) != 0 {
-						t.Errorf("messages %q decoded %d tunnels deep", sink.msgs, depth)
+				feedConn(d, true, split, c2s(tc.c), s2c(tc.s))
+				if tc.depth == 0 {
+					if len(sink.msgs) != 0 || !slices.Contains(sink.anomalies, AnTunnelNotFollowed) {
+						t.Errorf("messages %q, anomalies %v; want none decoded, %s", sink.msgs, sink.anomalies, AnTunnelNotFollowed)
 					}
 				} else {
-					want := []string{"c2s hello", fmt.Sprint("s2c depth ", depth)}
-					if fmt.Sprint(sink.msgs) != fmt.Sprint(want) {
-						t.Errorf("messages %q, want %q", sink.msgs, want)
+					if len(sink.msgs) != 2 || sink.msgs[0] != "c2s hello" {
+						t.Errorf("messages %q, want hello and its answer", sink.msgs)
 					}
-					if sink.chain != depth || sink.h2Stream != 1 || sink.ends != 1 {
-						t.Errorf("chain of %d tunnels on stream %d, %d end records; want %d on 1, 1", sink.chain, sink.h2Stream, sink.ends, depth)
+					if sink.chain != tc.depth || sink.h2Stream != 1 || sink.ends != 1 {
+						t.Errorf("chain of %d tunnels on stream %d, %d end records; want %d on 1, 1", sink.chain, sink.h2Stream, sink.ends, tc.depth)
 					}
 				}
 				if b.Used() > 2<<16 { // what accounts keep in reserve (two slabs)
@@ -78,10 +109,11 @@ func TestH2TunnelsNested(t *testing.T) {
 // proxyCollect keeps the text messages and, from the conn record, the
 // length of the proxy chain and the HTTP/2 stream.
 type proxyCollect struct {
-	msgs     []string
-	chain    int
-	h2Stream uint32
-	ends     int
+	msgs      []string
+	chain     int
+	h2Stream  uint32
+	ends      int
+	anomalies []string
 }
 
 func (p *proxyCollect) Emit(r *Record) error {
@@ -90,14 +122,18 @@ func (p *proxyCollect) Emit(r *Record) error {
 		p.msgs = append(p.msgs, r.Message.Dir.String()+" "+string(r.Message.Payload))
 	case KindConn:
 		p.h2Stream = r.Conn.H2Stream
-		for x := r.Conn.Proxy; x != nil; x = x.Outer {
-			if x.H2Stream != 1 || x.Protocol != "HTTP" {
-				return fmt.Errorf("tunnel %+v, want HTTP on stream 1", *x)
+		for x := range r.Conn.Proxies() {
+			if x.Protocol != "HTTP" || (x.Outer == nil) != (x.H2Stream == 1) {
+				return fmt.Errorf("tunnel %+v, want HTTP, the outermost on HTTP/2 stream 1", *x)
 			}
 			p.chain++
 		}
 	case KindEnd:
 		p.ends++
+	case KindAnomaly:
+		for _, a := range r.Anomalies {
+			p.anomalies = append(p.anomalies, a.ID)
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@
 package dissect
 
 import (
+	"iter"
 	"net/netip"
 	"time"
 
@@ -258,12 +259,28 @@ func (c *Conn) TunnelStream() uint32 {
 	if !c.HTTP2 {
 		return 0
 	}
-	for p, n := c.Proxy, 0; p != nil && n < 16; p, n = p.Outer, n+1 {
+	for p := range c.Proxies() {
 		if p.H2Stream != 0 {
 			return p.H2Stream
 		}
 	}
 	return 0
+}
+
+// maxProxyChain bounds the tunnels Proxies yields (the dissector nests
+// no more than a few).
+const maxProxyChain = 16
+
+// Proxies yields the proxy tunnels the connection runs in, innermost
+// (Proxy) first, then each one's Outer.
+func (c *Conn) Proxies() iter.Seq[*ProxyTunnel] {
+	return func(yield func(*ProxyTunnel) bool) {
+		for p, n := c.Proxy, 0; p != nil && n < maxProxyChain; p, n = p.Outer, n+1 {
+			if !yield(p) {
+				return
+			}
+		}
+	}
 }
 
 // HTTPVersion returns "2" for a WebSocket over HTTP/2 and "1.1" otherwise.

@@ -124,7 +124,19 @@ func anomalyCases() []anomalyCase {
 		{id: dissect.AnExtensionParams, sends: handshake([]string{deflateExt}, []string{deflateExt + "; server_max_window_bits=20"}), at: 1},
 		{id: dissect.AnUpgradeRejected, sends: []send{{C, req()}, {S, []byte("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")}}, at: 1},
 		{id: dissect.AnUpgradeUnanswered, sends: []send{{C, req()}}, at: 0},
+		// The fifth CONNECT in a row, answered at write 9.
+		{id: dissect.AnTunnelNotFollowed, sends: deepTunnels(5), at: 9},
 	}...)
+}
+
+// deepTunnels returns n CONNECTs nested in one connection, each answered.
+func deepTunnels(n int) []send {
+	var out []send
+	for i := range n {
+		out = append(out, send{capgen.Client, []byte(fmt.Sprintf("CONNECT hop%d.example:80 HTTP/1.1\r\nHost: hop%d.example:80\r\n\r\n", i, i))},
+			send{capgen.Server, []byte("HTTP/1.1 200 Connection established\r\n\r\n")})
+	}
+	return out
 }
 
 // coveredByTestdata names, for ids a hand-built two-write capture cannot

@@ -54,7 +54,8 @@ func TestProxyTunnel(t *testing.T) {
 			[]string{"conn chat.example:443 /chat 101", "c2s hi"}},
 		{"tunnels too deep", []send{
 			{true, connect("a:1")}, {false, est}, {true, connect("b:1")}, {false, est}, {true, connect("c:1")}, {false, est},
-			{true, connect("d:1")}, {false, est}, {true, connect("e:1")}, {false, est}, {true, up}, {false, ok101}, {true, text(true, "hi")}}, nil},
+			{true, connect("d:1")}, {false, est}, {true, connect("e:1")}, {false, est}, {true, up}, {false, ok101}, {true, text(true, "hi")}},
+			[]string{"anomaly tunnel-not-followed"}},
 		{"something else in the tunnel", []send{{true, connect("ssh.example:22")}, {false, est}, {false, "SSH-2.0-OpenSSH_9.2\r\n"}, {true, "SSH-2.0-OpenSSH_9.6\r\n"}}, nil},
 	}
 	for _, tc := range cases {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestFollowedKeyLog checks sessions over a followed key log (a live
@@ -129,6 +130,13 @@ func TestFollowFile(t *testing.T) {
 		{func() error { return os.WriteFile(path, []byte(line(1)+line(2)[:50]), 0o600) }, []byte{1}, []byte{2}},
 		{func() error { return appendFile(path, line(2)[50:]+"garbage line\n"+line(3)) }, []byte{1, 2, 3}, nil},
 		{func() error { return os.WriteFile(path, []byte(line(4)), 0o600) }, []byte{4}, nil}, // truncated and rewritten
+		{func() error { // replaced by a longer file
+			tmp := filepath.Join(dir, "new.log")
+			if err := os.WriteFile(tmp, []byte(line(5)+line(6)+line(7)), 0o600); err != nil {
+				return err
+			}
+			return os.Rename(tmp, path)
+		}, []byte{5, 6, 7}, nil},
 	}
 	for i, st := range steps {
 		if err := st.write(); err != nil {
@@ -161,4 +169,105 @@ func appendFile(path, s string) error {
 	defer f.Close()
 	_, err = f.WriteString(s)
 	return err
+}
+
+// feedFollowed feeds pieces to a new session over kl, calling before(i)
+// before piece i (and before(len) before Close), and returns what it got.
+func feedFollowed(kl *KeyLog, pieces []piece, before func(i int)) (*collector, *Session) {
+	col := &collector{}
+	s := NewSession(kl, col)
+	for i, p := range pieces {
+		before(i)
+		s.Feed(p.dir, p.data)
+	}
+	before(len(pieces))
+	s.Close()
+	return col, s
+}
+
+// followedLog returns a key log following a new empty file, and a function
+// appending to the file.
+func followedLog(t *testing.T) (*KeyLog, func(string)) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "keys.log")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	kl := NewKeyLog()
+	if err := kl.Follow(path); err != nil {
+		t.Fatal(err)
+	}
+	kl.every = 0
+	return kl, func(s string) {
+		if err := appendFile(path, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestFollowedResumption checks TLS 1.2 session resumption over a
+// followed key log: the first connection's master secret arrives while it
+// waits, after its NewSessionTicket, and the connection resuming that
+// ticket (whose client, Go's, logs no line for it) is decrypted with it;
+// a copy of the secrets (AppendNSS) then names its master secret too.
+func TestFollowedResumption(t *testing.T) {
+	cache := tls.NewLRUClientSessionCache(4)
+	srv := &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12}
+	cli := &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12, ClientSessionCache: cache}
+	var kl1, kl2 bytes.Buffer
+	first := runGoTLS(t, srv, cli, &kl1)
+	second := runGoTLS(t, srv, cli, &kl2)
+	if !second.state.DidResume {
+		t.Fatal("the second connection did not resume the first")
+	}
+	for at := 0; at <= len(first.pieces); at++ {
+		kl, appendLog := followedLog(t)
+		col1, _ := feedFollowed(kl, first.pieces, func(i int) {
+			if i == at {
+				appendLog(kl1.String())
+			}
+		})
+		col2, s2 := feedFollowed(kl, second.pieces, func(int) {})
+		for i, col := range []*collector{col1, col2} {
+			conv := []conversation{first, second}[i]
+			if !bytes.Equal(col.plain[Client], conv.sent[Client]) || !bytes.Equal(col.plain[Server], conv.sent[Server]) {
+				t.Fatalf("master secret appended before piece %d: connection %d decrypted %d+%d bytes, want %d+%d (%+v)",
+					at, i+1, len(col.plain[Client]), len(col.plain[Server]), len(conv.sent[Client]), len(conv.sent[Server]), col.problems)
+			}
+		}
+		if !bytes.HasPrefix(kl.AppendNSS(nil, s2.Info().ClientRandom), []byte("CLIENT_RANDOM ")) {
+			t.Fatalf("no secret of the resumed connection to copy")
+		}
+	}
+}
+
+// TestFollowedForcedLook checks that the last looks before giving up (a
+// hole in the capture, Close) read the followed file whatever the rate
+// limit, and decrypt what was held.
+func TestFollowedForcedLook(t *testing.T) {
+	var klBuf bytes.Buffer
+	cfg := func() *tls.Config { return &tls.Config{MinVersion: tls.VersionTLS13, MaxVersion: tls.VersionTLS13} }
+	conv := runGoTLS(t, cfg(), cfg(), &klBuf)
+	for _, gap := range []bool{false, true} {
+		kl, appendLog := followedLog(t)
+		kl.Refresh()         // the reading the rate limit counts from
+		kl.every = time.Hour // no other reading but forced ones
+		col := &collector{}
+		s := NewSession(kl, col)
+		n := len(conv.pieces)
+		for _, p := range conv.pieces[:n-1] {
+			s.Feed(p.dir, p.data)
+		}
+		appendLog(klBuf.String())
+		if gap {
+			last := conv.pieces[n-1]
+			s.Gap(last.dir, uint64(len(last.data)))
+		} else {
+			s.Feed(conv.pieces[n-1].dir, conv.pieces[n-1].data)
+		}
+		s.Close()
+		if len(col.plain[Client]) == 0 || len(col.plain[Server]) == 0 || col.count(ProblemNoKey) != 0 {
+			t.Errorf("gap %v: decrypted %d+%d bytes, problems %+v", gap, len(col.plain[Client]), len(col.plain[Server]), col.problems)
+		}
+	}
 }

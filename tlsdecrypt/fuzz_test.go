@@ -20,7 +20,7 @@ func FuzzKeyLog(f *testing.F) {
 		defer kl.smu.RUnlock()
 		for cr, s := range kl.m {
 			back := NewKeyLog()
-			if err := back.AddBytes(kl.appendNSS(nil, cr, s), "back"); err != nil {
+			if err := back.AddBytes(appendNSS(nil, cr, s), "back"); err != nil {
 				t.Fatalf("AppendNSS wrote what Add refuses: %v", err)
 			}
 			if got := back.m[cr]; got == nil || !sameSecrets(got, s) {

@@ -32,17 +32,34 @@ type Secrets struct {
 	Exporter, EarlyExporter []byte
 }
 
-// label names the NSS key log labels this package knows.
-var labels = map[string]func(*Secrets) *[]byte{
-	"CLIENT_RANDOM":                   func(s *Secrets) *[]byte { return &s.Master },
-	"CLIENT_EARLY_TRAFFIC_SECRET":     func(s *Secrets) *[]byte { return &s.ClientEarly },
-	"CLIENT_HANDSHAKE_TRAFFIC_SECRET": func(s *Secrets) *[]byte { return &s.ClientHandshake },
-	"SERVER_HANDSHAKE_TRAFFIC_SECRET": func(s *Secrets) *[]byte { return &s.ServerHandshake },
-	"CLIENT_TRAFFIC_SECRET_0":         func(s *Secrets) *[]byte { return &s.ClientTraffic0 },
-	"SERVER_TRAFFIC_SECRET_0":         func(s *Secrets) *[]byte { return &s.ServerTraffic0 },
-	"EXPORTER_SECRET":                 func(s *Secrets) *[]byte { return &s.Exporter },
-	"EARLY_EXPORTER_SECRET":           func(s *Secrets) *[]byte { return &s.EarlyExporter },
+// nssLabel is an NSS key log label this package knows and the field of
+// Secrets it sets.
+type nssLabel struct {
+	name  string
+	field func(*Secrets) *[]byte
 }
+
+// nssLabels are the labels, in the order TLS stacks log them (AppendNSS
+// writes them so).
+var nssLabels = [...]nssLabel{
+	{"CLIENT_RANDOM", func(s *Secrets) *[]byte { return &s.Master }},
+	{"CLIENT_EARLY_TRAFFIC_SECRET", func(s *Secrets) *[]byte { return &s.ClientEarly }},
+	{"EARLY_EXPORTER_SECRET", func(s *Secrets) *[]byte { return &s.EarlyExporter }},
+	{"CLIENT_HANDSHAKE_TRAFFIC_SECRET", func(s *Secrets) *[]byte { return &s.ClientHandshake }},
+	{"SERVER_HANDSHAKE_TRAFFIC_SECRET", func(s *Secrets) *[]byte { return &s.ServerHandshake }},
+	{"CLIENT_TRAFFIC_SECRET_0", func(s *Secrets) *[]byte { return &s.ClientTraffic0 }},
+	{"SERVER_TRAFFIC_SECRET_0", func(s *Secrets) *[]byte { return &s.ServerTraffic0 }},
+	{"EXPORTER_SECRET", func(s *Secrets) *[]byte { return &s.Exporter }},
+}
+
+// labels maps each label's name to its field of Secrets.
+var labels = func() map[string]func(*Secrets) *[]byte {
+	m := make(map[string]func(*Secrets) *[]byte, len(nssLabels))
+	for _, l := range nssLabels {
+		m[l.name] = l.field
+	}
+	return m
+}()
 
 // KeyLog holds the secrets of an NSS key log (the SSLKEYLOGFILE format),
 // merged from any number of sources. It is safe for concurrent use: secrets
@@ -70,8 +87,13 @@ type KeyLog struct {
 // followedFile is a key log file Refresh reads again as it grows.
 type followedFile struct {
 	path string
-	off  int64 // bytes parsed: up to the end of the last complete line
+	off  int64       // bytes parsed: up to the end of the last complete line
+	last os.FileInfo // at the last reading: a file replaced is read anew
+	buf  []byte
 }
+
+// maxLine bounds a key log line: a longer one (no line is) is skipped.
+const maxLine = 64 << 10
 
 // refreshEvery is the least time between two readings of the followed
 // files.
@@ -104,16 +126,23 @@ func (k *KeyLog) Follow(path string) error {
 func (k *KeyLog) Following() bool { return k != nil && k.following.Load() }
 
 // Refresh reads what was appended to the followed files since they were
-// last read, at most once every few milliseconds. It is safe for
-// concurrent use.
-func (k *KeyLog) Refresh() {
+// last read, unless that was a moment ago or another goroutine is reading
+// them. It is safe for concurrent use.
+func (k *KeyLog) Refresh() { k.refresh(false) }
+
+// refresh is Refresh; with force it reads the files whenever they changed.
+func (k *KeyLog) refresh(force bool) {
 	if !k.Following() {
 		return
 	}
-	k.fmu.Lock()
+	if force {
+		k.fmu.Lock()
+	} else if !k.fmu.TryLock() {
+		return
+	}
 	defer k.fmu.Unlock()
 	now := time.Now()
-	if now.Before(k.next) {
+	if !force && now.Before(k.next) {
 		return
 	}
 	k.next = now.Add(k.every)
@@ -124,36 +153,66 @@ func (k *KeyLog) Refresh() {
 
 // read parses the complete lines appended to f since its last reading.
 func (f *followedFile) read(k *KeyLog) error {
+	st, err := os.Stat(f.path)
+	if err != nil {
+		return err
+	}
+	if f.last != nil && (!os.SameFile(st, f.last) || st.Size() < f.off) {
+		f.off = 0 // replaced or truncated: read it again
+	} else if f.last != nil && st.Size() == f.last.Size() && st.ModTime().Equal(f.last.ModTime()) {
+		return nil // unchanged (an incomplete line is not read again)
+	}
+	f.last = st
+	if st.Size() == f.off {
+		return nil
+	}
 	fh, err := os.Open(f.path)
 	if err != nil {
 		return err
 	}
 	defer fh.Close()
-	st, err := fh.Stat()
-	if err != nil {
-		return err
+	if want := int(min(st.Size()-f.off, maxRefresh)); cap(f.buf) < want {
+		f.buf = make([]byte, want)
 	}
-	if st.Size() < f.off {
-		f.off = 0 // truncated or replaced: read it again
-	}
-	if st.Size() == f.off {
-		return nil
-	}
-	b := make([]byte, min(st.Size()-f.off, maxRefresh))
+	b := f.buf[:min(st.Size()-f.off, maxRefresh)]
 	n, err := fh.ReadAt(b, f.off)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
 	b = b[:n]
 	end := bytes.LastIndexByte(b, '\n') + 1
-	if end == 0 && n == maxRefresh {
-		end = n // one line longer than a reading: skip it
+	if n-end > maxLine {
+		end = n // the start of a line longer than any: skipped
 	}
 	for line := range bytes.Lines(b[:end]) {
 		_ = k.addLine(line) // a malformed line is skipped
 	}
 	f.off += int64(end)
+	if cap(f.buf) > maxLine {
+		f.buf = nil // kept small between readings
+	}
 	return nil
+}
+
+// learnMaster records master as the TLS 1.2 master secret of the
+// connection with clientRandom, unless the key log has one: the secret of a
+// resumed session, which key logs may not repeat under the new client
+// random.
+func (k *KeyLog) learnMaster(clientRandom [32]byte, master []byte) {
+	k.smu.Lock()
+	defer k.smu.Unlock()
+	var s Secrets
+	if old := k.m[clientRandom]; old != nil {
+		if old.Master != nil {
+			return
+		}
+		s = *old
+	}
+	s.Master = master
+	if k.m == nil {
+		k.m = map[[32]byte]*Secrets{}
+	}
+	k.m[clientRandom] = &s
 }
 
 // NewKeyLog returns an empty key log.
@@ -182,14 +241,6 @@ func (k *KeyLog) Lookup(clientRandom [32]byte) (*Secrets, bool) {
 	return s, ok
 }
 
-// nssOrder lists the labels AppendNSS writes, in the order TLS stacks log
-// them.
-var nssOrder = [...]string{
-	"CLIENT_RANDOM", "CLIENT_EARLY_TRAFFIC_SECRET", "EARLY_EXPORTER_SECRET",
-	"CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
-	"CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0", "EXPORTER_SECRET",
-}
-
 // AppendNSS appends the key log lines of the secrets logged for
 // clientRandom, in the NSS format Add reads, and returns b unchanged when
 // there are none.
@@ -198,17 +249,17 @@ func (k *KeyLog) AppendNSS(b []byte, clientRandom [32]byte) []byte {
 	if !ok {
 		return b
 	}
-	return k.appendNSS(b, clientRandom, s)
+	return appendNSS(b, clientRandom, s)
 }
 
 // appendNSS appends the key log lines of secrets s of clientRandom.
-func (*KeyLog) appendNSS(b []byte, clientRandom [32]byte, s *Secrets) []byte {
-	for _, label := range nssOrder {
-		v := *labels[label](s)
+func appendNSS(b []byte, clientRandom [32]byte, s *Secrets) []byte {
+	for _, l := range nssLabels {
+		v := *l.field(s)
 		if v == nil {
 			continue
 		}
-		b = append(b, label...)
+		b = append(b, l.name...)
 		b = append(b, ' ')
 		b = hex.AppendEncode(b, clientRandom[:])
 		b = append(b, ' ')

@@ -190,7 +190,10 @@ type Session struct {
 	// (awaitKeys), until they come, too much is held, or Close.
 	waitHello bool
 	waitOff   int64
-	dirs      [2]dirState
+	// ticket is a TLS 1.2 NewSessionTicket seen while waiting for the
+	// master secret: it is remembered once the secret arrives.
+	ticket []byte
+	dirs   [2]dirState
 
 	// slots hold the connection's record keys (hs13, keys12 and the
 	// directions' keys point into it); see the slot constants.
@@ -321,7 +324,7 @@ func (s *Session) Feed(dir Dir, data []byte) {
 	d := &s.dirs[dir]
 	d.bytes += uint64(len(data))
 	if s.waiting() {
-		s.awaitKeys()
+		s.awaitKeys(false)
 	}
 	if d.noFrame {
 		d.off += int64(len(data))
@@ -343,8 +346,9 @@ func (s *Session) Feed(dir Dir, data []byte) {
 		d.inOff = d.off + int64(n)
 		d.off += int64(len(data))
 	}
-	if len(d.in) > 4*maxRecord && !d.resync && s.waiting() {
+	if len(d.in) > maxWaitHeld && !d.resync && s.waiting() {
 		// Held for secrets a followed key log did not get in time.
+		s.awaitKeys(true)
 		s.endWait()
 	}
 	if len(d.in) > 4*maxRecord && !d.resync {
@@ -388,6 +392,12 @@ func (s *Session) compact(dir Dir, n int) {
 
 // Gap tells the session that n bytes of dir are missing from the capture.
 func (s *Session) Gap(dir Dir, n uint64) {
+	if s.waiting() {
+		// Records after a hole cannot be found again without keys:
+		// the wait ends here, with what was held decrypted or not.
+		s.awaitKeys(true)
+		s.endWait()
+	}
 	d := &s.dirs[dir]
 	d.bytes += n
 	d.off += int64(n)
@@ -413,7 +423,7 @@ func (s *Session) Gap(dir Dir, n uint64) {
 // Close reports a record cut short by the end of the capture.
 func (s *Session) Close() {
 	if s.waiting() {
-		s.awaitKeys()
+		s.awaitKeys(true)
 		s.endWait()
 	}
 	for dir := Client; dir <= Server; dir++ {
@@ -618,8 +628,7 @@ func (s *Session) wait(off int64) bool {
 		return false
 	}
 	if !s.hasHelloSecrets() {
-		s.kl.Refresh()
-		s.sec, _ = s.kl.Lookup(s.info.ClientRandom)
+		s.lookAgain(false)
 	}
 	if s.hasHelloSecrets() {
 		return false
@@ -628,17 +637,31 @@ func (s *Session) wait(off int64) bool {
 	return true
 }
 
-// hasHelloSecrets reports whether the key log's secrets for the
-// connection are those its ServerHello needs.
+// hasHelloSecrets reports whether the secrets the connection's ServerHello
+// needs are known: TLS 1.3 handshake secrets, or a TLS 1.2 master secret
+// (logged, or remembered from the session it resumes).
 func (s *Session) hasHelloSecrets() bool {
-	if s.sec == nil {
-		return false
-	}
 	if s.info.Version == VersionTLS13 {
-		return s.sec.ClientHandshake != nil && s.sec.ServerHandshake != nil
+		return s.sec != nil && s.sec.ClientHandshake != nil && s.sec.ServerHandshake != nil
 	}
-	return s.sec.Master != nil
+	if s.sec != nil && s.sec.Master != nil {
+		return true
+	}
+	return s.sh != nil && len(s.sh.SessionID) > 0 && string(s.sh.SessionID) == string(s.ch.SessionID) && s.resumedMaster() != nil
 }
+
+// lookAgain reads what was appended to the followed key log (now, when
+// force is set, else unless that was done a moment ago) and looks the
+// connection's secrets up again.
+func (s *Session) lookAgain(force bool) {
+	s.kl.refresh(force)
+	s.sec, _ = s.kl.Lookup(s.info.ClientRandom)
+}
+
+// maxWaitHeld bounds the bytes each direction holds while waiting for
+// secrets a followed key log does not have yet: four full records, as
+// for records waiting for the other direction's handshake.
+const maxWaitHeld = 4 * maxRecord
 
 // waiting reports whether records are held for secrets a followed key log
 // does not have yet.
@@ -646,16 +669,11 @@ func (s *Session) waiting() bool {
 	return s.waitHello || s.dirs[Client].waitApp || s.dirs[Server].waitApp
 }
 
-// awaitKeys reads what was appended to the followed key log and, when the
-// secrets waited for are there, sets up the keys and decrypts the records
-// held for them.
-func (s *Session) awaitKeys() {
-	s.kl.Refresh()
-	sec, ok := s.kl.Lookup(s.info.ClientRandom)
-	if !ok {
-		return
-	}
-	s.sec = sec
+// awaitKeys reads what was appended to the followed key log (see
+// lookAgain) and, when the secrets waited for are there, sets up the keys
+// and decrypts the records held for them.
+func (s *Session) awaitKeys(force bool) {
+	s.lookAgain(force)
 	if s.waitHello {
 		if !s.hasHelloSecrets() {
 			return
@@ -868,8 +886,7 @@ func (s *Session) message(dir Dir, typ byte, body []byte, off int64) {
 		secret, label := s.secretOf(dir, phaseApp)
 		d.phase = phaseApp
 		if secret == nil && s.kl.Following() {
-			s.kl.Refresh()
-			s.sec, _ = s.kl.Lookup(s.info.ClientRandom)
+			s.lookAgain(false)
 			if secret, _ = s.secretOf(dir, phaseApp); secret == nil {
 				d.keys, d.waitApp = nil, true
 				return
@@ -887,8 +904,11 @@ func (s *Session) message(dir Dir, typ byte, body []byte, off int64) {
 		s.info.KeyUpdates++
 		s.rekey(dir, nextSecret13(s.kdfFor(), d.keys.secret))
 	case typ == hsNewSessionTicket && dir == Server && s.info.Version == VersionTLS12:
-		if s.master != nil {
+		switch {
+		case s.master != nil:
 			s.kl.Remember(ticket12(body), s.master)
+		case s.waitHello:
+			s.ticket = append(s.ticket[:0], ticket12(body)...)
 		}
 	}
 }
@@ -998,7 +1018,7 @@ func (s *Session) serverHello12(off int64) {
 	sh, ch := s.sh, s.ch
 	abbreviated := len(sh.SessionID) > 0 && string(sh.SessionID) == string(ch.SessionID)
 	s.info.Resumed = abbreviated
-	if !abbreviated && s.wait(off) {
+	if s.wait(off) {
 		return
 	}
 	if s.sec != nil && s.sec.Master != nil {
@@ -1020,6 +1040,14 @@ func (s *Session) serverHello12(off int64) {
 	}
 	if !abbreviated {
 		s.kl.Remember(sh.SessionID, s.master)
+	} else if s.sec == nil || s.sec.Master == nil {
+		// The key log names the secret of this connection too (a copy
+		// of the capture with its secrets needs it).
+		s.kl.learnMaster(ch.Random, s.master)
+	}
+	if len(s.ticket) > 0 {
+		s.kl.Remember(s.ticket, s.master)
+		s.ticket = s.ticket[:0]
 	}
 	s.keys12 = [2]*recordKeys{&s.slots[slot12+int(Client)], &s.slots[slot12+int(Server)]}
 	set12(s.kdfFor(), s.suite, s.master, ch.Random, sh.Random, s.keys12[Client], s.keys12[Server])

@@ -42,7 +42,7 @@ type H2Tunnel struct {
 func WrapH2Proxy(tunnels []H2Tunnel, opts *TLSOptions) (*Recording, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	kl := &syncBuffer{}
+	kl := &SyncBuffer{}
 	var srvCfg, cliCfg *tls.Config
 	if opts != nil {
 		o := *opts

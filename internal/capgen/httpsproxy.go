@@ -41,7 +41,7 @@ func ConnectWrites(target string, auth, answered bool) []Write {
 // secrets and then r's. Truth is r's; Spans are dropped (the stream is TLS
 // records).
 func WrapTLS(r *Recording, before []Write, opts TLSOptions) (*Recording, error) {
-	kl := &syncBuffer{}
+	kl := &SyncBuffer{}
 	if opts.ServerName == "" {
 		opts.ServerName = "proxy.example"
 	}

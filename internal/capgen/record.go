@@ -358,7 +358,7 @@ func record(ctx context.Context, sc *Scenario) (_ *Recording, err error) {
 	// inside them (which are checked against the truth).
 	plain := wl
 	var lnr net.Listener = &recListener{Listener: ln, log: wl}
-	var keyLog syncBuffer
+	var keyLog SyncBuffer
 	var cliTLS *tls.Config
 	if sc.TLS != nil {
 		plain = &writeLog{}

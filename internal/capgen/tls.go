@@ -39,19 +39,23 @@ type TLSOptions struct {
 	ALPN []string
 }
 
-// syncBuffer is a bytes.Buffer safe for the key log writer.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for concurrent writers: a
+// KeyLogWriter shared by several TLS connections, or a child process's
+// output. The zero value is an empty buffer.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+// Write appends p to the buffer.
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) Bytes() []byte {
+// Bytes returns a copy of what was written so far.
+func (s *SyncBuffer) Bytes() []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return bytes.Clone(s.b.Bytes())
@@ -65,7 +69,7 @@ func (o *TLSOptions) Configs(keyLog io.Writer) (srv, cli *tls.Config, err error)
 }
 
 // tlsConfigs returns the server and client configurations of o.
-func (o *TLSOptions) tlsConfigs(kl *syncBuffer) (srv, cli *tls.Config, err error) {
+func (o *TLSOptions) tlsConfigs(kl *SyncBuffer) (srv, cli *tls.Config, err error) {
 	return o.configs(kl)
 }
 

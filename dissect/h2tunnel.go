@@ -37,11 +37,12 @@ type h2Tunnel struct {
 
 // tunnelCost is what following a tunnel is charged to the memory budget:
 // its handler and state, and the TLS layer that usually runs in it with
-// its session and the records it may hold each way (four, waiting for
-// keys). Connections on TCP are bounded by the connection table; tunnels,
-// up to h2.Limits.MaxStreams an HTTP/2 connection, by this charge.
+// its session (whose buffers are charged as they grow, tlsConn.chargeHeld)
+// and a record's worth each way. Connections on TCP are bounded by the
+// connection table; tunnels, up to h2.Limits.MaxStreams an HTTP/2
+// connection, by this charge.
 const tunnelCost = int64(unsafe.Sizeof(lazyConn{})+unsafe.Sizeof(h2Tunnel{})+unsafe.Sizeof(tunnelStart{})+
-	unsafe.Sizeof(tlsConn{})+unsafe.Sizeof(tlsdecrypt.Session{})) + 2*4*(16<<10+512)
+	unsafe.Sizeof(tlsConn{})+unsafe.Sizeof(tlsdecrypt.Session{})) + 2*(16<<10+512)
 
 // openTunnel starts decoding tunnel stream s, answered with 2xx, when the
 // memory budget allows.

@@ -46,6 +46,10 @@ type tlsConn struct {
 	chunk    reassembly.Chunk
 	gap      reassembly.Gap
 
+	// charged is what the session's buffers are charged to the memory
+	// budget (chargeHeld).
+	charged int64
+
 	desc  TLS
 	conn  Conn // the connection's Conn until (unless) inner lists it
 	rec   Record
@@ -140,7 +144,21 @@ func (t *tlsConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 		t.start = ch.Time
 	}
 	t.s.Feed(t.dir(side), ch.Data)
+	t.chargeHeld()
 	return !t.innerDone
+}
+
+// chargeHeld charges the memory budget what the session holds now (records
+// waiting for keys, up to four each way), giving back what it released.
+func (t *tlsConn) chargeHeld() {
+	held := int64(t.s.Held())
+	switch d := held - t.charged; {
+	case d > 0:
+		t.d.mem.Force(d)
+	case d < 0:
+		t.d.mem.Give(-d)
+	}
+	t.charged = held
 }
 
 // Gap implements reassembly.Handler.
@@ -148,6 +166,7 @@ func (t *tlsConn) Gap(side reassembly.Side, g *reassembly.Gap) {
 	t.pkt, t.ts = g.Packet, g.Time
 	dir := t.dir(side)
 	t.s.Gap(dir, g.Len)
+	t.chargeHeld()
 	t.plainGap(dir, g.Len, g.Reason)
 }
 
@@ -173,6 +192,8 @@ func (t *tlsConn) Note(side reassembly.Side, n *reassembly.Note) {
 // Close implements reassembly.Handler.
 func (t *tlsConn) Close(reason reassembly.CloseReason) {
 	t.s.Close()
+	t.d.mem.Give(t.charged)
+	t.charged = 0
 	t.update()
 	if t.innerLazy != nil {
 		// What the end decides (a tunnel taken open without its answer)

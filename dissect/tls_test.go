@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wsdissect/wsdissect/internal/membudget"
 	"github.com/wsdissect/wsdissect/reassembly"
 	"github.com/wsdissect/wsdissect/tlsdecrypt"
 )
@@ -90,4 +91,31 @@ func fuzzConnSink(t *testing.T, sink Sink, opts Options, c2s, s2c []byte) {
 	h.Data(reassembly.SideA, &reassembly.Chunk{Data: c2s, Packet: 1})
 	h.Data(reassembly.SideB, &reassembly.Chunk{Data: s2c, Packet: 2})
 	h.Close(reassembly.ClosedEOF)
+}
+
+// TestTLSHeldCharged checks that the records a TLS session holds (client
+// application data waiting for the server's handshake) are charged to the
+// memory budget while held and given back when the connection closes.
+func TestTLSHeldCharged(t *testing.T) {
+	b := membudget.New(0)
+	d := New(sinkFunc(func(*Record) error { return nil }), Options{Memory: b})
+	info := &reassembly.ConnInfo{SawSYN: true, Addr: [2]netip.AddrPort{
+		netip.MustParseAddrPort("10.0.0.1:1000"), netip.MustParseAddrPort("10.0.0.2:443")}}
+	h := d.NewConn(info)
+	c := clientHelloRecord()
+	h.Data(reassembly.SideA, &reassembly.Chunk{Data: c, Packet: 1})
+	rec := append([]byte{23, 3, 3, 0x3f, 0xf0}, bytes.Repeat([]byte{7}, 0x3ff0)...)
+	off := uint64(len(c))
+	for i := range 3 { // held: no ServerHello yet
+		h.Data(reassembly.SideA, &reassembly.Chunk{Data: rec, Offset: off, Packet: uint64(i + 2)})
+		off += uint64(len(rec))
+	}
+	tc := h.(*lazyConn).t
+	if tc == nil || tc.charged < 3*int64(len(rec)) || b.Peak() < tc.charged {
+		t.Fatalf("TLS layer %p: %d bytes charged for %d held, peak %d", tc, tc.charged, 3*len(rec), b.Peak())
+	}
+	h.Close(reassembly.ClosedEOF)
+	if b.Used() > 2<<16 { // what accounts keep in reserve (two slabs)
+		t.Errorf("%d bytes still charged after the connection closed", b.Used())
+	}
 }

@@ -282,6 +282,17 @@ func (s *Session) Reset(kl *KeyLog, h Handler) {
 // Info returns what is known of the connection.
 func (s *Session) Info() *Info { return &s.info }
 
+// Held returns the memory of the session's buffers (their capacity): for
+// records waiting for keys or for the other direction's handshake, a
+// record cut between two Feeds, a handshake message being reassembled.
+func (s *Session) Held() int {
+	n := 0
+	for i := range s.dirs {
+		n += cap(s.dirs[i].in) + cap(s.dirs[i].hs)
+	}
+	return n
+}
+
 // Bytes returns how many TLS bytes of dir were fed (gaps included).
 func (s *Session) Bytes(dir Dir) uint64 { return s.dirs[dir].bytes }
 

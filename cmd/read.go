@@ -363,7 +363,7 @@ func (in readInput) open(a *app, kl *tlsdecrypt.KeyLog) (readSource, error) {
 // Decryption Secrets Block).
 func (a *app) sawInputSecrets() { a.inputSecrets = true }
 
-// sessionsText says "the TLS session" or "the N TLS sessions".
+// sessionsText says "TLS session" or "N TLS sessions".
 func sessionsText(n int) string {
 	if n == 1 {
 		return "TLS session"

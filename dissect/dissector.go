@@ -529,7 +529,7 @@ func (l *lazyConn) enterTunnel() bool {
 	c.tunnel = nil
 	if l.tunnels >= maxTunnels {
 		c.anomalyRecord(c.clientSide, false, newAnomaly(AnTunnelNotFollowed, -1,
-			fmt.Sprintf("the tunnel to %q is not decoded: it would be the %d-th tunnel nested", tu.proxy.Target, l.tunnels+1)), c.lastPkt, c.lastTS)
+			fmt.Sprintf("the tunnel to %q is not decoded: it would be nested %d deep (at most %d are followed)", tu.proxy.Target, l.tunnels+1, maxTunnels)), c.lastPkt, c.lastTS)
 	}
 	c.ignore()
 	c.Close(reassembly.ClosedEOF)

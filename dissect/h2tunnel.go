@@ -59,10 +59,10 @@ func (hs *h2State) openTunnel(s *h2.Stream, m h2.Meta) {
 	hs.tunnels[s.ID] = t
 	if c.tunnels >= maxTunnels {
 		c.anomalyRecord(c.clientSide, false, newAnomaly(AnTunnelNotFollowed, -1,
-			fmt.Sprintf("the tunnel to %q on HTTP/2 stream %d is not decoded: it would be the %d-th tunnel nested", target, s.ID, c.tunnels+1)), m.Packet, m.Time)
+			fmt.Sprintf("the tunnel to %q on HTTP/2 stream %d is not decoded: it would be nested %d deep (at most %d are followed)", target, s.ID, c.tunnels+1, maxTunnels)), m.Packet, m.Time)
 		return
 	}
-	for p := range (&Conn{Proxy: c.proxy}).Proxies() {
+	for p := range c.proxy.Chain() {
 		if p.H2Stream != 0 {
 			// Its connections' ids (Conn.TunnelStream) would name the
 			// innermost tunnel only, as those of another chain.

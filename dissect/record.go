@@ -273,10 +273,14 @@ const maxProxyChain = 16
 
 // Proxies yields the proxy tunnels the connection runs in, innermost
 // (Proxy) first, then each one's Outer.
-func (c *Conn) Proxies() iter.Seq[*ProxyTunnel] {
+func (c *Conn) Proxies() iter.Seq[*ProxyTunnel] { return c.Proxy.Chain() }
+
+// Chain yields p and the tunnels it runs in (Outer), outward; nothing for
+// a nil p.
+func (p *ProxyTunnel) Chain() iter.Seq[*ProxyTunnel] {
 	return func(yield func(*ProxyTunnel) bool) {
-		for p, n := c.Proxy, 0; p != nil && n < maxProxyChain; p, n = p.Outer, n+1 {
-			if !yield(p) {
+		for q, n := p, 0; q != nil && n < maxProxyChain; q, n = q.Outer, n+1 {
+			if !yield(q) {
 				return
 			}
 		}

@@ -148,8 +148,11 @@ func (t *tlsConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 	return !t.innerDone
 }
 
-// chargeHeld charges the memory budget what the session holds now (records
-// waiting for keys, up to four each way), giving back what it released.
+// chargeHeld charges the memory budget what the session holds now (see
+// tlsdecrypt.Session.Held: records waiting for keys or for the other
+// direction's handshake, a partial record or handshake message), giving
+// back what it released. It forces the charge: the budget's pressure falls
+// on whole connections (settle), not on one TLS record.
 func (t *tlsConn) chargeHeld() {
 	held := int64(t.s.Held())
 	switch d := held - t.charged; {

@@ -137,6 +137,8 @@ func TestFollowFile(t *testing.T) {
 			}
 			return os.Rename(tmp, path)
 		}, []byte{5, 6, 7}, nil},
+		// rewritten in place, longer (same inode, other first bytes)
+		{func() error { return os.WriteFile(path, []byte(line(8)+line(9)+line(10)+line(11)), 0o600) }, []byte{8, 9, 10, 11}, nil},
 	}
 	for i, st := range steps {
 		if err := st.write(); err != nil {
@@ -270,4 +272,33 @@ func TestFollowedForcedLook(t *testing.T) {
 			t.Errorf("gap %v: decrypted %d+%d bytes, problems %+v", gap, len(col.plain[Client]), len(col.plain[Server]), col.problems)
 		}
 	}
+}
+
+// TestFollowBigFile checks that a followed key log longer than one reading
+// (a browser's SSLKEYLOGFILE after weeks) is read to its end, a reading at
+// a time.
+func TestFollowBigFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.log")
+	filler := []byte("# " + strings.Repeat("x", 1000) + "\n")
+	big := bytes.Repeat(filler, maxRefresh/len(filler)+100)
+	cr := strings.Repeat("cd", 32)
+	big = append(big, "CLIENT_RANDOM "+cr+" "+strings.Repeat("ab", 48)+"\n"...)
+	if err := os.WriteFile(path, big, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	kl := NewKeyLog()
+	if err := kl.Follow(path); err != nil {
+		t.Fatal(err)
+	}
+	var r [32]byte
+	for i := range r {
+		r[i] = 0xcd
+	}
+	for range 3 {
+		if _, ok := kl.Lookup(r); ok {
+			return
+		}
+		kl.refresh(true)
+	}
+	t.Fatalf("the line after the first %d bytes of a followed file was never read", maxRefresh)
 }

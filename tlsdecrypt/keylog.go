@@ -82,18 +82,35 @@ type KeyLog struct {
 	next      time.Time
 	every     time.Duration
 	following atomic.Bool
+
+	learned int // entries learnMaster added, guarded by smu
 }
+
+// maxLearned bounds the master secrets of resumed sessions a key log
+// learns (learnMaster).
+const maxLearned = 1 << 16
 
 // followedFile is a key log file Refresh reads again as it grows.
 type followedFile struct {
 	path string
-	off  int64       // bytes parsed: up to the end of the last complete line
-	last os.FileInfo // at the last reading: a file replaced is read anew
-	buf  []byte
+	off  int64 // bytes parsed: up to the end of the last complete line
+	// seen is the file as the last successful reading found it, atEnd
+	// whether that reading reached its end (unparsed tail included): the
+	// file is not read again while it is unchanged. head is its first
+	// bytes, which tell a file replaced in place (same inode) from one
+	// that grew.
+	seen  os.FileInfo
+	atEnd bool
+	head  []byte
+	buf   []byte
 }
 
-// maxLine bounds a key log line: a longer one (no line is) is skipped.
+// maxLine bounds a key log line: a longer one is skipped (TLS secrets
+// lines are about 200 bytes).
 const maxLine = 64 << 10
+
+// headLen is how many of a followed file's first bytes are remembered.
+const headLen = 64
 
 // refreshEvery is the least time between two readings of the followed
 // files.
@@ -157,29 +174,30 @@ func (f *followedFile) read(k *KeyLog) error {
 	if err != nil {
 		return err
 	}
-	if f.last != nil && (!os.SameFile(st, f.last) || st.Size() < f.off) {
-		f.off = 0 // replaced or truncated: read it again
-	} else if f.last != nil && st.Size() == f.last.Size() && st.ModTime().Equal(f.last.ModTime()) {
-		return nil // unchanged (an incomplete line is not read again)
-	}
-	f.last = st
-	if st.Size() == f.off {
-		return nil
+	if f.atEnd && os.SameFile(st, f.seen) && st.Size() == f.seen.Size() && st.ModTime().Equal(f.seen.ModTime()) {
+		return nil // unchanged since it was read to its end
 	}
 	fh, err := os.Open(f.path)
 	if err != nil {
 		return err
 	}
 	defer fh.Close()
-	if want := int(min(st.Size()-f.off, maxRefresh)); cap(f.buf) < want {
+	if f.off > 0 && (!os.SameFile(st, f.seen) || st.Size() < f.off || !f.sameHead(fh)) {
+		f.off = 0 // replaced or truncated: read it again
+	}
+	want := min(st.Size()-f.off, maxRefresh)
+	if cap(f.buf) < int(want) {
 		f.buf = make([]byte, want)
 	}
-	b := f.buf[:min(st.Size()-f.off, maxRefresh)]
+	b := f.buf[:want]
 	n, err := fh.ReadAt(b, f.off)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
 	b = b[:n]
+	if f.off == 0 {
+		f.head = append(f.head[:0], b[:min(n, headLen)]...)
+	}
 	end := bytes.LastIndexByte(b, '\n') + 1
 	if n-end > maxLine {
 		end = n // the start of a line longer than any: skipped
@@ -188,10 +206,19 @@ func (f *followedFile) read(k *KeyLog) error {
 		_ = k.addLine(line) // a malformed line is skipped
 	}
 	f.off += int64(end)
+	f.seen, f.atEnd = st, f.off+int64(n-end) >= st.Size()
 	if cap(f.buf) > maxLine {
 		f.buf = nil // kept small between readings
 	}
 	return nil
+}
+
+// sameHead reports whether fh starts with the bytes f started with when
+// it was first read.
+func (f *followedFile) sameHead(fh *os.File) bool {
+	b := make([]byte, len(f.head))
+	n, _ := fh.ReadAt(b, 0)
+	return bytes.Equal(b[:n], f.head)
 }
 
 // learnMaster records master as the TLS 1.2 master secret of the
@@ -199,8 +226,15 @@ func (f *followedFile) read(k *KeyLog) error {
 // resumed session, which key logs may not repeat under the new client
 // random.
 func (k *KeyLog) learnMaster(clientRandom [32]byte, master []byte) {
+	if k == nil {
+		return
+	}
 	k.smu.Lock()
 	defer k.smu.Unlock()
+	if k.learned >= maxLearned {
+		return // bounded in a long live capture
+	}
+	k.learned++
 	var s Secrets
 	if old := k.m[clientRandom]; old != nil {
 		if old.Master != nil {

@@ -267,7 +267,7 @@ func (s *Session) Reset(kl *KeyLog, h Handler) {
 	var bufs [2][2][]byte
 	for i := range s.dirs {
 		d := &s.dirs[i]
-		bufs[i] = [2][]byte{d.in[:0], d.hs[:0]}
+		bufs[i] = [2][]byte{keepBuf(d.in), keepBuf(d.hs)}
 	}
 	*s = Session{kl: kl, h: h, sc: s.sc, chBuf: s.chBuf, shBuf: s.shBuf}
 	if s.sc == nil {
@@ -282,13 +282,23 @@ func (s *Session) Reset(kl *KeyLog, h Handler) {
 // Info returns what is known of the connection.
 func (s *Session) Info() *Info { return &s.info }
 
-// Held returns the memory of the session's buffers (their capacity): for
-// records waiting for keys or for the other direction's handshake, a
-// record cut between two Feeds, a handshake message being reassembled.
+// keepBuf returns b emptied for reuse by the next connection, or nil when
+// it grew past two records (held records waiting for keys): such a buffer
+// is not kept idle.
+func keepBuf(b []byte) []byte {
+	if cap(b) > 2*maxRecord {
+		return nil
+	}
+	return b[:0]
+}
+
+// Held returns how many bytes the session holds in its buffers: records
+// waiting for keys or for the other direction's handshake, a record cut
+// between two Feeds, a handshake message being reassembled.
 func (s *Session) Held() int {
 	n := 0
 	for i := range s.dirs {
-		n += cap(s.dirs[i].in) + cap(s.dirs[i].hs)
+		n += len(s.dirs[i].in) + len(s.dirs[i].hs)
 	}
 	return n
 }
@@ -370,6 +380,13 @@ func (s *Session) Feed(dir Dir, data []byte) {
 	}
 	if dir == Server && len(s.dirs[Client].in) > 0 {
 		s.compact(Client, s.consume(Client, s.dirs[Client].in, s.dirs[Client].inOff))
+	}
+	for i := range s.dirs {
+		// A buffer that grew for held records is not kept once empty
+		// (what the session holds is charged by length, see Held).
+		if dd := &s.dirs[i]; len(dd.in) == 0 && cap(dd.in) > 2*maxRecord {
+			dd.in = nil
+		}
 	}
 }
 

@@ -154,11 +154,16 @@ func (t *tlsConn) Data(side reassembly.Side, ch *reassembly.Chunk) bool {
 // back what it released. It forces the charge: the budget's pressure falls
 // on whole connections (settle), not on one TLS record.
 func (t *tlsConn) chargeHeld() {
-	held := int64(t.s.Held())
-	switch d := held - t.charged; {
-	case d > 0:
+	if held := int64(t.s.Held()); held != t.charged {
+		t.recharge(held)
+	}
+}
+
+// recharge charges the memory budget held bytes instead of t.charged.
+func (t *tlsConn) recharge(held int64) {
+	if d := held - t.charged; d > 0 {
 		t.d.mem.Force(d)
-	case d < 0:
+	} else {
 		t.d.mem.Give(-d)
 	}
 	t.charged = held

@@ -296,11 +296,8 @@ func keepBuf(b []byte) []byte {
 // waiting for keys or for the other direction's handshake, a record cut
 // between two Feeds, a handshake message being reassembled.
 func (s *Session) Held() int {
-	n := 0
-	for i := range s.dirs {
-		n += len(s.dirs[i].in) + len(s.dirs[i].hs)
-	}
-	return n
+	c, v := &s.dirs[Client], &s.dirs[Server]
+	return len(c.in) + len(c.hs) + len(v.in) + len(v.hs)
 }
 
 // Bytes returns how many TLS bytes of dir were fed (gaps included).
@@ -381,12 +378,10 @@ func (s *Session) Feed(dir Dir, data []byte) {
 	if dir == Server && len(s.dirs[Client].in) > 0 {
 		s.compact(Client, s.consume(Client, s.dirs[Client].in, s.dirs[Client].inOff))
 	}
-	for i := range s.dirs {
+	if len(d.in) == 0 && cap(d.in) > 2*maxRecord {
 		// A buffer that grew for held records is not kept once empty
 		// (what the session holds is charged by length, see Held).
-		if dd := &s.dirs[i]; len(dd.in) == 0 && cap(dd.in) > 2*maxRecord {
-			dd.in = nil
-		}
+		d.in = nil
 	}
 }
 

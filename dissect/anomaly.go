@@ -176,7 +176,7 @@ var anomalyTable = []AnomalyInfo{
 	{AnH2ConnectPseudoMissing, SevError, "RFC 8441 4", "an extended CONNECT lacks :path, :scheme or :authority, or a CONNECT for a tunnel (RFC 9113 8.5) lacks :authority"},
 	{AnH2WebSocketKeyPresent, SevWarning, "RFC 8441 5", "sec-websocket-key or sec-websocket-accept is present on an HTTP/2 WebSocket handshake"},
 	{AnH2DataAfterEndStream, SevError, "RFC 9113 5.1", "a DATA frame arrives on a stream after END_STREAM in the same direction"},
-	{AnH2StreamClosed, SevInfo, "RFC 8441 4", "a WebSocket session on an HTTP/2 stream ended: END_STREAM both ways, RST_STREAM, GOAWAY or the connection's end (says which)"},
+	{AnH2StreamClosed, SevInfo, "RFC 8441 4", "a WebSocket session on an HTTP/2 stream ended: END_STREAM both ways, RST_STREAM, GOAWAY or the connection's end (says which); or a proxy tunnel on one was reset or ended by GOAWAY (with the error code)"},
 	{AnH2StreamsLimit, SevWarning, "RFC 9113 5.1.2", "more than 1024 streams of an HTTP/2 connection were open at once: the oldest that is not a session is no longer tracked, and when it was an unanswered extended CONNECT, its answer will not open a session"},
 	{AnUpgradeRequestMissing, SevWarning, "RFC 6455 4.1", "a 101 response whose upgrade request is not in the capture; the connection is decoded with what the response negotiated"},
 	{AnHTTPHeaderTooLarge, SevWarning, "-", "an HTTP header block of an upgrade is larger than --max-http-header; frames are looked for after it as in a mid-stream pickup"},

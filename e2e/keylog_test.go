@@ -2,14 +2,8 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +13,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/wsdissect/wsdissect/internal/chromerec"
 )
 
 // TestLiveKeyLogFollowed runs `wsdissect live --keylog FILE` where FILE
@@ -31,20 +27,12 @@ func TestLiveKeyLogFollowed(t *testing.T) {
 	needLiveCapture(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cert := selfSignedCert(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	cert, err := chromerec.SelfSigned([]string{"127.0.0.1"}, net.IPv4(127, 0, 0, 1))
 	if err != nil {
-		t.Fatalf("listen: %v", err)
+		t.Fatal(err)
 	}
-	srv := &http.Server{
-		ReadHeaderTimeout: 5 * time.Second,
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c, err := websocket.Accept(w, r, nil)
-			if err != nil {
-				return
-			}
-			ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-			defer cancel()
+	port := wsServerTLS(t, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}},
+		func(ctx context.Context, c *websocket.Conn) {
 			for range 10 {
 				typ, p, err := c.Read(ctx)
 				if err != nil {
@@ -54,16 +42,7 @@ func TestLiveKeyLogFollowed(t *testing.T) {
 					return
 				}
 			}
-		}),
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}},
-	}
-	go func() { _ = srv.ServeTLS(ln, "", "") }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	port := ln.Addr().(*net.TCPAddr).Port
+		})
 	keys := filepath.Join(t.TempDir(), "keys.log")
 	run := startLive(t, "-i", "lo", "--json", "--messages", "--keylog", keys, "tcp", "port", fmt.Sprint(port))
 
@@ -114,20 +93,4 @@ func TestLiveKeyLogFollowed(t *testing.T) {
 	if t.Failed() {
 		t.Logf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	}
-}
-
-// selfSignedCert returns an ECDSA certificate for 127.0.0.1.
-func selfSignedCert(t *testing.T) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }

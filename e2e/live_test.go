@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -214,6 +215,12 @@ func messages(t *testing.T, out string) []msgRecord {
 // connection.
 func wsServer(t *testing.T, handle func(ctx context.Context, c *websocket.Conn)) int {
 	t.Helper()
+	return wsServerTLS(t, nil, handle)
+}
+
+// wsServerTLS is wsServer over TLS with cfg (in clear when cfg is nil).
+func wsServerTLS(t *testing.T, cfg *tls.Config, handle func(ctx context.Context, c *websocket.Conn)) int {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
@@ -232,8 +239,15 @@ func wsServer(t *testing.T, handle func(ctx context.Context, c *websocket.Conn))
 			defer cancel()
 			handle(ctx, c)
 		}),
+		TLSConfig: cfg,
 	}
-	go func() { _ = srv.Serve(ln) }()
+	go func() {
+		if cfg != nil {
+			_ = srv.ServeTLS(ln, "", "")
+		} else {
+			_ = srv.Serve(ln)
+		}
+	}()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

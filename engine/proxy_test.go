@@ -369,10 +369,10 @@ func TestHTTPSProxy(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, workers := range []int{1, 2} {
+			checkLines(t, data, Options{Dissect: dissect.Options{KeyLog: tc.kl}}, tc.want, func(recs []map[string]any) []string {
 				var got []string
 				frames := map[float64]int{}
-				for _, r := range jsonRecords(t, data, Options{Dissect: dissect.Options{KeyLog: tc.kl}}, workers) {
+				for _, r := range recs {
 					switch r["type"] {
 					case "conn":
 						tls, _ := r["tls"].(map[string]any)
@@ -381,11 +381,8 @@ func TestHTTPSProxy(t *testing.T) {
 						frames[r["stream"].(float64)]++
 					}
 				}
-				got = withFrameCounts(got, frames, []float64{1, 0}, "conn %v ")
-				if !slices.Equal(got, tc.want) {
-					t.Errorf("%d workers:\n got %q\nwant %q", workers, got, tc.want)
-				}
-			}
+				return withFrameCounts(got, frames, []float64{1, 0}, "conn %v ")
+			})
 		})
 	}
 }
@@ -533,10 +530,10 @@ func TestH2Proxy(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, workers := range []int{1, 2} {
+			checkLines(t, data, Options{Dissect: dissect.Options{KeyLog: tc.kl}}, tc.want, func(recs []map[string]any) []string {
 				var got []string
 				frames := map[float64]int{}
-				for _, r := range jsonRecords(t, data, Options{Dissect: dissect.Options{KeyLog: tc.kl}}, workers) {
+				for _, r := range recs {
 					switch r["type"] {
 					case "conn":
 						tls, _ := r["tls"].(map[string]any)
@@ -551,11 +548,8 @@ func TestH2Proxy(t *testing.T) {
 						frames[r["h2_stream"].(float64)]++
 					}
 				}
-				got = withFrameCounts(got, frames, []float64{1, 5}, "conn 0/%v ")
-				if !slices.Equal(got, tc.want) {
-					t.Errorf("%d workers:\n got %q\nwant %q", workers, got, tc.want)
-				}
-			}
+				return withFrameCounts(got, frames, []float64{1, 5}, "conn 0/%v ")
+			})
 		})
 	}
 }
@@ -581,9 +575,9 @@ func TestChromiumProxy(t *testing.T) {
 		"anomaly 0/3 h2-stream-closed the tunnel on HTTP/2 stream 3 ended: RST_STREAM NO_ERROR from the server",
 		"end 0/3 packet 51 h2-rst-stream rst s2c",
 	}
-	for _, workers := range []int{1, 2} {
+	checkLines(t, data, Options{Dissect: dissect.Options{KeyLog: kl}}, want, func(recs []map[string]any) []string {
 		var got []string
-		for _, r := range jsonRecords(t, data, Options{Dissect: dissect.Options{KeyLog: kl}}, workers) {
+		for _, r := range recs {
 			switch r["type"] {
 			case "conn":
 				got = append(got, fmt.Sprintf("conn %v/%v %v %v/%v %v", r["stream"], r["h2_stream"], r["proxy"], r["proxy_protocol"], r["proxy_h2_stream"], r["status"]))
@@ -596,7 +590,16 @@ func TestChromiumProxy(t *testing.T) {
 				}
 			}
 		}
-		if !slices.Equal(got, want) {
+		return got
+	})
+}
+
+// checkLines decodes data with opts on one worker and on two, turns the
+// records into lines with lines, and checks them against want.
+func checkLines(t *testing.T, data []byte, opts Options, want []string, lines func(recs []map[string]any) []string) {
+	t.Helper()
+	for _, workers := range []int{1, 2} {
+		if got := lines(jsonRecords(t, data, opts, workers)); !slices.Equal(got, want) {
 			t.Errorf("%d workers:\n got %q\nwant %q", workers, got, want)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -257,10 +258,7 @@ func (a *Auditor) proxyCredentials(r *dissect.Record) {
 // tunnel to an HTTPS proxy and every tunnel inside it are; nil when none
 // did.
 func clearCredentials(p *dissect.ProxyTunnel) *dissect.ProxyTunnel {
-	var chain []*dissect.ProxyTunnel
-	for ; p != nil && len(chain) < 16; p = p.Outer {
-		chain = append(chain, p)
-	}
+	chain := slices.Collect(p.Chain())
 	for i := len(chain) - 1; i >= 0; i-- {
 		p := chain[i]
 		if p.Protocol == "HTTPS" {

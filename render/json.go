@@ -168,8 +168,8 @@ func appendConnJSON(b []byte, c *dissect.Conn) []byte {
 			// object of the same keys.
 			b = appendKey(b, "proxy_outer")
 			b = append(b, '[')
-			for o, n := p.Outer, 0; o != nil && n < 8; o, n = o.Outer, n+1 {
-				if n > 0 {
+			for o := range p.Outer.Chain() {
+				if o != p.Outer {
 					b = append(b, ',')
 				}
 				b = append(b, '{')

@@ -128,7 +128,7 @@ func appendViaSummary(b []byte, c *dissect.Conn) []byte {
 		return b
 	}
 	b = append(b, " [proxy "...)
-	for p, n := c.Proxy, 0; p != nil && n < 8; p, n = p.Outer, n+1 {
+	for p := range c.Proxies() {
 		if p != c.Proxy {
 			b = append(b, " via "...)
 		}
@@ -186,8 +186,8 @@ func appendViaTree(b []byte, c *dissect.Conn) []byte {
 		b = append(b, '\n')
 	}
 	// The tunnel the connection runs in, then those it runs through (a
-	// CONNECT to a second proxy through the first), at most a few.
-	for p, n := c.Proxy, 0; p != nil && n < 8; p, n = p.Outer, n+1 {
+	// CONNECT to a second proxy through the first).
+	for p := range c.Proxies() {
 		b = appendProxyTree(b, p, p != c.Proxy)
 	}
 	return b

@@ -217,10 +217,10 @@ func growCap(b []byte, size int64) []byte {
 	return nb
 }
 
-// inflateRoom returns how much output one inflation call may append to the
-// message buffer within the budget.
-func (w *wsDir) inflateRoom() int64 {
-	w.growForInflate()
+// inflateRoom returns how much output one inflation call of in bytes may
+// append to the message buffer within the budget.
+func (w *wsDir) inflateRoom(in int) int64 {
+	w.growForInflate(int64(in))
 	mem := w.mem
 	if mem == nil {
 		return 1<<63 - 1
@@ -235,16 +235,15 @@ func (w *wsDir) inflateRoom() int64 {
 // call likely to fill it: the inflater appends its output, and append would
 // grow the buffer a quarter at a time, copying it each time (a bomb
 // inflating to 64 MiB allocated ~300 MiB so). The call's output is
-// estimated from the chunk being inflated (w.scratch) and the message's
-// ratio so far; small buffers are left to append, and growth the budget
-// cannot pay for is not made ahead.
-func (w *wsDir) growForInflate() {
+// estimated from the size of the chunk being inflated (in bytes) and the
+// message's ratio so far; small buffers are left to append, and growth the
+// budget cannot pay for is not made ahead.
+func (w *wsDir) growForInflate(in int64) {
 	opts := w.opts
 	c, n := int64(cap(w.msgBuf)), int64(len(w.msgBuf))
 	if c < bigInflate {
 		return
 	}
-	in := int64(len(w.scratch))
 	ratio := int64(4)
 	if before := int64(w.compIn) - in; before > 0 {
 		ratio = max(ratio, int64(w.inflated)/before)

@@ -546,13 +546,18 @@ func (w *wsDir) payload(b []byte) {
 		w.pos += uint64(len(b))
 		return
 	}
-	w.scratch = append(w.scratch[:0], b...)
+	in := b
 	if f.Masked {
+		// The inflater reads its input only during the call and never
+		// writes it: an unmasked payload goes to it as it is, a masked
+		// one is unmasked into scratch first.
+		w.scratch = append(w.scratch[:0], b...)
 		maskBytes(w.scratch, f.MaskKey, w.pos)
+		in = w.scratch
 	}
 	w.pos += uint64(len(b))
 	w.compIn += uint64(len(b))
-	w.inflateChunk(w.scratch)
+	w.inflateChunk(in)
 }
 
 // canLend reports whether the payload bytes b can be shown as they are
@@ -670,7 +675,7 @@ func (w *wsDir) inflateChunk(in []byte) {
 		// before the inflater's appends allocate one.
 		w.msgBuf = w.bufs.take()
 	}
-	room, base := w.inflateRoom(), len(w.msgBuf)
+	room, base := w.inflateRoom(len(in)), len(w.msgBuf)
 	for {
 		bomb := opts.MaxDecompressed - int64(w.inflated)
 		keep := min(opts.MaxMessage-int64(len(w.msgBuf)), bomb)

@@ -196,6 +196,9 @@ func (o *outputFlags) engineOptions() (engine.Options, error) {
 	}
 	// -q without a filter shows no record: payloads need not be kept.
 	opts.Dissect.DiscardPayload = o.quiet && o.filter == ""
+	// With -q the records are counted, never written (the statistics are
+	// printed after the run).
+	opts.NoOutput = o.quiet
 	// Summary lines without a filter show a payload's first characters
 	// and its length: the rest need not be kept (application protocols
 	// still get whole messages: attach.Sink is the PreviewPolicy).

@@ -51,6 +51,14 @@ type Options struct {
 	// FlushEach has RunParallel write its output after every packet (live
 	// capture) instead of in large pieces.
 	FlushEach bool
+	// NoOutput promises that the sinks RunParallel makes write nothing to
+	// the writers they are given (read -q: records are only counted), so
+	// that the workers need not tell the merger where each command's
+	// output ends and the merger need not walk the commands to put it in
+	// order. A sink that writes anyway stops a run of several workers with
+	// an error (with one worker, whose output needs no merging, it is
+	// written).
+	NoOutput bool
 }
 
 // DefaultMemory is the memory budget of the command line (--memory).

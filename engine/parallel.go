@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -414,7 +415,7 @@ func (c *countSink) Emit(r *dissect.Record) error {
 	if len(w.out.b) > w.out.start {
 		w.cur.tags = append(w.cur.tags, outTag{end: len(w.out.b), pkt: r.Packet})
 	}
-	if err == nil && len(w.out.b) >= w.p.q.partSize {
+	if err == nil && len(w.out.b) >= w.p.q.partSize && !w.p.opts.NoOutput {
 		if err = w.flush(); err == nil {
 			w.sendPart()
 		}
@@ -715,6 +716,17 @@ func (w *worker) process(p *parallel, b *batch) {
 				break
 			}
 		}
+		if p.opts.NoOutput {
+			// Nothing to put in order: only progress, for waitEarlier.
+			if len(w.out.b) > 0 {
+				p.fail(errWroteOutput)
+				break
+			}
+			if p.waiters.Load() > 0 {
+				w.publish(w.r.seq, uint32(i+1))
+			}
+			continue
+		}
 		w.cur.ends = append(w.cur.ends, len(w.out.b))
 		wm := uint64(noMark)
 		if pkt, ok := watermark(w.dis, w.asm); ok {
@@ -725,8 +737,14 @@ func (w *worker) process(p *parallel, b *batch) {
 			w.publish(w.r.seq, uint32(i+1))
 		}
 	}
-	w.sendPart()
+	if !p.opts.NoOutput {
+		w.sendPart()
+	}
 }
+
+// errWroteOutput stops a run whose sinks wrote output under
+// Options.NoOutput.
+var errWroteOutput = errors.New("engine: a sink wrote output under Options.NoOutput")
 
 // batchDone is the count of commands done published for a finished batch.
 const batchDone = math.MaxUint32
@@ -820,6 +838,15 @@ func (p *parallel) mergeRounds(out io.Writer) {
 		m.wm[i] = noMark
 	}
 	m.ord = newOrderer(m.write, p.opts.Memory)
+	if p.opts.NoOutput {
+		// No output to put in order: rounds only need recycling.
+		for r := range p.merge {
+			r.wg.Wait()
+			r.reset()
+			p.free <- r
+		}
+		return
+	}
 	for r := range p.merge {
 		if !p.failed() {
 			err := m.writeRound(r)

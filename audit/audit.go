@@ -191,6 +191,13 @@ type Finding struct {
 	// session (0 for a connection over HTTP/1.1). Several sessions of one
 	// HTTP/2 connection repeat its TCP stream in Streams.
 	H2Streams []uint32
+	// TunnelStreams is nil unless a connection is a WebSocket over HTTP/2
+	// inside a proxy's HTTP/2 CONNECT tunnel (dissect.Conn.TunnelStream):
+	// then it holds, for each of Streams, the HTTP/2 stream of the tunnel
+	// (0 for the others), whose own HTTP/2 connection numbers its streams
+	// afresh: sessions in two tunnels of one connection may have the same
+	// H2Streams.
+	TunnelStreams []uint32
 	// Conns counts the connections (WebSocket sessions).
 	Conns int
 	// Packet is the packet the first evidence is in; Time its capture time.
@@ -415,27 +422,34 @@ func (a *Auditor) report(id string, sev Severity, c *dissect.Conn, pkt uint64, t
 	if ev := clip(evidence, maxEvidence); !strings.Contains(f.Evidence, ev) && len(f.Evidence)+len(ev) <= 2*maxEvidence {
 		f.Evidence += " | " + ev
 	}
-	if f.hasSession(c.Stream, c.H2Stream) {
+	sid := idOf(c)
+	if f.hasSession(sid) {
 		return
 	}
 	f.Conns++
 	if len(f.Streams) >= MaxStreams {
 		return
 	}
-	if c.H2Stream != 0 && f.H2Streams == nil {
+	if sid.h2 != 0 && f.H2Streams == nil {
 		f.H2Streams = make([]uint32, len(f.Streams), len(f.Streams)+1)
 	}
-	f.Streams = append(f.Streams, c.Stream)
+	if sid.tunnel != 0 && f.TunnelStreams == nil {
+		f.TunnelStreams = make([]uint32, len(f.Streams), len(f.Streams)+1)
+	}
+	f.Streams = append(f.Streams, sid.stream)
 	if f.H2Streams != nil {
-		f.H2Streams = append(f.H2Streams, c.H2Stream)
+		f.H2Streams = append(f.H2Streams, sid.h2)
+	}
+	if f.TunnelStreams != nil {
+		f.TunnelStreams = append(f.TunnelStreams, sid.tunnel)
 	}
 }
 
-// hasSession reports whether f lists the connection of TCP stream s and
-// HTTP/2 stream h2 (0 for HTTP/1.1); the last one listed is checked first.
-func (f *Finding) hasSession(s uint64, h2 uint32) bool {
+// hasSession reports whether f lists the connection id; the last one listed
+// is checked first.
+func (f *Finding) hasSession(id connID) bool {
 	for i := len(f.Streams) - 1; i >= 0; i-- {
-		if f.Streams[i] == s && f.h2At(i) == h2 {
+		if f.Streams[i] == id.stream && f.h2At(i) == id.h2 && f.tunnelAt(i) == id.tunnel {
 			return true
 		}
 	}
@@ -451,13 +465,22 @@ func (f *Finding) h2At(i int) uint32 {
 	return f.H2Streams[i]
 }
 
+// tunnelAt returns the proxy tunnel's HTTP/2 stream of the i-th connection
+// listed, 0 for one that is not a WebSocket over HTTP/2 in such a tunnel.
+func (f *Finding) tunnelAt(i int) uint32 {
+	if f.TunnelStreams == nil {
+		return 0
+	}
+	return f.TunnelStreams[i]
+}
+
 // Findings returns the findings so far, most severe first, then by host,
 // path and id. The slice and findings are the caller's.
 func (a *Auditor) Findings() []Finding {
 	out := make([]Finding, 0, len(a.seq))
 	for _, f := range a.seq {
 		g := *f
-		g.Streams, g.H2Streams = slices.Clone(f.Streams), slices.Clone(f.H2Streams)
+		g.Streams, g.H2Streams, g.TunnelStreams = slices.Clone(f.Streams), slices.Clone(f.H2Streams), slices.Clone(f.TunnelStreams)
 		out = append(out, g)
 	}
 	slices.SortStableFunc(out, func(x, y Finding) int {

@@ -23,6 +23,7 @@ type jsonFinding struct {
 	Path     string   `json:"path,omitempty"`
 	Streams  []uint64 `json:"streams"`
 	H2       []uint32 `json:"h2_streams,omitempty"`
+	Tunnels  []uint32 `json:"tunnel_streams,omitempty"`
 	Conns    int      `json:"conns"`
 	Packet   uint64   `json:"packet"`
 	TS       string   `json:"ts,omitempty"`
@@ -43,7 +44,7 @@ func WriteJSON(w io.Writer, fs []Finding, file string) error {
 	for _, f := range fs {
 		j := jsonFinding{
 			Type: "finding", ID: f.ID, Severity: f.Severity.String(), Title: f.Title,
-			Host: f.Host, Path: f.Path, Streams: f.Streams, H2: f.H2Streams, Conns: f.Conns, Packet: f.Packet,
+			Host: f.Host, Path: f.Path, Streams: f.Streams, H2: f.H2Streams, Tunnels: f.TunnelStreams, Conns: f.Conns, Packet: f.Packet,
 			Evidence: f.Evidence, Why: f.Why, Fix: f.Fix, File: file,
 		}
 		if j.Streams == nil {
@@ -208,10 +209,15 @@ func flush(bw *bufio.Writer) error {
 
 // streamList describes the connections of a finding: "stream 3" or
 // "streams 0,1,4 (3 connections)", a WebSocket over HTTP/2 named by its TCP
-// and HTTP/2 streams as conns and follow name it ("stream 2/5").
+// and HTTP/2 streams as conns and follow name it ("stream 2/5"; "2/1/3"
+// for HTTP/2 stream 3 in the proxy tunnel on HTTP/2 stream 1).
 func streamList(f Finding) string {
 	session := func(b []byte, i int) []byte {
 		b = strconv.AppendUint(b, f.Streams[i], 10)
+		if t := f.tunnelAt(i); t != 0 {
+			b = append(b, '/')
+			b = strconv.AppendUint(b, uint64(t), 10)
+		}
 		if h2 := f.h2At(i); h2 != 0 {
 			b = append(b, '/')
 			b = strconv.AppendUint(b, uint64(h2), 10)

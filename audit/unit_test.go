@@ -439,25 +439,35 @@ func TestSessionsListed(t *testing.T) {
 	type session struct {
 		stream uint64
 		h2     uint32
+		tunnel uint32 // the proxy's HTTP/2 stream carrying a WebSocket over HTTP/2
 	}
 	tests := []struct {
 		name     string
 		sessions []session
 		conns    int
 		h2       []uint32
+		tunnels  []uint32
 		text     string
 	}{
-		{"one", []session{{3, 0}, {3, 0}}, 1, nil, "stream 3"},
-		{"http1", []session{{0, 0}, {4, 0}, {0, 0}}, 2, nil, "streams 0,4 (2 connections)"},
-		{"one h2", []session{{2, 5}, {2, 5}}, 1, []uint32{5}, "stream 2/5"},
-		{"h2 sessions of one connection", []session{{0, 1}, {0, 3}, {0, 1}}, 2, []uint32{1, 3}, "streams 0/1,0/3 (2 connections)"},
-		{"mixed", []session{{1, 0}, {0, 3}, {1, 0}, {0, 0}}, 3, []uint32{0, 3, 0}, "streams 1,0/3,0 (3 connections)"},
+		{"one", []session{{3, 0, 0}, {3, 0, 0}}, 1, nil, nil, "stream 3"},
+		{"http1", []session{{0, 0, 0}, {4, 0, 0}, {0, 0, 0}}, 2, nil, nil, "streams 0,4 (2 connections)"},
+		{"one h2", []session{{2, 5, 0}, {2, 5, 0}}, 1, []uint32{5}, nil, "stream 2/5"},
+		{"h2 sessions of one connection", []session{{0, 1, 0}, {0, 3, 0}, {0, 1, 0}}, 2, []uint32{1, 3}, nil, "streams 0/1,0/3 (2 connections)"},
+		{"mixed", []session{{1, 0, 0}, {0, 3, 0}, {1, 0, 0}, {0, 0, 0}}, 3, []uint32{0, 3, 0}, nil, "streams 1,0/3,0 (3 connections)"},
+		// Two proxy tunnels of one connection, each to a server speaking
+		// HTTP/2, whose WebSockets are both on their stream 1; and one on
+		// stream 1 of the proxy connection itself.
+		{"h2 in h2 tunnels", []session{{4, 1, 1}, {4, 1, 3}, {4, 1, 1}, {4, 1, 0}}, 3, []uint32{1, 1, 1}, []uint32{1, 3, 0}, "streams 4/1/1,4/3/1,4/1 (3 connections)"},
+		{"one in a tunnel", []session{{4, 3, 5}}, 1, []uint32{3}, []uint32{5}, "stream 4/5/3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := New(Config{})
 			for _, s := range tt.sessions {
 				c := &dissect.Conn{Stream: s.stream, H2Stream: s.h2, HTTP2: s.h2 != 0, Host: "h", Path: "/p"}
+				if s.tunnel != 0 {
+					c.Proxy = &dissect.ProxyTunnel{H2Stream: s.tunnel}
+				}
 				a.report(IDTokenInURL, Medium, c, 1, time.Time{}, "ev")
 			}
 			fs := a.Findings()
@@ -465,8 +475,9 @@ func TestSessionsListed(t *testing.T) {
 				t.Fatalf("%d findings, want 1", len(fs))
 			}
 			f := fs[0]
-			if f.Conns != tt.conns || len(f.Streams) != tt.conns || !slices.Equal(f.H2Streams, tt.h2) {
-				t.Errorf("conns %d, streams %v, h2 streams %v; want %d connections, h2 streams %v", f.Conns, f.Streams, f.H2Streams, tt.conns, tt.h2)
+			if f.Conns != tt.conns || len(f.Streams) != tt.conns || !slices.Equal(f.H2Streams, tt.h2) || !slices.Equal(f.TunnelStreams, tt.tunnels) {
+				t.Errorf("conns %d, streams %v, h2 streams %v, tunnel streams %v; want %d connections, h2 streams %v, tunnel streams %v",
+					f.Conns, f.Streams, f.H2Streams, f.TunnelStreams, tt.conns, tt.h2, tt.tunnels)
 			}
 			if got := streamList(f); got != tt.text {
 				t.Errorf("streamList = %q, want %q", got, tt.text)

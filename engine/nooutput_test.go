@@ -5,6 +5,7 @@ import (
 	"io"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wsdissect/wsdissect/dissect"
 )
@@ -16,17 +17,25 @@ type kindCounts struct {
 	n  map[dissect.Kind]int
 }
 
-// sink returns a SinkFactory whose sinks count into c and write "x" for
-// every record when write is set.
-func (c *kindCounts) sink(write bool) SinkFactory {
+// sink returns a SinkFactory whose sinks count into c and, for every
+// record, write write bytes, in pieces handed on as they are written when
+// spill is set (as render.Renderer does with a large hex dump).
+func (c *kindCounts) sink(write int, spill bool) SinkFactory {
 	return func(w io.Writer) (dissect.Sink, func() error) {
+		piece := make([]byte, 64<<10)
 		return sinkFunc(func(r *dissect.Record) error {
 			c.mu.Lock()
 			c.n[r.Kind]++
 			c.mu.Unlock()
-			if write {
-				_, err := w.Write([]byte("x"))
-				return err
+			for n := write; n > 0; n -= len(piece) {
+				if _, err := w.Write(piece[:min(n, len(piece))]); err != nil {
+					return err
+				}
+				if s, ok := w.(interface{ Spill() error }); ok && spill {
+					if err := s.Spill(); err != nil {
+						return err
+					}
+				}
 			}
 			return nil
 		}), func() error { return nil }
@@ -46,13 +55,27 @@ func TestNoOutput(t *testing.T) {
 	for _, deflate := range []bool{false, true} {
 		data := synthCapture(t, 24, 6, 9, deflate)
 		pkts := memPackets(t, data)
-		run := func(workers int, noOutput, write bool) (map[dissect.Kind]int, Stats, error) {
+		run := func(workers int, noOutput bool, write int, spill bool) (map[dissect.Kind]int, Stats, error) {
 			c := &kindCounts{n: map[dissect.Kind]int{}}
 			opts := Options{Workers: workers, NoOutput: noOutput, Dissect: dissect.Options{Messages: true}}
-			st, err := RunParallel(&sliceSource{pkts: pkts}, c.sink(write), opts, io.Discard)
-			return c.n, st, err
+			type result struct {
+				st  Stats
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				st, err := RunParallel(&sliceSource{pkts: pkts}, c.sink(write, spill), opts, io.Discard)
+				done <- result{st, err}
+			}()
+			select {
+			case r := <-done:
+				return c.n, r.st, r.err
+			case <-time.After(30 * time.Second):
+				t.Fatalf("workers=%d write=%d spill=%v: the run did not end", workers, write, spill)
+				return nil, Stats{}, nil
+			}
 		}
-		want, wantSt, err := run(1, false, false)
+		want, wantSt, err := run(1, false, 0, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,7 +83,7 @@ func TestNoOutput(t *testing.T) {
 			t.Fatalf("deflate=%v: %d messages, want %d", deflate, want[dissect.KindMessage], 24*9+48)
 		}
 		for _, workers := range []int{1, 2, 3} {
-			got, st, err := run(workers, true, false)
+			got, st, err := run(workers, true, 0, false)
 			if err != nil {
 				t.Fatalf("deflate=%v workers=%d: %v", deflate, workers, err)
 			}
@@ -76,9 +99,17 @@ func TestNoOutput(t *testing.T) {
 				t.Errorf("deflate=%v workers=%d: stats %+v, want %+v", deflate, workers, st.Dissect, wantSt.Dissect)
 			}
 		}
+		// A sink that writes a byte, a part's worth or many parts' worth
+		// (spilled piece by piece) under NoOutput must stop the run with
+		// the error: not lose its output, not hang on the merger.
 		for _, workers := range []int{2, 3} {
-			if _, _, err := run(workers, true, true); !errors.Is(err, errWroteOutput) {
-				t.Errorf("deflate=%v workers=%d: a sink wrote under NoOutput: error %v, want %v", deflate, workers, err, errWroteOutput)
+			for _, w := range []struct {
+				n     int
+				spill bool
+			}{{1, false}, {1 << 20, false}, {1 << 20, true}} {
+				if _, _, err := run(workers, true, w.n, w.spill); !errors.Is(err, errWroteOutput) {
+					t.Errorf("deflate=%v workers=%d write=%d spill=%v: error %v, want %v", deflate, workers, w.n, w.spill, err, errWroteOutput)
+				}
 			}
 		}
 	}

@@ -415,7 +415,7 @@ func (c *countSink) Emit(r *dissect.Record) error {
 	if len(w.out.b) > w.out.start {
 		w.cur.tags = append(w.cur.tags, outTag{end: len(w.out.b), pkt: r.Packet})
 	}
-	if err == nil && len(w.out.b) >= w.p.q.partSize && !w.p.opts.NoOutput {
+	if err == nil && len(w.out.b) >= w.p.q.partSize {
 		if err = w.flush(); err == nil {
 			w.sendPart()
 		}
@@ -427,6 +427,14 @@ func (c *countSink) Emit(r *dissect.Record) error {
 // waiting for the merger when all are in use: this is the back-pressure
 // that bounds the output awaiting the merger.
 func (w *worker) sendPart() {
+	if w.p.opts.NoOutput {
+		// The merger takes no parts: output here broke the promise.
+		if len(w.out.b) > 0 {
+			w.p.fail(errWroteOutput)
+			w.out.b = w.out.b[:0]
+		}
+		return
+	}
 	if w.r != nil {
 		// A worker waiting for earlier commands may be waiting for those
 		// this one did before it blocks here.
@@ -737,9 +745,7 @@ func (w *worker) process(p *parallel, b *batch) {
 			w.publish(w.r.seq, uint32(i+1))
 		}
 	}
-	if !p.opts.NoOutput {
-		w.sendPart()
-	}
+	w.sendPart()
 }
 
 // errWroteOutput stops a run whose sinks wrote output under

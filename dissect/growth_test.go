@@ -1,11 +1,15 @@
 package dissect
 
 import (
+	"bytes"
+	"net/netip"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wsdissect/wsdissect/internal/membudget"
+	"github.com/wsdissect/wsdissect/reassembly"
 )
 
 // payloadLens is a sink that keeps only the payload lengths of the
@@ -118,4 +122,74 @@ func (p *payloadPrefix) Emit(r *Record) error {
 		p.prefix = len(r.Frame.Payload) <= len(p.want) && string(r.Frame.Payload) == string(p.want[:len(r.Frame.Payload)])
 	}
 	return nil
+}
+
+// messagePayloads keeps each message record's payload and whether it is
+// marked truncated.
+type messagePayloads struct {
+	payloads  [][]byte
+	truncated []bool
+}
+
+func (m *messagePayloads) Emit(r *Record) error {
+	if r.Message != nil && r.Message.Opcode == OpText {
+		m.payloads = append(m.payloads, append([]byte(nil), r.Message.Payload...))
+		m.truncated = append(m.truncated, r.Message.Truncated)
+	}
+	return nil
+}
+
+// TestInflatedCutStaysPrefix checks that once the budget has cut an
+// inflated message, a budget that frees up before the message's next frame
+// does not append that frame's output after the gap: the payload kept must
+// stay the message's beginning (it once went on with later bytes, a silent
+// hole in the text).
+func TestInflatedCutStaysPrefix(t *testing.T) {
+	const size = 8 << 20
+	text := []byte(strings.Repeat("a budget cut must leave a prefix; ", size/34+1)[:size])
+	comp := deflateMsgs(t, true, string(text))[0]
+	ext := "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+	half := len(comp) / 2
+	first := wsFrame{rsv1: true, op: OpText, payload: comp[:half]}.bytes()
+	second := wsFrame{fin: true, op: OpContinuation, payload: comp[half:]}.bytes()
+
+	budget := membudget.New(16 << 20)
+	hog := budget.Account()
+	if !hog.Take(15 << 20) { // leave 1 MiB: the first frame inflates to 4 MiB
+		t.Fatal("cannot take the hog")
+	}
+	var sink messagePayloads
+	d := New(&sink, Options{Messages: true, MaxMessage: 2 * size, Memory: budget})
+	info := &reassembly.ConnInfo{Stream: 1, SawSYN: true, Addr: [2]netip.AddrPort{
+		netip.MustParseAddrPort("10.0.0.1:50000"), netip.MustParseAddrPort("10.0.0.2:80")}}
+	h := d.NewConn(info)
+	var off [2]uint64
+	feed := func(side reassembly.Side, b []byte) {
+		for ; len(b) > 0; b = b[min(len(b), 1448):] {
+			p := b[:min(len(b), 1448)]
+			h.Data(side, &reassembly.Chunk{Data: p, Offset: off[side], Packet: 1, Time: time.Unix(1700000000, 0)})
+			off[side] += uint64(len(p))
+		}
+	}
+	feed(reassembly.SideA, upgradeReq(ext))
+	feed(reassembly.SideB, upgradeResp(ext))
+	feed(reassembly.SideB, first)
+	hog.Give(15 << 20) // the budget frees up between the frames
+	feed(reassembly.SideB, second)
+	h.Close(reassembly.ClosedEOF)
+
+	if len(sink.payloads) != 1 {
+		t.Fatalf("%d text messages, want 1", len(sink.payloads))
+	}
+	got := sink.payloads[0]
+	if !sink.truncated[0] || len(got) >= size {
+		t.Errorf("kept %d of %d bytes, truncated %v: want a truncated message", len(got), size, sink.truncated[0])
+	}
+	if !bytes.Equal(got, text[:len(got)]) {
+		i := 0
+		for i < len(got) && got[i] == text[i] {
+			i++
+		}
+		t.Errorf("the %d bytes kept are not the message's beginning: they differ from byte %d on", len(got), i)
+	}
 }

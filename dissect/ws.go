@@ -676,6 +676,11 @@ func (w *wsDir) inflateChunk(in []byte) {
 		w.msgBuf = w.bufs.take()
 	}
 	room, base := w.inflateRoom(len(in)), len(w.msgBuf)
+	if w.budgetCutBefore() {
+		// Output after a cut would make the retained payload something
+		// other than its beginning (as room says for plain payloads).
+		room = 0
+	}
 	for {
 		bomb := opts.MaxDecompressed - int64(w.inflated)
 		keep := min(opts.MaxMessage-int64(len(w.msgBuf)), bomb)
@@ -904,7 +909,8 @@ func (w *wsDir) endMessage(complete bool) {
 	w.tot.Bytes = satAdd(w.tot.Bytes, w.msg.Len)
 	w.msg.Index = w.outCount
 	w.outCount++
-	if w.msg.Truncated && !w.cut {
+	if w.msg.Truncated && !w.cut && w.msg.Len > uint64(max(w.opts.MaxMessage, 0)) {
+		// (A message the budget alone cut has its memory-budget anomaly.)
 		limit := w.opts.MaxMessage
 		w.man = append(w.man, newAnomaly(AnMessageTruncated, limit,
 			fmt.Sprintf("message of %d bytes cut at --max-message (%d bytes)", w.msg.Len, limit)))

@@ -143,6 +143,17 @@ func TestAttacksStayWithinBudget(t *testing.T) {
 					name := fmt.Sprintf("%s/GOMAXPROCS=%d", m.name, procs)
 					used := runMeasured(t, name, args, out)
 					t.Logf("%s %s: peak %.1f MiB, live %.1f MiB", a.Name, name, float64(used.objects)/(1<<20), float64(used.live)/(1<<20))
+					if used.objects > attackHeapLimit {
+						// The heap's peak depends on when the collector
+						// runs, which other processes on the machine
+						// delay (once 20.8 MiB beside another test run,
+						// 7-13 MiB in 16 runs alone or beside busy
+						// loops): measure again. A budget that does not
+						// hold exceeds the bound every time (37-230 MiB).
+						out = newScanWriter(attackNeedles(a)...)
+						used = runMeasured(t, name, args, out)
+						t.Logf("%s %s, measured again: peak %.1f MiB, live %.1f MiB", a.Name, name, float64(used.objects)/(1<<20), float64(used.live)/(1<<20))
+					}
 					// The budget bounds what decoding holds; the heap also
 					// holds the process's fixed buffers (reading, inflate
 					// tables, pools) and garbage the collector has not

@@ -280,17 +280,11 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "bad upgrade", http.StatusBadRequest)
 			return
 		}
-		hj, ok := w.(http.Hijacker)
+		conn, brw, ok := chromerec.Hijack(w, 40*time.Second)
 		if !ok {
-			http.Error(w, "no hijack", http.StatusInternalServerError)
-			return
-		}
-		conn, brw, err := hj.Hijack()
-		if err != nil {
 			return
 		}
 		defer conn.Close()
-		conn.SetDeadline(time.Now().Add(40 * time.Second))
 		if _, err := conn.Write(capgen.SwitchingProtocols(capgen.AcceptKey(key))); err != nil {
 			return
 		}

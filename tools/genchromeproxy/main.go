@@ -278,17 +278,11 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// with RST_STREAM NO_ERROR when the request body is still open.
 		return
 	}
-	hj, ok := w.(http.Hijacker)
+	cc, brw, ok := chromerec.Hijack(w, 40*time.Second)
 	if !ok {
-		http.Error(w, "no hijack", http.StatusInternalServerError)
-		return
-	}
-	cc, brw, err := hj.Hijack()
-	if err != nil {
 		return
 	}
 	defer cc.Close()
-	cc.SetDeadline(time.Now().Add(40 * time.Second))
 	if _, err := io.WriteString(cc, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
 		return
 	}
